@@ -391,9 +391,17 @@ class Library:
         """Same content at a new path: keep the row, so vectors and tags follow the file."""
         self.conn.execute(
             "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, "
-            "status = CASE WHEN status = 'missing' THEN 'ok' ELSE status END, missing_since = NULL "
+            "status = CASE WHEN width IS NULL THEN 'new' ELSE 'ok' END, missing_since = NULL "
             "WHERE id = ?",
             (db_path(new_path), folder_id, size, mtime_ns, photo_id),
+        )
+
+    def mark_present(self, photo_id: int) -> None:
+        """A missing photo is back, unchanged: its vectors and tags still hold."""
+        self.conn.execute(
+            "UPDATE photos SET status = CASE WHEN width IS NULL THEN 'new' ELSE 'ok' END, "
+            "missing_since = NULL WHERE id = ?",
+            (photo_id,),
         )
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:
@@ -455,22 +463,25 @@ class Library:
         ).fetchall()
         return [(fs_path(p), r or "") for p, r in rows]
 
-    def pending_work(self, model_id: str | None) -> list[tuple[int, str, int, int]]:
-        """Photos needing metadata or (when a model is given) a vector for that model.
+    def pending_work(self, model_id: str | None) -> list[tuple[int, str, int, int, bool]]:
+        """Photos needing metadata (status 'new') or a vector for `model_id`.
 
-        Returns (id, path, size, mtime_ns), in id order so a rerun resumes in the same order.
+        Returns (id, path, size, mtime_ns, needs_vector) in id order, so that a rerun
+        resumes in the same order. A renamed photo keeps its vector and is 'new' only
+        for metadata, so it is returned with needs_vector False.
         """
         if model_id is None:
-            sql = "SELECT id, path, size, mtime_ns FROM photos WHERE status = 'new' ORDER BY id"
-            rows = self.conn.execute(sql)
-        else:
-            sql = (
-                "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
-                "WHERE p.status IN ('new', 'ok') AND NOT EXISTS "
-                "(SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = ?) ORDER BY p.id"
+            rows = self.conn.execute(
+                "SELECT id, path, size, mtime_ns, 0 FROM photos WHERE status = 'new' ORDER BY id"
             )
-            rows = self.conn.execute(sql, (model_id,))
-        return [(r[0], fs_path(r[1]), r[2], r[3]) for r in rows]
+        else:
+            rows = self.conn.execute(
+                "SELECT p.id, p.path, p.size, p.mtime_ns, v.photo_id IS NULL FROM photos p "
+                "LEFT JOIN vectors v ON v.photo_id = p.id AND v.model_id = ? "
+                "WHERE p.status = 'new' OR (p.status = 'ok' AND v.photo_id IS NULL) ORDER BY p.id",
+                (model_id,),
+            )
+        return [(r[0], fs_path(r[1]), r[2], r[3], bool(r[4])) for r in rows]
 
     # -- models and vectors -------------------------------------------------
 
@@ -551,3 +562,40 @@ class Library:
             "SELECT skip_reason, COUNT(*) FROM photos WHERE status = 'skipped' GROUP BY skip_reason"
         ).fetchall()
         return {r or "unknown": n for r, n in rows}
+
+
+@MIGRATIONS()
+def m002_tagging(db: sqlite_utils.Database) -> None:
+    """Tagging state: how each label's threshold was set, a text-vector cache and feedback.
+
+    - labels.threshold stays the effective cut-off last used (cosine score); threshold_z
+      is its position in the label's score distribution (robust z: (t - median) / scale),
+      which survives changes of the label's vector; threshold_source says who set it
+      ('calibrated', 'user' or 'feedback'); threshold_model the model it was computed for.
+    - text_vectors caches one embedded prompt per (model, exact text).
+    - tag_feedback keeps confirm/reject verdicts, so a rejection sticks across re-tagging.
+    """
+    run_script(db,
+        """
+        ALTER TABLE labels ADD COLUMN threshold_z REAL;
+        ALTER TABLE labels ADD COLUMN threshold_source TEXT;
+        ALTER TABLE labels ADD COLUMN threshold_model TEXT;
+        CREATE TABLE text_vectors (
+            model_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vec BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (model_id, text)
+        );
+        CREATE TABLE tag_feedback (
+            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject')),
+            score REAL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (label_id, photo_id)
+        );
+        CREATE INDEX tag_feedback_photo ON tag_feedback(photo_id)
+        """
+    )
