@@ -135,7 +135,8 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
     after_commit = _tagging_hook(lib, embedder)
     thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
     events = index_library(
-        lib, embedder, batch_size=args.batch_size, workers=args.workers, thumbnails=thumbs, after_commit=after_commit
+        lib, embedder, batch_size=args.batch_size, workers=args.workers, thumbnails=thumbs, after_commit=after_commit,
+        commit_every=args.commit_every,
     )
     bar = None
     final = None
@@ -352,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores, at most 4)")
+    p.add_argument(
+        "--commit-every", type=float, default=2.0, metavar="SECONDS",
+        help="how often work is saved (default 2 s); a crash loses at most this much",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_index)
 

@@ -229,9 +229,9 @@ def _run_pipeline(
                 after_commit(list(uncommitted))
             uncommitted.clear()
 
-    def flush_batch() -> None:
+    def flush_batch() -> bool:
         if not batch:
-            return
+            return False
         vectors = embedder.embed_images(np.stack([d.pixels for d in batch]))  # type: ignore[union-attr]
         lib.begin()
         for d in batch:
@@ -242,6 +242,7 @@ def _run_pipeline(
         progress.embedded += len(batch)
         progress.done += len(batch)
         batch.clear()
+        return True
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photoclip-decode") as pool:
         try:
@@ -258,6 +259,7 @@ def _run_pipeline(
                 if not pending:
                     break
                 decoded = pending.popleft().result()
+                flushed = False
                 if decoded.skip is not None:
                     lib.begin()
                     lib.mark_skipped(decoded.work.photo_id, decoded.skip)
@@ -267,7 +269,7 @@ def _run_pipeline(
                 elif decoded.pixels is not None:
                     batch.append(decoded)
                     if len(batch) >= batch_size:
-                        flush_batch()
+                        flushed = flush_batch()
                 else:
                     lib.begin()
                     _write_metadata(lib, decoded.work.photo_id, decoded.meta)  # type: ignore[arg-type]
@@ -276,7 +278,8 @@ def _run_pipeline(
                 if time.monotonic() - last_commit >= commit_every:
                     commit()
                 now = time.monotonic()
-                if now - last_event >= 0.25:
+                # Every batch is news (the GUI shows it); in between, at most four events a second.
+                if flushed or now - last_event >= 0.25:
                     last_event = now
                     progress.rate = meter.update(progress.done)
                     remaining = progress.total - progress.done

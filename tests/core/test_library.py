@@ -1,0 +1,150 @@
+"""The database: schema, migrations with backup, refusal of newer files, odd paths, vectors per model."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+
+from photoclip.core import library as library_module
+from photoclip.core.errors import DatabaseTooNew, FolderError, PhotoclipError
+from photoclip.core.library import Library, db_path, fs_path
+
+
+def test_new_database_is_wal_with_schema(tmp_path):
+    with Library(tmp_path / "lib.db") as lib:
+        mode = lib.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = set(lib.db.table_names())
+    assert mode == "wal"
+    assert {"folders", "photos", "vectors", "models", "labels", "tags"} <= tables
+
+
+def test_reopening_applies_nothing_and_makes_no_backup(tmp_path):
+    Library(tmp_path / "lib.db").close()
+    Library(tmp_path / "lib.db").close()
+    assert not list(tmp_path.glob("*.bak"))
+
+
+def test_database_from_a_newer_app_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "lib.db"
+    Library(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('photoclip', 'm999_future', 'x')"
+    )
+    conn.commit()
+    conn.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(DatabaseTooNew, match="newer version"):
+        Library(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_pending_migration_backs_up_the_old_file_first(tmp_path, monkeypatch):
+    path = tmp_path / "lib.db"
+    with Library(path) as lib:
+        lib.add_folder(tmp_path)
+    migrations = list(library_module.MIGRATIONS._migrations)
+
+    def m900_add_note(db):
+        db.execute("ALTER TABLE folders ADD COLUMN note TEXT")
+
+    extra = library_module.Migrations._Migration("m900_add_note", m900_add_note)
+    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", migrations + [extra])
+    with Library(path) as lib:
+        columns = {c.name for c in lib.db["folders"].columns}
+    assert "note" in columns
+    backups = list(tmp_path.glob("lib.db.before-m900_add_note.*.bak"))
+    assert len(backups) == 1
+    old = sqlite3.connect(backups[0])
+    assert "note" not in {r[1] for r in old.execute("PRAGMA table_info(folders)")}
+    assert old.execute("SELECT COUNT(*) FROM folders").fetchone()[0] == 1
+    old.close()
+
+
+def test_failed_migration_rolls_back_and_keeps_data(tmp_path, monkeypatch):
+    path = tmp_path / "lib.db"
+    with Library(path) as lib:
+        lib.add_folder(tmp_path)
+
+    def m901_broken(db):
+        db.execute("ALTER TABLE folders ADD COLUMN half TEXT")
+        raise RuntimeError("boom")
+
+    extra = library_module.Migrations._Migration("m901_broken", m901_broken)
+    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", list(library_module.MIGRATIONS._migrations) + [extra])
+    with pytest.raises(RuntimeError):
+        Library(path)
+    monkeypatch.undo()
+    with Library(path) as lib:
+        assert "half" not in {c.name for c in lib.db["folders"].columns}
+        assert len(lib.folder_paths()) == 1
+
+
+def test_not_a_database_gives_a_clear_error(tmp_path):
+    path = tmp_path / "lib.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(PhotoclipError, match="not a photoclip library"):
+        Library(path)
+
+
+def test_undecodable_path_round_trips_exactly(tmp_path):
+    odd = os.fsdecode(b"/photos/caf\xe9.jpg")
+    assert isinstance(db_path(odd), bytes)
+    assert fs_path(db_path(odd)) == odd
+    assert db_path("/photos/café.jpg") == "/photos/café.jpg"
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        pid = lib.insert_photo(odd, fid, 10, 20, "h")
+        assert lib.photo(pid).path == odd
+        assert odd in lib.file_states()
+
+
+def test_add_folder_rejects_files_and_is_idempotent(tmp_path):
+    (tmp_path / "f.txt").write_text("x")
+    with Library(tmp_path / "lib.db") as lib:
+        with pytest.raises(FolderError):
+            lib.add_folder(tmp_path / "f.txt")
+        assert lib.add_folder(tmp_path) == lib.add_folder(str(tmp_path) + "/")
+        with pytest.raises(FolderError):
+            lib.remove_folder(tmp_path / "nowhere")
+
+
+def test_models_coexist_and_switching_keeps_other_vectors(tmp_path):
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        pid = lib.insert_photo(str(tmp_path / "a.jpg"), fid, 1, 1, "h")
+        lib.register_model("model-a", 4)
+        lib.register_model("model-b", 3)
+        lib.put_vectors("model-a", [pid], np.array([[1, 0, 0, 0]], np.float32))
+        lib.put_vectors("model-b", [pid], np.array([[0, 1, 0]], np.float32))
+        ids_a, mat_a, _ = lib.load_vectors("model-a")
+        ids_b, mat_b, _ = lib.load_vectors("model-b")
+        assert ids_a.tolist() == ids_b.tolist() == [pid]
+        assert mat_a.shape == (1, 4) and mat_b.shape == (1, 3)
+        with pytest.raises(PhotoclipError, match="dimensional"):
+            lib.register_model("model-a", 8)
+        assert [m[0] for m in lib.models()] == ["model-a", "model-b"]
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        with pytest.raises(ValueError):
+            with lib.transaction():
+                lib.insert_photo(str(tmp_path / "a.jpg"), fid, 1, 1, None)
+                raise ValueError
+        assert lib.file_states() == {}
+
+
+def test_default_location_follows_environment(tmp_path, monkeypatch):
+    from photoclip.core import paths
+
+    monkeypatch.setenv("PHOTOCLIP_DB", str(tmp_path / "elsewhere.db"))
+    assert paths.default_db_path() == tmp_path / "elsewhere.db"
+    monkeypatch.delenv("PHOTOCLIP_DB")
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
+    assert paths.default_db_path() == tmp_path / "home" / "data" / "library.db"
