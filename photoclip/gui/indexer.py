@@ -1,0 +1,205 @@
+"""Indexing in the background: one worker object on one QThread.
+
+The worker wraps core's `index_library` generator (superqt's GeneratorWorker idea):
+each yielded `IndexProgress` becomes a `progress` signal, skipped files become
+`item_failed`, and the end becomes `finished` or `failed`. It opens its own
+`Library` inside its thread, because sqlite3 connections are bound to the thread
+that opened them. Cancel and pause are cooperative, through core's `CancelToken`;
+the thread is stopped with `quit()` + `wait()`, never `terminate()`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import weakref
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.index import CancelToken, IndexProgress, index_library
+from photoclip.core.library import Library
+
+log = logging.getLogger(__name__)
+
+# Every indexing QThread ever started, so tests (and close) can check none is left running.
+_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+def running_qthreads() -> list[QThread]:
+    return [t for t in list(_THREADS) if _alive(t) and t.isRunning()]
+
+
+def _alive(obj: QObject) -> bool:
+    try:
+        obj.objectName()
+    except RuntimeError:  # the C++ object is already deleted
+        return False
+    return True
+
+
+class IndexWorker(QObject):
+    """Runs one indexing pass when `run` is called in its thread."""
+
+    progress = Signal(object)  # IndexProgress (a private copy)
+    item_failed = Signal(str, str)  # path, reason
+    finished = Signal(object)  # the final IndexProgress (cancelled=True when stopped early)
+    failed = Signal(str)  # a message for people
+
+    def __init__(self, db_path: Path, embedder: object | None, thumbnails: Path | None, cancel: CancelToken) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.embedder = embedder
+        self.thumbnails = thumbnails
+        self.cancel = cancel
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            with Library(self.db_path) as lib:
+                final = IndexProgress("done")
+                for event in index_library(lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails):
+                    snapshot = _snapshot(event)
+                    for path, reason in snapshot.skipped_files:
+                        self.item_failed.emit(path, reason)
+                    self.progress.emit(snapshot)
+                    final = snapshot
+        except PhotoclipError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug: logged in full, reported in one line
+            log.exception("indexing failed")
+            self.failed.emit(f"Indexing stopped by an internal error: {type(exc).__name__}: {exc}")
+        else:
+            self.finished.emit(final)
+
+
+def _snapshot(event: IndexProgress) -> IndexProgress:
+    """A copy for the GUI thread: the generator keeps mutating its own object."""
+    out = copy.copy(event)
+    out.skipped_files = list(event.skipped_files)
+    out.committed_ids = list(event.committed_ids)
+    return out
+
+
+class IndexController(QObject):
+    """Starts, pauses, resumes and cancels indexing; at most one pass at a time.
+
+    A request made while a pass runs (a new folder, the model became ready) is
+    remembered and run when the current pass ends.
+    """
+
+    started = Signal()
+    progress = Signal(object)
+    item_failed = Signal(str, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    running_changed = Signal(bool)
+    paused_changed = Signal(bool)
+
+    def __init__(self, db_path: Path, thumbnails: Path | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.thumbnails = thumbnails
+        self.embedder: object | None = None
+        self._thread: QThread | None = None
+        self._worker: IndexWorker | None = None
+        self._cancel: CancelToken | None = None
+        self._again = False
+        self._closing = False
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def paused(self) -> bool:
+        return bool(self._cancel and self._cancel.paused)
+
+    def set_embedder(self, embedder: object | None) -> None:
+        """Index with this model from the next pass on (None: catalogue only)."""
+        self.embedder = embedder
+
+    def start(self) -> None:
+        """Run a pass now, or right after the current one."""
+        if self._closing:
+            return
+        if self.running:
+            self._again = True
+            return
+        self._again = False
+        self._cancel = CancelToken()
+        thread = QThread()
+        thread.setObjectName("photoclip-index")
+        worker = IndexWorker(self.db_path, self.embedder, self.thumbnails, self._cancel)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self.progress)
+        worker.item_failed.connect(self.item_failed)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        # The worker's last signal is queued before quit, so the GUI sees it first.
+        worker.finished.connect(thread.quit)
+        worker.failed.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        _THREADS.add(thread)
+        thread.start()
+        self.started.emit()
+        self.running_changed.emit(True)
+
+    def pause(self) -> None:
+        if self._cancel is not None:
+            self._cancel.pause()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self._cancel is not None:
+            self._cancel.resume()
+            self.paused_changed.emit(False)
+
+    def cancel(self) -> None:
+        """Stop after the item in flight; what was done stays committed."""
+        self._again = False
+        if self._cancel is not None:
+            self._cancel.cancel()
+            self.paused_changed.emit(False)
+
+    def shutdown(self) -> None:
+        """Cancel and wait for the thread (on window close)."""
+        self._closing = True
+        self.cancel()
+        thread = self._thread
+        if thread is not None:
+            thread.quit()
+            thread.wait()
+            self._cleanup()
+
+    @Slot(object)
+    def _on_finished(self, final: IndexProgress) -> None:
+        if not self._closing:
+            self.finished.emit(final)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._again = False
+        if not self._closing:
+            self.failed.emit(message)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self._cleanup()
+        if self._again and not self._closing:
+            self.start()
+
+    def _cleanup(self) -> None:
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = None
+        self._cancel = None
+        if thread is None:
+            return
+        thread.wait()
+        if worker is not None:
+            worker.deleteLater()
+        thread.deleteLater()
+        self.running_changed.emit(False)

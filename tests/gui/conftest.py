@@ -1,0 +1,52 @@
+"""GUI test fixtures: a library with real photos, and a guard against leftover threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+
+def _live_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()}
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads(qapp):  # noqa: ANN001
+    """Fail a test that leaves a Python thread or one of the app's QThreads running."""
+    from PySide6.QtCore import QThreadPool
+
+    from photoclip.gui.indexer import running_qthreads
+
+    before = _live_threads()
+    yield
+    QThreadPool.globalInstance().waitForDone(5000)
+    # Python registers foreign (Qt-made) threads as never-ending "dummy" threads: those are
+    # checked through the app's own QThread registry instead.
+    leftover = [
+        t.name for t in _live_threads() - before if not isinstance(t, threading._DummyThread)  # noqa: SLF001
+    ]
+    assert not leftover, f"threads left running after the test: {leftover}"
+    assert not running_qthreads(), "an indexing QThread is still running"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "library.db"
+
+
+@pytest.fixture
+def indexed_db(db_path: Path, photo_dir: Path, tiny_embedder) -> Path:  # noqa: ANN001
+    """A library whose photos are all embedded with the tiny model (done without Qt)."""
+    from photoclip.core import paths
+    from photoclip.core.index import index_library
+    from photoclip.core.library import Library
+
+    with Library(db_path) as lib:
+        lib.add_folder(photo_dir)
+        for _ in index_library(lib, tiny_embedder, thumbnails=paths.thumbnail_dir()):
+            pass
+    return db_path
