@@ -1,0 +1,216 @@
+"""XMP sidecars: round trip, merging into other apps' files, an independent reader, library export/import."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from photoclip.core import sidecar, tagging
+from photoclip.core.sidecar import DC, DIGIKAM, LR, RDF
+
+DARKTABLE_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <!-- written by darktable -->
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:darktable="http://darktable.sf.net/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"
+    xmlns:my="http://example.org/my-app/1.0/"
+    xmp:Rating="4"
+    darktable:history_end="2"
+    my:flag="yes">
+   <darktable:history>
+    <rdf:Seq>
+     <rdf:li darktable:operation="exposure" darktable:enabled="1" darktable:params="0000803f"/>
+     <rdf:li darktable:operation="colorin" darktable:enabled="1" darktable:params="gz02eJxjZGBg"/>
+    </rdf:Seq>
+   </darktable:history>
+   <my:Notes xml:lang="en">kept by another app</my:Notes>
+   <dc:subject>
+    <rdf:Bag>
+     <rdf:li>Holiday</rdf:li>
+     <rdf:li>Paris</rdf:li>
+    </rdf:Bag>
+   </dc:subject>
+   <lr:hierarchicalSubject>
+    <rdf:Bag>
+     <rdf:li>Places|Paris</rdf:li>
+    </rdf:Bag>
+   </lr:hierarchicalSubject>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+
+
+def bag(path: Path, tag: str) -> list[str]:
+    root = ET.parse(path).getroot()
+    prop = root.find(f".//{{{RDF}}}Description/{tag}")
+    return [] if prop is None else [li.text for li in prop.iter(f"{{{RDF}}}li")]
+
+
+def test_round_trip_writes_all_three_forms(tmp_path):
+    target = tmp_path / "photo.jpg.xmp"
+    assert sidecar.write_keywords(target, add=["Animals/Dogs", "Sunset"])
+    assert sidecar.read_keywords(target) == ["Animals/Dogs", "Sunset"]
+    assert bag(target, f"{{{LR}}}hierarchicalSubject") == ["Animals|Dogs", "Sunset"]
+    assert bag(target, f"{{{DIGIKAM}}}TagsList") == ["Animals/Dogs", "Sunset"]
+    assert bag(target, f"{{{DC}}}subject") == ["Dogs", "Sunset"]
+    text = target.read_text("utf-8")
+    assert "xmlns:lr=" in text and "xmlns:digiKam=" in text and "xmlns:dc=" in text
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    # Writing the same keywords again changes nothing, not even the file's time.
+    before = target.stat().st_mtime_ns
+    assert not sidecar.write_keywords(target, add=["Animals/Dogs", "Sunset"])
+    assert target.stat().st_mtime_ns == before
+
+
+def test_merge_keeps_everything_else(tmp_path):
+    target = tmp_path / "IMG_0001.CR2.xmp"
+    target.write_text(DARKTABLE_SIDECAR, "utf-8")
+
+    assert sidecar.write_keywords(target, add=["Animals/Dogs"])
+
+    text = target.read_text("utf-8")
+    assert text.startswith('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>')
+    assert text.rstrip().endswith('<?xpacket end="w"?>')
+    assert "<!-- written by darktable -->" in text
+    for prefix in ("x", "rdf", "xmp", "darktable", "dc", "lr", "my"):
+        assert f"xmlns:{prefix}=" in text  # the file's own prefixes, not ns0/ns1
+    root = ET.fromstring(text.split("?>", 1)[1].rsplit("<?xpacket", 1)[0])
+    desc = root.find(f".//{{{RDF}}}Description")
+    assert desc.get("{http://ns.adobe.com/xap/1.0/}Rating") == "4"
+    assert desc.get("{http://darktable.sf.net/}history_end") == "2"
+    assert desc.get("{http://example.org/my-app/1.0/}flag") == "yes"
+    steps = desc.findall("{http://darktable.sf.net/}history/{%s}Seq/{%s}li" % (RDF, RDF))
+    assert [s.get("{http://darktable.sf.net/}operation") for s in steps] == ["exposure", "colorin"]
+    assert steps[1].get("{http://darktable.sf.net/}params") == "gz02eJxjZGBg"
+    notes = desc.find("{http://example.org/my-app/1.0/}Notes")
+    assert notes.text == "kept by another app"
+    assert notes.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    assert root.get("{adobe:ns:meta/}xmptk") == "XMP Core 4.4.0-Exiv2"
+    # Keywords: the old ones stay, ours are added in every form.
+    assert bag(target, f"{{{DC}}}subject") == ["Holiday", "Paris", "Dogs"]
+    assert bag(target, f"{{{LR}}}hierarchicalSubject") == ["Places|Paris", "Animals|Dogs"]
+    assert sidecar.read_keywords(target) == ["Places/Paris", "Animals/Dogs", "Holiday"]
+
+    # Removing ours leaves theirs.
+    assert sidecar.write_keywords(target, remove=["Animals/Dogs"])
+    assert sidecar.read_keywords(target) == ["Places/Paris", "Holiday"]
+    assert bag(target, f"{{{DC}}}subject") == ["Holiday", "Paris"]
+    assert "exposure" in target.read_text("utf-8")
+
+
+def test_a_broken_sidecar_is_left_alone(tmp_path):
+    target = tmp_path / "a.jpg.xmp"
+    target.write_text("<x:xmpmeta><unclosed>", "utf-8")
+    with pytest.raises(sidecar.SidecarError):
+        sidecar.write_keywords(target, add=["Dogs"])
+    assert target.read_text("utf-8") == "<x:xmpmeta><unclosed>"
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool (Debian libimage-exiftool-perl) is not installed")
+def test_exiftool_reads_the_keywords(tmp_path):
+    fresh = tmp_path / "photo.jpg.xmp"
+    sidecar.write_keywords(fresh, add=["Animals/Dogs", "Beach", "Zürich"])
+    merged = tmp_path / "raw.CR2.xmp"
+    merged.write_text(DARKTABLE_SIDECAR, "utf-8")
+    sidecar.write_keywords(merged, add=["Animals/Dogs"])
+    out = subprocess.run(
+        ["exiftool", "-j", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject", "-XMP-digiKam:TagsList",
+         "-XMP-xmp:Rating", str(fresh), str(merged)],
+        check=True, capture_output=True, text=True,
+    )
+    first, second = json.loads(out.stdout)
+    assert first["Subject"] == ["Dogs", "Beach", "Zürich"]
+    assert first["HierarchicalSubject"] == ["Animals|Dogs", "Beach", "Zürich"]
+    assert first["TagsList"] == ["Animals/Dogs", "Beach", "Zürich"]
+    assert second["Subject"] == ["Holiday", "Paris", "Dogs"]
+    assert second["HierarchicalSubject"] == ["Places|Paris", "Animals|Dogs"]
+    assert second["Rating"] == 4
+
+
+# -- with the library ---------------------------------------------------------------
+
+
+@pytest.fixture
+def tagged_library(library, photo_dir):
+    folder_id = library.add_folder(photo_dir)
+    ids = {}
+    for name in ("skimage_chelsea.jpg", "skimage_coffee.jpg", "skimage_astronaut.png"):
+        path = photo_dir / name
+        pid = library.insert_photo(str(path), folder_id, path.stat().st_size, path.stat().st_mtime_ns, None)
+        library.set_metadata(pid, width=1, height=1, taken_at=None, taken_source=None, camera=None, gps_lat=None, gps_lon=None)
+        ids[name] = pid
+    tagging.add_tag(library, ids["skimage_chelsea.jpg"], "Animals/Cats")
+    tagging.add_tag(library, ids["skimage_coffee.jpg"], "Food")
+    return ids
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_export_writes_sidecars_never_images(library, photo_dir, tagged_library):
+    images = {p: digest(p) for p in photo_dir.iterdir()}
+    touched = sidecar.export_xmp(library)
+    assert sorted(touched) == sorted(
+        [str(photo_dir / "skimage_chelsea.jpg.xmp"), str(photo_dir / "skimage_coffee.jpg.xmp")]
+    )
+    assert {p: digest(p) for p in images} == images
+    assert sidecar.read_keywords(photo_dir / "skimage_chelsea.jpg.xmp") == ["Animals/Cats"]
+    assert sidecar.export_xmp(library) == []  # nothing changed since
+
+    # A tag removed in photoclip disappears from the sidecar; unrelated keywords stay.
+    sidecar.write_keywords(photo_dir / "skimage_coffee.jpg.xmp", add=["From another app"])
+    tagging.remove_tag(library, tagged_library["skimage_coffee.jpg"], "Food")
+    assert sidecar.export_xmp(library) == [str(photo_dir / "skimage_coffee.jpg.xmp")]
+    assert sidecar.read_keywords(photo_dir / "skimage_coffee.jpg.xmp") == ["From another app"]
+
+
+def test_export_one_label_touches_only_its_subtree(library, photo_dir, tagged_library):
+    touched = sidecar.export_xmp(library, label="Animals")
+    assert touched == [str(photo_dir / "skimage_chelsea.jpg.xmp")]
+    assert not (photo_dir / "skimage_coffee.jpg.xmp").exists()
+
+
+def test_export_reports_unreadable_sidecars(library, photo_dir, tagged_library):
+    broken = photo_dir / "skimage_coffee.jpg.xmp"
+    broken.write_text("not xml", "utf-8")
+    problems: list[tuple[str, str]] = []
+    touched = sidecar.export_xmp(library, problems=problems)
+    assert touched == [str(photo_dir / "skimage_chelsea.jpg.xmp")]
+    assert problems and problems[0][0] == str(broken)
+    assert broken.read_text("utf-8") == "not xml"
+
+
+def test_import_sidecar_tags_as_manual(library, photo_dir, tagged_library):
+    chelsea = tagged_library["skimage_chelsea.jpg"]
+    astronaut = tagged_library["skimage_astronaut.png"]
+    # Lightroom-style name beside the photo: photo.xmp
+    (photo_dir / "skimage_astronaut.xmp").write_text(DARKTABLE_SIDECAR, "utf-8")
+    added = sidecar.import_sidecar_tags(library, astronaut, photo_dir / "skimage_astronaut.png")
+    assert added == ["Places/Paris", "Holiday"]
+    assert {(t.label, t.source) for t in tagging.photo_tags(library, astronaut)} == {
+        ("Places/Paris", "manual"),
+        ("Holiday", "manual"),
+    }
+    # A keyword the photo already has as an auto tag stays auto.
+    library.conn.execute("UPDATE tags SET source = 'auto', score = 0.3 WHERE photo_id = ?", (chelsea,))
+    sidecar.write_keywords(photo_dir / "skimage_chelsea.jpg.xmp", add=["Animals/Cats", "Pets"])
+    assert sidecar.import_sidecar_tags(library, chelsea, photo_dir / "skimage_chelsea.jpg") == ["Pets"]
+    assert {(t.label, t.source) for t in tagging.photo_tags(library, chelsea)} == {
+        ("Animals/Cats", "auto"),
+        ("Pets", "manual"),
+    }
+    assert sidecar.import_sidecar_tags(library, chelsea, photo_dir / "nothing-here.jpg") == []
