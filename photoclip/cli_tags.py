@@ -1,0 +1,306 @@
+"""Command-line tagging: labels, applying them, a photo's tags, feedback and XMP export.
+
+`register(subparsers)` adds the commands to the main parser. Each handler takes
+(args, ctx) where ctx gives `library()`, `embedder()` and `out(line)`; results go to
+stdout (one JSON document with --json), progress to stderr only on a terminal.
+Problems a user can fix are raised as PhotoclipError for the main CLI to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Protocol
+
+from .core import sidecar, tagging
+from .core.errors import ModelUnavailable, PhotoclipError
+from .core.library import Library, display_path
+
+
+class Ctx(Protocol):
+    def library(self) -> Library: ...
+
+    def embedder(self) -> Any: ...
+
+    def out(self, text: str = "") -> None: ...
+
+
+def _json(ctx: Ctx, document: object) -> None:
+    ctx.out(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _label_doc(label: tagging.Label) -> dict[str, Any]:
+    return {
+        "name": label.name,
+        "descriptions": list(label.descriptions),
+        "threshold": label.threshold,
+        "threshold_source": label.threshold_source,
+        "model": label.threshold_model,
+        "auto": label.auto_count,
+        "manual": label.manual_count,
+    }
+
+
+# -- labels ------------------------------------------------------------------------
+
+
+def cmd_labels_add(args: argparse.Namespace, ctx: Ctx) -> int:
+    lib = ctx.library()
+    existing = tagging.find_label(lib, args.name)
+    if existing is None:
+        label = tagging.create_label(lib, args.name, args.description)
+        ctx.out(f"Added label {label.name}")
+    else:
+        label = tagging.set_descriptions(lib, existing.name, existing.descriptions + tuple(args.description))
+        ctx.out(f"Label {label.name} exists; descriptions now: {'; '.join(label.descriptions) or '(none)'}")
+    return 0
+
+
+def cmd_labels_list(args: argparse.Namespace, ctx: Ctx) -> int:
+    labels = tagging.list_labels(ctx.library())
+    if args.json:
+        _json(ctx, {"labels": [_label_doc(l) for l in labels]})
+        return 0
+    if not labels:
+        ctx.out("No labels yet: add one with `photoclip labels add NAME`, or see `photoclip labels starter`.")
+    for label in labels:
+        threshold = f"{label.threshold:.3f}" if label.threshold is not None else "not calibrated"
+        ctx.out(f"{label.name}\t{label.auto_count} auto, {label.manual_count} manual\tthreshold {threshold}")
+        for text in label.descriptions:
+            ctx.out(f"    - {text}")
+    return 0
+
+
+def cmd_labels_remove(args: argparse.Namespace, ctx: Ctx) -> int:
+    removed = tagging.delete_label(ctx.library(), args.name)
+    ctx.out(f"Removed label {tagging.normalize_name(args.name)} and its {removed} tags")
+    return 0
+
+
+def cmd_labels_rename(args: argparse.Namespace, ctx: Ctx) -> int:
+    label = tagging.rename_label(ctx.library(), args.old, args.new)
+    ctx.out(f"Renamed {tagging.normalize_name(args.old)} to {label.name}")
+    return 0
+
+
+def cmd_labels_import(args: argparse.Namespace, ctx: Ctx) -> int:
+    created, updated = tagging.import_labels(ctx.library(), args.file)
+    ctx.out(f"Imported {len(created)} new labels, added descriptions to {len(updated)}")
+    return 0
+
+
+def cmd_labels_export(args: argparse.Namespace, ctx: Ctx) -> int:
+    count = tagging.export_labels(ctx.library(), args.file)
+    ctx.out(f"Exported {count} labels to {args.file}")
+    return 0
+
+
+def cmd_labels_starter(args: argparse.Namespace, ctx: Ctx) -> int:
+    created = tagging.add_starter_labels(ctx.library()) if args.add else []
+    if args.json:
+        _json(ctx, {
+            "starter": [{"name": s.name, "descriptions": list(s.descriptions)} for s in tagging.starter_labels()],
+            "added": created,
+        })
+        return 0
+    if args.add:
+        ctx.out(f"Added {len(created)} starter labels" + (f": {', '.join(created)}" if created else ""))
+        return 0
+    for spec in tagging.starter_labels():
+        ctx.out(f"{spec.name}\t{'; '.join(spec.descriptions)}")
+    ctx.out("Add them all with `photoclip labels starter --add`, or pick with `photoclip labels add`.")
+    return 0
+
+
+# -- applying ---------------------------------------------------------------------
+
+
+def _progress_bar(total: int):  # noqa: ANN202 - a tqdm bar or None
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm  # noqa: PLC0415
+
+    return tqdm(total=total, desc="Tagging", unit="photo", file=sys.stderr)
+
+
+def cmd_tag(args: argparse.Namespace, ctx: Ctx) -> int:
+    lib = ctx.library()
+    names = args.label or None
+    if names:
+        for name in names:
+            tagging.get_label(lib, name)  # fail before loading the model
+    elif not tagging.list_labels(lib):
+        raise PhotoclipError("There are no labels to apply: add one with `photoclip labels add NAME`.")
+    embedder = ctx.embedder()
+    events = tagging.apply_labels(lib, embedder, names)
+    bar = None
+    final = None
+    try:
+        for event in events:
+            final = event
+            if bar is None and event.phase == "prepare":
+                bar = _progress_bar(event.total)
+            if bar is not None:
+                bar.n = event.done
+                bar.refresh()
+    finally:
+        if bar is not None:
+            bar.close()
+    counts = final.tagged if final else {}
+    photos = final.total if final else 0
+    if args.json:
+        _json(ctx, {"model": embedder.model_id, "photos": photos, "tagged": counts,
+                    "labels": [_label_doc(tagging.get_label(lib, n)) for n in counts]})
+        return 0
+    if photos == 0:
+        ctx.out("No embedded photos to tag yet: run `photoclip index` first.")
+    for name, count in counts.items():
+        ctx.out(f"{name}: {count} photos")
+    return 0
+
+
+def _photo_id(lib: Library, path: str) -> int:
+    photo = lib.photo_by_path(path)
+    if photo is None:
+        raise PhotoclipError(f"{display_path(path)} is not in the library (add its folder and run `photoclip index`).")
+    return photo.id
+
+
+def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
+    lib = ctx.library()
+    photo_id = _photo_id(lib, args.path)
+    tags = tagging.photo_tags(lib, photo_id)
+    top: list[tagging.LabelMatch] = []
+    note = None
+    if tagging.list_labels(lib):
+        try:
+            top = tagging.top_labels(lib, ctx.embedder(), photo_id, k=args.top)
+        except ModelUnavailable as exc:
+            note = f"top labels need the model: {exc}"
+    if args.json:
+        _json(ctx, {
+            "path": display_path(lib.photo(photo_id).path),
+            "tags": [{"label": t.label, "source": t.source, "score": t.score} for t in tags],
+            "top_labels": [
+                {"label": m.label, "score": m.score, "threshold": m.threshold, "passes": m.passes} for m in top
+            ],
+        })
+    else:
+        ctx.out("Tags: " + (", ".join(f"{t.label} ({t.source})" for t in tags) if tags else "none"))
+        if top:
+            ctx.out("Top labels:")
+            for m in top:
+                mark = "*" if m.passes else " "
+                ctx.out(f" {mark} {m.score:.3f}  {m.label}")
+    if note:
+        _err(f"photoclip: {note}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
+    lib = ctx.library()
+    photo_id = _photo_id(lib, args.path)
+    label = tagging.get_label(lib, args.label)
+    result = tagging.feedback(lib, ctx.embedder(), photo_id, label.name, confirm=args.confirm)
+    if args.json:
+        _json(ctx, {
+            "label": result.label, "verdict": result.verdict,
+            "score_before": result.score_before, "score_after": result.score_after,
+            "threshold_before": result.threshold_before, "threshold_after": result.threshold_after,
+            "relative_threshold_before": result.z_before, "relative_threshold_after": result.z_after,
+            "tagged": result.tagged,
+        })
+        return 0
+    verb = "Confirmed" if args.confirm else "Rejected"
+    ctx.out(f"{verb} {result.label}; the label now tags {result.tagged} photos automatically")
+    return 0
+
+
+def cmd_xmp_export(args: argparse.Namespace, ctx: Ctx) -> int:
+    problems: list[tuple[str, str]] = []
+    touched = sidecar.export_xmp(ctx.library(), args.label, problems=problems)
+    if args.json:
+        _json(ctx, {
+            "touched": [display_path(p) for p in touched],
+            "problems": [{"path": display_path(p), "reason": r} for p, r in problems],
+        })
+    else:
+        for path in touched:
+            ctx.out(display_path(path))
+        _err(f"Wrote {len(touched)} sidecars")
+        for path, reason in problems:
+            _err(f"  skipped {display_path(path)}: {reason}")
+    return 1 if problems else 0
+
+
+# -- wiring ------------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `labels`, `tag`, `tags`, `feedback` and `xmp` to the main parser."""
+    labels = subparsers.add_parser("labels", help="your tag labels: add, list, remove, rename, import, export")
+    sub = labels.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("add", help="add a label (or more descriptions to one)")
+    p.add_argument("name", metavar="NAME", help="e.g. 'Sunset' or 'Animals/Dogs'")
+    p.add_argument("--description", "-d", action="append", default=[], metavar="TEXT",
+                   help="a short phrase saying what it looks like; repeatable")
+    p.set_defaults(handler=cmd_labels_add)
+
+    p = sub.add_parser("list", help="labels with their tag counts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_labels_list)
+
+    p = sub.add_parser("remove", help="delete a label and its tags")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(handler=cmd_labels_remove)
+
+    p = sub.add_parser("rename", help="rename a label (its children follow)")
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW")
+    p.set_defaults(handler=cmd_labels_rename)
+
+    p = sub.add_parser("import", help="add labels from a JSON file")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(handler=cmd_labels_import)
+
+    p = sub.add_parser("export", help="write the labels to a JSON file to share")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(handler=cmd_labels_export)
+
+    p = sub.add_parser("starter", help="show (or --add) a starter set of common photo labels")
+    p.add_argument("--add", action="store_true", help="create the starter labels you do not have")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_labels_starter)
+
+    p = subparsers.add_parser("tag", help="apply labels to the whole library")
+    p.add_argument("--label", action="append", metavar="NAME", help="only this label; repeatable")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_tag)
+
+    p = subparsers.add_parser("tags", help="a photo's tags and its best-matching labels")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="how many labels to score (default 5)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_tags)
+
+    p = subparsers.add_parser("feedback", help="confirm or reject a label on a photo; the label learns")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("label", metavar="LABEL")
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--confirm", action="store_true", dest="confirm")
+    verdict.add_argument("--reject", action="store_false", dest="confirm")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_feedback, confirm=None)
+
+    xmp = subparsers.add_parser("xmp", help="XMP sidecars other photo apps read")
+    xsub = xmp.add_subparsers(dest="xmp_command", metavar="ACTION", required=True)
+    p = xsub.add_parser("export", help="write tags into photo.ext.xmp sidecars; lists the files touched")
+    p.add_argument("--label", metavar="NAME", help="only this label (and the labels under it)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_xmp_export)

@@ -1,0 +1,176 @@
+"""The tagging commands, driven through argparse with a small stand-in for the CLI context."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoclip import cli_tags
+from photoclip.core import sidecar, tagging
+from photoclip.core.errors import ModelUnavailable, PhotoclipError
+
+
+class FakeCtx:
+    def __init__(self, library, embedder=None, model_error: str | None = None) -> None:
+        self._library = library
+        self._embedder = embedder
+        self._model_error = model_error
+        self.lines: list[str] = []
+        self.embedder_asked = 0
+
+    def library(self):
+        return self._library
+
+    def embedder(self):
+        self.embedder_asked += 1
+        if self._model_error:
+            raise ModelUnavailable(self._model_error)
+        return self._embedder
+
+    def out(self, text: str = "") -> None:
+        self.lines.append(text)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def json(self):
+        return json.loads(self.text)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="photoclip")
+    sub = root.add_subparsers(dest="command")
+    cli_tags.register(sub)
+    return root
+
+
+def run(ctx: FakeCtx, *argv: str) -> int:
+    ctx.lines.clear()
+    args = parser().parse_args(list(argv))
+    return args.handler(args, ctx)
+
+
+def test_label_commands(library, fake_embedder, tmp_path):
+    ctx = FakeCtx(library, fake_embedder)
+    assert run(ctx, "labels", "add", "Animals/Dogs", "--description", "a small brown terrier", "-d", "a dog on a sofa") == 0
+    assert run(ctx, "labels", "add", "Sunset") == 0
+    assert run(ctx, "labels", "list", "--json") == 0
+    doc = ctx.json()
+    assert [l["name"] for l in doc["labels"]] == ["Animals/Dogs", "Sunset"]
+    assert doc["labels"][0]["descriptions"] == ["a small brown terrier", "a dog on a sofa"]
+    assert run(ctx, "labels", "rename", "Sunset", "Sky/Sunset") == 0
+    exported = tmp_path / "labels.json"
+    assert run(ctx, "labels", "export", str(exported)) == 0
+    assert run(ctx, "labels", "remove", "Sky/Sunset") == 0
+    assert [l.name for l in tagging.list_labels(library)] == ["Animals/Dogs"]
+    assert run(ctx, "labels", "import", str(exported)) == 0
+    assert [l.name for l in tagging.list_labels(library)] == ["Animals/Dogs", "Sky/Sunset"]
+    with pytest.raises(PhotoclipError):
+        run(ctx, "labels", "remove", "Nope")
+    assert ctx.embedder_asked == 0  # label bookkeeping never loads the model
+
+
+def test_starter_shows_then_adds(library, fake_embedder):
+    ctx = FakeCtx(library, fake_embedder)
+    assert run(ctx, "labels", "starter", "--json") == 0
+    shown = ctx.json()
+    assert len(shown["starter"]) == len(tagging.starter_labels()) and shown["added"] == []
+    assert tagging.list_labels(library) == []
+    assert run(ctx, "labels", "starter", "--add", "--json") == 0
+    assert len(ctx.json()["added"]) == len(tagging.starter_labels())
+
+
+def test_feedback_needs_exactly_one_verdict():
+    with pytest.raises(SystemExit):
+        parser().parse_args(["feedback", "a.jpg", "Dogs"])
+    with pytest.raises(SystemExit):
+        parser().parse_args(["feedback", "a.jpg", "Dogs", "--confirm", "--reject"])
+    assert parser().parse_args(["feedback", "a.jpg", "Dogs", "--reject"]).confirm is False
+    assert parser().parse_args(["feedback", "a.jpg", "Dogs", "--confirm"]).confirm is True
+
+
+def test_tag_without_labels_is_a_clear_error(library, fake_embedder):
+    with pytest.raises(PhotoclipError, match="no labels"):
+        run(FakeCtx(library, fake_embedder), "tag")
+
+
+# -- end to end with the tiny random model and real photos --------------------------
+
+
+def index_real_photos(lib, embedder, photo_dir: Path) -> dict[str, int]:
+    """What the indexer will do: decode, prepare, embed, store (the tiny model has random weights)."""
+    from photoclip.core.images import decode_photo, prepare_for_model
+
+    folder_id = lib.add_folder(photo_dir)
+    ids, batch = {}, []
+    for path in sorted(photo_dir.iterdir()):
+        decoded = decode_photo(str(path), embedder.input_size)
+        st = path.stat()
+        pid = lib.insert_photo(str(path), folder_id, st.st_size, st.st_mtime_ns, None)
+        m = decoded.meta
+        lib.set_metadata(pid, width=m.width, height=m.height, taken_at=m.taken_at, taken_source=m.taken_source,
+                         camera=m.camera, gps_lat=m.gps_lat, gps_lon=m.gps_lon)
+        ids[path.name] = pid
+        batch.append(prepare_for_model(decoded.image, embedder.input_size))
+    lib.register_model(embedder.model_id, embedder.dim)
+    lib.put_vectors(embedder.model_id, list(ids.values()), embedder.embed_images(np.stack(batch)))
+    return ids
+
+
+@pytest.mark.slow
+def test_end_to_end_with_tiny_model(library, tiny_embedder, photo_dir):
+    ids = index_real_photos(library, tiny_embedder, photo_dir)
+    ctx = FakeCtx(library, tiny_embedder)
+    run(ctx, "labels", "add", "Cats", "-d", "a cat lying on a carpet")
+    run(ctx, "labels", "add", "Space/Astronauts")
+
+    assert run(ctx, "tag", "--json") == 0
+    doc = ctx.json()
+    assert doc["model"] == tiny_embedder.model_id and doc["photos"] == len(ids)
+    assert set(doc["tagged"]) == {"Cats", "Space/Astronauts"}
+    for label in doc["labels"]:
+        assert label["threshold"] is not None and label["model"] == tiny_embedder.model_id
+    # What the command reported is what the database holds.
+    for name, count in doc["tagged"].items():
+        stored = library.conn.execute(
+            "SELECT COUNT(*) FROM tags WHERE source = 'auto' AND label_id = ?", (tagging.get_label(library, name).id,)
+        ).fetchone()[0]
+        assert stored == count
+    # Every prompt was embedded once and cached: 2 labels' templates, 1 description, the background.
+    cached = library.conn.execute("SELECT COUNT(*) FROM text_vectors WHERE model_id = ?", (tiny_embedder.model_id,)).fetchone()[0]
+    assert cached == 2 * len(tagging.TEMPLATES) + 1 + len(tagging.BACKGROUND_PROMPTS)
+
+    chelsea = photo_dir / "skimage_chelsea.jpg"
+    assert run(ctx, "feedback", str(chelsea), "Cats", "--confirm", "--json") == 0
+    fb = ctx.json()
+    assert fb["verdict"] == "confirm" and fb["score_after"] > fb["score_before"]
+    assert run(ctx, "tags", str(chelsea), "--json", "--top", "2") == 0
+    tags = ctx.json()
+    assert {"label": "Cats", "source": "manual"} in [{k: t[k] for k in ("label", "source")} for t in tags["tags"]]
+    assert len(tags["top_labels"]) == 2
+    assert all(-1.0 <= m["score"] <= 1.0 for m in tags["top_labels"])
+
+    assert run(ctx, "xmp", "export", "--label", "Cats", "--json") == 0
+    touched = ctx.json()["touched"]
+    assert str(chelsea) + ".xmp" in touched
+    for path in touched:
+        assert "Cats" in sidecar.read_keywords(path)
+
+
+def test_tags_still_lists_tags_without_a_model(library, fake_embedder, photo_dir, capsys):
+    folder_id = library.add_folder(photo_dir)
+    path = photo_dir / "skimage_coffee.jpg"
+    pid = library.insert_photo(str(path), folder_id, 1, 1, None)
+    tagging.add_tag(library, pid, "Food")
+    ctx = FakeCtx(library, model_error="no weights here")
+    assert run(ctx, "tags", str(path), "--json") == 0
+    doc = ctx.json()
+    assert doc["tags"] == [{"label": "Food", "source": "manual", "score": None}] and doc["top_labels"] == []
+    assert "no weights here" in capsys.readouterr().err
+    with pytest.raises(PhotoclipError, match="not in the library"):
+        run(ctx, "tags", str(photo_dir / "unknown.jpg"))
