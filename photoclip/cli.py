@@ -254,7 +254,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
 
     try:
         model_id = model_id_for(choice)
-    except OSError:
+    except ModelUnavailable:
         model_id = None
     counts = lib.counts(model_id)
     status = {

@@ -156,7 +156,10 @@ def _file_digest(path: str) -> str:
 def model_id_for(choice: ModelChoice) -> str:
     """The id stored beside every vector, so models never mix and can coexist."""
     if choice.weights_is_file:
-        return f"{choice.name}:file-{_file_digest(choice.weights)}"
+        try:
+            return f"{choice.name}:file-{_file_digest(choice.weights)}"
+        except OSError as exc:
+            raise ModelUnavailable(f"The model weights file {choice.weights} cannot be read: {exc.strerror or exc}") from exc
     return f"{choice.name}:{choice.weights}"
 
 
@@ -298,12 +301,14 @@ class OpenClipEmbedder:
         self._dtype = None
         self.device = ""
         self.precision = ""
-        self._model_id = model_id_for(self.choice)
+        self._model_id: str | None = None
 
     # -- protocol --------------------------------------------------------
 
     @property
     def model_id(self) -> str:
+        if self._model_id is None:
+            self._model_id = model_id_for(self.choice)
         return self._model_id
 
     @property
@@ -333,6 +338,7 @@ class OpenClipEmbedder:
                 f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows."
             )
         checkpoint = resolve_weights(self.choice, self._progress)
+        self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
@@ -423,7 +429,7 @@ class OpenClipEmbedder:
         import torch  # noqa: PLC0415
 
         with torch.inference_mode():
-            pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+            pixels = torch.from_numpy(np.require(batch, np.uint8, ['C', 'W'])).to(self.device)
             pixels = pixels.permute(0, 3, 1, 2).float().div_(255.0)
             pixels = ((pixels - self._mean) / self._std).to(self._dtype)
             features = self._model.encode_image(pixels)

@@ -74,19 +74,17 @@ def parse_query(tokens: Sequence[str]) -> list[QueryTerm]:
         if token in ("+", "-"):
             close()
             sign = -1.0 if token == "-" else 1.0
-        elif token.startswith("-") and len(token) > 1 and not words:
+        elif token[0] in "+-" and len(token) > 1:
             close()
-            sign = -1.0
+            sign = -1.0 if token[0] == "-" else 1.0
             words.append(token[1:])
-        elif token.startswith("+") and len(token) > 1 and not words:
+        elif _WEIGHT.match(token) or looks_like_image_path(token):
             close()
-            words.append(token[1:])
-        else:
-            if looks_like_image_path(token) and words:
-                close()
             words.append(token)
             if looks_like_image_path(token):
                 close()
+        else:
+            words.append(token)
     close()
     if not terms:
         raise QueryError("The query is empty: give some words or an image path.")
