@@ -1,0 +1,57 @@
+# Two commands set everything up on a fresh machine:
+#   make run    install photoclip into .venv and open the app
+#   make test   install photoclip with its test tools (and, as root on Debian, the
+#               system packages the real-window and sidecar tests use), then run all tests
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PIP := $(VENV)/bin/pip
+# torch first and pinned: these releases are the ones this project is tested with.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+PYTEST_ARGS ?=
+SYSTEM_PACKAGES := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 \
+	libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 desktop-file-utils libimage-exiftool-perl
+
+.PHONY: run test install install-test system-deps bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet $(TORCH_SPEC)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install --quiet -e '.[test,heic,raw]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+# Debian packages for Xvfb window tests, desktop-file-validate and exiftool; needs root.
+system-deps:
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		fi; \
+	else \
+		echo "note: not root or no apt-get; tests that need Xvfb or exiftool are skipped if those are missing"; \
+	fi
+
+run: install
+	$(VENV)/bin/photoclip
+
+test: system-deps install-test
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(VENV)/bin/python benchmarks/bench_search.py
+	$(VENV)/bin/python benchmarks/bench_rescan.py
+	$(VENV)/bin/python benchmarks/bench_index.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts
