@@ -506,9 +506,26 @@ class LabelVectors:
     vectors: np.ndarray  # (L, dim): ensemble moved by feedback; decides the score
     text: np.ndarray  # (L, dim): plain ensemble; compared with the background
     background: np.ndarray  # (B, dim)
+    moved: np.ndarray | None = None  # bool (L,): feedback moved the vector away from the text
+
+    def __post_init__(self) -> None:
+        if self.moved is None:
+            self.moved = np.array([not np.array_equal(v, t) for v, t in zip(self.vectors, self.text)], bool)
 
     def stacked(self) -> np.ndarray:
-        return np.concatenate([self.vectors, self.text, self.background]).astype(np.float32)
+        """Columns to score: every label, the text ensemble of moved labels only (for the
+        others it is the same column), then the background prompts."""
+        return np.concatenate([self.vectors, self.text[self.moved], self.background]).astype(np.float32)
+
+    def split(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(label scores, text scores, best background score) from a product with stacked()."""
+        n, m = len(self.vectors), int(self.moved.sum())
+        label_scores = scores[..., :n]
+        text_columns = np.arange(n)
+        text_columns[self.moved] = n + np.arange(m)
+        text_scores = scores[..., text_columns]
+        background = scores[..., n + m :].max(axis=-1, initial=-np.inf)
+        return label_scores, text_scores, background
 
 
 def _feedback_vectors(lib: Library, label_id: int, model_id: str) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -630,11 +647,14 @@ def _rejected_pairs(lib: Library, label_ids: Sequence[int]) -> set[tuple[int, in
     return {(r[0], r[1]) for r in rows}
 
 
-def decide(scores: np.ndarray, n_labels: int, thresholds: np.ndarray, margin: float = BACKGROUND_MARGIN) -> np.ndarray:
+def decide(
+    label_scores: np.ndarray,
+    text_scores: np.ndarray,
+    background: np.ndarray,
+    thresholds: np.ndarray,
+    margin: float = BACKGROUND_MARGIN,
+) -> np.ndarray:
     """Boolean (photos, labels): score >= threshold AND text score beats the best background prompt."""
-    label_scores = scores[:, :n_labels]
-    text_scores = scores[:, n_labels : 2 * n_labels]
-    background = scores[:, 2 * n_labels :].max(axis=1, initial=-np.inf)
     return (label_scores >= thresholds[None, :]) & (text_scores >= background[:, None] + margin)
 
 
@@ -721,9 +741,10 @@ def apply_labels(
             counts = {l.name: int(n) for l, n in zip(labels, counted)}
             yield TagProgress("cancelled", start, total, counts)
             return counts
-        passes = decide(scores, len(labels), thresholds)
+        label_scores, text_scores, background = lv.split(scores)
+        passes = decide(label_scores, text_scores, background, thresholds)
         chunk_ids = ids[start : start + len(scores)]
-        counted += _write_tags(lib, chunk_ids, label_ids, scores[:, : len(labels)], passes, rejected)
+        counted += _write_tags(lib, chunk_ids, label_ids, label_scores, passes, rejected)
         yield TagProgress("tagging", start + len(scores), total, {l.name: int(n) for l, n in zip(labels, counted)})
     counts = {l.name: int(n) for l, n in zip(labels, counted)}
     yield TagProgress("done", total, total, counts)
@@ -782,8 +803,9 @@ def tag_photos(lib: Library, embedder: Embedder, photo_ids: Sequence[int]) -> di
     rejected = _rejected_pairs(lib, label_ids)
     counted = np.zeros(len(labels), np.int64)
     for start, scores in score_matrix(photos, lv.stacked()):
-        passes = decide(scores, len(labels), thresholds)
-        counted += _write_tags(lib, ids[start : start + len(scores)], label_ids, scores[:, : len(labels)], passes, rejected)
+        label_scores, text_scores, background = lv.split(scores)
+        passes = decide(label_scores, text_scores, background, thresholds)
+        counted += _write_tags(lib, ids[start : start + len(scores)], label_ids, label_scores, passes, rejected)
     return {l.name: int(n) for l, n in zip(labels, counted)}
 
 
@@ -829,10 +851,9 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
         empty = np.empty(0, np.float32)
         stats = ScoreStats(0.0, MIN_SCALE, 0.0, 0.0)
         return LabelScores(label, ids, empty, empty.astype(bool), empty.astype(bool), stats, effective_threshold(label, embedder.model_id, stats))
-    all_scores = photos @ lv.stacked().T
-    scores = all_scores[:, 0]
-    background = all_scores[:, 2:].max(axis=1)
-    ok = all_scores[:, 1] >= background + BACKGROUND_MARGIN
+    label_scores_, text_scores, background = lv.split(photos @ lv.stacked().T)
+    scores = label_scores_[:, 0]
+    ok = text_scores[:, 0] >= background + BACKGROUND_MARGIN
     rejected_ids = {p for p, _ in _rejected_pairs(lib, [label.id])}
     rejected = np.fromiter((int(p) in rejected_ids for p in ids), bool, count=len(ids))
     stats = score_stats(scores[_sample_rows(len(scores))])
@@ -955,14 +976,12 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
     if vec is None or not labels:
         return []
     lv = label_vectors(lib, embedder, labels)
-    scores = lv.stacked() @ vec
-    n = len(labels)
-    background = scores[2 * n :].max(initial=-np.inf)
+    scores, text_scores, background = lv.split(lv.stacked() @ vec)
     out = []
-    for j in np.argsort(-scores[:n], kind="stable")[:k]:
+    for j in np.argsort(-scores, kind="stable")[:k]:
         label = labels[j]
         thr = label.threshold if label.threshold_model == embedder.model_id else None
-        passes = thr is not None and scores[j] >= thr and scores[n + j] >= background + BACKGROUND_MARGIN
+        passes = thr is not None and scores[j] >= thr and text_scores[j] >= background + BACKGROUND_MARGIN
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out
 

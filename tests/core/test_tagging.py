@@ -397,3 +397,19 @@ def test_vectors_of_another_model_are_ignored(library, emb, beach_and_sunset):
     counts = tagging.run_to_end(tagging.apply_labels(library, other))
     assert counts == {"Beach": 0, "Sunset": 0}
     assert other.text_calls == 0  # nothing to score: no reason to embed text
+
+
+def test_split_reads_text_scores_of_moved_labels_from_their_own_columns():
+    vectors = np.stack([axis(0), normalize(axis(1) + axis(2)), axis(3)])
+    text = np.stack([axis(0), axis(1), axis(3)])  # only the middle label was moved by feedback
+    lv = tagging.LabelVectors([], vectors, text, np.stack([axis(7)]))
+    assert lv.moved.tolist() == [False, True, False]
+    assert lv.stacked().shape == (3 + 1 + 1, DIM)
+    photo = normalize(axis(0) + 2 * axis(2) + 0.5 * axis(7))
+    scores, text_scores, background = lv.split(photo[None, :] @ lv.stacked().T)
+    np.testing.assert_allclose(scores[0], vectors @ photo, atol=1e-6)
+    np.testing.assert_allclose(text_scores[0], text @ photo, atol=1e-6)
+    assert background[0] == pytest.approx(float(axis(7) @ photo))
+    passes = tagging.decide(scores, text_scores, background, np.array([0.3, 0.3, 0.3], np.float32))
+    # Label 1 scores high through its moved vector, but its text (axis 1) loses to the background.
+    assert passes[0].tolist() == [True, False, False]
