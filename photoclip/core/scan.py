@@ -68,6 +68,7 @@ class FileEntry:
     size: int
     mtime_ns: int
     companion: str | None = None  # a RAW file shown through this JPEG/HEIC
+    has_sidecar: bool = False  # an XMP sidecar sits beside it (photo.ext.xmp or photo.xmp)
 
 
 def _pair_raw_files(files: list[FileEntry]) -> list[FileEntry]:
@@ -82,7 +83,7 @@ def _pair_raw_files(files: list[FileEntry]) -> list[FileEntry]:
         viewables = [e for e in group if extension(e.path) in JPEG_EXTENSIONS | HEIF_EXTENSIONS]
         if raws and viewables:
             main = viewables[0]
-            out.append(FileEntry(main.path, main.size, main.mtime_ns, raws[0].path))
+            out.append(FileEntry(main.path, main.size, main.mtime_ns, raws[0].path, main.has_sidecar))
             out.extend(e for e in group if e not in raws and e is not main)
         else:
             out.extend(group)
@@ -106,15 +107,28 @@ def walk_folder(root: str, visited: set[tuple[int, int]], problems: list[tuple[s
         visited.add(key)
         files: list[FileEntry] = []
         subdirs: list[str] = []
+        sidecars: set[str] = set()
         try:
             with os.scandir(directory) as it:
                 for entry in it:
-                    _classify(entry, files, subdirs, seen_files)
+                    if entry.name.lower().endswith(".xmp"):
+                        sidecars.add(entry.name[:-4].lower())
+                    else:
+                        _classify(entry, files, subdirs, seen_files)
         except OSError as exc:
             problems.append((directory, f"cannot read folder: {exc.strerror or exc}"))
             continue
+        if sidecars:
+            files = [_with_sidecar_flag(f, sidecars) for f in files]
         yield from _pair_raw_files(files)
         stack.extend(sorted(subdirs, reverse=True))
+
+
+def _with_sidecar_flag(entry: FileEntry, sidecars: set[str]) -> FileEntry:
+    name = os.path.basename(entry.path).lower()
+    if name in sidecars or os.path.splitext(name)[0] in sidecars:
+        return FileEntry(entry.path, entry.size, entry.mtime_ns, entry.companion, True)
+    return entry
 
 
 def _classify(
@@ -214,6 +228,7 @@ def _reconcile_one(
             return
         lib.mark_changed(photo_id, entry.size, entry.mtime_ns, digest)
         result.changed += 1
+        _import_sidecar(lib, photo_id, entry, result)
     elif status == MISSING:
         lib.mark_present(photo_id)
         result.returned += 1
@@ -239,5 +254,18 @@ def _place_new_files(lib: Library, new_files: list[tuple[FileEntry, int]], resul
             photo_id = lib.insert_photo(entry.path, folder_id, entry.size, entry.mtime_ns, digest)
             result.new += 1
             result.new_ids.append(photo_id)
+            _import_sidecar(lib, photo_id, entry, result)
         if entry.companion:
             lib.set_companion(photo_id, entry.companion)
+
+
+def _import_sidecar(lib: Library, photo_id: int, entry: FileEntry, result: ScanResult) -> None:
+    """Keywords other apps wrote into a sidecar become manual tags of the photo."""
+    if not entry.has_sidecar:
+        return
+    from .sidecar import import_sidecar_tags  # noqa: PLC0415 - only when a sidecar exists
+
+    try:
+        import_sidecar_tags(lib, photo_id, entry.path)
+    except Exception as exc:  # noqa: BLE001 - a broken sidecar must not stop the scan
+        result.problems.append((entry.path + ".xmp", f"cannot read the XMP sidecar: {exc}"))

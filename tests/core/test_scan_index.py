@@ -261,3 +261,25 @@ def test_pause_blocks_until_resumed():
     token.cancel()  # cancelling a paused job must not leave it blocked
     token.wait_if_paused()
     assert token.cancelled
+
+
+def test_keywords_in_existing_sidecars_become_manual_tags(library, tmp_path, fake_embedder):
+    from photoclip.core import tagging
+
+    folder = make_library(tmp_path, n=3)
+    (folder / "img0.jpg.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:lr="http://ns.adobe.com/lightroom/1.0/">'
+        "<dc:subject><rdf:Bag><rdf:li>Dogs</rdf:li><rdf:li>holiday</rdf:li></rdf:Bag></dc:subject>"
+        "<lr:hierarchicalSubject><rdf:Bag><rdf:li>Animals|Dogs</rdf:li></rdf:Bag></lr:hierarchicalSubject>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    (folder / "img1.xmp").write_text("<not xml")
+    library.add_folder(folder)
+    _, final = index(library, fake_embedder)
+    tagged = library.photo_by_path(folder / "img0.jpg").id
+    tags = {(t.label, t.source) for t in tagging.photo_tags(library, tagged)}
+    assert ("Animals/Dogs", "manual") in tags and ("holiday", "manual") in tags
+    assert any("sidecar" in reason for _, reason in final.scan.problems)
+    assert final.embedded == 3
