@@ -1,0 +1,129 @@
+"""The CLIP model's life in the app: checked, downloaded or loaded in the background.
+
+torch and open_clip are imported only inside the jobs this module sends to a
+worker thread, so the window shows first. Its state is what the status bar and the
+first-run banner show:
+
+- "checking": looking for the weights on disk (this is where torch gets imported)
+- "missing":  weights not on this computer; the user can download them or pick a file
+- "loading":  downloading or loading
+- "ready":    `embedder` is usable
+- "unavailable": it failed; `message` says why in words a person can act on
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QObject, Signal
+
+from photoclip.core.embed import ModelChoice
+from photoclip.core.errors import ModelUnavailable
+
+from .tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+CHECKING, MISSING, LOADING, READY, UNAVAILABLE = "checking", "missing", "loading", "ready", "unavailable"
+
+
+class ModelService(QObject):
+    state_changed = Signal(str, str)  # state, message
+    download_progress = Signal(int, int)  # bytes done, bytes total (0: unknown)
+    ready = Signal(object)  # the loaded embedder
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self.state = CHECKING
+        self.message = ""
+        self.embedder: object | None = None
+        self.choice: ModelChoice | None = None
+        self._generation = 0
+
+    def start(self, choice: ModelChoice, *, download: bool = False) -> None:
+        """Load `choice`; without `download`, stop at MISSING rather than fetch ~600 MB unasked."""
+        self._generation += 1
+        generation = self._generation
+        self.choice = choice
+        self.embedder = None
+        self._set(LOADING if download else CHECKING, _describe(choice))
+
+        def job() -> object:
+            if not download and not weights_on_disk(choice):
+                return None
+            from photoclip.core.embed import OpenClipEmbedder  # noqa: PLC0415
+
+            return OpenClipEmbedder(choice, progress=self._on_download_progress).load()
+
+        self._runner.run(
+            job,
+            lambda embedder: self._loaded(generation, embedder),
+            lambda exc: self._failed(generation, exc),
+        )
+
+    def _on_download_progress(self, done: int, total: int | None, _what: str) -> None:
+        # Called in the worker thread: a signal is the safe way back to the GUI.
+        self.download_progress.emit(int(done), int(total or 0))
+
+    def _loaded(self, generation: int, embedder: object | None) -> None:
+        if generation != self._generation:
+            return  # the user chose another model meanwhile
+        if embedder is None:
+            self._set(MISSING, missing_text(self.choice))
+            return
+        self.embedder = embedder
+        self._set(READY, _describe(self.choice))
+        self.ready.emit(embedder)
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(exc, ModelUnavailable):
+            self._set(UNAVAILABLE, str(exc))
+        else:
+            log.error("model load failed", exc_info=exc)
+            self._set(UNAVAILABLE, f"The model could not be loaded ({type(exc).__name__}: {exc}).")
+
+    def _set(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+        self.state_changed.emit(state, message)
+
+
+def _describe(choice: ModelChoice | None) -> str:
+    if choice is None:
+        return ""
+    weights = os.path.basename(choice.weights) if choice.weights_is_file else choice.weights
+    return f"{choice.name} ({weights})"
+
+
+def missing_text(choice: ModelChoice | None) -> str:
+    return (
+        f"The search model {_describe(choice)} is not on this computer yet. "
+        "Download it (about 600 MB for the default model, once), or choose a checkpoint file "
+        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready."
+    )
+
+
+def weights_on_disk(choice: ModelChoice) -> bool:
+    """Whether loading `choice` would need no download. Runs in a worker (imports open_clip)."""
+    if choice.weights_is_file:
+        return True  # a missing file is reported by the load itself, with its path
+    import open_clip  # noqa: PLC0415
+    from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415
+
+    from photoclip.core.embed import register_extra_model_configs  # noqa: PLC0415
+
+    register_extra_model_configs()
+    try:
+        cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
+    except Exception:  # noqa: BLE001 - unknown names are reported by the load itself
+        return True
+    hub = (cfg or {}).get("hf_hub") or ""
+    if not hub:
+        return True  # URL-hosted weights: let the load find or fetch them
+    repo_id, filename = hub[: hub.rfind("/")], hub[hub.rfind("/") + 1 :]
+    names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    return any(isinstance(try_to_load_from_cache(repo_id, name), str) for name in names)
+

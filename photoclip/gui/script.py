@@ -1,0 +1,132 @@
+"""Drive the real app from a JSON script (the Xvfb test's hook; `PHOTOCLIP_TEST_SCRIPT=file.json`).
+
+The script is {"timeout": seconds, "actions": [...]}; each action is one of
+  {"add_folder": DIR}            add a library folder (as the dialog would)
+  {"wait": "indexed"}            wait until the model is ready and every photo is searchable
+  {"wait": "catalogued"}         wait until indexing is idle (with or without a model)
+  {"search": TEXT}               type TEXT into the search bar (search-as-you-type fires)
+  {"drop": FILE}                 drop an image file on the window
+  {"wait": "results"}            wait until the grid shows search results with thumbnails
+  {"screenshot": PNG}            save a screenshot of the window
+  {"report": JSON}               write what the window shows (rows, first result, model state)
+  {"quit": true}                 close the window
+Conditions are checked on a timer in the event loop; nothing blocks it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl
+
+from .model_service import READY
+from .window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+class ScriptDriver(QObject):
+    def __init__(self, window: MainWindow, script: dict) -> None:
+        super().__init__(window)
+        self.window = window
+        self.actions = list(script.get("actions", []))
+        self.timeout_ms = int(float(script.get("timeout", 180)) * 1000)
+        self.exit_code = 0
+        self._waiting: str | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._step)
+        self._deadline = QTimer(self)
+        self._deadline.setSingleShot(True)
+        self._deadline.timeout.connect(self._expired)
+        self._results_seen = False
+        window.results_shown.connect(self._on_results)
+
+    def start(self) -> None:
+        self._deadline.start(self.timeout_ms)
+        self._timer.start()
+
+    def _on_results(self, is_search: bool) -> None:
+        if is_search:
+            self._results_seen = True
+
+    def _expired(self) -> None:
+        log.error("test script timed out waiting for %s", self._waiting)
+        print(f"photoclip test script: timed out waiting for {self._waiting}", flush=True)
+        self.exit_code = 3
+        self._timer.stop()
+        self.window.close()
+
+    def _condition(self, what: str) -> bool:
+        w = self.window
+        idle = not w.indexer.running
+        if what == "catalogued":
+            return idle and w.counts.get("photos", 0) > 0
+        if what == "indexed":
+            c = w.counts
+            return (
+                idle
+                and w.model_service.state == READY
+                and c.get("photos", 0) > 0
+                and c.get("embedded", 0) == c.get("photos", 0)
+            )
+        if what == "results":
+            model = w.grid_model
+            if not (self._results_seen and model.is_search and model.rowCount() and w.library.busy is False):
+                return False
+            # Thumbnails of the visible rows have arrived (the screenshot should show photos).
+            shown = min(model.rowCount(), 8)
+            for row in range(shown):
+                model.data(model.index(row, 0), 1)
+            return w.thumbs.pending == 0
+        raise ValueError(f"unknown wait condition {what!r}")
+
+    def _step(self) -> None:
+        if self._waiting is not None:
+            if not self._condition(self._waiting):
+                return
+            self._waiting = None
+        while self.actions:
+            action = self.actions.pop(0)
+            log.info("test script: %s", action)
+            if "wait" in action:
+                self._waiting = action["wait"]
+                if action["wait"] == "results":
+                    self._results_seen = self._results_seen and self.window.grid_model.is_search
+                return
+            self._run(action)
+        self._timer.stop()
+        self._deadline.stop()
+
+    def _run(self, action: dict) -> None:
+        w = self.window
+        if "add_folder" in action:
+            w.add_folder(action["add_folder"])
+        elif "search" in action:
+            self._results_seen = False
+            w.focus_search()
+            w.search_bar.edit.setText(action["search"])
+            w.search_bar.text_edited.emit()
+        elif "drop" in action:
+            self._results_seen = False
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(action["drop"])])
+            w.handle_mime(mime)
+        elif "screenshot" in action:
+            target = Path(action["screenshot"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            w.grab().save(str(target))
+        elif "report" in action:
+            model = w.grid_model
+            rows = [
+                {"path": model.photo(r).path, "score": model.entry(r).score} for r in range(model.rowCount())
+            ]
+            Path(action["report"]).write_text(
+                json.dumps({"model": w.model_service.state, "counts": w.counts, "rows": rows}, indent=1)
+            )
+        elif "quit" in action:
+            w.close()
+        else:
+            raise ValueError(f"unknown test script action {action!r}")

@@ -1,0 +1,183 @@
+"""The settings dialog: model, device, a checkpoint file, library folders, thumbnail cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core.embed import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from photoclip.core.settings import Settings
+
+from .tasks import TaskRunner
+
+# (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
+KNOWN_MODELS: list[tuple[str, str, str]] = [
+    (DEFAULT_MODEL, DEFAULT_WEIGHTS, "Recommended · about 600 MB download · fast on any computer"),
+    ("ViT-B-32", "laion2b_s34b_b79k", "About 600 MB · fast · slightly less accurate"),
+    ("ViT-B-16", "datacomp_xl_s13b_b90k", "About 600 MB · about 3× slower · more accurate"),
+    ("ViT-L-14", "datacomp_xl_s13b_b90k", "About 1.7 GB · about 10× slower · most accurate; a GPU helps"),
+]
+DEVICES = [("auto", "Automatic (GPU if available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)")]
+
+CHECKPOINT_FILTER = "Model checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)"
+
+
+def cache_size(path: Path) -> int:
+    """Bytes used by the thumbnail cache (worker thread: walks many files)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def clear_cache(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of Settings; the window applies it when the dialog is accepted."""
+
+    add_folder_requested = Signal()
+    remove_folder_requested = Signal(str)
+    cache_cleared = Signal()
+
+    def __init__(
+        self, settings: Settings, folders: list[str], thumbnails: Path, pool: TaskRunner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.resize(640, 560)
+        self._settings = settings
+        self._thumbnails = thumbnails
+        self._pool = pool
+        layout = QVBoxLayout(self)
+
+        model_box = QGroupBox("Search model", self)
+        form = QFormLayout(model_box)
+        self.model = QComboBox(model_box)
+        for name, weights, note in KNOWN_MODELS:
+            self.model.addItem(f"{name} · {weights}", (name, weights))
+            self.model.setItemData(self.model.count() - 1, note, Qt.ItemDataRole.ToolTipRole)
+        is_file = os.path.sep in settings.weights or os.path.isfile(settings.weights)
+        current = (settings.model, DEFAULT_WEIGHTS if is_file else settings.weights)
+        if current not in [(n, w) for n, w, _ in KNOWN_MODELS]:
+            self.model.addItem(f"{current[0]} · {current[1]}", current)
+        self.model.setCurrentIndex(max(0, self.model.findData(current)))
+        self.note = QLabel(model_box)
+        self.note.setWordWrap(True)
+        self.model.currentIndexChanged.connect(self._show_note)
+        form.addRow("Model", self.model)
+        form.addRow("", self.note)
+        self.device = QComboBox(model_box)
+        for value, label in DEVICES:
+            self.device.addItem(label, value)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        form.addRow("Run on", self.device)
+        self.checkpoint = QLineEdit(settings.weights if is_file else "", model_box)
+        self.checkpoint.setPlaceholderText("Optional: a checkpoint file for the model above (no download needed)")
+        browse = QPushButton("Choose…", model_box)
+        browse.clicked.connect(self._choose_checkpoint)
+        row = QHBoxLayout()
+        row.addWidget(self.checkpoint, 1)
+        row.addWidget(browse)
+        form.addRow("Checkpoint file", row)
+        layout.addWidget(model_box)
+
+        folder_box = QGroupBox("Library folders", self)
+        folder_layout = QVBoxLayout(folder_box)
+        self.folders = QListWidget(folder_box)
+        self.set_folders(folders)
+        folder_layout.addWidget(self.folders)
+        buttons = QHBoxLayout()
+        add = QPushButton("Add folder…", folder_box)
+        remove = QPushButton("Remove", folder_box)
+        add.clicked.connect(self.add_folder_requested)
+        remove.clicked.connect(self._remove_folder)
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        folder_layout.addLayout(buttons)
+        note = QLabel("Removing a folder forgets its photos in photoclip; the files are not touched.", folder_box)
+        note.setWordWrap(True)
+        folder_layout.addWidget(note)
+        layout.addWidget(folder_box)
+
+        cache_box = QGroupBox("Thumbnail cache", self)
+        cache_layout = QHBoxLayout(cache_box)
+        self.cache_label = QLabel(f"{thumbnails}\nMeasuring…", cache_box)
+        self.cache_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        clear = QPushButton("Clear", cache_box)
+        clear.setToolTip("Thumbnails are made again when needed")
+        clear.clicked.connect(self._clear_cache)
+        cache_layout.addWidget(self.cache_label, 1)
+        cache_layout.addWidget(clear)
+        layout.addWidget(cache_box)
+
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        layout.addWidget(box)
+        self._show_note()
+        self._measure()
+
+    def set_folders(self, folders: list[str]) -> None:
+        self.folders.clear()
+        self.folders.addItems(folders)
+
+    def result_settings(self) -> Settings:
+        """The edited settings (the caller saves them)."""
+        name, weights = self.model.currentData()
+        checkpoint = self.checkpoint.text().strip()
+        return Settings(
+            model=name,
+            weights=checkpoint or weights,
+            device=self.device.currentData(),
+            precision=self._settings.precision,
+            thumbnail_edge=self._settings.thumbnail_edge,
+            write_xmp=self._settings.write_xmp,
+        )
+
+    def _show_note(self) -> None:
+        self.note.setText(self.model.itemData(self.model.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
+
+    def _choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", "", CHECKPOINT_FILTER)
+        if path:
+            self.checkpoint.setText(path)
+
+    def _remove_folder(self) -> None:
+        item = self.folders.currentItem()
+        if item is not None:
+            self.remove_folder_requested.emit(item.text())
+
+    def _measure(self) -> None:
+        self._pool.run(
+            lambda: cache_size(self._thumbnails),
+            lambda n: self.cache_label.setText(f"{self._thumbnails}\n{n / 1024 / 1024:.1f} MB"),
+        )
+
+    def _clear_cache(self) -> None:
+        self.cache_label.setText(f"{self._thumbnails}\nClearing…")
+        self._pool.run(lambda: clear_cache(self._thumbnails), lambda _: (self.cache_cleared.emit(), self._measure()))

@@ -1,0 +1,198 @@
+"""The photo viewer: the photo large (decoded off the GUI thread), its details, next/previous."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
+from photoclip.core.library import Photo, display_path
+
+from .models import PhotoGridModel
+from .tasks import LibraryRunner, TaskRunner
+
+MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
+
+
+def load_display_image(path: str, cache_dir: os.PathLike[str] | str, max_edge: int = MAX_EDGE) -> QImage:
+    """Worker thread: the photo reduced to `max_edge`, EXIF-rotated; the thumbnail if Qt cannot read it."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > max_edge:
+        reader.setScaledSize(size.scaled(QSize(max_edge, max_edge), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        # HEIC, RAW and friends: core can read them; show its (smaller) thumbnail instead.
+        image = QImage(str(thumbnail_for(cache_dir, path, THUMBNAIL_SIZE)))  # type: ignore[arg-type]
+    return image
+
+
+def _size_text(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)
+
+
+class ViewerDialog(QDialog):
+    """Shows one row of the grid model; Left/Right move through the current results."""
+
+    find_similar = Signal(int)  # photo id
+
+    def __init__(
+        self,
+        model: PhotoGridModel,
+        row: int,
+        pool: TaskRunner,
+        library: LibraryRunner,
+        cache_dir: os.PathLike[str] | str,
+        open_external: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Photo")
+        self.resize(1100, 760)
+        self._model, self._pool, self._library, self._cache_dir = model, pool, library, cache_dir
+        self._open_external = open_external
+        self._token: int | None = None
+        self._pixmap: QPixmap | None = None
+        self.row = row
+
+        self.image = QLabel("Loading…", self)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(320, 240)
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image.setStyleSheet("background: #202020; color: #ccc;")
+        details = QWidget(self)
+        self.form = QFormLayout(details)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        splitter = QSplitter(self)
+        splitter.addWidget(self.image)
+        splitter.addWidget(details)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+
+        self.prev_button = QPushButton("◀ Previous", self)
+        self.next_button = QPushButton("Next ▶", self)
+        similar = QPushButton("Find similar", self)
+        external = QPushButton("Open in viewer", self)
+        close = QPushButton("Close", self)
+        self.prev_button.clicked.connect(lambda: self.show_row(self.row - 1))
+        self.next_button.clicked.connect(lambda: self.show_row(self.row + 1))
+        similar.clicked.connect(self._similar)
+        external.clicked.connect(lambda: self._open_external(self.photo.path))
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        for b in (self.prev_button, self.next_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        for b in (similar, external, close):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+        QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.show_row(self.row - 1))
+        QShortcut(QKeySequence(Qt.Key.Key_Right), self, lambda: self.show_row(self.row + 1))
+        self.show_row(row)
+
+    @property
+    def photo(self) -> Photo:
+        return self._model.photo(self.row)
+
+    def show_row(self, row: int) -> None:
+        if not 0 <= row < self._model.rowCount():
+            return
+        self.row = row
+        photo = self.photo
+        self.setWindowTitle(display_path(photo.name))
+        self.prev_button.setEnabled(row > 0)
+        self.next_button.setEnabled(row < self._model.rowCount() - 1)
+        self._pixmap = None
+        self.image.setPixmap(QPixmap())
+        self.image.setText("Loading…")
+        self._fill_details(photo, self._model.entry(row).score, tags=None)
+        if self._token is not None:
+            self._pool.discard(self._token)  # the user moved on: drop the old photo's result
+        self._token = self._pool.run(
+            lambda path=photo.path: load_display_image(path, self._cache_dir),
+            lambda image, pid=photo.id: self._shown(pid, image),
+            lambda exc: self.image.setText(f"Cannot show this photo: {exc}"),
+        )
+        from .tags import photo_tag_names  # noqa: PLC0415
+
+        self._library.call(
+            lambda ctx, pid=photo.id: photo_tag_names(ctx.lib, pid),
+            lambda tags, pid=photo.id: self._tags_loaded(pid, tags),
+        )
+
+    def _shown(self, photo_id: int, image: QImage) -> None:
+        if photo_id != self.photo.id or image.isNull():
+            return
+        self._pixmap = QPixmap.fromImage(image)  # GUI thread: pixmaps are made only here
+        self._rescale()
+
+    def _tags_loaded(self, photo_id: int, tags: list[str]) -> None:
+        if self.row < self._model.rowCount() and photo_id == self.photo.id:
+            self._fill_details(self.photo, self._model.entry(self.row).score, tags)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap is not None:
+            self.image.setPixmap(
+                self._pixmap.scaled(
+                    self.image.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+            )
+
+    def _fill_details(self, photo: Photo, score: float | None, tags: list[str] | None) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        rows: list[tuple[str, str]] = [("File", display_path(photo.name)), ("Folder", display_path(os.path.dirname(photo.path)))]
+        if score is not None:
+            rows.append(("Score", f"{score:.3f}"))
+        if photo.width and photo.height:
+            rows.append(("Size", f"{photo.width} × {photo.height} px"))
+        rows.append(("File size", _size_text(photo.size)))
+        if photo.taken_at:
+            source = {"exif": "", "xmp": " (XMP)", "mtime": " (file date)"}.get(photo.taken_source or "", "")
+            rows.append(("Taken", photo.taken_at.replace("T", " ") + source))
+        if photo.camera:
+            rows.append(("Camera", photo.camera))
+        if photo.gps_lat is not None and photo.gps_lon is not None:
+            rows.append(("Location", f"{photo.gps_lat:.5f}, {photo.gps_lon:.5f}"))
+        if tags:
+            rows.append(("Tags", ", ".join(tags)))
+        for name, value in rows:
+            label = QLabel(value, self)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.form.addRow(name, label)
+
+    def _similar(self) -> None:
+        self.find_similar.emit(self.photo.id)
+        self.accept()
+
+    def done(self, result: int) -> None:
+        if self._token is not None:
+            self._pool.discard(self._token)
+        super().done(result)

@@ -1,0 +1,106 @@
+"""The main window, offscreen: browsing, drop-to-search, text search plumbing, clean shutdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from photoclip.core.settings import Settings
+from photoclip.gui.window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, indexed_db: Path):  # noqa: ANN001
+    win = MainWindow(indexed_db, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.results_shown, timeout=10000):
+        win.show()
+    yield win
+    win.close()
+
+
+def _ready_model(win: MainWindow, embedder) -> None:  # noqa: ANN001
+    # What ModelService does when a load succeeds, without loading again.
+    win.model_service.embedder = embedder
+    win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
+    win.model_service.ready.emit(embedder)
+
+
+def test_browse_shows_library_newest_first(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+    assert window.grid_model.rowCount() == 8
+    assert not window.grid_model.is_search
+    qtbot.waitUntil(lambda: window.folder_model.rowCount() == 2)
+    assert "(8)" in window.folder_model.data(window.folder_model.index(1, 0))
+
+
+def test_drop_file_url_searches_by_that_image(window: MainWindow, qtbot, photo_dir: Path, tiny_embedder) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.indexer.finished, timeout=60000):
+        _ready_model(window, tiny_embedder)
+    target = photo_dir / "skimage_chelsea.jpg"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(target))])
+    # As a file manager does it: drag enter (accepted), then drop.
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, buttons, mods)
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda is_search: is_search):
+        QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+    assert window.grid_model.is_search
+    first = window.grid_model.entry(0)
+    assert Path(first.photo.path) == target
+    assert first.score == pytest.approx(1.0, abs=1e-2)
+    # clearing the search shows the whole library again
+    with qtbot.waitSignal(window.results_shown, timeout=10000, check_params_cb=lambda is_search: not is_search):
+        window.clear_search()
+    assert window.grid_model.rowCount() == 8
+
+
+def test_text_search_runs_off_thread_and_min_score_filters(window: MainWindow, qtbot, tiny_embedder) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.indexer.finished, timeout=60000):
+        _ready_model(window, tiny_embedder)
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        qtbot.keyClicks(window.search_bar.edit, "a cat")
+    # random weights: only the plumbing is checked, never which photo comes first
+    assert window.grid_model.rowCount() == 8
+    scores = [window.grid_model.entry(r).score for r in range(8)]
+    assert scores == sorted(scores, reverse=True)
+    window.min_score.setValue(int(scores[3] * 100) + 1 if scores[3] > 0 else 100)
+    assert window.grid_model.rowCount() < 8
+    window.min_score.setValue(0)
+    assert window.grid_model.rowCount() == 8
+    # Enter pins the words as a chip; the query stays the same
+    with qtbot.waitSignal(window.results_shown, timeout=30000):
+        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    assert len(window.search_bar.chips) == 1 and window.search_bar.edit.text() == ""
+    # "less like this" adds a negative photo chip
+    photo = window.grid_model.photo(0)
+    with qtbot.waitSignal(window.results_shown, timeout=30000):
+        window.more_like(photo, -1.0)
+    assert [c.term.weight for c in window.search_bar.chips] == [1.0, -1.0]
+
+
+def test_thumbnail_size_keys(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+    start = window.delegate.edge
+    window.step_thumbnail(+1)
+    assert window.delegate.edge == start + 20
+    window.step_thumbnail(-1)
+    window.step_thumbnail(-1)
+    assert window.delegate.edge == start - 20
+
+
+def test_no_model_banner_and_library_browsable(qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    win = MainWindow(indexed_db, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.model_service._set("missing", "The search model X is not on this computer yet.")  # noqa: SLF001
+    assert win.banner.isVisible()
+    assert win.banner.first.text() == "Download model"
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8)
+    win.close()
