@@ -51,7 +51,7 @@ import numpy as np
 
 from .embed import Embedder, normalize
 from .errors import PhotoclipError
-from .library import VECTOR_DTYPE, Library, fs_path
+from .library import VECTOR_DTYPE, Library
 
 # Photo-oriented templates in the spirit of the CLIP paper's ImageNet prompts; a
 # personal photo library is mostly snapshots, so the set leans on everyday
@@ -621,7 +621,8 @@ def effective_threshold(label: Label, model_id: str, stats: ScoreStats) -> float
     """The raw cut-off for this run: the user's pinned value, else the relative position z."""
     if label.threshold_source == "user" and label.threshold_model == model_id and label.threshold is not None:
         return float(label.threshold)
-    if label.threshold_source == "adjusted" and label.threshold_z is not None:
+    if label.threshold_source in ("adjusted", "user") and label.threshold_z is not None:
+        # Moved by feedback, or a user's value set under another model: keep its relative position.
         return stats.to_raw(label.threshold_z)
     # Never moved by anyone: recalibrate on every run, so a growing library refines it.
     return stats.to_raw(DEFAULT_Z)
@@ -985,7 +986,3 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out
 
-
-def photo_path(lib: Library, photo_id: int) -> str | None:
-    row = lib.conn.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()
-    return fs_path(row[0]) if row else None
