@@ -26,6 +26,8 @@ from photoclip import __version__
 from photoclip.core import paths
 from photoclip.core.errors import PhotoclipError
 
+from .qtcompat import emit, keep_singletons_alive
+
 log = logging.getLogger("photoclip")
 
 LOG_NAME = "photoclip-gui.log"
@@ -72,7 +74,7 @@ def report_exception(kind: type[BaseException], exc: BaseException, tb: Tracebac
     sys.stderr.write(text)
     summary = f"{kind.__name__}: {exc}"
     if _relay is not None:
-        _relay.raised.emit(summary)
+        emit(_relay.raised, summary)
 
 
 def _show_error(summary: str) -> None:
@@ -167,6 +169,7 @@ def icon() -> QIcon:
 
 
 def create_app(argv: list[str]) -> QApplication:
+    keep_singletons_alive()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "photoclip", *argv])
     app.setApplicationName("photoclip")
     app.setApplicationDisplayName("photoclip")

@@ -21,6 +21,8 @@ from photoclip.core.errors import PhotoclipError
 from photoclip.core.index import CancelToken, IndexProgress, index_library
 from photoclip.core.library import Library
 
+from .qtcompat import emit
+
 log = logging.getLogger(__name__)
 
 # Every indexing QThread ever started, so tests (and close) can check none is left running.
@@ -62,16 +64,16 @@ class IndexWorker(QObject):
                 for event in index_library(lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails):
                     snapshot = _snapshot(event)
                     for path, reason in snapshot.skipped_files:
-                        self.item_failed.emit(path, reason)
-                    self.progress.emit(snapshot)
+                        emit(self.item_failed, path, reason)
+                    emit(self.progress, snapshot)
                     final = snapshot
         except PhotoclipError as exc:
-            self.failed.emit(str(exc))
+            emit(self.failed, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug: logged in full, reported in one line
             log.exception("indexing failed")
-            self.failed.emit(f"Indexing stopped by an internal error: {type(exc).__name__}: {exc}")
+            emit(self.failed, f"Indexing stopped by an internal error: {type(exc).__name__}: {exc}")
         else:
-            self.finished.emit(final)
+            emit(self.finished, final)
 
 
 def _snapshot(event: IndexProgress) -> IndexProgress:
@@ -145,25 +147,25 @@ class IndexController(QObject):
         self._thread, self._worker = thread, worker
         _THREADS.add(thread)
         thread.start()
-        self.started.emit()
-        self.running_changed.emit(True)
+        emit(self.started)
+        emit(self.running_changed, True)
 
     def pause(self) -> None:
         if self._cancel is not None:
             self._cancel.pause()
-            self.paused_changed.emit(True)
+            emit(self.paused_changed, True)
 
     def resume(self) -> None:
         if self._cancel is not None:
             self._cancel.resume()
-            self.paused_changed.emit(False)
+            emit(self.paused_changed, False)
 
     def cancel(self) -> None:
         """Stop after the item in flight; what was done stays committed."""
         self._again = False
         if self._cancel is not None:
             self._cancel.cancel()
-            self.paused_changed.emit(False)
+            emit(self.paused_changed, False)
 
     def shutdown(self) -> None:
         """Cancel and wait for the thread (on window close)."""
@@ -178,13 +180,13 @@ class IndexController(QObject):
     @Slot(object)
     def _on_finished(self, final: IndexProgress) -> None:
         if not self._closing:
-            self.finished.emit(final)
+            emit(self.finished, final)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._again = False
         if not self._closing:
-            self.failed.emit(message)
+            emit(self.failed, message)
 
     @Slot()
     def _on_thread_finished(self) -> None:
@@ -202,4 +204,4 @@ class IndexController(QObject):
         if worker is not None:
             worker.deleteLater()
         thread.deleteLater()
-        self.running_changed.emit(False)
+        emit(self.running_changed, False)

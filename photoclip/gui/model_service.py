@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from photoclip.core.embed import ModelChoice
 from photoclip.core.errors import ModelUnavailable
 
+from .qtcompat import emit
 from .tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class ModelService(QObject):
 
     def _on_download_progress(self, done: int, total: int | None, _what: str) -> None:
         # Called in the worker thread: a signal is the safe way back to the GUI.
-        self.download_progress.emit(int(done), int(total or 0))
+        emit(self.download_progress, int(done), int(total or 0))
 
     def _loaded(self, generation: int, embedder: object | None) -> None:
         if generation != self._generation:
@@ -75,7 +76,7 @@ class ModelService(QObject):
             return
         self.embedder = embedder
         self._set(READY, _describe(self.choice))
-        self.ready.emit(embedder)
+        emit(self.ready, embedder)
 
     def _failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
@@ -88,7 +89,7 @@ class ModelService(QObject):
 
     def _set(self, state: str, message: str) -> None:
         self.state, self.message = state, message
-        self.state_changed.emit(state, message)
+        emit(self.state_changed, state, message)
 
 
 def _describe(choice: ModelChoice | None) -> str:

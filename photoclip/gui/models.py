@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 
 from photoclip.core.library import Folder, Photo, display_path
 
+from .qtcompat import emit
 from .thumbs import ThumbnailLoader
 
 Index = QModelIndex | QPersistentModelIndex
@@ -195,7 +196,7 @@ class PhotoGridModel(QAbstractListModel):
         row = self._row_of.get(photo_id)
         if row is not None:
             index = self.index(row, 0)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+            emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole])
 
 
 def _tooltip(entry: Entry, failure: str | None) -> str:

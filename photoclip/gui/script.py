@@ -22,6 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl
 
 from .model_service import READY
+from .qtcompat import emit
 from .window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class ScriptDriver(QObject):
             self._results_seen = False
             w.focus_search()
             w.search_bar.edit.setText(action["search"])
-            w.search_bar.text_edited.emit()
+            emit(w.search_bar.text_edited)
         elif "drop" in action:
             self._results_seen = False
             mime = QMimeData()

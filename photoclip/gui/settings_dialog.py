@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from photoclip.core.embed import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from photoclip.core.settings import Settings
 
+from .qtcompat import emit
 from .tasks import TaskRunner
 
 # (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
@@ -170,7 +171,7 @@ class SettingsDialog(QDialog):
     def _remove_folder(self) -> None:
         item = self.folders.currentItem()
         if item is not None:
-            self.remove_folder_requested.emit(item.text())
+            emit(self.remove_folder_requested, item.text())
 
     def _measure(self) -> None:
         self._pool.run(
@@ -180,4 +181,4 @@ class SettingsDialog(QDialog):
 
     def _clear_cache(self) -> None:
         self.cache_label.setText(f"{self._thumbnails}\nClearing…")
-        self._pool.run(lambda: clear_cache(self._thumbnails), lambda _: (self.cache_cleared.emit(), self._measure()))
+        self._pool.run(lambda: clear_cache(self._thumbnails), lambda _: (emit(self.cache_cleared), self._measure()))

@@ -22,6 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from .qtcompat import emit
+
 log = logging.getLogger(__name__)
 
 Done = Callable[[Any], None]
@@ -69,7 +71,7 @@ class TaskRunner(QObject):
         except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, never lost
             result, error = None, exc
         if not self._closed:
-            self._bridge.finished.emit(token, result, error)
+            emit(self._bridge.finished, token, result, error)
 
     @Slot(int, object, object)
     def _deliver(self, token: int, result: object, error: object) -> None:

@@ -22,6 +22,8 @@ from PySide6.QtGui import QImage, QPixmap
 from photoclip.core.errors import SkipFile
 from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
 
+from .qtcompat import emit
+
 log = logging.getLogger(__name__)
 
 
@@ -120,7 +122,7 @@ class ThumbnailLoader(QObject):
         self._pixmaps[photo_id] = QPixmap.fromImage(image)
         while len(self._pixmaps) > self.capacity:
             self._pixmaps.popitem(last=False)
-        self.ready.emit(photo_id)
+        emit(self.ready, photo_id)
 
     @Slot(int, str)
     def _on_failed(self, photo_id: int, reason: str) -> None:
@@ -129,7 +131,7 @@ class ThumbnailLoader(QObject):
         if self._stopping:
             return
         self._failed[photo_id] = reason
-        self.ready.emit(photo_id)
+        emit(self.ready, photo_id)
 
     def shutdown(self) -> None:
         """Stop the workers and wait for them (each finishes its current thumbnail)."""
@@ -154,12 +156,12 @@ class ThumbnailLoader(QObject):
             try:
                 image = load_thumbnail_image(self.cache_dir, path)
             except SkipFile as exc:
-                self._bridge.failed.emit(photo_id, exc.reason)
+                emit(self._bridge.failed, photo_id, exc.reason)
             except Exception as exc:  # noqa: BLE001 - one bad file must not kill the worker
                 log.warning("thumbnail failed for %s: %s", path, exc)
-                self._bridge.failed.emit(photo_id, f"{type(exc).__name__}: {exc}")
+                emit(self._bridge.failed, photo_id, f"{type(exc).__name__}: {exc}")
             else:
-                self._bridge.loaded.emit(photo_id, image)
+                emit(self._bridge.loaded, photo_id, image)
 
 
 def load_thumbnail_image(cache_dir: Path, path: str, edge: int = THUMBNAIL_SIZE) -> QImage:

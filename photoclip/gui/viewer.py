@@ -23,6 +23,7 @@ from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.core.library import Photo, display_path
 
 from .models import PhotoGridModel
+from .qtcompat import emit
 from .tasks import LibraryRunner, TaskRunner
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
@@ -189,7 +190,7 @@ class ViewerDialog(QDialog):
             self.form.addRow(name, label)
 
     def _similar(self) -> None:
-        self.find_similar.emit(self.photo.id)
+        emit(self.find_similar, self.photo.id)
         self.accept()
 
     def done(self, result: int) -> None:

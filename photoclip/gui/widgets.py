@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -27,6 +35,7 @@ from PySide6.QtWidgets import (
 from photoclip.core.search import QueryTerm
 
 from .models import FAILED_ROLE, SCORE_ROLE
+from .qtcompat import emit
 
 TEXT_LINE = 18  # px under each thumbnail for the file name
 
@@ -60,22 +69,26 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
             painter.drawRoundedRect(rect, 6, 6)
         image_box = QRect(rect.left() + 3, rect.top() + 3, rect.width() - 6, self.edge)
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        # Ask the Python model directly: no QVariant round trip (faster, and it avoids a
+        # reference bug of PySide 6.12's QVariant conversion, see qtcompat).
+        model = index.model()
+        pixmap = model.data(index, Qt.ItemDataRole.DecorationRole)
+        drawn = image_box
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             size = pixmap.size().scaled(image_box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(image_box.center())
-            painter.drawPixmap(target, pixmap)
+            drawn = QRect(0, 0, size.width(), size.height())
+            drawn.moveCenter(image_box.center())
+            painter.drawPixmap(drawn, pixmap)
         else:
-            self._placeholder(painter, image_box, palette, bool(index.data(FAILED_ROLE)))
+            self._placeholder(painter, image_box, palette, bool(model.data(index, FAILED_ROLE)))
         text_rect = QRect(rect.left() + 4, image_box.bottom() + 4, rect.width() - 8, TEXT_LINE)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
-        name = option.fontMetrics.elidedText(str(index.data() or ""), Qt.TextElideMode.ElideMiddle, text_rect.width())
+        name = option.fontMetrics.elidedText(str(model.data(index, Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
-        score = index.data(SCORE_ROLE)
+        score = model.data(index, SCORE_ROLE)
         if score is not None:
-            self._badge(painter, image_box, f"{score:.2f}")
+            self._badge(painter, drawn, f"{score:.2f}")  # on the photo's own corner
         painter.restore()
 
     def _placeholder(self, painter: QPainter, box: QRect, palette: QPalette, failed: bool) -> None:
@@ -137,8 +150,9 @@ class Chip(QFrame):
         self.sign.setAutoRaise(True)
         self.sign.setToolTip("Look for this (+) or away from it (−)")
         self.sign.clicked.connect(self._flip)
-        icon = {"image": "🖼 ", "photo": "🖼 "}.get(term.kind, "")
-        self.label = QLabel(icon + term.label, self)
+        # Image and photo terms read as "like <file>"; emoji icons are missing from many fonts.
+        prefix = "like " if term.kind in ("image", "photo") else ""
+        self.label = QLabel(prefix + term.label, self)
         self.label.setToolTip(str(term.value) if term.kind == "image" else term.label)
         self.weight = QDoubleSpinBox(self)
         self.weight.setRange(0.1, 5.0)
@@ -152,7 +166,7 @@ class Chip(QFrame):
         close.setText("×")
         close.setAutoRaise(True)
         close.setToolTip("Remove this term")
-        close.clicked.connect(lambda: self.removed.emit(self))
+        close.clicked.connect(lambda: emit(self.removed, self))
         for w in (self.sign, self.label, self.weight, close):
             layout.addWidget(w)
         self._refresh()
@@ -169,11 +183,11 @@ class Chip(QFrame):
     def _flip(self) -> None:
         self.term.weight = -self.term.weight
         self._refresh()
-        self.changed.emit()
+        emit(self.changed)
 
     def _reweigh(self, value: float) -> None:
         self.term.weight = value if self.term.weight >= 0 else -value
-        self.changed.emit()
+        emit(self.changed)
 
 
 class SearchBar(QFrame):
@@ -207,6 +221,10 @@ class SearchBar(QFrame):
         self.edit.installEventFilter(self)
         layout.addWidget(self.edit, 1)
         self.chips: list[Chip] = []
+        # As tall as a chip from the start, so the bar does not jump when the first chip appears.
+        probe = Chip(ChipTerm("text", "x", 1.0, "x"))
+        self.edit.setMinimumHeight(probe.sizeHint().height())
+        probe.deleteLater()
 
     # -- terms ----------------------------------------------------------------
 
@@ -230,13 +248,13 @@ class SearchBar(QFrame):
         chip.removed.connect(self._remove)
         self.chips.append(chip)
         self.chip_box.addWidget(chip)
-        self.query_changed.emit()
+        emit(self.query_changed)
 
     def pin_text(self) -> None:
         """Enter: the typed words become chips (the query itself does not change)."""
         typed = self.edit.text().strip()
         if not typed:
-            self.query_changed.emit()
+            emit(self.query_changed)
             return
         self.edit.clear()
         for term in parse_typed(typed):
@@ -246,12 +264,12 @@ class SearchBar(QFrame):
             chip.removed.connect(self._remove)
             self.chips.append(chip)
             self.chip_box.addWidget(chip)
-        self.query_changed.emit()
+        emit(self.query_changed)
 
     def clear(self) -> None:
         self._clear_chips()
         self.edit.clear()
-        self.query_changed.emit()
+        emit(self.query_changed)
 
     def _clear_chips(self) -> None:
         for chip in self.chips:
@@ -264,7 +282,7 @@ class SearchBar(QFrame):
             self.chips.remove(chip)
             chip.setParent(None)
             chip.deleteLater()
-            self.query_changed.emit()
+            emit(self.query_changed)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: ANN001, N802
         # Backspace in an empty line removes the last chip, as in tag inputs everywhere.
@@ -287,7 +305,7 @@ class SearchBar(QFrame):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: ANN001, N802
-        self.image_dropped.emit(event.mimeData())
+        emit(self.image_dropped, event.mimeData())
         event.acceptProposedAction()
 
 

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QMimeData, QSettings, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,7 +48,6 @@ from PySide6.QtWidgets import (
 from photoclip import __version__
 from photoclip.core import paths
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.images import is_candidate
 from photoclip.core.index import IndexProgress
 from photoclip.core.library import Photo, display_path
 from photoclip.core.search import Filters, QueryTerm, Result
@@ -50,7 +56,16 @@ from photoclip.core.settings import Settings
 from .fetch import fetch_image, store_image_bytes
 from .indexer import IndexController
 from .model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
-from .models import SORT_DATE, SORT_NAME, SORT_RELEVANCE, Entry, FolderModel, PhotoGridModel, ProblemsModel
+from .models import (
+    SORT_DATE,
+    SORT_NAME,
+    SORT_RELEVANCE,
+    Entry,
+    FolderModel,
+    PhotoGridModel,
+    ProblemsModel,
+)
+from .qtcompat import emit, keep_singletons_alive
 from .settings_dialog import CHECKPOINT_FILTER, SettingsDialog
 from .tags import photos_with_tag, tag_names
 from .tasks import LibraryRunner, TaskRunner
@@ -72,6 +87,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, db_path: Path, settings: Settings | None = None, *, load_model: bool = True) -> None:
         super().__init__()
+        keep_singletons_alive()
         self.db_path = Path(db_path)
         self.settings = settings or Settings.load()
         self.thumbnail_dir = paths.thumbnail_dir()
@@ -236,9 +252,10 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel("", self)
         self.index_status = IndexStatus(self)
         self.index_status.hide()
-        self.statusBar().addWidget(self.model_label)
-        self.statusBar().addWidget(self.count_label)
+        # Permanent widgets: passing messages (left) never hide the model state or the counts.
         self.statusBar().addPermanentWidget(self.index_status)
+        self.statusBar().addPermanentWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.model_label)
         self.set_thumbnail_edge(self.settings.thumbnail_edge)
 
     def _build_actions(self) -> None:
@@ -317,6 +334,10 @@ class MainWindow(QMainWindow):
         self.sidebar_timer.setSingleShot(True)
         self.sidebar_timer.setInterval(1500)
         self.sidebar_timer.timeout.connect(self.refresh_sidebar)
+        self.guard_timer = QTimer(self)  # see qtcompat: keeps a binding bug from ever crashing a long session
+        self.guard_timer.setInterval(60_000)
+        self.guard_timer.timeout.connect(keep_singletons_alive)
+        self.guard_timer.start()
 
     # == model ========================================================================
 
@@ -408,7 +429,7 @@ class MainWindow(QMainWindow):
         self.tag_combo.blockSignals(False)
         self._update_counts()
         self._update_page()
-        self.sidebar_refreshed.emit()
+        emit(self.sidebar_refreshed)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
@@ -603,7 +624,7 @@ class MainWindow(QMainWindow):
         self.min_score.setEnabled(True)
         if self.grid_model.rowCount():
             self.grid.setCurrentIndex(self.grid_model.index(0, 0))
-        self.results_shown.emit(True)
+        emit(self.results_shown, True)
 
     def _show_library(self, photos: list[Photo]) -> None:
         self._query_token = None
@@ -611,7 +632,7 @@ class MainWindow(QMainWindow):
             self.sort_combo.setCurrentIndex(self.sort_combo.findData(SORT_DATE))  # browsing: newest first
         self.grid_model.set_photos(photos)
         self.min_score.setEnabled(False)
-        self.results_shown.emit(False)
+        emit(self.results_shown, False)
 
     def _query_failed(self, exc: BaseException) -> None:
         self._query_token = None
@@ -886,6 +907,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.typing_timer.stop()
         self.sidebar_timer.stop()
+        self.guard_timer.stop()
         self.indexer.shutdown()
         self.thumbs.shutdown()
         self.pool.shutdown()

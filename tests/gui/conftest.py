@@ -9,6 +9,11 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from photoclip.gui.qtcompat import keep_singletons_alive  # noqa: E402
+
+# pytest-qt's model tester reads many empty QVariants; see photoclip/gui/qtcompat.py.
+keep_singletons_alive()
+
 
 def _live_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()}

@@ -10,6 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from photoclip.core.settings import Settings
+from photoclip.gui.qtcompat import emit
 from photoclip.gui.window import MainWindow
 
 
@@ -27,7 +28,7 @@ def _ready_model(win: MainWindow, embedder) -> None:  # noqa: ANN001
     # What ModelService does when a load succeeds, without loading again.
     win.model_service.embedder = embedder
     win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
-    win.model_service.ready.emit(embedder)
+    emit(win.model_service.ready, embedder)
 
 
 def test_browse_shows_library_newest_first(window: MainWindow, qtbot) -> None:  # noqa: ANN001

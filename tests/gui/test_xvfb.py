@@ -1,0 +1,104 @@
+"""A real window under Xvfb, started as a user would: the installed `photoclip` command.
+
+The app is driven by its test hook (PHOTOCLIP_TEST_SCRIPT, see photoclip/gui/script.py):
+add a folder of real photos, wait until they are indexed with the tiny model, search
+in words, save a screenshot, drop a photo, check it finds itself first, quit.
+Screenshots land in test-artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.xvfb,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+]
+
+
+@pytest.fixture
+def xvfb_display() -> Iterator[str]:
+    """A private X server; -displayfd lets it pick a free display number and tell us."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1440x900x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()  # blocks until the server is ready
+        assert number, "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def photoclip_command() -> str:
+    script = Path(sys.executable).parent / "photoclip"
+    return str(script) if script.exists() else shutil.which("photoclip") or "photoclip"
+
+
+def test_real_window_indexes_searches_and_finds_a_dropped_photo(
+    xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot_text = ARTIFACTS / "xvfb-text-search.png"
+    shot_drop = ARTIFACTS / "xvfb-image-search.png"
+    report = tmp_path / "report.json"
+    dropped = photo_dir / "skimage_coffee.jpg"
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            {
+                "timeout": 240,
+                "actions": [
+                    {"add_folder": str(photo_dir)},
+                    {"wait": "indexed"},
+                    {"search": "a cat sitting"},
+                    {"wait": "results"},
+                    {"screenshot": str(shot_text)},
+                    {"drop": str(dropped)},
+                    {"wait": "results"},
+                    {"screenshot": str(shot_drop)},
+                    {"report": str(report)},
+                    {"quit": True},
+                ],
+            }
+        )
+    )
+    env = dict(
+        os.environ,
+        DISPLAY=xvfb_display,
+        QT_QPA_PLATFORM="xcb",
+        PHOTOCLIP_HOME=str(tmp_path / "home"),
+        PHOTOCLIP_MODEL="photoclip-tiny",
+        PHOTOCLIP_WEIGHTS=str(tiny_weights),
+        PHOTOCLIP_TEST_SCRIPT=str(script),
+    )
+    env.pop("WAYLAND_DISPLAY", None)
+    done = subprocess.run([photoclip_command()], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for shot in (shot_text, shot_drop):
+        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    result = json.loads(report.read_text())
+    assert result["model"] == "ready"
+    assert result["counts"]["embedded"] == 8
+    first = result["rows"][0]
+    assert Path(first["path"]) == dropped
+    assert first["score"] == pytest.approx(1.0, abs=1e-2)
