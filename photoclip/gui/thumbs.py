@@ -16,8 +16,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QObject, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from photoclip.core.errors import SkipFile
 from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class _Bridge(QObject):
-    loaded = Signal(int, QImage)
+    loaded = Signal(int, QImage, int)  # photo id, image, the edge it was scaled for
     failed = Signal(int, str)
 
 
@@ -49,7 +49,9 @@ class ThumbnailLoader(QObject):
         self.cache_dir = Path(cache_dir)
         self.capacity = capacity
         self.max_pending = max_pending
-        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        # Images arrive scaled to the grid's cell (in device pixels), so painting never scales.
+        self.edge = THUMBNAIL_SIZE
+        self._pixmaps: OrderedDict[int, tuple[QPixmap, int]] = OrderedDict()  # id -> (pixmap, edge made for)
         self._failed: dict[int, str] = {}
         self._pending: OrderedDict[int, str] = OrderedDict()  # newest at the end
         self._in_flight: set[int] = set()
@@ -68,13 +70,29 @@ class ThumbnailLoader(QObject):
 
     def pixmap(self, photo_id: int, path: str) -> QPixmap | None:
         """The cached pixmap, or None after queueing a request for it."""
-        pixmap = self._pixmaps.get(photo_id)
-        if pixmap is not None:
+        cached = self._pixmaps.get(photo_id)
+        if cached is not None:
+            pixmap, made_for = cached
             self._pixmaps.move_to_end(photo_id)
+            if self._stale(pixmap, made_for):
+                self._request(photo_id, path)  # the cell size changed: keep showing this one meanwhile
             return pixmap
         if photo_id not in self._failed:
             self._request(photo_id, path)
         return None
+
+    def set_edge(self, edge: int) -> None:
+        """The longest side thumbnails should have, in device pixels."""
+        self.edge = max(16, int(edge))
+        # Bound memory, not a count: about 96 MB of pixmaps whatever the cell size.
+        self.capacity = max(200, (96 << 20) // (self.edge * self.edge * 4))
+
+    def _stale(self, pixmap: QPixmap, made_for: int) -> bool:
+        """Whether loading again at the current edge would give a different image."""
+        longest = max(pixmap.width(), pixmap.height())
+        if longest < made_for:  # the source itself is this small: only a smaller cell changes it
+            return self.edge < longest
+        return self.edge != made_for
 
     def failure(self, photo_id: int) -> str | None:
         """Why a thumbnail could not be made (shown in the cell's tooltip)."""
@@ -113,13 +131,13 @@ class ThumbnailLoader(QObject):
                 self._pending.popitem(last=False)  # the oldest: scrolled out of view long ago
             self._cond.notify()
 
-    @Slot(int, QImage)
-    def _on_loaded(self, photo_id: int, image: QImage) -> None:
+    @Slot(int, QImage, int)
+    def _on_loaded(self, photo_id: int, image: QImage, edge: int) -> None:
         with self._cond:
             self._in_flight.discard(photo_id)
         if self._stopping:
             return
-        self._pixmaps[photo_id] = QPixmap.fromImage(image)
+        self._pixmaps[photo_id] = (QPixmap.fromImage(image), edge)
         while len(self._pixmaps) > self.capacity:
             self._pixmaps.popitem(last=False)
         emit(self.ready, photo_id)
@@ -153,21 +171,28 @@ class ThumbnailLoader(QObject):
                     return
                 photo_id, path = self._pending.popitem(last=True)  # newest first
                 self._in_flight.add(photo_id)
+                edge = self.edge
             try:
-                image = load_thumbnail_image(self.cache_dir, path)
+                image = load_thumbnail_image(self.cache_dir, path, edge)
             except SkipFile as exc:
                 emit(self._bridge.failed, photo_id, exc.reason)
             except Exception as exc:  # noqa: BLE001 - one bad file must not kill the worker
                 log.warning("thumbnail failed for %s: %s", path, exc)
                 emit(self._bridge.failed, photo_id, f"{type(exc).__name__}: {exc}")
             else:
-                emit(self._bridge.loaded, photo_id, image)
+                emit(self._bridge.loaded, photo_id, image, edge)
 
 
 def load_thumbnail_image(cache_dir: Path, path: str, edge: int = THUMBNAIL_SIZE) -> QImage:
-    """Worker-thread part: the cached JPEG (made if missing) decoded into a QImage."""
-    thumb = thumbnail_for(cache_dir, path, edge)
-    image = QImage(str(thumb))
+    """Worker-thread part: the cached JPEG (made if missing) decoded and fitted into `edge`."""
+    thumb = thumbnail_for(cache_dir, path, THUMBNAIL_SIZE)
+    reader = QImageReader(str(thumb))
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > edge:
+        # JPEG decoders scale while decoding: cheaper than decoding full size, then scaling.
+        reader.setScaledSize(size.scaled(QSize(edge, edge), Qt.AspectRatioMode.KeepAspectRatio))
+    reader.setQuality(90)
+    image = reader.read()
     if image.isNull():
         raise SkipFile("the cached thumbnail could not be read")
     return image

@@ -92,7 +92,7 @@ class ViewerDialog(QDialog):
 
         self.prev_button = QPushButton("◀ Previous", self)
         self.next_button = QPushButton("Next ▶", self)
-        similar = QPushButton("Find similar", self)
+        similar = self.find_similar_button = QPushButton("Find similar", self)
         external = QPushButton("Open in viewer", self)
         close = QPushButton("Close", self)
         self.prev_button.clicked.connect(lambda: self.show_row(self.row - 1))

@@ -799,6 +799,7 @@ class MainWindow(QMainWindow):
         edge = max(MIN_EDGE, min(MAX_EDGE, int(edge)))
         self.settings.thumbnail_edge = edge
         self.delegate.edge = edge
+        self.thumbs.set_edge(round(edge * self.devicePixelRatioF()))
         self.grid.setGridSize(self.delegate.cell_size() + QSize(4, 4))
         if self.size_slider.value() != edge:
             self.size_slider.setValue(edge)

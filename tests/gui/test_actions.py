@@ -1,0 +1,135 @@
+"""Grid actions: viewer, trash (confirmed, never a hard delete), paste, URL fetch, folder drop, crash log."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QGuiApplication, QImage
+
+from photoclip.core.settings import Settings
+from photoclip.gui.fetch import FetchError, fetch_image
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, indexed_db: Path, tiny_embedder):  # noqa: ANN001
+    win = MainWindow(indexed_db, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.indexer.finished, timeout=60000):
+        win.model_service.embedder = tiny_embedder
+        win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
+        emit(win.model_service.ready, tiny_embedder)
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8 and not win.library.busy)
+    yield win
+    win.close()
+
+
+def test_viewer_loads_off_thread_and_steps(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+    window.open_viewer(window.grid_model.index(0, 0))
+    viewer = window._viewer  # noqa: SLF001
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)  # noqa: SLF001
+    assert not viewer.prev_button.isEnabled()
+    viewer.next_button.click()
+    assert viewer.row == 1
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)  # noqa: SLF001
+    first = window.grid_model.photo(1).id
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        viewer.find_similar_button.click()
+    assert window.grid_model.photo(0).id == first
+
+
+def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    trashed: list[str] = []
+    import send2trash
+
+    monkeypatch.setattr(send2trash, "send2trash", trashed.append)  # the real trash lives in $HOME
+    window.grid.selectionModel().clear()
+    for row in (0, 1):
+        window.grid.selectionModel().select(window.grid_model.index(row, 0), window.grid.selectionModel().SelectionFlag.Select)
+    doomed = {window.grid_model.photo(0).path, window.grid_model.photo(1).path}
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected(confirm=False)
+    assert set(trashed) == doomed
+    assert window.grid_model.rowCount() == 6
+    assert window.counts["photos"] == 6
+    assert all(Path(p).exists() for p in doomed)  # the stub moved nothing: no hard delete anywhere
+
+
+def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+    QGuiApplication.clipboard().setImage(QImage(str(photo_dir / "skimage_camera.png")))
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        window.paste_image()
+    chip = window.search_bar.chips[0]
+    assert chip.term.kind == "image" and chip.term.label == "pasted image"
+    assert window.grid_model.rowCount() == 8
+
+
+def test_drop_folder_adds_it(window: MainWindow, qtbot, tmp_path: Path, photo_dir: Path) -> None:  # noqa: ANN001
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "coffee.jpg").write_bytes((photo_dir / "skimage_coffee.jpg").read_bytes())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(extra))])
+    with qtbot.waitSignal(window.indexer.finished, timeout=60000):
+        assert window.handle_mime(mime)
+    qtbot.waitUntil(lambda: window.folder_model.rowCount() == 3, timeout=20000)
+
+
+@pytest.fixture
+def image_server(photo_dir: Path) -> Iterator[str]:
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*args, directory=str(photo_dir), **kwargs)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="photoclip-test-http")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_fetch_image_url_rules(image_server: str, photo_dir: Path) -> None:
+    (photo_dir / "notes.txt").write_text("not a picture")
+    path = fetch_image(f"{image_server}/skimage_chelsea.jpg")
+    assert Path(path).stat().st_size > 1000
+    with pytest.raises(FetchError, match="larger than"):
+        fetch_image(f"{image_server}/skimage_chelsea.jpg", max_bytes=1000)
+    with pytest.raises(FetchError, match="not an image"):
+        fetch_image(f"{image_server}/notes.txt")
+    with pytest.raises(FetchError, match="http"):
+        fetch_image("file:///etc/passwd")
+
+
+def test_dropped_image_url_is_fetched_off_thread(window: MainWindow, qtbot, image_server: str) -> None:  # noqa: ANN001
+    mime = QMimeData()
+    mime.setUrls([QUrl(f"{image_server}/skimage_grass.png")])
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        assert window.handle_mime(mime)
+    assert window.search_bar.chips[0].term.kind == "image"
+    assert window.grid_model.entry(0).score == pytest.approx(1.0, abs=0.02)  # the same pixels as a library photo
+
+
+def test_excepthook_writes_the_log(qtbot, isolated_home: Path) -> None:  # noqa: ANN001
+    from photoclip.gui import app
+
+    try:
+        raise RuntimeError("boom for the log")
+    except RuntimeError as exc:
+        app.report_exception(type(exc), exc, exc.__traceback__)
+    text = app.log_file().read_text()
+    assert "boom for the log" in text and str(isolated_home) in str(app.log_file())
