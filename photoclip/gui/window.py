@@ -252,6 +252,8 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel("", self)
         self.index_status = IndexStatus(self)
         self.index_status.hide()
+        for label in (self.model_label, self.count_label):
+            label.setContentsMargins(10, 0, 10, 0)
         # Permanent widgets: passing messages (left) never hide the model state or the counts.
         self.statusBar().addPermanentWidget(self.index_status)
         self.statusBar().addPermanentWidget(self.count_label)
