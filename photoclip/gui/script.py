@@ -7,6 +7,8 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"search": TEXT}               type TEXT into the search bar (search-as-you-type fires)
   {"drop": FILE}                 drop an image file on the window
   {"wait": "results"}            wait until the grid shows search results with thumbnails
+  {"wait": "model"}              wait until the model is ready, missing or unavailable
+  {"wait": "thumbnails"}         wait until the grid's first thumbnails are shown
   {"screenshot": PNG}            save a screenshot of the window
   {"report": JSON}               write what the window shows (rows, first result, model state)
   {"quit": true}                 close the window
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl
 
-from .model_service import READY
+from .model_service import CHECKING, LOADING, READY
 from .qtcompat import emit
 from .window import MainWindow
 
@@ -73,6 +75,13 @@ class ScriptDriver(QObject):
                 and c.get("photos", 0) > 0
                 and c.get("embedded", 0) == c.get("photos", 0)
             )
+        if what == "model":
+            return w.model_service.state not in (CHECKING, LOADING)
+        if what == "thumbnails":
+            model = w.grid_model
+            for row in range(min(model.rowCount(), 8)):
+                model.data(model.index(row, 0), 1)
+            return model.rowCount() > 0 and w.thumbs.pending == 0 and not w.library.busy
         if what == "results":
             model = w.grid_model
             if not (self._results_seen and model.is_search and model.rowCount() and w.library.busy is False):
@@ -125,7 +134,15 @@ class ScriptDriver(QObject):
                 {"path": model.photo(r).path, "score": model.entry(r).score} for r in range(model.rowCount())
             ]
             Path(action["report"]).write_text(
-                json.dumps({"model": w.model_service.state, "counts": w.counts, "rows": rows}, indent=1)
+                json.dumps(
+                    {
+                        "model": w.model_service.state,
+                        "counts": w.counts,
+                        "rows": rows,
+                        "banner": w.banner.text.text() if w.banner.isVisible() else "",
+                    },
+                    indent=1,
+                )
             )
         elif "quit" in action:
             w.close()

@@ -533,9 +533,14 @@ class MainWindow(QMainWindow):
     def _index_finished(self, final: IndexProgress) -> None:
         if final.cancelled:
             self.statusBar().showMessage("Indexing cancelled; it resumes where it stopped on the next rescan.", 8000)
+        elif final.total and self.embedder is None:
+            self.statusBar().showMessage(
+                f"Read {final.done:,} photos ({final.skipped:,} skipped); they become searchable once a model is ready.",
+                8000,
+            )
         elif final.total:
             self.statusBar().showMessage(
-                f"Indexed {final.done:,} photos ({final.embedded:,} searchable, {final.skipped:,} skipped).", 8000
+                f"Indexed {final.done:,} photos ({final.embedded:,} made searchable, {final.skipped:,} skipped).", 8000
             )
         self.refresh_sidebar()
         self.run_query()  # new photos and vectors: show them

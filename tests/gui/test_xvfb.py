@@ -102,3 +102,43 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     first = result["rows"][0]
     assert Path(first["path"]) == dropped
     assert first["score"] == pytest.approx(1.0, abs=1e-2)
+
+
+def test_first_run_without_a_model_stays_browsable(xvfb_display: str, tmp_path: Path, photo_dir: Path) -> None:
+    """No weights on disk and no network: a banner says what is missing; photos still show."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "xvfb-first-run-no-model.png"
+    report = tmp_path / "report.json"
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            {
+                "timeout": 180,
+                "actions": [
+                    {"add_folder": str(photo_dir)},
+                    {"wait": "model"},
+                    {"wait": "catalogued"},
+                    {"wait": "thumbnails"},
+                    {"screenshot": str(shot)},
+                    {"report": str(report)},
+                    {"quit": True},
+                ],
+            }
+        )
+    )
+    env = dict(
+        os.environ,
+        DISPLAY=xvfb_display,
+        QT_QPA_PLATFORM="xcb",
+        PHOTOCLIP_HOME=str(tmp_path / "home"),
+        PHOTOCLIP_TEST_SCRIPT=str(script),
+        HF_HUB_OFFLINE="1",
+    )
+    for var in ("WAYLAND_DISPLAY", "PHOTOCLIP_MODEL", "PHOTOCLIP_WEIGHTS"):
+        env.pop(var, None)
+    done = subprocess.run([photoclip_command()], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(report.read_text())
+    assert result["model"] == "missing"
+    assert len(result["rows"]) == 8 and result["banner"].startswith("The search model")
+    assert shot.is_file() and shot.stat().st_size > 20_000
