@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -289,6 +290,9 @@ class MainWindow(QMainWindow):
         view.addAction(action("&Bigger thumbnails", lambda: self.step_thumbnail(+1), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")]))
         view.addAction(action("&Smaller thumbnails", lambda: self.step_thumbnail(-1), "Ctrl+-"))
         view.addAction(action("&Problems", lambda: self.problems_button.click()))
+        tools = bar.addMenu("&Tools")
+        self.labels_action = action("&Labels…", self.open_labels, "Ctrl+L")
+        tools.addAction(self.labels_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(action("Open &log folder", lambda: open_path(paths.log_dir())))
         help_menu.addAction(action("&About photoclip", self.about))
@@ -861,6 +865,17 @@ class MainWindow(QMainWindow):
         if changed:
             self.indexer.cancel()
             self.load_model()
+
+    def open_labels(self) -> QDialog:
+        """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
+        from .labels_dialog import LabelsDialog  # imported here: tagging loads only when asked for
+
+        dialog = LabelsDialog(self.library, self.embedder, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.model_service.ready.connect(dialog.set_embedder)
+        dialog.finished.connect(lambda _: self.refresh_sidebar())
+        dialog.open()
+        return dialog
 
     def about(self) -> None:
         QMessageBox.about(

@@ -1,0 +1,396 @@
+"""The Labels dialog: manage custom labels and tune each label's auto-tag threshold.
+
+Everything that reads or writes the database, or embeds label prompts with the
+model, goes through the window's `LibraryRunner` (the one thread that owns the
+app's Library). The GUI thread only holds the last `LabelScores` of the selected
+label; moving the threshold slider asks `LabelScores.would_tag`, which is NumPy on
+that in-memory array, so the preview stays live without a round trip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core import tagging
+from photoclip.core.tagging import Label, LabelScores
+
+from .qtcompat import emit
+from .tasks import LibraryContext, LibraryRunner
+
+BINS = 40
+SLIDER_STEPS = 1000
+PREVIEW_LIMIT = 50
+NO_MODEL_TEXT = "The model is not ready yet: the histogram appears once it is. You can still edit labels."
+
+
+class HistogramWidget(QWidget):
+    """Bars per score bin and a vertical line at the threshold; a message when there is no data."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.counts: list[int] = []
+        self.edges: list[float] = []
+        self.threshold: float | None = None
+        self.message = ""
+        self.setMinimumSize(320, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_data(self, counts: list[int], edges: list[float], threshold: float | None) -> None:
+        self.counts, self.edges, self.threshold, self.message = list(counts), list(edges), threshold, ""
+        self.update()
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        self.counts, self.edges, self.threshold, self.message = [], [], None, text
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        area = QRectF(self.rect()).adjusted(4, 4, -4, -4)
+        painter.fillRect(self.rect(), self.palette().base())
+        if self.message or not self.counts:
+            painter.setPen(self.palette().text().color())
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
+            return
+        top = max(self.counts) or 1
+        width = area.width() / len(self.counts)
+        bar = self.palette().highlight().color()
+        for i, count in enumerate(self.counts):
+            h = area.height() * count / top
+            painter.fillRect(QRectF(area.left() + i * width, area.bottom() - h, max(width - 1, 1), h), bar)
+        lo, hi = self.edges[0], self.edges[-1]
+        if self.threshold is not None and hi > lo:
+            # Clipped to the plot: a threshold outside the scores still shows at the edge it is past.
+            x = area.left() + area.width() * min(max((self.threshold - lo) / (hi - lo), 0.0), 1.0)
+            painter.setPen(QPen(QColor(220, 40, 40), 2))
+            painter.drawLine(int(x), int(area.top()), int(x), int(area.bottom()))
+
+
+def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[LabelScores, dict[int, str]]]:
+    def job(ctx: LibraryContext) -> tuple[LabelScores, dict[int, str]]:
+        scores = tagging.label_scores(ctx.lib, embedder, name)
+        # File names for the preview, fetched here once so the slider never waits on the database.
+        names = {int(pid): os.path.basename(path) for pid, path in ctx.lib.conn.execute("SELECT id, path FROM photos")}
+        return scores, names
+
+    return job
+
+
+class LabelsDialog(QDialog):
+    labels_loaded = Signal()  # the list shows the database's labels
+    scores_shown = Signal(str)  # the histogram shows this label's scores (or says why not)
+    applied = Signal(str)  # a label's threshold was stored and its tags rewritten
+    failed = Signal(str)
+
+    def __init__(self, library: LibraryRunner, embedder: object | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Labels")
+        self.resize(860, 560)
+        self.library = library
+        self.embedder = embedder
+        self.labels: dict[str, Label] = {}
+        self.scores: LabelScores | None = None
+        self.photo_names: dict[int, str] = {}
+        self._generation = 0  # bumps on every selection change: late score results for another label are dropped
+        self._build_ui()
+        self.reload()
+
+    # == layout ====================================================================
+
+    def _build_ui(self) -> None:
+        self.label_list = QListWidget(self)
+        self.add_button = QPushButton("Add…", self)
+        self.rename_button = QPushButton("Rename…", self)
+        self.delete_button = QPushButton("Delete…", self)
+        self.starter_button = QPushButton("Add starter labels", self)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.label_list)
+        row = QHBoxLayout()
+        for button in (self.add_button, self.rename_button, self.delete_button):
+            row.addWidget(button)
+        left_layout.addLayout(row)
+        left_layout.addWidget(self.starter_button)
+
+        self.descriptions = QPlainTextEdit(self)
+        self.descriptions.setPlaceholderText("Description phrases, one per line (e.g. “a dog on a sofa”)")
+        self.descriptions.setMaximumHeight(90)
+        self.save_descriptions_button = QPushButton("Save descriptions", self)
+        self.histogram = HistogramWidget(self)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.count_label = QLabel("", self)
+        self.preview = QListWidget(self)
+        self.preview.setMaximumHeight(120)
+        self.apply_button = QPushButton("Apply", self)
+        self.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
+        self.reset_button = QPushButton("Reset to calibrated", self)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(QLabel("Descriptions:", self))
+        right_layout.addWidget(self.descriptions)
+        right_layout.addWidget(self.save_descriptions_button, 0, Qt.AlignmentFlag.AlignRight)
+        right_layout.addWidget(self.histogram, 1)
+        right_layout.addWidget(self.slider)
+        right_layout.addWidget(self.count_label)
+        right_layout.addWidget(self.preview)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.reset_button)
+        buttons.addWidget(self.apply_button)
+        right_layout.addLayout(buttons)
+
+        splitter = QSplitter(self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(close)
+
+        self.label_list.currentItemChanged.connect(lambda *_: self._selection_changed())
+        self.add_button.clicked.connect(self._ask_add)
+        self.rename_button.clicked.connect(self._ask_rename)
+        self.delete_button.clicked.connect(self._ask_delete)
+        self.starter_button.clicked.connect(self.add_starter_labels)
+        self.save_descriptions_button.clicked.connect(self.save_descriptions)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.apply_button.clicked.connect(self.apply_threshold)
+        self.reset_button.clicked.connect(self.reset_threshold)
+        self._update_enabled()
+
+    # == state ========================================================================
+
+    def current_name(self) -> str | None:
+        item = self.label_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def current_threshold(self) -> float | None:
+        """The threshold under the slider, in raw score units (None without scores)."""
+        if self.scores is None or not len(self.scores.scores):
+            return None
+        lo, hi = self._range()
+        return lo + (hi - lo) * self.slider.value() / SLIDER_STEPS
+
+    def would_tag_count(self) -> int:
+        return int(self.count_label.property("count") or 0)
+
+    def set_embedder(self, embedder: object | None) -> None:
+        """The model became ready (or changed): score the selected label with it."""
+        self.embedder = embedder
+        self._selection_changed()
+
+    def _range(self) -> tuple[float, float]:
+        # The slider spans the scores seen, widened to include the stored threshold so it can be shown.
+        assert self.scores is not None
+        lo, hi = float(self.scores.scores.min()), float(self.scores.scores.max())
+        lo, hi = min(lo, self.scores.threshold), max(hi, self.scores.threshold)
+        return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+
+    def _update_enabled(self) -> None:
+        has_label = self.current_name() is not None
+        has_scores = has_label and self.scores is not None and self.embedder is not None
+        for widget in (self.rename_button, self.delete_button, self.descriptions, self.save_descriptions_button):
+            widget.setEnabled(has_label)
+        for widget in (self.slider, self.apply_button):
+            widget.setEnabled(bool(has_scores) and self.current_threshold() is not None)
+        self.reset_button.setEnabled(has_label)
+
+    # == library jobs ====================================================================
+
+    def _call(self, fn: Callable[[LibraryContext], Any], on_done: Callable[[Any], None]) -> None:
+        self.library.call(fn, on_done, self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status.setText(str(exc))
+        emit(self.failed, str(exc))
+
+    def reload(self, select: str | None = None) -> None:
+        """Re-read the labels (with tag counts); keep or move the selection to `select`."""
+        keep = select or self.current_name()
+        self._call(lambda ctx: tagging.list_labels(ctx.lib), lambda labels: self._labels_loaded(labels, keep))
+
+    def _labels_loaded(self, labels: list[Label], select: str | None) -> None:
+        self.labels = {label.name: label for label in labels}
+        self.label_list.blockSignals(True)
+        self.label_list.clear()
+        row = 0
+        for i, label in enumerate(labels):
+            item = QListWidgetItem(f"{label.name} ({label.auto_count + label.manual_count})")
+            item.setData(Qt.ItemDataRole.UserRole, label.name)
+            item.setToolTip(f"{label.auto_count} auto tags, {label.manual_count} manual tags")
+            self.label_list.addItem(item)
+            if label.name == select:
+                row = i
+        if labels:
+            self.label_list.setCurrentRow(row)
+        self.label_list.blockSignals(False)
+        emit(self.labels_loaded)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self._generation += 1
+        self.scores = None
+        name = self.current_name()
+        label = self.labels.get(name) if name else None
+        self.descriptions.setPlainText("\n".join(label.descriptions) if label else "")
+        self.preview.clear()
+        self._set_count(0, "")
+        self._update_enabled()
+        if name is None:
+            self.histogram.set_message("No label selected.")
+            return
+        if self.embedder is None:
+            self.histogram.set_message(NO_MODEL_TEXT)
+            emit(self.scores_shown, name)
+            return
+        self.histogram.set_message("Scoring…")
+        generation = self._generation
+        self._call(_scores_job(name, self.embedder), lambda result: self._scores_loaded(generation, name, *result))
+
+    def _scores_loaded(self, generation: int, name: str, scores: LabelScores, names: dict[int, str]) -> None:
+        if generation != self._generation:
+            return  # the user selected another label meanwhile
+        self.scores, self.photo_names = scores, names
+        if not len(scores.scores):
+            self.histogram.set_message("No photo has been analysed with this model yet.")
+        else:
+            counts, edges = scores.histogram(BINS)
+            self.histogram.set_data(counts, edges, scores.threshold)
+            lo, hi = self._range()
+            self.slider.blockSignals(True)
+            self.slider.setValue(round(SLIDER_STEPS * (scores.threshold - lo) / (hi - lo)))
+            self.slider.blockSignals(False)
+            self._slider_moved()
+        self._update_enabled()
+        emit(self.scores_shown, name)
+
+    def _slider_moved(self) -> None:
+        threshold = self.current_threshold()
+        if self.scores is None or threshold is None:
+            return
+        self.histogram.set_threshold(threshold)
+        hits = self.scores.would_tag(threshold)
+        self._set_count(len(hits), f"{len(hits):,} photos would be tagged (threshold {threshold:.3f})")
+        self.preview.clear()
+        self.preview.addItems([f"{self.photo_names.get(pid, pid)}  {score:.3f}" for pid, score in hits[:PREVIEW_LIMIT]])
+
+    def _set_count(self, count: int, text: str) -> None:
+        self.count_label.setProperty("count", count)
+        self.count_label.setText(text)
+
+    # == editing =========================================================================
+
+    def add_label(self, name: str, descriptions: list[str] | None = None) -> None:
+        self._call(lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name, self.reload)
+
+    def rename_label(self, old: str, new: str) -> None:
+        self._call(lambda ctx: tagging.rename_label(ctx.lib, old, new).name, self.reload)
+
+    def delete_label(self, name: str) -> None:
+        self._call(lambda ctx: tagging.delete_label(ctx.lib, name), lambda _: self.reload())
+
+    def add_starter_labels(self) -> None:
+        def done(created: list[str]) -> None:
+            self.status.setText(f"Added {len(created)} starter labels." if created else "All starter labels exist already.")
+            self.reload()
+
+        self._call(lambda ctx: tagging.add_starter_labels(ctx.lib), done)
+
+    def save_descriptions(self) -> None:
+        name = self.current_name()
+        if name is None:
+            return
+        phrases = self.descriptions.toPlainText().splitlines()
+        self._call(lambda ctx: tagging.set_descriptions(ctx.lib, name, phrases).name, self.reload)
+
+    def _ask_add(self) -> None:
+        name, ok = QInputDialog.getText(self, "Add label", "Label name (use Parent/Child for a hierarchy):")
+        if ok and name.strip():
+            self.add_label(name)
+
+    def _ask_rename(self) -> None:
+        old = self.current_name()
+        if old is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename label", "New name:", text=old)
+        if ok and new.strip():
+            self.rename_label(old, new)
+
+    def _ask_delete(self) -> None:
+        name = self.current_name()
+        if name is None:
+            return
+        answer = QMessageBox.question(self, "Delete label", f"Delete the label “{name}” and all its tags?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_label(name)
+
+    # == threshold ========================================================================
+
+    def apply_threshold(self) -> None:
+        """Store the slider's threshold and re-tag the library with this label, in the background."""
+        name, threshold, embedder = self.current_name(), self.current_threshold(), self.embedder
+        if name is None or threshold is None or embedder is None:
+            return
+
+        def job(ctx: LibraryContext) -> dict[str, int]:
+            tagging.set_threshold(ctx.lib, embedder, name, threshold)
+            return tagging.run_to_end(tagging.apply_labels(ctx.lib, embedder, [name]))
+
+        self.status.setText(f"Applying “{name}”…")
+        self._call(job, lambda counts: self._applied(name, counts))
+
+    def reset_threshold(self) -> None:
+        """Back to the calibrated threshold; with a model, re-tag so the tags match it."""
+        name, embedder = self.current_name(), self.embedder
+        if name is None:
+            return
+
+        def job(ctx: LibraryContext) -> dict[str, int]:
+            tagging.recalibrate(ctx.lib, name)
+            if embedder is None:
+                return {}
+            return tagging.run_to_end(tagging.apply_labels(ctx.lib, embedder, [name]))
+
+        self._call(job, lambda counts: self._applied(name, counts))
+
+    def _applied(self, name: str, counts: dict[str, int]) -> None:
+        if name in counts:
+            self.status.setText(f"“{name}”: {counts[name]:,} photos tagged automatically.")
+        else:
+            self.status.setText(f"“{name}” reset to its calibrated threshold.")
+        emit(self.applied, name)
+        self.reload(name)

@@ -1,0 +1,140 @@
+"""The Labels dialog over a library with hand-set photo vectors and a FakeEmbedder (no real model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoclip.core import tagging
+from photoclip.core.embed import FakeEmbedder, normalize
+from photoclip.core.library import Library
+from photoclip.core.settings import Settings
+from photoclip.gui.labels_dialog import NO_MODEL_TEXT, LabelsDialog
+from photoclip.gui.tasks import LibraryRunner
+from photoclip.gui.window import MainWindow
+
+DIM = 8
+N_PHOTOS = 30
+
+
+@pytest.fixture
+def emb() -> FakeEmbedder:
+    return FakeEmbedder(dim=DIM)
+
+
+@pytest.fixture
+def vector_db(db_path: Path, tmp_path: Path, emb: FakeEmbedder) -> Path:
+    """N_PHOTOS photos with spread-out vectors, and a label 'Dogs', written without Qt."""
+    rng = np.random.default_rng(7)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    with Library(db_path) as lib:
+        folder_id = lib.add_folder(folder)
+        ids = [lib.insert_photo(str(folder / f"p{n:03d}.jpg"), folder_id, 100, 1, None) for n in range(N_PHOTOS)]
+        lib.register_model(emb.model_id, emb.dim)
+        lib.put_vectors(emb.model_id, ids, normalize(rng.standard_normal((N_PHOTOS, DIM)).astype(np.float32)))
+        lib.conn.commit()
+        tagging.create_label(lib, "Dogs", ["a dog on a sofa"])
+    return db_path
+
+
+@pytest.fixture
+def runner(vector_db: Path):
+    library = LibraryRunner(vector_db)
+    yield library
+    library.shutdown()
+
+
+def _dialog(qtbot, runner: LibraryRunner, embedder) -> LabelsDialog:
+    dialog = LabelsDialog(runner, None)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.label_list.count() > 0)
+    if embedder is not None:
+        with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+            dialog.set_embedder(embedder)
+    return dialog
+
+
+def test_lists_labels_and_adds_one(qtbot, runner: LibraryRunner, vector_db: Path) -> None:
+    dialog = _dialog(qtbot, runner, None)
+    assert dialog.current_name() == "Dogs"
+    assert dialog.descriptions.toPlainText() == "a dog on a sofa"
+    assert dialog.histogram.message == NO_MODEL_TEXT  # no model: says so, editing still works
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.add_label("Animals/Cats")
+    assert dialog.current_name() == "Animals/Cats"
+    with Library(vector_db) as lib:
+        assert tagging.find_label(lib, "Animals/Cats") is not None
+
+
+def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, vector_db: Path, emb: FakeEmbedder) -> None:
+    dialog = _dialog(qtbot, runner, emb)
+    scores = dialog.scores
+    assert scores is not None and len(scores.scores) == N_PHOTOS
+    assert sum(dialog.histogram.counts) == N_PHOTOS
+    assert dialog.histogram.threshold is not None
+
+    seen = set()
+    for value in (0, 250, 500, 750, 1000):
+        dialog.slider.setValue(value)
+        threshold = dialog.current_threshold()
+        assert dialog.histogram.threshold == threshold
+        expected = len(scores.would_tag(threshold))
+        assert dialog.would_tag_count() == expected == dialog.preview.count()
+        seen.add(expected)
+    assert len(seen) > 1  # the slider really moves the cut across the scores
+
+    dialog.slider.setValue(400)
+    chosen = dialog.current_threshold()
+    with qtbot.waitSignal(dialog.applied, timeout=10000):
+        dialog.apply_threshold()
+    with Library(vector_db) as lib:
+        label = tagging.find_label(lib, "Dogs")
+        assert label.threshold == pytest.approx(chosen) and label.threshold_source == "user"
+
+    with qtbot.waitSignal(dialog.applied, timeout=10000):
+        dialog.reset_threshold()
+    with Library(vector_db) as lib:
+        assert tagging.find_label(lib, "Dogs").threshold_source == "calibrated"
+
+
+def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, vector_db: Path) -> None:
+    dialog = _dialog(qtbot, runner, None)
+    dialog.descriptions.setPlainText("a puppy\n\na dog on a sofa")
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.save_descriptions()
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.rename_label("Dogs", "Pets/Dogs")
+    assert dialog.current_name() == "Pets/Dogs"
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.add_starter_labels()
+    starters = {spec.name for spec in tagging.starter_labels()}
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.delete_label("Pets/Dogs")
+    with Library(vector_db) as lib:
+        names = {label.name for label in tagging.list_labels(lib)}
+    assert names == starters
+    assert dialog.label_list.count() == len(starters)
+
+
+def test_bad_name_is_reported_not_raised(qtbot, runner: LibraryRunner) -> None:
+    dialog = _dialog(qtbot, runner, None)
+    with qtbot.waitSignal(dialog.failed) as blocker:
+        dialog.add_label("Dogs")
+    assert "already exists" in blocker.args[0]
+
+
+def test_window_menu_opens_dialog_and_refreshes_tags_on_close(qtbot, vector_db: Path) -> None:
+    win = MainWindow(vector_db, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.results_shown, timeout=10000):
+        win.show()
+    win.labels_action.trigger()
+    dialog = win.findChild(LabelsDialog)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.label_list.count() == 1)
+    with qtbot.waitSignal(win.sidebar_refreshed, timeout=10000):
+        dialog.reject()
+    win.close()
