@@ -49,9 +49,14 @@ class TaskRunner(QObject):
         self.unhandled: Failed | None = None  # where errors go when a job has no on_error
 
     def run(self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None) -> int:
-        """Run `fn()` in the pool; returns a token (its callbacks run at most once)."""
+        """Run `fn()` in the pool; returns a token (its callbacks run at most once).
+
+        After shutdown (the window is closing) a request is dropped and -1 returned:
+        late signals from other workers may still ask for work while the app quits.
+        """
         if self._closed:
-            raise RuntimeError("the task runner was shut down")
+            log.debug("task dropped: the runner was shut down")
+            return -1
         token = next(self._ids)
         self._callbacks[token] = (on_done, on_error)
         self._pool.submit(self._call, token, fn)
