@@ -132,7 +132,9 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         except ModelUnavailable as exc:
             model_problem = str(exc)
             ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
-    after_commit = _tagging_hook(lib, embedder)
+    from .core.tagging import new_photo_tagger  # noqa: PLC0415
+
+    after_commit = new_photo_tagger(lib, embedder)
     thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
     events = index_library(
         lib, embedder, batch_size=args.batch_size, workers=args.workers, thumbnails=thumbs, after_commit=after_commit,
@@ -174,20 +176,6 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         for problem in summary["problems"]:
             ctx.err(f"  problem: {problem['path']}: {problem['reason']}")
     return 3 if model_problem else 0
-
-
-def _tagging_hook(lib: Library, embedder):  # noqa: ANN001, ANN202
-    """Photos indexed now get the user's labels as they arrive (when tagging is available)."""
-    if embedder is None:
-        return None
-    try:
-        from .core import tagging  # noqa: PLC0415
-    except ImportError:
-        return None
-    tag_photos = getattr(tagging, "tag_photos", None)
-    if tag_photos is None:
-        return None
-    return lambda ids: tag_photos(lib, embedder, ids)
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202

@@ -986,3 +986,19 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out
 
+
+
+def new_photo_tagger(lib: Library, embedder: Embedder | None) -> Callable[[Sequence[int]], object] | None:
+    """The indexer's `after_commit` hook: photos get the user's labels as they are embedded.
+
+    None when there is no model; a library with no labels costs one cheap query per commit.
+    """
+    if embedder is None:
+        return None
+
+    def tag_new(photo_ids: Sequence[int]) -> object:
+        if not photo_ids or not lib.conn.execute("SELECT 1 FROM labels LIMIT 1").fetchone():
+            return None
+        return tag_photos(lib, embedder, photo_ids)
+
+    return tag_new

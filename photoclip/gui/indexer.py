@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.index import CancelToken, IndexProgress, index_library
 from photoclip.core.library import Library
+from photoclip.core.tagging import new_photo_tagger
 
 from .qtcompat import emit
 
@@ -61,7 +62,10 @@ class IndexWorker(QObject):
         try:
             with Library(self.db_path) as lib:
                 final = IndexProgress("done")
-                for event in index_library(lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails):
+                for event in index_library(
+                    lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails,
+                    after_commit=new_photo_tagger(lib, self.embedder),
+                ):
                     snapshot = _snapshot(event)
                     for path, reason in snapshot.skipped_files:
                         emit(self.item_failed, path, reason)

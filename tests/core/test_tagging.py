@@ -413,3 +413,29 @@ def test_split_reads_text_scores_of_moved_labels_from_their_own_columns():
     passes = tagging.decide(scores, text_scores, background, np.array([0.3, 0.3, 0.3], np.float32))
     # Label 1 scores high through its moved vector, but its text (axis 1) loses to the background.
     assert passes[0].tolist() == [True, False, False]
+
+
+def test_indexing_tags_new_photos_as_they_arrive(library, tmp_path):
+    """The indexer's after_commit hook gives photos indexed after a label exists that label."""
+    from photoclip.core.embed import FakeEmbedder
+    from photoclip.core.index import index_library
+    from photoclip.core.tagging import create_label, new_photo_tagger, photo_tags
+    from tests.core.helpers import write_jpeg
+
+    for i in range(6):
+        write_jpeg(tmp_path / "pics" / f"p{i}.jpg", seed=i)
+    embedder = FakeEmbedder()
+    library.add_folder(tmp_path / "pics")
+    assert new_photo_tagger(library, None) is None
+    create_label(library, "everything")
+    seen = []
+    hook = new_photo_tagger(library, embedder)
+    for _ in index_library(library, embedder, commit_every=0.0, after_commit=lambda ids: seen.append(hook(ids))):
+        pass
+    assert seen and all(isinstance(r, dict) for r in seen)
+    # The label was calibrated over the library and each photo was decided once: tags
+    # exist exactly for the photos whose score passed, and re-running adds nothing new.
+    tagged = {p.id for p in library.all_photos() if any(t.label == "everything" for t in photo_tags(library, p.id))}
+    again = hook([p.id for p in library.all_photos()])
+    after = {p.id for p in library.all_photos() if any(t.label == "everything" for t in photo_tags(library, p.id))}
+    assert isinstance(again, dict) and tagged == after
