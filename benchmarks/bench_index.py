@@ -25,7 +25,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -113,7 +112,7 @@ def main() -> None:
         del model
 
     # -- costs, measured half before and half after the pipeline runs -------------------
-    work_dir = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    work_dir = common.temp_dir("bench-index-")
     sample = photos[: min(args.cost_samples, len(photos))]
     cost_thumbs = None if args.no_thumbnails else work_dir / "thumbs-cost"
     works = []

@@ -7,8 +7,10 @@ Generated files are cached under benchmarks/out/ (git-ignored) and reused.
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -24,12 +26,20 @@ OUT = HERE / "out"
 def isolate() -> Path:
     """Point photoclip's home at a fresh temp dir and keep the hub offline. Call before imports."""
     home = Path(tempfile.mkdtemp(prefix="photoclip-bench-home-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     os.environ["PHOTOCLIP_HOME"] = str(home)
     for var in ("PHOTOCLIP_DB", "PHOTOCLIP_CACHE", "PHOTOCLIP_MODEL", "PHOTOCLIP_WEIGHTS"):
         os.environ.pop(var, None)
     os.environ["HF_HUB_OFFLINE"] = "1"
     sys.path.insert(0, str(HERE.parent))
     return home
+
+
+def temp_dir(prefix: str) -> Path:
+    """A temp dir removed when the script exits."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def out_dir(*parts: str) -> Path:
