@@ -262,17 +262,51 @@ def _short_reason(exc: BaseException) -> str:
     return text[:300]
 
 
-def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache  # noqa: PLC0415
-    from huggingface_hub.errors import EntryNotFoundError  # noqa: PLC0415
-
-    # open_clip writes "org/repo/" or "org/repo/filename": the same split it uses.
+def _hub_files(hub: str) -> tuple[str, list[str]]:
+    """open_clip writes "org/repo/" or "org/repo/filename": the same split it uses."""
     repo_id, filename = hub[: hub.rfind("/")], hub[hub.rfind("/") + 1 :]
-    names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    return repo_id, [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+
+
+def _cached_hub_file(hub: str) -> str | None:
+    from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415
+
+    repo_id, names = _hub_files(hub)
     for name in names:
         cached = try_to_load_from_cache(repo_id, name)
         if isinstance(cached, str):
             return cached
+    return None
+
+
+def weights_available(choice: ModelChoice) -> bool:
+    """Whether loading `choice` needs no download (imports open_clip: call it off the GUI thread).
+
+    A file choice or an unknown name answers True: the load itself reports those problems.
+    """
+    if choice.weights_is_file:
+        return True
+    import open_clip  # noqa: PLC0415
+
+    register_extra_model_configs()
+    try:
+        cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
+    except Exception:  # noqa: BLE001 - unknown names are reported by the load itself
+        return True
+    hub = (cfg or {}).get("hf_hub") or ""
+    if not hub:
+        return True  # URL-hosted weights: the load finds or fetches them
+    return _cached_hub_file(hub) is not None
+
+
+def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
+    from huggingface_hub import hf_hub_download  # noqa: PLC0415
+    from huggingface_hub.errors import EntryNotFoundError  # noqa: PLC0415
+
+    cached = _cached_hub_file(hub)
+    if cached is not None:
+        return cached
+    repo_id, names = _hub_files(hub)
     tqdm_class = _ProgressBar(progress, repo_id).make() if progress else None
     for name in names[:-1]:
         try:

@@ -109,22 +109,7 @@ def missing_text(choice: ModelChoice | None) -> str:
 
 def weights_on_disk(choice: ModelChoice) -> bool:
     """Whether loading `choice` would need no download. Runs in a worker (imports open_clip)."""
-    if choice.weights_is_file:
-        return True  # a missing file is reported by the load itself, with its path
-    import open_clip  # noqa: PLC0415
-    from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415
+    from photoclip.core.embed import weights_available  # noqa: PLC0415
 
-    from photoclip.core.embed import register_extra_model_configs  # noqa: PLC0415
-
-    register_extra_model_configs()
-    try:
-        cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
-    except Exception:  # noqa: BLE001 - unknown names are reported by the load itself
-        return True
-    hub = (cfg or {}).get("hf_hub") or ""
-    if not hub:
-        return True  # URL-hosted weights: let the load find or fetch them
-    repo_id, filename = hub[: hub.rfind("/")], hub[hub.rfind("/") + 1 :]
-    names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-    return any(isinstance(try_to_load_from_cache(repo_id, name), str) for name in names)
+    return weights_available(choice)
 
