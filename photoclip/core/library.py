@@ -599,3 +599,28 @@ def m002_tagging(db: sqlite_utils.Database) -> None:
         CREATE INDEX tag_feedback_photo ON tag_feedback(photo_id)
         """
     )
+
+
+@MIGRATIONS()
+def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
+    """Which keywords photoclip itself put into each photo's XMP sidecar.
+
+    Export may only take out what it put in (or what the user rejected): a keyword
+    digiKam or Lightroom wrote must survive even when it equals a label's name.
+    `name` is the label name as written, kept as text so that the keyword can still
+    be removed after its label is renamed or deleted; `label_id` (cleared when the
+    label goes) lets an export scoped to one label find its keywords written under
+    an older name.
+    """
+    run_script(db,
+        """
+        CREATE TABLE sidecar_keywords (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            label_id INTEGER REFERENCES labels(id) ON DELETE SET NULL,
+            written_at REAL NOT NULL,
+            PRIMARY KEY (photo_id, name)
+        );
+        CREATE INDEX sidecar_keywords_label ON sidecar_keywords(label_id)
+        """
+    )

@@ -19,17 +19,22 @@ the prefixes the file declared are registered again so they come back with the
 same names. Namespace declarations that no element or attribute uses carry no
 data and are not written back. A sidecar that does not parse is left alone.
 
-Export manages exactly the keywords that are names of photoclip labels: it adds
-the photo's tags and removes label names the photo no longer carries (for
-example a rejected auto tag); any keyword that is not a photoclip label stays.
+Export adds the photo's tags and takes out only two kinds of keyword: those
+photoclip itself wrote into that sidecar earlier (remembered in the library's
+`sidecar_keywords` table, by the name written, so a renamed or deleted label's old
+keyword goes too) that the photo no longer carries, and labels the user rejected or
+removed on that photo in photoclip. A keyword another app wrote stays even when it
+equals a label's name, unless the user rejected that label on the photo.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 
@@ -291,12 +296,22 @@ def write_keywords(path: str | os.PathLike[str], add: Iterable[str] = (), remove
     and os.replace, so a crash leaves the old or the new file, never half of one.
     Returns whether the file changed.
     """
+    return _merge_keywords(path, add, remove)[0]
+
+
+def _merge_keywords(
+    path: str | os.PathLike[str], add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> tuple[bool, list[str]]:
+    """write_keywords, also returning the names of `add` the file did not hold before:
+    the keywords this write put there (the rest were already someone's)."""
     path = os.fspath(path)
     exists = os.path.exists(path)
     add_names = [n for n in (_clean_name(a) for a in add) if n]
     if not exists and not add_names:
-        return False
+        return False, []
     doc = _load(path) if exists else _Document(_NEW_SIDECAR.encode("utf-8"), path)
+    before = set(_keywords(doc))
+    added = [n for n in dict.fromkeys(add_names) if n not in before]
     remove_names = {n for n in (_clean_name(r) for r in remove) if n} - set(add_names)
 
     current = _hierarchical(doc)
@@ -311,7 +326,7 @@ def write_keywords(path: str | os.PathLike[str], add: Iterable[str] = (), remove
         n.replace("/", sep) not in doc.items(tag) for tag, _, sep in _HIER_PROPS for n in add_names
     )
     if exists and names == current and new_subjects == subjects and not missing_somewhere:
-        return False  # nothing to say: leave the file (and its mtime) alone
+        return False, added  # nothing to say: leave the file (and its mtime) alone
     for tag, kind, sep in _HIER_PROPS:
         wanted = [n.replace("/", sep) for n in names]
         if doc.items(tag) != wanted:
@@ -319,7 +334,7 @@ def write_keywords(path: str | os.PathLike[str], add: Iterable[str] = (), remove
     if new_subjects != subjects:
         doc.set_items(_SUBJECT, "Bag", new_subjects)
     _replace_file(path, doc.serialize(), exists)
-    return True
+    return True, added
 
 
 def _replace_file(path: str, data: bytes, exists: bool) -> None:
@@ -378,46 +393,119 @@ def import_sidecar_tags(lib: Library, photo_id: int, photo_path: str | os.PathLi
     return added
 
 
-def _label_scope(lib: Library, label: str | None) -> set[str]:
+def _label_scope(lib: Library, label: str | None) -> tuple[set[str], str | None]:
+    """(current label names in scope, the normalised root name or None for all labels)."""
     names = [l.name for l in tagging.list_labels(lib)]
     if label is None:
-        return set(names)
+        return set(names), None
     # "Animals" may be only a level of "Animals/Dogs", with no label of its own.
     root = tagging.normalize_name(label)
     scope = {n for n in names if n == root or n.startswith(root + "/")}
     if not scope:
         raise tagging.LabelError(f"No label named {root!r}")
-    return scope
+    return scope, root
+
+
+def _id_filter(column: str, photo_ids: list[int] | None) -> tuple[str, tuple]:
+    if photo_ids is None:
+        return "", ()
+    return f" AND {column} IN (SELECT value FROM json_each(?))", (json.dumps(photo_ids),)
 
 
 def export_xmp(
-    lib: Library, label: str | None = None, problems: list[tuple[str, str]] | None = None
+    lib: Library,
+    label: str | None = None,
+    problems: list[tuple[str, str]] | None = None,
+    photo_ids: Iterable[int] | None = None,
 ) -> list[str]:
     """Write the library's tags (or one label's, with its children) into sidecars.
 
-    Only sidecars whose keywords change are written. Returns the touched paths; a
-    sidecar that cannot be read or written is skipped and, when `problems` is given,
-    reported there as (path, reason).
+    With `photo_ids`, only those photos' sidecars are considered (after tagging a few
+    photos there is no need to read every sidecar in the library). Only sidecars whose
+    keywords change are written. Returns the touched paths; a sidecar that cannot be
+    read or written is skipped and, when `problems` is given, reported there as
+    (path, reason).
     """
-    managed = _label_scope(lib, label)
-    if not managed:
+    managed, root = _label_scope(lib, label)
+    ids = None if photo_ids is None else sorted({int(p) for p in photo_ids})
+    if ids == []:
         return []
+
+    def in_scope(name: str | None) -> bool:
+        if name is None:
+            return False
+        return root is None or name == root or name.startswith(root + "/")
+
+    id_sql, id_args = _id_filter("t.photo_id", ids)
     tags: dict[int, set[str]] = {}
-    for pid, name in lib.conn.execute("SELECT t.photo_id, l.name FROM tags t JOIN labels l ON l.id = t.label_id"):
+    for pid, name in lib.conn.execute(
+        "SELECT t.photo_id, l.name FROM tags t JOIN labels l ON l.id = t.label_id WHERE 1" + id_sql, id_args
+    ):
         if name in managed:
             tags.setdefault(pid, set()).add(name)
+    id_sql, id_args = _id_filter("f.photo_id", ids)
+    rejected: dict[int, set[str]] = {}
+    for pid, name in lib.conn.execute(
+        "SELECT f.photo_id, l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
+        "WHERE f.verdict = 'reject'" + id_sql,
+        id_args,
+    ):
+        if name in managed:
+            rejected.setdefault(pid, set()).add(name)
+    id_sql, id_args = _id_filter("s.photo_id", ids)
+    owned: dict[int, set[str]] = {}
+    for pid, written, current in lib.conn.execute(
+        "SELECT s.photo_id, s.name, l.name FROM sidecar_keywords s LEFT JOIN labels l ON l.id = s.label_id "
+        "WHERE 1" + id_sql,
+        id_args,
+    ):
+        # A keyword written under a label's old name belongs to the label's scope now.
+        if in_scope(written) or in_scope(current):
+            owned.setdefault(pid, set()).add(written)
+    if not managed and not owned:
+        return []
+    label_ids = dict(lib.conn.execute("SELECT name, id FROM labels").fetchall())
+
+    id_sql, id_args = _id_filter("id", ids)
+    rows = lib.conn.execute(
+        "SELECT id, path FROM photos WHERE status IN ('ok', 'new')" + id_sql + " ORDER BY id", id_args
+    ).fetchall()
     touched = []
-    rows = lib.conn.execute("SELECT id, path FROM photos WHERE status IN ('ok', 'new') ORDER BY id").fetchall()
     for pid, raw_path in rows:
-        photo = fs_path(raw_path)
-        target = sidecar_path(photo)
+        target = sidecar_path(fs_path(raw_path))
         desired = tags.get(pid, set())
+        ours = owned.get(pid, set())
         if not desired and not os.path.exists(target):
+            if ours:  # the sidecar was deleted, and what we wrote with it
+                _record_written(lib, pid, gone=ours, added=(), label_ids=label_ids)
             continue
         try:
-            if write_keywords(target, add=sorted(desired), remove=managed - desired):
-                touched.append(target)
+            changed, added = _merge_keywords(
+                target, add=sorted(desired), remove=(ours | rejected.get(pid, set())) - desired
+            )
         except SidecarError as exc:
             if problems is not None:
                 problems.append((target, str(exc)))
+            continue
+        # Only now, with the file replaced, may the library say these keywords are ours.
+        _record_written(lib, pid, gone=ours - desired, added=added, label_ids=label_ids)
+        if changed:
+            touched.append(target)
     return touched
+
+
+def _record_written(
+    lib: Library, photo_id: int, *, gone: Iterable[str], added: Iterable[str], label_ids: dict[str, int]
+) -> None:
+    gone, added = list(gone), list(added)
+    if not gone and not added:
+        return
+    now = time.time()
+    with lib.transaction():
+        lib.conn.executemany(
+            "DELETE FROM sidecar_keywords WHERE photo_id = ? AND name = ?", [(photo_id, n) for n in gone]
+        )
+        lib.conn.executemany(
+            "INSERT OR REPLACE INTO sidecar_keywords (photo_id, name, label_id, written_at) VALUES (?, ?, ?, ?)",
+            [(photo_id, n, label_ids.get(n), now) for n in added],
+        )

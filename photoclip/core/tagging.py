@@ -419,11 +419,29 @@ def add_tag(lib: Library, photo_id: int, name: str, *, score: float | None = Non
 
 
 def remove_tag(lib: Library, photo_id: int, name: str) -> bool:
+    """Take a tag off a photo by hand; returns whether it had the tag.
+
+    The removal is kept as a 'reject' verdict, so auto-tagging never puts the tag
+    back and XMP export takes the keyword out of the photo's sidecar even when
+    another app wrote it there. Unlike `feedback`, the label's threshold stays
+    where it was: taking one tag off is a statement about this photo, not about
+    where the label's cut-off belongs. (The verdict does join the rejected photos
+    the label's vector is moved away from, as every rejection does.)
+    """
     label = get_label(lib, name)
     with lib.transaction():
-        return lib.conn.execute(
-            "DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id)
-        ).rowcount > 0
+        row = lib.conn.execute(
+            "SELECT score FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id)
+        ).fetchone()
+        if row is None:
+            return False
+        lib.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id))
+        lib.conn.execute(
+            "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at) "
+            "VALUES (?, ?, 'reject', ?, ?)",
+            (label.id, photo_id, row[0], time.time()),
+        )
+    return True
 
 
 def tag_counts(lib: Library) -> list[tuple[str, int]]:

@@ -148,3 +148,19 @@ def test_default_location_follows_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("PHOTOCLIP_DB")
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
     assert paths.default_db_path() == tmp_path / "home" / "data" / "library.db"
+
+
+def test_sidecar_keywords_migration_upgrades_an_older_library_after_a_backup(tmp_path, monkeypatch):
+    path = tmp_path / "lib.db"
+    older = [m for m in library_module.MIGRATIONS._migrations if m.name in ("m001_initial", "m002_tagging")]
+    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", older)
+    with Library(path) as lib:
+        pid = lib.insert_photo(str(tmp_path / "a.jpg"), lib.add_folder(tmp_path), 1, 1, None)
+        assert "sidecar_keywords" not in lib.db.table_names()
+    monkeypatch.undo()
+    with Library(path) as lib:
+        assert "sidecar_keywords" in lib.db.table_names()
+        lib.conn.execute("INSERT INTO sidecar_keywords (photo_id, name, written_at) VALUES (?, 'Dogs', 0)", (pid,))
+        lib.forget_photo(pid)
+        assert lib.conn.execute("SELECT COUNT(*) FROM sidecar_keywords").fetchone()[0] == 0
+    assert len(list(tmp_path.glob("lib.db.before-m003_sidecar_keywords.*.bak"))) == 1

@@ -214,3 +214,157 @@ def test_import_sidecar_tags_as_manual(library, photo_dir, tagged_library):
         ("Pets", "manual"),
     }
     assert sidecar.import_sidecar_tags(library, chelsea, photo_dir / "nothing-here.jpg") == []
+
+
+# -- which keywords are photoclip's ------------------------------------------------------
+
+
+def owned(library, photo_id: int) -> set[str]:
+    rows = library.conn.execute("SELECT name FROM sidecar_keywords WHERE photo_id = ?", (photo_id,))
+    return {r[0] for r in rows}
+
+
+def test_another_apps_keyword_equal_to_a_label_name_survives_export(library, photo_dir, tagged_library):
+    coffee = photo_dir / "skimage_coffee.jpg.xmp"
+    # digiKam tagged the coffee photo with keywords that happen to be photoclip labels.
+    sidecar.write_keywords(coffee, add=["Animals/Cats", "Holiday"])
+    tagging.create_label(library, "Holiday")
+    sidecar.export_xmp(library)
+    assert sidecar.read_keywords(coffee) == ["Animals/Cats", "Holiday", "Food"]
+    assert owned(library, tagged_library["skimage_coffee.jpg"]) == {"Food"}
+    # Tagging the photo with one of them and untagging it again does not make it ours.
+    library.conn.execute(
+        "INSERT INTO tags (photo_id, label_id, source, score, created_at) VALUES (?, ?, 'auto', 0.3, 0)",
+        (tagged_library["skimage_coffee.jpg"], tagging.get_label(library, "Holiday").id),
+    )
+    sidecar.export_xmp(library)
+    library.conn.execute("DELETE FROM tags WHERE source = 'auto'")
+    sidecar.export_xmp(library)
+    assert sidecar.read_keywords(coffee) == ["Animals/Cats", "Holiday", "Food"]
+
+
+def test_a_keyword_photoclip_wrote_goes_with_its_tag_and_other_apps_edits_stay(library, photo_dir, tagged_library):
+    chelsea_id = tagged_library["skimage_chelsea.jpg"]
+    chelsea = photo_dir / "skimage_chelsea.jpg.xmp"
+    tagging.create_label(library, "Animals/Dogs")
+    sidecar.export_xmp(library)
+    assert owned(library, chelsea_id) == {"Animals/Cats"}
+    # The user edits the sidecar in another app afterwards.
+    sidecar.write_keywords(chelsea, add=["Animals/Dogs", "Vacation"])
+    # The auto tag goes because a threshold moved: no verdict, only photoclip's own keyword leaves.
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ?", (chelsea_id,))
+    assert sidecar.export_xmp(library) == [str(chelsea)]
+    assert sidecar.read_keywords(chelsea) == ["Animals/Dogs", "Vacation"]
+    assert bag(chelsea, f"{{{DC}}}subject") == ["Dogs", "Vacation"]
+    assert owned(library, chelsea_id) == set()
+    assert sidecar.export_xmp(library) == []
+
+
+def test_renamed_or_deleted_labels_take_their_old_keyword_with_them(library, photo_dir, tagged_library):
+    chelsea = photo_dir / "skimage_chelsea.jpg.xmp"
+    coffee = photo_dir / "skimage_coffee.jpg.xmp"
+    sidecar.export_xmp(library)
+    tagging.rename_label(library, "Animals/Cats", "Pets/Cats")
+    # An export of the renamed label alone finds the keyword it wrote under the old name.
+    assert sidecar.export_xmp(library, label="Pets") == [str(chelsea)]
+    assert sidecar.read_keywords(chelsea) == ["Pets/Cats"]
+    assert bag(chelsea, f"{{{LR}}}hierarchicalSubject") == ["Pets|Cats"]
+    assert owned(library, tagged_library["skimage_chelsea.jpg"]) == {"Pets/Cats"}
+
+    sidecar.write_keywords(coffee, add=["Coffee time"])
+    tagging.delete_label(library, "Food")
+    assert sidecar.export_xmp(library) == [str(coffee)]
+    assert sidecar.read_keywords(coffee) == ["Coffee time"]
+    assert owned(library, tagged_library["skimage_coffee.jpg"]) == set()
+
+
+def test_a_rejected_keyword_is_removed_even_when_another_app_wrote_it(library, photo_dir, tagged_library):
+    astronaut_id = tagged_library["skimage_astronaut.png"]
+    target = photo_dir / "skimage_astronaut.png.xmp"
+    sidecar.write_keywords(target, add=["Space", "Holiday"])
+    assert sidecar.import_sidecar_tags(library, astronaut_id, photo_dir / "skimage_astronaut.png") == [
+        "Space", "Holiday"
+    ]
+    sidecar.export_xmp(library)
+    assert owned(library, astronaut_id) == set()  # they were there before photoclip came
+    before = tagging.get_label(library, "Space")
+
+    assert tagging.remove_tag(library, astronaut_id, "Space")
+    assert not tagging.remove_tag(library, astronaut_id, "Space")  # nothing left to remove
+    verdicts = library.conn.execute(
+        "SELECT verdict FROM tag_feedback WHERE photo_id = ? AND label_id = ?", (astronaut_id, before.id)
+    ).fetchall()
+    assert verdicts == [("reject",)]
+    after = tagging.get_label(library, "Space")
+    assert (after.threshold, after.threshold_z, after.threshold_source) == (
+        before.threshold, before.threshold_z, before.threshold_source
+    )
+    assert sidecar.export_xmp(library) == [str(target)]
+    assert sidecar.read_keywords(target) == ["Holiday"]
+    # Tagging the photo by hand again lifts the rejection and writes the keyword back, as ours.
+    tagging.add_tag(library, astronaut_id, "Space")
+    sidecar.export_xmp(library)
+    assert sidecar.read_keywords(target) == ["Holiday", "Space"]
+    assert owned(library, astronaut_id) == {"Space"}
+
+
+def test_a_failed_write_claims_nothing_and_a_retry_finishes_the_job(library, photo_dir, tagged_library, monkeypatch):
+    coffee_id = tagged_library["skimage_coffee.jpg"]
+    astronaut_id = tagged_library["skimage_astronaut.png"]
+    coffee = photo_dir / "skimage_coffee.jpg.xmp"
+    sidecar.export_xmp(library)
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ?", (coffee_id,))
+    tagging.add_tag(library, coffee_id, "Sunset")
+    tagging.add_tag(library, astronaut_id, "Space")
+    table_before = library.conn.execute("SELECT photo_id, name FROM sidecar_keywords ORDER BY 1, 2").fetchall()
+    coffee_before = coffee.read_bytes()
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", dst)
+
+    monkeypatch.setattr(sidecar.os, "replace", refuse)
+    problems: list[tuple[str, str]] = []
+    assert sidecar.export_xmp(library, problems=problems) == []
+    assert sorted(p for p, _ in problems) == sorted([str(coffee), str(photo_dir / "skimage_astronaut.png.xmp")])
+    assert library.conn.execute("SELECT photo_id, name FROM sidecar_keywords ORDER BY 1, 2").fetchall() == table_before
+    assert coffee.read_bytes() == coffee_before
+    assert not (photo_dir / "skimage_astronaut.png.xmp").exists()
+    assert not [p for p in os.listdir(photo_dir) if p.endswith(".tmp")]
+
+    monkeypatch.undo()
+    assert sorted(sidecar.export_xmp(library)) == sorted([str(coffee), str(photo_dir / "skimage_astronaut.png.xmp")])
+    assert sidecar.read_keywords(coffee) == ["Sunset"]
+    assert owned(library, coffee_id) == {"Sunset"}
+    assert owned(library, astronaut_id) == {"Space"}
+
+
+def test_a_deleted_sidecar_takes_the_record_of_what_was_written(library, photo_dir, tagged_library):
+    chelsea_id = tagged_library["skimage_chelsea.jpg"]
+    chelsea = photo_dir / "skimage_chelsea.jpg.xmp"
+    sidecar.export_xmp(library)
+    chelsea.unlink()
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ?", (chelsea_id,))
+    assert sidecar.export_xmp(library) == []
+    assert owned(library, chelsea_id) == set()
+    # Another app writes a new sidecar with the keyword: it is theirs now.
+    sidecar.write_keywords(chelsea, add=["Animals/Cats"])
+    sidecar.export_xmp(library)
+    assert sidecar.read_keywords(chelsea) == ["Animals/Cats"]
+
+
+def test_export_of_some_photos_only_reads_their_sidecars(library, photo_dir, tagged_library):
+    chelsea_id = tagged_library["skimage_chelsea.jpg"]
+    assert sidecar.export_xmp(library, photo_ids=[chelsea_id]) == [str(photo_dir / "skimage_chelsea.jpg.xmp")]
+    assert not (photo_dir / "skimage_coffee.jpg.xmp").exists()
+    assert library.conn.execute("SELECT DISTINCT photo_id FROM sidecar_keywords").fetchall() == [(chelsea_id,)]
+    assert sidecar.export_xmp(library, photo_ids=[]) == []
+    assert sidecar.export_xmp(library, photo_ids=iter([chelsea_id])) == []  # already written
+    # Another photo's stale keyword is not looked at by a scoped export.
+    coffee = photo_dir / "skimage_coffee.jpg.xmp"
+    assert sidecar.export_xmp(library, photo_ids=[tagged_library["skimage_coffee.jpg"]]) == [str(coffee)]
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ?", (tagged_library["skimage_coffee.jpg"],))
+    assert sidecar.export_xmp(library, label="Animals", photo_ids=[tagged_library["skimage_coffee.jpg"]]) == []
+    assert sidecar.export_xmp(library, photo_ids={chelsea_id}) == []
+    assert sidecar.read_keywords(coffee) == ["Food"]
+    assert sidecar.export_xmp(library, photo_ids=[tagged_library["skimage_coffee.jpg"], chelsea_id]) == [str(coffee)]
+    assert sidecar.read_keywords(coffee) == []
