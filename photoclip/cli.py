@@ -132,9 +132,15 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         except ModelUnavailable as exc:
             model_problem = str(exc)
             ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
+    from .cli_tags import report_sidecars, sidecar_report, write_xmp_enabled  # noqa: PLC0415
     from .core.tagging import new_photo_tagger  # noqa: PLC0415
 
-    after_commit = new_photo_tagger(lib, embedder)
+    write_xmp = write_xmp_enabled()
+    sidecars: list[str] = []
+    sidecar_problems: list[tuple[str, str]] = []
+    after_commit = new_photo_tagger(
+        lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems
+    )
     thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
     events = index_library(
         lib, embedder, batch_size=args.batch_size, workers=args.workers, thumbnails=thumbs, after_commit=after_commit,
@@ -164,6 +170,7 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         "skipped": final.skipped,
         "problems": [{"path": display_path(p), "reason": r} for p, r in (final.scan.problems if final.scan else [])],
         "model": embedder.model_id if embedder else None,
+        **sidecar_report(sidecars, sidecar_problems),
     }
     if args.json:
         ctx.json(summary)
@@ -175,6 +182,8 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         )
         for problem in summary["problems"]:
             ctx.err(f"  problem: {problem['path']}: {problem['reason']}")
+        if write_xmp:
+            report_sidecars(sidecars, sidecar_problems)
     return 3 if model_problem else 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from .core import sidecar, tagging
@@ -117,6 +118,59 @@ def cmd_labels_starter(args: argparse.Namespace, ctx: Ctx) -> int:
     return 0
 
 
+# -- sidecars written as a side effect -------------------------------------------------
+
+
+def write_xmp_enabled() -> bool:
+    """The user's "write tags to XMP sidecars automatically" setting."""
+    from .core.settings import Settings  # noqa: PLC0415
+
+    return Settings.load().write_xmp
+
+
+def _tag_pairs(lib: Library, label_ids: list[int]) -> set[tuple[int, int]]:
+    rows = lib.conn.execute(
+        "SELECT photo_id, label_id FROM tags WHERE label_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(label_ids),),
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def _sync_sidecars(
+    lib: Library, label_ids: list[int], before: set[tuple[int, int]], also: Iterable[int] = ()
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Export the sidecars of photos whose tags of these labels changed since `before`,
+    and of photos carrying one of these tags that photoclip has not written yet (tags
+    from before the setting was turned on)."""
+    changed = {pid for pid, _ in before ^ _tag_pairs(lib, label_ids)} | set(also)
+    changed.update(
+        r[0]
+        for r in lib.conn.execute(
+            "SELECT DISTINCT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id "
+            "WHERE t.label_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+            "(SELECT 1 FROM sidecar_keywords s WHERE s.photo_id = t.photo_id AND s.name = l.name)",
+            (json.dumps(label_ids),),
+        )
+    )
+    problems: list[tuple[str, str]] = []
+    return sidecar.export_xmp(lib, problems=problems, photo_ids=changed), problems
+
+
+def sidecar_report(sidecars: list[str], problems: list[tuple[str, str]]) -> dict[str, Any]:
+    """The keys every command that may write sidecars adds to its --json document."""
+    return {
+        "sidecars": [display_path(p) for p in sidecars],
+        "sidecar_problems": [{"path": display_path(p), "reason": r} for p, r in problems],
+    }
+
+
+def report_sidecars(sidecars: list[str], problems: list[tuple[str, str]]) -> None:
+    """Plain output: sidecars are a side effect, so they are told on stderr."""
+    _err(f"Wrote {len(sidecars)} XMP sidecars")
+    for path, reason in problems:
+        _err(f"  skipped {display_path(path)}: {reason}")
+
+
 # -- applying ---------------------------------------------------------------------
 
 
@@ -137,6 +191,11 @@ def cmd_tag(args: argparse.Namespace, ctx: Ctx) -> int:
     elif not tagging.list_labels(lib):
         raise PhotoclipError("There are no labels to apply: add one with `photoclip labels add NAME`.")
     embedder = ctx.embedder()
+    write_xmp = write_xmp_enabled()
+    label_ids = [tagging.get_label(lib, n).id for n in names] if names else [l.id for l in tagging.list_labels(lib)]
+    # Only photos whose tags changed need their sidecar looked at: reading every
+    # sidecar in the library after each run would cost far more than the tagging.
+    before = _tag_pairs(lib, label_ids) if write_xmp else set()
     events = tagging.apply_labels(lib, embedder, names)
     bar = None
     final = None
@@ -153,14 +212,21 @@ def cmd_tag(args: argparse.Namespace, ctx: Ctx) -> int:
             bar.close()
     counts = final.tagged if final else {}
     photos = final.total if final else 0
+    sidecars: list[str] = []
+    problems: list[tuple[str, str]] = []
+    if write_xmp:
+        sidecars, problems = _sync_sidecars(lib, label_ids, before)
     if args.json:
         _json(ctx, {"model": embedder.model_id, "photos": photos, "tagged": counts,
-                    "labels": [_label_doc(tagging.get_label(lib, n)) for n in counts]})
+                    "labels": [_label_doc(tagging.get_label(lib, n)) for n in counts],
+                    **sidecar_report(sidecars, problems)})
         return 0
     if photos == 0:
         ctx.out("No embedded photos to tag yet: run `photoclip index` first.")
     for name, count in counts.items():
         ctx.out(f"{name}: {count} photos")
+    if write_xmp:
+        report_sidecars(sidecars, problems)
     return 0
 
 
@@ -206,7 +272,17 @@ def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
     lib = ctx.library()
     photo_id = _photo_id(lib, args.path)
     label = tagging.get_label(lib, args.label)
-    result = tagging.feedback(lib, ctx.embedder(), photo_id, label.name, confirm=args.confirm)
+    embedder = ctx.embedder()
+    write_xmp = write_xmp_enabled()
+    # Feedback re-applies the label to the whole library, so photos other than this
+    # one may gain or lose it.
+    before = _tag_pairs(lib, [label.id]) if write_xmp else set()
+    result = tagging.feedback(lib, embedder, photo_id, label.name, confirm=args.confirm)
+    sidecars: list[str] = []
+    problems: list[tuple[str, str]] = []
+    if write_xmp:
+        # A rejection of a tag the photo did not carry still has to leave its sidecar.
+        sidecars, problems = _sync_sidecars(lib, [label.id], before, also={photo_id})
     if args.json:
         _json(ctx, {
             "label": result.label, "verdict": result.verdict,
@@ -214,10 +290,13 @@ def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
             "threshold_before": result.threshold_before, "threshold_after": result.threshold_after,
             "relative_threshold_before": result.z_before, "relative_threshold_after": result.z_after,
             "tagged": result.tagged,
+            **sidecar_report(sidecars, problems),
         })
         return 0
     verb = "Confirmed" if args.confirm else "Rejected"
     ctx.out(f"{verb} {result.label}; the label now tags {result.tagged} photos automatically")
+    if write_xmp:
+        report_sidecars(sidecars, problems)
     return 0
 
 

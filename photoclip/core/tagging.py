@@ -1005,10 +1005,19 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
     return out
 
 
-
-def new_photo_tagger(lib: Library, embedder: Embedder | None) -> Callable[[Sequence[int]], object] | None:
+def new_photo_tagger(
+    lib: Library,
+    embedder: Embedder | None,
+    *,
+    write_xmp: bool = False,
+    sidecars: list[str] | None = None,
+    problems: list[tuple[str, str]] | None = None,
+) -> Callable[[Sequence[int]], object] | None:
     """The indexer's `after_commit` hook: photos get the user's labels as they are embedded.
 
+    With `write_xmp` (the user's setting), the sidecars of exactly the photos just
+    tagged are brought in line with their tags; the paths written are appended to
+    `sidecars` and unwritable ones to `problems` as (path, reason), when given.
     None when there is no model; a library with no labels costs one cheap query per commit.
     """
     if embedder is None:
@@ -1017,6 +1026,13 @@ def new_photo_tagger(lib: Library, embedder: Embedder | None) -> Callable[[Seque
     def tag_new(photo_ids: Sequence[int]) -> object:
         if not photo_ids or not lib.conn.execute("SELECT 1 FROM labels LIMIT 1").fetchone():
             return None
-        return tag_photos(lib, embedder, photo_ids)
+        counts = tag_photos(lib, embedder, photo_ids)
+        if write_xmp:
+            from . import sidecar  # noqa: PLC0415 - sidecar imports this module
+
+            written = sidecar.export_xmp(lib, problems=problems, photo_ids=photo_ids)
+            if sidecars is not None:
+                sidecars.extend(written)
+        return counts
 
     return tag_new

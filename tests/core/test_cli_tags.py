@@ -174,3 +174,113 @@ def test_tags_still_lists_tags_without_a_model(library, fake_embedder, photo_dir
     assert "no weights here" in capsys.readouterr().err
     with pytest.raises(PhotoclipError, match="not in the library"):
         run(ctx, "tags", str(photo_dir / "unknown.jpg"))
+
+
+# -- the "write tags to XMP sidecars" setting ---------------------------------------------
+
+
+def sidecars_on_disk(photo_dir: Path) -> list[str]:
+    return sorted(str(p) for p in photo_dir.glob("*.xmp"))
+
+
+def tagged_sidecars(lib) -> list[str]:
+    return sorted(p.path + ".xmp" for p in lib.all_photos() if tagging.photo_tags(lib, p.id))
+
+
+def food_embedder(lib, photo_id: int):
+    """A fake model whose "Food" prompts point at one photo and whose background prompts
+    point away from it, so that photo is certain to be auto-tagged Food."""
+    from photoclip.core.embed import FakeEmbedder
+
+    vec = lib.vector(photo_id, "fake")
+    texts = {p: vec for p in tagging.prompts_for("Food")}
+    texts.update({b: -vec for b in tagging.BACKGROUND_PROMPTS})
+    return FakeEmbedder(text_vectors=texts)
+
+
+def test_tag_and_feedback_write_sidecars_when_the_setting_is_on(library, fake_embedder, photo_dir, capsys):
+    from photoclip.core.settings import Settings
+
+    ids = index_real_photos(library, fake_embedder, photo_dir)
+    coffee, chelsea = ids["skimage_coffee.jpg"], ids["skimage_chelsea.jpg"]
+    ctx = FakeCtx(library, food_embedder(library, coffee))
+    tagging.create_label(library, "Food")
+    tagging.add_tag(library, chelsea, "Cats")
+
+    # Off (the default): nothing is written, and the document says so.
+    assert run(ctx, "tag", "--json") == 0
+    assert ctx.json()["sidecars"] == [] and sidecars_on_disk(photo_dir) == []
+
+    Settings(write_xmp=True).save()
+    assert run(ctx, "tag", "--json") == 0
+    doc = ctx.json()
+    # Tags that existed before the setting was turned on are written too.
+    assert sorted(doc["sidecars"]) == tagged_sidecars(library) == sidecars_on_disk(photo_dir)
+    assert {str(photo_dir / "skimage_coffee.jpg.xmp"), str(photo_dir / "skimage_chelsea.jpg.xmp")} <= set(doc["sidecars"])
+    assert sidecar.read_keywords(photo_dir / "skimage_coffee.jpg.xmp") == ["Food"]
+    assert sidecar.read_keywords(photo_dir / "skimage_chelsea.jpg.xmp") == ["Cats"]
+    assert doc["sidecar_problems"] == []
+    assert run(ctx, "tag") == 0  # nothing changed: nothing written, said on stderr
+    assert "Wrote 0 XMP sidecars" in capsys.readouterr().err
+
+    assert run(ctx, "feedback", str(photo_dir / "skimage_coffee.jpg"), "Food", "--reject", "--json") == 0
+    doc = ctx.json()
+    assert str(photo_dir / "skimage_coffee.jpg.xmp") in doc["sidecars"]
+    assert sidecar.read_keywords(photo_dir / "skimage_coffee.jpg.xmp") == []
+    assert sorted(p for p in tagged_sidecars(library)) == sorted(
+        p for p in sidecars_on_disk(photo_dir) if sidecar.read_keywords(p)
+    )
+
+
+def test_index_writes_sidecars_of_the_photos_it_tags_when_the_setting_is_on(tmp_path, photo_dir, monkeypatch, capsys):
+    from photoclip import cli
+    from photoclip.core.embed import FakeEmbedder
+    from photoclip.core.library import Library
+    from photoclip.core.settings import Settings
+
+    class FirstPhotoEmbedder(FakeEmbedder):
+        """Every label prompt is the first photo embedded; background prompts its opposite."""
+
+        first = None
+
+        def embed_images(self, batch):
+            out = super().embed_images(batch)
+            if self.first is None:
+                self.first = out[0]
+            return out
+
+        def embed_texts(self, texts):
+            out = super().embed_texts(texts)
+            for i, text in enumerate(texts):
+                out[i] = -self.first if text in tagging.BACKGROUND_PROMPTS else self.first
+            return out
+
+    def index(db: Path, *extra: str) -> dict:
+        monkeypatch.setattr(cli.Context, "embedder", lambda self: FirstPhotoEmbedder())
+        assert cli.run(["--db", str(db), "add-folder", str(photo_dir)]) == 0
+        assert cli.run(["--db", str(db), "index", "--no-thumbnails", *extra]) == 0
+        out = capsys.readouterr()
+        return json.loads(out.out) if "--json" in extra else {"err": out.err}
+
+    off = tmp_path / "off.db"
+    with Library(off) as lib:
+        tagging.create_label(lib, "Favourites")
+    assert index(off, "--json")["sidecars"] == [] and sidecars_on_disk(photo_dir) == []
+
+    Settings(write_xmp=True).save()
+    on = tmp_path / "on.db"
+    with Library(on) as lib:
+        tagging.create_label(lib, "Favourites")
+    doc = index(on, "--json")
+    with Library(on) as lib:
+        tagged = tagged_sidecars(lib)
+    assert tagged and sorted(doc["sidecars"]) == tagged == sidecars_on_disk(photo_dir)
+    for path in tagged:
+        assert sidecar.read_keywords(path) == ["Favourites"]
+
+    for path in tagged:
+        Path(path).unlink()
+    plain = tmp_path / "plain.db"
+    with Library(plain) as lib:
+        tagging.create_label(lib, "Favourites")
+    assert f"Wrote {len(tagged)} XMP sidecars" in index(plain)["err"]
