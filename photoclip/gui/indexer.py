@@ -50,8 +50,12 @@ class IndexWorker(QObject):
     finished = Signal(object)  # the final IndexProgress (cancelled=True when stopped early)
     failed = Signal(str)  # a message for people
 
-    def __init__(self, db_path: Path, embedder: object | None, thumbnails: Path | None, cancel: CancelToken) -> None:
+    def __init__(
+        self, db_path: Path, embedder: object | None, thumbnails: Path | None, cancel: CancelToken,
+        write_xmp: bool = False,
+    ) -> None:
         super().__init__()
+        self.write_xmp = write_xmp
         self.db_path = Path(db_path)
         self.embedder = embedder
         self.thumbnails = thumbnails
@@ -64,7 +68,7 @@ class IndexWorker(QObject):
                 final = IndexProgress("done")
                 for event in index_library(
                     lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails,
-                    after_commit=new_photo_tagger(lib, self.embedder),
+                    after_commit=new_photo_tagger(lib, self.embedder, write_xmp=self.write_xmp),
                 ):
                     snapshot = _snapshot(event)
                     for path, reason in snapshot.skipped_files:
@@ -108,6 +112,7 @@ class IndexController(QObject):
         self.db_path = Path(db_path)
         self.thumbnails = thumbnails
         self.embedder: object | None = None
+        self.write_xmp = False  # new photos' tags go to their sidecars too (the user's setting)
         self._thread: QThread | None = None
         self._worker: IndexWorker | None = None
         self._cancel: CancelToken | None = None
@@ -137,7 +142,7 @@ class IndexController(QObject):
         self._cancel = CancelToken()
         thread = QThread()
         thread.setObjectName("photoclip-index")
-        worker = IndexWorker(self.db_path, self.embedder, self.thumbnails, self._cancel)
+        worker = IndexWorker(self.db_path, self.embedder, self.thumbnails, self._cancel, self.write_xmp)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -37,6 +38,8 @@ from photoclip.core import tagging
 from photoclip.core.tagging import Label, LabelScores
 
 from .qtcompat import emit
+from .tag_ui import TaggingCommands
+from .tagger import TagOutcome
 from .tasks import LibraryContext, LibraryRunner
 
 BINS = 40
@@ -78,6 +81,13 @@ class HistogramWidget(QWidget):
             painter.setPen(self.palette().text().color())
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
             return
+        # The score range under the bars: raw cosine scores mean little without their span.
+        axis = area.adjusted(0, area.height() - 14, 0, 0)
+        area = area.adjusted(0, 0, 0, -16)
+        painter.setPen(self.palette().text().color())
+        painter.drawText(axis, Qt.AlignmentFlag.AlignLeft, f"{self.edges[0]:.3f}")
+        painter.drawText(axis, Qt.AlignmentFlag.AlignRight, f"{self.edges[-1]:.3f}")
+        painter.drawText(axis, Qt.AlignmentFlag.AlignHCenter, "score")
         top = max(self.counts) or 1
         width = area.width() / len(self.counts)
         bar = self.palette().highlight().color()
@@ -108,7 +118,13 @@ class LabelsDialog(QDialog):
     applied = Signal(str)  # a label's threshold was stored and its tags rewritten
     failed = Signal(str)
 
-    def __init__(self, library: LibraryRunner, embedder: object | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        library: LibraryRunner,
+        tagging: TaggingCommands,
+        embedder: object | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Labels")
         self.resize(860, 560)
@@ -118,6 +134,7 @@ class LabelsDialog(QDialog):
         self.scores: LabelScores | None = None
         self.photo_names: dict[int, str] = {}
         self._generation = 0  # bumps on every selection change: late score results for another label are dropped
+        self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._build_ui()
         self.reload()
 
@@ -152,6 +169,12 @@ class LabelsDialog(QDialog):
         self.apply_button = QPushButton("Apply", self)
         self.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
         self.reset_button = QPushButton("Reset to calibrated", self)
+        self.tag_all_button = QPushButton("Tag library with all labels", self)
+        self.tag_all_button.setToolTip("Apply every label to every analysed photo (Ctrl+T in the main window)")
+        self.progress = QProgressBar(self)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(12)
+        self.progress.hide()
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         right = QWidget(self)
@@ -179,7 +202,12 @@ class LabelsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
-        layout.addWidget(close)
+        layout.addWidget(self.progress)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.tag_all_button)
+        bottom.addStretch(1)
+        bottom.addWidget(close)
+        layout.addLayout(bottom)
 
         self.label_list.currentItemChanged.connect(lambda *_: self._selection_changed())
         self.add_button.clicked.connect(self._ask_add)
@@ -190,6 +218,11 @@ class LabelsDialog(QDialog):
         self.slider.valueChanged.connect(self._slider_moved)
         self.apply_button.clicked.connect(self.apply_threshold)
         self.reset_button.clicked.connect(self.reset_threshold)
+        self.tag_all_button.clicked.connect(self.tag_library)
+        self.tagging.tagger.progress.connect(self._tag_progress)
+        self.tagging.tagger.running_changed.connect(self.progress.setVisible)
+        self.tagging.tagger.finished.connect(self._tagged)
+        self.tagging.tagger.failed.connect(self._failed_text)
         self._update_enabled()
 
     # == state ========================================================================
@@ -228,6 +261,7 @@ class LabelsDialog(QDialog):
         for widget in (self.slider, self.apply_button):
             widget.setEnabled(bool(has_scores) and self.current_threshold() is not None)
         self.reset_button.setEnabled(has_label)
+        self.tag_all_button.setEnabled(self.embedder is not None and bool(self.labels))
 
     # == library jobs ====================================================================
 
@@ -235,8 +269,11 @@ class LabelsDialog(QDialog):
         self.library.call(fn, on_done, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
-        self.status.setText(str(exc))
-        emit(self.failed, str(exc))
+        self._failed_text(str(exc))
+
+    def _failed_text(self, text: str) -> None:
+        self.status.setText(text)
+        emit(self.failed, text)
 
     def reload(self, select: str | None = None) -> None:
         """Re-read the labels (with tag counts); keep or move the selection to `select`."""
@@ -365,32 +402,37 @@ class LabelsDialog(QDialog):
         name, threshold, embedder = self.current_name(), self.current_threshold(), self.embedder
         if name is None or threshold is None or embedder is None:
             return
-
-        def job(ctx: LibraryContext) -> dict[str, int]:
-            tagging.set_threshold(ctx.lib, embedder, name, threshold)
-            return tagging.run_to_end(tagging.apply_labels(ctx.lib, embedder, [name]))
-
         self.status.setText(f"Applying “{name}”…")
-        self._call(job, lambda counts: self._applied(name, counts))
+        self.tagging.tag_library([name], prepare=lambda lib: tagging.set_threshold(lib, embedder, name, threshold))
 
     def reset_threshold(self) -> None:
         """Back to the calibrated threshold; with a model, re-tag so the tags match it."""
-        name, embedder = self.current_name(), self.embedder
+        name = self.current_name()
         if name is None:
             return
+        if self.embedder is None:
+            self._call(lambda ctx: tagging.recalibrate(ctx.lib, name), lambda _: self._reset_only(name))
+            return
+        self.status.setText(f"Resetting “{name}”…")
+        self.tagging.tag_library([name], prepare=lambda lib: tagging.recalibrate(lib, name))
 
-        def job(ctx: LibraryContext) -> dict[str, int]:
-            tagging.recalibrate(ctx.lib, name)
-            if embedder is None:
-                return {}
-            return tagging.run_to_end(tagging.apply_labels(ctx.lib, embedder, [name]))
+    def tag_library(self) -> None:
+        """Every label over every photo (what Tools → Tag library does)."""
+        if self.tagging.tag_library():
+            self.status.setText("Tagging the library with all labels…")
 
-        self._call(job, lambda counts: self._applied(name, counts))
-
-    def _applied(self, name: str, counts: dict[str, int]) -> None:
-        if name in counts:
-            self.status.setText(f"“{name}”: {counts[name]:,} photos tagged automatically.")
-        else:
-            self.status.setText(f"“{name}” reset to its calibrated threshold.")
+    def _reset_only(self, name: str) -> None:
+        self.status.setText(f"“{name}” reset to its calibrated threshold.")
         emit(self.applied, name)
         self.reload(name)
+
+    def _tag_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _tagged(self, outcome: TagOutcome) -> None:
+        self.status.setText(outcome.summary())
+        for name in outcome.names or list(self.labels):
+            emit(self.applied, name)
+        self.reload(self.current_name())
+

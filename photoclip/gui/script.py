@@ -10,6 +10,11 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"wait": "model"}              wait until the model is ready, missing or unavailable
   {"wait": "thumbnails"}         wait until the grid's first thumbnails are shown
   {"screenshot": PNG}            save a screenshot of the window
+  {"labels": [NAME, ...]}        create these labels (as the Labels dialog would)
+  {"tag_library": true}          Tools → Tag library with labels; {"wait": "tagged"} waits for the end
+  {"open_viewer": ROW}           open the viewer on a grid row; {"wait": "viewer"} waits for its labels
+  {"open_labels": true}          open the Labels dialog; {"wait": "labels_dialog"} waits for its histogram
+  {"screenshot_dialog": PNG}     save a screenshot of the open viewer or Labels dialog
   {"report": JSON}               write what the window shows (rows, first result, model state)
   {"quit": true}                 close the window
 Conditions are checked on a timer in the event loop; nothing blocks it.
@@ -45,7 +50,11 @@ class ScriptDriver(QObject):
         self._deadline.setSingleShot(True)
         self._deadline.timeout.connect(self._expired)
         self._results_seen = False
+        self._dialog = None  # the viewer or Labels dialog the script opened
+        self._dialog_ready = False
+        self._tag_runs = 0
         window.results_shown.connect(self._on_results)
+        window.tagging.tagger.finished.connect(self._on_tagged)
 
     def start(self) -> None:
         self._deadline.start(self.timeout_ms)
@@ -54,6 +63,12 @@ class ScriptDriver(QObject):
     def _on_results(self, is_search: bool) -> None:
         if is_search:
             self._results_seen = True
+
+    def _on_tagged(self, _outcome: object) -> None:
+        self._tag_runs += 1
+
+    def _dialog_shown(self, *_args: object) -> None:
+        self._dialog_ready = True
 
     def _expired(self) -> None:
         log.error("test script timed out waiting for %s", self._waiting)
@@ -91,6 +106,10 @@ class ScriptDriver(QObject):
             for row in range(shown):
                 model.data(model.index(row, 0), 1)
             return w.thumbs.pending == 0
+        if what == "tagged":
+            return self._tag_runs > 0 and not w.tagging.tagger.running and not w.library.busy
+        if what in ("viewer", "labels_dialog"):
+            return self._dialog_ready and not w.library.busy
         raise ValueError(f"unknown wait condition {what!r}")
 
     def _step(self) -> None:
@@ -128,6 +147,29 @@ class ScriptDriver(QObject):
             target = Path(action["screenshot"])
             target.parent.mkdir(parents=True, exist_ok=True)
             w.grab().save(str(target))
+        elif "labels" in action:
+            from photoclip.core import tagging  # noqa: PLC0415
+
+            names = list(action["labels"])
+            w.library.call(lambda ctx: [tagging.create_label(ctx.lib, n) for n in names], lambda _: w.refresh_sidebar())
+        elif "tag_library" in action:
+            self._tag_runs = 0
+            w.tagging.tag_library_action.trigger()
+        elif "open_viewer" in action:
+            self._dialog_ready = False
+            w.open_viewer(w.grid_model.index(int(action["open_viewer"]), 0))
+            self._dialog = w._viewer  # noqa: SLF001
+            self._dialog.labels_shown.connect(self._dialog_shown)
+        elif "open_labels" in action:
+            self._dialog_ready = False
+            if self._dialog is not None:
+                self._dialog.close()
+            self._dialog = w.open_labels()
+            self._dialog.scores_shown.connect(self._dialog_shown)
+        elif "screenshot_dialog" in action:
+            target = Path(action["screenshot_dialog"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dialog.grab().save(str(target))
         elif "report" in action:
             model = w.grid_model
             rows = [
@@ -140,6 +182,8 @@ class ScriptDriver(QObject):
                         "counts": w.counts,
                         "rows": rows,
                         "banner": w.banner.text.text() if w.banner.isVisible() else "",
+                        "tags": [w.tag_combo.itemData(i) for i in range(1, w.tag_combo.count())],
+                        "status": w.statusBar().currentMessage(),
                     },
                     indent=1,
                 )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -125,6 +126,17 @@ class SettingsDialog(QDialog):
         folder_layout.addWidget(note)
         layout.addWidget(folder_box)
 
+        tags_box = QGroupBox("Tags", self)
+        tags_layout = QVBoxLayout(tags_box)
+        self.write_xmp = QCheckBox("Keep XMP sidecar files up to date with tags (photo.jpg.xmp)", tags_box)
+        self.write_xmp.setChecked(settings.write_xmp)
+        self.write_xmp.setToolTip(
+            "digiKam, darktable, Lightroom and others read keywords from these files. "
+            "Photos themselves are never changed; other contents of existing sidecars are kept."
+        )
+        tags_layout.addWidget(self.write_xmp)
+        layout.addWidget(tags_box)
+
         cache_box = QGroupBox("Thumbnail cache", self)
         cache_layout = QHBoxLayout(cache_box)
         self.cache_label = QLabel(f"{thumbnails}\nMeasuring…", cache_box)
@@ -157,7 +169,7 @@ class SettingsDialog(QDialog):
             device=self.device.currentData(),
             precision=self._settings.precision,
             thumbnail_edge=self._settings.thumbnail_edge,
-            write_xmp=self._settings.write_xmp,
+            write_xmp=self.write_xmp.isChecked(),
         )
 
     def _show_note(self) -> None:

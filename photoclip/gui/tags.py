@@ -1,58 +1,125 @@
-"""Optional bridge to the tagging engine (`photoclip.core.tagging`), if it is installed.
+"""What the app's tag views read and write, as plain functions for the library thread.
 
-The app works without it: the tag filter then accepts a typed tag name (core's
-search filters know the tags table), and the viewer shows no tags. Everything here
-runs on the library thread (it reads the database).
+Each function takes the library thread's `Library` (and the model, where scores
+are involved) and returns plain data, so the widgets never touch SQLite or the
+model themselves. Writes honour the user's "write XMP sidecars" setting here, in
+one place, so every way of changing a tag in the app keeps the sidecars in step.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from types import ModuleType
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from photoclip.core import sidecar, tagging
+from photoclip.core.library import Library
+from photoclip.core.tagging import LabelMatch, Tag
 
 log = logging.getLogger(__name__)
+TOP_LABELS = 5
 
 
-def tagging() -> ModuleType | None:
-    try:
-        return importlib.import_module("photoclip.core.tagging")
-    except ImportError:
-        return None
+def tag_names(lib: Library) -> list[tuple[str, int]]:
+    """(tag name, photo count) for the filter list, most used first."""
+    return sorted(tagging.tag_counts(lib), key=lambda item: (-item[1], item[0].casefold()))
 
 
-def tag_names(lib) -> list[tuple[str, int]]:  # noqa: ANN001
-    """(tag name, photo count) pairs for the filter, most used first; [] without tagging."""
-    module = tagging()
-    fn = getattr(module, "tag_counts", None) if module else None
-    if fn is None:
-        return []
-    try:
-        return sorted(fn(lib), key=lambda item: (-item[1], item[0]))
-    except Exception:  # noqa: BLE001 - an optional panel must not break browsing
-        log.exception("could not list tags")
-        return []
+def photos_with_tag(lib: Library, name: str) -> set[int]:
+    """Photo ids carrying a tag or any tag under it; an unknown tag matches nothing."""
+    return set(tagging.photos_with_label(lib, name))
 
 
-def photo_tag_names(lib, photo_id: int) -> list[str]:  # noqa: ANN001
-    module = tagging()
-    fn = getattr(module, "photo_tags", None) if module else None
-    if fn is None:
-        return []
-    try:
-        return [str(getattr(t, "label", t)) for t in fn(lib, photo_id)]
-    except Exception:  # noqa: BLE001
-        log.exception("could not read tags of photo %s", photo_id)
-        return []
+@dataclass
+class PhotoLabels:
+    """One photo's tags and its best-scoring labels, for the viewer's labels panel."""
+
+    photo_id: int
+    tags: list[Tag]
+    matches: list[LabelMatch]  # empty without a model or without labels
+    label_names: list[str] = field(default_factory=list)  # for the "add a tag" completer
+    rejected: set[str] = field(default_factory=set)  # labels the user said this photo is not
+
+    def tag(self, name: str) -> Tag | None:
+        return next((t for t in self.tags if t.label == name), None)
 
 
-def photos_with_tag(lib, name: str) -> set[int] | None:  # noqa: ANN001
-    """Photo ids carrying a tag (or its children), or None when tagging is unavailable."""
-    module = tagging()
-    fn = getattr(module, "photos_with_label", None) if module else None
-    if fn is None:
-        return None
-    try:
-        return set(fn(lib, name))
-    except Exception:  # noqa: BLE001 - an unknown tag simply matches nothing
-        return set()
+def photo_labels(lib: Library, embedder: object | None, photo_id: int, k: int = TOP_LABELS) -> PhotoLabels:
+    """The best `k` labels, plus every label the photo has or the user rejected (best first)."""
+    names = [label.name for label in tagging.list_labels(lib)]
+    tags = tagging.photo_tags(lib, photo_id)
+    rejected = {
+        row[0]
+        for row in lib.conn.execute(
+            "SELECT l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
+            "WHERE f.photo_id = ? AND f.verdict = 'reject'",
+            (photo_id,),
+        )
+    }
+    ranked = tagging.top_labels(lib, embedder, photo_id, len(names)) if embedder is not None else []  # type: ignore[arg-type]
+    # A label the user just confirmed or rejected stays in view even when it falls out of the top k.
+    keep = {t.label for t in tags} | rejected
+    matches = [m for i, m in enumerate(ranked) if i < k or m.label in keep]
+    return PhotoLabels(photo_id, tags, matches, names, rejected)
+
+
+@dataclass
+class TagChange:
+    """What a tag edit did: the message for the status bar and the sidecars it wrote."""
+
+    message: str
+    sidecars: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def write_sidecars(lib: Library, photo_ids: Iterable[int] | None, enabled: bool) -> TagChange:
+    """Bring the sidecars of these photos (all, for None) in line with their tags, if enabled."""
+    if not enabled:
+        return TagChange("")
+    problems: list[tuple[str, str]] = []
+    ids = None if photo_ids is None else [int(p) for p in photo_ids]
+    written = sidecar.export_xmp(lib, problems=problems, photo_ids=ids)
+    return TagChange("", written, problems)
+
+
+def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_xmp: bool) -> TagChange:
+    change = write_sidecars(lib, photo_ids, write_xmp)
+    change.message = message
+    return change
+
+
+def give_feedback(
+    lib: Library, embedder: object, photo_id: int, name: str, *, confirm: bool, write_xmp: bool = False
+) -> TagChange:
+    """Confirm or reject a label on a photo: the label learns and is re-applied to the library."""
+    # Feedback re-applies the whole label: photos that gain or lose it need their sidecars redone.
+    before = set(tagging.photos_with_label(lib, name, include_children=False)) if write_xmp else set()
+    result = tagging.feedback(lib, embedder, photo_id, name, confirm=confirm)  # type: ignore[arg-type]
+    verb = "Confirmed" if confirm else "Rejected"
+    message = f"{verb} “{name}”: it now tags {result.tagged:,} photos automatically."
+    after = set(tagging.photos_with_label(lib, name, include_children=False)) if write_xmp else set()
+    return _with_sidecars(lib, message, sorted({photo_id} | (before ^ after)), write_xmp)
+
+
+def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> TagChange:
+    """Tag photos by hand (the label is created if new)."""
+    for pid in photo_ids:
+        tagging.add_tag(lib, pid, name)
+    label = tagging.normalize_name(name)
+    what = "1 photo" if len(photo_ids) == 1 else f"{len(photo_ids):,} photos"
+    return _with_sidecars(lib, f"Tagged {what} “{label}”.", photo_ids, write_xmp)
+
+
+def remove_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> TagChange:
+    """Take a tag off photos by hand; auto-tagging will not put it back."""
+    removed = sum(bool(tagging.remove_tag(lib, pid, name)) for pid in photo_ids)
+    what = "1 photo" if removed == 1 else f"{removed:,} photos"
+    return _with_sidecars(lib, f"Removed “{name}” from {what}.", photo_ids, write_xmp)
+
+
+def shared_tags(lib: Library, photo_ids: Sequence[int]) -> list[str]:
+    """Tags that at least one of these photos has (for a "Remove tag" menu), by name."""
+    names: set[str] = set()
+    for pid in photo_ids:
+        names.update(t.label for t in tagging.photo_tags(lib, pid))
+    return sorted(names, key=str.casefold)

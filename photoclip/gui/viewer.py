@@ -23,8 +23,10 @@ from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.core.library import Photo, display_path
 
 from .models import PhotoGridModel
+from .photo_labels import PhotoLabelsPanel, TagActions
 from .qtcompat import emit
-from .tasks import LibraryRunner, TaskRunner
+from .tags import PhotoLabels
+from .tasks import TaskRunner
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
 
@@ -56,22 +58,24 @@ class ViewerDialog(QDialog):
     """Shows one row of the grid model; Left/Right move through the current results."""
 
     find_similar = Signal(int)  # photo id
+    labels_shown = Signal(int)  # the labels panel shows this photo's labels and tags
 
     def __init__(
         self,
         model: PhotoGridModel,
         row: int,
         pool: TaskRunner,
-        library: LibraryRunner,
         cache_dir: os.PathLike[str] | str,
         open_external: Callable[[str], None],
+        actions: TagActions | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Photo")
         self.resize(1100, 760)
-        self._model, self._pool, self._library, self._cache_dir = model, pool, library, cache_dir
+        self._model, self._pool, self._cache_dir = model, pool, cache_dir
         self._open_external = open_external
+        self._actions = actions
         self._token: int | None = None
         self._pixmap: QPixmap | None = None
         self.row = row
@@ -82,8 +86,21 @@ class ViewerDialog(QDialog):
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.image.setStyleSheet("background: #202020; color: #ccc;")
         details = QWidget(self)
-        self.form = QFormLayout(details)
+        side = QVBoxLayout(details)
+        self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.labels_panel = PhotoLabelsPanel(details)
+        side.addLayout(self.form)
+        side.addWidget(self.labels_panel)
+        side.addStretch(1)
+        if actions is not None:
+            self.labels_panel.confirm.connect(lambda name: actions.feedback(self.photo.id, name, confirm=True))
+            self.labels_panel.reject.connect(lambda name: actions.feedback(self.photo.id, name, confirm=False))
+            self.labels_panel.add_requested.connect(lambda name: actions.add([self.photo.id], name))
+            self.labels_panel.remove_requested.connect(lambda name: actions.remove([self.photo.id], name))
+            actions.changed.connect(self._tags_changed)
+        else:
+            self.labels_panel.hide()
         splitter = QSplitter(self)
         splitter.addWidget(self.image)
         splitter.addWidget(details)
@@ -128,7 +145,7 @@ class ViewerDialog(QDialog):
         self._pixmap = None
         self.image.setPixmap(QPixmap())
         self.image.setText("Loading…")
-        self._fill_details(photo, self._model.entry(row).score, tags=None)
+        self._fill_details(photo, self._model.entry(row).score)
         if self._token is not None:
             self._pool.discard(self._token)  # the user moved on: drop the old photo's result
         self._token = self._pool.run(
@@ -136,12 +153,13 @@ class ViewerDialog(QDialog):
             lambda image, pid=photo.id: self._shown(pid, image),
             lambda exc: self.image.setText(f"Cannot show this photo: {exc}"),
         )
-        from .tags import photo_tag_names  # noqa: PLC0415
+        self._load_labels()
 
-        self._library.call(
-            lambda ctx, pid=photo.id: photo_tag_names(ctx.lib, pid),
-            lambda tags, pid=photo.id: self._tags_loaded(pid, tags),
-        )
+    def _load_labels(self) -> None:
+        if self._actions is None:
+            return
+        self.labels_panel.set_loading()
+        self._actions.load(self.photo.id, self._labels_loaded)
 
     def _shown(self, photo_id: int, image: QImage) -> None:
         if photo_id != self.photo.id or image.isNull():
@@ -149,9 +167,15 @@ class ViewerDialog(QDialog):
         self._pixmap = QPixmap.fromImage(image)  # GUI thread: pixmaps are made only here
         self._rescale()
 
-    def _tags_loaded(self, photo_id: int, tags: list[str]) -> None:
-        if self.row < self._model.rowCount() and photo_id == self.photo.id:
-            self._fill_details(self.photo, self._model.entry(self.row).score, tags)
+    def _labels_loaded(self, labels: PhotoLabels) -> None:
+        if self.row < self._model.rowCount() and labels.photo_id == self.photo.id:
+            has_model = self._actions is not None and self._actions.embedder is not None
+            self.labels_panel.set_labels(labels, has_model)
+            emit(self.labels_shown, labels.photo_id)
+
+    def _tags_changed(self, _change: object) -> None:
+        if self.isVisible() and self.row < self._model.rowCount():
+            self._load_labels()
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
         super().resizeEvent(event)
@@ -165,7 +189,7 @@ class ViewerDialog(QDialog):
                 )
             )
 
-    def _fill_details(self, photo: Photo, score: float | None, tags: list[str] | None) -> None:
+    def _fill_details(self, photo: Photo, score: float | None) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
         rows: list[tuple[str, str]] = [("File", display_path(photo.name)), ("Folder", display_path(os.path.dirname(photo.path)))]
@@ -181,8 +205,6 @@ class ViewerDialog(QDialog):
             rows.append(("Camera", photo.camera))
         if photo.gps_lat is not None and photo.gps_lon is not None:
             rows.append(("Location", f"{photo.gps_lat:.5f}, {photo.gps_lon:.5f}"))
-        if tags:
-            rows.append(("Tags", ", ".join(tags)))
         for name, value in rows:
             label = QLabel(value, self)
             label.setWordWrap(True)
@@ -196,4 +218,9 @@ class ViewerDialog(QDialog):
     def done(self, result: int) -> None:
         if self._token is not None:
             self._pool.discard(self._token)
+        if self._actions is not None:
+            try:
+                self._actions.changed.disconnect(self._tags_changed)
+            except (RuntimeError, TypeError):  # already disconnected (done() can run twice)
+                pass
         super().done(result)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,7 @@ from .models import (
 )
 from .qtcompat import emit, keep_singletons_alive
 from .settings_dialog import CHECKPOINT_FILTER, SettingsDialog
+from .tag_ui import TaggingCommands
 from .tags import photos_with_tag, tag_names
 from .tasks import LibraryRunner, TaskRunner
 from .thumbs import ThumbnailLoader
@@ -101,6 +103,10 @@ class MainWindow(QMainWindow):
         self.thumbs = ThumbnailLoader(self.thumbnail_dir, parent=self)
         self.indexer = IndexController(self.db_path, self.thumbnail_dir, parent=self)
         self.model_service = ModelService(self.pool, parent=self)
+        self.indexer.write_xmp = self.settings.write_xmp
+        self.tagging = TaggingCommands(
+            self.db_path, self.library, lambda: self.embedder, lambda: self.settings.write_xmp, self
+        )
 
         self.grid_model = PhotoGridModel(self.thumbs, self)
         self.folder_model = FolderModel(self)
@@ -257,6 +263,7 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(10, 0, 10, 0)
         # Permanent widgets: passing messages (left) never hide the model state or the counts.
         self.statusBar().addPermanentWidget(self.index_status)
+        self.statusBar().addPermanentWidget(self.tagging.status)
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.set_thumbnail_edge(self.settings.thumbnail_edge)
@@ -293,6 +300,7 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         self.labels_action = action("&Labels…", self.open_labels, "Ctrl+L")
         tools.addAction(self.labels_action)
+        self.tagging.add_to_menu(tools)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(action("Open &log folder", lambda: open_path(paths.log_dir())))
         help_menu.addAction(action("&About photoclip", self.about))
@@ -336,6 +344,8 @@ class MainWindow(QMainWindow):
         self.model_service.state_changed.connect(self._model_state)
         self.model_service.download_progress.connect(self._download_progress)
         self.model_service.ready.connect(self._model_ready)
+        self.tagging.message.connect(self.statusBar().showMessage)
+        self.tagging.tags_changed.connect(self._tags_changed)
         self.sidebar_timer = QTimer(self)
         self.sidebar_timer.setSingleShot(True)
         self.sidebar_timer.setInterval(1500)
@@ -533,6 +543,12 @@ class MainWindow(QMainWindow):
                 self.browse()
         if not self.sidebar_timer.isActive():
             self.sidebar_timer.start()
+
+    def _tags_changed(self) -> None:
+        """Tags were written: new counts in the tag list; the grid again if it is filtered by a tag."""
+        self.refresh_sidebar()
+        if self.tag_filter():
+            self.run_query()
 
     def _index_finished(self, final: IndexProgress) -> None:
         if final.cancelled:
@@ -751,7 +767,7 @@ class MainWindow(QMainWindow):
         if self._viewer is not None:
             self._viewer.close()
         viewer = ViewerDialog(
-            self.grid_model, index.row(), self.pool, self.library, self.thumbnail_dir, open_path, self
+            self.grid_model, index.row(), self.pool, self.thumbnail_dir, open_path, self.tagging.actions, self
         )
         viewer.find_similar.connect(self.find_similar)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -776,6 +792,9 @@ class MainWindow(QMainWindow):
         menu.addAction("Find similar", lambda: self.find_similar(photo.id))
         menu.addAction("More like this", lambda: self.more_like(photo, 1.0))
         menu.addAction("Less like this", lambda: self.more_like(photo, -1.0))
+        menu.addSeparator()
+        menu.addAction("Add tag…", lambda: self.tagging.ask_add_tag(photos))
+        menu.addAction("Remove tag…", lambda: self.tagging.ask_remove_tag(photos))
         menu.addSeparator()
         menu.addAction(self.trash_action)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
@@ -860,8 +879,12 @@ class MainWindow(QMainWindow):
         new = dialog.result_settings()
         changed = (new.model, new.weights, new.device) != (self.settings.model, self.settings.weights, self.settings.device)
         new.thumbnail_edge = self.settings.thumbnail_edge
+        turned_on = new.write_xmp and not self.settings.write_xmp
         self.settings = new
         self.settings.save()
+        self.indexer.write_xmp = new.write_xmp
+        if turned_on:
+            self.tagging.export_sidecars(confirm=False)  # the user just asked for sidecars: bring them up to date
         if changed:
             self.indexer.cancel()
             self.load_model()
@@ -870,7 +893,7 @@ class MainWindow(QMainWindow):
         """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
         from .labels_dialog import LabelsDialog  # imported here: tagging loads only when asked for
 
-        dialog = LabelsDialog(self.library, self.embedder, self)
+        dialog = LabelsDialog(self.library, self.tagging, self.embedder, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.model_service.ready.connect(dialog.set_embedder)
         dialog.finished.connect(lambda _: self.refresh_sidebar())
@@ -892,9 +915,8 @@ class MainWindow(QMainWindow):
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()  # not exec(): never block the caller on a message
         else:
-            from .app import report_exception  # noqa: PLC0415
-
-            report_exception(type(exc), exc, exc.__traceback__)
+            # app.py installs the hook that logs it and tells the user; tests get Python's default.
+            sys.excepthook(type(exc), exc, exc.__traceback__)
 
     def _window_settings(self) -> QSettings:
         # A file under photoclip's config dir (not the platform registry), so PHOTOCLIP_HOME isolates it.
@@ -932,6 +954,7 @@ class MainWindow(QMainWindow):
         self.sidebar_timer.stop()
         self.guard_timer.stop()
         self.indexer.shutdown()
+        self.tagging.shutdown()
         self.thumbs.shutdown()
         self.pool.shutdown()
         self.library.shutdown()

@@ -55,3 +55,22 @@ def indexed_db(db_path: Path, photo_dir: Path, tiny_embedder) -> Path:  # noqa: 
         for _ in index_library(lib, tiny_embedder, thumbnails=paths.thumbnail_dir()):
             pass
     return db_path
+
+
+@pytest.fixture
+def window(qtbot, indexed_db: Path, tiny_embedder):  # noqa: ANN001
+    """The main window over the indexed photos, its model ready and the first pass done."""
+    from photoclip.core.settings import Settings
+    from photoclip.gui.qtcompat import emit
+    from photoclip.gui.window import MainWindow
+
+    win = MainWindow(indexed_db, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.indexer.finished, timeout=60000):
+        win.model_service.embedder = tiny_embedder
+        win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
+        emit(win.model_service.ready, tiny_embedder)
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8 and not win.library.busy)
+    yield win
+    win.close()

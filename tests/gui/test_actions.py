@@ -17,20 +17,6 @@ from photoclip.gui.qtcompat import emit
 from photoclip.gui.window import MainWindow
 
 
-@pytest.fixture
-def window(qtbot, indexed_db: Path, tiny_embedder):  # noqa: ANN001
-    win = MainWindow(indexed_db, Settings(), load_model=False)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.indexer.finished, timeout=60000):
-        win.model_service.embedder = tiny_embedder
-        win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
-        emit(win.model_service.ready, tiny_embedder)
-    qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8 and not win.library.busy)
-    yield win
-    win.close()
-
-
 def test_viewer_loads_off_thread_and_steps(window: MainWindow, qtbot) -> None:  # noqa: ANN001
     window.open_viewer(window.grid_model.index(0, 0))
     viewer = window._viewer  # noqa: SLF001

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QWidget
 
 from photoclip.core import tagging
 from photoclip.core.embed import FakeEmbedder, normalize
 from photoclip.core.library import Library
 from photoclip.core.settings import Settings
 from photoclip.gui.labels_dialog import NO_MODEL_TEXT, LabelsDialog
+from photoclip.gui.tag_ui import TaggingCommands
 from photoclip.gui.tasks import LibraryRunner
 from photoclip.gui.window import MainWindow
 
@@ -47,8 +49,21 @@ def runner(vector_db: Path):
     library.shutdown()
 
 
-def _dialog(qtbot, runner: LibraryRunner, embedder) -> LabelsDialog:
-    dialog = LabelsDialog(runner, None)
+@pytest.fixture
+def commands(qtbot, runner: LibraryRunner, vector_db: Path):
+    """The window's tagging commands, without the window: the dialog's runs go through them."""
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    current: dict[str, object] = {"embedder": None}
+    cmds = TaggingCommands(vector_db, runner, lambda: current["embedder"], lambda: False, holder)
+    cmds.current = current  # tests set the model here, as the window's model service would
+    yield cmds
+    cmds.shutdown()
+
+
+def _dialog(qtbot, runner: LibraryRunner, embedder, commands) -> LabelsDialog:
+    commands.current["embedder"] = embedder
+    dialog = LabelsDialog(runner, commands, None)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.label_list.count() > 0)
     if embedder is not None:
@@ -57,8 +72,8 @@ def _dialog(qtbot, runner: LibraryRunner, embedder) -> LabelsDialog:
     return dialog
 
 
-def test_lists_labels_and_adds_one(qtbot, runner: LibraryRunner, vector_db: Path) -> None:
-    dialog = _dialog(qtbot, runner, None)
+def test_lists_labels_and_adds_one(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path) -> None:
+    dialog = _dialog(qtbot, runner, None, commands)
     assert dialog.current_name() == "Dogs"
     assert dialog.descriptions.toPlainText() == "a dog on a sofa"
     assert dialog.histogram.message == NO_MODEL_TEXT  # no model: says so, editing still works
@@ -69,8 +84,8 @@ def test_lists_labels_and_adds_one(qtbot, runner: LibraryRunner, vector_db: Path
         assert tagging.find_label(lib, "Animals/Cats") is not None
 
 
-def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, vector_db: Path, emb: FakeEmbedder) -> None:
-    dialog = _dialog(qtbot, runner, emb)
+def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder) -> None:
+    dialog = _dialog(qtbot, runner, emb, commands)
     scores = dialog.scores
     assert scores is not None and len(scores.scores) == N_PHOTOS
     assert sum(dialog.histogram.counts) == N_PHOTOS
@@ -100,8 +115,8 @@ def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, vector_db: Pat
         assert tagging.find_label(lib, "Dogs").threshold_source == "calibrated"
 
 
-def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, vector_db: Path) -> None:
-    dialog = _dialog(qtbot, runner, None)
+def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path) -> None:
+    dialog = _dialog(qtbot, runner, None, commands)
     dialog.descriptions.setPlainText("a puppy\n\na dog on a sofa")
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.save_descriptions()
@@ -119,8 +134,8 @@ def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, v
     assert dialog.label_list.count() == len(starters)
 
 
-def test_bad_name_is_reported_not_raised(qtbot, runner: LibraryRunner) -> None:
-    dialog = _dialog(qtbot, runner, None)
+def test_bad_name_is_reported_not_raised(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
+    dialog = _dialog(qtbot, runner, None, commands)
     with qtbot.waitSignal(dialog.failed) as blocker:
         dialog.add_label("Dogs")
     assert "already exists" in blocker.args[0]

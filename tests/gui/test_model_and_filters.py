@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from photoclip.core import tagging
 from photoclip.core.embed import ModelChoice
 from photoclip.core.library import Library
 from photoclip.core.settings import Settings
@@ -59,22 +60,7 @@ def test_broken_checkpoint_is_unavailable(qtbot, runner: TaskRunner, tmp_path: P
     assert "broken.pt" in service.message
 
 
-@pytest.fixture
-def window(qtbot, indexed_db: Path, tiny_embedder):  # noqa: ANN001
-    win = MainWindow(indexed_db, Settings(), load_model=False)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.indexer.finished, timeout=60000):
-        win.model_service.embedder = tiny_embedder
-        win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
-        emit(win.model_service.ready, tiny_embedder)
-    qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8 and not win.library.busy)
-    yield win
-    win.close()
-
-
-def test_tag_filter_when_tagging_is_available(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
-    tagging = pytest.importorskip("photoclip.core.tagging")
+def test_tag_filter_shows_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
     with Library(indexed_db) as lib:
         photo = lib.all_photos()[0]
         tagging.add_tag(lib, photo.id, "cats")

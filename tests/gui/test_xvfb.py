@@ -60,7 +60,11 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     ARTIFACTS.mkdir(exist_ok=True)
     shot_text = ARTIFACTS / "xvfb-text-search.png"
     shot_drop = ARTIFACTS / "xvfb-image-search.png"
+    shot_viewer = ARTIFACTS / "xvfb-viewer-labels.png"
+    shot_labels = ARTIFACTS / "xvfb-labels-dialog.png"
+    labels = ["beach", "cat", "coffee", "Animals/Dogs", "city at night", "rocket"]
     report = tmp_path / "report.json"
+    report_tags = tmp_path / "report-tags.json"
     dropped = photo_dir / "skimage_coffee.jpg"
     script = tmp_path / "script.json"
     script.write_text(
@@ -77,6 +81,16 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
                     {"wait": "results"},
                     {"screenshot": str(shot_drop)},
                     {"report": str(report)},
+                    {"labels": labels},
+                    {"tag_library": True},
+                    {"wait": "tagged"},
+                    {"open_viewer": 0},
+                    {"wait": "viewer"},
+                    {"screenshot_dialog": str(shot_viewer)},
+                    {"open_labels": True},
+                    {"wait": "labels_dialog"},
+                    {"screenshot_dialog": str(shot_labels)},
+                    {"report": str(report_tags)},
                     {"quit": True},
                 ],
             }
@@ -94,7 +108,7 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     env.pop("WAYLAND_DISPLAY", None)
     done = subprocess.run([photoclip_command()], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    for shot in (shot_text, shot_drop):
+    for shot in (shot_text, shot_drop, shot_viewer, shot_labels):
         assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
     result = json.loads(report.read_text())
     assert result["model"] == "ready"
@@ -102,6 +116,9 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     first = result["rows"][0]
     assert Path(first["path"]) == dropped
     assert first["score"] == pytest.approx(1.0, abs=1e-2)
+    tagged = json.loads(report_tags.read_text())
+    assert set(tagged["tags"]) == set(labels)  # every label is in the tag filter after the run
+    assert tagged["status"].startswith("Tagging with 6 labels done")
 
 
 def test_first_run_without_a_model_stays_browsable(xvfb_display: str, tmp_path: Path, photo_dir: Path) -> None:

@@ -1,0 +1,243 @@
+"""One photo's labels in the viewer: its best labels with scores, its tags, and corrections.
+
+`TagActions` is the one way the app's widgets change tags: each edit runs on the
+library thread (see `tags.py`), keeps the sidecars in step when the user asked for
+that, and announces itself with `changed` so the window can refresh its tag list.
+`PhotoLabelsPanel` draws the classic CLIP demo with the user's own labels: a bar
+per label, where its threshold lies, and buttons to confirm or reject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QCompleter,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import tags
+from .qtcompat import emit
+from .tasks import LibraryRunner
+
+# -- doing ----------------------------------------------------------------------------------
+
+
+class TagActions(QObject):
+    """Tag edits for any widget: feedback, add, remove; results arrive as `changed`."""
+
+    changed = Signal(object)  # tags.TagChange
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        library: LibraryRunner,
+        embedder: Callable[[], object | None],
+        write_xmp: Callable[[], bool],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self._embedder, self._write_xmp = embedder, write_xmp
+
+    @property
+    def embedder(self) -> object | None:
+        return self._embedder()
+
+    def load(self, photo_id: int, on_done: Callable[[tags.PhotoLabels], None]) -> None:
+        embedder = self.embedder
+        self.library.call(lambda ctx: tags.photo_labels(ctx.lib, embedder, photo_id), on_done, self.report_failure)
+
+    def feedback(self, photo_id: int, name: str, *, confirm: bool) -> None:
+        embedder, write = self.embedder, self._write_xmp()
+        if embedder is None:
+            # Without a model the label cannot learn; the user's intent still counts.
+            if confirm:
+                self.add([photo_id], name)
+            else:
+                self.remove([photo_id], name)
+            return
+        self._call(lambda ctx: tags.give_feedback(ctx.lib, embedder, photo_id, name, confirm=confirm, write_xmp=write))
+
+    def add(self, photo_ids: Sequence[int], name: str) -> None:
+        ids, write = list(photo_ids), self._write_xmp()
+        self._call(lambda ctx: tags.add_tags(ctx.lib, ids, name, write_xmp=write))
+
+    def remove(self, photo_ids: Sequence[int], name: str) -> None:
+        ids, write = list(photo_ids), self._write_xmp()
+        self._call(lambda ctx: tags.remove_tags(ctx.lib, ids, name, write_xmp=write))
+
+    def _call(self, fn: Callable) -> None:  # type: ignore[type-arg]
+        self.library.call(fn, lambda change: emit(self.changed, change), self.report_failure)
+
+    def report_failure(self, exc: BaseException) -> None:
+        emit(self.failed, str(exc))
+
+
+# -- showing ---------------------------------------------------------------------------------
+
+
+class ScoreBar(QWidget):
+    """A horizontal bar for one score on a shared scale, with a tick where the threshold is."""
+
+    def __init__(self, score: float, lo: float, hi: float, threshold: float | None, passes: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.score, self.lo, self.hi, self.threshold, self.passes = score, lo, hi, threshold, passes
+        self.setMinimumWidth(80)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(120, 14)
+
+    def _x(self, value: float, area: QRectF) -> float:
+        span = self.hi - self.lo
+        fraction = (value - self.lo) / span if span > 0 else 0.5
+        return area.left() + area.width() * min(max(fraction, 0.0), 1.0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        area = QRectF(self.rect()).adjusted(0, 2, -1, -2)
+        painter.fillRect(area, self.palette().alternateBase())
+        fill = self.palette().highlight().color() if self.passes else QColor(150, 150, 150)
+        painter.fillRect(QRectF(area.left(), area.top(), self._x(self.score, area) - area.left(), area.height()), fill)
+        if self.threshold is not None:
+            x = self._x(self.threshold, area)
+            painter.setPen(QPen(QColor(220, 40, 40), 2))
+            painter.drawLine(int(x), int(area.top()) - 2, int(x), int(area.bottom()) + 2)
+
+
+def _state_text(labels: tags.PhotoLabels, name: str, threshold: float | None, passes: bool) -> str:
+    tag = labels.tag(name)
+    if tag is not None:
+        return "tagged by you" if tag.source == "manual" else "tagged"
+    if threshold is None:
+        return "not calibrated yet"
+    if name in labels.rejected:
+        return "rejected by you"
+    return "passes; not applied yet" if passes else "below threshold"
+
+
+class PhotoLabelsPanel(QWidget):
+    """Top labels with score bars and ✓/✗, the photo's other tags, and a field to add a tag."""
+
+    confirm = Signal(str)
+    reject = Signal(str)
+    add_requested = Signal(str)
+    remove_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.labels: tags.PhotoLabels | None = None
+        self.title = QLabel("<b>Labels</b>", self)
+        self.note = QLabel("", self)
+        self.note.setWordWrap(True)
+        self.rows = QWidget(self)
+        self.grid = QGridLayout(self.rows)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(6)
+        self.other_tags = QWidget(self)
+        self.other_layout = QHBoxLayout(self.other_tags)
+        self.other_layout.setContentsMargins(0, 0, 0, 0)
+        self.entry = QLineEdit(self)
+        self.entry.setPlaceholderText("Add a tag…")
+        self.entry.setClearButtonEnabled(True)
+        self.completer = QCompleter([], self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.entry.setCompleter(self.completer)
+        self.entry.returnPressed.connect(self._add)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 8, 0, 0)
+        for w in (self.title, self.note, self.rows, self.other_tags, self.entry):
+            layout.addWidget(w)
+        self.set_loading()
+
+    def set_loading(self) -> None:
+        self.labels = None
+        self._clear()
+        self.note.setText("Loading…")
+
+    def set_labels(self, labels: tags.PhotoLabels, has_model: bool) -> None:
+        self.labels = labels
+        self._clear()
+        self.completer.model().setStringList(labels.label_names)  # type: ignore[attr-defined]
+        if labels.matches:
+            self.note.setText("Best matching labels; the red tick is each label's threshold.")
+        elif not labels.label_names:
+            self.note.setText("No labels yet: make some in Tools → Labels, or type a tag below.")
+        elif not has_model:
+            self.note.setText("Scores appear once the model is ready.")
+        else:
+            self.note.setText("This photo has not been analysed yet.")
+        self._fill_matches(labels)
+        self._fill_other_tags(labels)
+
+    def _clear(self) -> None:
+        for layout in (self.grid, self.other_layout):
+            while layout.count():
+                item = layout.takeAt(0)
+                if item.widget() is not None:
+                    item.widget().deleteLater()
+
+    def _fill_matches(self, labels: tags.PhotoLabels) -> None:
+        matches = labels.matches
+        if not matches:
+            return
+        values = [m.score for m in matches] + [m.threshold for m in matches if m.threshold is not None]
+        pad = 0.1 * (max(values) - min(values) or 0.1)
+        lo, hi = min(values) - pad, max(values) + pad
+        for row, match in enumerate(matches):
+            tag = labels.tag(match.label)
+            tagged = tag is not None
+            name = QLabel(match.label, self.rows)
+            name.setToolTip(f"score {match.score:.3f}" + (f", threshold {match.threshold:.3f}" if match.threshold is not None else ""))
+            bar = ScoreBar(match.score, lo, hi, match.threshold, tagged, self.rows)
+            score = QLabel(f"{match.score:.3f}", self.rows)
+            state = QLabel(_state_text(labels, match.label, match.threshold, match.passes), self.rows)
+            state.setObjectName(f"state:{match.label}")
+            yes = self._button("✓", f"Yes, this is “{match.label}” (the label learns from it)", self.confirm, match.label)
+            yes.setEnabled(not (tag is not None and tag.source == "manual"))
+            no = self._button("✗", f"No, this is not “{match.label}” (the label learns from it)", self.reject, match.label)
+            for col, widget in enumerate((name, bar, score, state, yes, no)):
+                self.grid.addWidget(widget, row, col)
+        self.grid.setColumnStretch(1, 1)
+
+    def _fill_other_tags(self, labels: tags.PhotoLabels) -> None:
+        shown = {m.label for m in labels.matches}
+        others = [t for t in labels.tags if t.label not in shown]
+        if not others:
+            return
+        self.other_layout.addWidget(QLabel("Also tagged:", self.other_tags))
+        for tag in others:
+            button = QToolButton(self.other_tags)
+            button.setText(f"{tag.label}  ✕")
+            button.setObjectName(f"tag:{tag.label}")
+            button.setToolTip(f"Remove the tag “{tag.label}” from this photo")
+            button.clicked.connect(lambda _=False, n=tag.label: emit(self.remove_requested, n))
+            self.other_layout.addWidget(button)
+        self.other_layout.addStretch(1)
+
+    def _button(self, text: str, tip: str, signal: Signal, name: str) -> QToolButton:  # type: ignore[type-arg]
+        button = QToolButton(self.rows)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setObjectName(f"{'confirm' if signal is self.confirm else 'reject'}:{name}")
+        button.clicked.connect(lambda _=False: emit(signal, name))
+        return button
+
+    def _add(self) -> None:
+        name = self.entry.text().strip()
+        if name:
+            self.entry.clear()
+            emit(self.add_requested, name)
+

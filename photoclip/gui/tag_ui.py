@@ -1,0 +1,155 @@
+"""The main window's tagging commands: tag the library, write sidecars, tag selected photos.
+
+Kept out of window.py so the window only places these pieces: a status-bar
+progress bar with Cancel for tagging runs, the Tools-menu actions, and the grid's
+"Add tag…" / "Remove tag…" for a selection. Every change ends in `tags_changed`,
+on which the window refreshes its tag list and the grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
+
+from photoclip.core.library import Photo
+
+from . import tags
+from .photo_labels import TagActions
+from .qtcompat import emit
+from .tagger import TagController, TagOutcome
+from .tasks import LibraryRunner
+from .widgets import IndexStatus
+
+NO_MODEL = "Tagging needs the model; it is not ready yet."
+
+
+class TaggingCommands(QObject):
+    tags_changed = Signal()
+    message = Signal(str, int)  # text, milliseconds to show it
+
+    def __init__(
+        self,
+        db_path: Path,
+        library: LibraryRunner,
+        embedder: Callable[[], object | None],
+        write_xmp: Callable[[], bool],
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self.library = library
+        self._embedder, self._write_xmp = embedder, write_xmp
+        self.tagger = TagController(db_path, self)
+        self.actions = TagActions(library, embedder, write_xmp, self)
+        self.status = IndexStatus(parent)
+        self.status.pause.hide()
+        self.status.hide()
+        self.status.cancel_clicked.connect(self.tagger.cancel)
+        self.tagger.running_changed.connect(self.status.setVisible)
+        self.tagger.progress.connect(self._progress)
+        self.tagger.finished.connect(self._finished)
+        self.tagger.failed.connect(lambda text: emit(self.message, text, 10000))
+        self.actions.changed.connect(self._changed)
+        self.actions.failed.connect(lambda text: emit(self.message, text, 10000))
+
+        self.tag_library_action = QAction("&Tag library with labels", parent)
+        self.tag_library_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.tag_library_action.setToolTip("Apply every label to every analysed photo, in the background")
+        self.tag_library_action.triggered.connect(lambda: self.tag_library())
+        self.export_action = QAction("&Write tags to XMP sidecars…", parent)
+        self.export_action.triggered.connect(lambda: self.export_sidecars())
+
+    def add_to_menu(self, menu: QMenu) -> None:
+        menu.addAction(self.tag_library_action)
+        menu.addAction(self.export_action)
+
+    # -- whole library --------------------------------------------------------------------
+
+    def tag_library(self, names: list[str] | None = None, *, prepare: Callable | None = None) -> bool:  # type: ignore[type-arg]
+        """Apply labels (all for None) to the library in the background; False without a model."""
+        embedder = self._embedder()
+        if embedder is None:
+            emit(self.message, NO_MODEL, 8000)
+            return False
+        self.tagger.start(embedder, names, prepare=prepare, write_xmp=self._write_xmp())
+        return True
+
+    def _progress(self, done: int, total: int) -> None:
+        if total == 0:
+            self.status.bar.setRange(0, 0)
+            self.status.label.setText("Tagging…")
+            return
+        self.status.bar.setRange(0, total)
+        self.status.bar.setValue(done)
+        self.status.label.setText(f"Tagging {done:,} / {total:,}")
+
+    def _finished(self, outcome: TagOutcome) -> None:
+        emit(self.message, outcome.summary(), 10000)
+        emit(self.tags_changed)
+
+    def export_sidecars(self, *, confirm: bool = True) -> None:
+        """Write every photo's tags into its `.xmp` sidecar (the photos are never changed)."""
+        if confirm:
+            answer = QMessageBox.question(
+                self._parent,
+                "Write XMP sidecars",
+                "Write each photo's tags to a sidecar file beside it (photo.jpg.xmp), where other photo "
+                "apps read them?\n\nThe photos themselves are not changed; existing sidecars keep their "
+                "other contents.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        emit(self.message, "Writing XMP sidecars…", 0)
+        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, None, True), self._exported, self.actions.report_failure)
+
+    def _exported(self, change: tags.TagChange) -> None:
+        text = f"Wrote {len(change.sidecars):,} XMP sidecar files."
+        if not change.sidecars:
+            text = "The XMP sidecars were already up to date."
+        if change.problems:
+            path, reason = change.problems[0]
+            text += f" {len(change.problems):,} could not be written, e.g. {path}: {reason}"
+        emit(self.message, text, 10000)
+
+    # -- a selection -------------------------------------------------------------------------
+
+    def ask_add_tag(self, photos: Sequence[Photo]) -> None:
+        ids = [p.id for p in photos]
+        if not ids:
+            return
+        self.library.call(lambda ctx: [n for n, _ in tags.tag_names(ctx.lib)], lambda names: self._ask_add(ids, names))
+
+    def _ask_add(self, ids: list[int], names: list[str]) -> None:
+        what = "this photo" if len(ids) == 1 else f"{len(ids):,} photos"
+        name, ok = QInputDialog.getItem(self._parent, "Add tag", f"Tag for {what}:", sorted(names, key=str.casefold), 0, True)
+        if ok and name.strip():
+            self.actions.add(ids, name.strip())
+
+    def ask_remove_tag(self, photos: Sequence[Photo]) -> None:
+        ids = [p.id for p in photos]
+        if ids:
+            self.library.call(lambda ctx: tags.shared_tags(ctx.lib, ids), lambda names: self._ask_remove(ids, names))
+
+    def _ask_remove(self, ids: list[int], names: list[str]) -> None:
+        if not names:
+            emit(self.message, "The selected photos have no tags.", 5000)
+            return
+        name, ok = QInputDialog.getItem(self._parent, "Remove tag", "Remove which tag?", names, 0, False)
+        if ok and name:
+            self.actions.remove(ids, name)
+
+    def _changed(self, change: tags.TagChange) -> None:
+        text = change.message
+        if change.sidecars:
+            text += f" {len(change.sidecars):,} sidecar files updated."
+        if change.problems:
+            text += f" {len(change.problems):,} sidecars could not be written ({change.problems[0][1]})."
+        emit(self.message, text, 8000)
+        emit(self.tags_changed)
+
+    def shutdown(self) -> None:
+        self.tagger.shutdown()

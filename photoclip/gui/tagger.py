@@ -1,0 +1,169 @@
+"""Tagging the library in the background, with progress and cancel.
+
+A run wraps core's `apply_labels` generator on a thread of its own with its own
+`Library` (sqlite connections belong to the thread that opened them), so the app's
+library thread stays free for searches while thousands of tags are written. Runs
+asked for while one is going are queued and run in order; each may first change
+something (a label's threshold) in the same thread, so the run sees the change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from photoclip.core import tagging
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.library import Library
+
+from .qtcompat import emit
+from .tags import write_sidecars
+from .tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+Prepare = Callable[[Library], object]
+
+
+@dataclass
+class TagRun:
+    """One request: which labels (None: all) and what to do first."""
+
+    names: list[str] | None
+    prepare: Prepare | None = None
+    write_xmp: bool = False
+
+
+@dataclass
+class TagOutcome:
+    names: list[str] | None
+    counts: dict[str, int]
+    cancelled: bool
+    sidecars: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        tagged = sum(self.counts.values())
+        what = f"“{self.names[0]}”" if self.names and len(self.names) == 1 else f"{len(self.counts):,} labels"
+        text = f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {tagged:,} automatic tags."
+        if self.sidecars:
+            text += f" {len(self.sidecars):,} sidecar files written."
+        if self.problems:
+            text += f" {len(self.problems):,} sidecars could not be written ({self.problems[0][1]})."
+        return text
+
+
+def run_tagging(
+    lib: Library,
+    embedder: object,
+    run: TagRun,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None],
+) -> TagOutcome:
+    """The worker's body (no Qt): prepare, apply with progress, then the sidecars if asked."""
+    if run.prepare is not None:
+        run.prepare(lib)
+    events = tagging.apply_labels(lib, embedder, run.names, cancel=cancelled)  # type: ignore[arg-type]
+    last = None
+    for event in events:
+        progress(event.done, event.total)
+        last = event
+    counts = dict(last.tagged) if last is not None else {}
+    outcome = TagOutcome(run.names, counts, last is not None and last.phase == "cancelled")
+    if run.write_xmp and not outcome.cancelled:
+        change = write_sidecars(lib, None, True)
+        outcome.sidecars, outcome.problems = change.sidecars, change.problems
+    return outcome
+
+
+class _ProgressBridge(QObject):
+    # Emitted in the tagging thread; the queued connection delivers it on the GUI thread.
+    moved = Signal(int, int)
+
+
+class TagController(QObject):
+    """Runs tagging passes one at a time; the window shows `progress` and offers `cancel`."""
+
+    progress = Signal(int, int)  # photos done, total
+    finished = Signal(object)  # TagOutcome
+    failed = Signal(str)
+    running_changed = Signal(bool)
+
+    def __init__(self, db_path: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self._runner = TaskRunner("tagging", max_workers=1, parent=self)
+        self._queue: list[TagRun] = []
+        self._cancel = threading.Event()
+        self._busy = False
+        self._closing = False
+        self._bridge = _ProgressBridge()
+        self._bridge.moved.connect(self._moved, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def running(self) -> bool:
+        return self._busy
+
+    def start(self, embedder: object, names: list[str] | None = None, *, prepare: Prepare | None = None,
+              write_xmp: bool = False) -> None:
+        """Tag the library with these labels (all for None), now or after the run in progress."""
+        if self._closing:
+            return
+        self._queue.append(TagRun(None if names is None else list(names), prepare, write_xmp))
+        if not self._busy:
+            self._next(embedder)
+
+    def cancel(self) -> None:
+        """Stop the current run between chunks (what was written stays) and drop the queue."""
+        self._queue.clear()
+        self._cancel.set()
+
+    def shutdown(self) -> None:
+        self._closing = True
+        self.cancel()
+        self._runner.shutdown()
+
+    def _next(self, embedder: object) -> None:
+        if not self._queue or self._closing:
+            if self._busy:
+                self._busy = False
+                emit(self.running_changed, False)
+            return
+        run = self._queue.pop(0)
+        self._cancel = cancel = threading.Event()
+        if not self._busy:
+            self._busy = True
+            emit(self.running_changed, True)
+        emit(self.progress, 0, 0)
+
+        def job() -> TagOutcome:
+            with Library(self.db_path) as lib:
+                return run_tagging(lib, embedder, run, cancel.is_set, self._report)
+
+        self._runner.run(job, lambda outcome: self._done(embedder, outcome), lambda exc: self._failed(embedder, exc))
+
+    def _report(self, done: int, total: int) -> None:
+        emit(self._bridge.moved, done, total)
+
+    @Slot(int, int)
+    def _moved(self, done: int, total: int) -> None:
+        if self._busy and not self._closing:
+            emit(self.progress, done, total)
+
+    def _done(self, embedder: object, outcome: TagOutcome) -> None:
+        emit(self.finished, outcome)
+        self._next(embedder)
+
+    def _failed(self, embedder: object, exc: BaseException) -> None:
+        if isinstance(exc, PhotoclipError):
+            message = str(exc)
+        else:
+            log.error("tagging failed", exc_info=exc)
+            message = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
+        emit(self.failed, message)
+        self._next(embedder)

@@ -1,0 +1,227 @@
+"""Tagging in the app: the library run with progress and cancel, the viewer's labels panel, sidecars.
+
+The photos are real and embedded with the tiny random model, so nothing here assumes
+which label a photo matches; every expectation is computed from the database or
+from core on the same vectors.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QToolButton
+
+from photoclip.core import sidecar, tagging
+from photoclip.core.library import Library
+from photoclip.gui import tag_ui
+from photoclip.gui.tagger import TagOutcome
+from photoclip.gui.window import MainWindow
+
+LABELS = ("beach", "cat", "Animals/Dogs", "receipt", "sunset", "mountain")
+
+
+def _make_labels(db: Path) -> None:
+    with Library(db) as lib:
+        for name in LABELS:
+            tagging.create_label(lib, name)
+
+
+def _auto_tags(db: Path) -> dict[str, set[int]]:
+    with Library(db) as lib:
+        rows = lib.conn.execute(
+            "SELECT l.name, t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id WHERE t.source = 'auto'"
+        ).fetchall()
+    out: dict[str, set[int]] = {}
+    for name, pid in rows:
+        out.setdefault(name, set()).add(pid)
+    return out
+
+
+def _tag_library(window: MainWindow, qtbot) -> TagOutcome:  # noqa: ANN001
+    steps: list[tuple[int, int]] = []
+    window.tagging.tagger.progress.connect(lambda d, t: steps.append((d, t)))
+    with qtbot.waitSignal(window.tagging.tagger.finished, timeout=30000) as done:
+        window.tagging.tag_library_action.trigger()
+        assert window.tagging.status.isVisibleTo(window)  # the progress bar shows while it runs
+    qtbot.waitUntil(lambda: not window.tagging.status.isVisibleTo(window))
+    assert steps and steps[-1][0] == steps[-1][1] == 8  # progress reached every embedded photo
+    return done.args[0]
+
+
+def test_tag_library_runs_in_background_and_matches_each_labels_preview(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:  # noqa: ANN001
+    _make_labels(indexed_db)
+    outcome = _tag_library(window, qtbot)
+    assert not outcome.cancelled and set(outcome.counts) == set(LABELS)
+    written = _auto_tags(indexed_db)
+    with Library(indexed_db) as lib:
+        for name in LABELS:
+            # What the Labels dialog previews at the stored threshold is what the run wrote.
+            preview = {pid for pid, _ in tagging.label_scores(lib, tiny_embedder, name).would_tag()}
+            assert written.get(name, set()) == preview
+            assert outcome.counts[name] == len(preview)
+    qtbot.waitUntil(lambda: window.tag_combo.count() == len(LABELS) + 1)  # the tag list was refreshed
+
+
+def test_cancel_stops_before_writing_and_the_queue_is_dropped(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:  # noqa: ANN001
+    _make_labels(indexed_db)
+    gate = threading.Event()
+    outcomes: list[TagOutcome] = []
+    window.tagging.tagger.finished.connect(outcomes.append)
+    window.tagging.tag_library(prepare=lambda lib: gate.wait(10))
+    window.tagging.tag_library()  # queued behind the first: cancel drops it
+    window.tagging.status.cancel.click()
+    gate.set()
+    qtbot.waitUntil(lambda: not window.tagging.tagger.running, timeout=30000)
+    assert len(outcomes) == 1 and outcomes[0].cancelled
+    assert _auto_tags(indexed_db) == {}
+    # The library is usable afterwards: a new run completes.
+    assert not _tag_library(window, qtbot).cancelled
+
+
+def test_without_a_model_tagging_says_why(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+    window.model_service.embedder = None
+    with qtbot.waitSignal(window.tagging.message) as said:
+        assert window.tagging.tag_library() is False
+    assert said.args[0] == tag_ui.NO_MODEL
+    assert not window.tagging.tagger.running
+
+
+def _open_viewer(window: MainWindow, qtbot, row: int = 0):  # noqa: ANN001, ANN202
+    window.open_viewer(window.grid_model.index(row, 0))
+    viewer = window._viewer  # noqa: SLF001
+    qtbot.waitUntil(lambda: viewer.labels_panel.labels is not None, timeout=20000)
+    return viewer
+
+
+def _reload(viewer, qtbot, action) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(viewer.labels_shown, timeout=30000):
+        action()
+
+
+def _state(viewer, name: str) -> str:  # noqa: ANN001
+    from PySide6.QtWidgets import QLabel
+
+    return viewer.labels_panel.findChild(QLabel, f"state:{name}").text()
+
+
+def test_viewer_shows_top_labels_and_learns_from_confirm_and_reject(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:  # noqa: ANN001
+    _make_labels(indexed_db)
+    _tag_library(window, qtbot)
+    viewer = _open_viewer(window, qtbot)
+    _reload(viewer, qtbot, viewer._load_labels)  # noqa: SLF001 - the labels made after the first load
+    photo = viewer.photo
+    shown = viewer.labels_panel.labels.matches
+    with Library(indexed_db) as lib:
+        expected = tagging.top_labels(lib, tiny_embedder, photo.id, k=5)
+        tagged = {t.label for t in tagging.photo_tags(lib, photo.id)}
+    # The best five, and any label the photo is tagged with further down, best first.
+    assert [(m.label, round(m.score, 5)) for m in shown[:5]] == [(m.label, round(m.score, 5)) for m in expected]
+    assert {m.label for m in shown[5:]} == tagged - {m.label for m in expected}
+    assert [m.score for m in shown] == sorted((m.score for m in shown), reverse=True)
+
+    first = shown[0].label
+    _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, f"confirm:{first}").click)
+    assert _state(viewer, first) == "tagged by you"
+    with Library(indexed_db) as lib:
+        assert any(t.label == first and t.source == "manual" for t in tagging.photo_tags(lib, photo.id))
+
+    _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, f"reject:{first}").click)
+    assert _state(viewer, first) == "rejected by you"
+    with Library(indexed_db) as lib:
+        assert all(t.label != first for t in tagging.photo_tags(lib, photo.id))
+    # A fresh run of every label does not bring the rejected tag back.
+    _tag_library(window, qtbot)
+    assert photo.id not in _auto_tags(indexed_db).get(first, set())
+    viewer.close()
+
+
+def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    viewer = _open_viewer(window, qtbot)
+    photo = viewer.photo
+    viewer.labels_panel.entry.setText("Trips/Norway 2024")
+    _reload(viewer, qtbot, viewer.labels_panel.entry.returnPressed.emit)
+    # With a model the new label is scored at once and shown with its bar.
+    assert _state(viewer, "Trips/Norway 2024") == "tagged by you"
+    with Library(indexed_db) as lib:
+        assert [t.label for t in tagging.photo_tags(lib, photo.id)] == ["Trips/Norway 2024"]
+    qtbot.waitUntil(lambda: window.tag_combo.findData("Trips/Norway 2024") > 0)  # and it is in the tag filter
+    _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, "reject:Trips/Norway 2024").click)
+    assert _state(viewer, "Trips/Norway 2024") == "rejected by you"
+    with Library(indexed_db) as lib:
+        assert tagging.photo_tags(lib, photo.id) == []
+    viewer.close()
+
+
+def test_viewer_without_a_model_lists_tags_to_remove(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    photo = window.grid_model.photo(0)
+    with Library(indexed_db) as lib:
+        tagging.add_tag(lib, photo.id, "picnic")
+    window.model_service.embedder = None
+    viewer = _open_viewer(window, qtbot)
+    assert viewer.labels_panel.labels.matches == []
+    assert "model" in viewer.labels_panel.note.text()
+    remove = viewer.labels_panel.findChild(QToolButton, "tag:picnic")
+    _reload(viewer, qtbot, remove.click)
+    assert viewer.labels_panel.findChild(QToolButton, "tag:picnic") is None
+    with Library(indexed_db) as lib:
+        assert tagging.photo_tags(lib, photo.id) == []
+    viewer.close()
+
+
+def test_grid_add_tag_to_selection(window: MainWindow, qtbot, indexed_db: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(tag_ui.QInputDialog, "getItem", staticmethod(lambda *a, **k: ("holiday", True)))
+    photos = [window.grid_model.photo(r) for r in (0, 2, 5)]
+    with qtbot.waitSignal(window.tagging.tags_changed, timeout=10000):
+        window.tagging.ask_add_tag(photos)
+    with Library(indexed_db) as lib:
+        assert set(tagging.photos_with_label(lib, "holiday")) == {p.id for p in photos}
+    monkeypatch.setattr(tag_ui.QInputDialog, "getItem", staticmethod(lambda *a, **k: ("holiday", True)))
+    with qtbot.waitSignal(window.tagging.tags_changed, timeout=10000):
+        window.tagging.ask_remove_tag(photos[:1])
+    with Library(indexed_db) as lib:
+        assert set(tagging.photos_with_label(lib, "holiday")) == {p.id for p in photos[1:]}
+
+
+def test_export_action_writes_sidecars_beside_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    photo = window.grid_model.photo(0)
+    before = Path(photo.path).read_bytes()
+    with Library(indexed_db) as lib:
+        tagging.add_tag(lib, photo.id, "Animals/Dogs")
+    with qtbot.waitSignal(window.tagging.message, timeout=10000, check_params_cb=lambda text, ms: "Wrote" in text):
+        window.tagging.export_sidecars(confirm=False)
+    target = sidecar.sidecar_path(photo.path)
+    assert sidecar.read_keywords(target) == ["Animals/Dogs"]
+    assert Path(photo.path).read_bytes() == before  # the photo itself is never written
+    others = [window.grid_model.photo(r).path for r in range(1, window.grid_model.rowCount())]
+    assert not any(Path(sidecar.sidecar_path(p)).exists() for p in others)  # untagged photos get none
+
+
+def test_setting_keeps_sidecars_in_step_with_viewer_edits(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    window.settings.write_xmp = True
+    viewer = _open_viewer(window, qtbot)
+    photo = viewer.photo
+    target = Path(sidecar.sidecar_path(photo.path))
+    viewer.labels_panel.entry.setText("picnic")
+    _reload(viewer, qtbot, viewer.labels_panel.entry.returnPressed.emit)
+    assert sidecar.read_keywords(target) == ["picnic"]
+    _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, "reject:picnic").click)
+    assert sidecar.read_keywords(target) == []
+    viewer.close()
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> None:  # noqa: ANN001
+    from photoclip.core.settings import Settings
+    from photoclip.gui.settings_dialog import SettingsDialog
+    from photoclip.gui.tasks import TaskRunner
+
+    runner = TaskRunner("test")
+    dialog = SettingsDialog(Settings(write_xmp=enabled), [], tmp_path, runner)
+    qtbot.addWidget(dialog)
+    assert dialog.write_xmp.isChecked() is enabled
+    dialog.write_xmp.setChecked(not enabled)
+    assert dialog.result_settings().write_xmp is (not enabled)
+    qtbot.waitUntil(lambda: "Measuring" not in dialog.cache_label.text())
+    runner.shutdown()
