@@ -164,3 +164,83 @@ def test_sidecar_keywords_migration_upgrades_an_older_library_after_a_backup(tmp
         lib.forget_photo(pid)
         assert lib.conn.execute("SELECT COUNT(*) FROM sidecar_keywords").fetchone()[0] == 0
     assert len(list(tmp_path.glob("lib.db.before-m003_sidecar_keywords.*.bak"))) == 1
+
+
+def _load_vectors_reference(lib, model_id, after_rowid=0):
+    """load_vectors as it was before it filled a preallocated matrix: one array per row."""
+    rows = lib.conn.execute(
+        "SELECT rowid, photo_id, dim, vec FROM vectors WHERE model_id = ? AND rowid > ? ORDER BY rowid",
+        (model_id, after_rowid),
+    ).fetchall()
+    if not rows:
+        return np.empty(0, np.int64), np.empty((0, 0), np.float32), after_rowid
+    matrix = np.stack([np.frombuffer(r[3], dtype=np.float16, count=r[2]).astype(np.float32) for r in rows])
+    return np.array([r[1] for r in rows], np.int64), matrix, rows[-1][0]
+
+
+def _assert_same_load(got, want):
+    assert got[0].dtype == want[0].dtype == np.int64 and got[1].dtype == want[1].dtype == np.float32
+    assert got[1].shape == want[1].shape and got[1].flags.c_contiguous
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[2] == want[2] and type(got[2]) is type(want[2])
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 8192])
+def test_load_vectors_matches_a_row_by_row_read(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(library_module, "_LOAD_CHUNK", chunk)  # several chunks, and the threaded path
+    rng = np.random.default_rng(7)
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        pids = [lib.insert_photo(str(tmp_path / f"{i}.jpg"), fid, 1, 1, None) for i in range(300)]
+        lib.register_model("m", 48)
+        lib.register_model("other", 48)
+        order = rng.permutation(pids)  # photo ids out of rowid order
+        lib.put_vectors("m", order[:200].tolist(), rng.standard_normal((200, 48)).astype(np.float32))
+        lib.put_vectors("other", pids[:50], rng.standard_normal((50, 48)).astype(np.float32))
+        lib.put_vectors("m", order[200:].tolist(), rng.standard_normal((100, 48)).astype(np.float32) * 1e-4)
+        lib.put_vectors("m", order[:10].tolist(), rng.standard_normal((10, 48)).astype(np.float32))  # replaced
+        for after in (0, 57, 250, 10**9):
+            _assert_same_load(lib.load_vectors("m", after), _load_vectors_reference(lib, "m", after))
+        _assert_same_load(lib.load_vectors("missing"), _load_vectors_reference(lib, "missing"))
+
+
+class _CountSkew:
+    """A connection whose COUNT(*) is off by `skew`, as if rows changed between two statements."""
+
+    def __init__(self, conn, skew):
+        self.conn, self.skew = conn, skew
+
+    def execute(self, sql, params=()):
+        cur = self.conn.execute(sql, params)
+        if sql.startswith("SELECT COUNT(*), MAX(rowid)"):
+            count, last = cur.fetchone()
+            return _One((max(0, count + self.skew), last))
+        return cur
+
+
+class _One:
+    def __init__(self, row):
+        self.row = row
+
+    def fetchone(self):
+        return self.row
+
+
+@pytest.mark.parametrize("skew", [-150, -1, 1, 40])
+def test_load_vectors_survives_rows_changing_between_count_and_read(tmp_path, monkeypatch, skew):
+    monkeypatch.setattr(library_module, "_LOAD_CHUNK", 16)
+    rng = np.random.default_rng(3)
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        pids = [lib.insert_photo(str(tmp_path / f"{i}.jpg"), fid, 1, 1, None) for i in range(100)]
+        lib.register_model("m", 8)
+        lib.put_vectors("m", pids, rng.standard_normal((100, 8)).astype(np.float32))
+        want = _load_vectors_reference(lib, "m")
+        real = lib.conn
+        lib.conn = _CountSkew(real, skew)
+        try:
+            got = lib.load_vectors("m")
+        finally:
+            lib.conn = real
+        _assert_same_load(got, want)
