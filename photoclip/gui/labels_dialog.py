@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -35,16 +36,19 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.core import tagging
+from photoclip.core.library import display_path, fs_path
 from photoclip.core.tagging import Label, LabelScores
 
 from .qtcompat import emit
 from .tag_ui import TaggingCommands
 from .tagger import TagOutcome
 from .tasks import LibraryContext, LibraryRunner
+from .thumbs import ThumbnailLoader
 
 BINS = 40
 SLIDER_STEPS = 1000
-PREVIEW_LIMIT = 50
+PREVIEW_LIMIT = 60
+PREVIEW_ICON = 72
 NO_MODEL_TEXT = "The model is not ready yet: the histogram appears once it is. You can still edit labels."
 
 
@@ -105,9 +109,9 @@ class HistogramWidget(QWidget):
 def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[LabelScores, dict[int, str]]]:
     def job(ctx: LibraryContext) -> tuple[LabelScores, dict[int, str]]:
         scores = tagging.label_scores(ctx.lib, embedder, name)
-        # File names for the preview, fetched here once so the slider never waits on the database.
-        names = {int(pid): os.path.basename(path) for pid, path in ctx.lib.conn.execute("SELECT id, path FROM photos")}
-        return scores, names
+        # Paths for the preview, fetched here once so the slider never waits on the database.
+        paths = {int(pid): fs_path(path) for pid, path in ctx.lib.conn.execute("SELECT id, path FROM photos")}
+        return scores, paths
 
     return job
 
@@ -124,15 +128,17 @@ class LabelsDialog(QDialog):
         tagging: TaggingCommands,
         embedder: object | None = None,
         parent: QWidget | None = None,
+        thumbs: ThumbnailLoader | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Labels")
-        self.resize(860, 560)
+        self.resize(900, 640)
+        self.thumbs = thumbs
         self.library = library
         self.embedder = embedder
         self.labels: dict[str, Label] = {}
         self.scores: LabelScores | None = None
-        self.photo_names: dict[int, str] = {}
+        self.photo_paths: dict[int, str] = {}
         self._generation = 0  # bumps on every selection change: late score results for another label are dropped
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._build_ui()
@@ -165,7 +171,15 @@ class LabelsDialog(QDialog):
         self.slider.setRange(0, SLIDER_STEPS)
         self.count_label = QLabel("", self)
         self.preview = QListWidget(self)
-        self.preview.setMaximumHeight(120)
+        self.preview.setViewMode(QListWidget.ViewMode.IconMode)
+        self.preview.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
+        self.preview.setGridSize(QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36))
+        self.preview.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.preview.setMovement(QListWidget.Movement.Static)
+        self.preview.setMinimumHeight(PREVIEW_ICON + 48)
+        self.preview.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.preview.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.preview.setToolTip("Right-click a photo to tell the label it is right or wrong")
         self.apply_button = QPushButton("Apply", self)
         self.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
         self.reset_button = QPushButton("Reset to calibrated", self)
@@ -223,6 +237,10 @@ class LabelsDialog(QDialog):
         self.tagging.tagger.running_changed.connect(self.progress.setVisible)
         self.tagging.tagger.finished.connect(self._tagged)
         self.tagging.tagger.failed.connect(self._failed_text)
+        self.preview.customContextMenuRequested.connect(self._preview_menu)
+        self.tagging.actions.changed.connect(self._feedback_done)
+        if self.thumbs is not None:
+            self.thumbs.ready.connect(self._thumbnail_ready)
         self._update_enabled()
 
     # == state ========================================================================
@@ -321,7 +339,7 @@ class LabelsDialog(QDialog):
     def _scores_loaded(self, generation: int, name: str, scores: LabelScores, names: dict[int, str]) -> None:
         if generation != self._generation:
             return  # the user selected another label meanwhile
-        self.scores, self.photo_names = scores, names
+        self.scores, self.photo_paths = scores, names
         if not len(scores.scores):
             self.histogram.set_message("No photo has been analysed with this model yet.")
         else:
@@ -343,7 +361,51 @@ class LabelsDialog(QDialog):
         hits = self.scores.would_tag(threshold)
         self._set_count(len(hits), f"{len(hits):,} photos would be tagged (threshold {threshold:.3f})")
         self.preview.clear()
-        self.preview.addItems([f"{self.photo_names.get(pid, pid)}  {score:.3f}" for pid, score in hits[:PREVIEW_LIMIT]])
+        for pid, score in hits[:PREVIEW_LIMIT]:
+            path = self.photo_paths.get(pid, "")
+            item = QListWidgetItem(f"{score:.3f}", self.preview)
+            item.setData(Qt.ItemDataRole.UserRole, pid)
+            item.setToolTip(f"{display_path(os.path.basename(path))}  score {score:.3f}")
+            self._set_icon(item)
+
+    def _set_icon(self, item: QListWidgetItem) -> None:
+        if self.thumbs is None:
+            return
+        pid = item.data(Qt.ItemDataRole.UserRole)
+        pixmap = self.thumbs.pixmap(pid, self.photo_paths.get(pid, ""))
+        if pixmap is not None:
+            item.setIcon(QIcon(pixmap))
+
+    def _thumbnail_ready(self, photo_id: int) -> None:
+        for i in range(self.preview.count()):
+            item = self.preview.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == photo_id:
+                self._set_icon(item)
+
+    def _preview_menu(self, pos) -> None:  # noqa: ANN001
+        name = self.current_name()
+        ids = [item.data(Qt.ItemDataRole.UserRole) for item in self.preview.selectedItems()]
+        if name is None or not ids:
+            return
+        what = "this photo" if len(ids) == 1 else f"these {len(ids)} photos"
+        menu = QMenu(self)
+        menu.addAction(f"Yes, {what}: “{name}”", lambda: self.give_feedback(ids, confirm=True))
+        menu.addAction(f"No, not “{name}”", lambda: self.give_feedback(ids, confirm=False))
+        menu.exec(self.preview.viewport().mapToGlobal(pos))
+
+    def give_feedback(self, photo_ids: list[int], *, confirm: bool) -> None:
+        """Confirm or reject the selected label on photos; the histogram is redrawn from what it learnt."""
+        name = self.current_name()
+        if name is None:
+            return
+        self.status.setText(f"Teaching “{name}”…")
+        for pid in photo_ids:
+            self.tagging.actions.feedback(pid, name, confirm=confirm)
+
+    def _feedback_done(self, change: object) -> None:
+        if not self.tagging.library.busy:  # after the last of several corrections
+            self.status.setText(getattr(change, "message", ""))
+            self.reload(self.current_name())
 
     def _set_count(self, count: int, text: str) -> None:
         self.count_label.setProperty("count", count)

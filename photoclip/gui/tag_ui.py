@@ -11,9 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from photoclip.core.library import Photo
 
@@ -25,6 +34,58 @@ from .tasks import LibraryRunner
 from .widgets import IndexStatus
 
 NO_MODEL = "Tagging needs the model; it is not ready yet."
+NO_TAGS = "No tags yet. Make labels in Tools → Labels (Ctrl+L), or tag photos from their context menu."
+
+
+class TagListPanel(QWidget):
+    """The sidebar's tag list with photo counts; choosing a tag filters the grid, choosing it again clears."""
+
+    chosen = Signal(str)  # a tag name, or "" for no tag filter
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget(self)
+        self.list.setToolTip("Show only photos with this tag (click again to show all)")
+        self.hint = QLabel(NO_TAGS, self)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Tags</b>", self))
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.hint)
+        layout.addStretch(0)  # takes the list's room while there is no list, so the hint sits under the title
+        self._layout = layout
+        self._current: str | None = None
+        self.list.itemClicked.connect(self._clicked)
+
+    def set_tags(self, counts: list[tuple[str, int]], current: str | None) -> None:
+        self.list.clear()
+        for name, count in counts:
+            item = QListWidgetItem(f"{name}  ({count:,})")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            self.list.addItem(item)
+        self.list.setVisible(bool(counts))
+        self.hint.setVisible(not counts)
+        self._layout.setStretch(self._layout.count() - 1, 0 if counts else 1)
+        self.select(current)
+
+    def names(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
+    def select(self, name: str | None) -> None:
+        """Show which tag filters the grid (called when the filter changes elsewhere)."""
+        self._current = name
+        self.list.blockSignals(True)
+        self.list.clearSelection()
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == name:
+                self.list.setCurrentRow(i)
+        self.list.blockSignals(False)
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        name = item.data(Qt.ItemDataRole.UserRole)
+        emit(self.chosen, "" if name == self._current else name)
 
 
 class TaggingCommands(QObject):

@@ -69,7 +69,7 @@ from .models import (
 )
 from .qtcompat import emit, keep_singletons_alive
 from .settings_dialog import CHECKPOINT_FILTER, SettingsDialog
-from .tag_ui import TaggingCommands
+from .tag_ui import TaggingCommands, TagListPanel
 from .tags import photos_with_tag, tag_names
 from .tasks import LibraryRunner, TaskRunner
 from .thumbs import ThumbnailLoader
@@ -159,10 +159,13 @@ class MainWindow(QMainWindow):
         self.problems_button = QPushButton("Problems (0)", sidebar)
         self.problems_button.setCheckable(True)
         self.problems_button.setToolTip("Files that could not be read, and why")
+        self.tag_list = TagListPanel(sidebar)
         side.addWidget(title)
         side.addWidget(self.folder_view, 1)
         side.addLayout(buttons)
         side.addWidget(self.problems_button)
+        side.addSpacing(8)
+        side.addWidget(self.tag_list, 1)
 
         # filter row
         filters = QWidget(self)
@@ -323,6 +326,7 @@ class MainWindow(QMainWindow):
         self.date_to.dateChanged.connect(self.run_query)
         self.tag_combo.lineEdit().editingFinished.connect(self.run_query)
         self.tag_combo.activated.connect(self.run_query)
+        self.tag_list.chosen.connect(self.set_tag_filter)
         self.min_score.valueChanged.connect(self._min_score_changed)
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
         self.size_slider.valueChanged.connect(self.set_thumbnail_edge)
@@ -443,6 +447,7 @@ class MainWindow(QMainWindow):
             self.tag_combo.addItem(f"{name} ({count})", name)
         self.tag_combo.setEditText(typed)
         self.tag_combo.blockSignals(False)
+        self.tag_list.set_tags(data["tags"], self.tag_filter())
         self._update_counts()
         self._update_page()
         emit(self.sidebar_refreshed)
@@ -590,11 +595,20 @@ class MainWindow(QMainWindow):
             return str(data)
         return text or None
 
+    def set_tag_filter(self, name: str) -> None:
+        """Show only photos with this tag ("" for all), as choosing it in the filter row would."""
+        index = self.tag_combo.findData(name) if name else 0
+        self.tag_combo.setCurrentIndex(max(index, 0))
+        if index < 0:
+            self.tag_combo.setEditText(name)
+        self.run_query()
+
     def run_query(self) -> None:
         """Search with the bar's terms, or browse the library when the bar is empty."""
         self.typing_timer.stop()
         if self._closed:
             return
+        self.tag_list.select(self.tag_filter())
         terms = self.search_bar.terms()
         if not terms:
             self.browse()
@@ -893,7 +907,7 @@ class MainWindow(QMainWindow):
         """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
         from .labels_dialog import LabelsDialog  # imported here: tagging loads only when asked for
 
-        dialog = LabelsDialog(self.library, self.tagging, self.embedder, self)
+        dialog = LabelsDialog(self.library, self.tagging, self.embedder, self, self.thumbs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.model_service.ready.connect(dialog.set_embedder)
         dialog.finished.connect(lambda _: self.refresh_sidebar())

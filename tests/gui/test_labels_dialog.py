@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from photoclip.core import tagging
@@ -153,3 +154,21 @@ def test_window_menu_opens_dialog_and_refreshes_tags_on_close(qtbot, vector_db: 
     with qtbot.waitSignal(win.sidebar_refreshed, timeout=10000):
         dialog.reject()
     win.close()
+
+
+def test_rejecting_a_preview_photo_teaches_the_label(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder) -> None:  # noqa: ANN001
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.slider.setValue(500)
+    assert dialog.preview.count() > 0
+    top = dialog.preview.item(0).data(Qt.ItemDataRole.UserRole)
+    assert top == dialog.scores.would_tag(dialog.current_threshold())[0][0]  # best first, by photo id
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([top], confirm=False)
+    with Library(vector_db) as lib:
+        assert lib.conn.execute("SELECT verdict FROM tag_feedback WHERE photo_id = ?", (top,)).fetchone() == ("reject",)
+        assert tagging.find_label(lib, "Dogs").threshold_source == "adjusted"
+    # The redrawn preview never offers the rejected photo again, whatever the threshold.
+    for value in (0, 500, 1000):
+        dialog.slider.setValue(value)
+        shown = {dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())}
+        assert top not in shown

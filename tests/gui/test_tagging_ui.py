@@ -225,3 +225,25 @@ def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> 
     assert dialog.result_settings().write_xmp is (not enabled)
     qtbot.waitUntil(lambda: "Measuring" not in dialog.cache_label.text())
     runner.shutdown()
+
+
+def test_sidebar_tag_list_filters_and_clears(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    assert window.tag_list.hint.isVisibleTo(window) and not window.tag_list.list.isVisibleTo(window)
+    photos = [window.grid_model.photo(r) for r in (1, 3)]
+    with Library(indexed_db) as lib:
+        for p in photos:
+            tagging.add_tag(lib, p.id, "family")
+        tagging.add_tag(lib, photos[0].id, "cake")
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.refresh_sidebar()
+    panel = window.tag_list
+    assert [panel.list.item(i).text() for i in range(panel.list.count())] == ["family  (2)", "cake  (1)"]
+    family = panel.list.item(0)
+    with qtbot.waitSignal(window.results_shown, timeout=10000):
+        panel.list.itemClicked.emit(family)
+    assert {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())} == {p.id for p in photos}
+    assert window.tag_filter() == "family" and panel.list.currentItem() is family
+    with qtbot.waitSignal(window.results_shown, timeout=10000):
+        panel.list.itemClicked.emit(family)  # the same tag again: back to every photo
+    assert window.tag_filter() is None and window.grid_model.rowCount() == 8
+    assert not panel.list.selectedItems()

@@ -60,6 +60,7 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     ARTIFACTS.mkdir(exist_ok=True)
     shot_text = ARTIFACTS / "xvfb-text-search.png"
     shot_drop = ARTIFACTS / "xvfb-image-search.png"
+    shot_tagged = ARTIFACTS / "xvfb-tagged.png"
     shot_viewer = ARTIFACTS / "xvfb-viewer-labels.png"
     shot_labels = ARTIFACTS / "xvfb-labels-dialog.png"
     labels = ["beach", "cat", "coffee", "Animals/Dogs", "city at night", "rocket"]
@@ -84,6 +85,7 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
                     {"labels": labels},
                     {"tag_library": True},
                     {"wait": "tagged"},
+                    {"screenshot": str(shot_tagged)},
                     {"open_viewer": 0},
                     {"wait": "viewer"},
                     {"screenshot_dialog": str(shot_viewer)},
@@ -108,7 +110,7 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     env.pop("WAYLAND_DISPLAY", None)
     done = subprocess.run([photoclip_command()], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    for shot in (shot_text, shot_drop, shot_viewer, shot_labels):
+    for shot in (shot_text, shot_drop, shot_tagged, shot_viewer, shot_labels):
         assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
     result = json.loads(report.read_text())
     assert result["model"] == "ready"
