@@ -68,6 +68,7 @@ from .models import (
     ProblemsModel,
 )
 from .qtcompat import emit, keep_singletons_alive
+from .reveal import show_in_file_manager
 from .settings_dialog import CHECKPOINT_FILTER, SettingsDialog
 from .tag_ui import TaggingCommands, TagListPanel
 from .tags import photos_with_tag, tag_names
@@ -800,7 +801,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.addAction("Open", lambda: self.open_viewer(index))
         menu.addAction("Open with system viewer", lambda: [open_path(p.path) for p in photos])
-        menu.addAction("Show in file manager", lambda: open_path(os.path.dirname(photo.path)))
+        menu.addAction("Show in file manager", lambda: show_in_file_manager(photo.path, parent=self))
         menu.addAction("Copy path" if len(photos) == 1 else f"Copy {len(photos)} paths", lambda: copy_paths(photos))
         menu.addSeparator()
         menu.addAction("Find similar", lambda: self.find_similar(photo.id))
