@@ -379,14 +379,7 @@ def import_sidecar_tags(lib: Library, photo_id: int, photo_path: str | os.PathLi
         return []
     names = read_keywords(path)
     present = {t.label for t in tagging.photo_tags(lib, photo_id)}
-    rejected = {
-        r[0]
-        for r in lib.conn.execute(
-            "SELECT l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
-            "WHERE f.photo_id = ? AND f.verdict = 'reject'",
-            (photo_id,),
-        )
-    }
+    rejected = tagging.rejected_labels(lib, photo_id)
     added = [n for n in names if n not in present and n not in rejected]
     for name in added:
         tagging.add_tag(lib, photo_id, name)

@@ -418,6 +418,18 @@ def add_tag(lib: Library, photo_id: int, name: str, *, score: float | None = Non
         )
 
 
+def rejected_labels(lib: Library, photo_id: int) -> set[str]:
+    """Names of the labels the user said this photo is not (rejected or removed by hand)."""
+    return {
+        row[0]
+        for row in lib.conn.execute(
+            "SELECT l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
+            "WHERE f.photo_id = ? AND f.verdict = 'reject'",
+            (photo_id,),
+        )
+    }
+
+
 def remove_tag(lib: Library, photo_id: int, name: str) -> bool:
     """Take a tag off a photo by hand; returns whether it had the tag.
 
@@ -1003,36 +1015,3 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
         passes = thr is not None and scores[j] >= thr and text_scores[j] >= background + BACKGROUND_MARGIN
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out
-
-
-def new_photo_tagger(
-    lib: Library,
-    embedder: Embedder | None,
-    *,
-    write_xmp: bool = False,
-    sidecars: list[str] | None = None,
-    problems: list[tuple[str, str]] | None = None,
-) -> Callable[[Sequence[int]], object] | None:
-    """The indexer's `after_commit` hook: photos get the user's labels as they are embedded.
-
-    With `write_xmp` (the user's setting), the sidecars of exactly the photos just
-    tagged are brought in line with their tags; the paths written are appended to
-    `sidecars` and unwritable ones to `problems` as (path, reason), when given.
-    None when there is no model; a library with no labels costs one cheap query per commit.
-    """
-    if embedder is None:
-        return None
-
-    def tag_new(photo_ids: Sequence[int]) -> object:
-        if not photo_ids or not lib.conn.execute("SELECT 1 FROM labels LIMIT 1").fetchone():
-            return None
-        counts = tag_photos(lib, embedder, photo_ids)
-        if write_xmp:
-            from . import sidecar  # noqa: PLC0415 - sidecar imports this module
-
-            written = sidecar.export_xmp(lib, problems=problems, photo_ids=photo_ids)
-            if sidecars is not None:
-                sidecars.extend(written)
-        return counts
-
-    return tag_new

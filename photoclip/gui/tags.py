@@ -48,14 +48,7 @@ def photo_labels(lib: Library, embedder: object | None, photo_id: int, k: int = 
     """The best `k` labels, plus every label the photo has or the user rejected (best first)."""
     names = [label.name for label in tagging.list_labels(lib)]
     tags = tagging.photo_tags(lib, photo_id)
-    rejected = {
-        row[0]
-        for row in lib.conn.execute(
-            "SELECT l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
-            "WHERE f.photo_id = ? AND f.verdict = 'reject'",
-            (photo_id,),
-        )
-    }
+    rejected = tagging.rejected_labels(lib, photo_id)
     ranked = tagging.top_labels(lib, embedder, photo_id, len(names)) if embedder is not None else []  # type: ignore[arg-type]
     # A label the user just confirmed or rejected stays in view even when it falls out of the top k.
     keep = {t.label for t in tags} | rejected
