@@ -434,7 +434,13 @@ class LabelsDialog(QDialog):
         if name is None:
             return
         phrases = self.descriptions.toPlainText().splitlines()
-        self._call(lambda ctx: tagging.set_descriptions(ctx.lib, name, phrases).name, self.reload)
+        self._call(lambda ctx: tagging.set_descriptions(ctx.lib, name, phrases).name, self._descriptions_saved)
+
+    def _descriptions_saved(self, name: str) -> None:
+        # New phrases make a new label vector: its tags are redone now (only this label's).
+        if self.embedder is not None and self.tagging.tag_library([name]):
+            self.status.setText(f"“{name}” changed: re-tagging the library with it…")
+        self.reload(name)
 
     def _ask_add(self) -> None:
         name, ok = QInputDialog.getText(self, "Add label", "Label name (use Parent/Child for a hierarchy):")

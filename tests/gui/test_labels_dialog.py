@@ -172,3 +172,31 @@ def test_rejecting_a_preview_photo_teaches_the_label(qtbot, runner: LibraryRunne
         dialog.slider.setValue(value)
         shown = {dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())}
         assert top not in shown
+
+
+def test_new_descriptions_retag_only_that_label(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder) -> None:  # noqa: ANN001
+    with Library(vector_db) as lib:
+        tagging.create_label(lib, "Cats")
+        tagging.run_to_end(tagging.apply_labels(lib, emb))
+        cats_before = set(tagging.photos_with_label(lib, "Cats"))
+        mine = lib.conn.execute("SELECT min(id) FROM photos").fetchone()[0]
+        tagging.add_tag(lib, mine, "Dogs")  # a manual tag: re-tagging must keep it
+    dialog = _dialog(qtbot, runner, emb, commands)
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.label_list.setCurrentItem(dialog.label_list.findItems("Dogs", Qt.MatchFlag.MatchStartsWith)[0])
+    assert dialog.current_name() == "Dogs"
+    dialog.descriptions.setPlainText("a wet dog\na dog asleep in the sun")
+    with qtbot.waitSignal(commands.tagger.finished, timeout=10000) as done:
+        dialog.save_descriptions()
+    assert done.args[0].names == ["Dogs"]
+    with Library(vector_db) as lib:
+        dogs = tagging.label_scores(lib, emb, "Dogs")
+        auto = {
+            pid for (pid,) in lib.conn.execute(
+                "SELECT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id WHERE l.name = 'Dogs' AND t.source = 'auto'"
+            )
+        }
+        assert dogs.label.descriptions == ("a wet dog", "a dog asleep in the sun")
+        assert auto == {pid for pid, _ in dogs.would_tag()} - {mine}  # the new vector's tags, and nothing else
+        assert mine in tagging.photos_with_label(lib, "Dogs")
+        assert set(tagging.photos_with_label(lib, "Cats")) == cats_before  # another label is untouched
