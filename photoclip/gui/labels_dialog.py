@@ -116,6 +116,19 @@ def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[La
     return job
 
 
+def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
+    """The count under the slider, and why photos above the line may still not be tagged."""
+    above = scores.scores >= threshold
+    text = f"{count:,} {'photo' if count == 1 else 'photos'} would be tagged (threshold {threshold:.3f})"
+    generic = int((above & ~scores.background_ok).sum())
+    rejected = int((above & scores.background_ok & scores.rejected).sum())
+    if generic:
+        text += f" · {generic:,} above the line match a generic photo description as well, so are left out"
+    if rejected:
+        text += f" · {rejected:,} rejected by you"
+    return text
+
+
 class LabelsDialog(QDialog):
     labels_loaded = Signal()  # the list shows the database's labels
     scores_shown = Signal(str)  # the histogram shows this label's scores (or says why not)
@@ -359,7 +372,7 @@ class LabelsDialog(QDialog):
             return
         self.histogram.set_threshold(threshold)
         hits = self.scores.would_tag(threshold)
-        self._set_count(len(hits), f"{len(hits):,} photos would be tagged (threshold {threshold:.3f})")
+        self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits)))
         self.preview.clear()
         for pid, score in hits[:PREVIEW_LIMIT]:
             path = self.photo_paths.get(pid, "")

@@ -13,7 +13,7 @@ from photoclip.core import tagging
 from photoclip.core.embed import FakeEmbedder, normalize
 from photoclip.core.library import Library
 from photoclip.core.settings import Settings
-from photoclip.gui.labels_dialog import NO_MODEL_TEXT, LabelsDialog
+from photoclip.gui.labels_dialog import NO_MODEL_TEXT, LabelsDialog, would_tag_text
 from photoclip.gui.tag_ui import TaggingCommands
 from photoclip.gui.tasks import LibraryRunner
 from photoclip.gui.window import MainWindow
@@ -200,3 +200,24 @@ def test_new_descriptions_retag_only_that_label(qtbot, runner: LibraryRunner, co
         assert auto == {pid for pid, _ in dogs.would_tag()} - {mine}  # the new vector's tags, and nothing else
         assert mine in tagging.photos_with_label(lib, "Dogs")
         assert set(tagging.photos_with_label(lib, "Cats")) == cats_before  # another label is untouched
+
+
+def test_count_text_says_why_photos_above_the_line_are_left_out() -> None:
+    label = tagging.Label(1, "Dogs", (), None, None, None, None)
+    scores = tagging.LabelScores(
+        label=label,
+        photo_ids=np.arange(5),
+        scores=np.array([0.1, 0.2, 0.3, 0.4, 0.5], np.float32),
+        background_ok=np.array([True, True, False, True, True]),
+        rejected=np.array([False, False, False, True, False]),
+        stats=tagging.ScoreStats(0.3, 0.1, 0.1, 0.5),
+        threshold=0.25,
+    )
+    count = len(scores.would_tag(0.25))
+    assert count == 1  # 0.3 loses to the background, 0.4 was rejected, 0.5 is tagged
+    assert would_tag_text(scores, 0.25, count) == (
+        "1 photo would be tagged (threshold 0.250) · 1 above the line match a generic photo description "
+        "as well, so are left out · 1 rejected by you"
+    )
+    assert would_tag_text(scores, 0.45, 1) == "1 photo would be tagged (threshold 0.450)"
+    assert would_tag_text(scores, 0.05, 3).startswith("3 photos would be tagged")
