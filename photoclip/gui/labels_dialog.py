@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -48,6 +49,7 @@ from .thumbs import ThumbnailLoader
 BINS = 40
 SLIDER_STEPS = 1000
 PREVIEW_LIMIT = 60
+LABEL_FILES = "Label files (*.json);;All files (*)"
 PREVIEW_ICON = 72
 NO_MODEL_TEXT = "The model is not ready yet: the histogram appears once it is. You can still edit labels."
 
@@ -116,10 +118,14 @@ def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[La
     return job
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
     """The count under the slider, and why photos above the line may still not be tagged."""
     above = scores.scores >= threshold
-    text = f"{count:,} {'photo' if count == 1 else 'photos'} would be tagged (threshold {threshold:.3f})"
+    text = f"{plural(count, 'photo')} would be tagged (threshold {threshold:.3f})"
     generic = int((above & ~scores.background_ok).sum())
     rejected = int((above & scores.background_ok & scores.rejected).sum())
     if generic:
@@ -174,6 +180,14 @@ class LabelsDialog(QDialog):
             row.addWidget(button)
         left_layout.addLayout(row)
         left_layout.addWidget(self.starter_button)
+        files = QHBoxLayout()
+        self.import_button = QPushButton("Import…", self)
+        self.import_button.setToolTip("Add labels from a file someone shared (existing labels are kept)")
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setToolTip("Save your labels and their descriptions to a file to share")
+        files.addWidget(self.import_button)
+        files.addWidget(self.export_button)
+        left_layout.addLayout(files)
 
         self.descriptions = QPlainTextEdit(self)
         self.descriptions.setPlaceholderText("Description phrases, one per line (e.g. “a dog on a sofa”)")
@@ -241,6 +255,8 @@ class LabelsDialog(QDialog):
         self.rename_button.clicked.connect(self._ask_rename)
         self.delete_button.clicked.connect(self._ask_delete)
         self.starter_button.clicked.connect(self.add_starter_labels)
+        self.import_button.clicked.connect(self._ask_import)
+        self.export_button.clicked.connect(self._ask_export)
         self.save_descriptions_button.clicked.connect(self.save_descriptions)
         self.slider.valueChanged.connect(self._slider_moved)
         self.apply_button.clicked.connect(self.apply_threshold)
@@ -441,6 +457,33 @@ class LabelsDialog(QDialog):
             self.reload()
 
         self._call(lambda ctx: tagging.add_starter_labels(ctx.lib), done)
+
+    def import_labels(self, path: str) -> None:
+        def done(result: tuple[list[str], list[str]]) -> None:
+            added, updated = result
+            text = f"Imported {plural(len(added), 'new label')}."
+            if updated:
+                text += f" {plural(len(updated), 'existing label')} got new descriptions."
+            self.status.setText(text)
+            self.reload(added[0] if added else None)
+
+        self._call(lambda ctx: tagging.import_labels(ctx.lib, path), done)
+
+    def export_labels(self, path: str) -> None:
+        self._call(
+            lambda ctx: tagging.export_labels(ctx.lib, path),
+            lambda count: self.status.setText(f"Saved {plural(count, 'label')} to {display_path(path)}."),
+        )
+
+    def _ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", "", LABEL_FILES)
+        if path:
+            self.import_labels(path)
+
+    def _ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export labels", "photoclip-labels.json", LABEL_FILES)
+        if path:
+            self.export_labels(path)
 
     def save_descriptions(self) -> None:
         name = self.current_name()

@@ -221,3 +221,23 @@ def test_count_text_says_why_photos_above_the_line_are_left_out() -> None:
     )
     assert would_tag_text(scores, 0.45, 1) == "1 photo would be tagged (threshold 0.450)"
     assert would_tag_text(scores, 0.05, 3).startswith("3 photos would be tagged")
+
+
+def test_export_then_import_shares_a_label_set(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    dialog = _dialog(qtbot, runner, None, commands)
+    shared = tmp_path / "labels.json"
+    dialog.export_labels(str(shared))
+    qtbot.waitUntil(lambda: shared.exists() and "Saved 1 label to" in dialog.status.text())
+    other = tmp_path / "friend.json"
+    other.write_text('{"format": "photoclip-labels", "version": 1, "labels": ['
+                     '{"name": "Pets/Cats", "descriptions": ["a cat on a windowsill"]},'
+                     '{"name": "Dogs", "descriptions": ["a puppy"]}]}', encoding="utf-8")
+    with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
+        dialog.import_labels(str(other))
+    assert dialog.status.text() == "Imported 1 new label. 1 existing label got new descriptions."
+    with Library(vector_db) as lib:
+        assert tagging.get_label(lib, "Pets/Cats").descriptions == ("a cat on a windowsill",)
+        assert tagging.get_label(lib, "Dogs").descriptions == ("a dog on a sofa", "a puppy")
+    with qtbot.waitSignal(dialog.failed, timeout=10000) as bad:
+        dialog.import_labels(str(tmp_path / "missing.json"))
+    assert "missing.json" in bad.args[0]
