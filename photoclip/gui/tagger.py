@@ -32,8 +32,9 @@ Prepare = Callable[[Library], object]
 
 @dataclass
 class TagRun:
-    """One request: which labels (None: all) and what to do first."""
+    """One request: with which model, which labels (None: all) and what to do first."""
 
+    embedder: object
     names: list[str] | None
     prepare: Prepare | None = None
     write_xmp: bool = False
@@ -60,7 +61,6 @@ class TagOutcome:
 
 def run_tagging(
     lib: Library,
-    embedder: object,
     run: TagRun,
     cancelled: Callable[[], bool],
     progress: Callable[[int, int], None],
@@ -68,7 +68,7 @@ def run_tagging(
     """The worker's body (no Qt): prepare, apply with progress, then the sidecars if asked."""
     if run.prepare is not None:
         run.prepare(lib)
-    events = tagging.apply_labels(lib, embedder, run.names, cancel=cancelled)  # type: ignore[arg-type]
+    events = tagging.apply_labels(lib, run.embedder, run.names, cancel=cancelled)  # type: ignore[arg-type]
     last = None
     for event in events:
         progress(event.done, event.total)
@@ -114,9 +114,9 @@ class TagController(QObject):
         """Tag the library with these labels (all for None), now or after the run in progress."""
         if self._closing:
             return
-        self._queue.append(TagRun(None if names is None else list(names), prepare, write_xmp))
+        self._queue.append(TagRun(embedder, None if names is None else list(names), prepare, write_xmp))
         if not self._busy:
-            self._next(embedder)
+            self._next()
 
     def cancel(self) -> None:
         """Stop the current run between chunks (what was written stays) and drop the queue."""
@@ -128,7 +128,7 @@ class TagController(QObject):
         self.cancel()
         self._runner.shutdown()
 
-    def _next(self, embedder: object) -> None:
+    def _next(self) -> None:
         if not self._queue or self._closing:
             if self._busy:
                 self._busy = False
@@ -143,9 +143,9 @@ class TagController(QObject):
 
         def job() -> TagOutcome:
             with Library(self.db_path) as lib:
-                return run_tagging(lib, embedder, run, cancel.is_set, self._report)
+                return run_tagging(lib, run, cancel.is_set, self._report)
 
-        self._runner.run(job, lambda outcome: self._done(embedder, outcome), lambda exc: self._failed(embedder, exc))
+        self._runner.run(job, self._done, self._failed)
 
     def _report(self, done: int, total: int) -> None:
         emit(self._bridge.moved, done, total)
@@ -155,15 +155,15 @@ class TagController(QObject):
         if self._busy and not self._closing:
             emit(self.progress, done, total)
 
-    def _done(self, embedder: object, outcome: TagOutcome) -> None:
+    def _done(self, outcome: TagOutcome) -> None:
         emit(self.finished, outcome)
-        self._next(embedder)
+        self._next()
 
-    def _failed(self, embedder: object, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, PhotoclipError):
             message = str(exc)
         else:
             log.error("tagging failed", exc_info=exc)
             message = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
         emit(self.failed, message)
-        self._next(embedder)
+        self._next()

@@ -247,3 +247,20 @@ def test_sidebar_tag_list_filters_and_clears(window: MainWindow, qtbot, indexed_
         panel.list.itemClicked.emit(family)  # the same tag again: back to every photo
     assert window.tag_filter() is None and window.grid_model.rowCount() == 8
     assert not panel.list.selectedItems()
+
+
+def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    _make_labels(indexed_db)
+
+    def broken(lib) -> None:  # noqa: ANN001
+        raise tagging.LabelError("No label named 'gone'")
+
+    failures: list[str] = []
+    window.tagging.tagger.failed.connect(failures.append)
+    with qtbot.waitSignal(window.tagging.tagger.finished, timeout=30000) as done:
+        window.tagging.tag_library(["beach"], prepare=broken)
+        window.tagging.tag_library(["cat"])
+    assert failures == ["No label named 'gone'"]
+    assert done.args[0].names == ["cat"] and not done.args[0].cancelled
+    assert set(_auto_tags(indexed_db)) <= {"cat"}  # the failed run wrote nothing
+    qtbot.waitUntil(lambda: not window.tagging.tagger.running)
