@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import PySide6
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -46,7 +47,9 @@ def test_drop_file_url_searches_by_that_image(window: MainWindow, qtbot, photo_d
     mime.setUrls([QUrl.fromLocalFile(str(target))])
     # As a file manager does it: drag enter (accepted), then drop.
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime, buttons, mods)  # QPoint: every Qt 6 takes it
+    # Qt 6.12 takes a QPointF here and deprecates the QPoint form that 6.11 needs.
+    where = QPointF(300, 300) if PySide6.__version_info__ >= (6, 12) else QPoint(300, 300)
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, buttons, mods)
