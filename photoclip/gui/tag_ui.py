@@ -203,6 +203,11 @@ class TaggingCommands(QObject):
         if ok and name:
             self.actions.remove(ids, name)
 
+    def teach(self, photos: Sequence[Photo], name: str, *, confirm: bool) -> None:
+        """Confirm or reject a label on several photos (each moves the label a step)."""
+        for photo in photos:
+            self.actions.feedback(photo.id, name, confirm=confirm)
+
     def _changed(self, change: tags.TagChange) -> None:
         text = change.message
         if change.sidecars:

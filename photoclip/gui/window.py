@@ -810,6 +810,12 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction("Add tag…", lambda: self.tagging.ask_add_tag(photos))
         menu.addAction("Remove tag…", lambda: self.tagging.ask_remove_tag(photos))
+        tag = self.tag_filter()
+        if tag:
+            # Browsing one tag is where wrong tags show up: correct them here, the label learns.
+            what = "this photo" if len(photos) == 1 else f"these {len(photos)} photos"
+            menu.addAction(f"Not “{tag}”: teach the label", lambda: self.tagging.teach(photos, tag, confirm=False))
+            menu.addAction(f"Yes, {what}: “{tag}”", lambda: self.tagging.teach(photos, tag, confirm=True))
         menu.addSeparator()
         menu.addAction(self.trash_action)
         menu.exec(self.grid.viewport().mapToGlobal(pos))

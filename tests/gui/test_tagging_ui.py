@@ -264,3 +264,21 @@ def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow
     assert done.args[0].names == ["cat"] and not done.args[0].cancelled
     assert set(_auto_tags(indexed_db)) <= {"cat"}  # the failed run wrote nothing
     qtbot.waitUntil(lambda: not window.tagging.tagger.running)
+
+
+def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    ids = [window.grid_model.photo(r).id for r in range(4)]
+    with Library(indexed_db) as lib:
+        for pid in ids:
+            tagging.add_tag(lib, pid, "beach")
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.refresh_sidebar()
+    with qtbot.waitSignal(window.results_shown, timeout=10000):
+        window.set_tag_filter("beach")
+    assert window.grid_model.rowCount() == 4
+    wrong = [window.grid_model.photo(r) for r in (0, 2)]
+    with qtbot.waitSignal(window.results_shown, timeout=30000):  # the filtered grid is redrawn after the last one
+        window.tagging.teach(wrong, "beach", confirm=False)
+    assert {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())} == set(ids) - {p.id for p in wrong}
+    with Library(indexed_db) as lib:
+        assert all("beach" in tagging.rejected_labels(lib, p.id) for p in wrong)
