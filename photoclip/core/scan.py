@@ -73,20 +73,25 @@ class FileEntry:
 
 def _pair_raw_files(files: list[FileEntry]) -> list[FileEntry]:
     """A RAW beside a JPEG or HEIC of the same name is one photo: keep the JPEG, remember the RAW."""
-    by_stem: dict[str, list[FileEntry]] = {}
-    for entry in files:
-        stem = os.path.splitext(os.path.basename(entry.path))[0].lower()
-        by_stem.setdefault(stem, []).append(entry)
+    exts = [extension(entry.path) for entry in files]
+    if RAW_EXTENSIONS.isdisjoint(exts):
+        return files  # most folders: nothing to pair, and a rescan should cost one stat per file
+    by_stem: dict[str, list[tuple[FileEntry, str]]] = {}
+    for entry, ext in zip(files, exts):
+        name = os.path.basename(entry.path)
+        stem = name[: len(name) - len(ext)].lower()
+        by_stem.setdefault(stem, []).append((entry, ext))
+    viewable = JPEG_EXTENSIONS | HEIF_EXTENSIONS
     out = []
     for group in by_stem.values():
-        raws = [e for e in group if extension(e.path) in RAW_EXTENSIONS]
-        viewables = [e for e in group if extension(e.path) in JPEG_EXTENSIONS | HEIF_EXTENSIONS]
+        raws = [e for e, ext in group if ext in RAW_EXTENSIONS]
+        viewables = [e for e, ext in group if ext in viewable]
         if raws and viewables:
             main = viewables[0]
             out.append(FileEntry(main.path, main.size, main.mtime_ns, raws[0].path, main.has_sidecar))
-            out.extend(e for e in group if e not in raws and e is not main)
+            out.extend(e for e, _ in group if e not in raws and e is not main)
         else:
-            out.extend(group)
+            out.extend(e for e, _ in group)
     return out
 
 
