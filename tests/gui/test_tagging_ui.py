@@ -227,26 +227,30 @@ def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> 
     runner.shutdown()
 
 
-def test_sidebar_tag_list_filters_and_clears(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
-    assert window.tag_list.hint.isVisibleTo(window) and not window.tag_list.list.isVisibleTo(window)
-    photos = [window.grid_model.photo(r) for r in (1, 3)]
+def test_sidebar_tag_tree_filters_and_clears(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    assert window.tag_list.hint.isVisibleTo(window) and not window.tag_list.tree.isVisibleTo(window)
+    photos = [window.grid_model.photo(r) for r in (1, 3, 5)]
     with Library(indexed_db) as lib:
-        for p in photos:
-            tagging.add_tag(lib, p.id, "family")
+        for p in photos[:2]:
+            tagging.add_tag(lib, p.id, "Family/Kids")
+        tagging.add_tag(lib, photos[2].id, "Family/Grandparents")
         tagging.add_tag(lib, photos[0].id, "cake")
     with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
         window.refresh_sidebar()
     panel = window.tag_list
-    assert [panel.list.item(i).text() for i in range(panel.list.count())] == ["family  (2)", "cake  (1)"]
-    family = panel.list.item(0)
+    # "Family" is only a level: it is made up to hold its children, and has no count of its own.
+    assert panel.names() == ["Family", "Family/Kids", "Family/Grandparents", "cake"]
+    assert [panel.item(n).text(0) for n in panel.names()] == ["Family", "Kids  (2)", "Grandparents  (1)", "cake  (1)"]
+    family = panel.item("Family")
     with qtbot.waitSignal(window.results_shown, timeout=10000):
-        panel.list.itemClicked.emit(family)
-    assert {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())} == {p.id for p in photos}
-    assert window.tag_filter() == "family" and panel.list.currentItem() is family
+        panel.tree.itemClicked.emit(family, 0)
+    shown = {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())}
+    assert shown == {p.id for p in photos}  # a level takes in everything under it
+    assert window.tag_filter() == "Family" and panel.tree.currentItem() is family
     with qtbot.waitSignal(window.results_shown, timeout=10000):
-        panel.list.itemClicked.emit(family)  # the same tag again: back to every photo
+        panel.tree.itemClicked.emit(family, 0)  # the same tag again: back to every photo
     assert window.tag_filter() is None and window.grid_model.rowCount() == 8
-    assert not panel.list.selectedItems()
+    assert not panel.tree.selectedItems()
 
 
 def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
