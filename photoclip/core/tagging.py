@@ -558,31 +558,43 @@ class LabelVectors:
         return label_scores, text_scores, background
 
 
-def _feedback_vectors(lib: Library, label_id: int, model_id: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-    out: dict[str, list[np.ndarray]] = {"confirm": [], "reject": []}
+def _feedback_vectors(
+    lib: Library, label_ids: Sequence[int], model_id: str
+) -> dict[int, tuple[np.ndarray | None, np.ndarray | None]]:
+    """Each label's confirmed and rejected photo vectors, in one query for all labels.
+
+    CROSS JOIN keeps tag_feedback (small) as the outer loop: left to itself SQLite
+    may walk the whole vectors table once per call, which cost ~60 ms per label at 100k.
+    """
+    found: dict[int, dict[str, list[np.ndarray]]] = {}
     rows = lib.conn.execute(
-        "SELECT f.verdict, v.dim, v.vec FROM tag_feedback f JOIN vectors v ON v.photo_id = f.photo_id "
-        "WHERE f.label_id = ? AND v.model_id = ?",
-        (label_id, model_id),
+        "SELECT f.label_id, f.verdict, v.dim, v.vec FROM tag_feedback f CROSS JOIN vectors v "
+        "ON v.photo_id = f.photo_id AND v.model_id = ? WHERE f.label_id IN (SELECT value FROM json_each(?))",
+        (model_id, json.dumps([int(x) for x in label_ids])),
     )
-    for verdict, dim, blob in rows:
-        out[verdict].append(np.frombuffer(blob, dtype=VECTOR_DTYPE, count=dim).astype(np.float32))
-    return (
-        np.stack(out["confirm"]) if out["confirm"] else None,
-        np.stack(out["reject"]) if out["reject"] else None,
-    )
+    for label_id, verdict, dim, blob in rows:
+        vectors = found.setdefault(label_id, {"confirm": [], "reject": []})
+        vectors[verdict].append(np.frombuffer(blob, dtype=VECTOR_DTYPE, count=dim).astype(np.float32))
+    return {
+        label_id: (
+            np.stack(v["confirm"]) if v["confirm"] else None,
+            np.stack(v["reject"]) if v["reject"] else None,
+        )
+        for label_id, v in found.items()
+    }
 
 
 def label_vectors(lib: Library, embedder: Embedder, labels: Sequence[Label]) -> LabelVectors:
     prompt_lists = [label.prompts() for label in labels]
     all_texts = [t for prompts in prompt_lists for t in prompts] + list(BACKGROUND_PROMPTS)
     matrix = text_vectors(lib, embedder, all_texts)
+    feedback = _feedback_vectors(lib, [label.id for label in labels], embedder.model_id)
     text_rows, moved_rows, at = [], [], 0
     for label, prompts in zip(labels, prompt_lists):
         base = ensemble(matrix[at : at + len(prompts)])
         at += len(prompts)
         text_rows.append(base)
-        confirmed, rejected = _feedback_vectors(lib, label.id, embedder.model_id)
+        confirmed, rejected = feedback.get(label.id, (None, None))
         moved_rows.append(rocchio(base, confirmed, rejected))
     dim = matrix.shape[1]
     empty = np.empty((0, dim), np.float32)
@@ -709,7 +721,9 @@ def _write_tags(
         counted[j] += 1
     with lib.transaction():
         lib.conn.execute(
-            "DELETE FROM tags WHERE source = 'auto' AND label_id IN (SELECT value FROM json_each(?)) "
+            # '+label_id' keeps SQLite on the photo_id prefix of the key: probing every
+            # (photo, label) pair instead took 12x as long for a chunk of 4096 x 200.
+            "DELETE FROM tags WHERE source = 'auto' AND +label_id IN (SELECT value FROM json_each(?)) "
             "AND photo_id IN (SELECT value FROM json_each(?))",
             (json.dumps([int(x) for x in label_ids]), json.dumps([int(x) for x in photo_ids])),
         )
