@@ -40,6 +40,7 @@ from photoclip.core import tagging
 from photoclip.core.library import display_path, fs_path
 from photoclip.core.tagging import Label, LabelScores
 
+from . import tags
 from .qtcompat import emit
 from .tag_ui import TaggingCommands
 from .tagger import TagOutcome
@@ -446,10 +447,12 @@ class LabelsDialog(QDialog):
         self._call(lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name, self.reload)
 
     def rename_label(self, old: str, new: str) -> None:
-        self._call(lambda ctx: tagging.rename_label(ctx.lib, old, new).name, self.reload)
+        write = self.tagging.write_xmp
+        self._call(lambda ctx: tags.rename_label(ctx.lib, old, new, write_xmp=write), self.reload)
 
     def delete_label(self, name: str) -> None:
-        self._call(lambda ctx: tagging.delete_label(ctx.lib, name), lambda _: self.reload())
+        write = self.tagging.write_xmp
+        self._call(lambda ctx: tags.delete_label(ctx.lib, name, write_xmp=write), lambda _: self.reload())
 
     def add_starter_labels(self) -> None:
         def done(created: list[str]) -> None:

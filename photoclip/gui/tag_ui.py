@@ -154,6 +154,11 @@ class TaggingCommands(QObject):
         self.export_action = QAction("&Write tags to XMP sidecars…", parent)
         self.export_action.triggered.connect(lambda: self.export_sidecars())
 
+    @property
+    def write_xmp(self) -> bool:
+        """The user's "keep XMP sidecars up to date" setting, as it is now."""
+        return self._write_xmp()
+
     def add_to_menu(self, menu: QMenu) -> None:
         menu.addAction(self.tag_library_action)
         menu.addAction(self.export_action)

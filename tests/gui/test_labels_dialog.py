@@ -55,8 +55,8 @@ def commands(qtbot, runner: LibraryRunner, vector_db: Path):
     """The window's tagging commands, without the window: the dialog's runs go through them."""
     holder = QWidget()
     qtbot.addWidget(holder)
-    current: dict[str, object] = {"embedder": None}
-    cmds = TaggingCommands(vector_db, runner, lambda: current["embedder"], lambda: False, holder)
+    current: dict[str, object] = {"embedder": None, "write_xmp": False}
+    cmds = TaggingCommands(vector_db, runner, lambda: current["embedder"], lambda: current["write_xmp"], holder)
     cmds.current = current  # tests set the model here, as the window's model service would
     yield cmds
     cmds.shutdown()
@@ -241,3 +241,23 @@ def test_export_then_import_shares_a_label_set(qtbot, runner: LibraryRunner, com
     with qtbot.waitSignal(dialog.failed, timeout=10000) as bad:
         dialog.import_labels(str(tmp_path / "missing.json"))
     assert "missing.json" in bad.args[0]
+
+
+def test_rename_and_delete_carry_to_sidecars_when_the_setting_is_on(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from photoclip.core import sidecar
+
+    with Library(vector_db) as lib:
+        photo = lib.all_photos()[0]
+        Path(photo.path).write_bytes(b"not really a jpeg")  # sidecars sit beside an existing file
+        tagging.add_tag(lib, photo.id, "Dogs")
+        sidecar.export_xmp(lib)
+    target = sidecar.sidecar_path(photo.path)
+    assert sidecar.read_keywords(target) == ["Dogs"]
+    commands.current["write_xmp"] = True
+    dialog = _dialog(qtbot, runner, None, commands)
+    with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
+        dialog.rename_label("Dogs", "Pets/Dogs")
+    assert sidecar.read_keywords(target) == ["Pets/Dogs"]
+    with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
+        dialog.delete_label("Pets/Dogs")
+    assert sidecar.read_keywords(target) == []
