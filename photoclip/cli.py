@@ -133,7 +133,7 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
             model_problem = str(exc)
             ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
     from .cli_tags import report_sidecars, sidecar_report, write_xmp_enabled  # noqa: PLC0415
-    from .core.autotag import new_photo_tagger  # noqa: PLC0415
+    from .core.sync import new_photo_tagger  # noqa: PLC0415
 
     write_xmp = write_xmp_enabled()
     sidecars: list[str] = []

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from .core import sidecar, tagging
+from .core import sidecar, sync, tagging
 from .core.errors import ModelUnavailable, PhotoclipError
 from .core.library import Library, display_path
 
@@ -78,13 +78,13 @@ def cmd_labels_list(args: argparse.Namespace, ctx: Ctx) -> int:
 
 
 def cmd_labels_remove(args: argparse.Namespace, ctx: Ctx) -> int:
-    removed = tagging.delete_label(ctx.library(), args.name)
+    removed = sync.delete_label(ctx.library(), args.name, write_xmp=write_xmp_enabled())
     ctx.out(f"Removed label {tagging.normalize_name(args.name)} and its {removed} tags")
     return 0
 
 
 def cmd_labels_rename(args: argparse.Namespace, ctx: Ctx) -> int:
-    label = tagging.rename_label(ctx.library(), args.old, args.new)
+    label = sync.rename_label(ctx.library(), args.old, args.new, write_xmp=write_xmp_enabled())
     ctx.out(f"Renamed {tagging.normalize_name(args.old)} to {label.name}")
     return 0
 

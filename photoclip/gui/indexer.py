@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.index import CancelToken, IndexProgress, index_library
 from photoclip.core.library import Library
-from photoclip.core.autotag import new_photo_tagger
+from photoclip.core.sync import new_photo_tagger
 
 from .qtcompat import emit
 

@@ -36,11 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core import tagging
+from photoclip.core import sync, tagging
 from photoclip.core.library import display_path, fs_path
 from photoclip.core.tagging import Label, LabelScores
 
-from . import tags
 from .qtcompat import emit
 from .tag_ui import TaggingCommands
 from .tagger import TagOutcome
@@ -448,11 +447,11 @@ class LabelsDialog(QDialog):
 
     def rename_label(self, old: str, new: str) -> None:
         write = self.tagging.write_xmp
-        self._call(lambda ctx: tags.rename_label(ctx.lib, old, new, write_xmp=write), self.reload)
+        self._call(lambda ctx: sync.rename_label(ctx.lib, old, new, write_xmp=write).name, self.reload)
 
     def delete_label(self, name: str) -> None:
         write = self.tagging.write_xmp
-        self._call(lambda ctx: tags.delete_label(ctx.lib, name, write_xmp=write), lambda _: self.reload())
+        self._call(lambda ctx: sync.delete_label(ctx.lib, name, write_xmp=write), lambda _: self.reload())
 
     def add_starter_labels(self) -> None:
         def done(created: list[str]) -> None:

@@ -117,18 +117,3 @@ def shared_tags(lib: Library, photo_ids: Sequence[int]) -> list[str]:
         names.update(t.label for t in tagging.photo_tags(lib, pid))
     return sorted(names, key=str.casefold)
 
-
-def rename_label(lib: Library, old: str, new: str, *, write_xmp: bool = False) -> str:
-    """Rename a label (its children move with it); with the setting on, its photos' sidecars follow."""
-    affected = tagging.photos_with_label(lib, old) if write_xmp else []
-    name = tagging.rename_label(lib, old, new).name
-    write_sidecars(lib, affected, write_xmp)
-    return name
-
-
-def delete_label(lib: Library, name: str, *, write_xmp: bool = False) -> int:
-    """Delete one label and its tags; with the setting on, the keyword leaves its photos' sidecars."""
-    affected = tagging.photos_with_label(lib, name, include_children=False) if write_xmp else []
-    removed = tagging.delete_label(lib, name)
-    write_sidecars(lib, affected, write_xmp)
-    return removed

@@ -284,3 +284,22 @@ def test_index_writes_sidecars_of_the_photos_it_tags_when_the_setting_is_on(tmp_
     with Library(plain) as lib:
         tagging.create_label(lib, "Favourites")
     assert f"Wrote {len(tagged)} XMP sidecars" in index(plain)["err"]
+
+
+def test_labels_rename_and_remove_update_sidecars_when_the_setting_is_on(library, fake_embedder, photo_dir):
+    from photoclip.core.settings import Settings
+
+    ids = index_real_photos(library, fake_embedder, photo_dir)
+    ctx = FakeCtx(library, fake_embedder)
+    tagging.add_tag(library, ids["skimage_chelsea.jpg"], "Cats")
+    target = photo_dir / "skimage_chelsea.jpg.xmp"
+    sidecar.export_xmp(library)
+    assert sidecar.read_keywords(target) == ["Cats"]
+
+    assert run(ctx, "labels", "rename", "Cats", "Animals/Cats") == 0  # setting off: the sidecar is left as it was
+    assert sidecar.read_keywords(target) == ["Cats"]
+    Settings(write_xmp=True).save()
+    assert run(ctx, "labels", "rename", "Animals/Cats", "Pets/Cats") == 0
+    assert sidecar.read_keywords(target) == ["Pets/Cats"]  # the old keyword photoclip wrote goes too
+    assert run(ctx, "labels", "remove", "Pets/Cats") == 0
+    assert sidecar.read_keywords(target) == []

@@ -419,7 +419,7 @@ def test_indexing_tags_new_photos_as_they_arrive(library, tmp_path):
     """The indexer's after_commit hook gives photos indexed after a label exists that label."""
     from photoclip.core.embed import FakeEmbedder
     from photoclip.core.index import index_library
-    from photoclip.core.autotag import new_photo_tagger
+    from photoclip.core.sync import new_photo_tagger
     from photoclip.core.tagging import create_label, photo_tags
     from tests.core.helpers import write_jpeg
 

@@ -1,7 +1,9 @@
-"""What happens to photos as the indexer embeds them: the user's labels, and their sidecars.
+"""Tag changes that reach the XMP sidecars when the user asked for that (`write_xmp`).
 
-Its own module because it joins tagging and sidecars, and sidecar.py already builds
-on tagging.py: keeping the join here keeps the two free of an import circle.
+New photos tagged as the indexer embeds them, a label renamed or deleted: each is a
+tagging step followed by bringing the affected photos' sidecars in line. The join
+lives here because sidecar.py already builds on tagging.py, and the app and the
+command line share it.
 """
 
 from __future__ import annotations
@@ -43,3 +45,21 @@ def new_photo_tagger(
         return counts
 
     return tag_new
+
+
+def rename_label(lib: Library, old: str, new: str, *, write_xmp: bool = False) -> tagging.Label:
+    """Rename a label (its children move with it); with write_xmp, its photos' sidecars follow."""
+    affected = tagging.photos_with_label(lib, old) if write_xmp else []
+    label = tagging.rename_label(lib, old, new)
+    if affected:
+        export_xmp(lib, photo_ids=affected)
+    return label
+
+
+def delete_label(lib: Library, name: str, *, write_xmp: bool = False) -> int:
+    """Delete one label and its tags; with write_xmp, the keyword leaves its photos' sidecars."""
+    affected = tagging.photos_with_label(lib, name, include_children=False) if write_xmp else []
+    removed = tagging.delete_label(lib, name)
+    if affected:
+        export_xmp(lib, photo_ids=affected)
+    return removed
