@@ -186,8 +186,11 @@ class PhotoLabelsPanel(QWidget):
         for layout in (self.grid, self.other_layout):
             while layout.count():
                 item = layout.takeAt(0)
-                if item.widget() is not None:
-                    item.widget().deleteLater()
+                widget = item.widget()
+                if widget is not None:
+                    widget.hide()
+                    widget.setParent(None)  # out of the tree now, so a lookup never finds the old row
+                    widget.deleteLater()
 
     def _fill_matches(self, labels: tags.PhotoLabels) -> None:
         matches = labels.matches
