@@ -128,31 +128,11 @@ def write_xmp_enabled() -> bool:
     return Settings.load().write_xmp
 
 
-def _tag_pairs(lib: Library, label_ids: list[int]) -> set[tuple[int, int]]:
-    rows = lib.conn.execute(
-        "SELECT photo_id, label_id FROM tags WHERE label_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(label_ids),),
-    )
-    return {(r[0], r[1]) for r in rows}
-
-
 def _sync_sidecars(
     lib: Library, label_ids: list[int], before: set[tuple[int, int]], also: Iterable[int] = ()
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Export the sidecars of photos whose tags of these labels changed since `before`,
-    and of photos carrying one of these tags that photoclip has not written yet (tags
-    from before the setting was turned on)."""
-    changed = {pid for pid, _ in before ^ _tag_pairs(lib, label_ids)} | set(also)
-    changed.update(
-        r[0]
-        for r in lib.conn.execute(
-            "SELECT DISTINCT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id "
-            "WHERE t.label_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
-            "(SELECT 1 FROM sidecar_keywords s WHERE s.photo_id = t.photo_id AND s.name = l.name)",
-            (json.dumps(label_ids),),
-        )
-    )
     problems: list[tuple[str, str]] = []
+    changed = sync.photos_to_sync(lib, label_ids, before, also)
     return sidecar.export_xmp(lib, problems=problems, photo_ids=changed), problems
 
 
@@ -195,7 +175,7 @@ def cmd_tag(args: argparse.Namespace, ctx: Ctx) -> int:
     label_ids = [tagging.get_label(lib, n).id for n in names] if names else [l.id for l in tagging.list_labels(lib)]
     # Only photos whose tags changed need their sidecar looked at: reading every
     # sidecar in the library after each run would cost far more than the tagging.
-    before = _tag_pairs(lib, label_ids) if write_xmp else set()
+    before = sync.tag_pairs(lib, label_ids) if write_xmp else set()
     events = tagging.apply_labels(lib, embedder, names)
     bar = None
     final = None
@@ -276,7 +256,7 @@ def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
     write_xmp = write_xmp_enabled()
     # Feedback re-applies the label to the whole library, so photos other than this
     # one may gain or lose it.
-    before = _tag_pairs(lib, [label.id]) if write_xmp else set()
+    before = sync.tag_pairs(lib, [label.id]) if write_xmp else set()
     result = tagging.feedback(lib, embedder, photo_id, label.name, confirm=args.confirm)
     sidecars: list[str] = []
     problems: list[tuple[str, str]] = []

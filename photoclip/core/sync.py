@@ -8,7 +8,8 @@ command line share it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 
 from . import tagging
 from .embed import Embedder
@@ -63,3 +64,32 @@ def delete_label(lib: Library, name: str, *, write_xmp: bool = False) -> int:
     if affected:
         export_xmp(lib, photo_ids=affected)
     return removed
+
+
+def tag_pairs(lib: Library, label_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(photo, label) pairs tagged with these labels: taken before a run to see what it changed."""
+    rows = lib.conn.execute(
+        "SELECT photo_id, label_id FROM tags WHERE label_id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(x) for x in label_ids]),),
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def photos_to_sync(
+    lib: Library, label_ids: Sequence[int], before: set[tuple[int, int]], also: Iterable[int] = ()
+) -> set[int]:
+    """Photos whose sidecars a tagging run made stale: those whose tags of these labels changed
+    since `before`, plus those carrying one of these tags that photoclip has not written yet
+    (tags from before the setting was turned on). Reading every sidecar in the library after
+    each run would cost far more than the tagging."""
+    changed = {pid for pid, _ in before ^ tag_pairs(lib, label_ids)} | set(also)
+    changed.update(
+        r[0]
+        for r in lib.conn.execute(
+            "SELECT DISTINCT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id "
+            "WHERE t.label_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+            "(SELECT 1 FROM sidecar_keywords s WHERE s.photo_id = t.photo_id AND s.name = l.name)",
+            (json.dumps([int(x) for x in label_ids]),),
+        )
+    )
+    return changed

@@ -709,23 +709,36 @@ def _write_tags(
     passes: np.ndarray,
     rejected: set[tuple[int, int]],
 ) -> np.ndarray:
-    """Replace these labels' auto tags on these photos; manual tags win the primary key."""
+    """Replace these labels' auto tags on these photos; manual tags win the primary key.
+
+    `rejected` was read when the run began; the user may have rejected or removed a tag
+    since (from another thread), so this chunk's rejections are read again inside the
+    write transaction, where no other writer can add one before the insert.
+    """
     now = time.time()
-    rows = []
+    chunk_ids = json.dumps([int(x) for x in photo_ids])
     counted = np.zeros(len(label_ids), np.int64)
-    for i, j in zip(*np.nonzero(passes)):
-        pid, lid = int(photo_ids[i]), int(label_ids[j])
-        if (pid, lid) in rejected:
-            continue
-        rows.append((pid, lid, float(scores[i, j]), now))
-        counted[j] += 1
     with lib.transaction():
+        late = set(
+            lib.conn.execute(
+                "SELECT photo_id, label_id FROM tag_feedback WHERE verdict = 'reject' "
+                "AND photo_id IN (SELECT value FROM json_each(?))",
+                (chunk_ids,),
+            ).fetchall()
+        )
+        rows = []
+        for i, j in zip(*np.nonzero(passes)):
+            pair = (int(photo_ids[i]), int(label_ids[j]))
+            if pair in rejected or pair in late:
+                continue
+            rows.append((*pair, float(scores[i, j]), now))
+            counted[j] += 1
         lib.conn.execute(
             # '+label_id' keeps SQLite on the photo_id prefix of the key: probing every
             # (photo, label) pair instead took 12x as long for a chunk of 4096 x 200.
             "DELETE FROM tags WHERE source = 'auto' AND +label_id IN (SELECT value FROM json_each(?)) "
             "AND photo_id IN (SELECT value FROM json_each(?))",
-            (json.dumps([int(x) for x in label_ids]), json.dumps([int(x) for x in photo_ids])),
+            (json.dumps([int(x) for x in label_ids]), chunk_ids),
         )
         lib.conn.executemany(
             "INSERT OR IGNORE INTO tags (photo_id, label_id, source, score, created_at) VALUES (?, ?, 'auto', ?, ?)",
@@ -953,54 +966,87 @@ def _moved_z(z_threshold: float, z_score: float, confirm: bool) -> float:
     return float(np.clip(z_threshold, Z_MIN, Z_MAX))
 
 
+@dataclass
+class _Verdicts:
+    """What recording feedback on some photos did to a label, before it is re-applied."""
+
+    label: Label
+    scores: dict[int, float]  # photo id -> its score with the label's vector before the feedback
+    before: LabelScores | None
+    z_before: float | None
+
+
+def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Sequence[int], confirm: bool) -> _Verdicts:
+    label = get_label(lib, name)
+    model_id = embedder.model_id
+    verdict = "confirm" if confirm else "reject"
+    vectors = {pid: v for pid in photo_ids if (v := lib.vector(pid, model_id)) is not None}
+    before = label_scores(lib, embedder, label.name) if vectors else None
+    scores: dict[int, float] = {}
+    z_before = z = None
+    if before is not None and len(before.scores):
+        current = label_vector(lib, embedder, label.name)
+        z_before = z = before.relative(before.threshold)
+        # Each photo moves the threshold a step from where the previous one left it.
+        for pid, vec in vectors.items():
+            scores[pid] = float(vec @ current)
+            z = _moved_z(z, before.stats.to_z(scores[pid]), confirm)
+    now = time.time()
+    with lib.transaction():
+        for pid in photo_ids:
+            lib.conn.execute(
+                "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at) VALUES (?, ?, ?, ?, ?)",
+                (label.id, pid, verdict, scores.get(pid), now),
+            )
+            if confirm:
+                lib.conn.execute(
+                    "INSERT INTO tags (photo_id, label_id, source, score, created_at) VALUES (?, ?, 'manual', ?, ?) "
+                    "ON CONFLICT (photo_id, label_id) DO UPDATE SET source = 'manual'",
+                    (pid, label.id, scores.get(pid), now),
+                )
+            else:
+                lib.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (pid, label.id))
+        if z is not None:
+            lib.conn.execute(
+                "UPDATE labels SET threshold_z = ?, threshold_source = 'adjusted', updated_at = ? WHERE id = ?",
+                (z, now, label.id),
+            )
+    return _Verdicts(label, scores, before, z_before)
+
+
 def feedback(lib: Library, embedder: Embedder, photo_id: int, name: str, *, confirm: bool) -> FeedbackResult:
     """Confirm or reject a label on a photo, move the label's threshold and vector, re-tag it.
 
     Confirm: the photo gets a manual tag. Reject: its tag (auto or manual) goes and the
     label never auto-tags it again. Only this label's tags are recomputed.
     """
-    label = get_label(lib, name)
-    model_id = embedder.model_id
-    verdict = "confirm" if confirm else "reject"
-    photo_vec = lib.vector(photo_id, model_id)
-    before = label_scores(lib, embedder, label.name) if photo_vec is not None else None
-    score_before = z_before = z_after = None
-    if before is not None and len(before.scores):
-        score_before = float(photo_vec @ label_vector(lib, embedder, label.name))
-        z_before = before.relative(before.threshold)
-        z_after = _moved_z(z_before, before.stats.to_z(score_before), confirm)
-    with lib.transaction():
-        lib.conn.execute(
-            "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at) VALUES (?, ?, ?, ?, ?)",
-            (label.id, photo_id, verdict, score_before, time.time()),
-        )
-        if confirm:
-            lib.conn.execute(
-                "INSERT INTO tags (photo_id, label_id, source, score, created_at) VALUES (?, ?, 'manual', ?, ?) "
-                "ON CONFLICT (photo_id, label_id) DO UPDATE SET source = 'manual'",
-                (photo_id, label.id, score_before, time.time()),
-            )
-        else:
-            lib.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id))
-        if z_after is not None:
-            lib.conn.execute(
-                "UPDATE labels SET threshold_z = ?, threshold_source = 'adjusted', updated_at = ? WHERE id = ?",
-                (z_after, time.time(), label.id),
-            )
+    done = _record_verdicts(lib, embedder, name, [photo_id], confirm)
+    label = done.label
     counts = run_to_end(apply_labels(lib, embedder, [label.name]))
     after = get_label(lib, label.name)
+    photo_vec = lib.vector(photo_id, embedder.model_id)
     score_after = float(photo_vec @ label_vector(lib, embedder, label.name)) if photo_vec is not None else None
+    measured = done.before is not None and len(done.before.scores)
     return FeedbackResult(
         label=label.name,
-        verdict=verdict,
-        score_before=score_before,
+        verdict="confirm" if confirm else "reject",
+        score_before=done.scores.get(photo_id),
         score_after=score_after,
-        threshold_before=before.threshold if before is not None and len(before.scores) else label.threshold,
+        threshold_before=done.before.threshold if measured else label.threshold,  # type: ignore[union-attr]
         threshold_after=after.threshold,
-        z_before=z_before,
+        z_before=done.z_before,
         z_after=after.threshold_z,
         tagged=counts.get(label.name, 0),
     )
+
+
+def feedback_many(lib: Library, embedder: Embedder, photo_ids: Sequence[int], name: str, *, confirm: bool) -> int:
+    """The same verdict on several photos (a selection in the grid): recorded together, and
+    the label re-applied once rather than once per photo. Returns the label's auto tags."""
+    if not photo_ids:
+        return 0
+    label = _record_verdicts(lib, embedder, name, list(photo_ids), confirm).label
+    return run_to_end(apply_labels(lib, embedder, [label.name])).get(label.name, 0)
 
 
 # -- one photo -----------------------------------------------------------------------

@@ -440,3 +440,53 @@ def test_indexing_tags_new_photos_as_they_arrive(library, tmp_path):
     again = hook([p.id for p in library.all_photos()])
     after = {p.id for p in library.all_photos() if any(t.label == "everything" for t in photo_tags(library, p.id))}
     assert isinstance(again, dict) and tagged == after
+
+
+def test_a_tag_removed_while_a_run_is_under_way_stays_removed(library, emb, tmp_path):
+    """The app removes tags on its library thread while its tagging thread applies labels."""
+    from photoclip.core.library import Library
+
+    set_label_vector(emb, "Dogs", axis(0))
+    set_background(emb, axis(7))
+    ids = add_photos(library, emb, [axis(0) + 0.01 * n * axis(1) for n in range(12)], tmp_path)
+    tagging.create_label(library, "Dogs")
+    tagging.set_threshold(library, emb, "Dogs", 0.5)  # every photo passes
+    apply(library, emb)
+    assert set(tags_of(library, "Dogs")) == set(ids)
+
+    run = tagging.apply_labels(library, emb, chunk_size=4)
+    assert next(run).phase == "prepare"  # the run has read the rejections it knows of
+    assert next(run).phase == "tagging"  # first chunk written
+    late = ids[-1]  # in the last chunk, not yet rewritten
+    with Library(library.path) as other:  # another thread's connection, as in the app
+        tagging.remove_tag(other, late, "Dogs")
+    tagging.run_to_end(run)
+    assert set(tags_of(library, "Dogs")) == set(ids) - {late}
+
+
+def test_feedback_on_a_selection_is_recorded_together_and_applied_once(library, emb, dogs_library, monkeypatch):
+    ids = dogs_library
+    both = [ids["cat"], ids["cat2"]]
+    assert set(both) <= set(tags_of(library, "Dogs"))
+    z_before = tagging.get_label(library, "Dogs").threshold_z
+    vec_before = tagging.label_vector(library, emb, "Dogs")
+    runs = []
+    real_apply = tagging.apply_labels
+    monkeypatch.setattr(tagging, "apply_labels", lambda *a, **k: (runs.append(a[2]), real_apply(*a, **k))[1])
+
+    tagged = tagging.feedback_many(library, emb, both, "Dogs", confirm=False)
+
+    assert runs == [["Dogs"]]  # one pass over the library for the whole selection
+    assert tagged == len(tags_of(library, "Dogs"))
+    assert not set(both) & set(tags_of(library, "Dogs"))
+    assert tagging.get_label(library, "Dogs").threshold_z > z_before
+    vec_after = tagging.label_vector(library, emb, "Dogs")
+    for pid in both:
+        photo = library.vector(pid, emb.model_id)
+        assert float(vec_after @ photo) < float(vec_before @ photo)  # moved away from both
+        assert "Dogs" in tagging.rejected_labels(library, pid)
+    np.testing.assert_allclose(
+        vec_after,
+        tagging.rocchio(axis(0), None, np.stack([library.vector(p, emb.model_id) for p in both])),
+        atol=1e-6,
+    )
