@@ -160,6 +160,7 @@ class LabelsDialog(QDialog):
         self.photo_paths: dict[int, str] = {}
         self._generation = 0  # bumps on every selection change: late score results for another label are dropped
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
+        self._closed = False
         self._build_ui()
         self.reload()
 
@@ -267,7 +268,6 @@ class LabelsDialog(QDialog):
         self.tagging.tagger.finished.connect(self._tagged)
         self.tagging.tagger.failed.connect(self._failed_text)
         self.preview.customContextMenuRequested.connect(self._preview_menu)
-        self.tagging.actions.changed.connect(self._feedback_done)
         if self.thumbs is not None:
             self.thumbs.ready.connect(self._thumbnail_ready)
         self._update_enabled()
@@ -313,14 +313,21 @@ class LabelsDialog(QDialog):
     # == library jobs ====================================================================
 
     def _call(self, fn: Callable[[LibraryContext], Any], on_done: Callable[[Any], None]) -> None:
-        self.library.call(fn, on_done, self._failed)
+        # Results can arrive after the dialog closed (WA_DeleteOnClose deletes its widgets): drop them.
+        self.library.call(fn, lambda result: None if self._closed else on_done(result), self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self._failed_text(str(exc))
 
     def _failed_text(self, text: str) -> None:
+        if self._closed:
+            return
         self.status.setText(text)
         emit(self.failed, text)
+
+    def done(self, result: int) -> None:
+        self._closed = True
+        super().done(result)
 
     def reload(self, select: str | None = None) -> None:
         """Re-read the labels (with tag counts); keep or move the selection to `select`."""
@@ -428,13 +435,14 @@ class LabelsDialog(QDialog):
         if name is None:
             return
         self.status.setText(f"Teaching “{name}”…")
-        for pid in photo_ids:
-            self.tagging.actions.feedback(pid, name, confirm=confirm)
+        self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 
     def _feedback_done(self, change: object) -> None:
-        if not self.tagging.library.busy:  # after the last of several corrections
+        if self._closed:
+            return
+        if change is not None:
             self.status.setText(getattr(change, "message", ""))
-            self.reload(self.current_name())
+        self.reload(self.current_name())
 
     def _set_count(self, count: int, text: str) -> None:
         self.count_label.setProperty("count", count)
@@ -529,7 +537,7 @@ class LabelsDialog(QDialog):
         if name is None or threshold is None or embedder is None:
             return
         self.status.setText(f"Applying “{name}”…")
-        self.tagging.tag_library([name], prepare=lambda lib: tagging.set_threshold(lib, embedder, name, threshold))
+        self.tagging.tag_library([name], prepare=lambda lib, model: tagging.set_threshold(lib, model, name, threshold))
 
     def reset_threshold(self) -> None:
         """Back to the calibrated threshold; with a model, re-tag so the tags match it."""
@@ -540,7 +548,7 @@ class LabelsDialog(QDialog):
             self._call(lambda ctx: tagging.recalibrate(ctx.lib, name), lambda _: self._reset_only(name))
             return
         self.status.setText(f"Resetting “{name}”…")
-        self.tagging.tag_library([name], prepare=lambda lib: tagging.recalibrate(lib, name))
+        self.tagging.tag_library([name], prepare=lambda lib, _model: tagging.recalibrate(lib, name))
 
     def tag_library(self) -> None:
         """Every label over every photo (what Tools → Tag library does)."""

@@ -31,6 +31,8 @@ from .tasks import LibraryRunner
 
 # -- doing ----------------------------------------------------------------------------------
 
+After = Callable[["tags.TagChange | None"], None]  # called once an edit is done (None: it failed)
+
 
 class TagActions(QObject):
     """Tag edits for any widget: feedback, add, remove; results arrive as `changed`."""
@@ -57,27 +59,35 @@ class TagActions(QObject):
         embedder = self.embedder
         self.library.call(lambda ctx: tags.photo_labels(ctx.lib, embedder, photo_id), on_done, self.report_failure)
 
-    def feedback(self, photo_id: int, name: str, *, confirm: bool) -> None:
-        embedder, write = self.embedder, self._write_xmp()
+    def feedback(self, photo_ids: Sequence[int], name: str, *, confirm: bool, after: After | None = None) -> None:
+        """Yes or no to a label on photos: the label learns once from all of them."""
+        ids, embedder, write = list(photo_ids), self.embedder, self._write_xmp()
         if embedder is None:
             # Without a model the label cannot learn; the user's intent still counts.
-            if confirm:
-                self.add([photo_id], name)
-            else:
-                self.remove([photo_id], name)
+            (self.add if confirm else self.remove)(ids, name, after=after)
             return
-        self._call(lambda ctx: tags.give_feedback(ctx.lib, embedder, photo_id, name, confirm=confirm, write_xmp=write))
+        self._call(lambda ctx: tags.give_feedback(ctx.lib, embedder, ids, name, confirm=confirm, write_xmp=write), after)
 
-    def add(self, photo_ids: Sequence[int], name: str) -> None:
+    def add(self, photo_ids: Sequence[int], name: str, *, after: After | None = None) -> None:
         ids, write = list(photo_ids), self._write_xmp()
-        self._call(lambda ctx: tags.add_tags(ctx.lib, ids, name, write_xmp=write))
+        self._call(lambda ctx: tags.add_tags(ctx.lib, ids, name, write_xmp=write), after)
 
-    def remove(self, photo_ids: Sequence[int], name: str) -> None:
+    def remove(self, photo_ids: Sequence[int], name: str, *, after: After | None = None) -> None:
         ids, write = list(photo_ids), self._write_xmp()
-        self._call(lambda ctx: tags.remove_tags(ctx.lib, ids, name, write_xmp=write))
+        self._call(lambda ctx: tags.remove_tags(ctx.lib, ids, name, write_xmp=write), after)
 
-    def _call(self, fn: Callable) -> None:  # type: ignore[type-arg]
-        self.library.call(fn, lambda change: emit(self.changed, change), self.report_failure)
+    def _call(self, fn: Callable, after: After | None) -> None:  # type: ignore[type-arg]
+        def done(change: tags.TagChange) -> None:
+            emit(self.changed, change)
+            if after is not None:
+                after(change)
+
+        def failed(exc: BaseException) -> None:
+            self.report_failure(exc)
+            if after is not None:
+                after(None)
+
+        self.library.call(fn, done, failed)
 
     def report_failure(self, exc: BaseException) -> None:
         emit(self.failed, str(exc))

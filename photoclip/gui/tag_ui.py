@@ -121,6 +121,7 @@ class TagListPanel(QWidget):
 class TaggingCommands(QObject):
     tags_changed = Signal()
     message = Signal(str, int)  # text, milliseconds to show it
+    sidecars_written = Signal(object)  # tags.TagChange, after a tagging run's sidecars were brought up to date
 
     def __init__(
         self,
@@ -144,6 +145,7 @@ class TaggingCommands(QObject):
         self.tagger.progress.connect(self._progress)
         self.tagger.finished.connect(self._finished)
         self.tagger.failed.connect(lambda text: emit(self.message, text, 10000))
+        self.tagger.sidecars_stale.connect(self._write_stale_sidecars)
         self.actions.changed.connect(self._changed)
         self.actions.failed.connect(lambda text: emit(self.message, text, 10000))
 
@@ -186,6 +188,22 @@ class TaggingCommands(QObject):
     def _finished(self, outcome: TagOutcome) -> None:
         emit(self.message, outcome.summary(), 10000)
         emit(self.tags_changed)
+
+    def _write_stale_sidecars(self, photo_ids: set[int]) -> None:
+        # On the library thread, like every sidecar write of the app: two threads merging into
+        # the same file could lose each other's change.
+        ids = sorted(photo_ids)
+        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, ids, True), self._sidecars_written,
+                          self.actions.report_failure)
+
+    def _sidecars_written(self, change: tags.TagChange) -> None:
+        if change.sidecars or change.problems:
+            text = f"{len(change.sidecars):,} XMP sidecar files updated."
+            if change.problems:
+                path, reason = change.problems[0]
+                text += f" {len(change.problems):,} could not be written, e.g. {path}: {reason}"
+            emit(self.message, text, 10000)
+        emit(self.sidecars_written, change)
 
     def export_sidecars(self, *, confirm: bool = True) -> None:
         """Write every photo's tags into its `.xmp` sidecar (the photos are never changed)."""
@@ -239,9 +257,8 @@ class TaggingCommands(QObject):
             self.actions.remove(ids, name)
 
     def teach(self, photos: Sequence[Photo], name: str, *, confirm: bool) -> None:
-        """Confirm or reject a label on several photos (each moves the label a step)."""
-        for photo in photos:
-            self.actions.feedback(photo.id, name, confirm=confirm)
+        """Confirm or reject a label on a selection: one lesson, one pass over the library."""
+        self.actions.feedback([p.id for p in photos], name, confirm=confirm)
 
     def _changed(self, change: tags.TagChange) -> None:
         text = change.message

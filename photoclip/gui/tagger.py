@@ -17,17 +17,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from photoclip.core import tagging
+from photoclip.core import sync, tagging
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.library import Library
 
 from .qtcompat import emit
-from .tags import write_sidecars
 from .tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-Prepare = Callable[[Library], object]
+Prepare = Callable[[Library, object], object]  # (the run's Library, the run's model)
 
 
 @dataclass
@@ -45,18 +44,18 @@ class TagOutcome:
     names: list[str] | None
     counts: dict[str, int]
     cancelled: bool
-    sidecars: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None  # the run stopped on this (what it wrote before stays)
+    stale_sidecars: set[int] = field(default_factory=set)  # photos whose sidecars the run made stale
 
     def summary(self) -> str:
         tagged = sum(self.counts.values())
         what = f"“{self.names[0]}”" if self.names and len(self.names) == 1 else f"{len(self.counts):,} labels"
-        text = f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {tagged:,} automatic tags."
-        if self.sidecars:
-            text += f" {len(self.sidecars):,} sidecar files written."
-        if self.problems:
-            text += f" {len(self.problems):,} sidecars could not be written ({self.problems[0][1]})."
-        return text
+        return f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {tagged:,} automatic tags."
+
+
+def _label_ids(lib: Library, names: list[str] | None) -> list[int]:
+    labels = tagging.list_labels(lib) if names is None else [tagging.get_label(lib, n) for n in names]
+    return [label.id for label in labels]
 
 
 def run_tagging(
@@ -65,19 +64,32 @@ def run_tagging(
     cancelled: Callable[[], bool],
     progress: Callable[[int, int], None],
 ) -> TagOutcome:
-    """The worker's body (no Qt): prepare, apply with progress, then the sidecars if asked."""
-    if run.prepare is not None:
-        run.prepare(lib)
-    events = tagging.apply_labels(lib, run.embedder, run.names, cancel=cancelled)  # type: ignore[arg-type]
-    last = None
-    for event in events:
-        progress(event.done, event.total)
-        last = event
-    counts = dict(last.tagged) if last is not None else {}
-    outcome = TagOutcome(run.names, counts, last is not None and last.phase == "cancelled")
-    if run.write_xmp and not outcome.cancelled:
-        change = write_sidecars(lib, None, True)
-        outcome.sidecars, outcome.problems = change.sidecars, change.problems
+    """The worker's body (no Qt): prepare, apply with progress; which sidecars went stale.
+
+    Never raises: an error is reported in the outcome, because chunks written before it
+    (or before a cancel) still need their sidecars brought up to date. The sidecars are
+    written on the library thread, where every other sidecar write of the app happens.
+    """
+    outcome = TagOutcome(run.names, {}, False)
+    label_ids: list[int] = []
+    before: set[tuple[int, int]] = set()
+    try:
+        if run.write_xmp:
+            label_ids = _label_ids(lib, run.names)
+            before = sync.tag_pairs(lib, label_ids)
+        if run.prepare is not None:
+            run.prepare(lib, run.embedder)
+        for event in tagging.apply_labels(lib, run.embedder, run.names, cancel=cancelled):  # type: ignore[arg-type]
+            progress(event.done, event.total)
+            outcome.counts = dict(event.tagged)
+            outcome.cancelled = event.phase == "cancelled"
+    except PhotoclipError as exc:
+        outcome.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug: logged in full, reported in one line
+        log.exception("tagging failed")
+        outcome.error = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
+    if run.write_xmp and label_ids:
+        outcome.stale_sidecars = sync.photos_to_sync(lib, label_ids, before)
     return outcome
 
 
@@ -90,8 +102,9 @@ class TagController(QObject):
     """Runs tagging passes one at a time; the window shows `progress` and offers `cancel`."""
 
     progress = Signal(int, int)  # photos done, total
-    finished = Signal(object)  # TagOutcome
+    finished = Signal(object)  # TagOutcome of a run that completed or was cancelled
     failed = Signal(str)
+    sidecars_stale = Signal(object)  # set of photo ids, after any run (even a failed one) with write_xmp
     running_changed = Signal(bool)
 
     def __init__(self, db_path: Path, parent: QObject | None = None) -> None:
@@ -156,14 +169,16 @@ class TagController(QObject):
             emit(self.progress, done, total)
 
     def _done(self, outcome: TagOutcome) -> None:
-        emit(self.finished, outcome)
+        if outcome.stale_sidecars:
+            emit(self.sidecars_stale, outcome.stale_sidecars)
+        if outcome.error is not None:
+            emit(self.failed, outcome.error)
+        else:
+            emit(self.finished, outcome)
         self._next()
 
     def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, PhotoclipError):
-            message = str(exc)
-        else:
-            log.error("tagging failed", exc_info=exc)
-            message = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
-        emit(self.failed, message)
+        # run_tagging reports its own errors; this is only for a failure to open the library.
+        log.error("tagging failed", exc_info=exc)
+        emit(self.failed, str(exc) if isinstance(exc, PhotoclipError) else f"Tagging failed: {type(exc).__name__}: {exc}")
         self._next()

@@ -82,16 +82,17 @@ def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_x
 
 
 def give_feedback(
-    lib: Library, embedder: object, photo_id: int, name: str, *, confirm: bool, write_xmp: bool = False
+    lib: Library, embedder: object, photo_ids: Sequence[int], name: str, *, confirm: bool, write_xmp: bool = False
 ) -> TagChange:
-    """Confirm or reject a label on a photo: the label learns and is re-applied to the library."""
+    """Confirm or reject a label on photos: the label learns and is re-applied to the library once."""
     # Feedback re-applies the whole label: photos that gain or lose it need their sidecars redone.
     before = set(tagging.photos_with_label(lib, name, include_children=False)) if write_xmp else set()
-    result = tagging.feedback(lib, embedder, photo_id, name, confirm=confirm)  # type: ignore[arg-type]
+    tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)  # type: ignore[arg-type]
     verb = "Confirmed" if confirm else "Rejected"
-    message = f"{verb} “{name}”: it now tags {result.tagged:,} photos automatically."
+    what = "" if len(photo_ids) == 1 else f" on {len(photo_ids):,} photos"
+    message = f"{verb} “{name}”{what}: it now tags {tagged:,} photos automatically."
     after = set(tagging.photos_with_label(lib, name, include_children=False)) if write_xmp else set()
-    return _with_sidecars(lib, message, sorted({photo_id} | (before ^ after)), write_xmp)
+    return _with_sidecars(lib, message, sorted(set(photo_ids) | (before ^ after)), write_xmp)
 
 
 def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> TagChange:

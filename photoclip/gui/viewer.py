@@ -78,7 +78,14 @@ class ViewerDialog(QDialog):
         self._actions = actions
         self._token: int | None = None
         self._pixmap: QPixmap | None = None
+        self._closed = False
         self.row = row
+        # The photo itself, not its row: the grid may be re-queried while the viewer is open
+        # (a tag filter after a tag change) and the rows shift under it.
+        self._photo: Photo = model.photo(row)
+        self._score: float | None = model.entry(row).score
+        model.modelReset.connect(self._grid_changed)
+        model.rowsRemoved.connect(self._grid_changed)
 
         self.image = QLabel("Loading…", self)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -94,11 +101,10 @@ class ViewerDialog(QDialog):
         side.addWidget(self.labels_panel)
         side.addStretch(1)
         if actions is not None:
-            self.labels_panel.confirm.connect(lambda name: actions.feedback(self.photo.id, name, confirm=True))
-            self.labels_panel.reject.connect(lambda name: actions.feedback(self.photo.id, name, confirm=False))
+            self.labels_panel.confirm.connect(lambda name: actions.feedback([self.photo.id], name, confirm=True))
+            self.labels_panel.reject.connect(lambda name: actions.feedback([self.photo.id], name, confirm=False))
             self.labels_panel.add_requested.connect(lambda name: actions.add([self.photo.id], name))
             self.labels_panel.remove_requested.connect(lambda name: actions.remove([self.photo.id], name))
-            actions.changed.connect(self._tags_changed)
         else:
             self.labels_panel.hide()
         splitter = QSplitter(self)
@@ -132,20 +138,31 @@ class ViewerDialog(QDialog):
 
     @property
     def photo(self) -> Photo:
-        return self._model.photo(self.row)
+        return self._photo
+
+    def _grid_changed(self, *_args: object) -> None:
+        # Find the shown photo again; if it left the grid, it stays shown and Next goes to the top.
+        found = self._model.row_of(self._photo.id)
+        self.row = found if found is not None else -1
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        count = self._model.rowCount()
+        self.prev_button.setEnabled(self.row > 0)
+        self.next_button.setEnabled(self.row < count - 1)
 
     def show_row(self, row: int) -> None:
         if not 0 <= row < self._model.rowCount():
             return
         self.row = row
-        photo = self.photo
+        self._photo = photo = self._model.photo(row)
+        self._score = self._model.entry(row).score
         self.setWindowTitle(display_path(photo.name))
-        self.prev_button.setEnabled(row > 0)
-        self.next_button.setEnabled(row < self._model.rowCount() - 1)
+        self._update_buttons()
         self._pixmap = None
         self.image.setPixmap(QPixmap())
         self.image.setText("Loading…")
-        self._fill_details(photo, self._model.entry(row).score)
+        self._fill_details(photo, self._score)
         if self._token is not None:
             self._pool.discard(self._token)  # the user moved on: drop the old photo's result
         self._token = self._pool.run(
@@ -162,19 +179,20 @@ class ViewerDialog(QDialog):
         self._actions.load(self.photo.id, self._labels_loaded)
 
     def _shown(self, photo_id: int, image: QImage) -> None:
-        if photo_id != self.photo.id or image.isNull():
+        if self._closed or photo_id != self.photo.id or image.isNull():
             return
         self._pixmap = QPixmap.fromImage(image)  # GUI thread: pixmaps are made only here
         self._rescale()
 
     def _labels_loaded(self, labels: PhotoLabels) -> None:
-        if self.row < self._model.rowCount() and labels.photo_id == self.photo.id:
+        if not self._closed and labels.photo_id == self.photo.id:
             has_model = self._actions is not None and self._actions.embedder is not None
             self.labels_panel.set_labels(labels, has_model)
             emit(self.labels_shown, labels.photo_id)
 
-    def _tags_changed(self, _change: object) -> None:
-        if self.isVisible() and self.row < self._model.rowCount():
+    def refresh_labels(self) -> None:
+        """Tags changed somewhere (here, in the grid, a tagging run): show this photo's anew."""
+        if not self._closed:
             self._load_labels()
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
@@ -216,11 +234,14 @@ class ViewerDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
+        # Results still on their way (labels from the library thread) must not reach
+        # widgets that WA_DeleteOnClose is about to delete.
+        self._closed = True
+        for signal in (self._model.modelReset, self._model.rowsRemoved):
+            try:
+                signal.disconnect(self._grid_changed)
+            except (RuntimeError, TypeError):
+                pass
         if self._token is not None:
             self._pool.discard(self._token)
-        if self._actions is not None:
-            try:
-                self._actions.changed.disconnect(self._tags_changed)
-            except (RuntimeError, TypeError):  # already disconnected (done() can run twice)
-                pass
         super().done(result)

@@ -555,6 +555,8 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
         if self.tag_filter():
             self.run_query()
+        if self._viewer is not None:
+            self._viewer.refresh_labels()
 
     def _index_finished(self, final: IndexProgress) -> None:
         if final.cancelled:
@@ -811,7 +813,7 @@ class MainWindow(QMainWindow):
         menu.addAction("Add tag…", lambda: self.tagging.ask_add_tag(photos))
         menu.addAction("Remove tag…", lambda: self.tagging.ask_remove_tag(photos))
         tag = self.tag_filter()
-        if tag:
+        if tag and self.tag_combo.findData(tag) > 0:  # a label, not only a level of the tree
             # Browsing one tag is where wrong tags show up: correct them here, the label learns.
             what = "this photo" if len(photos) == 1 else f"these {len(photos)} photos"
             menu.addAction(f"Not “{tag}”: teach the label", lambda: self.tagging.teach(photos, tag, confirm=False))

@@ -69,7 +69,7 @@ def test_cancel_stops_before_writing_and_the_queue_is_dropped(window: MainWindow
     gate = threading.Event()
     outcomes: list[TagOutcome] = []
     window.tagging.tagger.finished.connect(outcomes.append)
-    window.tagging.tag_library(prepare=lambda lib: gate.wait(10))
+    window.tagging.tag_library(prepare=lambda lib, model: gate.wait(10))
     window.tagging.tag_library()  # queued behind the first: cancel drops it
     window.tagging.status.cancel.click()
     gate.set()
@@ -256,7 +256,7 @@ def test_sidebar_tag_tree_filters_and_clears(window: MainWindow, qtbot, indexed_
 def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
     _make_labels(indexed_db)
 
-    def broken(lib) -> None:  # noqa: ANN001
+    def broken(lib, model) -> None:  # noqa: ANN001
         raise tagging.LabelError("No label named 'gone'")
 
     failures: list[str] = []
@@ -286,3 +286,77 @@ def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWin
     assert {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())} == set(ids) - {p.id for p in wrong}
     with Library(indexed_db) as lib:
         assert all("beach" in tagging.rejected_labels(lib, p.id) for p in wrong)
+
+
+def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    ids = [window.grid_model.photo(r).id for r in range(4)]
+    with Library(indexed_db) as lib:
+        for pid in ids:
+            tagging.add_tag(lib, pid, "beach")
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.refresh_sidebar()
+    with qtbot.waitSignal(window.results_shown, timeout=10000):
+        window.set_tag_filter("beach")
+    viewer = _open_viewer(window, qtbot, row=1)
+    shown, title = viewer.photo.id, viewer.windowTitle()
+    # Rejecting "beach" takes the photo out of the beach-filtered grid: its row goes away.
+    with qtbot.waitSignal(window.results_shown, timeout=30000):
+        viewer.labels_panel.findChild(QToolButton, "reject:beach").click()
+    qtbot.waitUntil(lambda: viewer.labels_panel.labels is not None, timeout=20000)
+    assert window.grid_model.row_of(shown) is None
+    assert viewer.photo.id == shown and viewer.windowTitle() == title
+    assert viewer.labels_panel.labels.photo_id == shown and _state(viewer, "beach") == "rejected by you"
+    assert not viewer.prev_button.isEnabled()  # it left the grid: Next starts again at the top
+    viewer.next_button.click()
+    assert viewer.photo.id == window.grid_model.photo(0).id
+    viewer.close()
+
+
+def test_labels_dialog_redraws_after_a_right_click_lesson_in_the_app(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    from photoclip.gui.labels_dialog import LabelsDialog
+
+    _make_labels(indexed_db)
+    dialog = window.open_labels()
+    assert isinstance(dialog, LabelsDialog)
+    qtbot.waitUntil(lambda: dialog.scores is not None, timeout=20000)
+    name = dialog.current_name()
+    with qtbot.waitSignal(dialog.scores_shown, timeout=30000):
+        dialog.give_feedback([window.grid_model.photo(0).id], confirm=False)
+    assert dialog.status.text().startswith(f"Rejected “{name}”")
+    dialog.reject()
+
+
+@pytest.mark.parametrize("which", ["viewer", "labels"])
+def test_closing_before_results_arrive_is_quiet(window: MainWindow, qtbot, indexed_db: Path, monkeypatch, which: str) -> None:  # noqa: ANN001
+    import sys
+
+    _make_labels(indexed_db)
+    errors: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, exc, tb: errors.append(exc))
+    gate = threading.Event()
+    window.library.call(lambda ctx: gate.wait(10))  # the library thread is busy (a search, say)
+    if which == "viewer":
+        window.open_viewer(window.grid_model.index(0, 0))
+        window._viewer.close()  # noqa: SLF001
+    else:
+        window.open_labels().reject()
+    qtbot.wait(100)  # the dialog is deleted (WA_DeleteOnClose)
+    gate.set()
+    qtbot.waitUntil(lambda: not window.library.busy, timeout=20000)
+    qtbot.wait(100)
+    assert errors == []
+
+
+def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    _make_labels(indexed_db)
+    window.settings.write_xmp = True
+    photo = window.grid_model.photo(0)
+
+    def tag_then_fail(lib, model) -> None:  # noqa: ANN001
+        tagging.add_tag(lib, photo.id, "beach")  # written before the failure: it stays
+        raise tagging.LabelError("stopped half way")
+
+    with qtbot.waitSignal(window.tagging.sidecars_written, timeout=30000) as written:
+        window.tagging.tag_library(["beach"], prepare=tag_then_fail)
+    assert written.args[0].sidecars == [sidecar.sidecar_path(photo.path)]
+    assert sidecar.read_keywords(sidecar.sidecar_path(photo.path)) == ["beach"]
