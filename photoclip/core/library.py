@@ -657,7 +657,8 @@ def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
     `name` is the label name as written, kept as text so that the keyword can still
     be removed after its label is renamed or deleted; `label_id` (cleared when the
     label goes) lets an export scoped to one label find its keywords written under
-    an older name.
+    an older name. `subject_added` says whether photoclip also put the flat keyword
+    (the leaf, `Dogs`) into dc:subject, or found it there already, written by another app.
     """
     run_script(db,
         """
@@ -666,6 +667,7 @@ def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
             name TEXT NOT NULL,
             label_id INTEGER REFERENCES labels(id) ON DELETE SET NULL,
             written_at REAL NOT NULL,
+            subject_added INTEGER NOT NULL DEFAULT 1,
             PRIMARY KEY (photo_id, name)
         );
         CREATE INDEX sidecar_keywords_label ON sidecar_keywords(label_id)

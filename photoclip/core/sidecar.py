@@ -300,15 +300,20 @@ def write_keywords(path: str | os.PathLike[str], add: Iterable[str] = (), remove
 
 
 def _merge_keywords(
-    path: str | os.PathLike[str], add: Iterable[str] = (), remove: Iterable[str] = ()
-) -> tuple[bool, list[str]]:
-    """write_keywords, also returning the names of `add` the file did not hold before:
-    the keywords this write put there (the rest were already someone's)."""
+    path: str | os.PathLike[str],
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    keep_subjects: Iterable[str] = (),
+) -> tuple[bool, list[str], set[str]]:
+    """write_keywords, also returning the names of `add` the file did not hold before
+    (the keywords this write put there; the rest were already someone's) and the flat
+    dc:subject words it put there. Flat words in `keep_subjects` stay even when a
+    removed name has them as its leaf: another app wrote them."""
     path = os.fspath(path)
     exists = os.path.exists(path)
     add_names = [n for n in (_clean_name(a) for a in add) if n]
     if not exists and not add_names:
-        return False, []
+        return False, [], set()
     doc = _load(path) if exists else _Document(_NEW_SIDECAR.encode("utf-8"), path)
     before = set(_keywords(doc))
     added = [n for n in dict.fromkeys(add_names) if n not in before]
@@ -317,7 +322,7 @@ def _merge_keywords(
     current = _hierarchical(doc)
     names = [n for n in current if n not in remove_names] + [n for n in add_names if n not in current]
     kept_leaves = {_leaf(n) for n in names}
-    dropped_leaves = {_leaf(n) for n in remove_names} - kept_leaves
+    dropped_leaves = {_leaf(n) for n in remove_names} - kept_leaves - set(keep_subjects)
     subjects = doc.items(_SUBJECT)
     new_subjects = [s for s in subjects if s not in dropped_leaves]
     new_subjects += [leaf for leaf in dict.fromkeys(_leaf(n) for n in add_names) if leaf not in new_subjects]
@@ -325,8 +330,9 @@ def _merge_keywords(
     missing_somewhere = any(
         n.replace("/", sep) not in doc.items(tag) for tag, _, sep in _HIER_PROPS for n in add_names
     )
+    new_leaves = set(new_subjects) - set(subjects)
     if exists and names == current and new_subjects == subjects and not missing_somewhere:
-        return False, added  # nothing to say: leave the file (and its mtime) alone
+        return False, added, new_leaves  # nothing to say: leave the file (and its mtime) alone
     for tag, kind, sep in _HIER_PROPS:
         wanted = [n.replace("/", sep) for n in names]
         if doc.items(tag) != wanted:
@@ -334,7 +340,7 @@ def _merge_keywords(
     if new_subjects != subjects:
         doc.set_items(_SUBJECT, "Bag", new_subjects)
     _replace_file(path, doc.serialize(), exists)
-    return True, added
+    return True, added, new_leaves
 
 
 def _replace_file(path: str, data: bytes, exists: bool) -> None:
@@ -447,14 +453,20 @@ def export_xmp(
             rejected.setdefault(pid, set()).add(name)
     id_sql, id_args = _id_filter("s.photo_id", ids)
     owned: dict[int, set[str]] = {}
-    for pid, written, current in lib.conn.execute(
-        "SELECT s.photo_id, s.name, l.name FROM sidecar_keywords s LEFT JOIN labels l ON l.id = s.label_id "
-        "WHERE 1" + id_sql,
+    foreign_subjects: dict[int, set[str]] = {}  # flat words that were there before photoclip wrote
+    own_subjects: dict[int, set[str]] = {}  # flat words photoclip put there (for any of its names)
+    for pid, written, current, subject_added in lib.conn.execute(
+        "SELECT s.photo_id, s.name, l.name, s.subject_added FROM sidecar_keywords s "
+        "LEFT JOIN labels l ON l.id = s.label_id WHERE 1" + id_sql,
         id_args,
     ):
         # A keyword written under a label's old name belongs to the label's scope now.
         if in_scope(written) or in_scope(current):
             owned.setdefault(pid, set()).add(written)
+            if not subject_added:
+                foreign_subjects.setdefault(pid, set()).add(_leaf(written))
+            else:
+                own_subjects.setdefault(pid, set()).add(_leaf(written))
     if not managed and not owned:
         return []
     label_ids = dict(lib.conn.execute("SELECT name, id FROM labels").fetchall())
@@ -473,22 +485,35 @@ def export_xmp(
                 _record_written(lib, pid, gone=ours, added=(), label_ids=label_ids)
             continue
         try:
-            changed, added = _merge_keywords(
-                target, add=sorted(desired), remove=(ours | rejected.get(pid, set())) - desired
+            changed, added, new_leaves = _merge_keywords(
+                target,
+                add=sorted(desired),
+                remove=(ours | rejected.get(pid, set())) - desired,
+                keep_subjects=foreign_subjects.get(pid, set())
+                - own_subjects.get(pid, set())
+                - {_leaf(n) for n in rejected.get(pid, set())},
             )
         except SidecarError as exc:
             if problems is not None:
                 problems.append((target, str(exc)))
             continue
         # Only now, with the file replaced, may the library say these keywords are ours.
-        _record_written(lib, pid, gone=ours - desired, added=added, label_ids=label_ids)
+        # A flat word photoclip put there for an earlier name (before a rename) is still its own.
+        _record_written(lib, pid, gone=ours - desired, added=added, label_ids=label_ids,
+                        new_leaves=new_leaves | own_subjects.get(pid, set()))
         if changed:
             touched.append(target)
     return touched
 
 
 def _record_written(
-    lib: Library, photo_id: int, *, gone: Iterable[str], added: Iterable[str], label_ids: dict[str, int]
+    lib: Library,
+    photo_id: int,
+    *,
+    gone: Iterable[str],
+    added: Iterable[str],
+    label_ids: dict[str, int],
+    new_leaves: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     gone, added = list(gone), list(added)
     if not gone and not added:
@@ -499,6 +524,7 @@ def _record_written(
             "DELETE FROM sidecar_keywords WHERE photo_id = ? AND name = ?", [(photo_id, n) for n in gone]
         )
         lib.conn.executemany(
-            "INSERT OR REPLACE INTO sidecar_keywords (photo_id, name, label_id, written_at) VALUES (?, ?, ?, ?)",
-            [(photo_id, n, label_ids.get(n), now) for n in added],
+            "INSERT OR REPLACE INTO sidecar_keywords (photo_id, name, label_id, written_at, subject_added) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(photo_id, n, label_ids.get(n), now, int(_leaf(n) in new_leaves)) for n in added],
         )

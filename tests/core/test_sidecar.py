@@ -368,3 +368,31 @@ def test_export_of_some_photos_only_reads_their_sidecars(library, photo_dir, tag
     assert sidecar.read_keywords(coffee) == ["Food"]
     assert sidecar.export_xmp(library, photo_ids=[tagged_library["skimage_coffee.jpg"], chelsea_id]) == [str(coffee)]
     assert sidecar.read_keywords(coffee) == []
+
+
+def test_another_apps_flat_keyword_stays_when_photoclips_hierarchical_one_goes(library, photo_dir, tagged_library):
+    coffee_id = tagged_library["skimage_coffee.jpg"]
+    coffee = photo_dir / "skimage_coffee.jpg.xmp"
+    # An app without hierarchy wrote the flat keyword "Dogs" only.
+    coffee.write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "<dc:subject><rdf:Bag><rdf:li>Dogs</rdf:li><rdf:li>Holiday</rdf:li></rdf:Bag></dc:subject>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>",
+        encoding="utf-8",
+    )
+    tagging.add_tag(library, coffee_id, "Animals/Dogs")
+    sidecar.export_xmp(library)
+    assert bag(coffee, f"{{{DC}}}subject") == ["Dogs", "Holiday", "Food"]  # "Dogs" is not written twice
+    assert bag(coffee, f"{{{LR}}}hierarchicalSubject") == ["Animals|Dogs", "Food"]
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?",
+                         (coffee_id, tagging.get_label(library, "Animals/Dogs").id))
+    library.conn.commit()
+    sidecar.export_xmp(library)
+    assert bag(coffee, f"{{{LR}}}hierarchicalSubject") == ["Food"]  # photoclip's own keyword went
+    assert bag(coffee, f"{{{DC}}}subject") == ["Dogs", "Holiday", "Food"]  # the other app's flat one stayed
+    # A flat word photoclip itself added does go with its keyword.
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ?", (coffee_id,))
+    library.conn.commit()
+    sidecar.export_xmp(library)
+    assert bag(coffee, f"{{{DC}}}subject") == ["Dogs", "Holiday"]
