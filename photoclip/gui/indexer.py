@@ -49,6 +49,7 @@ class IndexWorker(QObject):
     item_failed = Signal(str, str)  # path, reason
     finished = Signal(object)  # the final IndexProgress (cancelled=True when stopped early)
     failed = Signal(str)  # a message for people
+    sidecars_due = Signal(object)  # ids of photos just auto-tagged, whose sidecars the app should write
 
     def __init__(
         self, db_path: Path, embedder: object | None, thumbnails: Path | None, cancel: CancelToken,
@@ -68,7 +69,7 @@ class IndexWorker(QObject):
                 final = IndexProgress("done")
                 for event in index_library(
                     lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails,
-                    after_commit=new_photo_tagger(lib, self.embedder, write_xmp=self.write_xmp),
+                    after_commit=self._after_commit(lib),
                 ):
                     snapshot = _snapshot(event)
                     for path, reason in snapshot.skipped_files:
@@ -82,6 +83,22 @@ class IndexWorker(QObject):
             emit(self.failed, f"Indexing stopped by an internal error: {type(exc).__name__}: {exc}")
         else:
             emit(self.finished, final)
+
+
+    def _after_commit(self, lib: Library):  # noqa: ANN202
+        """New photos get the user's labels here; their sidecars are left to the app's library
+        thread, where every other sidecar write happens (two threads merging into one file
+        could lose a change)."""
+        tag_new = new_photo_tagger(lib, self.embedder)
+        if tag_new is None:
+            return None
+
+        def after_commit(photo_ids: list[int]) -> None:
+            counts = tag_new(photo_ids)
+            if self.write_xmp and isinstance(counts, dict) and sum(counts.values()):
+                emit(self.sidecars_due, list(photo_ids))
+
+        return after_commit
 
 
 def _snapshot(event: IndexProgress) -> IndexProgress:
@@ -104,6 +121,7 @@ class IndexController(QObject):
     item_failed = Signal(str, str)
     finished = Signal(object)
     failed = Signal(str)
+    sidecars_due = Signal(object)
     running_changed = Signal(bool)
     paused_changed = Signal(bool)
 
@@ -147,6 +165,7 @@ class IndexController(QObject):
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)
         worker.item_failed.connect(self.item_failed)
+        worker.sidecars_due.connect(self.sidecars_due)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         # The worker's last signal is queued before quit, so the GUI sees it first.

@@ -8,7 +8,7 @@ on which the window refreshes its tag list and the grid.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -145,7 +145,7 @@ class TaggingCommands(QObject):
         self.tagger.progress.connect(self._progress)
         self.tagger.finished.connect(self._finished)
         self.tagger.failed.connect(lambda text: emit(self.message, text, 10000))
-        self.tagger.sidecars_stale.connect(self._write_stale_sidecars)
+        self.tagger.sidecars_stale.connect(self.write_sidecars_for)
         self.actions.changed.connect(self._changed)
         self.actions.failed.connect(lambda text: emit(self.message, text, 10000))
 
@@ -189,7 +189,8 @@ class TaggingCommands(QObject):
         emit(self.message, outcome.summary(), 10000)
         emit(self.tags_changed)
 
-    def _write_stale_sidecars(self, photo_ids: set[int]) -> None:
+    def write_sidecars_for(self, photo_ids: Iterable[int]) -> None:
+        """Bring these photos' sidecars in line with their tags (a run or the indexer changed them)."""
         # On the library thread, like every sidecar write of the app: two threads merging into
         # the same file could lose each other's change.
         ids = sorted(photo_ids)

@@ -345,6 +345,7 @@ class MainWindow(QMainWindow):
         self.indexer.finished.connect(self._index_finished)
         self.indexer.failed.connect(self._index_failed)
         self.indexer.running_changed.connect(self._index_running)
+        self.indexer.sidecars_due.connect(self.tagging.write_sidecars_for)
         self.indexer.paused_changed.connect(self.index_status.set_paused)
         self.model_service.state_changed.connect(self._model_state)
         self.model_service.download_progress.connect(self._download_progress)

@@ -360,3 +360,30 @@ def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot
         window.tagging.tag_library(["beach"], prepare=tag_then_fail)
     assert written.args[0].sidecars == [sidecar.sidecar_path(photo.path)]
     assert sidecar.read_keywords(sidecar.sidecar_path(photo.path)) == ["beach"]
+
+
+def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(window: MainWindow, qtbot, tmp_path: Path, photo_dir: Path, monkeypatch) -> None:  # noqa: ANN001
+    import shutil
+
+    from photoclip.gui import indexer
+
+    def tag_everything(lib, embedder, **_):  # noqa: ANN001, ANN202 - stands in for the labels matching
+        def hook(photo_ids):  # noqa: ANN001, ANN202
+            for pid in photo_ids:
+                tagging.add_tag(lib, pid, "picnic")
+            return {"picnic": len(photo_ids)}
+
+        return hook
+
+    monkeypatch.setattr(indexer, "new_photo_tagger", tag_everything)
+    window.settings.write_xmp = window.indexer.write_xmp = True
+    new = tmp_path / "new photos"
+    new.mkdir()
+    for name in ("skimage_coffee.jpg", "skimage_chelsea.jpg"):
+        shutil.copy2(photo_dir / name, new / name)
+    with qtbot.waitSignal(window.tagging.sidecars_written, timeout=60000) as written:
+        window.add_folder(str(new))
+    expected = sorted(str(new / f"{n}.xmp") for n in ("skimage_chelsea.jpg", "skimage_coffee.jpg"))
+    assert sorted(written.args[0].sidecars) == expected
+    assert all(sidecar.read_keywords(p) == ["picnic"] for p in expected)
+    qtbot.waitUntil(lambda: not window.indexer.running, timeout=60000)
