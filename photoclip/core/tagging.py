@@ -97,6 +97,7 @@ MIN_SCALE = 0.005  # cosine units; keeps z finite on tiny or uniform libraries
 ROCCHIO_A, ROCCHIO_B, ROCCHIO_C = 1.0, 0.5, 0.25
 CALIBRATION_SAMPLE = 20_000  # photos used for the median/MAD: plenty for stable quantiles
 CHUNK_SIZE = 4096
+TEXT_BATCH = 256  # prompts embedded per model call: a cancel is seen between batches, and each is cached
 
 LABELS_FORMAT = "photoclip-labels"
 
@@ -478,8 +479,19 @@ def photos_with_label(lib: Library, name: str, *, include_children: bool = True)
 # -- text vectors --------------------------------------------------------------
 
 
-def text_vectors(lib: Library, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """Unit text vectors for `texts`, from the cache; only unseen texts are embedded (in one call)."""
+class _Stopped(Exception):
+    """A cancel seen while label prompts were being embedded."""
+
+
+def text_vectors(
+    lib: Library, embedder: Embedder, texts: Sequence[str], cancel: Callable[[], bool] | None = None
+) -> np.ndarray:
+    """Unit text vectors for `texts`, from the cache; only unseen texts are embedded.
+
+    New prompts are embedded and cached batch by batch: the first run over hundreds of
+    labels can take a while on a CPU, and a cancel (checked between batches) keeps
+    what was done for the next run.
+    """
     model_id = embedder.model_id
     unique = list(dict.fromkeys(texts))
     cached: dict[str, np.ndarray] = {}
@@ -492,15 +504,18 @@ def text_vectors(lib: Library, embedder: Embedder, texts: Sequence[str]) -> np.n
         for text, dim, blob in rows:
             cached[text] = np.frombuffer(blob, dtype=np.float32, count=dim)
     missing = [t for t in unique if t not in cached]
-    if missing:
-        fresh = normalize(embedder.embed_texts(missing))
+    for start in range(0, len(missing), TEXT_BATCH):
+        if cancel is not None and cancel():
+            raise _Stopped
+        batch = missing[start : start + TEXT_BATCH]
+        fresh = normalize(embedder.embed_texts(batch))
         now = time.time()
         with lib.transaction():
             lib.conn.executemany(
                 "INSERT OR REPLACE INTO text_vectors (model_id, text, dim, vec, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(model_id, t, int(v.shape[0]), np.ascontiguousarray(v, np.float32).tobytes(), now) for t, v in zip(missing, fresh)],
+                [(model_id, t, int(v.shape[0]), np.ascontiguousarray(v, np.float32).tobytes(), now) for t, v in zip(batch, fresh)],
             )
-        cached.update(zip(missing, fresh))
+        cached.update(zip(batch, fresh))
     if not texts:
         return np.empty((0, 0), np.float32)
     return np.stack([cached[t] for t in texts]).astype(np.float32)
@@ -584,10 +599,12 @@ def _feedback_vectors(
     }
 
 
-def label_vectors(lib: Library, embedder: Embedder, labels: Sequence[Label]) -> LabelVectors:
+def label_vectors(
+    lib: Library, embedder: Embedder, labels: Sequence[Label], cancel: Callable[[], bool] | None = None
+) -> LabelVectors:
     prompt_lists = [label.prompts() for label in labels]
     all_texts = [t for prompts in prompt_lists for t in prompts] + list(BACKGROUND_PROMPTS)
-    matrix = text_vectors(lib, embedder, all_texts)
+    matrix = text_vectors(lib, embedder, all_texts, cancel)
     feedback = _feedback_vectors(lib, [label.id for label in labels], embedder.model_id)
     text_rows, moved_rows, at = [], [], 0
     for label, prompts in zip(labels, prompt_lists):
@@ -787,7 +804,11 @@ def apply_labels(
         counts = {l.name: 0 for l in labels}
         yield TagProgress("done", total, total, counts)
         return counts
-    lv = label_vectors(lib, embedder, labels)
+    try:
+        lv = label_vectors(lib, embedder, labels, cancel)
+    except _Stopped:
+        yield TagProgress("cancelled", 0, total, {l.name: 0 for l in labels})
+        return {l.name: 0 for l in labels}
     stats = _stats_for(photos, lv.vectors)
     thresholds = np.array([effective_threshold(l, model_id, s) for l, s in zip(labels, stats)], np.float32)
     _store_thresholds(lib, model_id, labels, thresholds, stats)

@@ -490,3 +490,30 @@ def test_feedback_on_a_selection_is_recorded_together_and_applied_once(library, 
         tagging.rocchio(axis(0), None, np.stack([library.vector(p, emb.model_id) for p in both])),
         atol=1e-6,
     )
+
+
+def test_cancel_while_prompts_are_embedded_keeps_the_batches_done(library, emb, tmp_path, monkeypatch):
+    monkeypatch.setattr(tagging, "TEXT_BATCH", 20)
+    add_photos(library, emb, [axis(i % DIM) for i in range(6)], tmp_path)
+    for n in range(6):
+        tagging.create_label(library, f"label {n}", [f"a description of label {n}"])
+    calls: list[int] = []
+    real = emb.embed_texts
+    monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), real(texts))[1])
+    stop = {"now": False}
+
+    def cancel() -> bool:
+        return stop["now"]
+
+    run = tagging.apply_labels(library, emb, cancel=cancel)
+    assert next(run).phase == "prepare"
+    monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), stop.update(now=True), real(texts))[2])
+    events = list(run)
+    assert [e.phase for e in events] == ["cancelled"] and len(calls) == 1  # stopped after the first batch
+    assert library.conn.execute("SELECT COUNT(*) FROM tags").fetchone() == (0,)
+    cached = library.conn.execute("SELECT COUNT(*) FROM text_vectors").fetchone()[0]
+    assert cached == 20  # the batch done is kept
+    prompts = {t for label in tagging.list_labels(library) for t in label.prompts()} | set(BACKGROUND_PROMPTS)
+    monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), real(texts))[1])
+    apply(library, emb)
+    assert sum(calls) == len(prompts)  # the rerun embedded only what was missing
