@@ -333,6 +333,7 @@ class OpenClipEmbedder:
         self._size = 0
         self._dim = 0
         self._dtype = None
+        self._trimmed = False  # texts run through only as many positions as the longest needs
         self.device = ""
         self.precision = ""
         self._model_id: str | None = None
@@ -406,6 +407,7 @@ class OpenClipEmbedder:
         else:
             self._dtype = torch.float32
         model.to(self._dtype)
+        self._trimmed = self._trimmed_texts_agree(torch)
         log.info(
             "loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started
         )
@@ -483,8 +485,62 @@ class OpenClipEmbedder:
             return np.empty((0, self._dim), np.float32)
         with torch.inference_mode():
             tokens = self._tokenizer(list(texts)).to(self.device)
-            features = self._model.encode_text(tokens)
+            features = _encode_text_trimmed(self._model, tokens) if self._trimmed else self._model.encode_text(tokens)
             return normalize(features.float().cpu().numpy())
+
+    def _trimmed_texts_agree(self, torch) -> bool:  # noqa: ANN001
+        """Whether the short text path gives this model's own answer (checked once per load)."""
+        if not _can_trim_text(self._model):
+            return False
+        probe = ["a photo of a dog.", "a blurry photo of the big red bus parked outside the old station."]
+        try:
+            with torch.inference_mode():
+                tokens = self._tokenizer(probe).to(self.device)
+                full = normalize(self._model.encode_text(tokens).float().cpu().numpy())
+                short = normalize(_encode_text_trimmed(self._model, tokens).float().cpu().numpy())
+        except Exception:  # noqa: BLE001 - any surprise in the model's layout: use its own path
+            log.info("trimmed text encoding unavailable for %s", self.model_id, exc_info=True)
+            return False
+        return bool(np.min(np.sum(full * short, axis=1)) >= 0.9999)
+
+
+def _can_trim_text(model: object) -> bool:
+    # A CLIP-style text tower: token and position embeddings, a causal mask, and features
+    # read at the end-of-text token. Its output there never depends on the padding after it.
+    return (
+        all(hasattr(model, name) for name in ("token_embedding", "positional_embedding", "transformer", "ln_final"))
+        and getattr(model, "attn_mask", None) is not None
+        and getattr(model, "text_pool_type", None) in ("argmax", "eos")
+    )
+
+
+def _encode_text_trimmed(model, tokens):  # noqa: ANN001, ANN202 - torch types, imported lazily
+    """The model's text features, computed over the used positions only.
+
+    Tokenizers pad every prompt to the full context (77); label prompts use 8-20 of
+    them. With a causal mask, the end-of-text position never attends to the padding
+    after it, so cutting the padding off gives the same features for a fraction of
+    the work (attention is quadratic in the length). `load` checks the agreement.
+    """
+    import torch  # noqa: PLC0415
+
+    used = tokens != 0
+    positions = torch.arange(tokens.shape[1], device=tokens.device)
+    length = int((used * (positions + 1)).max().item()) if used.any() else 1
+    tokens = tokens[:, :length]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    rows = torch.arange(x.shape[0], device=x.device)
+    if model.text_pool_type == "argmax":
+        x = x[rows, tokens.argmax(dim=-1)]
+    else:
+        x = x[rows, (tokens == model.text_eos_id).int().argmax(dim=-1)]
+    projection = model.text_projection
+    if projection is None:
+        return x
+    return projection(x) if isinstance(projection, torch.nn.Module) else x @ projection
 
 
 def describe_models() -> list[tuple[str, str]]:

@@ -67,6 +67,37 @@ def test_text_vectors_are_unit_and_deterministic(tiny_embedder):
     np.testing.assert_allclose(a[0], b[0], atol=1e-5)
 
 
+PROMPTS = [
+    "",
+    "a dog",
+    "a blurry photo of the big red bus parked outside the old railway station at night.",
+    "word " * 100,  # longer than the context: the tokenizer cuts it at 77
+    "kids on a beach at sunset",
+]
+
+
+def _reference_texts(embedder: OpenClipEmbedder, texts: list[str]) -> np.ndarray:
+    with torch.inference_mode():
+        out = embedder._model.encode_text(embedder._tokenizer(texts)).float().numpy()
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_trimmed_text_path_matches_open_clip(tiny_embedder):
+    """Texts run through only the positions the longest prompt uses: the same features as the full 77."""
+    assert tiny_embedder._trimmed
+    fast = tiny_embedder.embed_texts(PROMPTS)
+    np.testing.assert_allclose(fast, _reference_texts(tiny_embedder, PROMPTS), atol=1e-5)
+    # Batched with a long prompt or alone, a short prompt gets the same vector.
+    np.testing.assert_allclose(tiny_embedder.embed_texts(["a dog"])[0], fast[1], atol=1e-5)
+
+
+def test_a_model_the_trimmed_path_gets_wrong_keeps_its_own_path(tiny_weights, monkeypatch):
+    monkeypatch.setattr(embed_module, "_encode_text_trimmed", lambda model, tokens: model.encode_text(tokens) * -1.0)
+    embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(tiny_weights), device="cpu", precision="fp32")).load()
+    assert not embedder._trimmed
+    np.testing.assert_allclose(embedder.embed_texts(PROMPTS), _reference_texts(embedder, PROMPTS), atol=1e-5)
+
+
 def test_model_id_records_architecture_and_file_identity(tiny_weights, tmp_path):
     choice = ModelChoice(TINY_MODEL, str(tiny_weights))
     assert model_id_for(choice).startswith(f"{TINY_MODEL}:file-")
