@@ -270,15 +270,21 @@ def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow
     qtbot.waitUntil(lambda: not window.tagging.tagger.running)
 
 
-def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def _grid_filtered_by_beach(window: MainWindow, qtbot, db: Path) -> list[int]:  # noqa: ANN001
+    """The first four photos tagged "beach" by hand, and the grid filtered by that tag."""
     ids = [window.grid_model.photo(r).id for r in range(4)]
-    with Library(indexed_db) as lib:
+    with Library(db) as lib:
         for pid in ids:
             tagging.add_tag(lib, pid, "beach")
     with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
         window.refresh_sidebar()
     with qtbot.waitSignal(window.results_shown, timeout=10000):
         window.set_tag_filter("beach")
+    return ids
+
+
+def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+    ids = _grid_filtered_by_beach(window, qtbot, indexed_db)
     assert window.grid_model.rowCount() == 4
     wrong = [window.grid_model.photo(r) for r in (0, 2)]
     with qtbot.waitSignal(window.results_shown, timeout=30000):  # the filtered grid is redrawn after the last one
@@ -289,14 +295,7 @@ def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWin
 
 
 def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
-    ids = [window.grid_model.photo(r).id for r in range(4)]
-    with Library(indexed_db) as lib:
-        for pid in ids:
-            tagging.add_tag(lib, pid, "beach")
-    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
-        window.refresh_sidebar()
-    with qtbot.waitSignal(window.results_shown, timeout=10000):
-        window.set_tag_filter("beach")
+    ids = _grid_filtered_by_beach(window, qtbot, indexed_db)
     viewer = _open_viewer(window, qtbot, row=1)
     shown, title = viewer.photo.id, viewer.windowTitle()
     # Rejecting "beach" takes the photo out of the beach-filtered grid: its row goes away.
