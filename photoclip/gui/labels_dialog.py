@@ -372,10 +372,10 @@ class LabelsDialog(QDialog):
         generation = self._generation
         self._call(_scores_job(name, self.embedder), lambda result: self._scores_loaded(generation, name, *result))
 
-    def _scores_loaded(self, generation: int, name: str, scores: LabelScores, names: dict[int, str]) -> None:
+    def _scores_loaded(self, generation: int, name: str, scores: LabelScores, paths: dict[int, str]) -> None:
         if generation != self._generation:
             return  # the user selected another label meanwhile
-        self.scores, self.photo_paths = scores, names
+        self.scores, self.photo_paths = scores, paths
         if not len(scores.scores):
             self.histogram.set_message("No photo has been analysed with this model yet.")
         else:

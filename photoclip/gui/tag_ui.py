@@ -199,10 +199,7 @@ class TaggingCommands(QObject):
 
     def _sidecars_written(self, change: tags.TagChange) -> None:
         if change.sidecars or change.problems:
-            text = f"{len(change.sidecars):,} XMP sidecar files updated."
-            if change.problems:
-                path, reason = change.problems[0]
-                text += f" {len(change.problems):,} could not be written, e.g. {path}: {reason}"
+            text = f"{len(change.sidecars):,} XMP sidecar files updated." + change.problems_text()
             emit(self.message, text, 10000)
         emit(self.sidecars_written, change)
 
@@ -225,10 +222,7 @@ class TaggingCommands(QObject):
         text = f"Wrote {len(change.sidecars):,} XMP sidecar files."
         if not change.sidecars:
             text = "The XMP sidecars were already up to date."
-        if change.problems:
-            path, reason = change.problems[0]
-            text += f" {len(change.problems):,} could not be written, e.g. {path}: {reason}"
-        emit(self.message, text, 10000)
+        emit(self.message, text + change.problems_text(), 10000)
 
     # -- a selection -------------------------------------------------------------------------
 
@@ -265,9 +259,7 @@ class TaggingCommands(QObject):
         text = change.message
         if change.sidecars:
             text += f" {len(change.sidecars):,} sidecar files updated."
-        if change.problems:
-            text += f" {len(change.problems):,} sidecars could not be written ({change.problems[0][1]})."
-        emit(self.message, text, 8000)
+        emit(self.message, text + change.problems_text(), 8000)
         emit(self.tags_changed)
 
     def shutdown(self) -> None:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from photoclip.core import sidecar, tagging
+from photoclip.core import sidecar, sync, tagging
 from photoclip.core.library import Library
 from photoclip.core.tagging import LabelMatch, Tag
 
@@ -64,6 +64,13 @@ class TagChange:
     sidecars: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
+    def problems_text(self) -> str:
+        """The sidecars that could not be written, for the end of a status message ("" if none)."""
+        if not self.problems:
+            return ""
+        path, reason = self.problems[0]
+        return f" {len(self.problems):,} could not be written, e.g. {path}: {reason}"
+
 
 def write_sidecars(lib: Library, photo_ids: Iterable[int] | None, enabled: bool) -> TagChange:
     """Bring the sidecars of these photos (all, for None) in line with their tags, if enabled."""
@@ -86,13 +93,14 @@ def give_feedback(
 ) -> TagChange:
     """Confirm or reject a label on photos: the label learns and is re-applied to the library once."""
     # Feedback re-applies the whole label: photos that gain or lose it need their sidecars redone.
-    before = set(tagging.photos_with_label(lib, name, include_children=False)) if write_xmp else set()
+    label_ids = [tagging.get_label(lib, name).id] if write_xmp else []
+    before = sync.tag_pairs(lib, label_ids) if write_xmp else set()
     tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)  # type: ignore[arg-type]
     verb = "Confirmed" if confirm else "Rejected"
     what = "" if len(photo_ids) == 1 else f" on {len(photo_ids):,} photos"
     message = f"{verb} “{name}”{what}: it now tags {tagged:,} photos automatically."
-    after = set(tagging.photos_with_label(lib, name, include_children=False)) if write_xmp else set()
-    return _with_sidecars(lib, message, sorted(set(photo_ids) | (before ^ after)), write_xmp)
+    moved = {pid for pid, _ in before ^ sync.tag_pairs(lib, label_ids)} if write_xmp else set()
+    return _with_sidecars(lib, message, sorted(set(photo_ids) | moved), write_xmp)
 
 
 def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> TagChange:
