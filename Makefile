@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 SYSTEM_PACKAGES := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 \
 	libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 dbus-daemon desktop-file-utils libimage-exiftool-perl
 
-.PHONY: run test install install-test system-deps bench clean
+.PHONY: run test lint install install-test system-deps bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ run: install
 
 test: system-deps install-test
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Lint, format, types and the import layers (CI runs this before the tests).
+lint: install-test
+	$(VENV)/bin/ruff check photoclip tests benchmarks main.py
+	$(VENV)/bin/ruff format --check photoclip tests benchmarks main.py
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(VENV)/bin/python benchmarks/bench_search.py

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_PHOTOS = ROOT / "tests" / "data" / "photos"
@@ -100,7 +100,7 @@ def bench_startup(runs: int) -> None:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_index_latency(photo_count: int) -> None:
@@ -184,7 +184,7 @@ def bench_scroll(count: int, frames: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from photoclip.core import paths
-    from photoclip.core.library import Photo
+    from photoclip.core.db import Photo
     from photoclip.core.settings import Settings
     from photoclip.gui.window import MainWindow
 
@@ -252,7 +252,7 @@ def bench_tagging_latency(photo_count: int, label_count: int) -> None:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from photoclip.core.embed import FakeEmbedder
+    from photoclip.core.model import FakeEmbedder
     from photoclip.core.settings import Settings
     from photoclip.gui.window import MainWindow
 
@@ -344,8 +344,7 @@ def bench_tagging_latency(photo_count: int, label_count: int) -> None:
     )
     if after:
         print(
-            f"   the second after it (tag list refresh): {len(after)} ticks; p99 {_percentile(after, 0.99):.1f} ms, "
-            f"max {max(after):.0f} ms"
+            f"   the second after it (tag list refresh): {len(after)} ticks; p99 {_percentile(after, 0.99):.1f} ms, max {max(after):.0f} ms"
         )
 
 

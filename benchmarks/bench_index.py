@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 HOME = common.isolate()
 
@@ -58,9 +58,9 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from photoclip.core import index as index_mod
-    from photoclip.core.embed import ModelChoice, OpenClipEmbedder, normalize
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
+    from photoclip.core.ingest import pipeline as index_mod
+    from photoclip.core.model import ModelChoice, OpenClipEmbedder, normalize
 
     sig = inspect.signature(index_mod.index_library).parameters
     batch_size = args.batch_size or sig["batch_size"].default
@@ -107,8 +107,10 @@ def main() -> None:
                     naive_vectors.update(zip((str(p) for p in chunk), vecs))
             rates.append(len(naive_photos) / t())
         naive_rate = max(rates)
-        print(f"naive loop (PIL open + open_clip preprocess + fp32 encode), {len(naive_photos)} photos: "
-              f"{naive_rate:.2f} images/s (best of {', '.join(f'{r:.2f}' for r in rates)})")
+        print(
+            f"naive loop (PIL open + open_clip preprocess + fp32 encode), {len(naive_photos)} photos: "
+            f"{naive_rate:.2f} images/s (best of {', '.join(f'{r:.2f}' for r in rates)})"
+        )
         del model
 
     # -- costs, measured half before and half after the pipeline runs -------------------
@@ -127,7 +129,7 @@ def main() -> None:
     decode_cpu: list[float] = []
     model_times: list[float] = []
 
-    def measure_costs(part: list) -> None:  # noqa: ANN001
+    def measure_costs(part: list) -> None:
         for w in part:  # one thread: one core
             start, cpu = time.perf_counter(), time.thread_time()
             decoded = index_mod._decode_one(w, size, cost_thumbs)
@@ -149,8 +151,7 @@ def main() -> None:
         run_dir = work_dir / f"run-{run}"
         lib = Library(run_dir / "library.db")
         lib.add_folder(folder)
-        kwargs = {"thumbnails": None if args.no_thumbnails else run_dir / "thumbs", "workers": workers,
-                  "batch_size": batch_size}
+        kwargs = {"thumbnails": None if args.no_thumbnails else run_dir / "thumbs", "workers": workers, "batch_size": batch_size}
         last = None
         cpu_start = time.process_time()
         with common.timed() as t:
@@ -161,10 +162,14 @@ def main() -> None:
         runs.append((last.embedded / wall, wall, cpu, last, run_dir / "library.db"))
     pipe_rate, pipe_time, pipe_cpu, last, best_db = max(runs, key=lambda r: r[0])
     embedded = last.embedded
-    print(f"photoclip index_library (fresh DB each run, incl. scan): {embedded} embedded, {last.skipped} skipped: "
-          f"{pipe_rate:.2f} images/s (best of {', '.join(f'{r[0]:.2f}' for r in runs)})")
-    print(f"  best run: {pipe_time:.1f} s, CPU time {pipe_cpu:.1f} s = {pipe_cpu / pipe_time:.2f} of {cores} cores busy "
-          f"on average, {pipe_cpu / max(embedded, 1) * 1000:.0f} ms CPU per image")
+    print(
+        f"photoclip index_library (fresh DB each run, incl. scan): {embedded} embedded, {last.skipped} skipped: "
+        f"{pipe_rate:.2f} images/s (best of {', '.join(f'{r[0]:.2f}' for r in runs)})"
+    )
+    print(
+        f"  best run: {pipe_time:.1f} s, CPU time {pipe_cpu:.1f} s = {pipe_cpu / pipe_time:.2f} of {cores} cores busy "
+        f"on average, {pipe_cpu / max(embedded, 1) * 1000:.0f} ms CPU per image"
+    )
     if naive_rate:
         print(f"  ratio photoclip / naive: {pipe_rate / naive_rate:.2f}x   (goal >= 4x)")
     if naive_vectors:
@@ -175,8 +180,10 @@ def main() -> None:
         row_of = {int(i): r for r, i in enumerate(ids)}
         cos = [float(matrix[row_of[by_path[p]]] @ v) for p, v in naive_vectors.items() if by_path.get(p) in row_of]
         if cos:
-            print(f"  agreement with the naive fp32 vectors: cosine min {min(cos):.4f}, mean {statistics.mean(cos):.4f}"
-                  f" over {len(cos)} photos")
+            print(
+                f"  agreement with the naive fp32 vectors: cosine min {min(cos):.4f}, mean {statistics.mean(cos):.4f}"
+                f" over {len(cos)} photos"
+            )
     print()
 
     # -- 3. the no-idle-core bound -------------------------------------------------------
@@ -188,22 +195,29 @@ def main() -> None:
     decode_cost = statistics.mean(decode_cpu)
     model_cost = min(model_times) / batch_size
     bound = 1.0 / (decode_cost / cores + model_cost)
-    print(f"decode cost, one core (_decode_one: read, draft decode, EXIF, "
-          f"{'thumbnail, ' if cost_thumbs else ''}resize+crop): {decode_cost * 1000:.1f} ms/image "
-          f"(CPU time, mean of {len(decode_cpu)} photos, half before and half after the runs; "
-          f"wall mean {statistics.mean(decode_times) * 1000:.1f}, min {min(decode_times) * 1000:.1f})")
-    print(f"model cost ({embedder.precision}, batch {batch_size}, {torch.get_num_threads()} threads): "
-          f"{model_cost * 1000:.1f} ms/image (fastest of {len(model_times)} batches; "
-          f"median {statistics.median(model_times) / batch_size * 1000:.1f})")
-    print(f"bound on {cores} cores = 1 / ({decode_cost * 1000:.1f}/{cores} + {model_cost * 1000:.1f}) ms "
-          f"= {bound:.2f} images/s")
+    print(
+        f"decode cost, one core (_decode_one: read, draft decode, EXIF, "
+        f"{'thumbnail, ' if cost_thumbs else ''}resize+crop): {decode_cost * 1000:.1f} ms/image "
+        f"(CPU time, mean of {len(decode_cpu)} photos, half before and half after the runs; "
+        f"wall mean {statistics.mean(decode_times) * 1000:.1f}, min {min(decode_times) * 1000:.1f})"
+    )
+    print(
+        f"model cost ({embedder.precision}, batch {batch_size}, {torch.get_num_threads()} threads): "
+        f"{model_cost * 1000:.1f} ms/image (fastest of {len(model_times)} batches; "
+        f"median {statistics.median(model_times) / batch_size * 1000:.1f})"
+    )
+    print(f"bound on {cores} cores = 1 / ({decode_cost * 1000:.1f}/{cores} + {model_cost * 1000:.1f}) ms = {bound:.2f} images/s")
     print(f"  achieved {pipe_rate:.2f} images/s = {pipe_rate / bound:.2f} of the bound   (goal >= 0.85)")
     ideal_cpu = decode_cost + model_cost * cores
     per_image_cpu = pipe_cpu / max(embedded, 1)
-    print(f"  in CPU time: decode + model x {cores} cores = {ideal_cpu * 1000:.0f} ms per image vs the pipeline's "
-          f"{per_image_cpu * 1000:.0f} ms (scan, database, thumbnails' files, threads): {ideal_cpu / per_image_cpu:.2f}")
-    print(f"(load average {load_before:.1f} before the runs, {load_after:.1f} after: other work on this machine "
-          f"slows all figures, the model's threads most)")
+    print(
+        f"  in CPU time: decode + model x {cores} cores = {ideal_cpu * 1000:.0f} ms per image vs the pipeline's "
+        f"{per_image_cpu * 1000:.0f} ms (scan, database, thumbnails' files, threads): {ideal_cpu / per_image_cpu:.2f}"
+    )
+    print(
+        f"(load average {load_before:.1f} before the runs, {load_after:.1f} after: other work on this machine "
+        f"slows all figures, the model's threads most)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     import torch
 
     from photoclip.core import tagging
-    from photoclip.core.embed import ModelChoice, OpenClipEmbedder, normalize
+    from photoclip.core.model import ModelChoice, OpenClipEmbedder, normalize
 
     checkpoint = common.random_checkpoint(args.model)
     embedder = OpenClipEmbedder(ModelChoice(args.model, str(checkpoint), "cpu", "auto")).load()
@@ -43,7 +43,7 @@ def main() -> None:
 
     def full() -> np.ndarray:
         with torch.inference_mode():
-            return normalize(embedder._model.encode_text(embedder._tokenizer(prompts)).float().numpy())  # noqa: SLF001
+            return normalize(embedder._model.encode_text(embedder._tokenizer(prompts)).float().numpy())
 
     def trimmed() -> np.ndarray:
         return embedder.embed_texts(prompts)
@@ -64,8 +64,10 @@ def main() -> None:
     for name, seconds in timings.items():
         ms = 1000 * seconds / len(prompts)
         print(f"  {name:26s} {ms:6.1f} ms/prompt;  200 labels x {per_label} prompts: ~{200 * per_label * ms / 1000:5.0f} s")
-    print(f"  ratio (full / trimmed):    {timings['full context (open_clip)'] / timings['trimmed (photoclip)']:6.1f}x;"
-          f"  min cosine between the two: {agreement:.6f}  (trimmed path in use: {embedder._trimmed})")  # noqa: SLF001
+    print(
+        f"  ratio (full / trimmed):    {timings['full context (open_clip)'] / timings['trimmed (photoclip)']:6.1f}x;"
+        f"  min cosine between the two: {agreement:.6f}  (trimmed path in use: {embedder._trimmed})"
+    )
 
 
 if __name__ == "__main__":

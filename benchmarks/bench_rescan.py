@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 HOME = common.isolate()
 
@@ -53,7 +53,7 @@ def bare_walk(root: Path) -> int:
     return n
 
 
-def best(fn, repeat: int) -> tuple[float, object]:  # noqa: ANN001
+def best(fn, repeat: int) -> tuple[float, object]:
     result, best_time = None, float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -69,9 +69,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
 
-    from photoclip.core.index import index_library
-    from photoclip.core.library import Library
-    from photoclip.core.scan import scan_library
+    from photoclip.core.db import Library
+    from photoclip.core.ingest.pipeline import index_library
+    from photoclip.core.ingest.scan import scan_library
 
     print(f"# bench_rescan  ({common.machine_line()})")
     root = make_tree(args.files, args.per_folder)
@@ -83,8 +83,10 @@ def main() -> None:
         for event in index_library(lib, None):
             last = event
         first = time.perf_counter() - start
-        print(f"first catalogue (scan + fingerprints + metadata, no model): {last.catalogued} photos in {first:.1f} s "
-              f"= {last.catalogued / first:,.0f} files/s")
+        print(
+            f"first catalogue (scan + fingerprints + metadata, no model): {last.catalogued} photos in {first:.1f} s "
+            f"= {last.catalogued / first:,.0f} files/s"
+        )
 
         def rescan() -> int:
             gen = scan_library(lib)
@@ -108,10 +110,14 @@ def main() -> None:
         index_t, index_n = best(reindex, args.repeat)
         lib.close()
     print(f"bare os.walk + os.stat:            {walk_n:>6} files in {walk_t * 1000:7.1f} ms = {walk_n / walk_t:>9,.0f} files/s")
-    print(f"rescan (scan_library, unchanged):  {scan_n:>6} files in {scan_t * 1000:7.1f} ms = {scan_n / scan_t:>9,.0f} files/s"
-          f"   ({scan_t / walk_t:.2f}x the bare walk's time)")
-    print(f"rescan (index_library(lib, None)): {index_n:>6} files in {index_t * 1000:7.1f} ms = {index_n / index_t:>9,.0f} files/s"
-          f"   ({index_t / walk_t:.2f}x the bare walk's time)")
+    print(
+        f"rescan (scan_library, unchanged):  {scan_n:>6} files in {scan_t * 1000:7.1f} ms = {scan_n / scan_t:>9,.0f} files/s"
+        f"   ({scan_t / walk_t:.2f}x the bare walk's time)"
+    )
+    print(
+        f"rescan (index_library(lib, None)): {index_n:>6} files in {index_t * 1000:7.1f} ms = {index_n / index_t:>9,.0f} files/s"
+        f"   ({index_t / walk_t:.2f}x the bare walk's time)"
+    )
     print(f"(best of {args.repeat} runs each, warm OS cache)")
 
 

@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 HOME = common.isolate()
 
 DIM = 512
 
 
-def unit_rows(rng, n: int, dim: int):  # noqa: ANN001, ANN201
+def unit_rows(rng, n: int, dim: int):
     import numpy as np
 
     out = np.empty((n, dim), np.float32)
@@ -42,7 +42,7 @@ def unit_rows(rng, n: int, dim: int):  # noqa: ANN001, ANN201
     return out
 
 
-def timings(fn, repeat: int, warmup: int = 2) -> list[float]:  # noqa: ANN001
+def timings(fn, repeat: int, warmup: int = 2) -> list[float]:
     for _ in range(warmup):
         fn()
     out = []
@@ -53,7 +53,7 @@ def timings(fn, repeat: int, warmup: int = 2) -> list[float]:  # noqa: ANN001
     return out
 
 
-def fill_library(lib, matrix, model_id: str) -> None:  # noqa: ANN001
+def fill_library(lib, matrix, model_id: str) -> None:
     """Photos rows and float16 vector BLOBs, written the way indexing writes them (put_vectors)."""
     n = len(matrix)
     step = 20000
@@ -73,15 +73,18 @@ def fill_library(lib, matrix, model_id: str) -> None:  # noqa: ANN001
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
-    ap.add_argument("--sqlite-sizes", default="100000,1000000",
-                    help="N for the SQLite reload part (default 100000,1000000; 1M adds ~1 min and ~1 GB of temp disk)")
+    ap.add_argument(
+        "--sqlite-sizes",
+        default="100000,1000000",
+        help="N for the SQLite reload part (default 100000,1000000; 1M adds ~1 min and ~1 GB of temp disk)",
+    )
     ap.add_argument("--limit", type=int, default=50, help="top-k (default 50)")
     ap.add_argument("--repeat", type=int, default=20, help="timed queries per size (default 20)")
     args = ap.parse_args()
 
     import numpy as np
 
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
     from photoclip.core.search import VectorIndex
 
     try:
@@ -118,10 +121,14 @@ def main() -> None:
         q_ms, read_ms = min(q_times) * 1000, min(read_times) * 1000
         gbps = matrix.nbytes / (read_ms / 1000) / 1e9
         print(f"N={n:>9,}: matrix {matrix.nbytes / 1e6:,.0f} MB float32")
-        print(f"  query (VectorIndex.top, k={args.limit}): {q_ms:8.2f} ms  "
-              f"(best of {args.repeat}; median {statistics.median(q_times) * 1000:.2f})")
-        print(f"  read the matrix once (matrix.sum):      {read_ms:8.2f} ms  "
-              f"(best of {args.repeat}; median {statistics.median(read_times) * 1000:.2f}; {gbps:.1f} GB/s)")
+        print(
+            f"  query (VectorIndex.top, k={args.limit}): {q_ms:8.2f} ms  "
+            f"(best of {args.repeat}; median {statistics.median(q_times) * 1000:.2f})"
+        )
+        print(
+            f"  read the matrix once (matrix.sum):      {read_ms:8.2f} ms  "
+            f"(best of {args.repeat}; median {statistics.median(read_times) * 1000:.2f}; {gbps:.1f} GB/s)"
+        )
         print(f"  ratio query / read: {q_ms / read_ms:.2f}x   (goal <= 1.5x)")
         row = {"n": n, "query_ms": q_ms, "read_ms": read_ms, "reload_ms": None}
         if n in sqlite_sizes:

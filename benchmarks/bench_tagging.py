@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 common.isolate()  # before photoclip: PHOTOCLIP_HOME in a temp dir, hub offline
 
 from photoclip.core import tagging  # noqa: E402
-from photoclip.core.embed import FakeEmbedder, normalize  # noqa: E402
-from photoclip.core.library import Library  # noqa: E402
+from photoclip.core.db import Library  # noqa: E402
+from photoclip.core.model import FakeEmbedder, normalize  # noqa: E402
 from photoclip.core.tagging import CHUNK_SIZE, LabelVectors, decide, score_matrix  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def label_by_label(photos: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return best
 
 
-def timed(fn, repeat: int) -> tuple[float, np.ndarray]:  # noqa: ANN001
+def timed(fn, repeat: int) -> tuple[float, np.ndarray]:
     fn()  # warm-up: page in the matrices, start BLAS threads
     times = []
     for _ in range(repeat):
@@ -83,8 +83,8 @@ class PhaseClock:
         self.seconds: dict[str, float] = defaultdict(float)
         self.saved: dict[str, object] = {}
 
-    def _wrap(self, name: str, fn):  # noqa: ANN001, ANN202
-        def timed_call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def _wrap(self, name: str, fn):
+        def timed_call(*args, **kwargs):
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
@@ -93,7 +93,7 @@ class PhaseClock:
 
         return timed_call
 
-    def __enter__(self) -> "PhaseClock":
+    def __enter__(self) -> PhaseClock:
         for name in PHASES:
             self.saved[name] = getattr(tagging, name)
             fn = self.saved[name]
@@ -118,7 +118,11 @@ def end_to_end(photos: int, labels: int, dim: int, chunk: int, scoring_ms: float
     folder.mkdir()
     emb = FakeEmbedder(dim=dim, model_id=f"fake-{dim}")
     built = tag_library.build(work / "library.db", folder, emb, photos, labels)
-    runs = [("first run (prompts embedded)", False), ("second run (cached; tags rewritten)", False), ("no DB writes (_write_tags no-op)", True)]
+    runs = [
+        ("first run (prompts embedded)", False),
+        ("second run (cached; tags rewritten)", False),
+        ("no DB writes (_write_tags no-op)", True),
+    ]
     totals: list[float] = []
     writes: list[float] = []
     with Library(built.db_path) as lib:
@@ -133,16 +137,24 @@ def end_to_end(photos: int, labels: int, dim: int, chunk: int, scoring_ms: float
             rest = seconds - sum(s.values())
             written = sum(counts.values())
             in_db = lib.conn.execute("SELECT COUNT(*) FROM tags WHERE source = 'auto'").fetchone()[0]
-            print(f"  {what}: {seconds:6.2f} s; auto tags {'counted' if no_writes else 'written'} {written:,} "
-                  f"({written / photos:.2f} per photo; {in_db:,} in the library); prompts embedded {emb.texts_embedded - texts_before:,}")
-            print(f"     load_vectors {s['load_vectors']:.2f} s, label_vectors {s['label_vectors']:.2f} s, "
-                  f"calibration {s['_stats_for']:.2f} s, store thresholds {s['_store_thresholds']:.2f} s, "
-                  f"_write_tags {s['_write_tags']:.2f} s, scoring + decision + the rest {rest:.2f} s")
+            print(
+                f"  {what}: {seconds:6.2f} s; auto tags {'counted' if no_writes else 'written'} {written:,} "
+                f"({written / photos:.2f} per photo; {in_db:,} in the library); prompts embedded {emb.texts_embedded - texts_before:,}"
+            )
+            print(
+                f"     load_vectors {s['load_vectors']:.2f} s, label_vectors {s['label_vectors']:.2f} s, "
+                f"calibration {s['_stats_for']:.2f} s, store thresholds {s['_store_thresholds']:.2f} s, "
+                f"_write_tags {s['_write_tags']:.2f} s, scoring + decision + the rest {rest:.2f} s"
+            )
     full, no_db = totals[1], totals[2]
-    print(f"  DB writes (_write_tags, timed in the cached run): {writes[1]:.2f} s of {full:.2f} s ({writes[1] / full:.0%}); "
-          f"the run without them {no_db:.2f} s (difference {full - no_db:.2f} s)")
-    print(f"  ratio to the in-memory decision path ({scoring_ms:.0f} ms): cached run {full * 1000 / scoring_ms:.1f}x, "
-          f"first run {totals[0] * 1000 / scoring_ms:.1f}x, without DB writes {no_db * 1000 / scoring_ms:.1f}x")
+    print(
+        f"  DB writes (_write_tags, timed in the cached run): {writes[1]:.2f} s of {full:.2f} s ({writes[1] / full:.0%}); "
+        f"the run without them {no_db:.2f} s (difference {full - no_db:.2f} s)"
+    )
+    print(
+        f"  ratio to the in-memory decision path ({scoring_ms:.0f} ms): cached run {full * 1000 / scoring_ms:.1f}x, "
+        f"first run {totals[0] * 1000 / scoring_ms:.1f}x, without DB writes {no_db * 1000 / scoring_ms:.1f}x"
+    )
 
 
 def main() -> None:
@@ -166,7 +178,7 @@ def main() -> None:
 
     # As in a real run: a tenth of the labels moved by feedback, eight background prompts.
     moved = labels.copy()
-    moved[:: 10] = normalize(moved[:: 10] + 0.5 * photos[: len(moved[:: 10])])
+    moved[::10] = normalize(moved[::10] + 0.5 * photos[: len(moved[::10])])
     lv = LabelVectors([], moved, labels, normalize(rng.standard_normal((8, args.dim), dtype=np.float32)))
     thresholds = np.full(args.labels, 0.1, np.float32)
     apply_ms, _ = timed(lambda: apply_path(photos, lv, thresholds, args.chunk), args.repeat)

@@ -56,7 +56,7 @@ def machine_line() -> str:
     torch_part = f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ""
     blas = os.environ.get("OPENBLAS_CORETYPE")
     blas_part = f", OPENBLAS_CORETYPE={blas}" if blas else ""
-    load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores{load}; Python {platform.python_version()}, "
         f"numpy {np.__version__}{torch_part}{blas_part}"
@@ -114,9 +114,7 @@ def _make_photo(args: tuple[str, int, int, int, int]) -> int:
     img = img.filter(ImageFilter.GaussianBlur(1.2 * scale + 0.3))
     arr = np.asarray(img, dtype=np.int16)
     texture = rng.integers(0, 256, size=(height // 16 + 1, width // 16 + 1), dtype=np.uint8)
-    texture = np.asarray(
-        Image.fromarray(texture, "L").resize((width, height), Image.Resampling.BILINEAR), dtype=np.int16
-    )
+    texture = np.asarray(Image.fromarray(texture, "L").resize((width, height), Image.Resampling.BILINEAR), dtype=np.int16)
     noise = rng.integers(-9, 10, size=arr.shape, dtype=np.int16)
     arr = arr + noise + ((texture - 128) // 6)[:, :, None]
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")

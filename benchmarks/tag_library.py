@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.core import tagging
-from photoclip.core.embed import FakeEmbedder, normalize
-from photoclip.core.library import Library
+from photoclip.core.db import Library
+from photoclip.core.model import FakeEmbedder, normalize
 
 
 @dataclass
@@ -62,9 +62,7 @@ def build(
     dim = embedder.dim
     rng = np.random.default_rng(seed)
     names = label_names(labels)
-    ensembles = np.stack(
-        [tagging.ensemble(embedder.embed_texts(tagging.prompts_for(name))) for name in names]
-    ).astype(np.float32)
+    ensembles = np.stack([tagging.ensemble(embedder.embed_texts(tagging.prompts_for(name))) for name in names]).astype(np.float32)
     vectors = normalize(rng.standard_normal((photos, dim), dtype=np.float32))
     per_photo = rng.integers(1, 4, size=photos)  # 1-3 labels each
     chosen = 0
@@ -85,8 +83,14 @@ def build(
             for i in range(photos):
                 pid = lib.insert_photo(str(folder / f"IMG_{i:06d}.jpg"), folder_id, 2_500_000, 1_700_000_000_000_000_000 + i, None)
                 lib.set_metadata(
-                    pid, width=4000, height=3000, taken_at=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T12:{i % 60:02d}:00",
-                    taken_source="exif", camera="BenchCam", gps_lat=None, gps_lon=None,
+                    pid,
+                    width=4000,
+                    height=3000,
+                    taken_at=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T12:{i % 60:02d}:00",
+                    taken_source="exif",
+                    camera="BenchCam",
+                    gps_lat=None,
+                    gps_lon=None,
                 )
                 ids.append(pid)
             lib.register_model(embedder.model_id, dim)

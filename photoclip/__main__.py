@@ -8,10 +8,10 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--install-desktop-entry" in argv:
-        from .desktop import install_desktop_entry  # noqa: PLC0415
+        from photoclip.cli.desktop import install_desktop_entry
 
         return install_desktop_entry()
-    from .cli import run  # noqa: PLC0415
+    from photoclip.cli import run
 
     code = run(argv)
     if code != -1:
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def gui_main(argv: list[str] | None = None) -> int:
-    from .gui.app import run_app  # noqa: PLC0415 - Qt is imported only when the window is wanted
+    from photoclip.gui.app import run_app
 
     return run_app(list(sys.argv[1:] if argv is None else argv))
 

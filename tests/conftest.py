@@ -43,7 +43,7 @@ def photo_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library(tmp_path: Path):
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
 
     lib = Library(tmp_path / "library.db")
     yield lib
@@ -52,7 +52,7 @@ def library(tmp_path: Path):
 
 @pytest.fixture
 def fake_embedder():
-    from photoclip.core.embed import FakeEmbedder
+    from photoclip.core.model import FakeEmbedder
 
     return FakeEmbedder()
 
@@ -74,7 +74,7 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_embedder(tiny_weights: Path):
     """The tiny model loaded through the same path a user's checkpoint file takes."""
-    from photoclip.core.embed import ModelChoice, OpenClipEmbedder
+    from photoclip.core.model import ModelChoice, OpenClipEmbedder
 
     embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(tiny_weights), device="cpu", precision="fp32"))
     return embedder.load()

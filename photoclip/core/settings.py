@@ -8,8 +8,8 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import paths
-from .embed import DEFAULT_MODEL, DEFAULT_WEIGHTS, ModelChoice
+from photoclip.core import paths
+from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS, ModelChoice
 
 
 @dataclass

@@ -25,8 +25,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from photoclip import __version__
 from photoclip.core import paths
 from photoclip.core.errors import PhotoclipError
-
-from .qtcompat import emit, keep_singletons_alive
+from photoclip.gui.qtcompat import emit, keep_singletons_alive
 
 log = logging.getLogger("photoclip")
 
@@ -98,9 +97,7 @@ def install_excepthook() -> None:
     _relay = _ErrorRelay()
     _relay.raised.connect(_show_error)
     sys.excepthook = report_exception
-    threading.excepthook = lambda args: report_exception(
-        args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback
-    )
+    threading.excepthook = lambda args: report_exception(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
 
 
 # -- one instance per library -------------------------------------------------------------
@@ -159,7 +156,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def icon() -> QIcon:
-    from importlib.resources import files  # noqa: PLC0415
+    from importlib.resources import files
 
     try:
         svg = files("photoclip") / "resources" / "photoclip.svg"
@@ -196,7 +193,7 @@ def run_app(argv: list[str]) -> int:
         return 0
     try:
         server = InstanceServer(name)
-        from .window import MainWindow  # noqa: PLC0415
+        from photoclip.gui.window import MainWindow
 
         window = MainWindow(db_path)
     except PhotoclipError as exc:
@@ -207,7 +204,7 @@ def run_app(argv: list[str]) -> int:
     window.show()
     script = os.environ.get("PHOTOCLIP_TEST_SCRIPT")
     if script:
-        from .script import ScriptDriver  # noqa: PLC0415
+        from photoclip.gui.script import ScriptDriver
 
         driver = ScriptDriver(window, json.loads(Path(script).read_text(encoding="utf-8")))
         QTimer.singleShot(0, driver.start)
@@ -216,7 +213,7 @@ def run_app(argv: list[str]) -> int:
     return code if not script else driver.exit_code
 
 
-def bring_forward(window) -> None:  # noqa: ANN001
+def bring_forward(window) -> None:
     window.showNormal()
     window.raise_()
     window.activateWindow()

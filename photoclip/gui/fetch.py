@@ -46,7 +46,7 @@ def fetch_image(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT) 
         raise FetchError("Only http and https image addresses can be searched with.")
     request = urllib.request.Request(url, headers={"User-Agent": "photoclip (image search)"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             final = response.geturl()
             if not final.lower().startswith(("http://", "https://")):
                 raise FetchError("The address redirected to something that is not http(s).")

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from photoclip.app.sync import new_photo_tagger
+from photoclip.core.cancel import CancelToken
+from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.index import CancelToken, IndexProgress, index_library
-from photoclip.core.library import Library
-from photoclip.core.sync import new_photo_tagger
-
-from .qtcompat import emit
+from photoclip.core.ingest.pipeline import IndexProgress, index_library
+from photoclip.gui.qtcompat import emit
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,11 @@ class IndexWorker(QObject):
     sidecars_due = Signal(object)  # ids of photos just auto-tagged, whose sidecars the app should write
 
     def __init__(
-        self, db_path: Path, embedder: object | None, thumbnails: Path | None, cancel: CancelToken,
+        self,
+        db_path: Path,
+        embedder: object | None,
+        thumbnails: Path | None,
+        cancel: CancelToken,
         write_xmp: bool = False,
     ) -> None:
         super().__init__()
@@ -68,7 +72,10 @@ class IndexWorker(QObject):
             with Library(self.db_path) as lib:
                 final = IndexProgress("done")
                 for event in index_library(
-                    lib, self.embedder, cancel=self.cancel, thumbnails=self.thumbnails,
+                    lib,
+                    self.embedder,
+                    cancel=self.cancel,
+                    thumbnails=self.thumbnails,
                     after_commit=self._after_commit(lib),
                 ):
                     snapshot = _snapshot(event)
@@ -78,14 +85,13 @@ class IndexWorker(QObject):
                     final = snapshot
         except PhotoclipError as exc:
             emit(self.failed, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug: logged in full, reported in one line
+        except Exception as exc:
             log.exception("indexing failed")
             emit(self.failed, f"Indexing stopped by an internal error: {type(exc).__name__}: {exc}")
         else:
             emit(self.finished, final)
 
-
-    def _after_commit(self, lib: Library):  # noqa: ANN202
+    def _after_commit(self, lib: Library):
         """New photos get the user's labels here; their sidecars are left to the app's library
         thread, where every other sidecar write happens (two threads merging into one file
         could lose a change)."""

@@ -36,15 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core import sync, tagging
-from photoclip.core.library import display_path, fs_path
+from photoclip.app import sync
+from photoclip.core import tagging
+from photoclip.core.db import display_path, fs_path
 from photoclip.core.tagging import Label, LabelScores
-
-from .qtcompat import emit
-from .tag_ui import TaggingCommands
-from .tagger import TagOutcome
-from .tasks import LibraryContext, LibraryRunner
-from .thumbs import ThumbnailLoader
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tag_ui import TaggingCommands
+from photoclip.gui.tagger import TagOutcome
+from photoclip.gui.tasks import LibraryContext, LibraryRunner
+from photoclip.gui.thumbs import ThumbnailLoader
 
 BINS = 40
 SLIDER_STEPS = 1000
@@ -418,7 +418,7 @@ class LabelsDialog(QDialog):
             if item.data(Qt.ItemDataRole.UserRole) == photo_id:
                 self._set_icon(item)
 
-    def _preview_menu(self, pos) -> None:  # noqa: ANN001
+    def _preview_menu(self, pos) -> None:
         name = self.current_name()
         ids = [item.data(Qt.ItemDataRole.UserRole) for item in self.preview.selectedItems()]
         if name is None or not ids:
@@ -569,4 +569,3 @@ class LabelsDialog(QDialog):
         for name in outcome.names or list(self.labels):
             emit(self.applied, name)
         self.reload(self.current_name())
-

@@ -18,11 +18,10 @@ import os
 
 from PySide6.QtCore import QObject, Signal
 
-from photoclip.core.embed import ModelChoice
 from photoclip.core.errors import ModelUnavailable
-
-from .qtcompat import emit
-from .tasks import TaskRunner
+from photoclip.core.model import ModelChoice
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class ModelService(QObject):
         def job() -> object:
             if not download and not weights_on_disk(choice):
                 return None
-            from photoclip.core.embed import OpenClipEmbedder  # noqa: PLC0415
+            from photoclip.core.model import OpenClipEmbedder
 
             return OpenClipEmbedder(choice, progress=self._on_download_progress).load()
 
@@ -109,7 +108,6 @@ def missing_text(choice: ModelChoice | None) -> str:
 
 def weights_on_disk(choice: ModelChoice) -> bool:
     """Whether loading `choice` would need no download. Runs in a worker (imports open_clip)."""
-    from photoclip.core.embed import weights_available  # noqa: PLC0415
+    from photoclip.core.model import weights_available
 
     return weights_available(choice)
-

@@ -17,10 +17,9 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from photoclip.core.library import Folder, Photo, display_path
-
-from .qtcompat import emit
-from .thumbs import ThumbnailLoader
+from photoclip.core.db import Folder, Photo, display_path
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.thumbs import ThumbnailLoader
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -42,7 +41,7 @@ class Entry:
     score: float | None = None  # None when browsing (no query)
 
 
-def _sort_key(sort: str):  # noqa: ANN202
+def _sort_key(sort: str):
     if sort == SORT_NAME:
         return lambda e: (e.photo.name.lower(), e.photo.path)
     if sort == SORT_DATE:
@@ -58,7 +57,7 @@ class PhotoGridModel(QAbstractListModel):
     fetched, so moving the slider or changing the sort never asks core again.
     """
 
-    def __init__(self, thumbnails: ThumbnailLoader | None = None, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, thumbnails: ThumbnailLoader | None = None, parent=None) -> None:
         super().__init__(parent)
         self._thumbs = thumbnails
         self._all: list[Entry] = []
@@ -144,7 +143,7 @@ class PhotoGridModel(QAbstractListModel):
 
     # -- Qt model -------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -176,10 +175,10 @@ class PhotoGridModel(QAbstractListModel):
             return base | Qt.ItemFlag.ItemIsDragEnabled
         return base
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802
+    def mimeTypes(self) -> list[str]:
         return ["text/uri-list"]
 
-    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         """Dragged photos leave as file URLs (file managers, editors, browsers take those)."""
         mime = QMimeData()
         rows = sorted({i.row() for i in indexes if i.isValid()})
@@ -188,7 +187,7 @@ class PhotoGridModel(QAbstractListModel):
         mime.setText("\n".join(self._rows[r].photo.path for r in rows))
         return mime
 
-    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+    def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
     @Slot(int)
@@ -216,7 +215,7 @@ def _tooltip(entry: Entry, failure: str | None) -> str:
 class FolderModel(QAbstractListModel):
     """The library's folders with their counts; row 0 is "All photos"."""
 
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._folders: list[Folder] = []
         self._totals: dict[str, int] = {}
@@ -240,7 +239,7 @@ class FolderModel(QAbstractListModel):
     def folders(self) -> list[Folder]:
         return list(self._folders)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._folders) + 1
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -283,7 +282,7 @@ class ProblemsModel(QAbstractTableModel):
 
     HEADERS = ("File", "Reason")
 
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[str, str]] = []
 
@@ -295,10 +294,10 @@ class ProblemsModel(QAbstractTableModel):
     def path(self, row: int) -> str:
         return self._rows[row][0]
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else 2
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -309,7 +308,7 @@ class ProblemsModel(QAbstractTableModel):
             return display_path(value) if index.column() == 0 else value
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < 2:
             return self.HEADERS[section]
         return None

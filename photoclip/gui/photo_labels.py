@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import tags
-from .qtcompat import emit
-from .tasks import LibraryRunner
+from photoclip.gui import tags
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tasks import LibraryRunner
 
 # -- doing ----------------------------------------------------------------------------------
 
@@ -99,14 +99,13 @@ class TagActions(QObject):
 class ScoreBar(QWidget):
     """A horizontal bar for one score on a shared scale, with a tick where the threshold is."""
 
-    def __init__(self, score: float, lo: float, hi: float, threshold: float | None, passes: bool,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, score: float, lo: float, hi: float, threshold: float | None, passes: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.score, self.lo, self.hi, self.threshold, self.passes = score, lo, hi, threshold, passes
         self.setMinimumWidth(80)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(120, 14)
 
     def _x(self, value: float, area: QRectF) -> float:
@@ -114,7 +113,7 @@ class ScoreBar(QWidget):
         fraction = (value - self.lo) / span if span > 0 else 0.5
         return area.left() + area.width() * min(max(fraction, 0.0), 1.0)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         area = QRectF(self.rect()).adjusted(0, 2, -1, -2)
         painter.fillRect(area, self.palette().alternateBase())
@@ -253,4 +252,3 @@ class PhotoLabelsPanel(QWidget):
         if name:
             self.entry.clear()
             emit(self.add_requested, name)
-

@@ -56,7 +56,7 @@ _RESERVE = 1 << 40
 
 
 def _variant_drops_reference() -> bool:
-    from PySide6.QtCore import QModelIndex  # noqa: PLC0415
+    from PySide6.QtCore import QModelIndex
 
     index = QModelIndex()
     before = sys.getrefcount(None)
@@ -69,11 +69,7 @@ def _variant_drops_reference() -> bool:
 
 
 VARIANT_DROPS_REFERENCE = _variant_drops_reference()
-_NEEDS_RESERVE = (
-    (EMIT_DROPS_REFERENCE or VARIANT_DROPS_REFERENCE)
-    and sys.implementation.name == "cpython"
-    and sys.version_info < (3, 12)
-)
+_NEEDS_RESERVE = (EMIT_DROPS_REFERENCE or VARIANT_DROPS_REFERENCE) and sys.implementation.name == "cpython" and sys.version_info < (3, 12)
 
 
 def keep_singletons_alive() -> None:

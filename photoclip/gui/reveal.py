@@ -1,4 +1,4 @@
-""""Show in file manager" with the photo selected, not just its folder opened.
+""" "Show in file manager" with the photo selected, not just its folder opened.
 
 Each desktop has its own way: the freedesktop FileManager1 D-Bus service on Linux
 (Nautilus, Dolphin, Nemo, Caja, Thunar...), `open -R` on macOS, `explorer /select,`
@@ -26,7 +26,7 @@ def open_folder(path: str) -> None:
 
 def _show_via_dbus(path: str, fallback: Callable[[str], None], parent: QObject | None) -> bool:
     try:
-        from PySide6.QtDBus import QDBusConnection, QDBusMessage, QDBusPendingCallWatcher  # noqa: PLC0415
+        from PySide6.QtDBus import QDBusConnection, QDBusMessage, QDBusPendingCallWatcher
     except ImportError:
         return False
     bus = QDBusConnection.sessionBus()
@@ -49,9 +49,7 @@ def _show_via_dbus(path: str, fallback: Callable[[str], None], parent: QObject |
     return True
 
 
-def show_in_file_manager(
-    path: str, *, fallback: Callable[[str], None] = open_folder, parent: QObject | None = None
-) -> str:
+def show_in_file_manager(path: str, *, fallback: Callable[[str], None] = open_folder, parent: QObject | None = None) -> str:
     """Reveal `path` selected in the desktop's file manager; returns the way it was asked."""
     if sys.platform == "darwin":
         QProcess.startDetached("open", ["-R", path])

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl
 
-from .model_service import CHECKING, LOADING, READY
-from .qtcompat import emit
-from .window import MainWindow
+from photoclip.gui.model_service import CHECKING, LOADING, READY
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,7 @@ class ScriptDriver(QObject):
             return idle and w.counts.get("photos", 0) > 0
         if what == "indexed":
             c = w.counts
-            return (
-                idle
-                and w.model_service.state == READY
-                and c.get("photos", 0) > 0
-                and c.get("embedded", 0) == c.get("photos", 0)
-            )
+            return idle and w.model_service.state == READY and c.get("photos", 0) > 0 and c.get("embedded", 0) == c.get("photos", 0)
         if what == "model":
             return w.model_service.state not in (CHECKING, LOADING)
         if what == "thumbnails":
@@ -148,7 +143,7 @@ class ScriptDriver(QObject):
             target.parent.mkdir(parents=True, exist_ok=True)
             w.grab().save(str(target))
         elif "labels" in action:
-            from photoclip.core import tagging  # noqa: PLC0415
+            from photoclip.core import tagging
 
             names = list(action["labels"])
             w.library.call(lambda ctx: [tagging.create_label(ctx.lib, n) for n in names], lambda _: w.refresh_sidebar())
@@ -158,7 +153,7 @@ class ScriptDriver(QObject):
         elif "open_viewer" in action:
             self._dialog_ready = False
             w.open_viewer(w.grid_model.index(int(action["open_viewer"]), 0))
-            self._dialog = w._viewer  # noqa: SLF001
+            self._dialog = w._viewer
             self._dialog.labels_shown.connect(self._dialog_shown)
         elif "open_labels" in action:
             self._dialog_ready = False
@@ -172,9 +167,7 @@ class ScriptDriver(QObject):
             self._dialog.grab().save(str(target))
         elif "report" in action:
             model = w.grid_model
-            rows = [
-                {"path": model.photo(r).path, "score": model.entry(r).score} for r in range(model.rowCount())
-            ]
+            rows = [{"path": model.photo(r).path, "score": model.entry(r).score} for r in range(model.rowCount())]
             Path(action["report"]).write_text(
                 json.dumps(
                     {

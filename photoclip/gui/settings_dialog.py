@@ -24,11 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.embed import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from photoclip.core.settings import Settings
-
-from .qtcompat import emit
-from .tasks import TaskRunner
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tasks import TaskRunner
 
 # (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
 KNOWN_MODELS: list[tuple[str, str, str]] = [
@@ -65,9 +64,7 @@ class SettingsDialog(QDialog):
     remove_folder_requested = Signal(str)
     cache_cleared = Signal()
 
-    def __init__(
-        self, settings: Settings, folders: list[str], thumbnails: Path, pool: TaskRunner, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, folders: list[str], thumbnails: Path, pool: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.resize(640, 560)

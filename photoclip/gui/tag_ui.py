@@ -25,14 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.library import Photo
-
-from . import tags
-from .photo_labels import TagActions
-from .qtcompat import emit
-from .tagger import TagController, TagOutcome
-from .tasks import LibraryRunner
-from .widgets import IndexStatus
+from photoclip.core.db import Photo
+from photoclip.gui import tags
+from photoclip.gui.photo_labels import TagActions
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tagger import TagController, TagOutcome
+from photoclip.gui.tasks import LibraryRunner
+from photoclip.gui.widgets import IndexStatus
 
 NO_MODEL = "Tagging needs the model; it is not ready yet."
 NO_TAGS = "No tags yet. Make labels in Tools → Labels (Ctrl+L), or tag photos from their context menu."
@@ -194,8 +193,7 @@ class TaggingCommands(QObject):
         # On the library thread, like every sidecar write of the app: two threads merging into
         # the same file could lose each other's change.
         ids = sorted(photo_ids)
-        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, ids, True), self._sidecars_written,
-                          self.actions.report_failure)
+        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, ids, True), self._sidecars_written, self.actions.report_failure)
 
     def _sidecars_written(self, change: tags.TagChange) -> None:
         if change.sidecars or change.problems:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from photoclip.core import sync, tagging
+from photoclip.app import sync
+from photoclip.core import tagging
+from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.library import Library
-
-from .qtcompat import emit
-from .tasks import TaskRunner
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def run_tagging(
             outcome.cancelled = event.phase == "cancelled"
     except PhotoclipError as exc:
         outcome.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug: logged in full, reported in one line
+    except Exception as exc:
         log.exception("tagging failed")
         outcome.error = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
     if run.write_xmp and label_ids:
@@ -122,8 +122,7 @@ class TagController(QObject):
     def running(self) -> bool:
         return self._busy
 
-    def start(self, embedder: object, names: list[str] | None = None, *, prepare: Prepare | None = None,
-              write_xmp: bool = False) -> None:
+    def start(self, embedder: object, names: list[str] | None = None, *, prepare: Prepare | None = None, write_xmp: bool = False) -> None:
         """Tag the library with these labels (all for None), now or after the run in progress."""
         if self._closing:
             return

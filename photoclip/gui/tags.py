@@ -12,9 +12,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from photoclip.core import sidecar, sync, tagging
-from photoclip.core.library import Library
+from photoclip.app import sync
+from photoclip.core import tagging
+from photoclip.core.db import Library
 from photoclip.core.tagging import LabelMatch, Tag
+from photoclip.core.xmp import sidecar
 
 log = logging.getLogger(__name__)
 TOP_LABELS = 5
@@ -125,4 +127,3 @@ def shared_tags(lib: Library, photo_ids: Sequence[int]) -> list[str]:
     for pid in photo_ids:
         names.update(t.label for t in tagging.photo_tags(lib, pid))
     return sorted(names, key=str.casefold)
-

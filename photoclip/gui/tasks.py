@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from .qtcompat import emit
+from photoclip.gui.qtcompat import emit
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class TaskRunner(QObject):
     def _call(self, token: int, fn: Callable[[], Any]) -> None:
         try:
             result, error = fn(), None
-        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, never lost
+        except BaseException as exc:
             result, error = None, exc
         if not self._closed:
             emit(self._bridge.finished, token, result, error)
@@ -111,16 +111,16 @@ class LibraryContext:
         self._searcher = None
 
     @property
-    def lib(self):  # noqa: ANN201 - photoclip.core.library.Library
+    def lib(self):
         if self._lib is None:
-            from photoclip.core.library import Library  # noqa: PLC0415
+            from photoclip.core.db import Library
 
             self._lib = Library(self.db_path)
         return self._lib
 
-    def searcher(self, embedder):  # noqa: ANN001, ANN201 - core.search.Searcher
+    def searcher(self, embedder):
         """A Searcher for this model, refreshed so vectors committed by the indexer count."""
-        from photoclip.core.search import Searcher  # noqa: PLC0415
+        from photoclip.core.search import Searcher
 
         if self._searcher is None or self._searcher.embedder is not embedder:
             self._searcher = Searcher(self.lib, embedder)

@@ -20,9 +20,8 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from photoclip.core.errors import SkipFile
-from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
-
-from .qtcompat import emit
+from photoclip.core.media.images import THUMBNAIL_SIZE, thumbnail_for
+from photoclip.gui.qtcompat import emit
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +59,7 @@ class ThumbnailLoader(QObject):
         self._bridge = _Bridge()
         self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
         self._bridge.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self._threads = [
-            threading.Thread(target=self._work, name=f"photoclip-thumb-{i}", daemon=True) for i in range(workers)
-        ]
+        self._threads = [threading.Thread(target=self._work, name=f"photoclip-thumb-{i}", daemon=True) for i in range(workers)]
         for thread in self._threads:
             thread.start()
 
@@ -176,7 +173,7 @@ class ThumbnailLoader(QObject):
                 image = load_thumbnail_image(self.cache_dir, path, edge)
             except SkipFile as exc:
                 emit(self._bridge.failed, photo_id, exc.reason)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not kill the worker
+            except Exception as exc:
                 log.warning("thumbnail failed for %s: %s", path, exc)
                 emit(self._bridge.failed, photo_id, f"{type(exc).__name__}: {exc}")
             else:

@@ -19,14 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.images import THUMBNAIL_SIZE, thumbnail_for
-from photoclip.core.library import Photo, display_path
-
-from .models import PhotoGridModel
-from .photo_labels import PhotoLabelsPanel, TagActions
-from .qtcompat import emit
-from .tags import PhotoLabels
-from .tasks import TaskRunner
+from photoclip.core.db import Photo, display_path
+from photoclip.core.media.images import THUMBNAIL_SIZE, thumbnail_for
+from photoclip.gui.models import PhotoGridModel
+from photoclip.gui.photo_labels import PhotoLabelsPanel, TagActions
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.tags import PhotoLabels
+from photoclip.gui.tasks import TaskRunner
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
 
@@ -195,16 +194,14 @@ class ViewerDialog(QDialog):
         if not self._closed:
             self._load_labels()
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._rescale()
 
     def _rescale(self) -> None:
         if self._pixmap is not None:
             self.image.setPixmap(
-                self._pixmap.scaled(
-                    self.image.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-                )
+                self._pixmap.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
             )
 
     def _fill_details(self, photo: Photo, score: float | None) -> None:

@@ -33,9 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.core.search import QueryTerm
-
-from .models import FAILED_ROLE, SCORE_ROLE
-from .qtcompat import emit
+from photoclip.gui.models import FAILED_ROLE, SCORE_ROLE
+from photoclip.gui.qtcompat import emit
 
 TEXT_LINE = 18  # px under each thumbnail for the file name
 
@@ -43,14 +42,14 @@ TEXT_LINE = 18  # px under each thumbnail for the file name
 class PhotoDelegate(QStyledItemDelegate):
     """Paints one grid cell: thumbnail (or placeholder), file name, score badge."""
 
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.edge = 160
 
     def cell_size(self) -> QSize:
         return QSize(self.edge + 12, self.edge + TEXT_LINE + 14)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return self.cell_size()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
@@ -84,7 +83,9 @@ class PhotoDelegate(QStyledItemDelegate):
         text_rect = QRect(rect.left() + 4, image_box.bottom() + 4, rect.width() - 8, TEXT_LINE)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
-        name = option.fontMetrics.elidedText(str(model.data(index, Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle, text_rect.width())
+        name = option.fontMetrics.elidedText(
+            str(model.data(index, Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle, text_rect.width()
+        )
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
         score = model.data(index, SCORE_ROLE)
         if score is not None:
@@ -212,9 +213,7 @@ class SearchBar(QFrame):
         self.edit.setObjectName("search")
         self.edit.setFrame(False)
         self.edit.setClearButtonEnabled(True)
-        self.edit.setPlaceholderText(
-            "Describe a photo, or drop an image here  ·  Enter pins a term, “-word” excludes, “2*word” weighs"
-        )
+        self.edit.setPlaceholderText("Describe a photo, or drop an image here  ·  Enter pins a term, “-word” excludes, “2*word” weighs")
         self.edit.setAcceptDrops(False)  # drops go to the bar, which knows images and URLs
         self.edit.textEdited.connect(self.text_edited)
         self.edit.returnPressed.connect(self.pin_text)
@@ -284,7 +283,7 @@ class SearchBar(QFrame):
             chip.deleteLater()
             emit(self.query_changed)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: ANN001, N802
+    def eventFilter(self, obj, event) -> bool:
         # Backspace in an empty line removes the last chip, as in tag inputs everywhere.
         if (
             obj is self.edit
@@ -299,19 +298,19 @@ class SearchBar(QFrame):
 
     # -- drops ------------------------------------------------------------------
 
-    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802
+    def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: ANN001, N802
+    def dropEvent(self, event) -> None:
         emit(self.image_dropped, event.mimeData())
         event.acceptProposedAction()
 
 
 def parse_typed(text: str) -> list[QueryTerm]:
     """Typed words to terms with core's parser (`-people`, `2*beach`, `beach + sea`)."""
-    from photoclip.core.search import QueryError, parse_query  # noqa: PLC0415
+    from photoclip.core.search import QueryError, parse_query
 
     try:
         return parse_query(text.split())
@@ -326,10 +325,7 @@ class Banner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
-        self.setStyleSheet(
-            "QFrame#banner { background: rgba(241,196,15,45); border: 1px solid rgba(183,149,11,160);"
-            " border-radius: 6px; }"
-        )
+        self.setStyleSheet("QFrame#banner { background: rgba(241,196,15,45); border: 1px solid rgba(183,149,11,160); border-radius: 6px; }")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         self.text = QLabel(self)
@@ -394,7 +390,7 @@ class IndexStatus(QWidget):
 
 
 def format_eta(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, seconds = divmod(seconds, 60)
@@ -424,8 +420,7 @@ class EmptyState(QWidget):
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint = QLabel(
-            "Add a folder of photos (or drop one on this window). photoclip reads them in the background;\n"
-            "nothing leaves your computer.",
+            "Add a folder of photos (or drop one on this window). photoclip reads them in the background;\nnothing leaves your computer.",
             self,
         )
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -49,16 +49,15 @@ from PySide6.QtWidgets import (
 
 from photoclip import __version__
 from photoclip.core import paths
+from photoclip.core.db import Photo, display_path
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.index import IndexProgress
-from photoclip.core.library import Photo, display_path
+from photoclip.core.ingest.pipeline import IndexProgress
 from photoclip.core.search import Filters, QueryTerm, Result
 from photoclip.core.settings import Settings
-
-from .fetch import fetch_image, store_image_bytes
-from .indexer import IndexController
-from .model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
-from .models import (
+from photoclip.gui.fetch import fetch_image, store_image_bytes
+from photoclip.gui.indexer import IndexController
+from photoclip.gui.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
+from photoclip.gui.models import (
     SORT_DATE,
     SORT_NAME,
     SORT_RELEVANCE,
@@ -67,15 +66,15 @@ from .models import (
     PhotoGridModel,
     ProblemsModel,
 )
-from .qtcompat import emit, keep_singletons_alive
-from .reveal import show_in_file_manager
-from .settings_dialog import CHECKPOINT_FILTER, SettingsDialog
-from .tag_ui import TaggingCommands, TagListPanel
-from .tags import photos_with_tag, tag_names
-from .tasks import LibraryRunner, TaskRunner
-from .thumbs import ThumbnailLoader
-from .viewer import ViewerDialog
-from .widgets import Banner, ChipTerm, EmptyState, IndexStatus, PhotoDelegate, SearchBar
+from photoclip.gui.qtcompat import emit, keep_singletons_alive
+from photoclip.gui.reveal import show_in_file_manager
+from photoclip.gui.settings_dialog import CHECKPOINT_FILTER, SettingsDialog
+from photoclip.gui.tag_ui import TaggingCommands, TagListPanel
+from photoclip.gui.tags import photos_with_tag, tag_names
+from photoclip.gui.tasks import LibraryRunner, TaskRunner
+from photoclip.gui.thumbs import ThumbnailLoader
+from photoclip.gui.viewer import ViewerDialog
+from photoclip.gui.widgets import Banner, ChipTerm, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +104,7 @@ class MainWindow(QMainWindow):
         self.indexer = IndexController(self.db_path, self.thumbnail_dir, parent=self)
         self.model_service = ModelService(self.pool, parent=self)
         self.indexer.write_xmp = self.settings.write_xmp
-        self.tagging = TaggingCommands(
-            self.db_path, self.library, lambda: self.embedder, lambda: self.settings.write_xmp, self
-        )
+        self.tagging = TaggingCommands(self.db_path, self.library, lambda: self.embedder, lambda: self.settings.write_xmp, self)
 
         self.grid_model = PhotoGridModel(self.thumbs, self)
         self.folder_model = FolderModel(self)
@@ -201,8 +198,15 @@ class MainWindow(QMainWindow):
         self.size_slider.setFixedWidth(110)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
         for w in (
-            self.date_check, self.date_from, QLabel("to", filters), self.date_to, QLabel("  Tag", filters),
-            self.tag_combo, QLabel("  ", filters), self.min_score_label, self.min_score,
+            self.date_check,
+            self.date_from,
+            QLabel("to", filters),
+            self.date_to,
+            QLabel("  Tag", filters),
+            self.tag_combo,
+            QLabel("  ", filters),
+            self.min_score_label,
+            self.min_score,
         ):
             row.addWidget(w)
         row.addStretch(1)
@@ -383,9 +387,7 @@ class MainWindow(QMainWindow):
         if state == MISSING:
             self.banner.show_message(message, "Download model", "Choose checkpoint file…")
         elif state == UNAVAILABLE:
-            self.banner.show_message(
-                f"Search is not available: {message}", "Try again (download)", "Choose checkpoint file…"
-            )
+            self.banner.show_message(f"Search is not available: {message}", "Try again (download)", "Choose checkpoint file…")
         else:
             self.banner.hide()
         if state in (MISSING, UNAVAILABLE):
@@ -421,7 +423,7 @@ class MainWindow(QMainWindow):
     def refresh_sidebar(self) -> None:
         model_id = getattr(self.embedder, "model_id", None)
 
-        def job(ctx) -> dict:  # noqa: ANN001
+        def job(ctx) -> dict:
             lib = ctx.lib
             return {
                 "folders": lib.folders(model_id),
@@ -506,14 +508,14 @@ class MainWindow(QMainWindow):
     def rescan(self) -> None:
         self.indexer.start()
 
-    def _folder_selected(self, current, _previous) -> None:  # noqa: ANN001
+    def _folder_selected(self, current, _previous) -> None:
         folder = self.folder_model.folder(current.row())
         self.folder_filter = folder.path if folder else None
         if self.problems_button.isChecked():
             self.problems_button.setChecked(False)
         self.run_query()
 
-    def _folder_menu(self, pos) -> None:  # noqa: ANN001
+    def _folder_menu(self, pos) -> None:
         folder = self.folder_model.folder(self.folder_view.indexAt(pos).row())
         if folder is None:
             return
@@ -544,10 +546,9 @@ class MainWindow(QMainWindow):
 
     def _index_progress(self, event: IndexProgress) -> None:
         self.index_status.show_progress(event.phase, event.done, event.total, event.seen, event.eta, self.indexer.paused)
-        if event.phase == "index" and event.done == 0 and event.total:
-            # The scan found the photos: show them now, while they are read and embedded.
-            if self.search_bar.is_empty():
-                self.browse()
+        # The scan found the photos: show them now, while they are read and embedded.
+        if event.phase == "index" and event.done == 0 and event.total and self.search_bar.is_empty():
+            self.browse()
         if not self.sidebar_timer.isActive():
             self.sidebar_timer.start()
 
@@ -640,7 +641,7 @@ class MainWindow(QMainWindow):
         self.search_bar.add_chip(ChipTerm("photo", photo_id, 1.0, name), replace=True)
 
     def more_like(self, photo: Photo, weight: float) -> None:
-        """"More like this" / "less like this": a + or - chip for that photo."""
+        """ "More like this" / "less like this": a + or - chip for that photo."""
         self.search_bar.add_chip(ChipTerm("photo", photo.id, weight, photo.name))
 
     def search_image_file(self, path: str) -> None:
@@ -650,7 +651,7 @@ class MainWindow(QMainWindow):
         filters = self.filters()
         order = "name" if self.grid_model.sort == SORT_NAME else "taken"
 
-        def job(ctx) -> list[Photo]:  # noqa: ANN001
+        def job(ctx) -> list[Photo]:
             photos = ctx.lib.all_photos(order=order)
             return filter_photos(ctx.lib, photos, filters)
 
@@ -713,15 +714,15 @@ class MainWindow(QMainWindow):
 
     # == drops and paste ====================================================================
 
-    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802
+    def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: ANN001, N802
+    def dragMoveEvent(self, event) -> None:
         event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: ANN001, N802
+    def dropEvent(self, event) -> None:
         if self.handle_mime(event.mimeData()):
             event.acceptProposedAction()
 
@@ -759,7 +760,7 @@ class MainWindow(QMainWindow):
     def _search_qimage(self, image: QImage) -> None:
         def save() -> str:
             # QImage (unlike QPixmap) may be used in any thread.
-            from PySide6.QtCore import QBuffer, QIODevice  # noqa: PLC0415
+            from PySide6.QtCore import QBuffer, QIODevice
 
             buffer = QBuffer()
             buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -779,21 +780,19 @@ class MainWindow(QMainWindow):
         rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
         return [self.grid_model.photo(r) for r in rows]
 
-    def open_viewer(self, index) -> None:  # noqa: ANN001
+    def open_viewer(self, index) -> None:
         if not index.isValid():
             return
         if self._viewer is not None:
             self._viewer.close()
-        viewer = ViewerDialog(
-            self.grid_model, index.row(), self.pool, self.thumbnail_dir, open_path, self.tagging.actions, self
-        )
+        viewer = ViewerDialog(self.grid_model, index.row(), self.pool, self.thumbnail_dir, open_path, self.tagging.actions, self)
         viewer.find_similar.connect(self.find_similar)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.destroyed.connect(lambda: setattr(self, "_viewer", None))
         self._viewer = viewer
         viewer.show()
 
-    def _grid_menu(self, pos) -> None:  # noqa: ANN001
+    def _grid_menu(self, pos) -> None:
         index = self.grid.indexAt(pos)
         if not index.isValid():
             return
@@ -829,9 +828,7 @@ class MainWindow(QMainWindow):
             return
         if confirm:
             what = display_path(photos[0].name) if len(photos) == 1 else f"{len(photos)} photos"
-            answer = QMessageBox.question(
-                self, "Move to trash", f"Move {what} to the trash?\n\nYou can restore them from the trash."
-            )
+            answer = QMessageBox.question(self, "Move to trash", f"Move {what} to the trash?\n\nYou can restore them from the trash.")
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.pool.run(lambda: move_to_trash(photos), self._trashed, self._report_error)
@@ -891,9 +888,7 @@ class MainWindow(QMainWindow):
     # == settings, errors, lifecycle ==========================================================
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(
-            self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self
-        )
+        dialog = SettingsDialog(self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self)
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(self.remove_folder)
         dialog.cache_cleared.connect(self.thumbs.clear)
@@ -915,7 +910,7 @@ class MainWindow(QMainWindow):
 
     def open_labels(self) -> QDialog:
         """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
-        from .labels_dialog import LabelsDialog  # imported here: tagging loads only when asked for
+        from photoclip.gui.labels_dialog import LabelsDialog  # imported here: tagging loads only when asked for
 
         dialog = LabelsDialog(self.library, self.tagging, self.embedder, self, self.thumbs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -955,7 +950,7 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.splitter.restoreState(splitter)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._viewer is not None:
             self._viewer.close()
         stored = self._window_settings()
@@ -987,7 +982,7 @@ class MainWindow(QMainWindow):
 # -- helpers that run in workers or need no window ---------------------------------------------
 
 
-def filter_photos(lib, photos: list[Photo], filters: Filters) -> list[Photo]:  # noqa: ANN001
+def filter_photos(lib, photos: list[Photo], filters: Filters) -> list[Photo]:
     """Browse-mode filters (library thread): folder prefix, date range, tag."""
     out = photos
     if filters.folder:
@@ -1008,14 +1003,14 @@ def filter_photos(lib, photos: list[Photo], filters: Filters) -> list[Photo]:  #
 
 def move_to_trash(photos: list[Photo]) -> tuple[list[Photo], list[str]]:
     """Worker thread: send files to the desktop trash (never a hard delete)."""
-    from send2trash import send2trash  # noqa: PLC0415
+    from send2trash import send2trash
 
     moved, errors = [], []
     for photo in photos:
         try:
             send2trash(photo.path)
             moved.append(photo)
-        except Exception as exc:  # noqa: BLE001 - report per file, keep going
+        except Exception as exc:
             errors.append(f"{display_path(photo.name)}: {exc}")
     return moved, errors
 
@@ -1026,4 +1021,3 @@ def open_path(path: str | os.PathLike[str]) -> None:
 
 def copy_paths(photos: list[Photo]) -> None:
     QGuiApplication.clipboard().setText("\n".join(p.path for p in photos))
-

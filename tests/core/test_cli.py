@@ -20,9 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def photoclip(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}")
     return proc
@@ -49,9 +47,7 @@ def test_add_index_search_similar_status_json(env, photo_dir):
     results = json.loads(photoclip("search", chelsea, "--json", "-n", "3", env=env).stdout)["results"]
     assert results[0]["path"] == chelsea and results[0]["score"] > 0.99
     assert len(results) == 3
-    combined = json.loads(
-        photoclip("search", "a cat", "+", chelsea, "-dogs", "--json", env=env).stdout
-    )["results"]
+    combined = json.loads(photoclip("search", "a cat", "+", chelsea, "-dogs", "--json", env=env).stdout)["results"]
     assert {"path", "score"} <= set(combined[0]) and len(combined) == count
     similar = json.loads(photoclip("similar", chelsea, "--json", env=env).stdout)["results"]
     assert similar[0]["path"] == chelsea
@@ -121,7 +117,9 @@ def test_sigkill_mid_index_leaves_a_sound_database_and_rerun_resumes(env, tmp_pa
     photoclip("add-folder", str(folder), env=env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "photoclip", "index", "--batch-size", "4", "--commit-every", "0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     committed = 0
     deadline = time.monotonic() + 240

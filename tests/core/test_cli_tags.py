@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoclip import cli_tags
-from photoclip.core import sidecar, tagging
+from photoclip.cli import tags as cli_tags
+from photoclip.core import tagging
 from photoclip.core.errors import ModelUnavailable, PhotoclipError
+from photoclip.core.xmp import sidecar
 
 
 class FakeCtx:
@@ -104,7 +105,7 @@ def test_tag_without_labels_is_a_clear_error(library, fake_embedder):
 
 def index_real_photos(lib, embedder, photo_dir: Path) -> dict[str, int]:
     """What the indexer will do: decode, prepare, embed, store (the tiny model has random weights)."""
-    from photoclip.core.images import decode_photo, prepare_for_model
+    from photoclip.core.media.images import decode_photo, prepare_for_model
 
     folder_id = lib.add_folder(photo_dir)
     ids, batch = {}, []
@@ -113,8 +114,16 @@ def index_real_photos(lib, embedder, photo_dir: Path) -> dict[str, int]:
         st = path.stat()
         pid = lib.insert_photo(str(path), folder_id, st.st_size, st.st_mtime_ns, None)
         m = decoded.meta
-        lib.set_metadata(pid, width=m.width, height=m.height, taken_at=m.taken_at, taken_source=m.taken_source,
-                         camera=m.camera, gps_lat=m.gps_lat, gps_lon=m.gps_lon)
+        lib.set_metadata(
+            pid,
+            width=m.width,
+            height=m.height,
+            taken_at=m.taken_at,
+            taken_source=m.taken_source,
+            camera=m.camera,
+            gps_lat=m.gps_lat,
+            gps_lon=m.gps_lon,
+        )
         ids[path.name] = pid
         batch.append(prepare_for_model(decoded.image, embedder.input_size))
     lib.register_model(embedder.model_id, embedder.dim)
@@ -190,7 +199,7 @@ def tagged_sidecars(lib) -> list[str]:
 def food_embedder(lib, photo_id: int):
     """A fake model whose "Food" prompts point at one photo and whose background prompts
     point away from it, so that photo is certain to be auto-tagged Food."""
-    from photoclip.core.embed import FakeEmbedder
+    from photoclip.core.model import FakeEmbedder
 
     vec = lib.vector(photo_id, "fake")
     texts = {p: vec for p in tagging.prompts_for("Food")}
@@ -227,15 +236,13 @@ def test_tag_and_feedback_write_sidecars_when_the_setting_is_on(library, fake_em
     doc = ctx.json()
     assert str(photo_dir / "skimage_coffee.jpg.xmp") in doc["sidecars"]
     assert sidecar.read_keywords(photo_dir / "skimage_coffee.jpg.xmp") == []
-    assert sorted(p for p in tagged_sidecars(library)) == sorted(
-        p for p in sidecars_on_disk(photo_dir) if sidecar.read_keywords(p)
-    )
+    assert sorted(p for p in tagged_sidecars(library)) == sorted(p for p in sidecars_on_disk(photo_dir) if sidecar.read_keywords(p))
 
 
 def test_index_writes_sidecars_of_the_photos_it_tags_when_the_setting_is_on(tmp_path, photo_dir, monkeypatch, capsys):
     from photoclip import cli
-    from photoclip.core.embed import FakeEmbedder
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
+    from photoclip.core.model import FakeEmbedder
     from photoclip.core.settings import Settings
 
     class FirstPhotoEmbedder(FakeEmbedder):

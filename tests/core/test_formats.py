@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from photoclip.core import images
 from photoclip.core.errors import SkipFile
-from photoclip.core.images import open_image
+from photoclip.core.media import images
+from photoclip.core.media.images import open_image
 
 
 @pytest.mark.parametrize(

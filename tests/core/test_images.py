@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from photoclip.core.errors import SkipFile
-from photoclip.core.images import (
+from photoclip.core.media.images import (
     decode_photo,
     open_image,
     prepare_for_model,
@@ -59,7 +59,7 @@ def test_gif_uses_first_frame(tmp_path):
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:])
     img, _, _, _ = open_image(str(path))
-    r, g, b = img.getpixel((4, 4))
+    r, _g, b = img.getpixel((4, 4))
     assert r > 200 and b < 50
 
 

@@ -9,9 +9,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from photoclip.core import library as library_module
+from photoclip.core import db as library_module
+from photoclip.core.db import Library, db_path, fs_path
 from photoclip.core.errors import DatabaseTooNew, FolderError, PhotoclipError
-from photoclip.core.library import Library, db_path, fs_path
 
 
 def test_new_database_is_wal_with_schema(tmp_path):
@@ -32,9 +32,7 @@ def test_database_from_a_newer_app_is_refused_and_left_untouched(tmp_path):
     path = tmp_path / "lib.db"
     Library(path).close()
     conn = sqlite3.connect(path)
-    conn.execute(
-        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('photoclip', 'm999_future', 'x')"
-    )
+    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('photoclip', 'm999_future', 'x')")
     conn.commit()
     conn.close()
     before = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -53,7 +51,7 @@ def test_pending_migration_backs_up_the_old_file_first(tmp_path, monkeypatch):
         db.execute("ALTER TABLE folders ADD COLUMN note TEXT")
 
     extra = library_module.Migrations._Migration("m900_add_note", m900_add_note)
-    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", migrations + [extra])
+    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", [*migrations, extra])
     with Library(path) as lib:
         columns = {c.name for c in lib.db["folders"].columns}
     assert "note" in columns
@@ -75,7 +73,7 @@ def test_failed_migration_rolls_back_and_keeps_data(tmp_path, monkeypatch):
         raise RuntimeError("boom")
 
     extra = library_module.Migrations._Migration("m901_broken", m901_broken)
-    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", list(library_module.MIGRATIONS._migrations) + [extra])
+    monkeypatch.setattr(library_module.MIGRATIONS, "_migrations", [*list(library_module.MIGRATIONS._migrations), extra])
     with pytest.raises(RuntimeError):
         Library(path)
     monkeypatch.undo()
@@ -133,10 +131,9 @@ def test_models_coexist_and_switching_keeps_other_vectors(tmp_path):
 def test_transaction_rolls_back_on_error(tmp_path):
     with Library(tmp_path / "lib.db") as lib:
         fid = lib.add_folder(tmp_path)
-        with pytest.raises(ValueError):
-            with lib.transaction():
-                lib.insert_photo(str(tmp_path / "a.jpg"), fid, 1, 1, None)
-                raise ValueError
+        with pytest.raises(ValueError), lib.transaction():
+            lib.insert_photo(str(tmp_path / "a.jpg"), fid, 1, 1, None)
+            raise ValueError
         assert lib.file_states() == {}
 
 

@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from photoclip.core import embed as embed_module
-from photoclip.core.embed import ModelChoice, OpenClipEmbedder, model_id_for
+from photoclip.core import model as embed_module
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.images import decode_photo, prepare_for_model
-from photoclip.core.index import index_library
+from photoclip.core.ingest.pipeline import index_library
+from photoclip.core.media.images import decode_photo, prepare_for_model
+from photoclip.core.model import ModelChoice, OpenClipEmbedder, model_id_for
 from photoclip.core.search import QueryTerm, Searcher
 from tests.conftest import PHOTOS, TINY_MODEL
 
@@ -155,9 +155,7 @@ def test_download_reports_progress_and_loads_the_fetched_file(tiny_weights, monk
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
     monkeypatch.setattr(open_clip, "list_pretrained_tags_by_model", lambda name: ["demo"])
-    monkeypatch.setattr(
-        open_clip, "get_pretrained_cfg", lambda name, tag: {"hf_hub": "someone/tiny-clip/", "url": ""}
-    )
+    monkeypatch.setattr(open_clip, "get_pretrained_cfg", lambda name, tag: {"hf_hub": "someone/tiny-clip/", "url": ""})
     progress = []
     embedder = OpenClipEmbedder(
         ModelChoice(TINY_MODEL, "demo", device="cpu", precision="fp32"), progress=lambda d, t, w: progress.append((d, t))
@@ -210,7 +208,7 @@ def test_bf16_is_refused_when_it_disagrees_with_fp32(tiny_weights, monkeypatch):
 
 def test_importing_the_core_and_cli_does_not_import_torch():
     code = (
-        "import sys, photoclip.cli, photoclip.core.embed, photoclip.core.index, photoclip.core.search;"
+        "import sys, photoclip.cli, photoclip.core.model, photoclip.core.ingest.pipeline, photoclip.core.search;"
         "photoclip.cli.build_parser();"
         "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, 'eager import'"
     )

@@ -6,13 +6,13 @@ import os
 import shutil
 
 import numpy as np
-import pytest
 
-from photoclip.core import scan as scan_module
-from photoclip.core.embed import FakeEmbedder
-from photoclip.core.index import CancelToken, index_library
-from photoclip.core.library import MISSING, OK, SKIPPED
-from photoclip.core.scan import scan_library
+from photoclip.core.cancel import CancelToken
+from photoclip.core.db import MISSING, OK, SKIPPED
+from photoclip.core.ingest import scan as scan_module
+from photoclip.core.ingest.pipeline import index_library
+from photoclip.core.ingest.scan import scan_library
+from photoclip.core.model import FakeEmbedder
 from tests.core.helpers import write_jpeg
 
 
@@ -68,9 +68,7 @@ def test_renamed_file_keeps_its_vector_and_tags_without_new_embedding(library, t
     photo = library.photo_by_path(folder / "img0.jpg")
     vector = library.vector(photo.id, fake_embedder.model_id)
     library.conn.execute("INSERT INTO labels (name, created_at, updated_at) VALUES ('beach', 0, 0)")
-    library.conn.execute(
-        "INSERT INTO tags (photo_id, label_id, source, created_at) VALUES (?, 1, 'manual', 0)", (photo.id,)
-    )
+    library.conn.execute("INSERT INTO tags (photo_id, label_id, source, created_at) VALUES (?, 1, 'manual', 0)", (photo.id,))
     (folder / "sub").mkdir()
     os.rename(folder / "img0.jpg", folder / "sub" / "renamed.jpg")
     embedded_before = fake_embedder.images_embedded
@@ -125,7 +123,7 @@ def test_missing_file_that_returns_is_present_again_without_embedding(library, t
     index(library, fake_embedder)
     shutil.move(tmp_path / "aside.jpg", folder / "img3.jpg")
     before = fake_embedder.images_embedded
-    _, final = index(library, fake_embedder)
+    _, _final = index(library, fake_embedder)
     assert library.photo_by_path(folder / "img3.jpg").status == OK
     assert fake_embedder.images_embedded == before
 
@@ -186,7 +184,7 @@ def test_unreadable_folder_and_file_are_reported_and_scan_goes_on(library, tmp_p
         return real_scandir(path)
 
     monkeypatch.setattr(scan_module.os, "scandir", scandir)
-    from photoclip.core import images
+    from photoclip.core.media import images
 
     real_open = images.Image.open
 
@@ -213,7 +211,7 @@ def test_raw_beside_jpeg_is_one_photo(library, tmp_path, fake_embedder):
     assert "IMG0.CR2" not in paths and "img0.jpg" in paths
     companion = library.conn.execute("SELECT companion FROM photos WHERE path LIKE '%img0.jpg'").fetchone()[0]
     assert companion.endswith("IMG0.CR2")
-    from photoclip.core.images import RAW_SUPPORTED
+    from photoclip.core.media.images import RAW_SUPPORTED
 
     if not RAW_SUPPORTED:
         assert "RAW support is not installed" in dict(library.skipped())[str(folder / "lonely.nef")]
@@ -242,7 +240,7 @@ def test_cancel_keeps_committed_work_and_rerun_finishes_without_redoing_it(libra
     committed = library.vector_count(embedder.model_id)
     assert 8 <= committed < 40
     second = FakeEmbedder()
-    _, final = index(library, second, batch_size=4)
+    _, _final = index(library, second, batch_size=4)
     assert second.images_embedded == 40 - committed
     assert library.vector_count(embedder.model_id) == 40
 

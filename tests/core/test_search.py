@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
-from photoclip.core.embed import FakeEmbedder, normalize
+from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.search import Filters, QueryError, QueryTerm, Searcher, VectorIndex, parse_query, query_vector
 from tests.core.helpers import write_jpeg
 
@@ -23,13 +21,19 @@ def add_photos(lib, root, vectors, model="fake", taken=None):
     fid = lib.add_folder(root)
     lib.register_model(model, len(vectors[0]))
     ids = []
-    for i, vec in enumerate(vectors):
+    for i, _vec in enumerate(vectors):
         sub = root / ("a" if i % 2 == 0 else "b")
         sub.mkdir(exist_ok=True)
         pid = lib.insert_photo(str(sub / f"p{i}.jpg"), fid, 1, 1, f"h{i}")
         lib.set_metadata(
-            pid, width=1, height=1, taken_at=(taken[i] if taken else f"2020-01-{i + 1:02d}T12:00:00"),
-            taken_source="exif", camera=None, gps_lat=None, gps_lon=None,
+            pid,
+            width=1,
+            height=1,
+            taken_at=(taken[i] if taken else f"2020-01-{i + 1:02d}T12:00:00"),
+            taken_source="exif",
+            camera=None,
+            gps_lat=None,
+            gps_lon=None,
         )
         ids.append(pid)
     lib.put_vectors(model, ids, normalize(np.asarray(vectors, np.float32)))

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.core import sidecar, tagging
-from photoclip.core.sidecar import DC, DIGIKAM, LR, RDF
+from photoclip.core import tagging
+from photoclip.core.xmp import sidecar
+from photoclip.core.xmp.sidecar import DC, DIGIKAM, LR, RDF
 
 DARKTABLE_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
@@ -92,7 +93,7 @@ def test_merge_keeps_everything_else(tmp_path):
     assert desc.get("{http://ns.adobe.com/xap/1.0/}Rating") == "4"
     assert desc.get("{http://darktable.sf.net/}history_end") == "2"
     assert desc.get("{http://example.org/my-app/1.0/}flag") == "yes"
-    steps = desc.findall("{http://darktable.sf.net/}history/{%s}Seq/{%s}li" % (RDF, RDF))
+    steps = desc.findall(f"{{http://darktable.sf.net/}}history/{{{RDF}}}Seq/{{{RDF}}}li")
     assert [s.get("{http://darktable.sf.net/}operation") for s in steps] == ["exposure", "colorin"]
     assert steps[1].get("{http://darktable.sf.net/}params") == "gz02eJxjZGBg"
     notes = desc.find("{http://example.org/my-app/1.0/}Notes")
@@ -127,9 +128,19 @@ def test_exiftool_reads_the_keywords(tmp_path):
     merged.write_text(DARKTABLE_SIDECAR, "utf-8")
     sidecar.write_keywords(merged, add=["Animals/Dogs"])
     out = subprocess.run(
-        ["exiftool", "-j", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject", "-XMP-digiKam:TagsList",
-         "-XMP-xmp:Rating", str(fresh), str(merged)],
-        check=True, capture_output=True, text=True,
+        [
+            "exiftool",
+            "-j",
+            "-XMP-dc:Subject",
+            "-XMP-lr:HierarchicalSubject",
+            "-XMP-digiKam:TagsList",
+            "-XMP-xmp:Rating",
+            str(fresh),
+            str(merged),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     first, second = json.loads(out.stdout)
     assert first["Subject"] == ["Dogs", "Beach", "Zürich"]
@@ -164,9 +175,7 @@ def digest(path: Path) -> str:
 def test_export_writes_sidecars_never_images(library, photo_dir, tagged_library):
     images = {p: digest(p) for p in photo_dir.iterdir()}
     touched = sidecar.export_xmp(library)
-    assert sorted(touched) == sorted(
-        [str(photo_dir / "skimage_chelsea.jpg.xmp"), str(photo_dir / "skimage_coffee.jpg.xmp")]
-    )
+    assert sorted(touched) == sorted([str(photo_dir / "skimage_chelsea.jpg.xmp"), str(photo_dir / "skimage_coffee.jpg.xmp")])
     assert {p: digest(p) for p in images} == images
     assert sidecar.read_keywords(photo_dir / "skimage_chelsea.jpg.xmp") == ["Animals/Cats"]
     assert sidecar.export_xmp(library) == []  # nothing changed since
@@ -282,9 +291,7 @@ def test_a_rejected_keyword_is_removed_even_when_another_app_wrote_it(library, p
     astronaut_id = tagged_library["skimage_astronaut.png"]
     target = photo_dir / "skimage_astronaut.png.xmp"
     sidecar.write_keywords(target, add=["Space", "Holiday"])
-    assert sidecar.import_sidecar_tags(library, astronaut_id, photo_dir / "skimage_astronaut.png") == [
-        "Space", "Holiday"
-    ]
+    assert sidecar.import_sidecar_tags(library, astronaut_id, photo_dir / "skimage_astronaut.png") == ["Space", "Holiday"]
     sidecar.export_xmp(library)
     assert owned(library, astronaut_id) == set()  # they were there before photoclip came
     before = tagging.get_label(library, "Space")
@@ -296,9 +303,7 @@ def test_a_rejected_keyword_is_removed_even_when_another_app_wrote_it(library, p
     ).fetchall()
     assert verdicts == [("reject",)]
     after = tagging.get_label(library, "Space")
-    assert (after.threshold, after.threshold_z, after.threshold_source) == (
-        before.threshold, before.threshold_z, before.threshold_source
-    )
+    assert (after.threshold, after.threshold_z, after.threshold_source) == (before.threshold, before.threshold_z, before.threshold_source)
     assert sidecar.export_xmp(library) == [str(target)]
     assert sidecar.read_keywords(target) == ["Holiday"]
     # Tagging the photo by hand again lifts the rejection and writes the keyword back, as ours.
@@ -385,8 +390,7 @@ def test_another_apps_flat_keyword_stays_when_photoclips_hierarchical_one_goes(l
     sidecar.export_xmp(library)
     assert bag(coffee, f"{{{DC}}}subject") == ["Dogs", "Holiday", "Food"]  # "Dogs" is not written twice
     assert bag(coffee, f"{{{LR}}}hierarchicalSubject") == ["Animals|Dogs", "Food"]
-    library.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?",
-                         (coffee_id, tagging.get_label(library, "Animals/Dogs").id))
+    library.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (coffee_id, tagging.get_label(library, "Animals/Dogs").id))
     library.conn.commit()
     sidecar.export_xmp(library)
     assert bag(coffee, f"{{{LR}}}hierarchicalSubject") == ["Food"]  # photoclip's own keyword went

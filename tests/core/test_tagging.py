@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from photoclip.core import tagging
-from photoclip.core.embed import FakeEmbedder, normalize
+from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.tagging import BACKGROUND_PROMPTS, LabelError
 
 DIM = 8
@@ -97,7 +97,7 @@ def test_export_import_round_trip(library, tmp_path):
     assert doc["format"] == "photoclip-labels"
     assert {"name": "Animals/Dogs", "descriptions": ["a terrier"]} in doc["labels"]
 
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
 
     other = Library(tmp_path / "other.db")
     tagging.create_label(other, "Animals/Dogs", ["a puppy"])
@@ -196,9 +196,7 @@ def test_thresholds_background_and_multilabel_give_exact_tags(library, emb, beac
     assert tags_of(library, "Beach") == {ids["beach"]: "auto", ids["both"]: "auto"}
     assert tags_of(library, "Sunset") == {ids["both"]: "auto", ids["sunset"]: "auto"}
     scores = dict(
-        library.conn.execute(
-            "SELECT photo_id, score FROM tags WHERE label_id = ?", (tagging.get_label(library, "Beach").id,)
-        ).fetchall()
+        library.conn.execute("SELECT photo_id, score FROM tags WHERE label_id = ?", (tagging.get_label(library, "Beach").id,)).fetchall()
     )
     assert scores[ids["beach"]] == pytest.approx(1 / np.sqrt(1.04), abs=2e-3)
 
@@ -307,9 +305,7 @@ def test_confirm_lowers_threshold_moves_vector_and_retags(library, emb, dogs_lib
     assert result.z_after < result.z_before  # the threshold moved down, in the label's own scale
     vec_after = tagging.label_vector(library, emb, "Dogs")
     assert float(vec_after @ photo) > float(vec_before @ photo)  # the vector moved towards it
-    np.testing.assert_allclose(
-        vec_after, tagging.rocchio(axis(0), photo[None, :], None), atol=1e-6
-    )
+    np.testing.assert_allclose(vec_after, tagging.rocchio(axis(0), photo[None, :], None), atol=1e-6)
     tags = tags_of(library, "Dogs")
     assert tags[ids["terrier"]] == "manual"
     assert tags[ids["terrier2"]] == "auto"  # its twin is tagged now
@@ -345,9 +341,16 @@ def test_feedback_updates_only_its_own_label(library, emb, dogs_library, tmp_pat
     apply(library, emb, ["Cats"])
     cats = tags_of(library, "Cats")
     assert ids["cat"] in cats
-    cats_scores = library.conn.execute("SELECT photo_id, score, created_at FROM tags WHERE label_id = ?", (tagging.get_label(library, "Cats").id,)).fetchall()
+    cats_scores = library.conn.execute(
+        "SELECT photo_id, score, created_at FROM tags WHERE label_id = ?", (tagging.get_label(library, "Cats").id,)
+    ).fetchall()
     tagging.feedback(library, emb, ids["cat"], "Dogs", confirm=False)
-    assert library.conn.execute("SELECT photo_id, score, created_at FROM tags WHERE label_id = ?", (tagging.get_label(library, "Cats").id,)).fetchall() == cats_scores
+    assert (
+        library.conn.execute(
+            "SELECT photo_id, score, created_at FROM tags WHERE label_id = ?", (tagging.get_label(library, "Cats").id,)
+        ).fetchall()
+        == cats_scores
+    )
 
 
 # -- applying -------------------------------------------------------------------------
@@ -417,9 +420,9 @@ def test_split_reads_text_scores_of_moved_labels_from_their_own_columns():
 
 def test_indexing_tags_new_photos_as_they_arrive(library, tmp_path):
     """The indexer's after_commit hook gives photos indexed after a label exists that label."""
-    from photoclip.core.embed import FakeEmbedder
-    from photoclip.core.index import index_library
-    from photoclip.core.sync import new_photo_tagger
+    from photoclip.app.sync import new_photo_tagger
+    from photoclip.core.ingest.pipeline import index_library
+    from photoclip.core.model import FakeEmbedder
     from photoclip.core.tagging import create_label, photo_tags
     from tests.core.helpers import write_jpeg
 
@@ -444,7 +447,7 @@ def test_indexing_tags_new_photos_as_they_arrive(library, tmp_path):
 
 def test_a_tag_removed_while_a_run_is_under_way_stays_removed(library, emb, tmp_path):
     """The app removes tags on its library thread while its tagging thread applies labels."""
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
 
     set_label_vector(emb, "Dogs", axis(0))
     set_background(emb, axis(7))

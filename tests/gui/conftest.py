@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from photoclip.gui.qtcompat import keep_singletons_alive  # noqa: E402
+from photoclip.gui.qtcompat import keep_singletons_alive
 
 # pytest-qt's model tester reads many empty QVariants; see photoclip/gui/qtcompat.py.
 keep_singletons_alive()
@@ -20,7 +20,7 @@ def _live_threads() -> set[threading.Thread]:
 
 
 @pytest.fixture(autouse=True)
-def no_leftover_threads(qapp):  # noqa: ANN001
+def no_leftover_threads(qapp):
     """Fail a test that leaves a Python thread or one of the app's QThreads running."""
     from PySide6.QtCore import QThreadPool
 
@@ -31,9 +31,7 @@ def no_leftover_threads(qapp):  # noqa: ANN001
     QThreadPool.globalInstance().waitForDone(5000)
     # Python registers foreign (Qt-made) threads as never-ending "dummy" threads: those are
     # checked through the app's own QThread registry instead.
-    leftover = [
-        t.name for t in _live_threads() - before if not isinstance(t, threading._DummyThread)  # noqa: SLF001
-    ]
+    leftover = [t.name for t in _live_threads() - before if not isinstance(t, threading._DummyThread)]
     assert not leftover, f"threads left running after the test: {leftover}"
     assert not running_qthreads(), "an indexing QThread is still running"
 
@@ -44,11 +42,11 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def indexed_db(db_path: Path, photo_dir: Path, tiny_embedder) -> Path:  # noqa: ANN001
+def indexed_db(db_path: Path, photo_dir: Path, tiny_embedder) -> Path:
     """A library whose photos are all embedded with the tiny model (done without Qt)."""
     from photoclip.core import paths
-    from photoclip.core.index import index_library
-    from photoclip.core.library import Library
+    from photoclip.core.db import Library
+    from photoclip.core.ingest.pipeline import index_library
 
     with Library(db_path) as lib:
         lib.add_folder(photo_dir)
@@ -58,7 +56,7 @@ def indexed_db(db_path: Path, photo_dir: Path, tiny_embedder) -> Path:  # noqa: 
 
 
 @pytest.fixture
-def window(qtbot, indexed_db: Path, tiny_embedder):  # noqa: ANN001
+def window(qtbot, indexed_db: Path, tiny_embedder):
     """The main window over the indexed photos, its model ready and the first pass done."""
     from photoclip.core.settings import Settings
     from photoclip.gui.qtcompat import emit
@@ -69,7 +67,7 @@ def window(qtbot, indexed_db: Path, tiny_embedder):  # noqa: ANN001
     win.show()
     with qtbot.waitSignal(win.indexer.finished, timeout=60000):
         win.model_service.embedder = tiny_embedder
-        win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
+        win.model_service._set("ready", "photoclip-tiny")
         emit(win.model_service.ready, tiny_embedder)
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8 and not win.library.busy)
     yield win

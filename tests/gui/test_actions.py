@@ -11,28 +11,26 @@ import pytest
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 
-from photoclip.core.settings import Settings
 from photoclip.gui.fetch import FetchError, fetch_image
-from photoclip.gui.qtcompat import emit
 from photoclip.gui.window import MainWindow
 
 
-def test_viewer_loads_off_thread_and_steps(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+def test_viewer_loads_off_thread_and_steps(window: MainWindow, qtbot) -> None:
     window.open_viewer(window.grid_model.index(0, 0))
-    viewer = window._viewer  # noqa: SLF001
+    viewer = window._viewer
     assert viewer is not None
-    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)  # noqa: SLF001
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)
     assert not viewer.prev_button.isEnabled()
     viewer.next_button.click()
     assert viewer.row == 1
-    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)  # noqa: SLF001
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)
     first = window.grid_model.photo(1).id
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
         viewer.find_similar_button.click()
     assert window.grid_model.photo(0).id == first
 
 
-def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypatch) -> None:  # noqa: ANN001
+def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypatch) -> None:
     trashed: list[str] = []
     import send2trash
 
@@ -49,7 +47,7 @@ def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypat
     assert all(Path(p).exists() for p in doomed)  # the stub moved nothing: no hard delete anywhere
 
 
-def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:
     QGuiApplication.clipboard().setImage(QImage(str(photo_dir / "skimage_camera.png")))
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
         window.paste_image()
@@ -58,7 +56,7 @@ def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path
     assert window.grid_model.rowCount() == 8
 
 
-def test_drop_folder_adds_it(window: MainWindow, qtbot, tmp_path: Path, photo_dir: Path) -> None:  # noqa: ANN001
+def test_drop_folder_adds_it(window: MainWindow, qtbot, tmp_path: Path, photo_dir: Path) -> None:
     extra = tmp_path / "more"
     extra.mkdir()
     (extra / "coffee.jpg").write_bytes((photo_dir / "skimage_coffee.jpg").read_bytes())
@@ -72,10 +70,10 @@ def test_drop_folder_adds_it(window: MainWindow, qtbot, tmp_path: Path, photo_di
 @pytest.fixture
 def image_server(photo_dir: Path) -> Iterator[str]:
     class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, directory=str(photo_dir), **kwargs)
 
-        def log_message(self, *args) -> None:  # noqa: ANN002
+        def log_message(self, *args) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -101,7 +99,7 @@ def test_fetch_image_url_rules(image_server: str, photo_dir: Path) -> None:
         fetch_image("file:///etc/passwd")
 
 
-def test_dropped_image_url_is_fetched_off_thread(window: MainWindow, qtbot, image_server: str) -> None:  # noqa: ANN001
+def test_dropped_image_url_is_fetched_off_thread(window: MainWindow, qtbot, image_server: str) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl(f"{image_server}/skimage_grass.png")])
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
@@ -110,7 +108,7 @@ def test_dropped_image_url_is_fetched_off_thread(window: MainWindow, qtbot, imag
     assert window.grid_model.entry(0).score == pytest.approx(1.0, abs=0.02)  # the same pixels as a library photo
 
 
-def test_excepthook_writes_the_log(qtbot, isolated_home: Path) -> None:  # noqa: ANN001
+def test_excepthook_writes_the_log(qtbot, isolated_home: Path) -> None:
     from photoclip.gui import app
 
     try:

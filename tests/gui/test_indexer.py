@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from photoclip.core import paths
-from photoclip.core.library import Library
+from photoclip.core.db import Library
 from photoclip.gui.indexer import IndexController
 
 
-def test_indexes_real_photos(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_indexes_real_photos(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:
     with Library(db_path) as lib:
         lib.add_folder(photo_dir)
     controller = IndexController(db_path, paths.thumbnail_dir())
@@ -30,7 +30,7 @@ def test_indexes_real_photos(qtbot, db_path: Path, photo_dir: Path, tiny_embedde
         assert lib.counts(tiny_embedder.model_id)["embedded"] == 8
 
 
-def test_cancel_then_rerun_completes(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_cancel_then_rerun_completes(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:
     with Library(db_path) as lib:
         lib.add_folder(photo_dir)
     controller = IndexController(db_path, paths.thumbnail_dir())
@@ -59,7 +59,7 @@ def test_cancel_then_rerun_completes(qtbot, db_path: Path, photo_dir: Path, tiny
         assert counts["embedded"] == 8 and counts["pending"] == 0
 
 
-def test_catalogue_without_model_then_embed(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_catalogue_without_model_then_embed(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:
     with Library(db_path) as lib:
         lib.add_folder(photo_dir)
     controller = IndexController(db_path, paths.thumbnail_dir())

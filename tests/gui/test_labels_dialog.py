@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from photoclip.core import tagging
-from photoclip.core.embed import FakeEmbedder, normalize
-from photoclip.core.library import Library
+from photoclip.core.db import Library
+from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.settings import Settings
 from photoclip.gui.labels_dialog import NO_MODEL_TEXT, LabelsDialog, would_tag_text
 from photoclip.gui.tag_ui import TaggingCommands
@@ -156,7 +156,9 @@ def test_window_menu_opens_dialog_and_refreshes_tags_on_close(qtbot, vector_db: 
     win.close()
 
 
-def test_rejecting_a_preview_photo_teaches_the_label(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder) -> None:  # noqa: ANN001
+def test_rejecting_a_preview_photo_teaches_the_label(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder
+) -> None:
     dialog = _dialog(qtbot, runner, emb, commands)
     dialog.slider.setValue(500)
     assert dialog.preview.count() > 0
@@ -174,7 +176,9 @@ def test_rejecting_a_preview_photo_teaches_the_label(qtbot, runner: LibraryRunne
         assert top not in shown
 
 
-def test_new_descriptions_retag_only_that_label(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder) -> None:  # noqa: ANN001
+def test_new_descriptions_retag_only_that_label(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder
+) -> None:
     with Library(vector_db) as lib:
         tagging.create_label(lib, "Cats")
         tagging.run_to_end(tagging.apply_labels(lib, emb))
@@ -192,7 +196,8 @@ def test_new_descriptions_retag_only_that_label(qtbot, runner: LibraryRunner, co
     with Library(vector_db) as lib:
         dogs = tagging.label_scores(lib, emb, "Dogs")
         auto = {
-            pid for (pid,) in lib.conn.execute(
+            pid
+            for (pid,) in lib.conn.execute(
                 "SELECT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id WHERE l.name = 'Dogs' AND t.source = 'auto'"
             )
         }
@@ -223,15 +228,20 @@ def test_count_text_says_why_photos_above_the_line_are_left_out() -> None:
     assert would_tag_text(scores, 0.05, 3).startswith("3 photos would be tagged")
 
 
-def test_export_then_import_shares_a_label_set(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_then_import_shares_a_label_set(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, tmp_path: Path
+) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
     shared = tmp_path / "labels.json"
     dialog.export_labels(str(shared))
     qtbot.waitUntil(lambda: shared.exists() and "Saved 1 label to" in dialog.status.text())
     other = tmp_path / "friend.json"
-    other.write_text('{"format": "photoclip-labels", "version": 1, "labels": ['
-                     '{"name": "Pets/Cats", "descriptions": ["a cat on a windowsill"]},'
-                     '{"name": "Dogs", "descriptions": ["a puppy"]}]}', encoding="utf-8")
+    other.write_text(
+        '{"format": "photoclip-labels", "version": 1, "labels": ['
+        '{"name": "Pets/Cats", "descriptions": ["a cat on a windowsill"]},'
+        '{"name": "Dogs", "descriptions": ["a puppy"]}]}',
+        encoding="utf-8",
+    )
     with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
         dialog.import_labels(str(other))
     assert dialog.status.text() == "Imported 1 new label. 1 existing label got new descriptions."
@@ -243,8 +253,10 @@ def test_export_then_import_shares_a_label_set(qtbot, runner: LibraryRunner, com
     assert "missing.json" in bad.args[0]
 
 
-def test_rename_and_delete_carry_to_sidecars_when_the_setting_is_on(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    from photoclip.core import sidecar
+def test_rename_and_delete_carry_to_sidecars_when_the_setting_is_on(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, tmp_path: Path
+) -> None:
+    from photoclip.core.xmp import sidecar
 
     with Library(vector_db) as lib:
         photo = lib.all_photos()[0]

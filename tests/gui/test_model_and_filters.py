@@ -8,50 +8,49 @@ import pytest
 from PySide6.QtCore import Qt
 
 from photoclip.core import tagging
-from photoclip.core.embed import ModelChoice
-from photoclip.core.library import Library
+from photoclip.core.db import Library
+from photoclip.core.model import ModelChoice
 from photoclip.core.settings import Settings
 from photoclip.gui.model_service import MISSING, READY, UNAVAILABLE, ModelService
-from photoclip.gui.qtcompat import emit
 from photoclip.gui.settings_dialog import SettingsDialog
 from photoclip.gui.tasks import TaskRunner
 from photoclip.gui.window import MainWindow
 
 
 @pytest.fixture
-def runner():  # noqa: ANN201
+def runner():
     pool = TaskRunner("test")
     yield pool
     pool.shutdown()
 
 
-def _final_state(qtbot, service: ModelService) -> str:  # noqa: ANN001
+def _final_state(qtbot, service: ModelService) -> str:
     qtbot.waitUntil(lambda: service.state in (READY, MISSING, UNAVAILABLE), timeout=120000)
     return service.state
 
 
-def test_model_loads_from_a_checkpoint_file(qtbot, runner: TaskRunner, tiny_weights: Path) -> None:  # noqa: ANN001
+def test_model_loads_from_a_checkpoint_file(qtbot, runner: TaskRunner, tiny_weights: Path) -> None:
     service = ModelService(runner)
     with qtbot.waitSignal(service.ready, timeout=120000):
         service.start(ModelChoice("photoclip-tiny", str(tiny_weights), device="cpu", precision="fp32"))
     assert service.state == READY and service.embedder is not None
 
 
-def test_default_model_not_downloaded_is_missing_not_fetched(qtbot, runner: TaskRunner) -> None:  # noqa: ANN001
+def test_default_model_not_downloaded_is_missing_not_fetched(qtbot, runner: TaskRunner) -> None:
     service = ModelService(runner)
     service.start(ModelChoice())  # the default model; this machine has no weights and is offline
     assert _final_state(qtbot, service) == MISSING
     assert "Download" in service.message and "checkpoint file" in service.message
 
 
-def test_download_failure_is_reported_plainly(qtbot, runner: TaskRunner) -> None:  # noqa: ANN001
+def test_download_failure_is_reported_plainly(qtbot, runner: TaskRunner) -> None:
     service = ModelService(runner)
     service.start(ModelChoice(), download=True)  # HF_HUB_OFFLINE=1 in tests: the download fails
     assert _final_state(qtbot, service) == UNAVAILABLE
     assert "checkpoint" in service.message
 
 
-def test_broken_checkpoint_is_unavailable(qtbot, runner: TaskRunner, tmp_path: Path) -> None:  # noqa: ANN001
+def test_broken_checkpoint_is_unavailable(qtbot, runner: TaskRunner, tmp_path: Path) -> None:
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"not a checkpoint")
     service = ModelService(runner)
@@ -60,7 +59,7 @@ def test_broken_checkpoint_is_unavailable(qtbot, runner: TaskRunner, tmp_path: P
     assert "broken.pt" in service.message
 
 
-def test_tag_filter_shows_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_tag_filter_shows_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:
     with Library(indexed_db) as lib:
         photo = lib.all_photos()[0]
         tagging.add_tag(lib, photo.id, "cats")
@@ -73,7 +72,7 @@ def test_tag_filter_shows_tagged_photos(window: MainWindow, qtbot, indexed_db: P
     assert window.grid_model.rowCount() == 1 and window.grid_model.photo(0).id == photo.id
 
 
-def test_folder_filter_and_keys(window: MainWindow, qtbot, photo_dir: Path) -> None:  # noqa: ANN001
+def test_folder_filter_and_keys(window: MainWindow, qtbot, photo_dir: Path) -> None:
     qtbot.waitUntil(lambda: window.folder_model.rowCount() == 2)
     with qtbot.waitSignal(window.results_shown, timeout=10000):
         window.folder_view.setCurrentIndex(window.folder_model.index(1, 0))
@@ -91,10 +90,10 @@ def test_folder_filter_and_keys(window: MainWindow, qtbot, photo_dir: Path) -> N
     qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     assert window.grid.currentIndex().row() == 1
     qtbot.keyClick(window.grid, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window._viewer is not None)  # noqa: SLF001
+    qtbot.waitUntil(lambda: window._viewer is not None)
 
 
-def test_problems_list_skipped_files(qtbot, tmp_path: Path, photo_dir: Path) -> None:  # noqa: ANN001
+def test_problems_list_skipped_files(qtbot, tmp_path: Path, photo_dir: Path) -> None:
     (photo_dir / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     db = tmp_path / "p.db"
     with Library(db) as lib:
@@ -112,7 +111,7 @@ def test_problems_list_skipped_files(qtbot, tmp_path: Path, photo_dir: Path) -> 
     win.close()
 
 
-def test_settings_dialog_edits_a_copy(qtbot, runner: TaskRunner, tmp_path: Path) -> None:  # noqa: ANN001
+def test_settings_dialog_edits_a_copy(qtbot, runner: TaskRunner, tmp_path: Path) -> None:
     dialog = SettingsDialog(Settings(), ["/photos/a"], tmp_path / "thumbs", runner)
     qtbot.addWidget(dialog)
     assert dialog.folders.count() == 1

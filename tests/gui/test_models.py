@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from photoclip.core.library import Folder, Library
+from photoclip.core.db import Folder, Library
 from photoclip.gui.models import (
     SCORE_ROLE,
     SORT_NAME,
@@ -17,8 +17,8 @@ from photoclip.gui.models import (
 from photoclip.gui.thumbs import ThumbnailLoader
 
 
-def _photos(library: Library, photo_dir: Path):  # noqa: ANN202
-    from photoclip.core.index import index_library
+def _photos(library: Library, photo_dir: Path):
+    from photoclip.core.ingest.pipeline import index_library
 
     library.add_folder(photo_dir)
     for _ in index_library(library, None, thumbnails=None):
@@ -62,9 +62,7 @@ def test_grid_model(qtmodeltester, qtbot, library: Library, photo_dir: Path, tmp
 def test_folder_model(qtmodeltester) -> None:
     model = FolderModel()
     qtmodeltester.check(model)
-    model.set_folders(
-        [Folder(1, "/photos/a", 10, 5, 0, 1), Folder(2, "/photos/b", 3, 3, 1, 0)], {"photos": 13}
-    )
+    model.set_folders([Folder(1, "/photos/a", 10, 5, 0, 1), Folder(2, "/photos/b", 3, 3, 1, 0)], {"photos": 13})
     assert model.rowCount() == 3
     assert model.data(model.index(0, 0)) == "All photos (13)"
     assert model.data(model.index(1, 0)) == "a (10)"

@@ -63,7 +63,7 @@ def test_gui_modules_do_not_import_torch() -> None:
     assert done.stdout.split() == ["False", "False"], done.stderr
 
 
-def test_second_instance_is_refused(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_second_instance_is_refused(qtbot, tmp_path: Path) -> None:
     from photoclip.gui.app import InstanceServer, ask_running_instance, server_name
 
     name = server_name(tmp_path / "library.db")

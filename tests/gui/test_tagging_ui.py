@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QToolButton
 
-from photoclip.core import sidecar, tagging
-from photoclip.core.library import Library
+from photoclip.core import tagging
+from photoclip.core.db import Library
+from photoclip.core.xmp import sidecar
 from photoclip.gui import tag_ui
 from photoclip.gui.tagger import TagOutcome
 from photoclip.gui.window import MainWindow
@@ -39,7 +40,7 @@ def _auto_tags(db: Path) -> dict[str, set[int]]:
     return out
 
 
-def _tag_library(window: MainWindow, qtbot) -> TagOutcome:  # noqa: ANN001
+def _tag_library(window: MainWindow, qtbot) -> TagOutcome:
     steps: list[tuple[int, int]] = []
     window.tagging.tagger.progress.connect(lambda d, t: steps.append((d, t)))
     with qtbot.waitSignal(window.tagging.tagger.finished, timeout=30000) as done:
@@ -50,7 +51,7 @@ def _tag_library(window: MainWindow, qtbot) -> TagOutcome:  # noqa: ANN001
     return done.args[0]
 
 
-def test_tag_library_runs_in_background_and_matches_each_labels_preview(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_tag_library_runs_in_background_and_matches_each_labels_preview(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:
     _make_labels(indexed_db)
     outcome = _tag_library(window, qtbot)
     assert not outcome.cancelled and set(outcome.counts) == set(LABELS)
@@ -64,7 +65,7 @@ def test_tag_library_runs_in_background_and_matches_each_labels_preview(window: 
     qtbot.waitUntil(lambda: window.tag_combo.count() == len(LABELS) + 1)  # the tag list was refreshed
 
 
-def test_cancel_stops_before_writing_and_the_queue_is_dropped(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_cancel_stops_before_writing_and_the_queue_is_dropped(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:
     _make_labels(indexed_db)
     gate = threading.Event()
     outcomes: list[TagOutcome] = []
@@ -80,7 +81,7 @@ def test_cancel_stops_before_writing_and_the_queue_is_dropped(window: MainWindow
     assert not _tag_library(window, qtbot).cancelled
 
 
-def test_without_a_model_tagging_says_why(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+def test_without_a_model_tagging_says_why(window: MainWindow, qtbot) -> None:
     window.model_service.embedder = None
     with qtbot.waitSignal(window.tagging.message) as said:
         assert window.tagging.tag_library() is False
@@ -88,29 +89,29 @@ def test_without_a_model_tagging_says_why(window: MainWindow, qtbot) -> None:  #
     assert not window.tagging.tagger.running
 
 
-def _open_viewer(window: MainWindow, qtbot, row: int = 0):  # noqa: ANN001, ANN202
+def _open_viewer(window: MainWindow, qtbot, row: int = 0):
     window.open_viewer(window.grid_model.index(row, 0))
-    viewer = window._viewer  # noqa: SLF001
+    viewer = window._viewer
     qtbot.waitUntil(lambda: viewer.labels_panel.labels is not None, timeout=20000)
     return viewer
 
 
-def _reload(viewer, qtbot, action) -> None:  # noqa: ANN001
+def _reload(viewer, qtbot, action) -> None:
     with qtbot.waitSignal(viewer.labels_shown, timeout=30000):
         action()
 
 
-def _state(viewer, name: str) -> str:  # noqa: ANN001
+def _state(viewer, name: str) -> str:
     from PySide6.QtWidgets import QLabel
 
     return viewer.labels_panel.findChild(QLabel, f"state:{name}").text()
 
 
-def test_viewer_shows_top_labels_and_learns_from_confirm_and_reject(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_viewer_shows_top_labels_and_learns_from_confirm_and_reject(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:
     _make_labels(indexed_db)
     _tag_library(window, qtbot)
     viewer = _open_viewer(window, qtbot)
-    _reload(viewer, qtbot, viewer._load_labels)  # noqa: SLF001 - the labels made after the first load
+    _reload(viewer, qtbot, viewer._load_labels)
     photo = viewer.photo
     shown = viewer.labels_panel.labels.matches
     with Library(indexed_db) as lib:
@@ -137,7 +138,7 @@ def test_viewer_shows_top_labels_and_learns_from_confirm_and_reject(window: Main
     viewer.close()
 
 
-def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, indexed_db: Path) -> None:
     viewer = _open_viewer(window, qtbot)
     photo = viewer.photo
     viewer.labels_panel.entry.setText("Trips/Norway 2024")
@@ -154,7 +155,7 @@ def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, index
     viewer.close()
 
 
-def test_viewer_without_a_model_lists_tags_to_remove(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_viewer_without_a_model_lists_tags_to_remove(window: MainWindow, qtbot, indexed_db: Path) -> None:
     photo = window.grid_model.photo(0)
     with Library(indexed_db) as lib:
         tagging.add_tag(lib, photo.id, "picnic")
@@ -170,7 +171,7 @@ def test_viewer_without_a_model_lists_tags_to_remove(window: MainWindow, qtbot, 
     viewer.close()
 
 
-def test_grid_add_tag_to_selection(window: MainWindow, qtbot, indexed_db: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_grid_add_tag_to_selection(window: MainWindow, qtbot, indexed_db: Path, monkeypatch) -> None:
     monkeypatch.setattr(tag_ui.QInputDialog, "getItem", staticmethod(lambda *a, **k: ("holiday", True)))
     photos = [window.grid_model.photo(r) for r in (0, 2, 5)]
     with qtbot.waitSignal(window.tagging.tags_changed, timeout=10000):
@@ -184,7 +185,7 @@ def test_grid_add_tag_to_selection(window: MainWindow, qtbot, indexed_db: Path, 
         assert set(tagging.photos_with_label(lib, "holiday")) == {p.id for p in photos[1:]}
 
 
-def test_export_action_writes_sidecars_beside_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_export_action_writes_sidecars_beside_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:
     photo = window.grid_model.photo(0)
     before = Path(photo.path).read_bytes()
     with Library(indexed_db) as lib:
@@ -198,7 +199,7 @@ def test_export_action_writes_sidecars_beside_tagged_photos(window: MainWindow, 
     assert not any(Path(sidecar.sidecar_path(p)).exists() for p in others)  # untagged photos get none
 
 
-def test_setting_keeps_sidecars_in_step_with_viewer_edits(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_setting_keeps_sidecars_in_step_with_viewer_edits(window: MainWindow, qtbot, indexed_db: Path) -> None:
     window.settings.write_xmp = True
     viewer = _open_viewer(window, qtbot)
     photo = viewer.photo
@@ -212,7 +213,7 @@ def test_setting_keeps_sidecars_in_step_with_viewer_edits(window: MainWindow, qt
 
 
 @pytest.mark.parametrize("enabled", [False, True])
-def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> None:  # noqa: ANN001
+def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> None:
     from photoclip.core.settings import Settings
     from photoclip.gui.settings_dialog import SettingsDialog
     from photoclip.gui.tasks import TaskRunner
@@ -227,7 +228,7 @@ def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> 
     runner.shutdown()
 
 
-def test_sidebar_tag_tree_filters_and_clears(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_sidebar_tag_tree_filters_and_clears(window: MainWindow, qtbot, indexed_db: Path) -> None:
     assert window.tag_list.hint.isVisibleTo(window) and not window.tag_list.tree.isVisibleTo(window)
     photos = [window.grid_model.photo(r) for r in (1, 3, 5)]
     with Library(indexed_db) as lib:
@@ -253,10 +254,10 @@ def test_sidebar_tag_tree_filters_and_clears(window: MainWindow, qtbot, indexed_
     assert not panel.tree.selectedItems()
 
 
-def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow, qtbot, indexed_db: Path) -> None:
     _make_labels(indexed_db)
 
-    def broken(lib, model) -> None:  # noqa: ANN001
+    def broken(lib, model) -> None:
         raise tagging.LabelError("No label named 'gone'")
 
     failures: list[str] = []
@@ -270,7 +271,7 @@ def test_a_failed_run_is_reported_and_the_next_one_still_runs(window: MainWindow
     qtbot.waitUntil(lambda: not window.tagging.tagger.running)
 
 
-def _grid_filtered_by_beach(window: MainWindow, qtbot, db: Path) -> list[int]:  # noqa: ANN001
+def _grid_filtered_by_beach(window: MainWindow, qtbot, db: Path) -> list[int]:
     """The first four photos tagged "beach" by hand, and the grid filtered by that tag."""
     ids = [window.grid_model.photo(r).id for r in range(4)]
     with Library(db) as lib:
@@ -283,7 +284,7 @@ def _grid_filtered_by_beach(window: MainWindow, qtbot, db: Path) -> list[int]:  
     return ids
 
 
-def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWindow, qtbot, indexed_db: Path) -> None:
     ids = _grid_filtered_by_beach(window, qtbot, indexed_db)
     assert window.grid_model.rowCount() == 4
     wrong = [window.grid_model.photo(r) for r in (0, 2)]
@@ -294,8 +295,8 @@ def test_rejecting_from_a_tag_filtered_grid_takes_the_photos_out(window: MainWin
         assert all("beach" in tagging.rejected_labels(lib, p.id) for p in wrong)
 
 
-def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
-    ids = _grid_filtered_by_beach(window, qtbot, indexed_db)
+def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: MainWindow, qtbot, indexed_db: Path) -> None:
+    _grid_filtered_by_beach(window, qtbot, indexed_db)
     viewer = _open_viewer(window, qtbot, row=1)
     shown, title = viewer.photo.id, viewer.windowTitle()
     # Rejecting "beach" takes the photo out of the beach-filtered grid: its row goes away.
@@ -311,7 +312,7 @@ def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: 
     viewer.close()
 
 
-def test_labels_dialog_redraws_after_a_right_click_lesson_in_the_app(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_labels_dialog_redraws_after_a_right_click_lesson_in_the_app(window: MainWindow, qtbot, indexed_db: Path) -> None:
     from photoclip.gui.labels_dialog import LabelsDialog
 
     _make_labels(indexed_db)
@@ -326,7 +327,7 @@ def test_labels_dialog_redraws_after_a_right_click_lesson_in_the_app(window: Mai
 
 
 @pytest.mark.parametrize("which", ["viewer", "labels"])
-def test_closing_before_results_arrive_is_quiet(window: MainWindow, qtbot, indexed_db: Path, monkeypatch, which: str) -> None:  # noqa: ANN001
+def test_closing_before_results_arrive_is_quiet(window: MainWindow, qtbot, indexed_db: Path, monkeypatch, which: str) -> None:
     import sys
 
     _make_labels(indexed_db)
@@ -336,7 +337,7 @@ def test_closing_before_results_arrive_is_quiet(window: MainWindow, qtbot, index
     window.library.call(lambda ctx: gate.wait(10))  # the library thread is busy (a search, say)
     if which == "viewer":
         window.open_viewer(window.grid_model.index(0, 0))
-        window._viewer.close()  # noqa: SLF001
+        window._viewer.close()
     else:
         window.open_labels().reject()
     qtbot.wait(100)  # the dialog is deleted (WA_DeleteOnClose)
@@ -346,12 +347,12 @@ def test_closing_before_results_arrive_is_quiet(window: MainWindow, qtbot, index
     assert errors == []
 
 
-def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot, indexed_db: Path) -> None:
     _make_labels(indexed_db)
     window.settings.write_xmp = True
     photo = window.grid_model.photo(0)
 
-    def tag_then_fail(lib, model) -> None:  # noqa: ANN001
+    def tag_then_fail(lib, model) -> None:
         tagging.add_tag(lib, photo.id, "beach")  # written before the failure: it stays
         raise tagging.LabelError("stopped half way")
 
@@ -361,13 +362,15 @@ def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot
     assert sidecar.read_keywords(sidecar.sidecar_path(photo.path)) == ["beach"]
 
 
-def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(window: MainWindow, qtbot, tmp_path: Path, photo_dir: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(
+    window: MainWindow, qtbot, tmp_path: Path, photo_dir: Path, monkeypatch
+) -> None:
     import shutil
 
     from photoclip.gui import indexer
 
-    def tag_everything(lib, embedder, **_):  # noqa: ANN001, ANN202 - stands in for the labels matching
-        def hook(photo_ids):  # noqa: ANN001, ANN202
+    def tag_everything(lib, embedder, **_):
+        def hook(photo_ids):
             for pid in photo_ids:
                 tagging.add_tag(lib, pid, "picnic")
             return {"picnic": len(photo_ids)}

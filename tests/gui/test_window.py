@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import PySide6
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -16,7 +16,7 @@ from photoclip.gui.window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, indexed_db: Path):  # noqa: ANN001
+def window(qtbot, indexed_db: Path):
     win = MainWindow(indexed_db, Settings(), load_model=False)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.results_shown, timeout=10000):
@@ -25,21 +25,21 @@ def window(qtbot, indexed_db: Path):  # noqa: ANN001
     win.close()
 
 
-def _ready_model(win: MainWindow, embedder) -> None:  # noqa: ANN001
+def _ready_model(win: MainWindow, embedder) -> None:
     # What ModelService does when a load succeeds, without loading again.
     win.model_service.embedder = embedder
-    win.model_service._set("ready", "photoclip-tiny")  # noqa: SLF001
+    win.model_service._set("ready", "photoclip-tiny")
     emit(win.model_service.ready, embedder)
 
 
-def test_browse_shows_library_newest_first(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+def test_browse_shows_library_newest_first(window: MainWindow, qtbot) -> None:
     assert window.grid_model.rowCount() == 8
     assert not window.grid_model.is_search
     qtbot.waitUntil(lambda: window.folder_model.rowCount() == 2)
     assert "(8)" in window.folder_model.data(window.folder_model.index(1, 0))
 
 
-def test_drop_file_url_searches_by_that_image(window: MainWindow, qtbot, photo_dir: Path, tiny_embedder) -> None:  # noqa: ANN001
+def test_drop_file_url_searches_by_that_image(window: MainWindow, qtbot, photo_dir: Path, tiny_embedder) -> None:
     with qtbot.waitSignal(window.indexer.finished, timeout=60000):
         _ready_model(window, tiny_embedder)
     target = photo_dir / "skimage_chelsea.jpg"
@@ -66,7 +66,7 @@ def test_drop_file_url_searches_by_that_image(window: MainWindow, qtbot, photo_d
     assert window.grid_model.rowCount() == 8
 
 
-def test_text_search_runs_off_thread_and_min_score_filters(window: MainWindow, qtbot, tiny_embedder) -> None:  # noqa: ANN001
+def test_text_search_runs_off_thread_and_min_score_filters(window: MainWindow, qtbot, tiny_embedder) -> None:
     with qtbot.waitSignal(window.indexer.finished, timeout=60000):
         _ready_model(window, tiny_embedder)
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
@@ -90,7 +90,7 @@ def test_text_search_runs_off_thread_and_min_score_filters(window: MainWindow, q
     assert [c.term.weight for c in window.search_bar.chips] == [1.0, -1.0]
 
 
-def test_thumbnail_size_keys(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+def test_thumbnail_size_keys(window: MainWindow, qtbot) -> None:
     start = window.delegate.edge
     window.step_thumbnail(+1)
     assert window.delegate.edge == start + 20
@@ -99,11 +99,11 @@ def test_thumbnail_size_keys(window: MainWindow, qtbot) -> None:  # noqa: ANN001
     assert window.delegate.edge == start - 20
 
 
-def test_no_model_banner_and_library_browsable(qtbot, indexed_db: Path) -> None:  # noqa: ANN001
+def test_no_model_banner_and_library_browsable(qtbot, indexed_db: Path) -> None:
     win = MainWindow(indexed_db, Settings(), load_model=False)
     qtbot.addWidget(win)
     win.show()
-    win.model_service._set("missing", "The search model X is not on this computer yet.")  # noqa: SLF001
+    win.model_service._set("missing", "The search model X is not on this computer yet.")
     assert win.banner.isVisible()
     assert win.banner.first.text() == "Download model"
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8)

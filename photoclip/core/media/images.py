@@ -12,13 +12,13 @@ import re
 import struct
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .errors import SkipFile
+from photoclip.core.errors import SkipFile
 
 # Never let a half-written or truncated file be "repaired" silently into grey pixels.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -28,19 +28,15 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # against one limit that still admits large panoramas.
 MAX_PIXELS = 180_000_000
 
-STANDARD_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".avif"}
-)
+STANDARD_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".avif"})
 HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
-RAW_EXTENSIONS = frozenset(
-    {".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2", ".pef", ".srw", ".x3f"}
-)
+RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2", ".pef", ".srw", ".x3f"})
 JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
 
 
 def _heif_available() -> bool:
     try:
-        import pillow_heif  # noqa: PLC0415 - optional extra
+        import pillow_heif
     except ImportError:
         return False
     pillow_heif.register_heif_opener()
@@ -49,7 +45,7 @@ def _heif_available() -> bool:
 
 def _raw_available() -> bool:
     try:
-        import rawpy  # noqa: F401, PLC0415 - optional extra
+        import rawpy  # noqa: F401 - optional extra
     except ImportError:
         return False
     return True
@@ -139,7 +135,7 @@ def _decode(img: Image.Image, min_side: int | None) -> tuple[Image.Image, tuple[
         raise SkipFile(f"too many pixels ({w}x{h}); refusing a possible decompression bomb")
     try:
         exif = img.getexif()
-    except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
+    except Exception:
         exif = None
     xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     if isinstance(xmp, str):
@@ -164,9 +160,9 @@ def _decode(img: Image.Image, min_side: int | None) -> tuple[Image.Image, tuple[
 
 
 def _open_raw(path: str, min_side: int | None) -> tuple[Image.Image, tuple[int, int], Image.Exif | None, bytes | None]:
-    import io  # noqa: PLC0415
+    import io
 
-    import rawpy  # noqa: PLC0415
+    import rawpy
 
     try:
         with rawpy.imread(path) as raw:
@@ -185,7 +181,7 @@ def _open_raw(path: str, min_side: int | None) -> tuple[Image.Image, tuple[int, 
             return img, img.size, None, None
     except FileNotFoundError as exc:
         raise SkipFile("file vanished before it could be read") from exc
-    except Exception as exc:  # noqa: BLE001 - rawpy raises many unrelated types
+    except Exception as exc:
         raise SkipFile(f"cannot read RAW file: {exc}") from exc
 
 
@@ -228,8 +224,8 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
     scale = size / min(w, h)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
     resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=None)
-    left = int(round((new_w - size) / 2.0))
-    top = int(round((new_h - size) / 2.0))
+    left = round((new_w - size) / 2.0)
+    top = round((new_h - size) / 2.0)
     cropped = resized.crop((left, top, left + size, top + size))
     return np.asarray(cropped, dtype=np.uint8)
 
@@ -276,7 +272,7 @@ def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | N
     if exif:
         try:
             sub = exif.get_ifd(_EXIF_IFD)
-        except Exception:  # noqa: BLE001
+        except Exception:
             sub = {}
         taken = _exif_datetime(sub.get(0x9003)) or _exif_datetime(sub.get(0x9004)) or _exif_datetime(exif.get(0x0132))
         if taken:
@@ -289,12 +285,12 @@ def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | N
             camera = " ".join(p for p in (make, model) if p) or None
         try:
             gps = exif.get_ifd(_GPS_IFD)
-        except Exception:  # noqa: BLE001
+        except Exception:
             gps = {}
         if gps:
             lat = _gps_coordinate(gps.get(2), gps.get(1))
             lon = _gps_coordinate(gps.get(4), gps.get(3))
-            if lat is not None and not -90 <= lat <= 90 or lon is not None and not -180 <= lon <= 180:
+            if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
                 lat = lon = None
     if not taken and xmp:
         match = _XMP_DATE.search(xmp)
@@ -306,7 +302,7 @@ def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | N
             except ValueError:
                 taken = None
     if not taken:
-        taken = datetime.fromtimestamp(mtime, tz=timezone.utc).astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
+        taken = datetime.fromtimestamp(mtime, tz=UTC).astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
         source = "mtime"
     return Metadata(size[0], size[1], taken, source, camera, lat, lon)
 
@@ -328,9 +324,7 @@ THUMBNAIL_SIZE = 320
 
 def thumbnail_path(cache: Path, path: str, size: int, mtime_ns: int) -> Path:
     """Cache file for a photo: keyed by path, file size and mtime, so edits are noticed."""
-    key = hashlib.blake2b(
-        os.fsencode(path) + f"|{size}|{mtime_ns}".encode(), digest_size=16
-    ).hexdigest()
+    key = hashlib.blake2b(os.fsencode(path) + f"|{size}|{mtime_ns}".encode(), digest_size=16).hexdigest()
     return cache / key[:2] / f"{key}.jpg"
 
 

@@ -15,10 +15,10 @@ from datetime import date, datetime
 
 import numpy as np
 
-from .embed import Embedder, normalize
-from .errors import PhotoclipError, SkipFile
-from .images import is_candidate, open_image, prepare_for_model
-from .library import Library, Photo, fs_path
+from photoclip.core.db import Library, Photo, fs_path
+from photoclip.core.errors import PhotoclipError, SkipFile
+from photoclip.core.media.images import is_candidate, open_image, prepare_for_model
+from photoclip.core.model import Embedder, normalize
 
 
 class QueryError(PhotoclipError):
@@ -208,9 +208,7 @@ class VectorIndex:
                 self.matrix = np.concatenate([self.matrix[keep], matrix])
             else:
                 self.ids, self.matrix = ids, matrix
-        present_ids = np.fromiter(
-            (r[0] for r in lib.conn.execute("SELECT id FROM photos WHERE status IN ('ok', 'new')")), np.int64
-        )
+        present_ids = np.fromiter((r[0] for r in lib.conn.execute("SELECT id FROM photos WHERE status IN ('ok', 'new')")), np.int64)
         self.present = np.isin(self.ids, present_ids)
         return len(ids)
 
@@ -311,8 +309,7 @@ def _allowed_ids(lib: Library, filters: Filters) -> np.ndarray | None:
         params.append(date_to.isoformat() + "T99")  # inclusive of the whole last day
     if filters.label:
         clauses.append(
-            "id IN (SELECT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id "
-            "WHERE l.name = ? OR l.name LIKE ? ESCAPE '\\')"
+            "id IN (SELECT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id WHERE l.name = ? OR l.name LIKE ? ESCAPE '\\')"
         )
         escaped = filters.label.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params += [filters.label, escaped + "/%"]

@@ -16,10 +16,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
-from .core import paths
-from .core.errors import ModelUnavailable, PhotoclipError
-from .core.library import Library, display_path
+from photoclip import __version__
+from photoclip.core import paths
+from photoclip.core.db import Library, display_path
+from photoclip.core.errors import ModelUnavailable, PhotoclipError
 
 log = logging.getLogger("photoclip")
 
@@ -41,9 +41,9 @@ class Context:
             self._library = Library(self.db_path)
         return self._library
 
-    def model_choice(self):  # noqa: ANN201
-        from .core.embed import ModelChoice  # noqa: PLC0415
-        from .core.settings import Settings  # noqa: PLC0415
+    def model_choice(self):
+        from photoclip.core.model import ModelChoice
+        from photoclip.core.settings import Settings
 
         base = Settings.load().model_choice()
         return ModelChoice(
@@ -53,10 +53,10 @@ class Context:
             precision=base.precision,
         )
 
-    def embedder(self):  # noqa: ANN201
+    def embedder(self):
         """The loaded model; raises ModelUnavailable with advice when it cannot be had."""
         if self._embedder is None:
-            from .core.embed import OpenClipEmbedder  # noqa: PLC0415
+            from photoclip.core.model import OpenClipEmbedder
 
             self._embedder = OpenClipEmbedder(self.model_choice(), progress=_download_bar()).load()
         return self._embedder
@@ -79,7 +79,7 @@ class Context:
 def _download_bar() -> Callable[[int, int | None, str], None] | None:
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     bar: dict[str, tqdm] = {}
 
@@ -94,10 +94,10 @@ def _download_bar() -> Callable[[int, int | None, str], None] | None:
     return update
 
 
-def _progress_bar(total: int, desc: str):  # noqa: ANN202
+def _progress_bar(total: int, desc: str):
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="photo", file=sys.stderr, dynamic_ncols=True)
 
@@ -120,7 +120,7 @@ def cmd_remove_folder(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
-    from .core.index import index_library  # noqa: PLC0415
+    from photoclip.core.ingest.pipeline import index_library
 
     lib = ctx.library()
     if not lib.folder_paths():
@@ -132,18 +132,21 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         except ModelUnavailable as exc:
             model_problem = str(exc)
             ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
-    from .cli_tags import report_sidecars, sidecar_report, write_xmp_enabled  # noqa: PLC0415
-    from .core.sync import new_photo_tagger  # noqa: PLC0415
+    from photoclip.app.sync import new_photo_tagger
+    from photoclip.cli.tags import report_sidecars, sidecar_report, write_xmp_enabled
 
     write_xmp = write_xmp_enabled()
     sidecars: list[str] = []
     sidecar_problems: list[tuple[str, str]] = []
-    after_commit = new_photo_tagger(
-        lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems
-    )
+    after_commit = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
     thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
     events = index_library(
-        lib, embedder, batch_size=args.batch_size, workers=args.workers, thumbnails=thumbs, after_commit=after_commit,
+        lib,
+        embedder,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        thumbnails=thumbs,
+        after_commit=after_commit,
         commit_every=args.commit_every,
     )
     bar = None
@@ -187,8 +190,8 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
     return 3 if model_problem else 0
 
 
-def _filters(args: argparse.Namespace):  # noqa: ANN202
-    from .core.search import Filters  # noqa: PLC0415
+def _filters(args: argparse.Namespace):
+    from photoclip.core.search import Filters
 
     return Filters(
         folder=getattr(args, "folder", None),
@@ -199,7 +202,7 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
     )
 
 
-def _print_results(ctx: Context, results, as_json: bool) -> None:  # noqa: ANN001
+def _print_results(ctx: Context, results, as_json: bool) -> None:
     if as_json:
         ctx.json({"results": [r.to_json() for r in results]})
         return
@@ -207,8 +210,8 @@ def _print_results(ctx: Context, results, as_json: bool) -> None:  # noqa: ANN00
         ctx.out(f"{r.score:.3f}\t{r.photo.path}")
 
 
-def _searcher(ctx: Context):  # noqa: ANN202
-    from .core.search import Searcher  # noqa: PLC0415
+def _searcher(ctx: Context):
+    from photoclip.core.search import Searcher
 
     lib = ctx.library()
     searcher = Searcher(lib, ctx.embedder())
@@ -218,7 +221,7 @@ def _searcher(ctx: Context):  # noqa: ANN202
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
-    from .core.search import parse_query  # noqa: PLC0415
+    from photoclip.core.search import parse_query
 
     terms = parse_query(args.terms)
     results = _searcher(ctx).search(terms, args.limit, _filters(args))
@@ -247,7 +250,7 @@ def cmd_duplicates(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library()
     choice = ctx.model_choice()
-    from .core.embed import model_id_for  # noqa: PLC0415
+    from photoclip.core.model import model_id_for
 
     try:
         model_id = model_id_for(choice)
@@ -261,8 +264,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         "model": {"name": choice.name, "weights": choice.weights, "id": model_id, "device": choice.device},
         "models_in_library": [{"id": m, "dim": d, "vectors": n} for m, d, n in lib.models()],
         "folders": [
-            {"path": display_path(f.path), "photos": f.photos, "embedded": f.embedded, "missing": f.missing,
-             "skipped": f.skipped}
+            {"path": display_path(f.path), "photos": f.photos, "embedded": f.embedded, "missing": f.missing, "skipped": f.skipped}
             for f in lib.folders(model_id)
         ],
     }
@@ -299,7 +301,7 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
-    from .core.embed import describe_models  # noqa: PLC0415
+    from photoclip.core.model import describe_models
 
     for name, tag in describe_models():
         ctx.out(f"{name}\t{tag}")
@@ -351,7 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores, at most 4)")
     p.add_argument(
-        "--commit-every", type=float, default=2.0, metavar="SECONDS",
+        "--commit-every",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
         help="how often work is saved (default 2 s); a crash loses at most this much",
     )
     p.add_argument("--json", action="store_true")
@@ -394,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_models)
 
     try:
-        from . import cli_tags  # noqa: PLC0415
+        from photoclip.cli import tags as cli_tags
     except ImportError:
         cli_tags = None
     if cli_tags is not None:
@@ -443,7 +448,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - a bug: log the details, say one line
+    except Exception as exc:
         log_file = _write_crash_log()
         print(f"photoclip: internal error: {type(exc).__name__}: {exc} (details in {log_file})", file=sys.stderr)
         return 1

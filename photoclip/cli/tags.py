@@ -14,9 +14,11 @@ import sys
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from .core import sidecar, sync, tagging
-from .core.errors import ModelUnavailable, PhotoclipError
-from .core.library import Library, display_path
+from photoclip.app import sync
+from photoclip.core import tagging
+from photoclip.core.db import Library, display_path
+from photoclip.core.errors import ModelUnavailable, PhotoclipError
+from photoclip.core.xmp import sidecar
 
 
 class Ctx(Protocol):
@@ -104,10 +106,13 @@ def cmd_labels_export(args: argparse.Namespace, ctx: Ctx) -> int:
 def cmd_labels_starter(args: argparse.Namespace, ctx: Ctx) -> int:
     created = tagging.add_starter_labels(ctx.library()) if args.add else []
     if args.json:
-        _json(ctx, {
-            "starter": [{"name": s.name, "descriptions": list(s.descriptions)} for s in tagging.starter_labels()],
-            "added": created,
-        })
+        _json(
+            ctx,
+            {
+                "starter": [{"name": s.name, "descriptions": list(s.descriptions)} for s in tagging.starter_labels()],
+                "added": created,
+            },
+        )
         return 0
     if args.add:
         ctx.out(f"Added {len(created)} starter labels" + (f": {', '.join(created)}" if created else ""))
@@ -123,7 +128,7 @@ def cmd_labels_starter(args: argparse.Namespace, ctx: Ctx) -> int:
 
 def write_xmp_enabled() -> bool:
     """The user's "write tags to XMP sidecars automatically" setting."""
-    from .core.settings import Settings  # noqa: PLC0415
+    from photoclip.core.settings import Settings
 
     return Settings.load().write_xmp
 
@@ -154,10 +159,10 @@ def report_sidecars(sidecars: list[str], problems: list[tuple[str, str]]) -> Non
 # -- applying ---------------------------------------------------------------------
 
 
-def _progress_bar(total: int):  # noqa: ANN202 - a tqdm bar or None
+def _progress_bar(total: int):
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     return tqdm(total=total, desc="Tagging", unit="photo", file=sys.stderr)
 
@@ -197,9 +202,16 @@ def cmd_tag(args: argparse.Namespace, ctx: Ctx) -> int:
     if write_xmp:
         sidecars, problems = _sync_sidecars(lib, label_ids, before)
     if args.json:
-        _json(ctx, {"model": embedder.model_id, "photos": photos, "tagged": counts,
-                    "labels": [_label_doc(tagging.get_label(lib, n)) for n in counts],
-                    **sidecar_report(sidecars, problems)})
+        _json(
+            ctx,
+            {
+                "model": embedder.model_id,
+                "photos": photos,
+                "tagged": counts,
+                "labels": [_label_doc(tagging.get_label(lib, n)) for n in counts],
+                **sidecar_report(sidecars, problems),
+            },
+        )
         return 0
     if photos == 0:
         ctx.out("No embedded photos to tag yet: run `photoclip index` first.")
@@ -229,13 +241,14 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
         except ModelUnavailable as exc:
             note = f"top labels need the model: {exc}"
     if args.json:
-        _json(ctx, {
-            "path": display_path(lib.photo(photo_id).path),
-            "tags": [{"label": t.label, "source": t.source, "score": t.score} for t in tags],
-            "top_labels": [
-                {"label": m.label, "score": m.score, "threshold": m.threshold, "passes": m.passes} for m in top
-            ],
-        })
+        _json(
+            ctx,
+            {
+                "path": display_path(lib.photo(photo_id).path),
+                "tags": [{"label": t.label, "source": t.source, "score": t.score} for t in tags],
+                "top_labels": [{"label": m.label, "score": m.score, "threshold": m.threshold, "passes": m.passes} for m in top],
+            },
+        )
     else:
         ctx.out("Tags: " + (", ".join(f"{t.label} ({t.source})" for t in tags) if tags else "none"))
         if top:
@@ -264,14 +277,21 @@ def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
         # A rejection of a tag the photo did not carry still has to leave its sidecar.
         sidecars, problems = _sync_sidecars(lib, [label.id], before, also={photo_id})
     if args.json:
-        _json(ctx, {
-            "label": result.label, "verdict": result.verdict,
-            "score_before": result.score_before, "score_after": result.score_after,
-            "threshold_before": result.threshold_before, "threshold_after": result.threshold_after,
-            "relative_threshold_before": result.z_before, "relative_threshold_after": result.z_after,
-            "tagged": result.tagged,
-            **sidecar_report(sidecars, problems),
-        })
+        _json(
+            ctx,
+            {
+                "label": result.label,
+                "verdict": result.verdict,
+                "score_before": result.score_before,
+                "score_after": result.score_after,
+                "threshold_before": result.threshold_before,
+                "threshold_after": result.threshold_after,
+                "relative_threshold_before": result.z_before,
+                "relative_threshold_after": result.z_after,
+                "tagged": result.tagged,
+                **sidecar_report(sidecars, problems),
+            },
+        )
         return 0
     verb = "Confirmed" if args.confirm else "Rejected"
     ctx.out(f"{verb} {result.label}; the label now tags {result.tagged} photos automatically")
@@ -284,10 +304,13 @@ def cmd_xmp_export(args: argparse.Namespace, ctx: Ctx) -> int:
     problems: list[tuple[str, str]] = []
     touched = sidecar.export_xmp(ctx.library(), args.label, problems=problems)
     if args.json:
-        _json(ctx, {
-            "touched": [display_path(p) for p in touched],
-            "problems": [{"path": display_path(p), "reason": r} for p, r in problems],
-        })
+        _json(
+            ctx,
+            {
+                "touched": [display_path(p) for p in touched],
+                "problems": [{"path": display_path(p), "reason": r} for p, r in problems],
+            },
+        )
     else:
         for path in touched:
             ctx.out(display_path(path))
@@ -307,8 +330,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("add", help="add a label (or more descriptions to one)")
     p.add_argument("name", metavar="NAME", help="e.g. 'Sunset' or 'Animals/Dogs'")
-    p.add_argument("--description", "-d", action="append", default=[], metavar="TEXT",
-                   help="a short phrase saying what it looks like; repeatable")
+    p.add_argument(
+        "--description", "-d", action="append", default=[], metavar="TEXT", help="a short phrase saying what it looks like; repeatable"
+    )
     p.set_defaults(handler=cmd_labels_add)
 
     p = sub.add_parser("list", help="labels with their tag counts")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 
-from . import tagging
-from .embed import Embedder
-from .library import Library
-from .sidecar import export_xmp
+from photoclip.core import tagging
+from photoclip.core.db import Library
+from photoclip.core.model import Embedder
+from photoclip.core.xmp.sidecar import export_xmp
 
 
 def new_photo_tagger(
@@ -75,9 +75,7 @@ def tag_pairs(lib: Library, label_ids: Sequence[int]) -> set[tuple[int, int]]:
     return {(r[0], r[1]) for r in rows}
 
 
-def photos_to_sync(
-    lib: Library, label_ids: Sequence[int], before: set[tuple[int, int]], also: Iterable[int] = ()
-) -> set[int]:
+def photos_to_sync(lib: Library, label_ids: Sequence[int], before: set[tuple[int, int]], also: Iterable[int] = ()) -> set[int]:
     """Photos whose sidecars a tagging run made stale: those whose tags of these labels changed
     since `before`, plus those carrying one of these tags that photoclip has not written yet
     (tags from before the setting was turned on). Reading every sidecar in the library after

@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .embed import Embedder, normalize
-from .errors import PhotoclipError
-from .library import VECTOR_DTYPE, Library
+from photoclip.core.db import VECTOR_DTYPE, Library
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.model import Embedder, normalize
 
 # Photo-oriented templates in the spirit of the CLIP paper's ImageNet prompts; a
 # personal photo library is mostly snapshots, so the set leans on everyday
@@ -203,9 +203,7 @@ def list_labels(lib: Library) -> list[Label]:
     for label_id, source, n in lib.conn.execute("SELECT label_id, source, COUNT(*) FROM tags GROUP BY label_id, source"):
         counts.setdefault(label_id, {})[source] = n
     rows = lib.conn.execute(f"SELECT {_LABEL_COLUMNS} FROM labels ORDER BY name COLLATE NOCASE").fetchall()
-    return [
-        _label_from_row(r, counts.get(r[0], {}).get("auto", 0), counts.get(r[0], {}).get("manual", 0)) for r in rows
-    ]
+    return [_label_from_row(r, counts.get(r[0], {}).get("auto", 0), counts.get(r[0], {}).get("manual", 0)) for r in rows]
 
 
 def create_label(lib: Library, name: str, descriptions: Iterable[str] = ()) -> Label:
@@ -228,9 +226,7 @@ def ensure_label(lib: Library, name: str) -> Label:
 def _unpin_user_threshold(lib: Library, label_id: int) -> None:
     # The label's vector is about to change: a raw cut-off typed for the old vector
     # no longer means the same, its relative position (z) does.
-    lib.conn.execute(
-        "UPDATE labels SET threshold_source = 'adjusted' WHERE id = ? AND threshold_source = 'user'", (label_id,)
-    )
+    lib.conn.execute("UPDATE labels SET threshold_source = 'adjusted' WHERE id = ? AND threshold_source = 'user'", (label_id,))
 
 
 def set_descriptions(lib: Library, name: str, descriptions: Iterable[str]) -> Label:
@@ -253,9 +249,7 @@ def rename_label(lib: Library, old: str, new: str) -> Label:
         return label
     if find_label(lib, new):
         raise LabelError(f"A label named {new!r} already exists")
-    children = lib.conn.execute(
-        "SELECT id, name FROM labels WHERE substr(name, 1, ?) = ?", (len(old) + 1, old + "/")
-    ).fetchall()
+    children = lib.conn.execute("SELECT id, name FROM labels WHERE substr(name, 1, ?) = ?", (len(old) + 1, old + "/")).fetchall()
     moved = [(label.id, new)] + [(cid, new + cname[len(old) :]) for cid, cname in children]
     taken = {r[0] for r in lib.conn.execute("SELECT name FROM labels")} - {old} - {c[1] for c in children}
     clash = [n for _, n in moved if n in taken]
@@ -414,9 +408,7 @@ def add_tag(lib: Library, photo_id: int, name: str, *, score: float | None = Non
             "ON CONFLICT (photo_id, label_id) DO UPDATE SET source = 'manual', score = COALESCE(excluded.score, score)",
             (photo_id, label.id, score, time.time()),
         )
-        lib.conn.execute(
-            "DELETE FROM tag_feedback WHERE label_id = ? AND photo_id = ? AND verdict = 'reject'", (label.id, photo_id)
-        )
+        lib.conn.execute("DELETE FROM tag_feedback WHERE label_id = ? AND photo_id = ? AND verdict = 'reject'", (label.id, photo_id))
 
 
 def rejected_labels(lib: Library, photo_id: int) -> set[str]:
@@ -424,8 +416,7 @@ def rejected_labels(lib: Library, photo_id: int) -> set[str]:
     return {
         row[0]
         for row in lib.conn.execute(
-            "SELECT l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
-            "WHERE f.photo_id = ? AND f.verdict = 'reject'",
+            "SELECT l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id WHERE f.photo_id = ? AND f.verdict = 'reject'",
             (photo_id,),
         )
     }
@@ -443,15 +434,12 @@ def remove_tag(lib: Library, photo_id: int, name: str) -> bool:
     """
     label = get_label(lib, name)
     with lib.transaction():
-        row = lib.conn.execute(
-            "SELECT score FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id)
-        ).fetchone()
+        row = lib.conn.execute("SELECT score FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id)).fetchone()
         if row is None:
             return False
         lib.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label.id))
         lib.conn.execute(
-            "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at) "
-            "VALUES (?, ?, 'reject', ?, ?)",
+            "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at) VALUES (?, ?, 'reject', ?, ?)",
             (label.id, photo_id, row[0], time.time()),
         )
     return True
@@ -460,8 +448,7 @@ def remove_tag(lib: Library, photo_id: int, name: str) -> bool:
 def tag_counts(lib: Library) -> list[tuple[str, int]]:
     """(label name, photos tagged) for the tag list, labels with no photos included."""
     return lib.conn.execute(
-        "SELECT l.name, COUNT(t.photo_id) FROM labels l LEFT JOIN tags t ON t.label_id = l.id "
-        "GROUP BY l.id ORDER BY l.name COLLATE NOCASE"
+        "SELECT l.name, COUNT(t.photo_id) FROM labels l LEFT JOIN tags t ON t.label_id = l.id GROUP BY l.id ORDER BY l.name COLLATE NOCASE"
     ).fetchall()
 
 
@@ -483,9 +470,7 @@ class _Stopped(Exception):
     """A cancel seen while label prompts were being embedded."""
 
 
-def text_vectors(
-    lib: Library, embedder: Embedder, texts: Sequence[str], cancel: Callable[[], bool] | None = None
-) -> np.ndarray:
+def text_vectors(lib: Library, embedder: Embedder, texts: Sequence[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
     """Unit text vectors for `texts`, from the cache; only unseen texts are embedded.
 
     New prompts are embedded and cached batch by batch: the first run over hundreds of
@@ -573,9 +558,7 @@ class LabelVectors:
         return label_scores, text_scores, background
 
 
-def _feedback_vectors(
-    lib: Library, label_ids: Sequence[int], model_id: str
-) -> dict[int, tuple[np.ndarray | None, np.ndarray | None]]:
+def _feedback_vectors(lib: Library, label_ids: Sequence[int], model_id: str) -> dict[int, tuple[np.ndarray | None, np.ndarray | None]]:
     """Each label's confirmed and rejected photo vectors, in one query for all labels.
 
     CROSS JOIN keeps tag_feedback (small) as the outer loop: left to itself SQLite
@@ -599,9 +582,7 @@ def _feedback_vectors(
     }
 
 
-def label_vectors(
-    lib: Library, embedder: Embedder, labels: Sequence[Label], cancel: Callable[[], bool] | None = None
-) -> LabelVectors:
+def label_vectors(lib: Library, embedder: Embedder, labels: Sequence[Label], cancel: Callable[[], bool] | None = None) -> LabelVectors:
     prompt_lists = [label.prompts() for label in labels]
     all_texts = [t for prompts in prompt_lists for t in prompts] + list(BACKGROUND_PROMPTS)
     matrix = text_vectors(lib, embedder, all_texts, cancel)
@@ -700,8 +681,7 @@ def _store_thresholds(lib: Library, model_id: str, labels: Sequence[Label], raws
 
 def _rejected_pairs(lib: Library, label_ids: Sequence[int]) -> set[tuple[int, int]]:
     rows = lib.conn.execute(
-        "SELECT photo_id, label_id FROM tag_feedback WHERE verdict = 'reject' "
-        "AND label_id IN (SELECT value FROM json_each(?))",
+        "SELECT photo_id, label_id FROM tag_feedback WHERE verdict = 'reject' AND label_id IN (SELECT value FROM json_each(?))",
         (json.dumps(list(label_ids)),),
     )
     return {(r[0], r[1]) for r in rows}
@@ -738,8 +718,7 @@ def _write_tags(
     with lib.transaction():
         late = set(
             lib.conn.execute(
-                "SELECT photo_id, label_id FROM tag_feedback WHERE verdict = 'reject' "
-                "AND photo_id IN (SELECT value FROM json_each(?))",
+                "SELECT photo_id, label_id FROM tag_feedback WHERE verdict = 'reject' AND photo_id IN (SELECT value FROM json_each(?))",
                 (chunk_ids,),
             ).fetchall()
         )
@@ -929,7 +908,9 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
     if len(ids) == 0:
         empty = np.empty(0, np.float32)
         stats = ScoreStats(0.0, MIN_SCALE, 0.0, 0.0)
-        return LabelScores(label, ids, empty, empty.astype(bool), empty.astype(bool), stats, effective_threshold(label, embedder.model_id, stats))
+        return LabelScores(
+            label, ids, empty, empty.astype(bool), empty.astype(bool), stats, effective_threshold(label, embedder.model_id, stats)
+        )
     label_scores_, text_scores, background = lv.split(photos @ lv.stacked().T)
     scores = label_scores_[:, 0]
     ok = text_scores[:, 0] >= background + BACKGROUND_MARGIN
@@ -944,8 +925,7 @@ def set_threshold(lib: Library, embedder: Embedder, name: str, threshold: float)
     ls = label_scores(lib, embedder, name)
     with lib.transaction():
         lib.conn.execute(
-            "UPDATE labels SET threshold = ?, threshold_z = ?, threshold_source = 'user', threshold_model = ?, "
-            "updated_at = ? WHERE id = ?",
+            "UPDATE labels SET threshold = ?, threshold_z = ?, threshold_source = 'user', threshold_model = ?, updated_at = ? WHERE id = ?",
             (float(threshold), ls.relative(threshold), embedder.model_id, time.time(), ls.label.id),
         )
     return get_label(lib, name)
@@ -956,8 +936,7 @@ def recalibrate(lib: Library, name: str) -> Label:
     label = get_label(lib, name)
     with lib.transaction():
         lib.conn.execute(
-            "UPDATE labels SET threshold = NULL, threshold_z = NULL, threshold_source = NULL, threshold_model = NULL "
-            "WHERE id = ?",
+            "UPDATE labels SET threshold = NULL, threshold_z = NULL, threshold_source = NULL, threshold_model = NULL WHERE id = ?",
             (label.id,),
         )
     return get_label(lib, name)

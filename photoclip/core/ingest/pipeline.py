@@ -21,43 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder
-from .errors import SkipFile
-from .images import THUMBNAIL_SIZE, Metadata, decode_photo, prepare_for_model, save_thumbnail, thumbnail_path
-from .library import Library
-from .scan import ScanResult, scan_library
+from photoclip.core.cancel import CancelToken
+from photoclip.core.db import Library
+from photoclip.core.errors import SkipFile
+from photoclip.core.ingest.scan import ScanResult, scan_library
+from photoclip.core.media.images import THUMBNAIL_SIZE, Metadata, decode_photo, prepare_for_model, save_thumbnail, thumbnail_path
+from photoclip.core.model import Embedder
 
 log = logging.getLogger(__name__)
-
-
-class CancelToken:
-    """Cooperative cancel and pause, shared between a worker thread and its owner."""
-
-    def __init__(self) -> None:
-        self._cancelled = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-        self._running.set()  # a paused job must wake up to notice
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_if_paused(self) -> None:
-        self._running.wait()
 
 
 @dataclass
@@ -137,7 +108,7 @@ def _decode_one(work: _Work, size: int | None, thumbs: Path | None) -> _Decoded:
         return _Decoded(work, skip="file vanished before it could be read")
     except MemoryError:
         return _Decoded(work, skip="image too large to decode in the available memory")
-    except Exception as exc:  # noqa: BLE001 - one hostile file must never stop the run
+    except Exception as exc:
         log.exception("unexpected error decoding %s", work.path)
         return _Decoded(work, skip=f"unexpected error while reading: {type(exc).__name__}: {exc}")
 
@@ -184,8 +155,17 @@ def index_library(
         progress.skipped_files = list(scan_result.problems)
     yield progress
     final = yield from _run_pipeline(
-        lib, embedder, work, size, cancel, batch_size, workers or default_workers(), commit_every, thumbnails,
-        after_commit, progress,
+        lib,
+        embedder,
+        work,
+        size,
+        cancel,
+        batch_size,
+        workers or default_workers(),
+        commit_every,
+        thumbnails,
+        after_commit,
+        progress,
     )
     return (yield from _finish(final))
 

@@ -13,7 +13,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,7 +25,7 @@ import numpy as np
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from .errors import DatabaseTooNew, FolderError, PhotoclipError
+from photoclip.core.errors import DatabaseTooNew, FolderError, PhotoclipError
 
 MIGRATIONS = Migrations("photoclip")
 
@@ -40,6 +39,7 @@ def run_script(db: sqlite_utils.Database, script: str) -> None:
         if statement.strip():
             db.execute(statement)
 
+
 # Vectors are stored as float16: half the disk, and a cosine error near 1e-3,
 # far below any threshold a person would set.
 VECTOR_DTYPE = np.float16
@@ -47,7 +47,8 @@ VECTOR_DTYPE = np.float16
 
 @MIGRATIONS()
 def m001_initial(db: sqlite_utils.Database) -> None:
-    run_script(db,
+    run_script(
+        db,
         """
         CREATE TABLE folders (
             id INTEGER PRIMARY KEY,
@@ -109,7 +110,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (photo_id, label_id)
         );
         CREATE INDEX tags_label ON tags(label_id);
-        """
+        """,
     )
 
 
@@ -172,10 +173,7 @@ class Photo:
         return os.path.basename(self.path)
 
 
-_PHOTO_COLUMNS = (
-    "id, path, size, mtime_ns, hash, width, height, taken_at, taken_source, camera, "
-    "gps_lat, gps_lon, status, skip_reason"
-)
+_PHOTO_COLUMNS = "id, path, size, mtime_ns, hash, width, height, taken_at, taken_source, camera, gps_lat, gps_lon, status, skip_reason"
 
 
 def _photo(row: Sequence) -> Photo:
@@ -293,9 +291,7 @@ class Library:
         if existing:
             return existing[0]
         with self.transaction():
-            cur = self.conn.execute(
-                "INSERT INTO folders (path, added_at) VALUES (?, ?)", (db_path(folder), time.time())
-            )
+            cur = self.conn.execute("INSERT INTO folders (path, added_at) VALUES (?, ?)", (db_path(folder), time.time()))
         return int(cur.lastrowid)
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
@@ -316,11 +312,7 @@ class Library:
     def folders(self, model_id: str | None = None) -> list[Folder]:
         out = []
         for fid, path in self.folder_paths():
-            counts = dict(
-                self.conn.execute(
-                    "SELECT status, COUNT(*) FROM photos WHERE folder_id = ? GROUP BY status", (fid,)
-                ).fetchall()
-            )
+            counts = dict(self.conn.execute("SELECT status, COUNT(*) FROM photos WHERE folder_id = ? GROUP BY status", (fid,)).fetchall())
             embedded = 0
             if model_id:
                 embedded = self.conn.execute(
@@ -347,9 +339,7 @@ class Library:
         return _photo(row) if row else None
 
     def photo_by_path(self, path: str | os.PathLike[str]) -> Photo | None:
-        row = self.conn.execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (db_path(os.path.abspath(path)),)
-        ).fetchone()
+        row = self.conn.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (db_path(os.path.abspath(path)),)).fetchone()
         return _photo(row) if row else None
 
     def photos(self, ids: Iterable[int]) -> dict[int, Photo]:
@@ -371,9 +361,7 @@ class Library:
             "added": "id DESC",
         }[order]
         marks = ",".join("?" * len(statuses))
-        rows = self.conn.execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE status IN ({marks}) ORDER BY {order_by}", tuple(statuses)
-        )
+        rows = self.conn.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE status IN ({marks}) ORDER BY {order_by}", tuple(statuses))
         return [_photo(r) for r in rows]
 
     def file_states(self) -> dict[str, tuple[int, int, int, str]]:
@@ -383,8 +371,7 @@ class Library:
 
     def insert_photo(self, path: str, folder_id: int, size: int, mtime_ns: int, hash_: str | None) -> int:
         cur = self.conn.execute(
-            "INSERT INTO photos (path, folder_id, size, mtime_ns, hash, status, added_at) "
-            "VALUES (?, ?, ?, ?, ?, 'new', ?)",
+            "INSERT INTO photos (path, folder_id, size, mtime_ns, hash, status, added_at) VALUES (?, ?, ?, ?, ?, 'new', ?)",
             (db_path(path), folder_id, size, mtime_ns, hash_, time.time()),
         )
         return int(cur.lastrowid)
@@ -392,8 +379,7 @@ class Library:
     def mark_changed(self, photo_id: int, size: int, mtime_ns: int, hash_: str | None) -> None:
         """The file's content changed: its old vectors no longer describe it."""
         self.conn.execute(
-            "UPDATE photos SET size = ?, mtime_ns = ?, hash = ?, status = 'new', skip_reason = NULL, "
-            "missing_since = NULL WHERE id = ?",
+            "UPDATE photos SET size = ?, mtime_ns = ?, hash = ?, status = 'new', skip_reason = NULL, missing_since = NULL WHERE id = ?",
             (size, mtime_ns, hash_, photo_id),
         )
         self.conn.execute("DELETE FROM vectors WHERE photo_id = ?", (photo_id,))
@@ -410,8 +396,7 @@ class Library:
     def mark_present(self, photo_id: int) -> None:
         """A missing photo is back, unchanged: its vectors and tags still hold."""
         self.conn.execute(
-            "UPDATE photos SET status = CASE WHEN width IS NULL THEN 'new' ELSE 'ok' END, "
-            "missing_since = NULL WHERE id = ?",
+            "UPDATE photos SET status = CASE WHEN width IS NULL THEN 'new' ELSE 'ok' END, missing_since = NULL WHERE id = ?",
             (photo_id,),
         )
 
@@ -454,9 +439,7 @@ class Library:
         )
 
     def mark_skipped(self, photo_id: int, reason: str) -> None:
-        self.conn.execute(
-            "UPDATE photos SET status = 'skipped', skip_reason = ? WHERE id = ?", (reason, photo_id)
-        )
+        self.conn.execute("UPDATE photos SET status = 'skipped', skip_reason = ? WHERE id = ?", (reason, photo_id))
         self.conn.execute("DELETE FROM vectors WHERE photo_id = ?", (photo_id,))
 
     def purge_missing(self) -> int:
@@ -469,9 +452,7 @@ class Library:
             self.conn.execute("DELETE FROM photos WHERE id = ?", (photo_id,))
 
     def skipped(self) -> list[tuple[str, str]]:
-        rows = self.conn.execute(
-            "SELECT path, skip_reason FROM photos WHERE status = 'skipped' ORDER BY path"
-        ).fetchall()
+        rows = self.conn.execute("SELECT path, skip_reason FROM photos WHERE status = 'skipped' ORDER BY path").fetchall()
         return [(fs_path(p), r or "") for p, r in rows]
 
     def pending_work(self, model_id: str | None) -> list[tuple[int, str, int, int, bool]]:
@@ -482,9 +463,7 @@ class Library:
         for metadata, so it is returned with needs_vector False.
         """
         if model_id is None:
-            rows = self.conn.execute(
-                "SELECT id, path, size, mtime_ns, 0 FROM photos WHERE status = 'new' ORDER BY id"
-            )
+            rows = self.conn.execute("SELECT id, path, size, mtime_ns, 0 FROM photos WHERE status = 'new' ORDER BY id")
         else:
             rows = self.conn.execute(
                 "SELECT p.id, p.path, p.size, p.mtime_ns, v.photo_id IS NULL FROM photos p "
@@ -534,8 +513,7 @@ class Library:
         ).fetchone()
         # The bound keeps out rows another connection adds after the count was taken.
         cur = self.conn.execute(
-            "SELECT rowid, photo_id, dim, vec FROM vectors WHERE model_id = ? AND rowid > ? AND rowid <= ? "
-            "ORDER BY rowid",
+            "SELECT rowid, photo_id, dim, vec FROM vectors WHERE model_id = ? AND rowid > ? AND rowid <= ? ORDER BY rowid",
             (model_id, after_rowid, last if last is not None else after_rowid),
         )
         rows = cur.fetchmany(_LOAD_CHUNK)
@@ -578,9 +556,7 @@ class Library:
         return ids, matrix, last_seen
 
     def vector(self, photo_id: int, model_id: str) -> np.ndarray | None:
-        row = self.conn.execute(
-            "SELECT vec FROM vectors WHERE photo_id = ? AND model_id = ?", (photo_id, model_id)
-        ).fetchone()
+        row = self.conn.execute("SELECT vec FROM vectors WHERE photo_id = ? AND model_id = ?", (photo_id, model_id)).fetchone()
         return np.frombuffer(row[0], dtype=VECTOR_DTYPE).astype(np.float32) if row else None
 
     # -- status ---------------------------------------------------------------
@@ -591,8 +567,7 @@ class Library:
         embedded = 0
         if model_id:
             embedded = self.conn.execute(
-                "SELECT COUNT(*) FROM vectors v JOIN photos p ON p.id = v.photo_id "
-                "WHERE v.model_id = ? AND p.status IN ('ok', 'new')",
+                "SELECT COUNT(*) FROM vectors v JOIN photos p ON p.id = v.photo_id WHERE v.model_id = ? AND p.status IN ('ok', 'new')",
                 (model_id,),
             ).fetchone()[0]
         return {
@@ -605,9 +580,7 @@ class Library:
         }
 
     def skip_reasons(self) -> dict[str, int]:
-        rows = self.conn.execute(
-            "SELECT skip_reason, COUNT(*) FROM photos WHERE status = 'skipped' GROUP BY skip_reason"
-        ).fetchall()
+        rows = self.conn.execute("SELECT skip_reason, COUNT(*) FROM photos WHERE status = 'skipped' GROUP BY skip_reason").fetchall()
         return {r or "unknown": n for r, n in rows}
 
 
@@ -622,7 +595,8 @@ def m002_tagging(db: sqlite_utils.Database) -> None:
     - text_vectors caches one embedded prompt per (model, exact text).
     - tag_feedback keeps confirm/reject verdicts, so a rejection sticks across re-tagging.
     """
-    run_script(db,
+    run_script(
+        db,
         """
         ALTER TABLE labels ADD COLUMN threshold_z REAL;
         ALTER TABLE labels ADD COLUMN threshold_source TEXT;
@@ -644,7 +618,7 @@ def m002_tagging(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (label_id, photo_id)
         );
         CREATE INDEX tag_feedback_photo ON tag_feedback(photo_id)
-        """
+        """,
     )
 
 
@@ -660,7 +634,8 @@ def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
     an older name. `subject_added` says whether photoclip also put the flat keyword
     (the leaf, `Dogs`) into dc:subject, or found it there already, written by another app.
     """
-    run_script(db,
+    run_script(
+        db,
         """
         CREATE TABLE sidecar_keywords (
             photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
@@ -671,5 +646,5 @@ def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (photo_id, name)
         );
         CREATE INDEX sidecar_keywords_label ON sidecar_keywords(label_id)
-        """
+        """,
     )

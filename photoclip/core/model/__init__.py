@@ -23,8 +23,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from . import paths
-from .errors import ModelUnavailable
+from photoclip.core import paths
+from photoclip.core.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,10 @@ class ModelChoice:
 
     @property
     def weights_is_file(self) -> bool:
-        return os.path.sep in self.weights or os.path.isfile(self.weights) or self.weights.endswith(
-            (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+        return (
+            os.path.sep in self.weights
+            or os.path.isfile(self.weights)
+            or self.weights.endswith((".pt", ".pth", ".bin", ".safetensors", ".ckpt"))
         )
 
 
@@ -168,7 +170,7 @@ def register_extra_model_configs() -> None:
 
     Looked up in PHOTOCLIP_MODEL_CONFIGS (a folder or file) and <config dir>/models.
     """
-    import open_clip  # noqa: PLC0415
+    import open_clip
 
     candidates = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
     for candidate in candidates:
@@ -177,7 +179,7 @@ def register_extra_model_configs() -> None:
 
 
 def pick_device(requested: str = "auto") -> str:
-    import torch  # noqa: PLC0415
+    import torch
 
     if requested not in ("auto", "cpu", "cuda", "mps"):
         raise ModelUnavailable(f"Unknown device {requested!r}: choose auto, cpu, cuda or mps")
@@ -201,19 +203,19 @@ class _ProgressBar:
         self._callback = callback
         self._what = what
 
-    def make(self):  # noqa: ANN201 - returns a tqdm subclass
-        from tqdm import tqdm  # noqa: PLC0415
+    def make(self):
+        from tqdm import tqdm
 
         callback, what = self._callback, self._what
 
         class Forwarding(tqdm):  # type: ignore[misc]
-            def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+            def __init__(self, *args, **kwargs):
                 kwargs["disable"] = True
                 super().__init__(*args, **kwargs)
                 self._done = 0
                 self._total = kwargs.get("total")
 
-            def update(self, n=1):  # noqa: ANN001, ANN201
+            def update(self, n=1):
                 self._done += n or 0
                 callback(self._done, self._total, what)
 
@@ -225,7 +227,7 @@ def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = Non
 
     Raises ModelUnavailable with a message that names the model and the way to give a file.
     """
-    import open_clip  # noqa: PLC0415
+    import open_clip
 
     if choice.weights_is_file:
         if not os.path.isfile(choice.weights):
@@ -234,15 +236,11 @@ def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = Non
     tags = open_clip.list_pretrained_tags_by_model(choice.name)
     if choice.weights not in tags:
         known = ", ".join(tags) if tags else "none"
-        raise ModelUnavailable(
-            f"open_clip has no pretrained weights {choice.weights!r} for {choice.name} (known: {known})."
-        )
+        raise ModelUnavailable(f"open_clip has no pretrained weights {choice.weights!r} for {choice.name} (known: {known}).")
     cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
     hub = cfg.get("hf_hub") or ""
     url = cfg.get("url") or ""
-    help_text = (
-        f"photoclip needs the weights of {choice.name} ({choice.weights}) and could not download them"
-    )
+    help_text = f"photoclip needs the weights of {choice.name} ({choice.weights}) and could not download them"
     where = f"https://huggingface.co/{hub.rstrip('/')}" if hub else url
     advice = (
         f"If this computer is offline, download the checkpoint from {where} on another computer and "
@@ -253,7 +251,7 @@ def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = Non
         if hub:
             return _download_from_hub(hub, progress)
         return open_clip.pretrained.download_pretrained_from_url(url, cache_dir=None)
-    except Exception as exc:  # noqa: BLE001 - network stacks raise many types; all mean the same here
+    except Exception as exc:
         raise ModelUnavailable(f"{help_text}: {_short_reason(exc)}. {advice}") from exc
 
 
@@ -269,7 +267,7 @@ def _hub_files(hub: str) -> tuple[str, list[str]]:
 
 
 def _cached_hub_file(hub: str) -> str | None:
-    from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415
+    from huggingface_hub import try_to_load_from_cache
 
     repo_id, names = _hub_files(hub)
     for name in names:
@@ -286,12 +284,12 @@ def weights_available(choice: ModelChoice) -> bool:
     """
     if choice.weights_is_file:
         return True
-    import open_clip  # noqa: PLC0415
+    import open_clip
 
     register_extra_model_configs()
     try:
         cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
-    except Exception:  # noqa: BLE001 - unknown names are reported by the load itself
+    except Exception:
         return True
     hub = (cfg or {}).get("hf_hub") or ""
     if not hub:
@@ -300,8 +298,8 @@ def weights_available(choice: ModelChoice) -> bool:
 
 
 def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
-    from huggingface_hub import hf_hub_download  # noqa: PLC0415
-    from huggingface_hub.errors import EntryNotFoundError  # noqa: PLC0415
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
     cached = _cached_hub_file(hub)
     if cached is not None:
@@ -364,22 +362,18 @@ class OpenClipEmbedder:
         if self._model is not None:
             return self
         started = time.perf_counter()
-        import open_clip  # noqa: PLC0415
-        import torch  # noqa: PLC0415
+        import open_clip
+        import torch
 
         register_extra_model_configs()
         if open_clip.get_model_config(self.choice.name) is None:
-            raise ModelUnavailable(
-                f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows."
-            )
+            raise ModelUnavailable(f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows.")
         checkpoint = resolve_weights(self.choice, self._progress)
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                self.choice.name, pretrained=checkpoint, device=device
-            )
-        except Exception as exc:  # noqa: BLE001 - a bad file fails in many ways
+            model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
+        except Exception as exc:
             raise ModelUnavailable(
                 f"Could not load {self.choice.name} weights from {checkpoint}: {_short_reason(exc)}. "
                 "Is it a checkpoint for this model architecture?"
@@ -408,12 +402,10 @@ class OpenClipEmbedder:
             self._dtype = torch.float32
         model.to(self._dtype)
         self._trimmed = self._trimmed_texts_agree(torch)
-        log.info(
-            "loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started
-        )
+        log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
         return self
 
-    def _choose_precision(self, torch) -> str:  # noqa: ANN001
+    def _choose_precision(self, torch) -> str:
         requested = self.choice.precision
         if requested != "auto":
             return requested
@@ -421,7 +413,7 @@ class OpenClipEmbedder:
             return "fp16"
         return self._measured_cpu_precision(torch)
 
-    def _measured_cpu_precision(self, torch) -> str:  # noqa: ANN001
+    def _measured_cpu_precision(self, torch) -> str:
         """bf16 is much faster than fp32 on CPUs with AMX/AVX512-BF16 and slower elsewhere: measure once."""
         key = f"{self.model_id}|{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
         cache = _precision_cache()
@@ -440,7 +432,7 @@ class OpenClipEmbedder:
             pass
         return choice
 
-    def _measure_precision(self, torch) -> str:  # noqa: ANN001
+    def _measure_precision(self, torch) -> str:
         rng = np.random.default_rng(0)
         batch = rng.integers(0, 256, size=(8, self._size, self._size, 3), dtype=np.uint8)
         timings = {}
@@ -462,10 +454,10 @@ class OpenClipEmbedder:
         return "bf16" if agreement >= 0.999 else "fp32"
 
     def _encode(self, batch: np.ndarray) -> np.ndarray:
-        import torch  # noqa: PLC0415
+        import torch
 
         with torch.inference_mode():
-            pixels = torch.from_numpy(np.require(batch, np.uint8, ['C', 'W'])).to(self.device)
+            pixels = torch.from_numpy(np.require(batch, np.uint8, ["C", "W"])).to(self.device)
             pixels = pixels.permute(0, 3, 1, 2).float().div_(255.0)
             pixels = ((pixels - self._mean) / self._std).to(self._dtype)
             features = self._model.encode_image(pixels)
@@ -478,7 +470,7 @@ class OpenClipEmbedder:
         return self._encode(batch)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        import torch  # noqa: PLC0415
+        import torch
 
         self.load()
         if not texts:
@@ -488,7 +480,7 @@ class OpenClipEmbedder:
             features = _encode_text_trimmed(self._model, tokens) if self._trimmed else self._model.encode_text(tokens)
             return normalize(features.float().cpu().numpy())
 
-    def _trimmed_texts_agree(self, torch) -> bool:  # noqa: ANN001
+    def _trimmed_texts_agree(self, torch) -> bool:
         """Whether the short text path gives this model's own answer (checked once per load)."""
         if not _can_trim_text(self._model):
             return False
@@ -498,7 +490,7 @@ class OpenClipEmbedder:
                 tokens = self._tokenizer(probe).to(self.device)
                 full = normalize(self._model.encode_text(tokens).float().cpu().numpy())
                 short = normalize(_encode_text_trimmed(self._model, tokens).float().cpu().numpy())
-        except Exception:  # noqa: BLE001 - any surprise in the model's layout: use its own path
+        except Exception:
             log.info("trimmed text encoding unavailable for %s", self.model_id, exc_info=True)
             return False
         return bool(np.min(np.sum(full * short, axis=1)) >= 0.9999)
@@ -514,7 +506,7 @@ def _can_trim_text(model: object) -> bool:
     )
 
 
-def _encode_text_trimmed(model, tokens):  # noqa: ANN001, ANN202 - torch types, imported lazily
+def _encode_text_trimmed(model, tokens):
     """The model's text features, computed over the used positions only.
 
     Tokenizers pad every prompt to the full context (77); label prompts use 8-20 of
@@ -522,7 +514,7 @@ def _encode_text_trimmed(model, tokens):  # noqa: ANN001, ANN202 - torch types, 
     after it, so cutting the padding off gives the same features for a fraction of
     the work (attention is quadratic in the length). `load` checks the agreement.
     """
-    import torch  # noqa: PLC0415
+    import torch
 
     used = tokens != 0
     positions = torch.arange(tokens.shape[1], device=tokens.device)
@@ -533,10 +525,7 @@ def _encode_text_trimmed(model, tokens):  # noqa: ANN001, ANN202 - torch types, 
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
     rows = torch.arange(x.shape[0], device=x.device)
-    if model.text_pool_type == "argmax":
-        x = x[rows, tokens.argmax(dim=-1)]
-    else:
-        x = x[rows, (tokens == model.text_eos_id).int().argmax(dim=-1)]
+    x = x[rows, tokens.argmax(dim=-1)] if model.text_pool_type == "argmax" else x[rows, (tokens == model.text_eos_id).int().argmax(dim=-1)]
     projection = model.text_projection
     if projection is None:
         return x
@@ -545,6 +534,6 @@ def _encode_text_trimmed(model, tokens):  # noqa: ANN001, ANN202 - torch types, 
 
 def describe_models() -> list[tuple[str, str]]:
     """(architecture, pretrained tag) pairs open_clip can download."""
-    import open_clip  # noqa: PLC0415
+    import open_clip
 
     return list(open_clip.list_pretrained())

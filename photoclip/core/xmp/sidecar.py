@@ -38,9 +38,9 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 
-from . import tagging
-from .errors import PhotoclipError
-from .library import Library, display_path, fs_path
+from photoclip.core import tagging
+from photoclip.core.db import Library, display_path, fs_path
+from photoclip.core.errors import PhotoclipError
 
 X = "adobe:ns:meta/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -327,9 +327,7 @@ def _merge_keywords(
     new_subjects = [s for s in subjects if s not in dropped_leaves]
     new_subjects += [leaf for leaf in dict.fromkeys(_leaf(n) for n in add_names) if leaf not in new_subjects]
 
-    missing_somewhere = any(
-        n.replace("/", sep) not in doc.items(tag) for tag, _, sep in _HIER_PROPS for n in add_names
-    )
+    missing_somewhere = any(n.replace("/", sep) not in doc.items(tag) for tag, _, sep in _HIER_PROPS for n in add_names)
     new_leaves = set(new_subjects) - set(subjects)
     if exists and names == current and new_subjects == subjects and not missing_somewhere:
         return False, added, new_leaves  # nothing to say: leave the file (and its mtime) alone
@@ -437,16 +435,13 @@ def export_xmp(
 
     id_sql, id_args = _id_filter("t.photo_id", ids)
     tags: dict[int, set[str]] = {}
-    for pid, name in lib.conn.execute(
-        "SELECT t.photo_id, l.name FROM tags t JOIN labels l ON l.id = t.label_id WHERE 1" + id_sql, id_args
-    ):
+    for pid, name in lib.conn.execute("SELECT t.photo_id, l.name FROM tags t JOIN labels l ON l.id = t.label_id WHERE 1" + id_sql, id_args):
         if name in managed:
             tags.setdefault(pid, set()).add(name)
     id_sql, id_args = _id_filter("f.photo_id", ids)
     rejected: dict[int, set[str]] = {}
     for pid, name in lib.conn.execute(
-        "SELECT f.photo_id, l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id "
-        "WHERE f.verdict = 'reject'" + id_sql,
+        "SELECT f.photo_id, l.name FROM tag_feedback f JOIN labels l ON l.id = f.label_id WHERE f.verdict = 'reject'" + id_sql,
         id_args,
     ):
         if name in managed:
@@ -472,9 +467,7 @@ def export_xmp(
     label_ids = dict(lib.conn.execute("SELECT name, id FROM labels").fetchall())
 
     id_sql, id_args = _id_filter("id", ids)
-    rows = lib.conn.execute(
-        "SELECT id, path FROM photos WHERE status IN ('ok', 'new')" + id_sql + " ORDER BY id", id_args
-    ).fetchall()
+    rows = lib.conn.execute("SELECT id, path FROM photos WHERE status IN ('ok', 'new')" + id_sql + " ORDER BY id", id_args).fetchall()
     touched = []
     for pid, raw_path in rows:
         target = sidecar_path(fs_path(raw_path))
@@ -499,8 +492,9 @@ def export_xmp(
             continue
         # Only now, with the file replaced, may the library say these keywords are ours.
         # A flat word photoclip put there for an earlier name (before a rename) is still its own.
-        _record_written(lib, pid, gone=ours - desired, added=added, label_ids=label_ids,
-                        new_leaves=new_leaves | own_subjects.get(pid, set()))
+        _record_written(
+            lib, pid, gone=ours - desired, added=added, label_ids=label_ids, new_leaves=new_leaves | own_subjects.get(pid, set())
+        )
         if changed:
             touched.append(target)
     return touched
@@ -520,11 +514,8 @@ def _record_written(
         return
     now = time.time()
     with lib.transaction():
+        lib.conn.executemany("DELETE FROM sidecar_keywords WHERE photo_id = ? AND name = ?", [(photo_id, n) for n in gone])
         lib.conn.executemany(
-            "DELETE FROM sidecar_keywords WHERE photo_id = ? AND name = ?", [(photo_id, n) for n in gone]
-        )
-        lib.conn.executemany(
-            "INSERT OR REPLACE INTO sidecar_keywords (photo_id, name, label_id, written_at, subject_added) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sidecar_keywords (photo_id, name, label_id, written_at, subject_added) VALUES (?, ?, ?, ?, ?)",
             [(photo_id, n, label_ids.get(n), now, int(_leaf(n) in new_leaves)) for n in added],
         )

@@ -41,7 +41,7 @@ def launcher() -> str:
 
 def _quote_exec(arg: str) -> str:
     # Desktop Entry spec: quote arguments with reserved characters; escape " ` $ and \ inside quotes.
-    if not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`'):
+    if not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
         return arg
     escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
     return f'"{escaped}"'

@@ -15,8 +15,8 @@ import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
-from .images import JPEG_EXTENSIONS, HEIF_EXTENSIONS, RAW_EXTENSIONS, extension, is_candidate
-from .library import MISSING, Library
+from photoclip.core.db import MISSING, Library
+from photoclip.core.media.images import HEIF_EXTENSIONS, JPEG_EXTENSIONS, RAW_EXTENSIONS, extension, is_candidate
 
 # Folders that hold caches or other apps' data rather than photos.
 IGNORED_DIRS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "System Volume Information", "lost+found"})
@@ -136,9 +136,7 @@ def _with_sidecar_flag(entry: FileEntry, sidecars: set[str]) -> FileEntry:
     return entry
 
 
-def _classify(
-    entry: os.DirEntry[str], files: list[FileEntry], subdirs: list[str], seen_files: set[tuple[int, int]]
-) -> None:
+def _classify(entry: os.DirEntry[str], files: list[FileEntry], subdirs: list[str], seen_files: set[tuple[int, int]]) -> None:
     name = entry.name
     if name.startswith("."):
         return  # hidden files and folders: caches, .git, .thumbnails, our own temp files
@@ -195,11 +193,7 @@ def scan_library(lib: Library, commit_every: float = 2.0) -> Generator[ScanProgr
                         lib.commit()
                         lib.begin()
                         last_commit = time.monotonic()
-        gone = [
-            rec[0]
-            for path, rec in known.items()
-            if path not in seen and rec[3] != MISSING and any(_under(path, f) for f in available)
-        ]
+        gone = [rec[0] for path, rec in known.items() if path not in seen and rec[3] != MISSING and any(_under(path, f) for f in available)]
         lib.mark_missing(gone)
         _place_new_files(lib, new_files, result)
         result.missing = len(set(gone) - set(result.moved_ids))
@@ -268,9 +262,9 @@ def _import_sidecar(lib: Library, photo_id: int, entry: FileEntry, result: ScanR
     """Keywords other apps wrote into a sidecar become manual tags of the photo."""
     if not entry.has_sidecar:
         return
-    from .sidecar import import_sidecar_tags  # noqa: PLC0415 - only when a sidecar exists
+    from photoclip.core.xmp.sidecar import import_sidecar_tags
 
     try:
         import_sidecar_tags(lib, photo_id, entry.path)
-    except Exception as exc:  # noqa: BLE001 - a broken sidecar must not stop the scan
+    except Exception as exc:
         result.problems.append((entry.path + ".xmp", f"cannot read the XMP sidecar: {exc}"))

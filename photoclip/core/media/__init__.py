@@ -1,0 +1,1 @@
+"""Reading photos: safe decode, colour modes, EXIF metadata, the thumbnail cache."""
