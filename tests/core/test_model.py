@@ -19,6 +19,7 @@ from photoclip.core.errors import ModelUnavailable
 from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.media.images import decode_photo, prepare_for_model
 from photoclip.core.model import ModelChoice, OpenClipEmbedder, model_id_for
+from photoclip.core.model import openclip as openclip_module
 from photoclip.core.search import QueryTerm, Searcher
 from tests.conftest import PHOTOS, TINY_MODEL
 
@@ -92,7 +93,7 @@ def test_trimmed_text_path_matches_open_clip(tiny_embedder):
 
 
 def test_a_model_the_trimmed_path_gets_wrong_keeps_its_own_path(tiny_weights, monkeypatch):
-    monkeypatch.setattr(embed_module, "_encode_text_trimmed", lambda model, tokens: model.encode_text(tokens) * -1.0)
+    monkeypatch.setattr(openclip_module, "encode_text_trimmed", lambda model, tokens: model.encode_text(tokens) * -1.0)
     embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(tiny_weights), device="cpu", precision="fp32")).load()
     assert not embedder._trimmed
     np.testing.assert_allclose(embedder.embed_texts(PROMPTS), _reference_texts(embedder, PROMPTS), atol=1e-5)

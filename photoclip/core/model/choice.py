@@ -1,0 +1,51 @@
+"""What the user chose (architecture, weights tag or file, device, precision) and the id
+stored beside every vector made with it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from photoclip.core.errors import ModelUnavailable
+from photoclip.core.model.protocol import DEFAULT_MODEL, DEFAULT_WEIGHTS
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the user asked for: an open_clip architecture and a pretrained tag or a file."""
+
+    name: str = DEFAULT_MODEL
+    weights: str = DEFAULT_WEIGHTS
+    device: str = "auto"  # auto, cpu, cuda, mps
+    precision: str = "auto"  # auto, fp32, bf16, fp16
+
+    @property
+    def weights_is_file(self) -> bool:
+        return (
+            os.path.sep in self.weights
+            or os.path.isfile(self.weights)
+            or self.weights.endswith((".pt", ".pth", ".bin", ".safetensors", ".ckpt"))
+        )
+
+
+def _file_digest(path: str) -> str:
+    """A short identity for a checkpoint file: size plus samples of its content."""
+    h = hashlib.blake2b(digest_size=8)
+    size = os.path.getsize(path)
+    h.update(str(size).encode())
+    with open(path, "rb") as fh:
+        for offset in (0, max(0, size // 2 - 65536), max(0, size - 131072)):
+            fh.seek(offset)
+            h.update(fh.read(131072))
+    return h.hexdigest()
+
+
+def model_id_for(choice: ModelChoice) -> str:
+    """The id stored beside every vector, so models never mix and can coexist."""
+    if choice.weights_is_file:
+        try:
+            return f"{choice.name}:file-{_file_digest(choice.weights)}"
+        except OSError as exc:
+            raise ModelUnavailable(f"The model weights file {choice.weights} cannot be read: {exc.strerror or exc}") from exc
+    return f"{choice.name}:{choice.weights}"

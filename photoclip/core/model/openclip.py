@@ -1,0 +1,212 @@
+"""open_clip behind the Embedder protocol.
+
+torch and open_clip are imported only in `load()` and the methods it enables, so that
+the CLI's `status` and the GUI's window appear without paying for them. Images arrive
+already reduced and centre-cropped to the input size as uint8 arrays (decode workers
+do that); normalisation and the forward pass happen here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photoclip.core import paths
+from photoclip.core.errors import ModelUnavailable
+from photoclip.core.model.choice import ModelChoice, model_id_for
+from photoclip.core.model.device import pick_device
+from photoclip.core.model.protocol import ProgressCallback, normalize
+from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
+from photoclip.core.model.weights import register_extra_model_configs, resolve_weights, short_reason
+
+log = logging.getLogger(__name__)
+
+
+def _precision_cache() -> Path:
+    return paths.config_dir() / "precision.json"
+
+
+class OpenClipEmbedder:
+    """open_clip behind the Embedder protocol. Construction is cheap; `load()` is not."""
+
+    def __init__(self, choice: ModelChoice | None = None, progress: ProgressCallback | None = None) -> None:
+        self.choice = choice or ModelChoice()
+        self._progress = progress
+        # torch objects, typed loosely: torch is imported only when the model loads.
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._mean: Any = None
+        self._std: Any = None
+        self._size = 0
+        self._dim = 0
+        self._dtype: Any = None
+        self._trimmed = False  # texts run through only as many positions as the longest needs
+        self.device = ""
+        self.precision = ""
+        self._model_id: str | None = None
+
+    # -- protocol --------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        if self._model_id is None:
+            self._model_id = model_id_for(self.choice)
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        self.load()
+        return self._dim
+
+    @property
+    def input_size(self) -> int:
+        self.load()
+        return self._size
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> OpenClipEmbedder:
+        if self._model is not None:
+            return self
+        started = time.perf_counter()
+        import open_clip
+        import torch
+
+        register_extra_model_configs()
+        if open_clip.get_model_config(self.choice.name) is None:
+            raise ModelUnavailable(f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows.")
+        checkpoint = resolve_weights(self.choice, self._progress)
+        self._model_id = model_id_for(self.choice)
+        device = pick_device(self.choice.device)
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"Could not load {self.choice.name} weights from {checkpoint}: {short_reason(exc)}. "
+                "Is it a checkpoint for this model architecture?"
+            ) from exc
+        model.eval()
+        cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
+        size = cfg.get("size") or model.visual.image_size
+        self._size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        mean = cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))
+        std = cfg.get("std", (0.26862954, 0.26130258, 0.27577711))
+        self._mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+        self._std = torch.tensor(std, device=device).view(1, 3, 1, 1)
+        self._tokenizer = open_clip.get_tokenizer(self.choice.name)
+        self._model = model
+        self.reference_preprocess = preprocess
+        self.device = device
+        with torch.inference_mode():
+            probe = model.encode_text(self._tokenizer(["a photo"]).to(device))
+        self._dim = int(probe.shape[-1])
+        self.precision = self._choose_precision(torch)
+        if self.precision == "bf16":
+            self._dtype = torch.bfloat16
+        elif self.precision == "fp16":
+            self._dtype = torch.float16
+        else:
+            self._dtype = torch.float32
+        model.to(self._dtype)
+        self._trimmed = self._trimmed_texts_agree(torch)
+        log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
+        return self
+
+    def _choose_precision(self, torch: Any) -> str:
+        requested = self.choice.precision
+        if requested != "auto":
+            return requested
+        if self.device in ("cuda", "mps"):
+            return "fp16"
+        return self._measured_cpu_precision(torch)
+
+    def _measured_cpu_precision(self, torch: Any) -> str:
+        """bf16 is much faster than fp32 on CPUs with AMX/AVX512-BF16 and slower elsewhere: measure once."""
+        key = f"{self.model_id}|{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
+        cache = _precision_cache()
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}
+        if key in known:
+            return str(known[key])
+        choice = self._measure_precision(torch)
+        known[key] = choice
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(known, indent=1))
+        except OSError:
+            pass
+        return choice
+
+    def _measure_precision(self, torch: Any) -> str:
+        rng = np.random.default_rng(0)
+        batch = rng.integers(0, 256, size=(8, self._size, self._size, 3), dtype=np.uint8)
+        timings = {}
+        outputs = {}
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            try:
+                self._model.to(dtype)
+                self._dtype = dtype
+                self._encode(batch)  # warm-up
+                start = time.perf_counter()
+                outputs[name] = self._encode(batch)
+                timings[name] = time.perf_counter() - start
+            except (RuntimeError, TypeError):
+                timings[name] = float("inf")
+        self._model.to(torch.float32)
+        if "bf16" not in outputs or timings["bf16"] >= timings["fp32"]:
+            return "fp32"
+        agreement = float(np.min(np.sum(outputs["fp32"] * outputs["bf16"], axis=1)))
+        return "bf16" if agreement >= 0.999 else "fp32"
+
+    def _encode(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            pixels = torch.from_numpy(np.require(batch, np.uint8, ["C", "W"])).to(self.device)
+            pixels = pixels.permute(0, 3, 1, 2).float().div_(255.0)
+            pixels = ((pixels - self._mean) / self._std).to(self._dtype)
+            features = self._model.encode_image(pixels)
+            return normalize(features.float().cpu().numpy())
+
+    def embed_images(self, batch: np.ndarray) -> np.ndarray:
+        self.load()
+        if len(batch) == 0:
+            return np.empty((0, self._dim), np.float32)
+        return self._encode(batch)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        self.load()
+        if not texts:
+            return np.empty((0, self._dim), np.float32)
+        with torch.inference_mode():
+            tokens = self._tokenizer(list(texts)).to(self.device)
+            features = encode_text_trimmed(self._model, tokens) if self._trimmed else self._model.encode_text(tokens)
+            return normalize(features.float().cpu().numpy())
+
+    def _trimmed_texts_agree(self, torch: Any) -> bool:
+        """Whether the short text path gives this model's own answer (checked once per load)."""
+        if not can_trim_text(self._model):
+            return False
+        probe = ["a photo of a dog.", "a blurry photo of the big red bus parked outside the old station."]
+        try:
+            with torch.inference_mode():
+                tokens = self._tokenizer(probe).to(self.device)
+                full = normalize(self._model.encode_text(tokens).float().cpu().numpy())
+                short = normalize(encode_text_trimmed(self._model, tokens).float().cpu().numpy())
+        except Exception:
+            log.info("trimmed text encoding unavailable for %s", self.model_id, exc_info=True)
+            return False
+        return bool(np.min(np.sum(full * short, axis=1)) >= 0.9999)

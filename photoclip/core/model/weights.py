@@ -1,0 +1,154 @@
+"""Finding a model's weights: the user's file, the Hugging Face cache open_clip uses, or a
+download with progress; and the message that says what to do when none of these works.
+
+open_clip and huggingface_hub are imported inside the functions: importing this module
+costs nothing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from photoclip.core import paths
+from photoclip.core.errors import ModelUnavailable
+from photoclip.core.model.choice import ModelChoice
+from photoclip.core.model.protocol import ProgressCallback
+
+
+def register_extra_model_configs() -> None:
+    """Let users (and tests) add open_clip architectures from JSON configs.
+
+    Looked up in PHOTOCLIP_MODEL_CONFIGS (a folder or file) and <config dir>/models.
+    """
+    import open_clip
+
+    candidates = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
+    for candidate in candidates:
+        if candidate and os.path.exists(candidate):
+            open_clip.add_model_config(candidate)
+
+
+class _ProgressBar:
+    """A tqdm stand-in handed to huggingface_hub so download bytes reach our callback."""
+
+    def __init__(self, callback: ProgressCallback, what: str) -> None:
+        self._callback = callback
+        self._what = what
+
+    def make(self) -> type[Any]:
+        from tqdm import tqdm
+
+        callback, what = self._callback, self._what
+
+        class Forwarding(tqdm):  # type: ignore[misc]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                kwargs["disable"] = True
+                super().__init__(*args, **kwargs)
+                self._done = 0
+                self._total = kwargs.get("total")
+
+            def update(self, n: float | None = 1) -> bool | None:
+                self._done += int(n or 0)
+                callback(self._done, self._total, what)
+                return None
+
+        return Forwarding
+
+
+def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = None) -> str:
+    """A local checkpoint path for the choice: the user's file, or open_clip's download.
+
+    Raises ModelUnavailable with a message that names the model and the way to give a file.
+    """
+    import open_clip
+
+    if choice.weights_is_file:
+        if not os.path.isfile(choice.weights):
+            raise ModelUnavailable(f"The model weights file {choice.weights} does not exist.")
+        return choice.weights
+    tags = open_clip.list_pretrained_tags_by_model(choice.name)
+    if choice.weights not in tags:
+        known = ", ".join(tags) if tags else "none"
+        raise ModelUnavailable(f"open_clip has no pretrained weights {choice.weights!r} for {choice.name} (known: {known}).")
+    cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
+    hub = cfg.get("hf_hub") or ""
+    url = cfg.get("url") or ""
+    help_text = f"photoclip needs the weights of {choice.name} ({choice.weights}) and could not download them"
+    where = f"https://huggingface.co/{hub.rstrip('/')}" if hub else url
+    advice = (
+        f"If this computer is offline, download the checkpoint from {where} on another computer and "
+        "give it with `--weights /path/to/file` (or Settings -> Model -> Checkpoint file). "
+        "Your library stays browsable meanwhile; photos are embedded once a model is available."
+    )
+    try:
+        if hub:
+            return _download_from_hub(hub, progress)
+        return str(open_clip.pretrained.download_pretrained_from_url(url, cache_dir=None))
+    except Exception as exc:
+        raise ModelUnavailable(f"{help_text}: {short_reason(exc)}. {advice}") from exc
+
+
+def short_reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def _hub_files(hub: str) -> tuple[str, list[str]]:
+    """open_clip writes "org/repo/" or "org/repo/filename": the same split it uses."""
+    repo_id, filename = hub[: hub.rfind("/")], hub[hub.rfind("/") + 1 :]
+    return repo_id, [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+
+
+def _cached_hub_file(hub: str) -> str | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    repo_id, names = _hub_files(hub)
+    for name in names:
+        cached = try_to_load_from_cache(repo_id, name)
+        if isinstance(cached, str):
+            return cached
+    return None
+
+
+def weights_available(choice: ModelChoice) -> bool:
+    """Whether loading `choice` needs no download (imports open_clip: call it off the GUI thread).
+
+    A file choice or an unknown name answers True: the load itself reports those problems.
+    """
+    if choice.weights_is_file:
+        return True
+    import open_clip
+
+    register_extra_model_configs()
+    try:
+        cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
+    except Exception:
+        return True
+    hub = (cfg or {}).get("hf_hub") or ""
+    if not hub:
+        return True  # URL-hosted weights: the load finds or fetches them
+    return _cached_hub_file(hub) is not None
+
+
+def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    cached = _cached_hub_file(hub)
+    if cached is not None:
+        return cached
+    repo_id, names = _hub_files(hub)
+    tqdm_class = _ProgressBar(progress, repo_id).make() if progress else None
+    for name in names[:-1]:
+        try:
+            return hf_hub_download(repo_id=repo_id, filename=name, tqdm_class=tqdm_class)
+        except EntryNotFoundError:
+            continue  # this repo has the other file format; any other error is final
+    return hf_hub_download(repo_id=repo_id, filename=names[-1], tqdm_class=tqdm_class)
+
+
+def describe_models() -> list[tuple[str, str]]:
+    """(architecture, pretrained tag) pairs open_clip can download."""
+    import open_clip
+
+    return list(open_clip.list_pretrained())
