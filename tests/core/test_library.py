@@ -242,3 +242,18 @@ def test_load_vectors_survives_rows_changing_between_count_and_read(tmp_path, mo
         finally:
             lib.conn = real
         _assert_same_load(got, want)
+
+
+def test_vectors_for_a_photo_deleted_meanwhile_are_passed_over(tmp_path):
+    # The pipeline embeds a batch while the user trashes one of its photos or removes its folder.
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        kept, gone = (lib.insert_photo(str(tmp_path / f"{n}.jpg"), fid, 1, 1, None) for n in ("kept", "gone"))
+        lib.register_model("m", 4)
+        lib.forget_photo(gone)
+        with lib.transaction():
+            written = lib.put_vectors("m", [kept, gone], np.eye(2, 4, dtype=np.float32))
+        assert written == 1
+        ids, matrix, _ = lib.load_vectors("m")
+        assert ids.tolist() == [kept] and matrix.tolist() == [[1, 0, 0, 0]]
+        assert lib.integrity_ok()
