@@ -55,10 +55,9 @@ def test_a_full_disk_inside_a_nested_block_does_not_hide_behind_a_savepoint_erro
     folder_id = lib.add_folder(tmp_path)
     pages = lib.conn.execute("PRAGMA page_count").fetchone()[0]
     lib.conn.execute(f"PRAGMA max_page_count={pages + 1}")
-    with pytest.raises(DatabaseFull), lib.transaction():
-        with lib.transaction():
-            for i in range(2000):
-                lib.insert_photo(str(tmp_path / f"{i:05d}-a-long-file-name-to-fill-pages.jpg"), folder_id, 1, 1, None)
+    with pytest.raises(DatabaseFull), lib.transaction(), lib.transaction():
+        for i in range(2000):
+            lib.insert_photo(str(tmp_path / f"{i:05d}-a-long-file-name-to-fill-pages.jpg"), folder_id, 1, 1, None)
     assert not lib.conn.in_transaction and lib.file_states() == {}
 
 
@@ -77,7 +76,7 @@ def test_a_lock_held_too_long_says_the_library_is_busy(lib, tmp_path):
 
 def test_a_library_whose_folder_cannot_be_made_is_a_plain_error(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(DatabaseUnavailable, match="lib.db: Not a directory"):
+    with pytest.raises(DatabaseUnavailable, match=r"lib\.db: Not a directory"):
         Library(tmp_path / "file" / "lib.db")
 
 

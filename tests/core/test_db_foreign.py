@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -172,3 +174,14 @@ def test_refusals_are_photoclip_errors(tmp_path):
     (tmp_path / "x.db").write_text("hello")
     with pytest.raises(PhotoclipError):
         Library(tmp_path / "x.db")
+
+
+def test_a_new_library_whose_process_died_before_any_checkpoint_is_still_recognised(tmp_path):
+    # Everything, the application id included, is still only in the -wal file.
+    path = tmp_path / "lib.db"
+    script = "import os, sys\nfrom photoclip.core.db import Library\nlib = Library(sys.argv[1])\nlib.add_folder(sys.argv[2])\nos._exit(9)\n"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path)], cwd=root, env={"PYTHONPATH": str(root)})
+    assert proc.returncode == 9 and (tmp_path / "lib.db-wal").stat().st_size > 0
+    with Library(path) as lib:
+        assert lib.folder_paths() == [(1, str(tmp_path))]

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from photoclip.core import db as library_module
-from photoclip.core.db import vectors as vectors_module
 from photoclip.core.db import Library, db_path, fs_path
+from photoclip.core.db import vectors as vectors_module
 from photoclip.core.errors import DatabaseTooNew, FolderError, PhotoclipError
 
 

@@ -51,11 +51,12 @@ def check_library_file(path: Path) -> bool:
         raise ForeignDatabase(f"{where} is not a regular file (a pipe, socket or device), so it is not a photoclip library.")
     if info.st_size == 0:
         return True
-    _check_header(path, where)
+    if _header_application_id(path, where) == APPLICATION_ID:
+        return False
     return _check_schema(path, where)
 
 
-def _check_header(path: Path, where: str) -> None:
+def _header_application_id(path: Path, where: str) -> int:
     try:
         with open(path, "rb") as file:
             header = file.read(_HEADER_SIZE)
@@ -68,6 +69,7 @@ def _check_header(path: Path, where: str) -> None:
         raise ForeignDatabase(
             f"{where} is not a photoclip library: it belongs to another application (id {app_id:#x}); it was left untouched."
         )
+    return app_id
 
 
 def _check_schema(path: Path, where: str) -> bool:
