@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from photoclip.core.db.errors import shown
 from photoclip.core.db.identity import APPLICATION_ID, MIGRATION_SET
 from photoclip.core.db.transactions import TransactionalStore
 from photoclip.core.errors import DatabaseTooNew
@@ -41,7 +42,7 @@ def refuse_newer(db: sqlite_utils.Database, path: Path) -> None:
     unknown = applied - {m.name for m in MIGRATIONS._migrations}
     if unknown:
         raise DatabaseTooNew(
-            f"The library {path} was written by a newer version of photoclip "
+            f"The library {shown(path)} was written by a newer version of photoclip "
             f"(it has changes this version does not know: {', '.join(sorted(unknown))}). "
             "Update photoclip to open it; the file was left untouched."
         )
