@@ -11,6 +11,7 @@ import pytest
 
 from photoclip.core import db as library_module
 from photoclip.core.db import Library, db_path, fs_path
+from photoclip.core.db import vectors as vectors_module
 from photoclip.core.errors import DatabaseTooNew, FolderError, PhotoclipError
 
 
@@ -185,7 +186,7 @@ def _assert_same_load(got, want):
 
 @pytest.mark.parametrize("chunk", [7, 64, 8192])
 def test_load_vectors_matches_a_row_by_row_read(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(library_module, "_LOAD_CHUNK", chunk)  # several chunks, and the threaded path
+    monkeypatch.setattr(vectors_module, "_LOAD_CHUNK", chunk)  # several chunks, and the threaded path
     rng = np.random.default_rng(7)
     with Library(tmp_path / "lib.db") as lib:
         fid = lib.add_folder(tmp_path)
@@ -226,7 +227,7 @@ class _One:
 
 @pytest.mark.parametrize("skew", [-150, -1, 1, 40])
 def test_load_vectors_survives_rows_changing_between_count_and_read(tmp_path, monkeypatch, skew):
-    monkeypatch.setattr(library_module, "_LOAD_CHUNK", 16)
+    monkeypatch.setattr(vectors_module, "_LOAD_CHUNK", 16)
     rng = np.random.default_rng(3)
     with Library(tmp_path / "lib.db") as lib:
         fid = lib.add_folder(tmp_path)
@@ -241,3 +242,18 @@ def test_load_vectors_survives_rows_changing_between_count_and_read(tmp_path, mo
         finally:
             lib.conn = real
         _assert_same_load(got, want)
+
+
+def test_vectors_for_a_photo_deleted_meanwhile_are_passed_over(tmp_path):
+    # The pipeline embeds a batch while the user trashes one of its photos or removes its folder.
+    with Library(tmp_path / "lib.db") as lib:
+        fid = lib.add_folder(tmp_path)
+        kept, gone = (lib.insert_photo(str(tmp_path / f"{n}.jpg"), fid, 1, 1, None) for n in ("kept", "gone"))
+        lib.register_model("m", 4)
+        lib.forget_photo(gone)
+        with lib.transaction():
+            written = lib.put_vectors("m", [kept, gone], np.eye(2, 4, dtype=np.float32))
+        assert written == 1
+        ids, matrix, _ = lib.load_vectors("m")
+        assert ids.tolist() == [kept] and matrix.tolist() == [[1, 0, 0, 0]]
+        assert lib.integrity_ok()

@@ -1,0 +1,64 @@
+"""The SQL of the folders table: the folders the library tracks, with per-folder counts."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from photoclip.core.db.pathcodec import db_path, display_path, fs_path
+from photoclip.core.db.records import MISSING, NEW, OK, SKIPPED, Folder
+from photoclip.core.db.transactions import TransactionalStore
+from photoclip.core.errors import FolderError
+
+
+class FolderTables(TransactionalStore):
+    def add_folder(self, path: str | os.PathLike[str]) -> int:
+        folder = os.path.abspath(os.fspath(path))
+        if not os.path.isdir(folder):
+            raise FolderError(f"Not a folder: {display_path(folder)}")
+        if not os.access(folder, os.R_OK | os.X_OK):
+            raise FolderError(f"Cannot read the folder {display_path(folder)} (permission denied)")
+        with self.transaction():
+            existing = self.conn.execute("SELECT id FROM folders WHERE path = ?", (db_path(folder),)).fetchone()
+            if existing:
+                return int(existing[0])
+            cur = self.conn.execute("INSERT INTO folders (path, added_at) VALUES (?, ?)", (db_path(folder), time.time()))
+        return int(cur.lastrowid or 0)
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> int:
+        """Stop tracking a folder. Its photos' rows, vectors and tags go; files are untouched."""
+        folder = os.path.abspath(os.fspath(path))
+        with self.transaction():
+            row = self.conn.execute("SELECT id FROM folders WHERE path = ?", (db_path(folder),)).fetchone()
+            if not row:
+                raise FolderError(f"{display_path(folder)} is not one of the library's folders")
+            removed = int(self.conn.execute("DELETE FROM photos WHERE folder_id = ?", (row[0],)).rowcount)
+            self.conn.execute("DELETE FROM folders WHERE id = ?", (row[0],))
+        return removed
+
+    def folder_paths(self) -> list[tuple[int, str]]:
+        rows = self.conn.execute("SELECT id, path FROM folders ORDER BY path").fetchall()
+        return [(r[0], fs_path(r[1])) for r in rows]
+
+    def folders(self, model_id: str | None = None) -> list[Folder]:
+        out = []
+        for fid, path in self.folder_paths():
+            counts = dict(self.conn.execute("SELECT status, COUNT(*) FROM photos WHERE folder_id = ? GROUP BY status", (fid,)).fetchall())
+            embedded = 0
+            if model_id:
+                embedded = self.conn.execute(
+                    "SELECT COUNT(*) FROM vectors v JOIN photos p ON p.id = v.photo_id "
+                    "WHERE p.folder_id = ? AND v.model_id = ? AND p.status = 'ok'",
+                    (fid, model_id),
+                ).fetchone()[0]
+            out.append(
+                Folder(
+                    id=fid,
+                    path=path,
+                    photos=counts.get(OK, 0) + counts.get(NEW, 0),
+                    embedded=embedded,
+                    missing=counts.get(MISSING, 0),
+                    skipped=counts.get(SKIPPED, 0),
+                )
+            )
+        return out

@@ -1,0 +1,209 @@
+"""The schema, as named migrations applied in order, and the rules for applying them.
+
+- A copy of the file is taken (SQLite's backup API) before a library that already has
+  data is migrated; all pending migrations then run in one write transaction, so a
+  failure leaves the library exactly as it was.
+- A library with migrations this app does not know was written by a newer photoclip
+  and is refused, untouched, rather than damaged.
+- New migrations are appended at the end of this module (m004, m005, ...): the order
+  of registration is the order of application.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from photoclip.core.db.errors import shown
+from photoclip.core.db.identity import APPLICATION_ID, MIGRATION_SET
+from photoclip.core.db.transactions import TransactionalStore
+from photoclip.core.errors import DatabaseTooNew
+
+MIGRATIONS = Migrations(MIGRATION_SET)
+
+
+def run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Run `;`-separated DDL inside the migration's transaction.
+
+    (`executescript` would commit first and break the migration's atomicity.)
+    """
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def refuse_newer(db: sqlite_utils.Database, path: Path) -> None:
+    """DatabaseTooNew when the file has migrations this version does not know. Reads only."""
+    applied = {m.name for m in MIGRATIONS.applied(db)}
+    unknown = applied - {m.name for m in MIGRATIONS._migrations}
+    if unknown:
+        raise DatabaseTooNew(
+            f"The library {shown(path)} was written by a newer version of photoclip "
+            f"(it has changes this version does not know: {', '.join(sorted(unknown))}). "
+            "Update photoclip to open it; the file was left untouched."
+        )
+
+
+def migrate(store: TransactionalStore, db: sqlite_utils.Database, path: Path) -> None:
+    """Bring the schema up to date and stamp the file as a photoclip library."""
+    pending = MIGRATIONS.pending(db)
+    stamped = db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    if not pending and stamped:
+        return
+    if pending and MIGRATIONS.applied(db):
+        backup(store.conn, path, f"before-{pending[0].name}")
+    with store.transaction():
+        # Inside this one transaction sqlite-utils runs each migration in a savepoint;
+        # a second process migrating at the same time waits here, then finds nothing pending.
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        MIGRATIONS.apply(db)
+
+
+def backup(conn: sqlite3.Connection, path: Path, tag: str) -> Path:
+    """Copy the database (consistently, through SQLite's backup API) beside itself."""
+    target = path.with_name(f"{path.name}.{tag}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+    dest = sqlite3.connect(target)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    return target
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE folders (
+            id INTEGER PRIMARY KEY,
+            path BLOB NOT NULL UNIQUE,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            path BLOB NOT NULL UNIQUE,
+            folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT,
+            width INTEGER,
+            height INTEGER,
+            taken_at TEXT,
+            taken_source TEXT,
+            camera TEXT,
+            gps_lat REAL,
+            gps_lon REAL,
+            status TEXT NOT NULL DEFAULT 'new',
+            skip_reason TEXT,
+            companion BLOB,
+            added_at REAL NOT NULL,
+            missing_since REAL
+        );
+        CREATE INDEX photos_hash ON photos(hash);
+        CREATE INDEX photos_status ON photos(status);
+        CREATE INDEX photos_folder ON photos(folder_id);
+        CREATE INDEX photos_taken ON photos(taken_at);
+        CREATE TABLE models (
+            model_id TEXT PRIMARY KEY,
+            dim INTEGER NOT NULL,
+            description TEXT,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE vectors (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            model_id TEXT NOT NULL REFERENCES models(model_id),
+            dim INTEGER NOT NULL,
+            vec BLOB NOT NULL,
+            PRIMARY KEY (photo_id, model_id)
+        );
+        CREATE INDEX vectors_model ON vectors(model_id);
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            descriptions TEXT NOT NULL DEFAULT '[]',
+            threshold REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE tags (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            source TEXT NOT NULL CHECK (source IN ('auto', 'manual')),
+            score REAL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (photo_id, label_id)
+        );
+        CREATE INDEX tags_label ON tags(label_id);
+        """,
+    )
+
+
+@MIGRATIONS()
+def m002_tagging(db: sqlite_utils.Database) -> None:
+    """Tagging state: how each label's threshold was set, a text-vector cache and feedback.
+
+    - labels.threshold stays the effective cut-off last used (cosine score); threshold_z
+      is its position in the label's score distribution (robust z: (t - median) / scale),
+      which survives changes of the label's vector; threshold_source says who set it
+      ('calibrated', 'user' or 'feedback'); threshold_model the model it was computed for.
+    - text_vectors caches one embedded prompt per (model, exact text).
+    - tag_feedback keeps confirm/reject verdicts, so a rejection sticks across re-tagging.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE labels ADD COLUMN threshold_z REAL;
+        ALTER TABLE labels ADD COLUMN threshold_source TEXT;
+        ALTER TABLE labels ADD COLUMN threshold_model TEXT;
+        CREATE TABLE text_vectors (
+            model_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vec BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (model_id, text)
+        );
+        CREATE TABLE tag_feedback (
+            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject')),
+            score REAL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (label_id, photo_id)
+        );
+        CREATE INDEX tag_feedback_photo ON tag_feedback(photo_id)
+        """,
+    )
+
+
+@MIGRATIONS()
+def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
+    """Which keywords photoclip itself put into each photo's XMP sidecar.
+
+    Export may only take out what it put in (or what the user rejected): a keyword
+    digiKam or Lightroom wrote must survive even when it equals a label's name.
+    `name` is the label name as written, kept as text so that the keyword can still
+    be removed after its label is renamed or deleted; `label_id` (cleared when the
+    label goes) lets an export scoped to one label find its keywords written under
+    an older name. `subject_added` says whether photoclip also put the flat keyword
+    (the leaf, `Dogs`) into dc:subject, or found it there already, written by another app.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE sidecar_keywords (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            label_id INTEGER REFERENCES labels(id) ON DELETE SET NULL,
+            written_at REAL NOT NULL,
+            subject_added INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (photo_id, name)
+        );
+        CREATE INDEX sidecar_keywords_label ON sidecar_keywords(label_id)
+        """,
+    )
