@@ -648,3 +648,9 @@ def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
         CREATE INDEX sidecar_keywords_label ON sidecar_keywords(label_id)
         """,
     )
+
+
+# The labels' own migrations are declared beside their SQL in db/labels.py. Importing it
+# here registers them whatever else a process imports: a Library that did not know one
+# of them would refuse a library where it was applied as "written by a newer photoclip".
+from photoclip.core.db import labels as _labels  # noqa: E402, F401
