@@ -520,3 +520,24 @@ def test_cancel_while_prompts_are_embedded_keeps_the_batches_done(library, emb, 
     monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), real(texts))[1])
     apply(library, emb)
     assert sum(calls) == len(prompts)  # the rerun embedded only what was missing
+
+
+def test_a_photo_deleted_while_a_run_is_under_way_does_not_stop_it(library, emb, tmp_path):
+    """Trashing a photo (or removing its folder) while labels are applied: its vector was
+    read when the run began, and writing its tag would break the foreign key."""
+    from photoclip.core.db import Library
+
+    set_label_vector(emb, "Dogs", axis(0))
+    set_background(emb, axis(7))
+    ids = add_photos(library, emb, [axis(0) + 0.01 * n * axis(1) for n in range(12)], tmp_path)
+    tagging.create_label(library, "Dogs")
+    tagging.set_threshold(library, emb, "Dogs", 0.5)  # every photo passes
+
+    run = tagging.apply_labels(library, emb, chunk_size=4)
+    assert [next(run).phase, next(run).phase] == ["prepare", "tagging"]
+    gone = ids[-1]
+    with Library(library.path) as other:
+        other.forget_photo(gone)
+    counts = tagging.run_to_end(run)
+    assert set(tags_of(library, "Dogs")) == set(ids) - {gone}
+    assert counts == {"Dogs": len(ids) - 1}  # the count is what was written
