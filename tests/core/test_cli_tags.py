@@ -328,7 +328,7 @@ def cli_exit(capsys, *argv: str) -> tuple[int, str]:
         json.dumps({"labels": [{"name": "Dogs", "descriptions": ["a dog", 7]}]}),
         json.dumps({"labels": [{"name": "Dogs", "descriptions": {"a": 1}}]}),
         "[" * 100_000 + "]" * 100_000,
-        b"[\"Caf\xe9\"]",
+        b'["Caf\xe9"]',
     ],
     ids=["non-string description", "non-list descriptions", "deep JSON", "not UTF-8"],
 )
