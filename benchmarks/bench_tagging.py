@@ -72,7 +72,8 @@ def timed(fn, repeat: int) -> tuple[float, np.ndarray]:
 
 # -- end to end -------------------------------------------------------------------
 
-PHASES = ("label_vectors", "_stats_for", "_store_thresholds", "_rejected_pairs", "_write_tags")
+PHASES = ("label_vectors", "stats_for", "store_thresholds", "rejected_pairs", "_write_tags")
+RUN = tagging.apply  # the module apply_labels lives in: the names it calls are looked up there
 
 
 class PhaseClock:
@@ -95,17 +96,17 @@ class PhaseClock:
 
     def __enter__(self) -> PhaseClock:
         for name in PHASES:
-            self.saved[name] = getattr(tagging, name)
+            self.saved[name] = getattr(RUN, name)
             fn = self.saved[name]
             if name == "_write_tags" and self.no_writes:
                 fn = lambda lib, photo_ids, label_ids, *rest: np.zeros(len(label_ids), np.int64)  # noqa: E731
-            setattr(tagging, name, self._wrap(name, fn))
+            setattr(RUN, name, self._wrap(name, fn))
         self.lib.load_vectors = self._wrap("load_vectors", self.lib.load_vectors)  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         for name, fn in self.saved.items():
-            setattr(tagging, name, fn)
+            setattr(RUN, name, fn)
         del self.lib.load_vectors
 
 
@@ -143,7 +144,7 @@ def end_to_end(photos: int, labels: int, dim: int, chunk: int, scoring_ms: float
             )
             print(
                 f"     load_vectors {s['load_vectors']:.2f} s, label_vectors {s['label_vectors']:.2f} s, "
-                f"calibration {s['_stats_for']:.2f} s, store thresholds {s['_store_thresholds']:.2f} s, "
+                f"calibration {s['stats_for']:.2f} s, store thresholds {s['store_thresholds']:.2f} s, "
                 f"_write_tags {s['_write_tags']:.2f} s, scoring + decision + the rest {rest:.2f} s"
             )
     full, no_db = totals[1], totals[2]

@@ -8,11 +8,12 @@ command line share it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 
 from photoclip.core import tagging
 from photoclip.core.db import Library
+from photoclip.core.db import labels as label_db
+from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
 from photoclip.core.xmp.sidecar import export_xmp
 
@@ -36,7 +37,7 @@ def new_photo_tagger(
         return None
 
     def tag_new(photo_ids: Sequence[int]) -> object:
-        if not photo_ids or not lib.conn.execute("SELECT 1 FROM labels LIMIT 1").fetchone():
+        if not photo_ids or not label_db.has_labels(lib):
             return None
         counts = tagging.tag_photos(lib, embedder, photo_ids)
         if write_xmp:
@@ -46,6 +47,48 @@ def new_photo_tagger(
         return counts
 
     return tag_new
+
+
+def new_pass_finisher(
+    lib: Library,
+    embedder: Embedder | None,
+    *,
+    write_xmp: bool = False,
+    sidecars: list[str] | None = None,
+    problems: list[tuple[str, str]] | None = None,
+    stale_sidecars: Callable[[set[int]], object] | None = None,
+) -> Callable[[], object] | None:
+    """The indexer's `after_pass` hook: thresholds calibrated during the pass (on the
+    photos embedded so far, a few dozen at first) are recalibrated over the whole
+    library and those labels' tags re-decided.
+
+    With `write_xmp` the sidecars of the photos whose tags changed are written here
+    (paths appended to `sidecars`, failures to `problems`); `stale_sidecars`, when
+    given, receives those photo ids instead, for a caller that writes sidecars on a
+    thread of its own. None when there is no model.
+    """
+    if embedder is None:
+        return None
+
+    def finish_pass() -> object:
+        labels = tagging.provisional_labels(lib)
+        if not labels:
+            return None
+        label_ids = [label.id for label in labels]
+        track = write_xmp or stale_sidecars is not None
+        before = tag_pairs(lib, label_ids) if track else set()
+        counts = tagging.finish_pass(lib, embedder, labels)
+        if track:
+            stale = photos_to_sync(lib, label_ids, before)
+            if stale_sidecars is not None:
+                stale_sidecars(stale)
+            elif stale:
+                written = export_xmp(lib, problems=problems, photo_ids=sorted(stale))
+                if sidecars is not None:
+                    sidecars.extend(written)
+        return counts
+
+    return finish_pass
 
 
 def rename_label(lib: Library, old: str, new: str, *, write_xmp: bool = False) -> tagging.Label:
@@ -68,11 +111,7 @@ def delete_label(lib: Library, name: str, *, write_xmp: bool = False) -> int:
 
 def tag_pairs(lib: Library, label_ids: Sequence[int]) -> set[tuple[int, int]]:
     """(photo, label) pairs tagged with these labels: taken before a run to see what it changed."""
-    rows = lib.conn.execute(
-        "SELECT photo_id, label_id FROM tags WHERE label_id IN (SELECT value FROM json_each(?))",
-        (json.dumps([int(x) for x in label_ids]),),
-    )
-    return {(r[0], r[1]) for r in rows}
+    return tag_db.tag_pairs(lib, label_ids)
 
 
 def photos_to_sync(lib: Library, label_ids: Sequence[int], before: set[tuple[int, int]], also: Iterable[int] = ()) -> set[int]:
@@ -81,13 +120,5 @@ def photos_to_sync(lib: Library, label_ids: Sequence[int], before: set[tuple[int
     (tags from before the setting was turned on). Reading every sidecar in the library after
     each run would cost far more than the tagging."""
     changed = {pid for pid, _ in before ^ tag_pairs(lib, label_ids)} | set(also)
-    changed.update(
-        r[0]
-        for r in lib.conn.execute(
-            "SELECT DISTINCT t.photo_id FROM tags t JOIN labels l ON l.id = t.label_id "
-            "WHERE t.label_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
-            "(SELECT 1 FROM sidecar_keywords s WHERE s.photo_id = t.photo_id AND s.name = l.name)",
-            (json.dumps([int(x) for x in label_ids]),),
-        )
-    )
+    changed.update(tag_db.photos_missing_sidecar_keyword(lib, label_ids))
     return changed

@@ -132,13 +132,14 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         except ModelUnavailable as exc:
             model_problem = str(exc)
             ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
-    from photoclip.app.sync import new_photo_tagger
+    from photoclip.app.sync import new_pass_finisher, new_photo_tagger
     from photoclip.cli.tags import report_sidecars, sidecar_report, write_xmp_enabled
 
     write_xmp = write_xmp_enabled()
     sidecars: list[str] = []
     sidecar_problems: list[tuple[str, str]] = []
     after_commit = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
+    after_pass = new_pass_finisher(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
     thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
     events = index_library(
         lib,
@@ -147,6 +148,7 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         workers=args.workers,
         thumbnails=thumbs,
         after_commit=after_commit,
+        after_pass=after_pass,
         commit_every=args.commit_every,
     )
     bar = None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from photoclip.app.sync import new_photo_tagger
+from photoclip.app.sync import new_pass_finisher, new_photo_tagger
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
@@ -77,6 +77,7 @@ class IndexWorker(QObject):
                     cancel=self.cancel,
                     thumbnails=self.thumbnails,
                     after_commit=self._after_commit(lib),
+                    after_pass=new_pass_finisher(lib, self.embedder, stale_sidecars=self._sidecars_due if self.write_xmp else None),
                 ):
                     snapshot = _snapshot(event)
                     for path, reason in snapshot.skipped_files:
@@ -105,6 +106,10 @@ class IndexWorker(QObject):
                 emit(self.sidecars_due, list(photo_ids))
 
         return after_commit
+
+    def _sidecars_due(self, photo_ids: set[int]) -> None:
+        if photo_ids:
+            emit(self.sidecars_due, sorted(photo_ids))
 
 
 def _snapshot(event: IndexProgress) -> IndexProgress:

@@ -10,7 +10,6 @@ something (a label's threshold) in the same thread, so the run sees the change.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from photoclip.app import sync
 from photoclip.core import tagging
+from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
 from photoclip.gui.qtcompat import emit
@@ -61,7 +61,7 @@ def _label_ids(lib: Library, names: list[str] | None) -> list[int]:
 def run_tagging(
     lib: Library,
     run: TagRun,
-    cancelled: Callable[[], bool],
+    cancel: CancelToken,
     progress: Callable[[int, int], None],
 ) -> TagOutcome:
     """The worker's body (no Qt): prepare, apply with progress; which sidecars went stale.
@@ -79,7 +79,7 @@ def run_tagging(
             before = sync.tag_pairs(lib, label_ids)
         if run.prepare is not None:
             run.prepare(lib, run.embedder)
-        for event in tagging.apply_labels(lib, run.embedder, run.names, cancel=cancelled):  # type: ignore[arg-type]
+        for event in tagging.apply_labels(lib, run.embedder, run.names, cancel=cancel):  # type: ignore[arg-type]
             progress(event.done, event.total)
             outcome.counts = dict(event.tagged)
             outcome.cancelled = event.phase == "cancelled"
@@ -112,7 +112,7 @@ class TagController(QObject):
         self.db_path = Path(db_path)
         self._runner = TaskRunner("tagging", max_workers=1, parent=self)
         self._queue: list[TagRun] = []
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
         self._busy = False
         self._closing = False
         self._bridge = _ProgressBridge()
@@ -133,7 +133,7 @@ class TagController(QObject):
     def cancel(self) -> None:
         """Stop the current run between chunks (what was written stays) and drop the queue."""
         self._queue.clear()
-        self._cancel.set()
+        self._cancel.cancel()
 
     def shutdown(self) -> None:
         self._closing = True
@@ -147,7 +147,7 @@ class TagController(QObject):
                 emit(self.running_changed, False)
             return
         run = self._queue.pop(0)
-        self._cancel = cancel = threading.Event()
+        self._cancel = cancel = CancelToken()
         if not self._busy:
             self._busy = True
             emit(self.running_changed, True)
@@ -155,7 +155,7 @@ class TagController(QObject):
 
         def job() -> TagOutcome:
             with Library(self.db_path) as lib:
-                return run_tagging(lib, run, cancel.is_set, self._report)
+                return run_tagging(lib, run, cancel, self._report)
 
         self._runner.run(job, self._done, self._failed)
 

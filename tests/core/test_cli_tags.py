@@ -310,3 +310,51 @@ def test_labels_rename_and_remove_update_sidecars_when_the_setting_is_on(library
     assert sidecar.read_keywords(target) == ["Pets/Cats"]  # the old keyword photoclip wrote goes too
     assert run(ctx, "labels", "remove", "Pets/Cats") == 0
     assert sidecar.read_keywords(target) == []
+
+
+# -- hostile label files: one line on stderr, exit 2 (the real entry point, in process) --
+
+
+def cli_exit(capsys, *argv: str) -> tuple[int, str]:
+    from photoclip import cli
+
+    code = cli.run(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps({"labels": [{"name": "Dogs", "descriptions": ["a dog", 7]}]}),
+        json.dumps({"labels": [{"name": "Dogs", "descriptions": {"a": 1}}]}),
+        "[" * 100_000 + "]" * 100_000,
+        b'["Caf\xe9"]',
+    ],
+    ids=["non-string description", "non-list descriptions", "deep JSON", "not UTF-8"],
+)
+def test_cli_labels_import_of_a_bad_file_exits_2_with_one_line(tmp_path, capsys, content):
+    bad = tmp_path / "labels.json"
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    else:
+        bad.write_text(content)
+    code, err = cli_exit(capsys, "--db", str(tmp_path / "lib.db"), "labels", "import", str(bad))
+    assert code == 2 and err.startswith("photoclip: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_labels_import_of_a_fifo_or_a_device_exits_2(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for source in (str(fifo), "/dev/zero"):
+        code, err = cli_exit(capsys, "--db", str(tmp_path / "lib.db"), "labels", "import", source)
+        assert code == 2 and "not a regular file" in err and err.count("\n") == 1
+
+
+def test_cli_labels_export_to_a_missing_folder_exits_2_and_leaves_no_temp_file(tmp_path, capsys):
+    db = str(tmp_path / "lib.db")
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Dogs")[0] == 0
+    code, err = cli_exit(capsys, "--db", db, "labels", "export", str(tmp_path / "missing" / "labels.json"))
+    assert code == 2 and "does not exist" in err and err.count("\n") == 1
+    assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / "missing").exists()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from photoclip.core import tagging
+from photoclip.core.cancel import CancelToken
 from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.tagging import BACKGROUND_PROMPTS, LabelError
 
@@ -367,9 +368,12 @@ def test_apply_reports_progress_and_can_be_cancelled(library, emb, tmp_path):
     assert [e.done for e in events[1:4]] == [10, 20, 25] and events[-1].total == 25
 
     library.conn.execute("DELETE FROM tags")
-    stops = iter([False, True])
-    events = list(tagging.apply_labels(library, emb, chunk_size=10, cancel=lambda: next(stops)))
-    assert events[-1].phase == "cancelled" and events[-1].done == 10
+    token = CancelToken()
+    run = tagging.apply_labels(library, emb, chunk_size=10, cancel=token)
+    assert [next(run).phase, next(run).phase] == ["prepare", "tagging"]
+    token.cancel()
+    events = list(run)
+    assert [e.phase for e in events] == ["cancelled"] and events[-1].done == 10
     tagged = library.conn.execute("SELECT COUNT(DISTINCT photo_id) FROM tags").fetchone()[0]
     assert 0 < tagged <= 10  # only the first chunk was written
 
@@ -475,7 +479,7 @@ def test_feedback_on_a_selection_is_recorded_together_and_applied_once(library, 
     vec_before = tagging.label_vector(library, emb, "Dogs")
     runs = []
     real_apply = tagging.apply_labels
-    monkeypatch.setattr(tagging, "apply_labels", lambda *a, **k: (runs.append(a[2]), real_apply(*a, **k))[1])
+    monkeypatch.setattr(tagging.verdicts, "apply_labels", lambda *a, **k: (runs.append(a[2]), real_apply(*a, **k))[1])
 
     tagged = tagging.feedback_many(library, emb, both, "Dogs", confirm=False)
 
@@ -496,21 +500,17 @@ def test_feedback_on_a_selection_is_recorded_together_and_applied_once(library, 
 
 
 def test_cancel_while_prompts_are_embedded_keeps_the_batches_done(library, emb, tmp_path, monkeypatch):
-    monkeypatch.setattr(tagging, "TEXT_BATCH", 20)
+    monkeypatch.setattr(tagging.prompts, "TEXT_BATCH", 20)
     add_photos(library, emb, [axis(i % DIM) for i in range(6)], tmp_path)
     for n in range(6):
         tagging.create_label(library, f"label {n}", [f"a description of label {n}"])
     calls: list[int] = []
     real = emb.embed_texts
     monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), real(texts))[1])
-    stop = {"now": False}
-
-    def cancel() -> bool:
-        return stop["now"]
-
-    run = tagging.apply_labels(library, emb, cancel=cancel)
+    token = CancelToken()
+    run = tagging.apply_labels(library, emb, cancel=token)
     assert next(run).phase == "prepare"
-    monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), stop.update(now=True), real(texts))[2])
+    monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), token.cancel(), real(texts))[2])
     events = list(run)
     assert [e.phase for e in events] == ["cancelled"] and len(calls) == 1  # stopped after the first batch
     assert library.conn.execute("SELECT COUNT(*) FROM tags").fetchone() == (0,)
@@ -520,3 +520,24 @@ def test_cancel_while_prompts_are_embedded_keeps_the_batches_done(library, emb, 
     monkeypatch.setattr(emb, "embed_texts", lambda texts: (calls.append(len(texts)), real(texts))[1])
     apply(library, emb)
     assert sum(calls) == len(prompts)  # the rerun embedded only what was missing
+
+
+def test_a_photo_deleted_while_a_run_is_under_way_does_not_stop_it(library, emb, tmp_path):
+    """Trashing a photo (or removing its folder) while labels are applied: its vector was
+    read when the run began, and writing its tag would break the foreign key."""
+    from photoclip.core.db import Library
+
+    set_label_vector(emb, "Dogs", axis(0))
+    set_background(emb, axis(7))
+    ids = add_photos(library, emb, [axis(0) + 0.01 * n * axis(1) for n in range(12)], tmp_path)
+    tagging.create_label(library, "Dogs")
+    tagging.set_threshold(library, emb, "Dogs", 0.5)  # every photo passes
+
+    run = tagging.apply_labels(library, emb, chunk_size=4)
+    assert [next(run).phase, next(run).phase] == ["prepare", "tagging"]
+    gone = ids[-1]
+    with Library(library.path) as other:
+        other.forget_photo(gone)
+    counts = tagging.run_to_end(run)
+    assert set(tags_of(library, "Dogs")) == set(ids) - {gone}
+    assert counts == {"Dogs": len(ids) - 1}  # the count is what was written

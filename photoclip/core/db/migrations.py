@@ -207,3 +207,26 @@ def m003_sidecar_keywords(db: sqlite_utils.Database) -> None:
         CREATE INDEX sidecar_keywords_label ON sidecar_keywords(label_id)
         """,
     )
+
+
+@MIGRATIONS()
+def m004_threshold_provisional(db: sqlite_utils.Database) -> None:
+    """Whether a label's threshold is provisional, and how many photos it was calibrated on.
+
+    The indexer tags photos as their vectors are committed, so a label first meets a
+    library on the first batch of a first index (a few dozen photos): a threshold
+    calibrated there is a guess. It stays provisional until a pass ends and is then
+    recalibrated over every photo; `threshold_photos` lets a watcher that never ends a
+    pass recalibrate when the library has doubled since. Thresholds already stored were
+    calibrated on an unknown number of photos, possibly that first batch: they are
+    marked provisional so that the next pass to end recalibrates them once.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE labels ADD COLUMN threshold_photos INTEGER;
+        ALTER TABLE labels ADD COLUMN threshold_provisional INTEGER NOT NULL DEFAULT 0;
+        UPDATE labels SET threshold_provisional = 1
+            WHERE threshold IS NOT NULL AND COALESCE(threshold_source, 'calibrated') <> 'user'
+        """,
+    )

@@ -124,12 +124,14 @@ def index_library(
     commit_every: float = 2.0,
     thumbnails: Path | None = None,
     after_commit: Callable[[Sequence[int]], None] | None = None,
+    after_pass: Callable[[], object] | None = None,
 ) -> Generator[IndexProgress, None, IndexProgress]:
     """Scan the folders, then read metadata and embed every pending photo.
 
     With `embedder=None` photos are still catalogued (metadata, thumbnails) and
     embedding waits for a model. `after_commit` is called with the ids whose vectors
-    were just committed (the tagging hook).
+    were just committed (the tagging hook); `after_pass` once the pass has gone through
+    every pending photo, not after a cancel (tagging recalibrates its provisional thresholds).
     """
     cancel = cancel or CancelToken()
     scan_result = None
@@ -167,6 +169,8 @@ def index_library(
         after_commit,
         progress,
     )
+    if after_pass is not None and not final.cancelled:
+        after_pass()
     return (yield from _finish(final))
 
 

@@ -1,0 +1,130 @@
+"""Where a label's cut-off lies: its score distribution over the library, and the rules.
+
+Thresholds live in two forms. `threshold_z` is the position in the label's score
+distribution, in robust z units: (t - median) / scale, scale = max(1.4826 * MAD,
+MIN_SCALE). A first calibration sets z = DEFAULT_Z (median + 3 robust sigmas, an
+upper-tail rule), and the raw threshold is clipped to the [50th, 99.9th] percentile of
+the scores, so a label is never "everything" and its best photos are considered.
+
+`threshold_source` says which rule holds: 'calibrated' (DEFAULT_Z, redone on every
+full run), 'adjusted' (a z moved by feedback, kept) or 'user' (a raw value set on the
+histogram, pinned for the model it was set with).
+
+A threshold computed while an index pass is under way (the indexer tags photos as it
+commits them, the first time on a few dozen photos) is *provisional*: the pass's end
+recalibrates it over every photo, and so does a library that has grown GROWTH_FACTOR
+times since, for a watcher whose pass never ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from photoclip.core.db import Library
+from photoclip.core.db import labels as label_db
+from photoclip.core.tagging.labels import Label, get_label
+
+DEFAULT_Z = 3.0
+MIN_SCALE = 0.005  # cosine units; keeps z finite on tiny or uniform libraries
+CALIBRATION_SAMPLE = 20_000  # photos used for the median/MAD: plenty for stable quantiles
+GROWTH_FACTOR = 2  # recalibrate when the library has grown this many times since
+
+
+@dataclass(frozen=True)
+class ScoreStats:
+    """A label's score distribution over the library: what thresholds are relative to."""
+
+    median: float
+    scale: float
+    low: float  # 50th percentile: the lowest a calibrated threshold goes
+    high: float  # 99.9th percentile: the highest a calibrated threshold goes
+
+    def to_raw(self, z: float) -> float:
+        return float(np.clip(self.median + z * self.scale, self.low, self.high))
+
+    def to_z(self, raw: float) -> float:
+        return float((raw - self.median) / self.scale)
+
+
+def score_stats(scores: np.ndarray) -> ScoreStats:
+    scores = np.asarray(scores, np.float64)
+    median = float(np.median(scores))
+    mad = float(np.median(np.abs(scores - median)))
+    low, high = np.quantile(scores, [0.5, 0.999])
+    return ScoreStats(median, max(1.4826 * mad, MIN_SCALE), float(low), float(high))
+
+
+def sample_rows(n: int, limit: int = CALIBRATION_SAMPLE) -> np.ndarray:
+    """Rows the statistics are computed on: all of them, or a fixed sample of a big library."""
+    if n <= limit:
+        return np.arange(n)
+    # Fixed seed: the same library calibrates to the same thresholds every run.
+    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
+
+
+def stats_for(photos: np.ndarray, vectors: np.ndarray) -> list[ScoreStats]:
+    """Each label's (row of `vectors`) statistics over the photos."""
+    sample = photos[sample_rows(len(photos))]
+    scores = sample @ vectors.T
+    return [score_stats(scores[:, j]) for j in range(vectors.shape[0])]
+
+
+def effective_threshold(label: Label, model_id: str, stats: ScoreStats) -> float:
+    """The raw cut-off for this run: the user's pinned value, else the relative position z."""
+    if label.pinned_for(model_id):
+        return float(label.threshold)  # type: ignore[arg-type]  # pinned_for checked it is set
+    if label.threshold_source in ("adjusted", "user") and label.threshold_z is not None:
+        # Moved by feedback, or a user's value set under another model: keep its relative position.
+        return stats.to_raw(label.threshold_z)
+    # Never moved by anyone: recalibrate on every run, so a growing library refines it.
+    return stats.to_raw(DEFAULT_Z)
+
+
+def needs_calibration(label: Label, model_id: str, embedded: int) -> bool:
+    """Whether the stored raw threshold cannot be used as it is for new photos: never
+    computed for this model, or computed on far fewer photos than the library has now."""
+    if label.pinned_for(model_id):
+        return False
+    if label.threshold is None or label.threshold_model != model_id:
+        return True
+    return label.threshold_photos is not None and embedded >= GROWTH_FACTOR * max(label.threshold_photos, 1)
+
+
+def store_thresholds(
+    lib: Library,
+    model_id: str,
+    labels: Sequence[Label],
+    raws: Sequence[float],
+    stats: Sequence[ScoreStats],
+    *,
+    photos: int,
+    provisional: bool,
+) -> None:
+    """Record the cut-offs a run used, calibrated on `photos` photos (provisional or final).
+
+    A z that feedback or the user set is kept; a pinned raw value stays exactly as it was.
+    """
+    with lib.transaction():
+        for label, raw, st in zip(labels, raws, stats):
+            pinned = label.pinned_for(model_id)
+            z = label.threshold_z if label.threshold_source in ("user", "adjusted") else st.to_z(raw)
+            label_db.store_threshold(
+                lib,
+                label.id,
+                raw=raw,
+                z=z,
+                model_id=model_id,
+                photos=None if pinned else photos,
+                provisional=provisional and not pinned,
+            )
+
+
+def recalibrate(lib: Library, name: str) -> Label:
+    """Forget feedback and user moves of the threshold: back to the distribution rule."""
+    label = get_label(lib, name)
+    with lib.transaction():
+        label_db.clear_threshold(lib, label.id)
+    return get_label(lib, name)

@@ -1,0 +1,141 @@
+"""Labels: create, find, list, rename, delete, and their description phrases."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from photoclip.core.db import Library
+from photoclip.core.db import labels as label_db
+from photoclip.core.db import tags as tag_db
+from photoclip.core.tagging.names import LabelError, clean_descriptions, leaf, normalize_name
+from photoclip.core.tagging.prompts import prompts_for
+
+
+@dataclass(frozen=True)
+class Label:
+    id: int
+    name: str
+    descriptions: tuple[str, ...]
+    threshold: float | None
+    threshold_z: float | None
+    threshold_source: str | None
+    threshold_model: str | None
+    auto_count: int = 0
+    manual_count: int = 0
+    threshold_photos: int | None = None  # photos the threshold's statistics were computed on
+    provisional: bool = False  # calibrated during an indexing pass: redone when the pass ends
+
+    @property
+    def leaf(self) -> str:
+        return leaf(self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.name.rsplit("/", 1)[0] if "/" in self.name else None
+
+    def prompts(self) -> list[str]:
+        """Every text the label's ensemble embeds, in a fixed order."""
+        return prompts_for(self.name, self.descriptions)
+
+    def pinned_for(self, model_id: str) -> bool:
+        """Whether the user set this label's raw cut-off for this model (nothing recalibrates it)."""
+        return self.threshold_source == "user" and self.threshold_model == model_id and self.threshold is not None
+
+
+def _label(row: label_db.LabelRow, auto: int = 0, manual: int = 0) -> Label:
+    return Label(
+        id=row.id,
+        name=row.name,
+        descriptions=row.descriptions,
+        threshold=row.threshold,
+        threshold_z=row.threshold_z,
+        threshold_source=row.threshold_source,
+        threshold_model=row.threshold_model,
+        auto_count=auto,
+        manual_count=manual,
+        threshold_photos=row.threshold_photos,
+        provisional=row.provisional,
+    )
+
+
+def find_label(lib: Library, name: str) -> Label | None:
+    row = label_db.label_row(lib, normalize_name(name))
+    return _label(row) if row else None
+
+
+def get_label(lib: Library, name: str) -> Label:
+    label = find_label(lib, name)
+    if label is None:
+        raise LabelError(f"No label named {normalize_name(name)!r}")
+    return label
+
+
+def list_labels(lib: Library) -> list[Label]:
+    """All labels, by name, with their auto and manual tag counts."""
+    counts = tag_db.counts_by_label(lib)
+    return [_label(r, counts.get(r.id, {}).get("auto", 0), counts.get(r.id, {}).get("manual", 0)) for r in label_db.label_rows(lib)]
+
+
+def resolve_labels(lib: Library, names: Iterable[str] | None) -> list[Label]:
+    """The labels with these names (all labels for None); an unknown name is a LabelError."""
+    if names is None:
+        return list_labels(lib)
+    return [get_label(lib, n) for n in names]
+
+
+def create_label(lib: Library, name: str, descriptions: Iterable[str] = ()) -> Label:
+    name = normalize_name(name)
+    if find_label(lib, name):
+        raise LabelError(f"A label named {name!r} already exists")
+    with lib.transaction():
+        label_db.insert_label(lib, name, clean_descriptions(descriptions), time.time())
+    return get_label(lib, name)
+
+
+def ensure_label(lib: Library, name: str) -> Label:
+    return find_label(lib, name) or create_label(lib, name)
+
+
+def set_descriptions(lib: Library, name: str, descriptions: Iterable[str]) -> Label:
+    """Replace a label's description phrases. Re-apply the label to update its tags."""
+    label = get_label(lib, name)
+    with lib.transaction():
+        label_db.set_descriptions(lib, label.id, clean_descriptions(descriptions), time.time())
+        # The label's vector changes: a raw cut-off typed for the old vector no longer
+        # means the same, its relative position (z) does.
+        label_db.unpin_user_threshold(lib, label.id)
+    return get_label(lib, name)
+
+
+def rename_label(lib: Library, old: str, new: str) -> Label:
+    """Rename a label; its children (`Old/...`) move with it. Tags follow (they refer to ids)."""
+    old, new = normalize_name(old), normalize_name(new)
+    label = get_label(lib, old)
+    if old == new:
+        return label
+    if find_label(lib, new):
+        raise LabelError(f"A label named {new!r} already exists")
+    below = label_db.children(lib, old)
+    moved = [(label.id, new)] + [(cid, new + cname[len(old) :]) for cid, cname in below]
+    taken = label_db.label_names(lib) - {old} - {cname for _, cname in below}
+    clash = [n for _, n in moved if n in taken]
+    if clash:
+        raise LabelError(f"Cannot rename: {clash[0]!r} already exists")
+    now = time.time()
+    with lib.transaction():
+        for label_id, name in moved:
+            label_db.set_name(lib, label_id, name, now)
+        if label.leaf != leaf(new):  # the leaf is what the templates embed: the vector changes
+            label_db.unpin_user_threshold(lib, label.id)
+    return get_label(lib, new)
+
+
+def delete_label(lib: Library, name: str) -> int:
+    """Delete one label with its tags and feedback; returns how many tags went. Children stay."""
+    label = get_label(lib, name)
+    with lib.transaction():
+        removed = tag_db.delete_label_tags(lib, label.id)
+        label_db.delete_label(lib, label.id)
+    return removed

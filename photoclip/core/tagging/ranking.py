@@ -1,0 +1,100 @@
+"""Scores without writing tags: one label over the library (its histogram, the live
+preview of a threshold, the threshold a user sets there) and one photo's best labels."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from photoclip.core.db import Library
+from photoclip.core.db import labels as label_db
+from photoclip.core.db import tags as tag_db
+from photoclip.core.model import Embedder
+from photoclip.core.tagging.apply import BACKGROUND_MARGIN
+from photoclip.core.tagging.calibration import MIN_SCALE, ScoreStats, effective_threshold, sample_rows, score_stats
+from photoclip.core.tagging.labels import Label, get_label, list_labels
+from photoclip.core.tagging.vectors import label_vectors
+
+
+@dataclass
+class LabelScores:
+    """One label scored over the library: the data behind its histogram and live preview."""
+
+    label: Label
+    photo_ids: np.ndarray
+    scores: np.ndarray
+    background_ok: np.ndarray  # bool per photo: the text ensemble beats the background
+    rejected: np.ndarray  # bool per photo: rejected by the user for this label
+    stats: ScoreStats
+    threshold: float  # the effective threshold now
+
+    def histogram(self, bins: int = 40) -> tuple[list[int], list[float]]:
+        """Counts per bin and the bin edges (len(counts) + 1)."""
+        if len(self.scores) == 0:
+            return [0] * bins, [float(e) for e in np.linspace(0.0, 1.0, bins + 1)]
+        counts, edges = np.histogram(self.scores, bins=bins)
+        return [int(c) for c in counts], [float(e) for e in edges]
+
+    def would_tag(self, threshold: float | None = None) -> list[tuple[int, float]]:
+        """(photo id, score) that this threshold would auto-tag, best first."""
+        cut = self.threshold if threshold is None else threshold
+        mask = (self.scores >= cut) & self.background_ok & ~self.rejected
+        order = np.argsort(-self.scores[mask], kind="stable")
+        return [(int(p), float(s)) for p, s in zip(self.photo_ids[mask][order], self.scores[mask][order])]
+
+    def relative(self, threshold: float) -> float:
+        """The threshold's position in this label's distribution (robust z)."""
+        return self.stats.to_z(threshold)
+
+
+def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
+    label = get_label(lib, name)
+    ids, photos, _ = lib.load_vectors(embedder.model_id)
+    lv = label_vectors(lib, embedder, [label])
+    if len(ids) == 0:
+        empty = np.empty(0, np.float32)
+        stats = ScoreStats(0.0, MIN_SCALE, 0.0, 0.0)
+        nothing = empty.astype(bool)
+        return LabelScores(label, ids, empty, nothing, nothing, stats, effective_threshold(label, embedder.model_id, stats))
+    all_scores, text_scores, background = lv.split(photos @ lv.stacked().T)
+    scores = all_scores[:, 0]
+    ok = text_scores[:, 0] >= background + BACKGROUND_MARGIN
+    rejected_ids = {p for p, _ in tag_db.rejected_pairs(lib, [label.id])}
+    rejected = np.fromiter((int(p) in rejected_ids for p in ids), bool, count=len(ids))
+    stats = score_stats(scores[sample_rows(len(scores))])
+    return LabelScores(label, ids, scores, ok, rejected, stats, effective_threshold(label, embedder.model_id, stats))
+
+
+def set_threshold(lib: Library, embedder: Embedder, name: str, threshold: float) -> Label:
+    """Pin a label's threshold (as the user moved it on the histogram). Re-apply to update tags."""
+    ls = label_scores(lib, embedder, name)
+    with lib.transaction():
+        label_db.pin_threshold(lib, ls.label.id, raw=threshold, z=ls.relative(threshold), model_id=embedder.model_id, now=time.time())
+    return get_label(lib, name)
+
+
+@dataclass(frozen=True)
+class LabelMatch:
+    label: str
+    score: float
+    threshold: float | None
+    passes: bool  # threshold and background rule both hold (ignoring feedback)
+
+
+def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> list[LabelMatch]:
+    """A photo's best-scoring labels: the classic CLIP demo with the user's own labels."""
+    labels = list_labels(lib)
+    vec = lib.vector(photo_id, embedder.model_id)
+    if vec is None or not labels:
+        return []
+    lv = label_vectors(lib, embedder, labels)
+    scores, text_scores, background = lv.split(lv.stacked() @ vec)
+    out = []
+    for j in np.argsort(-scores, kind="stable")[:k]:
+        label = labels[j]
+        thr = label.threshold if label.threshold_model == embedder.model_id else None
+        passes = thr is not None and scores[j] >= thr and text_scores[j] >= background + BACKGROUND_MARGIN
+        out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
+    return out
