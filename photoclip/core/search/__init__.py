@@ -1,10 +1,10 @@
 """Search over the library's vectors: text, image and combined queries, similar photos, duplicates.
 
-    query.py       parsing what was typed, and the query vector
-    store.py       the in-memory vectors of one model and top-k (shared with tagging)
-    filters.py     folder, dates, score and tag filters: one meaning for every view
-    duplicates.py  near-duplicate groups
-    searcher.py    the `Searcher` facade over all of these
+query.py       parsing what was typed, and the query vector
+store.py       the in-memory vectors of one model and top-k (shared with tagging)
+filters.py     folder, dates, score and tag filters: one meaning for every view
+duplicates.py  near-duplicate groups
+searcher.py    the `Searcher` facade over all of these
 """
 
 from __future__ import annotations
