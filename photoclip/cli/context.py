@@ -77,16 +77,25 @@ def check_db_path(path: Path) -> None:
 
     SQLite would block forever reading a FIFO, and say only "unable to open" for a folder.
     """
+    shown = display_path(str(path))
+    folder = path.parent
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return  # a new library
+        if not folder.is_dir():
+            raise PhotoclipError(f"Cannot create the library {shown}: the folder {display_path(str(folder))} does not exist.") from None
+        mode = None  # a new library
     except OSError as exc:
-        raise PhotoclipError(f"Cannot use {display_path(str(path))} as the library: {exc.strerror}") from exc
-    if stat.S_ISDIR(mode):
-        raise PhotoclipError(f"{display_path(str(path))} is a folder, not a library file: give a file name with --db.")
-    if not stat.S_ISREG(mode):
-        raise PhotoclipError(f"{display_path(str(path))} is not a regular file, so it cannot be a photoclip library.")
+        raise PhotoclipError(f"Cannot use {shown} as the library: {exc.strerror}") from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise PhotoclipError(f"{shown} is a folder, not a library file: give a file name with --db.")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise PhotoclipError(f"{shown} is not a regular file, so it cannot be a photoclip library.")
+    # SQLite keeps its journal beside the file: both must be writable (os.access also
+    # reports a read-only file system, even to root).
+    for target in (folder,) if mode is None else (path, folder):
+        if not os.access(target, os.W_OK):
+            raise PhotoclipError(f"The library {shown} is read-only here ({display_path(str(target))} is not writable).")
 
 
 def download_bar() -> Callable[[int, int | None, str], None] | None:

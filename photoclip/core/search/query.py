@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,8 +59,13 @@ def looks_like_image_path(term: str) -> bool:
 
 def _image_term(text: str, weight: float) -> QueryTerm:
     path = os.path.abspath(os.path.expanduser(text))
-    if not os.path.isfile(path):
-        raise QueryError(f"No such file: {display_path(text)}")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        raise QueryError(f"No such file: {display_path(text)}") from None
+    if not stat.S_ISREG(mode):
+        # A FIFO or a device would block the decoder, a folder cannot be decoded.
+        raise QueryError(f"Not a regular file: {display_path(text)}")
     return QueryTerm("image", path, weight)
 
 
