@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path, fs_path
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.search.filters import matching_tags
 
 X = "adobe:ns:meta/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -391,16 +392,17 @@ def import_sidecar_tags(lib: Library, photo_id: int, photo_path: str | os.PathLi
 
 
 def _label_scope(lib: Library, label: str | None) -> tuple[set[str], str | None]:
-    """(current label names in scope, the normalised root name or None for all labels)."""
+    """(current label names in scope, the scope's root as the labels spell it, or None for all labels)."""
     names = [l.name for l in tagging.list_labels(lib)]
     if label is None:
         return set(names), None
-    # "Animals" may be only a level of "Animals/Dogs", with no label of its own.
+    # "Animals" may be only a level of "Animals/Dogs", with no label of its own. Tags
+    # match as search and browse match them: whole levels, any case (core.search.filters).
     root = tagging.normalize_name(label)
-    scope = {n for n in names if n == root or n.startswith(root + "/")}
+    scope = matching_tags(names, root)
     if not scope:
         raise tagging.LabelError(f"No label named {root!r}")
-    return scope, root
+    return set(scope), "/".join(scope[0].split("/")[: len(root.split("/"))])
 
 
 def _id_filter(column: str, photo_ids: list[int] | None) -> tuple[str, tuple]:
