@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from photoclip.core import tagging
+from photoclip.core.paths import TEMP_MARKER
 from photoclip.core.xmp import sidecar
 from photoclip.core.xmp.sidecar import DC, DIGIKAM, LR, RDF
 
@@ -334,7 +335,7 @@ def test_a_failed_write_claims_nothing_and_a_retry_finishes_the_job(library, pho
     assert library.conn.execute("SELECT photo_id, name FROM sidecar_keywords ORDER BY 1, 2").fetchall() == table_before
     assert coffee.read_bytes() == coffee_before
     assert not (photo_dir / "skimage_astronaut.png.xmp").exists()
-    assert not [p for p in os.listdir(photo_dir) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(photo_dir) if TEMP_MARKER in p]
 
     monkeypatch.undo()
     assert sorted(sidecar.export_xmp(library)) == sorted([str(coffee), str(photo_dir / "skimage_astronaut.png.xmp")])
