@@ -65,7 +65,7 @@ class Settings:
         target.parent.mkdir(parents=True, exist_ok=True)
         paths.remove_stale_temps(target.parent)
         data = json.dumps(asdict(self), indent=2).encode("utf-8")
-        paths.write_atomically(target, data, 0o644)
+        paths.write_atomically(target, data, 0o600)  # as before: only the user reads it
 
     def model_choice(self) -> ModelChoice:
         """The model to use: environment variables win over saved settings."""
