@@ -37,6 +37,9 @@ class ScanProgress:
 
 @dataclass
 class ScanResult:
+    """What a scan found. The pipeline updates `new`, `moved` and `missing` afterwards, when
+    a new file's fingerprint (taken while decoding it) shows it is a missing photo, moved."""
+
     seen: int = 0
     new: int = 0
     changed: int = 0
