@@ -6,7 +6,7 @@ On the same ~300 generated 12-megapixel JPEGs, in one run:
    (on the first 64 photos by default: it is slow, and its rate is per image anyway);
 2. photoclip: `index_library` into a fresh library (scan, decode workers, model, commits,
    thumbnails as the CLI makes them unless --no-thumbnails);
-3. the costs that bound the pipeline: one image's decode work on one core (`_decode_one`,
+3. the costs that bound the pipeline: one image's decode work on one core (`decode_item`,
    exactly what a decode worker does per photo) and the model's cost per image at the
    pipeline's batch size and precision. With C cores shared by decoders and the model
    (which already uses all of them), the pipeline cannot beat
@@ -59,12 +59,13 @@ def main() -> None:
     from PIL import Image
 
     from photoclip.core.db import Library
+    from photoclip.core.ingest import decoding
     from photoclip.core.ingest import pipeline as index_mod
     from photoclip.core.model import ModelChoice, OpenClipEmbedder, normalize
 
     sig = inspect.signature(index_mod.index_library).parameters
     batch_size = args.batch_size or sig["batch_size"].default
-    workers = args.workers or index_mod.default_workers()
+    workers = args.workers or decoding.default_workers()
     cores = os.cpu_count() or 1
 
     print(f"# bench_index  ({common.machine_line()})")
@@ -120,8 +121,8 @@ def main() -> None:
     works = []
     for i, p in enumerate(sample):
         st = os.stat(p)
-        works.append(index_mod._Work(i + 1, str(p), st.st_size, st.st_mtime_ns, True))
-    index_mod._decode_one(works[0], size, work_dir / "thumbs-warmup" if cost_thumbs else None)  # warm-up
+        works.append(decoding.WorkItem(i + 1, str(p), st.st_size, st.st_mtime_ns, True))
+    decoding.decode_item(works[0], size, work_dir / "thumbs-warmup" if cost_thumbs else None)  # warm-up
     rng = np.random.default_rng(0)
     batch = rng.integers(0, 256, size=(batch_size, size, size, 3), dtype=np.uint8)
     embedder.embed_images(batch)  # warm-up
@@ -132,7 +133,7 @@ def main() -> None:
     def measure_costs(part: list) -> None:
         for w in part:  # one thread: one core
             start, cpu = time.perf_counter(), time.thread_time()
-            decoded = index_mod._decode_one(w, size, cost_thumbs)
+            decoded = decoding.decode_item(w, size, cost_thumbs)
             decode_times.append(time.perf_counter() - start)
             decode_cpu.append(time.thread_time() - cpu)
             assert decoded.skip is None, decoded.skip
@@ -196,7 +197,7 @@ def main() -> None:
     model_cost = min(model_times) / batch_size
     bound = 1.0 / (decode_cost / cores + model_cost)
     print(
-        f"decode cost, one core (_decode_one: read, draft decode, EXIF, "
+        f"decode cost, one core (decode_item: read, draft decode, EXIF, "
         f"{'thumbnail, ' if cost_thumbs else ''}resize+crop): {decode_cost * 1000:.1f} ms/image "
         f"(CPU time, mean of {len(decode_cpu)} photos, half before and half after the runs; "
         f"wall mean {statistics.mean(decode_times) * 1000:.1f}, min {min(decode_times) * 1000:.1f})"

@@ -2,7 +2,8 @@
 
 A tree of 10k small, valid, distinct JPEGs (100 folders of 100 by default) is made once
 under benchmarks/out/. A fresh library catalogues it once (`index_library(lib, None)`:
-scan with fingerprints, then metadata, no model). Then, with nothing changed on disk:
+a scan that only stats, then metadata and fingerprints
+in the decode workers, no model). Then, with nothing changed on disk:
 
 - `scan_library` alone (the reconciliation with the database), and
 - a whole `index_library(lib, None)` run (scan plus the pending-work query, finding nothing),
@@ -84,7 +85,7 @@ def main() -> None:
             last = event
         first = time.perf_counter() - start
         print(
-            f"first catalogue (scan + fingerprints + metadata, no model): {last.catalogued} photos in {first:.1f} s "
+            f"first catalogue (scan, then fingerprints + metadata, no model): {last.catalogued} photos in {first:.1f} s "
             f"= {last.catalogued / first:,.0f} files/s"
         )
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from photoclip.core.errors import SkipFile
-from photoclip.core.media.images import THUMBNAIL_SIZE, thumbnail_for
+from photoclip.core.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.gui.qtcompat import emit
 
 log = logging.getLogger(__name__)

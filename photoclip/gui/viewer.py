@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.core.db import Photo, display_path
-from photoclip.core.media.images import THUMBNAIL_SIZE, thumbnail_for
+from photoclip.core.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.gui.models import PhotoGridModel
 from photoclip.gui.photo_labels import PhotoLabelsPanel, TagActions
 from photoclip.gui.qtcompat import emit

@@ -113,7 +113,6 @@ def test_db_that_is_a_folder_or_a_fifo_is_refused(env, tmp_path):
     assert_refused(photoclip("--db", str(fifo), "status", env=env, timeout=30), "not a regular file")
 
 
-@pytest.mark.xfail(strict=True, reason="Library's refusal of foreign databases comes with the database helper's branch (issue #8)")
 def test_another_applications_database_is_refused_and_left_untouched(env, tmp_path):
     other = tmp_path / "notes.sqlite"
     conn = sqlite3.connect(other)

@@ -105,7 +105,7 @@ def test_tag_without_labels_is_a_clear_error(library, fake_embedder):
 
 def index_real_photos(lib, embedder, photo_dir: Path) -> dict[str, int]:
     """What the indexer will do: decode, prepare, embed, store (the tiny model has random weights)."""
-    from photoclip.core.media.images import decode_photo, prepare_for_model
+    from photoclip.core.media.decode import decode_photo, prepare_for_model
 
     folder_id = lib.add_folder(photo_dir)
     ids, batch = {}, []

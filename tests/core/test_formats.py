@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from photoclip.core.errors import SkipFile
-from photoclip.core.media import images
-from photoclip.core.media.images import open_image
+from photoclip.core.media import decode
+from photoclip.core.media.decode import open_image
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_standard_formats_decode_to_rgb(tmp_path, ext, fmt, kwargs):
     assert r > 180 and g < 70 and b < 70
 
 
-@pytest.mark.skipif(not images.HEIF_SUPPORTED, reason="the [heic] extra (pillow-heif) is not installed")
+@pytest.mark.skipif(not decode.HEIF_SUPPORTED, reason="the [heic] extra (pillow-heif) is not installed")
 def test_heic_decodes_when_the_extra_is_installed(tmp_path):
     path = tmp_path / "phone.heic"
     Image.new("RGB", (64, 48), (20, 200, 20)).save(path)
@@ -43,7 +43,7 @@ def test_heic_decodes_when_the_extra_is_installed(tmp_path):
 
 
 def test_heic_without_the_extra_is_skipped_with_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "HEIF_SUPPORTED", False)
+    monkeypatch.setattr(decode, "HEIF_SUPPORTED", False)
     path = tmp_path / "phone.heic"
     path.write_bytes(b"....")
     with pytest.raises(SkipFile, match=r"photoclip\[heic\]"):
@@ -75,7 +75,7 @@ def test_raw_uses_the_embedded_jpeg_preview(tmp_path, monkeypatch):
         LibRawUnsupportedThumbnailError=type("Unsupported", (Exception,), {}),
     )
     monkeypatch.setitem(__import__("sys").modules, "rawpy", fake)
-    monkeypatch.setattr(images, "RAW_SUPPORTED", True)
+    monkeypatch.setattr(decode, "RAW_SUPPORTED", True)
     path = tmp_path / "shot.nef"
     path.write_bytes(b"raw")
     img, size, _, _ = open_image(str(path), 64)
@@ -83,7 +83,7 @@ def test_raw_uses_the_embedded_jpeg_preview(tmp_path, monkeypatch):
 
 
 def test_raw_without_the_extra_is_skipped_with_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "RAW_SUPPORTED", False)
+    monkeypatch.setattr(decode, "RAW_SUPPORTED", False)
     path = tmp_path / "shot.cr2"
     path.write_bytes(b"raw")
     with pytest.raises(SkipFile, match=r"photoclip\[raw\]"):

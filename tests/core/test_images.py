@@ -9,14 +9,9 @@ import pytest
 from PIL import Image
 
 from photoclip.core.errors import SkipFile
-from photoclip.core.media.images import (
-    decode_photo,
-    open_image,
-    prepare_for_model,
-    read_metadata,
-    thumbnail_for,
-    to_rgb,
-)
+from photoclip.core.media.decode import decode_photo, open_image, prepare_for_model, to_rgb
+from photoclip.core.media.metadata import read_metadata
+from photoclip.core.media.thumbnails import thumbnail_for
 from tests.core.helpers import write_jpeg
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from photoclip.core import model as embed_module
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.ingest.pipeline import index_library
-from photoclip.core.media.images import decode_photo, prepare_for_model
+from photoclip.core.media.decode import decode_photo, prepare_for_model
 from photoclip.core.model import ModelChoice, OpenClipEmbedder, model_id_for
 from photoclip.core.model import openclip as openclip_module
 from photoclip.core.search import QueryTerm, Searcher

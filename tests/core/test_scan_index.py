@@ -9,6 +9,7 @@ import numpy as np
 
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import MISSING, OK, SKIPPED
+from photoclip.core.ingest import decoding
 from photoclip.core.ingest import scan as scan_module
 from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.ingest.scan import scan_library
@@ -53,7 +54,7 @@ def test_unchanged_rescan_costs_one_stat_and_embeds_nothing(library, tmp_path, f
     library.add_folder(make_library(tmp_path))
     index(library, fake_embedder)
     calls = []
-    monkeypatch.setattr(scan_module, "fingerprint", lambda *a: calls.append(a) or "x")
+    monkeypatch.setattr(decoding, "fingerprint", lambda *a: calls.append(a) or "x")
     embedded_before = fake_embedder.images_embedded
     _, final = index(library, fake_embedder)
     assert calls == []
@@ -184,16 +185,16 @@ def test_unreadable_folder_and_file_are_reported_and_scan_goes_on(library, tmp_p
         return real_scandir(path)
 
     monkeypatch.setattr(scan_module.os, "scandir", scandir)
-    from photoclip.core.media import images
+    from photoclip.core.media import decode
 
-    real_open = images.Image.open
+    real_open = decode.os.open
 
-    def image_open(path, *a, **kw):
+    def os_open(path, *a, **kw):
         if str(path).endswith("img1.jpg"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *a, **kw)
 
-    monkeypatch.setattr(images.Image, "open", image_open)
+    monkeypatch.setattr(decode.os, "open", os_open)
     library.add_folder(folder)
     _, final = index(library, fake_embedder)
     assert any(p == str(locked) and "Permission denied" in r for p, r in final.scan.problems)
@@ -211,7 +212,7 @@ def test_raw_beside_jpeg_is_one_photo(library, tmp_path, fake_embedder):
     assert "IMG0.CR2" not in paths and "img0.jpg" in paths
     companion = library.conn.execute("SELECT companion FROM photos WHERE path LIKE '%img0.jpg'").fetchone()[0]
     assert companion.endswith("IMG0.CR2")
-    from photoclip.core.media.images import RAW_SUPPORTED
+    from photoclip.core.media.decode import RAW_SUPPORTED
 
     if not RAW_SUPPORTED:
         assert "RAW support is not installed" in dict(library.skipped())[str(folder / "lonely.nef")]

@@ -2,20 +2,18 @@
 
 `index_library` is a generator of `IndexProgress` events. The CLI turns them into a
 tqdm bar; the GUI's worker turns them into signals. It checks a `CancelToken`
-between items, and commits every few seconds, so a crash or cancel loses at most
-the batch in flight and a rerun resumes where it stopped.
+between items and commits before every event and before pausing (see writer.py), so
+a crash or cancel loses at most the batch in flight, a rerun resumes where it
+stopped, and other writers are never locked out while it waits. One indexer runs
+per library at a time (lock.py).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,12 +21,16 @@ import numpy as np
 
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
-from photoclip.core.errors import SkipFile
+from photoclip.core.ingest.decoding import DecodedItem, DecodeGate, WorkItem, decode_item, default_workers
+from photoclip.core.ingest.lock import IndexerBusy, IndexLock
 from photoclip.core.ingest.scan import ScanResult, scan_library
-from photoclip.core.media.images import THUMBNAIL_SIZE, Metadata, decode_photo, prepare_for_model, save_thumbnail, thumbnail_path
+from photoclip.core.ingest.writer import IndexWriter
 from photoclip.core.model import Embedder
 
-log = logging.getLogger(__name__)
+__all__ = ["IndexProgress", "IndexerBusy", "default_workers", "index_library"]
+
+# How often a second indexer looks again whether the first one has finished.
+_LOCK_POLL = 0.1
 
 
 @dataclass
@@ -49,27 +51,6 @@ class IndexProgress:
     cancelled: bool = False
 
 
-@dataclass
-class _Work:
-    photo_id: int
-    path: str
-    size: int
-    mtime_ns: int
-    needs_vector: bool
-
-
-@dataclass
-class _Decoded:
-    work: _Work
-    meta: Metadata | None = None
-    pixels: np.ndarray | None = None
-    skip: str | None = None
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 class _RateMeter:
     """Photos per second over the last ~20 seconds, for a stable ETA."""
 
@@ -85,34 +66,6 @@ class _RateMeter:
         return (done - d0) / (now - t0) if now > t0 else 0.0
 
 
-def _decode_one(work: _Work, size: int | None, thumbs: Path | None) -> _Decoded:
-    try:
-        st = os.stat(work.path)
-        if st.st_size != work.size or st.st_mtime_ns != work.mtime_ns:
-            # Changed since the scan: the next scan sees it as changed and it is read then.
-            raise SkipFile("file changed while indexing; rescan to pick it up")
-        min_side = max(size or 0, THUMBNAIL_SIZE if thumbs else 0) or THUMBNAIL_SIZE
-        decoded = decode_photo(work.path, min_side)
-        if thumbs is not None:
-            target = thumbnail_path(thumbs, work.path, work.size, work.mtime_ns)
-            if not target.exists():
-                try:
-                    save_thumbnail(decoded.image, target)
-                except OSError as exc:
-                    log.warning("could not write thumbnail for %s: %s", work.path, exc)
-        pixels = prepare_for_model(decoded.image, size) if size and work.needs_vector else None
-        return _Decoded(work, decoded.meta, pixels)
-    except SkipFile as exc:
-        return _Decoded(work, skip=exc.reason)
-    except FileNotFoundError:
-        return _Decoded(work, skip="file vanished before it could be read")
-    except MemoryError:
-        return _Decoded(work, skip="image too large to decode in the available memory")
-    except Exception as exc:
-        log.exception("unexpected error decoding %s", work.path)
-        return _Decoded(work, skip=f"unexpected error while reading: {type(exc).__name__}: {exc}")
-
-
 def index_library(
     lib: Library,
     embedder: Embedder | None,
@@ -125,22 +78,56 @@ def index_library(
     thumbnails: Path | None = None,
     after_commit: Callable[[Sequence[int]], None] | None = None,
     after_pass: Callable[[], object] | None = None,
+    wait: bool = False,
 ) -> Generator[IndexProgress, None, IndexProgress]:
     """Scan the folders, then read metadata and embed every pending photo.
 
     With `embedder=None` photos are still catalogued (metadata, thumbnails) and
     embedding waits for a model. `after_commit` is called with the ids whose vectors
     were just committed (the tagging hook); `after_pass` once the pass has gone through
-    every pending photo, not after a cancel (tagging recalibrates its provisional thresholds).
+    every pending photo, not after a cancel (tagging recalibrates its provisional
+    thresholds). When another indexer holds this library,
+    raises IndexerBusy, or with `wait=True` yields "waiting" events until it is done
+    (a cancel stops the wait).
     """
     cancel = cancel or CancelToken()
+    lock = IndexLock(lib.path)
+    try:
+        if not lock.acquire():
+            if not wait:
+                raise IndexerBusy(lock.holder())
+            while not lock.acquire():
+                yield IndexProgress("scan", message=f"waiting for another photoclip (pid {lock.holder() or '?'}) to finish indexing")
+                if cancel.cancelled:
+                    return (yield from _finish(IndexProgress("done", cancelled=True)))
+                time.sleep(_LOCK_POLL)
+        return (
+            yield from _index_locked(lib, embedder, cancel, scan, batch_size, workers, commit_every, thumbnails, after_commit, after_pass)
+        )
+    finally:
+        lock.release()
+
+
+def _index_locked(
+    lib: Library,
+    embedder: Embedder | None,
+    cancel: CancelToken,
+    scan: bool,
+    batch_size: int,
+    workers: int | None,
+    commit_every: float,
+    thumbnails: Path | None,
+    after_commit: Callable[[Sequence[int]], None] | None,
+    after_pass: Callable[[], object] | None,
+) -> Generator[IndexProgress, None, IndexProgress]:
     scan_result = None
     if scan:
-        scanner = scan_library(lib, commit_every=commit_every)
+        scanner = scan_library(lib, commit_every=commit_every, cancel=cancel)
         try:
             while True:
                 step = next(scanner)
                 yield IndexProgress("scan", seen=step.seen, message=step.folder)
+                cancel.wait_if_paused()  # the scan commits before each event: nothing is held locked
                 if cancel.cancelled:
                     scanner.close()
                     return (yield from _finish(IndexProgress("done", cancelled=True)))
@@ -148,27 +135,16 @@ def index_library(
             scan_result = stop.value
     model_id = embedder.model_id if embedder else None
     if embedder is not None:
-        lib.register_model(model_id, embedder.dim, type(embedder).__name__)
-    work = [_Work(*row) for row in lib.pending_work(model_id)]
-    size = embedder.input_size if embedder else None
+        with lib.transaction():
+            lib.register_model(embedder.model_id, embedder.dim, type(embedder).__name__)
+    work = [WorkItem(*row) for row in lib.pending_work(model_id)]
     progress = IndexProgress("index", total=len(work), scan=scan_result)
     if scan_result:
         progress.seen = scan_result.seen
         progress.skipped_files = list(scan_result.problems)
     yield progress
-    final = yield from _run_pipeline(
-        lib,
-        embedder,
-        work,
-        size,
-        cancel,
-        batch_size,
-        workers or default_workers(),
-        commit_every,
-        thumbnails,
-        after_commit,
-        progress,
-    )
+    run = _Run(lib, embedder, IndexWriter(lib, model_id, scan_result), cancel, batch_size, commit_every, after_commit)
+    final = yield from run.pipeline(work, workers or default_workers(), thumbnails, _fresh_event(progress))
     if after_pass is not None and not final.cancelled:
         after_pass()
     return (yield from _finish(final))
@@ -181,164 +157,126 @@ def _finish(progress: IndexProgress) -> Generator[IndexProgress, None, IndexProg
     return progress
 
 
-def _run_pipeline(
-    lib: Library,
-    embedder: Embedder | None,
-    work: list[_Work],
-    size: int | None,
-    cancel: CancelToken,
-    batch_size: int,
-    workers: int,
-    commit_every: float,
-    thumbnails: Path | None,
-    after_commit: Callable[[Sequence[int]], None] | None,
-    progress: IndexProgress,
-) -> Generator[IndexProgress, None, IndexProgress]:
-    meter = _RateMeter()
-    # Enough decoded photos queued that the model never waits, few enough to bound memory.
-    lookahead = batch_size * 2 + workers
-    # A model on the CPU already uses every core. Decoders running beside it preempt its
-    # threads, and at each parallel step the others wait for the preempted one: so while
-    # a batch is in the model no decode runs, and between batches the decoders have the
-    # cores to themselves. Measured on 2 cores (benchmarks/bench_index.py): ~10% less
-    # CPU per photo and ~10% more photos/s than overlapping them. On a GPU they overlap.
-    gate = _DecodeGate(enabled=embedder is not None and getattr(embedder, "device", None) == "cpu")
+class _Run:
+    """One pass over the pending work: decode ahead, embed in batches, flush, report."""
 
-    def decode(item: _Work) -> _Decoded:
-        with gate.decoding():
-            return _decode_one(item, size, thumbnails)
+    def __init__(
+        self,
+        lib: Library,
+        embedder: Embedder | None,
+        writer: IndexWriter,
+        cancel: CancelToken,
+        batch_size: int,
+        commit_every: float,
+        after_commit: Callable[[Sequence[int]], None] | None,
+    ) -> None:
+        self.lib = lib
+        self.embedder = embedder
+        self.writer = writer
+        self.cancel = cancel
+        self.batch_size = batch_size
+        self.commit_every = commit_every
+        self.after_commit = after_commit
+        self.batch: list[tuple[DecodedItem, int]] = []
+        self.last_commit = time.monotonic()
+        # A model on the CPU runs alone (see DecodeGate); on a GPU decoding overlaps it.
+        self.gate = DecodeGate(enabled=embedder is not None and getattr(embedder, "device", None) == "cpu")
 
-    pending: deque[Future[_Decoded]] = deque()
-    queue = iter(work)
-    batch: list[_Decoded] = []
-    uncommitted: list[int] = []
-    last_commit = time.monotonic()
-    last_event = 0.0
+    def commit(self, progress: IndexProgress) -> None:
+        committed = self.writer.flush()
+        self.last_commit = time.monotonic()
+        if committed:
+            progress.committed_ids.extend(committed)
+            if self.after_commit is not None:
+                self.after_commit(list(committed))
 
-    def commit() -> None:
-        nonlocal last_commit
-        lib.commit()
-        last_commit = time.monotonic()
-        if uncommitted:
-            progress.committed_ids.extend(uncommitted)
-            if after_commit is not None:
-                after_commit(list(uncommitted))
-            uncommitted.clear()
-
-    def flush_batch() -> bool:
-        if not batch:
+    def receive(self, decoded: DecodedItem, progress: IndexProgress) -> bool:
+        """Take one decoded photo; True when it completed a batch that went through the model."""
+        routed = self.writer.route(decoded)
+        if routed is None:
+            progress.done += 1  # its row is gone (trashed or its folder removed): nothing to write
             return False
-        pixels = np.stack([d.pixels for d in batch])
-        with gate.model_running():
-            vectors = embedder.embed_images(pixels)  # type: ignore[union-attr]
-        lib.begin()
-        for d in batch:
-            assert d.meta is not None
-            _write_metadata(lib, d.work.photo_id, d.meta)
-        lib.put_vectors(embedder.model_id, [d.work.photo_id for d in batch], vectors)  # type: ignore[union-attr]
-        uncommitted.extend(d.work.photo_id for d in batch)
-        progress.embedded += len(batch)
-        progress.done += len(batch)
-        batch.clear()
+        target, needs_vector = routed
+        if decoded.skip is not None:
+            self.writer.add(decoded, target)
+            progress.skipped += 1
+            progress.done += 1
+            progress.skipped_files.append((decoded.work.path, decoded.skip))
+        elif decoded.pixels is not None and needs_vector:
+            self.batch.append((decoded, target))  # counted as done when its batch is embedded
+            if len(self.batch) >= self.batch_size:
+                return self.embed_batch(progress)
+        else:
+            self.writer.add(decoded, target)
+            progress.catalogued += 1
+            progress.done += 1
+        return False
+
+    def embed_batch(self, progress: IndexProgress) -> bool:
+        if not self.batch or self.embedder is None:
+            return False
+        pixels = np.stack([d.pixels for d, _ in self.batch if d.pixels is not None])
+        with self.gate.model_running():
+            vectors = self.embedder.embed_images(pixels)
+        for (decoded, target), vector in zip(self.batch, vectors):
+            self.writer.add(decoded, target, vector)
+        progress.embedded += len(self.batch)
+        progress.done += len(self.batch)
+        self.batch.clear()
         return True
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photoclip-decode") as pool:
-        try:
-            while True:
-                cancel.wait_if_paused()
-                if cancel.cancelled:
-                    progress.cancelled = True
-                    break
-                while len(pending) < lookahead:
-                    item = next(queue, None)
-                    if item is None:
+    def pipeline(
+        self, work: list[WorkItem], workers: int, thumbnails: Path | None, progress: IndexProgress
+    ) -> Generator[IndexProgress, None, IndexProgress]:
+        size = self.embedder.input_size if self.embedder else None
+        meter = _RateMeter()
+        # Enough decoded photos queued that the model never waits, few enough to bound memory.
+        lookahead = self.batch_size * 2 + workers
+        gate = self.gate
+
+        def decode(item: WorkItem) -> DecodedItem:
+            with gate.decoding():
+                return decode_item(item, size, thumbnails)
+
+        pending: deque[Future[DecodedItem]] = deque()
+        queue = iter(work)
+        last_event = 0.0
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photoclip-decode") as pool:
+            try:
+                while True:
+                    if self.cancel.paused:
+                        self.commit(progress)  # never hold the library locked while paused
+                        self.cancel.wait_if_paused()
+                    if self.cancel.cancelled:
+                        progress.cancelled = True
                         break
-                    pending.append(pool.submit(decode, item))
-                if not pending:
-                    break
-                decoded = pending.popleft().result()
-                flushed = False
-                if decoded.skip is not None:
-                    lib.begin()
-                    lib.mark_skipped(decoded.work.photo_id, decoded.skip)
-                    progress.skipped += 1
-                    progress.done += 1
-                    progress.skipped_files.append((decoded.work.path, decoded.skip))
-                elif decoded.pixels is not None:
-                    batch.append(decoded)
-                    if len(batch) >= batch_size:
-                        flushed = flush_batch()
-                else:
-                    lib.begin()
-                    _write_metadata(lib, decoded.work.photo_id, decoded.meta)  # type: ignore[arg-type]
-                    progress.catalogued += 1
-                    progress.done += 1
-                if time.monotonic() - last_commit >= commit_every:
-                    commit()
-                now = time.monotonic()
-                # Every batch is news (the GUI shows it); in between, at most four events a second.
-                if flushed or now - last_event >= 0.25:
-                    last_event = now
-                    progress.rate = meter.update(progress.done)
-                    remaining = progress.total - progress.done
-                    progress.eta = remaining / progress.rate if progress.rate > 0 else None
-                    yield progress
-                    progress = _fresh_event(progress)
-            if not progress.cancelled:
-                flush_batch()
-        finally:
-            for future in pending:
-                future.cancel()
-            if lib.conn.in_transaction:
-                commit()
-    return progress
-
-
-class _DecodeGate:
-    """Keeps decode workers and a CPU model from running at the same time.
-
-    Decoders wait while a batch is in the model; the model waits for decodes already
-    started (useful work: photos of later batches) so that its threads find the cores
-    free.
-    """
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._cond = threading.Condition()
-        self._model = False
-        self._decoding = 0
-
-    @contextmanager
-    def decoding(self) -> Iterator[None]:
-        if not self.enabled:
-            yield
-            return
-        with self._cond:
-            while self._model:
-                self._cond.wait()
-            self._decoding += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._decoding -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def model_running(self) -> Iterator[None]:
-        if not self.enabled:
-            yield
-            return
-        with self._cond:
-            self._model = True
-            while self._decoding:
-                self._cond.wait()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._model = False
-                self._cond.notify_all()
+                    while len(pending) < lookahead:
+                        item = next(queue, None)
+                        if item is None:
+                            break
+                        pending.append(pool.submit(decode, item))
+                    if not pending:
+                        break
+                    embedded = self.receive(pending.popleft().result(), progress)
+                    now = time.monotonic()
+                    if now - self.last_commit >= self.commit_every:
+                        self.commit(progress)
+                    # Every batch is news (the GUI shows it); in between, at most four events a second.
+                    if embedded or now - last_event >= 0.25:
+                        last_event = now
+                        self.commit(progress)  # what an event reports is in the library
+                        progress.rate = meter.update(progress.done)
+                        remaining = progress.total - progress.done
+                        progress.eta = remaining / progress.rate if progress.rate > 0 else None
+                        yield progress
+                        progress = _fresh_event(progress)
+                if not progress.cancelled:
+                    self.embed_batch(progress)
+            finally:
+                for future in pending:
+                    future.cancel()
+                self.commit(progress)
+        return progress
 
 
 def _fresh_event(previous: IndexProgress) -> IndexProgress:
@@ -354,17 +292,4 @@ def _fresh_event(previous: IndexProgress) -> IndexProgress:
         rate=previous.rate,
         eta=previous.eta,
         scan=previous.scan,
-    )
-
-
-def _write_metadata(lib: Library, photo_id: int, meta: Metadata) -> None:
-    lib.set_metadata(
-        photo_id,
-        width=meta.width,
-        height=meta.height,
-        taken_at=meta.taken_at,
-        taken_source=meta.taken_source,
-        camera=meta.camera,
-        gps_lat=meta.gps_lat,
-        gps_lon=meta.gps_lon,
     )

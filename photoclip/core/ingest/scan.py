@@ -1,46 +1,32 @@
 """Walking the library's folders and reconciling what is on disk with the database.
 
-An unchanged file costs one stat. New files get a content fingerprint so that a
-file that moved or was renamed is recognised and keeps its row, its vectors and
-its tags. Files that vanished are marked missing, never dropped: purging is a
+The scan only lists and stats: an unchanged file costs one stat, a new file a new
+row, a changed one a reset row. Fingerprints (how a moved or renamed file keeps its
+row, vectors and tags) are taken later by the decode workers, which read the file
+anyway. Files that vanished are marked missing, never dropped: purging is a
 separate, explicit action.
+
+Writes go in short transactions, one before each progress event, so that nothing
+is held locked while the consumer of the events runs (a paused GUI, a slow
+terminal) and a cancel loses nothing already seen.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import sqlite3
 import stat as stat_module
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
+from photoclip.core.cancel import CancelToken
 from photoclip.core.db import MISSING, Library
-from photoclip.core.media.images import HEIF_EXTENSIONS, JPEG_EXTENSIONS, RAW_EXTENSIONS, extension, is_candidate
+from photoclip.core.media.decode import HEIF_EXTENSIONS, JPEG_EXTENSIONS, RAW_EXTENSIONS, extension, is_candidate
+from photoclip.core.xmp.sidecar import import_sidecar_tags
 
 # Folders that hold caches or other apps' data rather than photos.
 IGNORED_DIRS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "System Volume Information", "lost+found"})
-
-_SAMPLE = 64 * 1024
-
-
-def fingerprint(path: str, size: int) -> str:
-    """A content hash from the size and three 64 KiB samples (start, middle, end).
-
-    Reading whole files would make the first scan of a large library I/O bound for
-    no gain: two different photos with the same size and the same sampled bytes do
-    not occur in practice (EXIF timestamps and entropy-coded data differ).
-    """
-    h = hashlib.blake2b(digest_size=16)
-    h.update(size.to_bytes(8, "little"))
-    with open(path, "rb") as fh:
-        if size <= 3 * _SAMPLE:
-            h.update(fh.read())
-        else:
-            for offset in (0, size // 2 - _SAMPLE // 2, size - _SAMPLE):
-                fh.seek(offset)
-                h.update(fh.read(_SAMPLE))
-    return h.hexdigest()
 
 
 @dataclass
@@ -51,6 +37,9 @@ class ScanProgress:
 
 @dataclass
 class ScanResult:
+    """What a scan found. The pipeline updates `new`, `moved` and `missing` afterwards, when
+    a new file's fingerprint (taken while decoding it) shows it is a missing photo, moved."""
+
     seen: int = 0
     new: int = 0
     changed: int = 0
@@ -60,6 +49,7 @@ class ScanResult:
     problems: list[tuple[str, str]] = field(default_factory=list)
     new_ids: list[int] = field(default_factory=list)
     moved_ids: list[int] = field(default_factory=list)
+    missing_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -163,107 +153,147 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def scan_library(lib: Library, commit_every: float = 2.0) -> Generator[ScanProgress, None, ScanResult]:
-    """Reconcile every library folder with the disk. Yields progress; returns a ScanResult."""
+# Progress (and the commit before it) at least this often, and every this many files.
+EVENT_INTERVAL = 0.25
+EVENT_FILES = 500
+
+
+@dataclass
+class _PendingWrites:
+    """What the walk found since the last commit; written in one short transaction."""
+
+    new: list[tuple[FileEntry, int]] = field(default_factory=list)
+    changed: list[tuple[int, FileEntry]] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)
+    companions: list[tuple[int, str]] = field(default_factory=list)
+
+
+def scan_library(
+    lib: Library, commit_every: float = EVENT_INTERVAL, cancel: CancelToken | None = None
+) -> Generator[ScanProgress, None, ScanResult]:
+    """Reconcile every library folder with the disk. Yields progress; returns a ScanResult.
+
+    Every event is preceded by a commit, so closing the generator after any event (a
+    cancel) keeps what was found so far. `commit_every` bounds the time between
+    events (and so between commits); on `cancel` the scan stops at the next event
+    and marks nothing missing, since it has not seen everything.
+    """
     result = ScanResult()
     known = lib.file_states()
     visited: set[tuple[int, int]] = set()
     seen: set[str] = set()
     available: list[str] = []
-    new_files: list[tuple[FileEntry, int]] = []
-    last_commit = time.monotonic()
-    lib.begin()
-    try:
-        # Parents before children, so a nested folder's files belong to the outer one once.
-        for folder_id, folder in sorted(lib.folder_paths(), key=lambda f: len(f[1])):
-            if not os.path.isdir(folder):
-                # An unplugged drive or unmounted share: leave its photos as they are.
-                result.problems.append((folder, "folder is not available (moved, deleted or not mounted)"))
+    pending = _PendingWrites()
+    interval = min(commit_every, EVENT_INTERVAL) if commit_every > 0 else 0.0
+    last_event = time.monotonic()
+    # Parents before children, so a nested folder's files belong to the outer one once.
+    for folder_id, folder in sorted(lib.folder_paths(), key=lambda f: len(f[1])):
+        if not os.path.isdir(folder):
+            # An unplugged drive or unmounted share: leave its photos as they are.
+            result.problems.append((folder, "folder is not available (moved, deleted or not mounted)"))
+            continue
+        available.append(folder)
+        for entry in walk_folder(folder, visited, result.problems):
+            if entry.path in seen:
                 continue
-            available.append(folder)
-            for entry in walk_folder(folder, visited, result.problems):
-                if entry.path in seen:
-                    continue
-                seen.add(entry.path)
-                result.seen += 1
-                _reconcile_one(lib, entry, folder_id, known, new_files, result)
-                if result.seen % 500 == 0:
-                    yield ScanProgress(result.seen, folder)
-                    if time.monotonic() - last_commit > commit_every:
-                        lib.commit()
-                        lib.begin()
-                        last_commit = time.monotonic()
-        gone = [rec[0] for path, rec in known.items() if path not in seen and rec[3] != MISSING and any(_under(path, f) for f in available)]
+            seen.add(entry.path)
+            result.seen += 1
+            _reconcile_one(entry, folder_id, known, pending, result)
+            if result.seen % EVENT_FILES == 0 or time.monotonic() - last_event >= interval:
+                _write(lib, pending, result)
+                yield ScanProgress(result.seen, folder)
+                last_event = time.monotonic()
+                if cancel is not None and cancel.cancelled:
+                    return result
+    gone = [rec[0] for path, rec in known.items() if path not in seen and rec[3] != MISSING and any(_under(path, f) for f in available)]
+    with lib.transaction():
+        _write(lib, pending, result)
         lib.mark_missing(gone)
-        _place_new_files(lib, new_files, result)
-        result.missing = len(set(gone) - set(result.moved_ids))
-        lib.commit()
-    except BaseException:
-        if lib.conn.in_transaction:
-            lib.conn.execute("ROLLBACK")
-        raise
+    # A missing photo found again under a new path (by its fingerprint, while indexing)
+    # is taken off this count and off `new` then.
+    result.missing = len(gone)
+    result.missing_ids = gone
     yield ScanProgress(result.seen, "")
     return result
 
 
 def _reconcile_one(
-    lib: Library,
     entry: FileEntry,
     folder_id: int,
     known: dict[str, tuple[int, int, int, str]],
-    new_files: list[tuple[FileEntry, int]],
+    pending: _PendingWrites,
     result: ScanResult,
 ) -> None:
     record = known.get(entry.path)
     if record is None:
-        new_files.append((entry, folder_id))
+        pending.new.append((entry, folder_id))
         return
     photo_id, size, mtime_ns, status = record
     if size != entry.size or mtime_ns != entry.mtime_ns:
-        try:
-            digest = fingerprint(entry.path, entry.size)
-        except OSError as exc:
-            result.problems.append((entry.path, f"cannot read: {exc.strerror or exc}"))
-            return
-        lib.mark_changed(photo_id, entry.size, entry.mtime_ns, digest)
-        result.changed += 1
-        _import_sidecar(lib, photo_id, entry, result)
+        pending.changed.append((photo_id, entry))
     elif status == MISSING:
-        lib.mark_present(photo_id)
-        result.returned += 1
+        pending.returned.append(photo_id)
     if entry.companion:
-        lib.set_companion(photo_id, entry.companion)
+        pending.companions.append((photo_id, entry.companion))
 
 
-def _place_new_files(lib: Library, new_files: list[tuple[FileEntry, int]], result: ScanResult) -> None:
-    """New paths are either moved photos (same fingerprint as a missing one) or new photos."""
-    missing = lib.missing_by_hash()
-    for entry, folder_id in new_files:
-        try:
-            digest = fingerprint(entry.path, entry.size)
-        except OSError:
-            digest = None  # unreadable: catalogued anyway; indexing records why it is skipped
-        candidates = missing.get((digest, entry.size)) if digest else None
-        if candidates:
-            photo_id = candidates.pop()
-            lib.move_photo(photo_id, entry.path, folder_id, entry.size, entry.mtime_ns)
-            result.moved += 1
-            result.moved_ids.append(photo_id)
-        else:
-            photo_id = lib.insert_photo(entry.path, folder_id, entry.size, entry.mtime_ns, digest)
+def _write(lib: Library, pending: _PendingWrites, result: ScanResult) -> None:
+    """Apply what the walk found, tolerating rows and folders that went since it was read.
+
+    Another connection may trash a photo, remove a folder or (before the indexing
+    lock, or through a second library file path) insert a path in the meantime: a
+    write for something that is gone is dropped, never an error that stops the scan.
+    """
+    if not (pending.new or pending.changed or pending.returned or pending.companions):
+        return
+    with lib.transaction():
+        live_folders = {fid for fid, _ in lib.folder_paths()}
+        existing = lib.photos([pid for pid, _ in pending.changed] + pending.returned + [pid for pid, _ in pending.companions])
+        for photo_id, entry in pending.changed:
+            if photo_id in existing:
+                # The fingerprint is taken again when the file is decoded.
+                lib.mark_changed(photo_id, entry.size, entry.mtime_ns, None)
+                result.changed += 1
+                _import_sidecar(lib, photo_id, entry, result)
+        for photo_id in pending.returned:
+            if photo_id in existing:
+                lib.mark_present(photo_id)
+                result.returned += 1
+        for photo_id, companion in pending.companions:
+            if photo_id in existing:
+                lib.set_companion(photo_id, companion)
+        for entry, folder_id in pending.new:
+            if folder_id not in live_folders:
+                continue  # the folder was removed from the library while we walked it
+            new_id = _insert(lib, entry, folder_id)
+            if new_id is None:
+                continue
             result.new += 1
-            result.new_ids.append(photo_id)
-            _import_sidecar(lib, photo_id, entry, result)
-        if entry.companion:
-            lib.set_companion(photo_id, entry.companion)
+            result.new_ids.append(new_id)
+            if entry.companion:
+                lib.set_companion(new_id, entry.companion)
+            _import_sidecar(lib, new_id, entry, result)
+    pending.new.clear()
+    pending.changed.clear()
+    pending.returned.clear()
+    pending.companions.clear()
+
+
+def _insert(lib: Library, entry: FileEntry, folder_id: int) -> int | None:
+    """A new row for a new path; None when the path was catalogued meanwhile by someone else."""
+    try:
+        return lib.insert_photo(entry.path, folder_id, entry.size, entry.mtime_ns, None)
+    except sqlite3.IntegrityError:
+        # Only one statement failed; the transaction goes on. The row that won stays as it is.
+        if lib.photo_by_path(entry.path) is not None:
+            return None
+        raise
 
 
 def _import_sidecar(lib: Library, photo_id: int, entry: FileEntry, result: ScanResult) -> None:
     """Keywords other apps wrote into a sidecar become manual tags of the photo."""
     if not entry.has_sidecar:
         return
-    from photoclip.core.xmp.sidecar import import_sidecar_tags
-
     try:
         import_sidecar_tags(lib, photo_id, entry.path)
     except Exception as exc:

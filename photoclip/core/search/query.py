@@ -18,7 +18,7 @@ import numpy as np
 
 from photoclip.core.db import Library, display_path
 from photoclip.core.errors import PhotoclipError, SkipFile
-from photoclip.core.media.images import is_candidate, open_image, prepare_for_model
+from photoclip.core.media.decode import is_candidate, open_image, prepare_for_model
 from photoclip.core.model import Embedder, normalize
 
 TERM_KINDS = ("text", "image", "photo", "vector")

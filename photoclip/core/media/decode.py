@@ -1,24 +1,23 @@
-"""Reading photos: safe, fast decode, colour-mode normalisation, EXIF, thumbnails.
+"""Reading photos: which files are photos, safe opening, fast decode, colour modes, model input.
 
 Everything here runs in worker threads (Pillow releases the GIL while decoding),
-so it must not touch the database or any shared state but the thumbnail files.
+so it must not touch the database or any shared state.
 """
 
 from __future__ import annotations
 
-import hashlib
+import io
 import os
-import re
+import stat
 import struct
-import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from photoclip.core.errors import SkipFile
+from photoclip.core.media.metadata import Metadata, read_metadata
 
 # Never let a half-written or truncated file be "repaired" silently into grey pixels.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -75,17 +74,6 @@ def unsupported_reason(path: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Metadata:
-    width: int
-    height: int
-    taken_at: str | None  # ISO 8601, local time as the camera wrote it
-    taken_source: str  # "exif", "xmp" or "mtime"
-    camera: str | None
-    gps_lat: float | None
-    gps_lon: float | None
-
-
 @dataclass
 class Decoded:
     """One photo read for indexing: its metadata and a reduced RGB image."""
@@ -94,27 +82,73 @@ class Decoded:
     meta: Metadata
 
 
-# -- decoding ----------------------------------------------------------------
+# -- opening -----------------------------------------------------------------
+
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (and
+# a device may block too); it changes nothing for a regular file. O_NOCTTY: a terminal
+# named like a photo must not become our controlling terminal.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+Opened = tuple[Image.Image, tuple[int, int], Image.Exif | None, bytes | None]
 
 
-def open_image(path: str, min_side: int | None = None) -> tuple[Image.Image, tuple[int, int], Image.Exif | None, bytes | None]:
-    """Open, bound-check, decode (JPEG reduced via DCT scaling) and orient a photo.
+def _not_regular(mode: int) -> str:
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
+    if stat.S_ISDIR(mode):
+        kind = "a folder"
+    return f"not a regular file ({kind})"
 
-    Returns the RGB image, the original (oriented) size, its EXIF and raw XMP.
-    Raises SkipFile with a reason for anything unreadable.
+
+def open_regular_file(path: str) -> BinaryIO:
+    """Open a photo for reading, refusing anything but a regular file (after following links).
+
+    A photo replaced by a FIFO, a device or a link to /dev/zero after the scan must
+    be skipped, not read forever: the type is checked before opening (opening a
+    device can have effects), the open cannot block, and the type is checked again
+    on the open file, since the path may be swapped in between.
     """
-    ext = extension(path)
-    reason = unsupported_reason(path)
-    if reason:
-        raise SkipFile(reason)
-    if ext in RAW_EXTENSIONS:
-        return _open_raw(path, min_side)
     try:
-        img = Image.open(path)
+        before = os.stat(path)
+        if not stat.S_ISREG(before.st_mode):
+            raise SkipFile(_not_regular(before.st_mode))
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError as exc:
         raise SkipFile("file vanished before it could be read") from exc
     except PermissionError as exc:
         raise SkipFile("permission denied") from exc
+    except OSError as exc:
+        raise SkipFile(f"cannot open: {exc.strerror or exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SkipFile(_not_regular(mode))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+# -- decoding ----------------------------------------------------------------
+
+
+def open_image(path: str, min_side: int | None = None, fh: BinaryIO | None = None) -> Opened:
+    """Open, bound-check, decode (JPEG reduced via DCT scaling) and orient a photo.
+
+    Returns the RGB image, the original (oriented) size, its EXIF and raw XMP.
+    Raises SkipFile with a reason for anything unreadable. `fh`, when given, is the
+    photo already opened with `open_regular_file` (read from its start; not closed);
+    otherwise the path is opened that way here.
+    """
+    reason = unsupported_reason(path)
+    if reason:
+        raise SkipFile(reason)
+    if fh is None:
+        with open_regular_file(path) as own:
+            return open_image(path, min_side, own)
+    if extension(path) in RAW_EXTENSIONS:
+        return _open_raw(fh, min_side)
+    try:
+        img = Image.open(fh)
     except UnidentifiedImageError as exc:
         raise SkipFile("not an image, or an unknown format") from exc
     except Image.DecompressionBombError as exc:
@@ -127,7 +161,7 @@ def open_image(path: str, min_side: int | None = None) -> tuple[Image.Image, tup
         img.close()
 
 
-def _decode(img: Image.Image, min_side: int | None) -> tuple[Image.Image, tuple[int, int], Image.Exif | None, bytes | None]:
+def _decode(img: Image.Image, min_side: int | None) -> Opened:
     w, h = img.size
     if w <= 0 or h <= 0:
         raise SkipFile("image has no pixels")
@@ -159,28 +193,22 @@ def _decode(img: Image.Image, min_side: int | None) -> tuple[Image.Image, tuple[
     return rgb, oriented, exif, xmp
 
 
-def _open_raw(path: str, min_side: int | None) -> tuple[Image.Image, tuple[int, int], Image.Exif | None, bytes | None]:
-    import io
-
+def _open_raw(fh: BinaryIO, min_side: int | None) -> Opened:
     import rawpy
 
     try:
-        with rawpy.imread(path) as raw:
+        with rawpy.imread(fh) as raw:
             try:
                 thumb = raw.extract_thumb()
             except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
                 thumb = None
             if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
-                img = Image.open(io.BytesIO(thumb.data))
-                return _decode(img, min_side)
+                return _decode(Image.open(io.BytesIO(bytes(thumb.data))), min_side)
             if thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
-                img = Image.fromarray(thumb.data)
-                return img.convert("RGB"), img.size, None, None
-            rgb = raw.postprocess(half_size=True, use_camera_wb=True)
-            img = Image.fromarray(rgb)
-            return img, img.size, None, None
-    except FileNotFoundError as exc:
-        raise SkipFile("file vanished before it could be read") from exc
+                bitmap = Image.fromarray(np.asarray(thumb.data))
+                return bitmap.convert("RGB"), bitmap.size, None, None
+            developed = Image.fromarray(np.asarray(raw.postprocess(half_size=True, use_camera_wb=True)))
+            return developed, developed.size, None, None
     except Exception as exc:
         raise SkipFile(f"cannot read RAW file: {exc}") from exc
 
@@ -230,131 +258,11 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
     return np.asarray(cropped, dtype=np.uint8)
 
 
-# -- metadata ----------------------------------------------------------------
-
-_EXIF_IFD = 0x8769
-_GPS_IFD = 0x8825
-_XMP_DATE = re.compile(
-    rb"(?:exif:DateTimeOriginal|xmp:CreateDate|photoshop:DateCreated)\s*(?:=\s*[\"']|>)\s*([0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:.]+)?)"
-)
-
-
-def _exif_datetime(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip().strip("\x00")
-    for fmt in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M", "%Y:%m:%d"):
-        try:
-            return datetime.strptime(value, fmt).isoformat()
-        except ValueError:
-            continue
-    return None
-
-
-def _gps_coordinate(values: object, ref: object) -> float | None:
-    try:
-        d, m, s = (float(v) for v in values)  # type: ignore[union-attr]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    coord = d + m / 60.0 + s / 3600.0
-    if isinstance(ref, bytes):
-        ref = ref.decode("ascii", "ignore")
-    if isinstance(ref, str) and ref.strip().upper() in ("S", "W"):
-        coord = -coord
-    return coord
-
-
-def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | None, mtime: float) -> Metadata:
-    """Date taken (EXIF, else XMP, else file time: recorded which), camera and GPS."""
-    taken, source = None, None
-    camera = None
-    lat = lon = None
-    if exif:
-        try:
-            sub = exif.get_ifd(_EXIF_IFD)
-        except Exception:
-            sub = {}
-        taken = _exif_datetime(sub.get(0x9003)) or _exif_datetime(sub.get(0x9004)) or _exif_datetime(exif.get(0x0132))
-        if taken:
-            source = "exif"
-        make = str(exif.get(0x010F, "") or "").strip().strip("\x00")
-        model = str(exif.get(0x0110, "") or "").strip().strip("\x00")
-        if model and make and model.lower().startswith(make.lower().split()[0]):
-            camera = model
-        else:
-            camera = " ".join(p for p in (make, model) if p) or None
-        try:
-            gps = exif.get_ifd(_GPS_IFD)
-        except Exception:
-            gps = {}
-        if gps:
-            lat = _gps_coordinate(gps.get(2), gps.get(1))
-            lon = _gps_coordinate(gps.get(4), gps.get(3))
-            if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
-                lat = lon = None
-    if not taken and xmp:
-        match = _XMP_DATE.search(xmp)
-        if match:
-            raw = match.group(1).decode("ascii")
-            try:
-                taken = datetime.fromisoformat(raw).replace(tzinfo=None).isoformat()
-                source = "xmp"
-            except ValueError:
-                taken = None
-    if not taken:
-        taken = datetime.fromtimestamp(mtime, tz=UTC).astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
-        source = "mtime"
-    return Metadata(size[0], size[1], taken, source, camera, lat, lon)
-
-
-def decode_photo(path: str, min_side: int) -> Decoded:
+def decode_photo(path: str, min_side: int, fh: BinaryIO | None = None) -> Decoded:
     """Read a photo for indexing: reduced RGB image (short side >= min_side where possible) and metadata."""
-    img, size, exif, xmp = open_image(path, min_side)
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError as exc:
-        raise SkipFile("file vanished while it was being read") from exc
+    if fh is None:
+        with open_regular_file(path) as own:
+            return decode_photo(path, min_side, own)
+    mtime = os.fstat(fh.fileno()).st_mtime  # first: Pillow may close the file once it has loaded the pixels
+    img, size, exif, xmp = open_image(path, min_side, fh)
     return Decoded(img, read_metadata(size, exif, xmp, mtime))
-
-
-# -- thumbnails --------------------------------------------------------------
-
-THUMBNAIL_SIZE = 320
-
-
-def thumbnail_path(cache: Path, path: str, size: int, mtime_ns: int) -> Path:
-    """Cache file for a photo: keyed by path, file size and mtime, so edits are noticed."""
-    key = hashlib.blake2b(os.fsencode(path) + f"|{size}|{mtime_ns}".encode(), digest_size=16).hexdigest()
-    return cache / key[:2] / f"{key}.jpg"
-
-
-def save_thumbnail(img: Image.Image, target: Path, edge: int = THUMBNAIL_SIZE) -> Path:
-    """Write a thumbnail atomically: a temp file in the same folder, then rename."""
-    thumb = img.copy()
-    thumb.thumbnail((edge, edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            thumb.save(fh, "JPEG", quality=85)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return target
-
-
-def thumbnail_for(cache: Path, path: str, edge: int = THUMBNAIL_SIZE) -> Path:
-    """The cached thumbnail of a photo, made now if missing. Raises SkipFile if unreadable."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise SkipFile("file is missing") from exc
-    target = thumbnail_path(cache, path, st.st_size, st.st_mtime_ns)
-    if target.exists():
-        return target
-    img, _, _, _ = open_image(path, edge)
-    return save_thumbnail(img, target, edge)
