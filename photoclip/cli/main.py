@@ -7,7 +7,6 @@ full or read-only disk, a refused database); 3 `index` could only catalogue;
 
 from __future__ import annotations
 
-import errno
 import logging
 import sqlite3
 import sys
@@ -19,23 +18,7 @@ from photoclip.cli.context import Context
 from photoclip.cli.parser import build_parser, split_negations
 from photoclip.core import paths
 from photoclip.core.db import display_path
-from photoclip.core.errors import PhotoclipError
-
-# OS errors that are about the user's disk or permissions, never about photoclip's code.
-_ENVIRONMENT = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "the operation is not permitted",
-}
-# These are only the user's mistake when they name a path (a bug rarely does).
-_PATH_PROBLEMS = {
-    errno.ENOENT: "no such file or folder",
-    errno.ENOTDIR: "not a folder",
-    errno.EISDIR: "is a folder",
-    errno.ENAMETOOLONG: "the name is too long",
-}
+from photoclip.core.errors import ENVIRONMENT_ERRORS, PATH_ERRORS, PhotoclipError
 
 # SQLite says these in its own words; each gets a sentence a person can act on.
 _SQLITE = (
@@ -51,9 +34,9 @@ _SQLITE = (
 def environment_problem(exc: BaseException, db: Path | None = None) -> str | None:
     """A plain sentence for a failure caused by the machine (disk, permissions), or None for a bug."""
     if isinstance(exc, OSError):
-        what = _ENVIRONMENT.get(exc.errno or 0)
+        what = ENVIRONMENT_ERRORS.get(exc.errno or 0)
         if what is None and exc.filename is not None:
-            what = _PATH_PROBLEMS.get(exc.errno or 0)
+            what = PATH_ERRORS.get(exc.errno or 0)
         if what is None:
             return None
         where = f" ({display_path(str(exc.filename))})" if exc.filename is not None else ""

@@ -7,6 +7,30 @@ Anything else escaping the core is a bug and is reported as one.
 
 from __future__ import annotations
 
+import errno
+
+# OS errors that are about the user's disk or permissions, never about photoclip's code.
+ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+}
+# These are only the user's mistake when they name a path (a bug rarely does).
+PATH_ERRORS = {
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "not a folder",
+    errno.EISDIR: "is a folder",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def os_problem(exc: OSError) -> str:
+    """What went wrong with a file, in the same words everywhere ("the disk is full")."""
+    code = exc.errno or 0
+    return ENVIRONMENT_ERRORS.get(code) or PATH_ERRORS.get(code) or (exc.strerror or str(exc)).lower()
+
 
 class PhotoclipError(Exception):
     """A problem the user can understand and fix; its message is shown as is."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from photoclip.core.db import Library
+from photoclip.core.errors import os_problem
 from photoclip.core.tagging.labels import create_label, find_label, list_labels, set_descriptions
 from photoclip.core.tagging.names import LabelError, clean_descriptions, normalize_name
 
@@ -55,7 +56,7 @@ def _write_replacing(target: str, data: bytes) -> None:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise LabelError(f"Cannot write {target}: {exc.strerror or exc}") from exc
+        raise LabelError(f"Cannot write {target}: {os_problem(exc)}") from exc
     else:
         if not stat.S_ISREG(st.st_mode):
             raise LabelError(f"Cannot write {target}: it exists and is not a regular file")
@@ -77,7 +78,7 @@ def _write_replacing(target: str, data: bytes) -> None:
                 pass
             raise
     except OSError as exc:
-        raise LabelError(f"Cannot write {target}: {exc.strerror or exc}") from exc
+        raise LabelError(f"Cannot write {target}: {os_problem(exc)}") from exc
 
 
 # -- import ---------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def _read_small_regular_file(path: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise LabelError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+        raise LabelError(f"Cannot read {path}: {os_problem(exc)}") from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -102,7 +103,7 @@ def _read_small_regular_file(path: str) -> bytes:
         with os.fdopen(os.dup(fd), "rb") as fh:
             data = fh.read(MAX_LABEL_FILE + 1)  # the size can change after the fstat
     except OSError as exc:
-        raise LabelError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+        raise LabelError(f"Cannot read {path}: {os_problem(exc)}") from exc
     finally:
         os.close(fd)
     if len(data) > MAX_LABEL_FILE:

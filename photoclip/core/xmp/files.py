@@ -17,7 +17,7 @@ import os
 import stat
 
 from photoclip.core.db import display_path
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, os_problem
 from photoclip.core.paths import NotAPlainFile, file_kind, read_regular_file, remove_stale_temps, write_atomically
 
 # Real sidecars are kilobytes (a long darktable history is a few hundred); this is far above any of them.
@@ -58,7 +58,7 @@ def read_sidecar(path: str) -> bytes:
     except NotAPlainFile as exc:
         raise SidecarError(f"{display_path(path)} {exc}: left alone") from exc
     except OSError as exc:
-        raise SidecarError(f"Cannot read {display_path(path)}: {exc.strerror or exc}") from exc
+        raise SidecarError(f"Cannot read {display_path(path)}: {os_problem(exc)}") from exc
 
 
 def sidecar_exists(path: str) -> bool:
@@ -73,7 +73,7 @@ def sidecar_exists(path: str) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise SidecarError(f"Cannot read {display_path(path)}: {exc.strerror or exc}") from exc
+        raise SidecarError(f"Cannot read {display_path(path)}: {os_problem(exc)}") from exc
     if not stat.S_ISREG(st.st_mode):
         raise SidecarError(f"{display_path(path)} is {file_kind(st.st_mode)}, not a regular file: left alone")
     return True
@@ -97,7 +97,7 @@ def replace_sidecar(path: str, data: bytes, existed: bool) -> None:
     try:
         write_atomically(path, data, mode)
     except OSError as exc:
-        raise SidecarError(f"Cannot write {display_path(path)}: {exc.strerror or exc}") from exc
+        raise SidecarError(f"Cannot write {display_path(path)}: {os_problem(exc)}") from exc
 
 
 def clean_folder(folder: str) -> list[str]:
