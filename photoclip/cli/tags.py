@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from photoclip.app import sync
+from photoclip.cli.parser import positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError
@@ -159,7 +160,7 @@ def report_sidecars(sidecars: list[str], problems: list[tuple[str, str]]) -> Non
 # -- applying ---------------------------------------------------------------------
 
 
-def _progress_bar(total: int):
+def _progress_bar(total: int) -> Any:
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
@@ -244,7 +245,7 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
         _json(
             ctx,
             {
-                "path": display_path(lib.photo(photo_id).path),
+                "path": display_path(args.path if (photo := lib.photo(photo_id)) is None else photo.path),
                 "tags": [{"label": t.label, "source": t.source, "score": t.score} for t in tags],
                 "top_labels": [{"label": m.label, "score": m.score, "threshold": m.threshold, "passes": m.passes} for m in top],
             },
@@ -323,7 +324,7 @@ def cmd_xmp_export(args: argparse.Namespace, ctx: Ctx) -> int:
 # -- wiring ------------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add `labels`, `tag`, `tags`, `feedback` and `xmp` to the main parser."""
     labels = subparsers.add_parser("labels", help="your tag labels: add, list, remove, rename, import, export")
     sub = labels.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
@@ -368,7 +369,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("tags", help="a photo's tags and its best-matching labels")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--top", type=int, default=5, metavar="K", help="how many labels to score (default 5)")
+    p.add_argument("--top", type=positive_int, default=5, metavar="K", help="how many labels to score (default 5)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_tags)
 

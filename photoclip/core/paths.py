@@ -1,4 +1,4 @@
-"""Where photoclip keeps its files.
+"""Where photoclip keeps its files, and how it reads and writes files others can swap.
 
 Every location is redirectable so that tests and portable installs never touch the
 real home: `PHOTOCLIP_HOME` moves everything under one folder, `PHOTOCLIP_DB` moves
@@ -8,6 +8,9 @@ just the database, `PHOTOCLIP_CACHE` just the thumbnail cache.
 from __future__ import annotations
 
 import os
+import re
+import secrets
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -52,3 +55,146 @@ def default_db_path() -> Path:
 
 def thumbnail_dir() -> Path:
     return cache_dir() / "thumbnails"
+
+
+# -- reading and writing files that someone else may have swapped ---------------------
+#
+# Sidecars and the settings file live where other programs (or a hostile user) can put
+# anything under their name: a named pipe would block a plain open() forever, /dev/zero
+# would be read until memory runs out. These helpers read and write regular files only.
+
+
+class NotAPlainFile(Exception):
+    """A path that should be a regular file is something else, or is far too large.
+
+    The message says what it is ("is a named pipe"); nothing was read from it or written to it.
+    """
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words a user knows."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "not a regular file"
+
+
+def _check_regular(st: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAPlainFile(f"is {file_kind(st.st_mode)}, not a regular file")
+    if st.st_size > limit:
+        raise NotAPlainFile(f"is {_size(st.st_size)}, more than the {_size(limit)} such a file can be")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file (links followed) of at most `limit` bytes.
+
+    Raises NotAPlainFile for anything else and OSError when it cannot be read. The
+    type is checked before opening, and again on the open descriptor: the open is
+    non-blocking, so a named pipe swapped in between the two checks cannot hang it.
+    """
+    _check_regular(os.stat(path), limit)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _check_regular(os.fstat(fd), limit)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > limit:  # it grew while we read it
+        raise NotAPlainFile(f"is more than the {_size(limit)} such a file can be")
+    return b"".join(chunks)
+
+
+TEMP_MARKER = ".photoclip-tmp-"
+# `.photo.jpg.xmp.photoclip-tmp-<pid>-<8 hex>`: hidden, says whose it is, and which
+# process wrote it, so a later run can tell a leftover of a killed write from a live one.
+_TEMP_NAME = re.compile(r"\..+" + re.escape(TEMP_MARKER) + r"(?P<pid>[0-9]+)-[0-9a-f]{8}")
+
+
+def temp_path_for(path: str | os.PathLike[str]) -> str:
+    """A fresh temp file name beside `path` (same folder, so os.replace is atomic)."""
+    folder, name = os.path.split(os.fspath(path))
+    return os.path.join(folder, f".{name}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data`: a crash leaves the old file or the new one, never half.
+
+    The data goes to a temp file beside it (created exclusively, never through a link),
+    is flushed to disk and renamed over `path`. On failure the temp file is removed and
+    the OSError raised.
+    """
+    tmp = temp_path_for(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0 or os.name != "posix":
+        return True  # not a pid we could have written; on Windows os.kill would end the process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists but belongs to someone else
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> list[str]:
+    """Delete photoclip temp files in `folder` whose writing process is gone (killed mid-write).
+
+    Only names of exactly our pattern, only regular files; another app's file is never
+    touched. Returns the paths removed.
+    """
+    removed: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            candidates = [
+                (e.path, int(m["pid"])) for e in entries if (m := _TEMP_NAME.fullmatch(e.name)) and e.is_file(follow_symlinks=False)
+            ]
+    except OSError:
+        return removed
+    for path, pid in candidates:
+        if pid == os.getpid() or _process_alive(pid):
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed

@@ -1,15 +1,27 @@
-"""User settings: a typed object saved as JSON in the config dir (QSettings keeps only window geometry)."""
+"""User settings: a typed object saved as JSON in the config dir (QSettings keeps only window geometry).
+
+The file is the user's to edit, so anything can be in it. What cannot be used (not a
+JSON object, a value of the wrong type, a file that is not a readable regular UTF-8
+file) is ignored with a logged warning and the defaults apply: a bad settings file
+never stops the app or the command line from starting.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from photoclip.core import paths
 from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS, ModelChoice
+
+log = logging.getLogger(__name__)
+
+# A settings file is a few hundred bytes; anything this big is not one.
+MAX_SETTINGS_BYTES = 1 << 20
 
 
 @dataclass
@@ -27,20 +39,33 @@ class Settings:
 
     @classmethod
     def load(cls) -> Settings:
-        try:
-            raw = json.loads(cls.path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        """The saved settings; the defaults for anything missing or unusable (with a warning)."""
+        path = cls.path()
+        raw = _read_json(path)
+        if raw is _NOTHING:
             return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        if not isinstance(raw, dict):
+            log.warning("Ignoring the settings file %s: it holds a JSON %s, not an object; using the defaults", path, type(raw).__name__)
+            return cls()
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            if field.name not in raw:
+                continue
+            value = raw[field.name]
+            if _fits(value, type(getattr(defaults, field.name))):
+                values[field.name] = value
+            else:
+                log.warning("Ignoring %r in the settings file %s: %r is not a valid value; using the default", field.name, path, value)
+        return cls(**values)
 
     def save(self) -> None:
+        """Write the settings through a temp file and a rename: a crash keeps the old file whole."""
         target = self.path()
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(self), fh, indent=2)
-        os.replace(tmp, target)
+        paths.remove_stale_temps(target.parent)
+        data = json.dumps(asdict(self), indent=2).encode("utf-8")
+        paths.write_atomically(target, data, 0o600)  # as before: only the user reads it
 
     def model_choice(self) -> ModelChoice:
         """The model to use: environment variables win over saved settings."""
@@ -50,3 +75,33 @@ class Settings:
             device=os.environ.get("PHOTOCLIP_DEVICE") or self.device,
             precision=self.precision,
         )
+
+
+def _fits(value: object, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a size
+    if kind is str:
+        return isinstance(value, str) and bool(value.strip())  # a blank model or device name means nothing
+    return isinstance(value, kind)
+
+
+_NOTHING = object()  # no usable file (JSON null is a value, and a wrong one)
+
+
+def _read_json(path: Path) -> object:
+    """The parsed file, or _NOTHING (with a warning unless the file is simply absent)."""
+    try:
+        data = paths.read_regular_file(path, MAX_SETTINGS_BYTES)
+    except FileNotFoundError:
+        return _NOTHING
+    except paths.NotAPlainFile as exc:
+        log.warning("Ignoring the settings file %s: it %s; using the defaults", path, exc)
+        return _NOTHING
+    except OSError as exc:
+        log.warning("Ignoring the settings file %s: cannot read it (%s); using the defaults", path, exc.strerror or exc)
+        return _NOTHING
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        log.warning("Ignoring the settings file %s: it is not valid UTF-8 JSON (%s); using the defaults", path, exc)
+        return _NOTHING

@@ -70,7 +70,7 @@ from photoclip.gui.qtcompat import emit, keep_singletons_alive
 from photoclip.gui.reveal import show_in_file_manager
 from photoclip.gui.settings_dialog import CHECKPOINT_FILTER, SettingsDialog
 from photoclip.gui.tag_ui import TaggingCommands, TagListPanel
-from photoclip.gui.tags import photos_with_tag, tag_names
+from photoclip.gui.tags import tag_names
 from photoclip.gui.tasks import LibraryRunner, TaskRunner
 from photoclip.gui.thumbs import ThumbnailLoader
 from photoclip.gui.viewer import ViewerDialog
@@ -983,22 +983,10 @@ class MainWindow(QMainWindow):
 
 
 def filter_photos(lib, photos: list[Photo], filters: Filters) -> list[Photo]:
-    """Browse-mode filters (library thread): folder prefix, date range, tag."""
-    out = photos
-    if filters.folder:
-        prefix = os.path.abspath(filters.folder).rstrip(os.sep) + os.sep
-        out = [p for p in out if p.path.startswith(prefix)]
-    if filters.date_from:
-        start = filters.date_from.isoformat()
-        out = [p for p in out if p.taken_at and p.taken_at >= start]
-    if filters.date_to:
-        end = filters.date_to.isoformat() + "T99"
-        out = [p for p in out if p.taken_at and p.taken_at < end]
-    if filters.label:
-        allowed = photos_with_tag(lib, filters.label)
-        if allowed is not None:
-            out = [p for p in out if p.id in allowed]
-    return out
+    """Browse-mode filters (library thread): the core's filters, the same ones search and export use."""
+    from photoclip.core.search.filters import filter_photos as core_filter_photos
+
+    return core_filter_photos(lib, photos, filters)
 
 
 def move_to_trash(photos: list[Photo]) -> tuple[list[Photo], list[str]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from photoclip.core import tagging
+from photoclip.core.paths import TEMP_MARKER
 from photoclip.core.xmp import sidecar
 from photoclip.core.xmp.sidecar import DC, DIGIKAM, LR, RDF
 
@@ -334,7 +335,7 @@ def test_a_failed_write_claims_nothing_and_a_retry_finishes_the_job(library, pho
     assert library.conn.execute("SELECT photo_id, name FROM sidecar_keywords ORDER BY 1, 2").fetchall() == table_before
     assert coffee.read_bytes() == coffee_before
     assert not (photo_dir / "skimage_astronaut.png.xmp").exists()
-    assert not [p for p in os.listdir(photo_dir) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(photo_dir) if TEMP_MARKER in p]
 
     monkeypatch.undo()
     assert sorted(sidecar.export_xmp(library)) == sorted([str(coffee), str(photo_dir / "skimage_astronaut.png.xmp")])
@@ -400,3 +401,24 @@ def test_another_apps_flat_keyword_stays_when_photoclips_hierarchical_one_goes(l
     library.conn.commit()
     sidecar.export_xmp(library)
     assert bag(coffee, f"{{{DC}}}subject") == ["Dogs", "Holiday"]
+
+
+def test_a_photo_trashed_while_its_sidecar_is_written_does_not_break_the_export(library, photo_dir, tagged_library, monkeypatch):
+    """The indexer exports after each batch; the user may trash a photo (or remove its
+    folder) meanwhile. The export goes on; nothing is remembered for the vanished photo."""
+    from photoclip.core.xmp import keywords
+
+    chelsea_id = tagged_library["skimage_chelsea.jpg"]
+    real_merge = keywords.merge_into_file
+
+    def merge_then_trash(path, *args, **kwargs):
+        result = real_merge(path, *args, **kwargs)
+        if str(path).endswith("skimage_chelsea.jpg.xmp"):
+            library.conn.execute("DELETE FROM photos WHERE id = ?", (chelsea_id,))
+        return result
+
+    monkeypatch.setattr(sidecar, "merge_into_file", merge_then_trash)
+    touched = sidecar.export_xmp(library)
+    assert sorted(touched) == sorted([str(photo_dir / "skimage_chelsea.jpg.xmp"), str(photo_dir / "skimage_coffee.jpg.xmp")])
+    assert owned(library, chelsea_id) == set()
+    assert owned(library, tagged_library["skimage_coffee.jpg"]) == {"Food"}

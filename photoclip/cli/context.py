@@ -1,0 +1,125 @@
+"""What every command gets: the parsed arguments, the library and the model, opened lazily."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from photoclip.core import paths
+from photoclip.core.db import Library, display_path
+from photoclip.core.errors import PhotoclipError
+
+if TYPE_CHECKING:
+    from photoclip.core.model import Embedder, ModelChoice
+
+
+class Context:
+    """What a command needs, opened lazily: commands that need no model never import torch."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._library: Library | None = None
+        self._embedder: Embedder | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.args.db) if self.args.db else paths.default_db_path()
+
+    def library(self) -> Library:
+        if self._library is None:
+            check_db_path(self.db_path)
+            self._library = Library(self.db_path)
+        return self._library
+
+    def model_choice(self) -> ModelChoice:
+        from photoclip.core.model import ModelChoice
+        from photoclip.core.settings import Settings
+
+        base = Settings.load().model_choice()
+        return ModelChoice(
+            name=self.args.model or base.name,
+            weights=self.args.weights or base.weights,
+            device=self.args.device or base.device,
+            precision=base.precision,
+        )
+
+    def embedder(self) -> Any:
+        """The loaded model; raises ModelUnavailable with advice when it cannot be had."""
+        if self._embedder is None:
+            from photoclip.core.model import OpenClipEmbedder
+
+            self._embedder = OpenClipEmbedder(self.model_choice(), progress=download_bar()).load()
+        return self._embedder
+
+    def out(self, text: str = "") -> None:
+        print(text, file=sys.stdout)
+
+    def err(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+    def json(self, document: object) -> None:
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+
+
+def check_db_path(path: Path) -> None:
+    """Refuse a --db that is a folder, a FIFO or a device before SQLite opens it.
+
+    SQLite would block forever reading a FIFO, and say only "unable to open" for a folder.
+    """
+    shown = display_path(str(path))
+    folder = path.parent
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not folder.is_dir():
+            raise PhotoclipError(f"Cannot create the library {shown}: the folder {display_path(str(folder))} does not exist.") from None
+        mode = None  # a new library
+    except OSError as exc:
+        raise PhotoclipError(f"Cannot use {shown} as the library: {exc.strerror}") from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise PhotoclipError(f"{shown} is a folder, not a library file: give a file name with --db.")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise PhotoclipError(f"{shown} is not a regular file, so it cannot be a photoclip library.")
+    # SQLite keeps its journal beside the file: both must be writable (os.access also
+    # reports a read-only file system, even to root).
+    for target in (folder,) if mode is None else (path, folder):
+        if not os.access(target, os.W_OK):
+            raise PhotoclipError(f"The library {shown} is read-only here ({display_path(str(target))} is not writable).")
+
+
+def download_bar() -> Callable[[int, int | None, str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar: dict[str, tqdm[Any]] = {}
+
+    def update(done: int, total: int | None, what: str) -> None:
+        if what not in bar:
+            bar[what] = tqdm(total=total, unit="B", unit_scale=True, desc=f"Downloading {what}", file=sys.stderr)
+        b = bar[what]
+        b.update(done - b.n)
+        if total and done >= total:
+            b.close()
+
+    return update
+
+
+def progress_bar(total: int, desc: str) -> Any:
+    """A tqdm bar on stderr when it is a terminal; None otherwise (scripts, pipes)."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="photo", file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,197 @@
+"""Library commands: add-folder, remove-folder, index, status, problems, purge-missing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from photoclip.cli.context import Context, progress_bar
+from photoclip.cli.parser import add_json, positive_int, seconds
+from photoclip.core import paths
+from photoclip.core.db import display_path
+from photoclip.core.errors import ModelUnavailable, PhotoclipError
+
+
+def cmd_add_folder(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library()
+    for folder in args.folders:
+        lib.add_folder(folder)
+        ctx.err(f"Added {display_path(os.path.abspath(folder))}. Run `photoclip index` to scan it.")
+    return 0
+
+
+def cmd_remove_folder(args: argparse.Namespace, ctx: Context) -> int:
+    removed = ctx.library().remove_folder(args.folder)
+    ctx.err(f"Removed the folder from the library ({removed} photos forgotten; no files were touched).")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
+    from photoclip.core.ingest.pipeline import index_library
+
+    lib = ctx.library()
+    if not lib.folder_paths():
+        raise PhotoclipError("The library has no folders yet: add one with `photoclip add-folder DIR`.")
+    embedder, model_problem = None, None
+    if not args.catalogue_only:
+        try:
+            embedder = ctx.embedder()
+        except ModelUnavailable as exc:
+            model_problem = str(exc)
+            ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
+    from photoclip.app.sync import new_pass_finisher, new_photo_tagger
+    from photoclip.cli.tags import report_sidecars, sidecar_report, write_xmp_enabled
+
+    write_xmp = write_xmp_enabled()
+    sidecars: list[str] = []
+    sidecar_problems: list[tuple[str, str]] = []
+    tag_new = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
+    # Thresholds first calibrated on a pass's first batch are provisional: recalibrated when it ends.
+    after_pass = new_pass_finisher(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
+
+    def tag_committed(photo_ids: Sequence[int]) -> None:
+        # New photos get the user's labels as each batch is committed (and their sidecars).
+        if tag_new is not None:
+            tag_new(photo_ids)
+
+    thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
+    events = index_library(
+        lib,
+        embedder,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        thumbnails=thumbs,
+        after_commit=tag_committed if tag_new is not None else None,
+        after_pass=after_pass,
+        commit_every=args.commit_every,
+    )
+    bar = None
+    final = None
+    for event in events:
+        final = event
+        if event.phase == "index" and bar is None:
+            bar = progress_bar(event.total, "Indexing")
+        if bar is not None:
+            bar.n = event.done
+            bar.set_postfix(embedded=event.embedded, skipped=event.skipped, refresh=False)
+            bar.refresh()
+    if bar is not None:
+        bar.close()
+    assert final is not None
+    summary: dict[str, Any] = {
+        "seen": final.seen,
+        "new": final.scan.new if final.scan else 0,
+        "moved": final.scan.moved if final.scan else 0,
+        "changed": final.scan.changed if final.scan else 0,
+        "missing": final.scan.missing if final.scan else 0,
+        "embedded": final.embedded,
+        "catalogued": final.catalogued,
+        "skipped": final.skipped,
+        "problems": [{"path": display_path(p), "reason": r} for p, r in (final.scan.problems if final.scan else [])],
+        "model": embedder.model_id if embedder else None,
+        **sidecar_report(sidecars, sidecar_problems),
+    }
+    if args.json:
+        ctx.json(summary)
+    else:
+        ctx.out(
+            f"Seen {summary['seen']} files: {summary['new']} new, {summary['moved']} moved, "
+            f"{summary['changed']} changed, {summary['missing']} missing. "
+            f"Embedded {summary['embedded']}, catalogued {summary['catalogued']}, skipped {summary['skipped']}."
+        )
+        for problem in summary["problems"]:
+            ctx.err(f"  problem: {problem['path']}: {problem['reason']}")
+        if write_xmp:
+            report_sidecars(sidecars, sidecar_problems)
+    return 3 if model_problem else 0
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library()
+    choice = ctx.model_choice()
+    from photoclip.core.model import model_id_for
+
+    try:
+        model_id = model_id_for(choice)
+    except ModelUnavailable:
+        model_id = None
+    counts = lib.counts(model_id)
+    status: dict[str, Any] = {
+        **counts,
+        "skip_reasons": lib.skip_reasons(),
+        "database": str(lib.path),
+        "model": {"name": choice.name, "weights": choice.weights, "id": model_id, "device": choice.device},
+        "models_in_library": [{"id": m, "dim": d, "vectors": n} for m, d, n in lib.models()],
+        "folders": [
+            {"path": display_path(f.path), "photos": f.photos, "embedded": f.embedded, "missing": f.missing, "skipped": f.skipped}
+            for f in lib.folders(model_id)
+        ],
+    }
+    if args.json:
+        ctx.json(status)
+        return 0
+    ctx.out(f"Library: {status['database']}")
+    ctx.out(f"Model: {choice.name} ({choice.weights}), device {choice.device}")
+    ctx.out(
+        f"Photos: {counts['photos']}  embedded: {counts['embedded']}  pending: {counts['pending']}  "
+        f"missing: {counts['missing']}  skipped: {counts['skipped']}"
+    )
+    for reason, n in status["skip_reasons"].items():
+        ctx.out(f"  skipped {n}: {reason}")
+    for f in status["folders"]:
+        ctx.out(f"  {f['path']}: {f['photos']} photos, {f['embedded']} embedded")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:
+    rows = ctx.library().skipped()
+    if args.json:
+        ctx.json({"skipped": [{"path": display_path(p), "reason": r} for p, r in rows]})
+    else:
+        for path, reason in rows:
+            ctx.out(f"{display_path(path)}\t{reason}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
+    removed = ctx.library().purge_missing()
+    ctx.err(f"Forgot {removed} missing photos (their files were already gone).")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("add-folder", help="add photo folders to the library")
+    p.add_argument("folders", nargs="+", metavar="DIR")
+    p.set_defaults(handler=cmd_add_folder)
+
+    p = sub.add_parser("remove-folder", help="stop tracking a folder (files are untouched)")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(handler=cmd_remove_folder)
+
+    p = sub.add_parser("index", help="scan the folders and embed new photos")
+    p.add_argument("--catalogue-only", action="store_true", help="read files and metadata, do not embed")
+    p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--workers", type=positive_int, default=None, help="decode threads (default: cores, at most 4)")
+    p.add_argument(
+        "--commit-every",
+        type=seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often work is saved (default 2 s); a crash loses at most this much",
+    )
+    add_json(p)
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("status", help="counts, skipped files, model")
+    add_json(p)
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("problems", help="files that were skipped, with the reason")
+    add_json(p)
+    p.set_defaults(handler=cmd_problems)
+
+    p = sub.add_parser("purge-missing", help="forget photos whose files are gone")
+    p.set_defaults(handler=cmd_purge)

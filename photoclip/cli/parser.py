@@ -1,0 +1,129 @@
+"""The argument parser: global options, one `register` per command group, checked values.
+
+Every value argparse can check on its own (a count, a cosine, a date) is checked
+here, so a typo is one line on stderr and exit 2 before any library or model opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import NoReturn
+
+from photoclip import __version__
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (with where to read more), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+# -- value types: each raises ArgumentTypeError with the sentence argparse shows ----------------
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def cosine(text: str) -> float:
+    """A cosine similarity: a finite number in [-1, 1] (NaN and inf are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not -1 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between -1 and 1, not {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from photoclip.cli import library, models, search, tags
+
+    parser = Parser(
+        prog="photoclip",
+        description="Find your photos by describing them. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"photoclip {__version__}")
+    parser.add_argument("--db", help="library database (default: PHOTOCLIP_DB or the user data folder)")
+    parser.add_argument("--model", help="open_clip model name (or PHOTOCLIP_MODEL)")
+    parser.add_argument("--weights", help="pretrained tag or checkpoint file (or PHOTOCLIP_WEIGHTS)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the model runs")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--install-desktop-entry", action="store_true", help="add photoclip to the desktop menu")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    library.register(sub)
+    search.register(sub)
+    tags.register(sub)
+    models.register(sub)
+    return parser
+
+
+# `search beach -people`: a word with a leading '-' is a term to avoid, not an option.
+_SEARCH_VALUE_OPTIONS = {"-n", "--limit", "--folder", "--from", "--to", "--min-score", "--tag"}
+_LIMIT_ATTACHED = re.compile(r"^-n\d+$")
+
+
+def split_negations(argv: Sequence[str]) -> list[str]:
+    """`search beach -people` -> `search beach - people`, so argparse does not see an option.
+
+    Only after `search`, never for the search command's own options or their values
+    (`--min-score -0.5` stays a number), and not after `--`.
+    """
+    argv = list(argv)
+    if "search" not in argv:
+        return argv
+    start = argv.index("search") + 1
+    out = argv[:start]
+    value_next = False
+    for i, token in enumerate(argv[start:], start):
+        if value_next:
+            out.append(token)
+            value_next = False
+        elif token == "--":
+            out += argv[i:]
+            break
+        elif token in _SEARCH_VALUE_OPTIONS:
+            out.append(token)
+            value_next = True
+        elif token.startswith("-") and len(token) > 1 and not token.startswith("--") and token not in ("-h",):
+            out += [token] if _LIMIT_ATTACHED.match(token) else ["-", token[1:]]
+        else:
+            out.append(token)
+    return out
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(split_negations(sys.argv[1:] if argv is None else argv))

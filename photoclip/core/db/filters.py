@@ -1,0 +1,52 @@
+"""The SQL behind search and browse filters: which photos are present, tagged, dated.
+
+Only queries live here; what a filter means (tag matching, folders, validation) is
+decided in `photoclip.core.search.filters`, the one implementation every view uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import numpy as np
+
+from photoclip.core.db import NEW, OK, Library, fs_path
+
+_PRESENT = f"status IN ('{OK}', '{NEW}')"
+
+
+def present_photo_ids(lib: Library) -> np.ndarray:
+    """Ids of photos whose files are there (not missing, not skipped)."""
+    return np.fromiter((r[0] for r in lib.conn.execute(f"SELECT id FROM photos WHERE {_PRESENT}")), np.int64)
+
+
+def label_names(lib: Library) -> list[tuple[int, str]]:
+    """(id, name) of every label."""
+    return [(int(r[0]), str(r[1])) for r in lib.conn.execute("SELECT id, name FROM labels ORDER BY name")]
+
+
+def present_photos(
+    lib: Library,
+    *,
+    taken_from: str | None = None,
+    taken_before: str | None = None,
+    label_ids: Iterable[int] | None = None,
+) -> list[tuple[int, str]]:
+    """(id, file path) of present photos taken in [taken_from, taken_before) and tagged with any of `label_ids`.
+
+    Bounds compare as ISO text; a photo with no date is outside any date range.
+    `label_ids=None` means no tag condition; an empty list matches nothing.
+    """
+    clauses, params = [_PRESENT], []
+    if taken_from is not None:
+        clauses.append("taken_at >= ?")
+        params.append(taken_from)
+    if taken_before is not None:
+        clauses.append("taken_at < ?")
+        params.append(taken_before)
+    if label_ids is not None:
+        clauses.append("id IN (SELECT photo_id FROM tags WHERE label_id IN (SELECT value FROM json_each(?)))")
+        params.append(json.dumps(sorted({int(i) for i in label_ids})))
+    rows = lib.conn.execute(f"SELECT id, path FROM photos WHERE {' AND '.join(clauses)}", params)
+    return [(int(pid), fs_path(path)) for pid, path in rows]

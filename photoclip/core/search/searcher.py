@@ -1,0 +1,86 @@
+"""The search facade: queries over one library and one model, as results with their photos."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from photoclip.core.db import Library, Photo, display_path
+from photoclip.core.model import Embedder
+from photoclip.core.search.duplicates import near_duplicate_groups
+from photoclip.core.search.filters import Filters, allowed_photo_ids
+from photoclip.core.search.query import QueryError, QueryTerm, query_vector
+from photoclip.core.search.store import Hit, VectorIndex
+
+
+@dataclass(frozen=True)
+class Result:
+    photo: Photo
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.photo
+        return {
+            "path": display_path(p.path),
+            "score": round(float(self.score), 6),
+            "id": p.id,
+            "taken_at": p.taken_at,
+            "width": p.width,
+            "height": p.height,
+        }
+
+
+def check_limit(limit: int) -> int:
+    if limit <= 0:
+        raise QueryError(f"The number of results must be at least 1, not {limit}.")
+    return limit
+
+
+class Searcher:
+    """Queries over one library and one model. Keep one per thread and `refresh()` it."""
+
+    def __init__(self, lib: Library, embedder: Embedder) -> None:
+        self.lib = lib
+        self.embedder = embedder
+        self.index = VectorIndex.load(lib, embedder.model_id)
+
+    def refresh(self) -> int:
+        return self.index.refresh(self.lib)
+
+    def mask(self, filters: Filters | None) -> np.ndarray | None:
+        allowed = allowed_photo_ids(self.lib, filters)
+        return None if allowed is None else np.isin(self.index.ids, np.fromiter(allowed, np.int64, len(allowed)))
+
+    def search(self, terms: Sequence[QueryTerm], limit: int = 50, filters: Filters | None = None) -> list[Result]:
+        check_limit(limit)
+        query = query_vector(terms, self.embedder, self.lib)
+        return self.search_vector(query, limit, filters)
+
+    def search_vector(self, query: np.ndarray, limit: int = 50, filters: Filters | None = None) -> list[Result]:
+        check_limit(limit)
+        hits = self.index.top(query, limit, self.mask(filters), filters.min_score if filters else None)
+        return self._results(hits)
+
+    def similar(self, path_or_id: str | int, limit: int = 50, filters: Filters | None = None) -> list[Result]:
+        """Photos most like a library photo (by id or path) or any image file."""
+        if isinstance(path_or_id, int):
+            term = QueryTerm("photo", path_or_id)
+        else:
+            path = os.path.abspath(os.path.expanduser(path_or_id))
+            if not os.path.isfile(path):
+                raise QueryError(f"No such file: {display_path(path_or_id)}")
+            term = QueryTerm("image", path)
+        return self.search([term], limit, filters)
+
+    def duplicates(self, threshold: float = 0.95, block: int = 2048) -> list[list[Result]]:
+        """Groups of near-identical photos: connected components of pairs above `threshold`."""
+        return [self._results(group) for group in near_duplicate_groups(self.index, threshold, block)]
+
+    def _results(self, hits: Iterable[Hit]) -> list[Result]:
+        hits = list(hits)
+        photos = self.lib.photos(h.photo_id for h in hits)
+        return [Result(photos[h.photo_id], h.score) for h in hits if h.photo_id in photos]

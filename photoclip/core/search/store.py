@@ -1,0 +1,109 @@
+"""The in-memory vector store: every vector of one model as one matrix, and top-k over it.
+
+Vectors are loaded once and topped up from the database as indexing adds rows
+(`refresh`), never reloaded per query. A query is one matrix-vector product plus a
+partial sort. Search and tagging both read this store, so it knows nothing of
+queries or filters beyond an allow-mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photoclip.core.db import Library
+from photoclip.core.db.filters import present_photo_ids
+
+
+@dataclass(frozen=True)
+class Hit:
+    photo_id: int
+    score: float
+
+
+def _no_ids() -> np.ndarray:
+    return np.empty(0, np.int64)
+
+
+def _no_rows() -> np.ndarray:
+    return np.empty((0, 0), np.float32)
+
+
+def _no_flags() -> np.ndarray:
+    return np.empty(0, bool)
+
+
+@dataclass
+class VectorIndex:
+    """All vectors of one model, in memory, with the ids of the photos they belong to."""
+
+    model_id: str
+    ids: np.ndarray = field(default_factory=_no_ids)
+    matrix: np.ndarray = field(default_factory=_no_rows)
+    last_rowid: int = 0
+    present: np.ndarray = field(default_factory=_no_flags)  # per row: the photo's file is there
+
+    @classmethod
+    def load(cls, lib: Library, model_id: str) -> VectorIndex:
+        index = cls(model_id)
+        index.refresh(lib)
+        return index
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def refresh(self, lib: Library) -> int:
+        """Take in vectors added since the last call; returns how many arrived."""
+        if len(self.ids) != 0 and lib.vector_count(self.model_id) < len(self.ids):
+            # Some were deleted (a changed file, a purge): start over.
+            self.ids, self.matrix, self.last_rowid = _no_ids(), _no_rows(), 0
+        ids, matrix, self.last_rowid = lib.load_vectors(self.model_id, self.last_rowid)
+        if len(ids):
+            if len(self.ids):
+                # A re-embedded photo comes back with a new rowid: drop its old row.
+                keep = ~np.isin(self.ids, ids)
+                self.ids = np.concatenate([self.ids[keep], ids])
+                self.matrix = np.concatenate([self.matrix[keep], matrix])
+            else:
+                self.ids, self.matrix = ids, matrix
+        self.present = np.isin(self.ids, present_photo_ids(lib))
+        return len(ids)
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        if len(self.ids) == 0:
+            return np.empty(0, np.float32)
+        # einsum's own SIMD loop reads the matrix once at memory speed; OpenBLAS's
+        # sgemv (what `@` calls for a matrix times a vector) ran ~4x slower here
+        # (benchmarks/bench_search.py).
+        scores: np.ndarray = np.einsum("ij,j->i", self.matrix, query.astype(self.matrix.dtype, copy=False))
+        return scores
+
+    def top(self, query: np.ndarray, limit: int, mask: np.ndarray | None = None, min_score: float | None = None) -> list[Hit]:
+        """The `limit` best present rows (within `mask`, at or above `min_score`), best first."""
+        if limit <= 0:
+            return []
+        scores = self.scores(query)
+        allowed = self.present if mask is None else (self.present & mask)
+        if min_score is not None:
+            allowed = allowed & (scores >= min_score)
+        candidates: np.ndarray | None
+        if len(allowed) and allowed.all():
+            # The common case (no filter, nothing missing): no index list, no gather.
+            candidates, picked = None, scores
+        else:
+            candidates = np.flatnonzero(allowed)
+            if len(candidates) == 0:
+                return []
+            picked = scores[candidates]
+        if limit < len(picked):
+            part = np.argpartition(-picked, limit - 1)[:limit]
+            candidates, picked = (part if candidates is None else candidates[part]), picked[part]
+        elif candidates is None:
+            candidates = np.arange(len(picked))
+        order = np.argsort(-picked, kind="stable")
+        return [Hit(int(self.ids[candidates[i]]), float(picked[i])) for i in order]
+
+    def vector_of(self, photo_id: int) -> np.ndarray | None:
+        where = np.flatnonzero(self.ids == photo_id)
+        return self.matrix[where[0]] if len(where) else None

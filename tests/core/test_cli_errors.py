@@ -1,0 +1,206 @@
+"""Mistakes and hostile input at the real entry point: one line on stderr, exit 2, nothing changed.
+
+Every check here runs before any model loads: the environment names a model that
+cannot be had offline, so a check that came too late would print the model's
+advice instead of the expected sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.core.helpers import write_jpeg
+
+pytestmark = pytest.mark.slow
+
+
+def photoclip(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_refused(proc: subprocess.CompletedProcess[str], expected: str) -> None:
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.fixture
+def env(tmp_path, isolated_home):
+    return {
+        **os.environ,
+        "PHOTOCLIP_HOME": str(isolated_home),
+        "PHOTOCLIP_DB": str(tmp_path / "cli.db"),
+        # Not available offline: any check that waited for the model would say so instead.
+        "PHOTOCLIP_MODEL": "ViT-B-32-256",
+        "PHOTOCLIP_WEIGHTS": "datacomp_s34b_b86k",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+@pytest.fixture
+def with_folder(env, tmp_path):
+    folder = tmp_path / "pics"
+    write_jpeg(folder / "one.jpg")
+    assert photoclip("add-folder", str(folder), env=env).returncode == 0
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["search", ""], "The query is empty"),
+        (["search", "   ", "\t"], "The query is empty"),
+        (["search", "-people"], "not only terms to avoid"),
+        (["search", "0*beach"], "must be a number above 0"),
+        (["search", "cat", "-n", "0"], "--limit: must be 1 or more"),
+        (["search", "cat", "--limit", "-5"], "--limit: must be 1 or more"),
+        (["search", "cat", "--limit", "ten"], "not a whole number"),
+        (["similar", "x.jpg", "-n", "0"], "must be 1 or more"),
+        (["duplicates", "--threshold", "1.5"], "between -1 and 1"),
+        (["duplicates", "--threshold", "-1.01"], "between -1 and 1"),
+        (["duplicates", "--threshold", "nan"], "between -1 and 1"),
+        (["duplicates", "--threshold", "inf"], "between -1 and 1"),
+        (["search", "cat", "--min-score", "NaN"], "between -1 and 1"),
+        (["search", "cat", "--from", "notadate"], "not a date"),
+        (["search", "cat", "--to", "2024-13-01"], "not a date"),
+        (["search", "cat", "--from", "2024-02-01", "--to", "2024-01-01"], "date range is empty"),
+        (["search", "cat", "--tag", " / "], "tag filter is blank"),
+        (["search", "beach", "+", "IMG_1234.jpg"], "No such file: IMG_1234.jpg"),  # before: searched as the text "IMG_1234.jpg"
+        (["similar", "nowhere/IMG_1234.jpg"], "No such file"),
+        (["tags", "x.jpg", "--top", "0"], "must be 1 or more"),
+        (["index", "--batch-size", "0"], "must be 1 or more"),
+        (["index", "--commit-every", "nan"], "must be 0 or more seconds"),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_exit_2(env, with_folder, args, expected):
+    assert_refused(photoclip(*args, env=env), expected)
+
+
+def test_a_folder_filter_must_be_a_library_folder(env, with_folder, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    assert_refused(photoclip("search", "cat", "--folder", str(tmp_path / "elsewhere"), env=env), "not one of the library's folders")
+    proc = photoclip("similar", str(with_folder / "one.jpg"), "--folder", str(tmp_path), env=env)
+    assert_refused(proc, "not one of the library's folders")
+    # A library folder or one under it passes the check and reaches the model (which is missing here).
+    proc = photoclip("search", "cat", "--folder", str(with_folder), env=env)
+    assert proc.returncode == 2 and "ViT-B-32-256" in proc.stderr
+
+
+def test_a_fifo_or_a_folder_as_the_query_image_is_refused_without_blocking(env, with_folder, tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    assert_refused(photoclip("similar", str(fifo), env=env, timeout=30), "Not a regular file")
+    assert_refused(photoclip("search", "cat", "+", str(fifo), env=env, timeout=30), "Not a regular file")
+    (tmp_path / "dir.jpg").mkdir()
+    assert_refused(photoclip("similar", str(tmp_path / "dir.jpg"), env=env), "Not a regular file")
+
+
+def test_db_that_is_a_folder_or_a_fifo_is_refused(env, tmp_path):
+    assert_refused(photoclip("--db", str(tmp_path), "status", env=env), "is a folder")
+    fifo = tmp_path / "lib.db"
+    os.mkfifo(fifo)
+    assert_refused(photoclip("--db", str(fifo), "status", env=env, timeout=30), "not a regular file")
+
+
+@pytest.mark.xfail(strict=True, reason="Library's refusal of foreign databases comes with the database helper's branch (issue #8)")
+def test_another_applications_database_is_refused_and_left_untouched(env, tmp_path):
+    other = tmp_path / "notes.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("INSERT INTO notes (body) VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    before = hashlib.sha256(other.read_bytes()).hexdigest()
+    proc = photoclip("--db", str(other), "add-folder", str(tmp_path), env=env)
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == before
+    assert not Path(f"{other}-wal").exists()
+    assert_refused(proc, "not a photoclip library")
+
+
+def test_permission_denied_is_a_sentence_not_an_internal_error(env, tmp_path):
+    # /sys refuses new files even to root: a real EACCES without changing any permission.
+    if not os.path.isdir("/sys/kernel"):
+        pytest.skip("needs Linux sysfs")
+    assert photoclip("labels", "add", "Beach", env=env).returncode == 0
+    proc = photoclip("labels", "export", "/sys/photoclip-labels.json", env=env)
+    assert_refused(proc, "permission denied")
+
+
+ROOT_MOUNTS = os.geteuid() == 0 and shutil.which("unshare") is not None and sys.platform == "linux"
+
+
+def in_private_tmpfs(script: str, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `script` with $D a 512 KiB tmpfs that only this process tree sees (root only)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    full = f'mount -t tmpfs -o size=512k tmpfs "$D" || exit 97\n{script}'
+    return subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", full],
+        env={**env, "D": str(mount_point), "PY": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(not ROOT_MOUNTS, reason="needs root and unshare to mount a small private tmpfs")
+def test_a_full_disk_is_a_sentence_and_the_library_survives(env, tmp_path):
+    descriptions = " ".join(f"-d {'x' * 2000}{j}" for j in range(20))
+    proc = in_private_tmpfs(
+        f"""
+        "$PY" -m photoclip --db "$D/lib.db" labels add Beach >/dev/null || exit 98
+        "$PY" -m photoclip --db "$D/../other.db" labels add Beach >/dev/null || exit 98
+        dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null
+        "$PY" -m photoclip --db "$D/../other.db" labels export "$D/labels.json"; echo "export=$?"
+        rc=0
+        for i in $(seq 1 40); do
+            "$PY" -m photoclip --db "$D/lib.db" labels add "Label $i" {descriptions} 2>"$D/../err" >/dev/null || {{ rc=$?; break; }}
+        done
+        echo "db=$rc"
+        cat "$D/../err" >&2
+        rm -f "$D/fill"
+        "$PY" -m photoclip --db "$D/lib.db" labels list | grep -q Beach || exit 99
+        """,
+        tmp_path,
+        env,
+    )
+    if proc.returncode == 97:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "export=2" in proc.stdout and "db=2" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert "disk is full" in lines[0], proc.stderr  # the export; lines[1] is the database's own message
+
+
+@pytest.mark.skipif(not ROOT_MOUNTS, reason="needs root and unshare to mount a read-only tmpfs")
+def test_a_read_only_library_or_folder_is_a_sentence(env, tmp_path):
+    proc = in_private_tmpfs(
+        """
+        "$PY" -m photoclip --db "$D/lib.db" labels add Beach >/dev/null || exit 98
+        mount -o remount,ro "$D" || exit 97
+        "$PY" -m photoclip --db "$D/lib.db" labels add Dogs; echo "db=$?"
+        "$PY" -m photoclip --db "$D/../other.db" labels export "$D/labels.json"; echo "export=$?"
+        """,
+        tmp_path,
+        env,
+    )
+    if proc.returncode == 97:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    assert "db=2" in proc.stdout and "export=2" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert "read-only" in lines[0] and "read-only" in lines[1], proc.stderr

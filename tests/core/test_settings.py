@@ -1,0 +1,100 @@
+"""The settings file: whatever is in it, loading never fails; saving never leaves half a file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+
+import pytest
+
+from photoclip.core import paths
+from photoclip.core.settings import Settings
+
+DEFAULTS = Settings()
+
+
+@pytest.fixture
+def settings_file():
+    path = Settings.path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_saved_settings_come_back(settings_file):
+    Settings(model="ViT-B-16", device="cpu", thumbnail_edge=200, write_xmp=True).save()
+    assert Settings.load() == Settings(model="ViT-B-16", device="cpu", thumbnail_edge=200, write_xmp=True)
+    assert not [p for p in os.listdir(settings_file.parent) if paths.TEMP_MARKER in p]
+
+
+def test_no_file_is_the_defaults_without_a_warning(settings_file, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert Settings.load() == DEFAULTS
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "42", "null", '"text"', "true"])
+def test_json_that_is_not_an_object_is_ignored_with_a_warning(settings_file, caplog, content):
+    settings_file.write_text(content, "utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert Settings.load() == DEFAULTS
+    assert "not an object" in caplog.text
+
+
+def test_wrong_typed_values_fall_back_to_their_defaults_and_the_rest_is_kept(settings_file, caplog):
+    settings_file.write_text(
+        json.dumps({"model": 7, "device": "cpu", "thumbnail_edge": True, "write_xmp": "yes", "weights": "  ", "unknown": 1}), "utf-8"
+    )
+    with caplog.at_level(logging.WARNING):
+        loaded = Settings.load()
+    assert loaded == Settings(device="cpu")
+    for name in ("model", "thumbnail_edge", "write_xmp", "weights"):
+        assert repr(name) in caplog.text
+    assert "unknown" not in caplog.text  # an unknown key (a newer version's) is not an error
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe not utf-8", b"{not json", b"[" * 100_000 + b"]" * 100_000, b"{}" + b" " * (2 << 20)],
+    ids=["not utf-8", "not json", "absurdly deep", "too large"],
+)
+def test_unusable_files_are_ignored_with_a_warning(settings_file, caplog, content):
+    settings_file.write_bytes(content)
+    with caplog.at_level(logging.WARNING):
+        assert Settings.load() == DEFAULTS
+    assert "Ignoring the settings file" in caplog.text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes are POSIX")
+def test_a_named_pipe_as_the_settings_file_does_not_block_startup(settings_file, caplog):
+    os.mkfifo(settings_file)
+
+    def expire(signum, frame):
+        raise TimeoutError("loading the settings blocked on a named pipe")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, 10)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert Settings.load() == DEFAULTS
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert "named pipe" in caplog.text
+
+
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp_file(settings_file, monkeypatch):
+    Settings(device="cpu").save()
+    before = settings_file.read_bytes()
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError):
+        Settings(device="cuda").save()
+    monkeypatch.undo()
+    assert settings_file.read_bytes() == before
+    assert os.listdir(settings_file.parent) == [settings_file.name]
