@@ -16,7 +16,10 @@ subject, photos with it), when the data show two groups:
 2. With two groups, the line is where the F1 expected under the fitted groups is best:
    unlike the point where the two densities cross, it does not trade away most of a small
    group's photos to avoid a few false ones.
-3. With one group, a label either matches nothing (the scores are one bell, the best
+3. Under SMALL_LIBRARY photos without two unmistakable groups, the shape cannot be
+   read: the old tail rule applies (and the background rule in tagging), and the line
+   is recalibrated as the library grows.
+4. With one group, a label either matches nothing (the scores are one bell, the best
    photos are just its tail) or a few photos stand out above the tail. The second case is
    told apart by counting photos far above the bulk against what one bell predicts; then
    the old tail rule applies (median + 3 sigmas of the upper half), otherwise the line
@@ -37,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SEPARATION = 2.0  # pooled sigmas between the groups' means; below it they are one bell
+MAX_WIDTH_RATIO = 2.5  # the upper group's sigma against the lower's, at most
+WIDTH_FLOOR = 0.005  # cosine units: a lower group of (nearly) tied scores is compared as this wide
 SMALL_LIBRARY = 200  # under this many photos two groups must be unmistakable
 SMALL_LIBRARY_SEPARATION = 3.0
 MIN_GROUP = 5  # photos: fewer than this in the upper group is not a group
@@ -45,6 +50,7 @@ FIT_SAMPLE = 20_000  # scores used for the fit: plenty for five parameters
 _EM_STEPS = 200
 _EM_TOLERANCE = 1e-6
 _MIN_SIGMA = 1e-4  # cosine units: keeps the densities finite on tied scores
+_SMALL_LIBRARY_MIN_SCALE = 0.005  # cosine units, as the old rule had it
 _BINS = 256  # histogram bins the mixture is fitted on
 
 
@@ -93,7 +99,9 @@ def score_shape(scores: np.ndarray, background: np.ndarray | None = None) -> Sco
         rows = np.sort(np.random.default_rng(0).choice(values.size, size=FIT_SAMPLE, replace=False))
         values, margin = values[rows], None if margin is None else margin[rows]
     two = _two_groups(values, margin)
-    return two if two is not None else _one_group(values, top)
+    if two is not None:
+        return two
+    return _small_library(values) if values.size < SMALL_LIBRARY else _one_group(values, top)
 
 
 def _normal_pdf(x: np.ndarray, mean: float, sigma: float) -> np.ndarray:
@@ -206,27 +214,25 @@ def _two_groups(x: np.ndarray, margin: np.ndarray | None) -> ScoreShape | None:
     high_share = float(best.shares[split:].sum())
     if gaps[split - 1] < needed or high_share * n < MIN_GROUP:
         return None
+    # A narrow bell with a long tail (scores piled against a floor) also fits as a narrow
+    # component plus a wide one above it; a subject's group is not many times wider than
+    # the rest.
+    low_mean, low_sigma = _pooled(best, slice(0, split))
+    high_mean, high_sigma = _pooled(best, slice(split, None))
+    if high_sigma > MAX_WIDTH_RATIO * max(low_sigma, WIDTH_FLOOR):
+        return None
     best.split = split
     threshold = _best_expected_f1(best)
     if margin is not None and not _upper_beats_background(x, margin, threshold):
         return None
-    low_share = 1.0 - high_share
-    low_mean = float((best.shares[:split] * best.means[:split]).sum() / low_share)
-    high_mean = float((best.shares[split:] * best.means[split:]).sum() / high_share)
-    return ScoreShape(
-        threshold=threshold,
-        groups=2,
-        standouts=False,
-        low_mean=low_mean,
-        low_sigma=float(
-            np.sqrt((best.shares[:split] * (best.sigmas[:split] ** 2 + (best.means[:split] - low_mean) ** 2)).sum() / low_share)
-        ),
-        high_mean=high_mean,
-        high_sigma=float(
-            np.sqrt((best.shares[split:] * (best.sigmas[split:] ** 2 + (best.means[split:] - high_mean) ** 2)).sum() / high_share)
-        ),
-        high_share=high_share,
-    )
+    return ScoreShape(threshold, 2, False, low_mean, low_sigma, high_mean, high_sigma, high_share)
+
+
+def _pooled(fit: _Mixture, part: slice) -> tuple[float, float]:
+    """Mean and sigma of a group made of several components."""
+    shares, means, sigmas = fit.shares[part], fit.means[part], fit.sigmas[part]
+    mean = float((shares * means).sum() / shares.sum())
+    return mean, float(np.sqrt((shares * (sigmas**2 + (means - mean) ** 2)).sum() / shares.sum()))
 
 
 def _best_expected_f1(fit: _Mixture) -> float:
@@ -249,6 +255,18 @@ def _upper_beats_background(x: np.ndarray, margin: np.ndarray, threshold: float)
     # Mostly beating the generic prompts is a subject; so is beating them clearly more
     # often than the rest does (labels whose scores sit below the background everywhere).
     return upper >= 0.5 or upper >= lower + 0.2
+
+
+def _small_library(x: np.ndarray) -> ScoreShape:
+    """Under SMALL_LIBRARY photos the shape cannot be read: the old upper-tail rule
+    (median + 3 robust sigmas, between the 50th and 99.9th percentile) applies, and the
+    background rule (a label's text must beat generic prompts) keeps what it tags honest.
+    Thresholds made on a small library are recalibrated as it grows."""
+    median = float(np.median(x))
+    sigma = max(1.4826 * float(np.median(np.abs(x - median))), _SMALL_LIBRARY_MIN_SCALE)
+    low, high = np.quantile(x, [0.5, 0.999])
+    line = float(np.clip(median + TAIL_Z * sigma, low, high))
+    return ScoreShape(threshold=line, groups=1, standouts=bool((x >= line).any()), low_mean=median, low_sigma=sigma)
 
 
 def _one_group(x: np.ndarray, top: float) -> ScoreShape:
