@@ -36,7 +36,7 @@ def test_score_stats_are_well_formed(scores):
     stats = tagging.score_stats(scores)
     assert stats.scale >= tagging.MIN_SCALE
     assert scores.min() - 1e-9 <= stats.low <= stats.high <= scores.max() + 1e-9
-    assert abs(stats.low - np.median(scores)) < 1e-9  # the 50th percentile: a threshold never tags most photos
+    assert abs(stats.low - np.quantile(scores, 0.01)) < 1e-9  # an adjusted line may go low, never below every photo
 
 
 @SETTINGS

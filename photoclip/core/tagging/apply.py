@@ -117,7 +117,7 @@ def apply_labels(
     except Cancelled:
         yield TagProgress("cancelled", 0, total, {label.name: 0 for label in labels})
         return {label.name: 0 for label in labels}
-    stats = stats_for(photos, lv.vectors)
+    stats = stats_for(photos, lv.vectors, lv.background)
     thresholds = np.array([effective_threshold(label, model_id, s) for label, s in zip(labels, stats)], np.float32)
     store_thresholds(lib, model_id, labels, [float(t) for t in thresholds], stats, photos=total, provisional=False)
     label_ids = [label.id for label in labels]
@@ -169,7 +169,7 @@ def tag_photos(lib: Library, embedder: Embedder, photo_ids: Sequence[int]) -> di
     thresholds = np.array([label.threshold if label.threshold is not None else 0.0 for label in labels], np.float32)
     if stale:
         _, library_photos, _ = lib.load_vectors(model_id)
-        stats = stats_for(library_photos, lv.vectors[stale])
+        stats = stats_for(library_photos, lv.vectors[stale], lv.background)
         stale_labels = [labels[j] for j in stale]
         raws = [effective_threshold(label, model_id, s) for label, s in zip(stale_labels, stats)]
         store_thresholds(lib, model_id, stale_labels, raws, stats, photos=len(library_photos), provisional=True)

@@ -2,11 +2,12 @@
 
 Thresholds live in two forms. `threshold_z` is the position in the label's score
 distribution, in robust z units: (t - median) / scale, scale = max(1.4826 * MAD,
-MIN_SCALE). A first calibration sets z = DEFAULT_Z (median + 3 robust sigmas, an
-upper-tail rule), and the raw threshold is clipped to the [50th, 99.9th] percentile of
-the scores, so a label is never "everything" and its best photos are considered.
+MIN_SCALE). A calibration places the line from the shape of the scores
+(`thresholds.threshold_from_scores`: two groups when the scores show two, else a
+tail rule that tags nothing when nothing stands out), and records its z, so that
+feedback can move it relative to the distribution.
 
-`threshold_source` says which rule holds: 'calibrated' (DEFAULT_Z, redone on every
+`threshold_source` says which rule holds: 'calibrated' (the shape rule, redone on every
 full run), 'adjusted' (a z moved by feedback, kept) or 'user' (a raw value set on the
 histogram, pinned for the model it was set with).
 
@@ -26,8 +27,9 @@ import numpy as np
 from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.tagging.labels import Label, get_label
+from photoclip.core.tagging.thresholds import ScoreShape, score_shape
 
-DEFAULT_Z = 3.0
+DEFAULT_Z = 3.0  # where a z-based line sits when the scores give no shape at all (no photos)
 MIN_SCALE = 0.005  # cosine units; keeps z finite on tiny or uniform libraries
 CALIBRATION_SAMPLE = 20_000  # photos used for the median/MAD: plenty for stable quantiles
 GROWTH_FACTOR = 2  # recalibrate when the library has grown this many times since
@@ -39,8 +41,9 @@ class ScoreStats:
 
     median: float
     scale: float
-    low: float  # 50th percentile: the lowest a calibrated threshold goes
-    high: float  # 99.9th percentile: the highest a calibrated threshold goes
+    low: float  # 1st percentile: the lowest a z-based (adjusted) threshold goes
+    high: float  # 99.9th percentile: the highest a z-based (adjusted) threshold goes
+    shape: ScoreShape | None = None  # the groups found in the scores, and the calibrated line
 
     def to_raw(self, z: float) -> float:
         return float(np.clip(self.median + z * self.scale, self.low, self.high))
@@ -48,13 +51,22 @@ class ScoreStats:
     def to_z(self, raw: float) -> float:
         return float((raw - self.median) / self.scale)
 
+    @property
+    def calibrated(self) -> float:
+        """The line the shape of the scores gives (thresholds.py), or the z rule without scores."""
+        if self.shape is None or not np.isfinite(self.shape.threshold):
+            return self.to_raw(DEFAULT_Z)
+        return float(self.shape.threshold)
 
-def score_stats(scores: np.ndarray) -> ScoreStats:
+
+def score_stats(scores: np.ndarray, background: np.ndarray | None = None) -> ScoreStats:
+    """The statistics of one label's scores; `background`, when known, holds the same
+    photos' best scores against the generic prompts (a second signal for the shape)."""
     scores = np.asarray(scores, np.float64)
     median = float(np.median(scores))
     mad = float(np.median(np.abs(scores - median)))
-    low, high = np.quantile(scores, [0.5, 0.999])
-    return ScoreStats(median, max(1.4826 * mad, MIN_SCALE), float(low), float(high))
+    low, high = np.quantile(scores, [0.01, 0.999])
+    return ScoreStats(median, max(1.4826 * mad, MIN_SCALE), float(low), float(high), score_shape(scores, background))
 
 
 def sample_rows(n: int, limit: int = CALIBRATION_SAMPLE) -> np.ndarray:
@@ -65,11 +77,13 @@ def sample_rows(n: int, limit: int = CALIBRATION_SAMPLE) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
 
 
-def stats_for(photos: np.ndarray, vectors: np.ndarray) -> list[ScoreStats]:
-    """Each label's (row of `vectors`) statistics over the photos."""
+def stats_for(photos: np.ndarray, vectors: np.ndarray, background: np.ndarray | None = None) -> list[ScoreStats]:
+    """Each label's (row of `vectors`) statistics over the photos; `background` (B, dim)
+    are the generic prompts whose best score per photo is the shape's second signal."""
     sample = photos[sample_rows(len(photos))]
     scores = sample @ vectors.T
-    return [score_stats(scores[:, j]) for j in range(vectors.shape[0])]
+    generic = None if background is None or len(background) == 0 else (sample @ background.T).max(axis=1)
+    return [score_stats(scores[:, j], generic) for j in range(vectors.shape[0])]
 
 
 def effective_threshold(label: Label, model_id: str, stats: ScoreStats) -> float:
@@ -80,7 +94,7 @@ def effective_threshold(label: Label, model_id: str, stats: ScoreStats) -> float
         # Moved by feedback, or a user's value set under another model: keep its relative position.
         return stats.to_raw(label.threshold_z)
     # Never moved by anyone: recalibrate on every run, so a growing library refines it.
-    return stats.to_raw(DEFAULT_Z)
+    return stats.calibrated
 
 
 def needs_calibration(label: Label, model_id: str, embedded: int) -> bool:

@@ -63,7 +63,8 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
     ok = text_scores[:, 0] >= background + BACKGROUND_MARGIN
     rejected_ids = {p for p, _ in tag_db.rejected_pairs(lib, [label.id])}
     rejected = np.fromiter((int(p) in rejected_ids for p in ids), bool, count=len(ids))
-    stats = score_stats(scores[sample_rows(len(scores))])
+    rows = sample_rows(len(scores))
+    stats = score_stats(scores[rows], background[rows])
     return LabelScores(label, ids, scores, ok, rejected, stats, effective_threshold(label, embedder.model_id, stats))
 
 

@@ -1,0 +1,133 @@
+"""threshold_from_scores: the line chosen from the shape of a label's scores.
+
+Hand-set and simulated scores only (no model): what must hold for any library.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from photoclip.core.tagging.thresholds import score_shape, threshold_from_scores
+
+LOW, SIGMA = 0.18, 0.025
+
+
+def library(n: int, share: float, d: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = rng.random(n) < share
+    scores = LOW + SIGMA * rng.standard_normal(n)
+    scores[truth] += d * SIGMA
+    return scores, truth
+
+
+def recall_precision(scores: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[float, float]:
+    tagged = scores >= threshold
+    tp = int((tagged & truth).sum())
+    return tp / max(int(truth.sum()), 1), tp / max(int(tagged.sum()), 1)
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.5])
+def test_a_common_subject_is_found_where_the_old_rule_lost_it(share: float) -> None:
+    # The old rule (median + 3 sigmas) put the line above nearly all of these photos.
+    scores, truth = library(20_000, share, d=4.0)
+    shape = score_shape(scores)
+    recall, precision = recall_precision(scores, truth, shape.threshold)
+    assert shape.groups == 2
+    assert shape.high_share == pytest.approx(share, abs=0.03)
+    assert recall >= 0.85 and precision >= 0.85
+
+
+def test_a_label_nothing_matches_tags_nothing() -> None:
+    scores, _ = library(50_000, 0.0, d=0.0)
+    assert int((scores >= threshold_from_scores(scores)).sum()) == 0
+
+
+def test_a_label_everything_matches_alike_tags_nothing_by_accident() -> None:
+    # Every photo scores high, as one bell: no group stands out, so nothing is singled out.
+    scores, _ = library(50_000, 0.0, d=0.0)
+    scores += 0.1
+    assert int((scores >= threshold_from_scores(scores)).sum()) == 0
+
+
+def test_a_few_standouts_above_one_bell_are_tagged_as_the_old_rule_would() -> None:
+    scores, truth = library(2_000, 0.0, d=0.0, seed=3)
+    scores[:8] = LOW + 6 * SIGMA  # eight photos far above the rest
+    truth[:8] = True
+    shape = score_shape(scores)
+    # Found either as a tiny second group or as standouts above one bell: tagged either way.
+    assert shape.groups == 2 or shape.standouts
+    recall, precision = recall_precision(scores, truth, shape.threshold)
+    assert recall == 1.0 and precision >= 0.5
+
+
+def test_small_libraries_need_unmistakable_groups() -> None:
+    scores, _ = library(120, 0.3, d=2.2, seed=5)  # two groups too close to tell apart on 120 photos
+    small = score_shape(scores)
+    # The old tail rule then applies: median + 3 robust sigmas, within the 50th-99.9th percentile.
+    median = np.median(scores)
+    sigma = max(1.4826 * np.median(np.abs(scores - median)), 0.005)
+    assert small.groups == 1
+    assert small.threshold == pytest.approx(np.clip(median + 3 * sigma, *np.quantile(scores, [0.5, 0.999])))
+    clear, truth = library(120, 0.3, d=6.0, seed=5)
+    shape = score_shape(clear)
+    assert shape.groups == 2
+    assert recall_precision(clear, truth, shape.threshold) == (1.0, 1.0)
+
+
+def test_background_that_the_upper_group_does_not_beat_rejects_it() -> None:
+    scores, _ = library(10_000, 0.3, d=4.0)
+    # A second mode that never beats the generic prompts ("a photo") is no subject.
+    assert score_shape(scores, background=scores + 0.01).groups == 1
+    # Photos with the subject beat a generic prompt scoring ~0.22; the others do not.
+    generic = 0.22 + 0.01 * np.random.default_rng(1).standard_normal(scores.size)
+    assert score_shape(scores, background=generic).groups == 2
+
+
+def test_empty_and_non_finite_scores() -> None:
+    assert threshold_from_scores(np.array([])) == math.inf
+    scores, _ = library(1_000, 0.3, d=5.0)
+    scores[:10] = np.nan
+    assert math.isfinite(threshold_from_scores(scores))
+
+
+def test_background_must_match_the_scores() -> None:
+    with pytest.raises(ValueError):
+        threshold_from_scores(np.zeros(5), background=np.zeros(4))
+
+
+def test_same_scores_same_line() -> None:
+    scores, _ = library(60_000, 0.2, d=3.5)  # above the fit sample: the sample is fixed
+    assert threshold_from_scores(scores) == threshold_from_scores(scores.copy())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=1, max_size=300),
+    st.floats(-0.5, 0.5, allow_nan=False),
+)
+def test_the_line_moves_with_the_scores(values: list[float], shift: float) -> None:
+    # Shifting every score shifts the line by the same amount (the rule has no absolute numbers).
+    scores = np.asarray(values)
+    a, b = score_shape(scores), score_shape(scores + shift)
+    # Rounding can tip a borderline decision (one group or two) either way; within one
+    # decision the line must follow the scores.
+    assume((a.groups, a.standouts) == (b.groups, b.standouts))
+    if math.isinf(a.threshold):
+        assert math.isinf(b.threshold)
+    else:
+        assert b.threshold == pytest.approx(a.threshold + shift, abs=0.02 + 1e-3 * float(np.ptp(scores)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=1, max_size=300))
+def test_a_photo_above_the_line_beats_every_photo_below_it(values: list[float]) -> None:
+    scores = np.asarray(values)
+    line = threshold_from_scores(scores)
+    tagged = scores >= line
+    if tagged.any() and (~tagged).any():
+        assert scores[tagged].min() > scores[~tagged].max()
