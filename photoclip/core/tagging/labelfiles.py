@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 from photoclip.core.db import Library
 from photoclip.core.errors import os_problem
+from photoclip.core.paths import write_atomically
 from photoclip.core.tagging.labels import create_label, find_label, list_labels, set_descriptions
 from photoclip.core.tagging.names import LabelError, clean_descriptions, normalize_name
 
@@ -60,23 +60,8 @@ def _write_replacing(target: str, data: bytes) -> None:
     else:
         if not stat.S_ISREG(st.st_mode):
             raise LabelError(f"Cannot write {target}: it exists and is not a regular file")
-    # A name of our own in the same folder (same file system: the rename is atomic);
-    # created with O_EXCL and mode 0666 so the user's umask decides the permissions.
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomically(target, data)
     except OSError as exc:
         raise LabelError(f"Cannot write {target}: {os_problem(exc)}") from exc
 
