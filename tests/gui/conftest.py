@@ -24,7 +24,7 @@ def no_leftover_threads(qapp):
     """Fail a test that leaves a Python thread or one of the app's QThreads running."""
     from PySide6.QtCore import QThreadPool
 
-    from photoclip.gui.indexer import running_qthreads
+    from photoclip.gui.services.indexer import running_qthreads
 
     before = _live_threads()
     yield
@@ -60,7 +60,7 @@ def window(qtbot, indexed_db: Path, tiny_embedder):
     """The main window over the indexed photos, its model ready and the first pass done."""
     from photoclip.core.settings import Settings
     from photoclip.gui.qtcompat import emit
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
 
     win = MainWindow(indexed_db, Settings(), load_model=False)
     qtbot.addWidget(win)

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model import ModelChoice
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 

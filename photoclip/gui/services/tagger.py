@@ -22,7 +22,7 @@ from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -48,15 +48,16 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip import __version__
+from photoclip.app.fetch import fetch_image, store_image_bytes
+from photoclip.app.tags import photos_with_tag, tag_names
 from photoclip.core import paths
 from photoclip.core.db import Photo, display_path
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.ingest.pipeline import IndexProgress
 from photoclip.core.search import Filters, QueryTerm, Result
 from photoclip.core.settings import Settings
-from photoclip.gui.fetch import fetch_image, store_image_bytes
-from photoclip.gui.indexer import IndexController
-from photoclip.gui.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
+from photoclip.gui.dialogs.settings import CHECKPOINT_FILTER, SettingsDialog
+from photoclip.gui.dialogs.viewer import ViewerDialog
 from photoclip.gui.models import (
     SORT_DATE,
     SORT_NAME,
@@ -67,14 +68,14 @@ from photoclip.gui.models import (
     ProblemsModel,
 )
 from photoclip.gui.qtcompat import emit, keep_singletons_alive
-from photoclip.gui.reveal import show_in_file_manager
-from photoclip.gui.settings_dialog import CHECKPOINT_FILTER, SettingsDialog
-from photoclip.gui.tag_ui import TaggingCommands, TagListPanel
-from photoclip.gui.tags import photos_with_tag, tag_names
-from photoclip.gui.tasks import LibraryRunner, TaskRunner
-from photoclip.gui.thumbs import ThumbnailLoader
-from photoclip.gui.viewer import ViewerDialog
+from photoclip.gui.services.indexer import IndexController
+from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
+from photoclip.gui.services.reveal import show_in_file_manager
+from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import Banner, ChipTerm, EmptyState, IndexStatus, PhotoDelegate, SearchBar
+from photoclip.gui.widgets.tag_list import TagListPanel
+from photoclip.gui.windows.tagging import TaggingCommands
 
 log = logging.getLogger(__name__)
 
@@ -910,7 +911,7 @@ class MainWindow(QMainWindow):
 
     def open_labels(self) -> QDialog:
         """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
-        from photoclip.gui.labels_dialog import LabelsDialog  # imported here: tagging loads only when asked for
+        from photoclip.gui.dialogs.labels import LabelsDialog  # imported here: tagging loads only when asked for
 
         dialog = LabelsDialog(self.library, self.tagging, self.embedder, self, self.thumbs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

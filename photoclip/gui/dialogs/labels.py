@@ -41,10 +41,10 @@ from photoclip.core import tagging
 from photoclip.core.db import display_path, fs_path
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tag_ui import TaggingCommands
-from photoclip.gui.tagger import TagOutcome
-from photoclip.gui.tasks import LibraryContext, LibraryRunner
-from photoclip.gui.thumbs import ThumbnailLoader
+from photoclip.gui.services.tagger import TagOutcome
+from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.services.workers import LibraryContext, LibraryRunner
+from photoclip.gui.windows.tagging import TaggingCommands
 
 BINS = 40
 SLIDER_STEPS = 1000

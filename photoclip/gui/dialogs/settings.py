@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from photoclip.core.settings import Settings
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
 
 # (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
 KNOWN_MODELS: list[tuple[str, str, str]] = [

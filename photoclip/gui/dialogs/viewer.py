@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.app.tags import PhotoLabels
 from photoclip.core.db import Photo, display_path
 from photoclip.core.media.images import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.gui.models import PhotoGridModel
-from photoclip.gui.photo_labels import PhotoLabelsPanel, TagActions
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tags import PhotoLabels
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
+from photoclip.gui.widgets.photo_labels import PhotoLabelsPanel, TagActions
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
 

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.gui import tags
+from photoclip.app import tags
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import LibraryRunner
+from photoclip.gui.services.workers import LibraryRunner
 
 # -- doing ----------------------------------------------------------------------------------
 
