@@ -96,7 +96,7 @@ def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
     return code if exit_code is None else exit_code()
 
 
-def bring_forward(window: "MainWindow") -> None:
+def bring_forward(window: MainWindow) -> None:
     window.showNormal()
     window.raise_()
     window.activateWindow()
