@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QToolButton
 
+from photoclip.app.tag_runs import TagOutcome
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.xmp import sidecar
-from photoclip.gui.services.tagger import TagOutcome
 from photoclip.gui.windows import tagging as tag_ui
 from photoclip.gui.windows.main_window import MainWindow
 
@@ -358,7 +358,7 @@ def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot
 
     with qtbot.waitSignal(window.tagging.sidecars_written, timeout=30000) as written:
         window.tagging.tag_library(["beach"], prepare=tag_then_fail)
-    assert written.args[0].sidecars == [sidecar.sidecar_path(photo.path)]
+    assert written.args[0].sidecars_written == [sidecar.sidecar_path(photo.path)]
     assert sidecar.read_keywords(sidecar.sidecar_path(photo.path)) == ["beach"]
 
 
@@ -386,6 +386,6 @@ def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(
     with qtbot.waitSignal(window.tagging.sidecars_written, timeout=60000) as written:
         window.add_folder(str(new))
     expected = sorted(str(new / f"{n}.xmp") for n in ("skimage_chelsea.jpg", "skimage_coffee.jpg"))
-    assert sorted(written.args[0].sidecars) == expected
+    assert sorted(written.args[0].sidecars_written) == expected
     assert all(sidecar.read_keywords(p) == ["picnic"] for p in expected)
     qtbot.waitUntil(lambda: not window.indexer.running, timeout=60000)

@@ -37,11 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.app import sync
+from photoclip.app.tag_runs import TagOutcome
 from photoclip.core import tagging
 from photoclip.core.db import display_path, fs_path
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.services.tagger import TagOutcome
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
 from photoclip.gui.windows.tagging import TaggingCommands

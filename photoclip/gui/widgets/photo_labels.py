@@ -26,18 +26,19 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.app import tags
+from photoclip.app.changes import Changes
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import LibraryRunner
 
 # -- doing ----------------------------------------------------------------------------------
 
-After = Callable[["tags.TagChange | None"], None]  # called once an edit is done (None: it failed)
+After = Callable[[Changes | None], None]  # called once an edit is done (None: it failed)
 
 
 class TagActions(QObject):
     """Tag edits for any widget: feedback, add, remove; results arrive as `changed`."""
 
-    changed = Signal(object)  # tags.TagChange
+    changed = Signal(object)  # Changes
     failed = Signal(str)
 
     def __init__(
@@ -77,7 +78,7 @@ class TagActions(QObject):
         self._call(lambda ctx: tags.remove_tags(ctx.lib, ids, name, write_xmp=write), after)
 
     def _call(self, fn: Callable, after: After | None) -> None:  # type: ignore[type-arg]
-        def done(change: tags.TagChange) -> None:
+        def done(change: Changes) -> None:
             emit(self.changed, change)
             if after is not None:
                 after(change)

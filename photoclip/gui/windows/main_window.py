@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QMimeData, QSettings, QSize, Qt, QTimer, QUrl, Signal
@@ -48,6 +49,8 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip import __version__
+from photoclip.app import library as library_ops
+from photoclip.app.changes import Changes
 from photoclip.app.fetch import fetch_image, store_image_bytes
 from photoclip.app.tags import photos_with_tag, tag_names
 from photoclip.core import paths
@@ -356,7 +359,7 @@ class MainWindow(QMainWindow):
         self.model_service.download_progress.connect(self._download_progress)
         self.model_service.ready.connect(self._model_ready)
         self.tagging.message.connect(self.statusBar().showMessage)
-        self.tagging.tags_changed.connect(self._tags_changed)
+        self.tagging.tags_changed.connect(self._tags_edited)
         self.sidebar_timer = QTimer(self)
         self.sidebar_timer.setSingleShot(True)
         self.sidebar_timer.setInterval(1500)
@@ -465,12 +468,11 @@ class MainWindow(QMainWindow):
     def add_folder(self, folder: str) -> None:
         """Add a folder (a write: on the library thread), then index it."""
 
-        def added(_: object) -> None:
-            self.statusBar().showMessage(f"Added {display_path(folder)}; reading its photos…", 5000)
-            self.refresh_sidebar()
+        def added(changes: Changes) -> None:
+            self.apply_changes(changes)
             self.indexer.start()
 
-        self.library.call(lambda ctx: ctx.lib.add_folder(folder), added, self._report_error)
+        self.library.call(lambda ctx: library_ops.add_folder(ctx.lib, folder), added, self._report_error)
 
     def remove_folder(self, folder: str, *, confirm: bool = True) -> None:
         if confirm:
@@ -483,15 +485,14 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 return
 
-        def removed(count: int) -> None:
-            self.statusBar().showMessage(f"Removed {display_path(folder)} ({count:,} photos forgotten)", 5000)
+        def removed(changes: Changes) -> None:
             if self.folder_filter == folder:
                 self.folder_filter = None
-            self.refresh_sidebar()
+            self.apply_changes(changes)
             self.run_query()
 
         def remove() -> None:
-            self.library.call(lambda ctx: ctx.lib.remove_folder(folder), removed, self._report_error)
+            self.library.call(lambda ctx: library_ops.remove_folder(ctx.lib, folder), removed, self._report_error)
 
         if self.indexer.running:
             # The indexer may be writing rows of that folder: stop it first, remove, then go on.
@@ -553,13 +554,9 @@ class MainWindow(QMainWindow):
         if not self.sidebar_timer.isActive():
             self.sidebar_timer.start()
 
-    def _tags_changed(self) -> None:
-        """Tags were written: new counts in the tag list; the grid again if it is filtered by a tag."""
-        self.refresh_sidebar()
-        if self.tag_filter():
-            self.run_query()
-        if self._viewer is not None:
-            self._viewer.refresh_labels()
+    def _tags_edited(self, changes: Changes) -> None:
+        # The tagging commands already told the user what happened: no second message.
+        self.apply_changes(replace(changes, message=""))
 
     def _index_finished(self, final: IndexProgress) -> None:
         if final.cancelled:
@@ -832,18 +829,23 @@ class MainWindow(QMainWindow):
             answer = QMessageBox.question(self, "Move to trash", f"Move {what} to the trash?\n\nYou can restore them from the trash.")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        self.pool.run(lambda: move_to_trash(photos), self._trashed, self._report_error)
+        self.library.call(lambda ctx: library_ops.trash_photos(ctx.lib, photos), self.apply_changes, self._report_error)
 
-    def _trashed(self, outcome: tuple[list[Photo], list[str]]) -> None:
-        moved, errors = outcome
-        ids = [p.id for p in moved]
-        if ids:
-            self.grid_model.remove_ids(ids)
-            self.library.call(lambda ctx: [ctx.lib.forget_photo(i) for i in ids], lambda _: self.refresh_sidebar())
-        message = f"Moved {len(moved)} photo(s) to the trash."
-        if errors:
-            message += f" {len(errors)} could not be moved: {errors[0]}"
-        self.statusBar().showMessage(message, 8000)
+    def apply_changes(self, changes: Changes) -> None:
+        """Refresh only what a use case says it changed (Anki's OpChanges idea)."""
+        if changes.message:
+            self.statusBar().showMessage(changes.message, 8000)
+        if changes.photos_removed:
+            self.grid_model.remove_ids(sorted(changes.photos_removed))
+        if changes.library_changed:
+            self.refresh_sidebar()
+        if changes.tags_changed and self.tag_filter():
+            self.run_query()  # the grid is filtered by a tag whose photos may have changed
+        viewer = self._viewer
+        # The viewer shows its photo's tags, and every label's threshold: a label edit or an
+        # edit of this photo redraws it; an edit of other photos does not.
+        if viewer is not None and (changes.labels_changed or (changes.tags_changed and changes.touches(viewer.photo.id))):
+            viewer.refresh_labels()
 
     # == view ===================================================================================
 
@@ -1000,20 +1002,6 @@ def filter_photos(lib, photos: list[Photo], filters: Filters) -> list[Photo]:
         if allowed is not None:
             out = [p for p in out if p.id in allowed]
     return out
-
-
-def move_to_trash(photos: list[Photo]) -> tuple[list[Photo], list[str]]:
-    """Worker thread: send files to the desktop trash (never a hard delete)."""
-    from send2trash import send2trash
-
-    moved, errors = [], []
-    for photo in photos:
-        try:
-            send2trash(photo.path)
-            moved.append(photo)
-        except Exception as exc:
-            errors.append(f"{display_path(photo.name)}: {exc}")
-    return moved, errors
 
 
 def open_path(path: str | os.PathLike[str]) -> None:

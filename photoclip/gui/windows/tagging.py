@@ -14,10 +14,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app import tags
+from photoclip.app import sidecars, tags
+from photoclip.app.changes import Changes
+from photoclip.app.tag_runs import TagOutcome
 from photoclip.core.db import Photo
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.services.tagger import TagController, TagOutcome
+from photoclip.gui.services.tagger import TagController
 from photoclip.gui.services.workers import LibraryRunner
 from photoclip.gui.widgets import IndexStatus
 from photoclip.gui.widgets.photo_labels import TagActions
@@ -26,9 +28,9 @@ NO_MODEL = "Tagging needs the model; it is not ready yet."
 
 
 class TaggingCommands(QObject):
-    tags_changed = Signal()
+    tags_changed = Signal(object)  # Changes: what an edit or a run changed, for the views to refresh
     message = Signal(str, int)  # text, milliseconds to show it
-    sidecars_written = Signal(object)  # tags.TagChange, after a tagging run's sidecars were brought up to date
+    sidecars_written = Signal(object)  # Changes, after a tagging run's sidecars were brought up to date
 
     def __init__(
         self,
@@ -94,18 +96,18 @@ class TaggingCommands(QObject):
 
     def _finished(self, outcome: TagOutcome) -> None:
         emit(self.message, outcome.summary(), 10000)
-        emit(self.tags_changed)
+        emit(self.tags_changed, Changes(outcome.summary(), any_photo=True, tags_changed=True))
 
     def write_sidecars_for(self, photo_ids: Iterable[int]) -> None:
         """Bring these photos' sidecars in line with their tags (a run or the indexer changed them)."""
         # On the library thread, like every sidecar write of the app: two threads merging into
         # the same file could lose each other's change.
         ids = sorted(photo_ids)
-        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, ids, True), self._sidecars_written, self.actions.report_failure)
+        self.library.call(lambda ctx: sidecars.write_sidecars(ctx.lib, ids, True), self._sidecars_written, self.actions.report_failure)
 
-    def _sidecars_written(self, change: tags.TagChange) -> None:
-        if change.sidecars or change.problems:
-            text = f"{len(change.sidecars):,} XMP sidecar files updated." + change.problems_text()
+    def _sidecars_written(self, change: Changes) -> None:
+        if change.sidecars_written or change.problems:
+            text = f"{len(change.sidecars_written):,} XMP sidecar files updated." + change.problems_text()
             emit(self.message, text, 10000)
         emit(self.sidecars_written, change)
 
@@ -122,11 +124,11 @@ class TaggingCommands(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         emit(self.message, "Writing XMP sidecars…", 0)
-        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, None, True), self._exported, self.actions.report_failure)
+        self.library.call(lambda ctx: sidecars.write_sidecars(ctx.lib, None, True), self._exported, self.actions.report_failure)
 
-    def _exported(self, change: tags.TagChange) -> None:
-        text = f"Wrote {len(change.sidecars):,} XMP sidecar files."
-        if not change.sidecars:
+    def _exported(self, change: Changes) -> None:
+        text = f"Wrote {len(change.sidecars_written):,} XMP sidecar files."
+        if not change.sidecars_written:
             text = "The XMP sidecars were already up to date."
         emit(self.message, text + change.problems_text(), 10000)
 
@@ -161,12 +163,12 @@ class TaggingCommands(QObject):
         """Confirm or reject a label on a selection: one lesson, one pass over the library."""
         self.actions.feedback([p.id for p in photos], name, confirm=confirm)
 
-    def _changed(self, change: tags.TagChange) -> None:
+    def _changed(self, change: Changes) -> None:
         text = change.message
-        if change.sidecars:
-            text += f" {len(change.sidecars):,} sidecar files updated."
+        if change.sidecars_written:
+            text += f" {len(change.sidecars_written):,} sidecar files updated."
         emit(self.message, text + change.problems_text(), 8000)
-        emit(self.tags_changed)
+        emit(self.tags_changed, change)
 
     def shutdown(self) -> None:
         self.tagger.shutdown()
