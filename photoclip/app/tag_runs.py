@@ -5,11 +5,12 @@ CLI could call it directly."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from photoclip.app import sync
 from photoclip.core import tagging
+from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.model import Embedder
@@ -48,13 +49,11 @@ def _label_ids(lib: Library, names: list[str] | None) -> list[int]:
     return [label.id for label in labels]
 
 
-def run_tagging(
-    lib: Library,
-    run: TagRun,
-    cancelled: Callable[[], bool],
-    progress: Callable[[int, int], None],
-) -> TagOutcome:
-    """The worker's body (no Qt): prepare, apply with progress; which sidecars went stale.
+def run_tagging(lib: Library, run: TagRun, cancel: CancelToken) -> Generator[tuple[int, int], None, TagOutcome]:
+    """Prepare, then apply, yielding (photos done, total); returns what the run did.
+
+    A generator, like core's long jobs: the app's worker turns each item into progress,
+    and `cancel` is checked by core between chunks (what was written stays).
 
     Never raises: an error is reported in the outcome, because chunks written before it
     (or before a cancel) still need their sidecars brought up to date. The sidecars are
@@ -69,8 +68,8 @@ def run_tagging(
             before = sync.tag_pairs(lib, label_ids)
         if run.prepare is not None:
             run.prepare(lib, run.embedder)
-        for event in tagging.apply_labels(lib, run.embedder, run.names, cancel=cancelled):
-            progress(event.done, event.total)
+        for event in tagging.apply_labels(lib, run.embedder, run.names, cancel=lambda: cancel.cancelled):
+            yield event.done, event.total
             outcome.counts = dict(event.tagged)
             outcome.cancelled = event.phase == "cancelled"
     except PhotoclipError as exc:

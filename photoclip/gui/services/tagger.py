@@ -1,6 +1,7 @@
 """Tagging the library in the background, with progress and cancel.
 
-A run wraps core's `apply_labels` generator on a thread of its own with its own
+A run wraps the `run_tagging` use case (a generator over core's `apply_labels`) on a
+`Worker` thread of its own with its own
 `Library` (sqlite connections belong to the thread that opened them), so the app's
 library thread stays free for searches while thousands of tags are written. Runs
 asked for while one is going are queued and run in order; each may first change
@@ -10,23 +11,20 @@ something (a label's threshold) in the same thread, so the run sees the change.
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Generator
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from photoclip.app.tag_runs import Prepare, TagOutcome, TagRun, run_tagging
+from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.services.workers import TaskRunner
+from photoclip.gui.services.workers import Worker
 
 log = logging.getLogger(__name__)
-
-
-class _ProgressBridge(QObject):
-    # Emitted in the tagging thread; the queued connection delivers it on the GUI thread.
-    moved = Signal(int, int)
 
 
 class TagController(QObject):
@@ -41,19 +39,17 @@ class TagController(QObject):
     def __init__(self, db_path: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db_path = Path(db_path)
-        self._runner = TaskRunner("tagging", max_workers=1, parent=self)
+        self._worker = Worker("tagging", threads=1, parent=self)
         self._queue: list[TagRun] = []
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
         self._busy = False
         self._closing = False
-        self._bridge = _ProgressBridge()
-        self._bridge.moved.connect(self._moved, Qt.ConnectionType.QueuedConnection)
 
     @property
     def running(self) -> bool:
         return self._busy
 
-    def start(self, embedder: object, names: list[str] | None = None, *, prepare: Prepare | None = None, write_xmp: bool = False) -> None:
+    def start(self, embedder: Embedder, names: list[str] | None = None, *, prepare: Prepare | None = None, write_xmp: bool = False) -> None:
         """Tag the library with these labels (all for None), now or after the run in progress."""
         if self._closing:
             return
@@ -64,12 +60,12 @@ class TagController(QObject):
     def cancel(self) -> None:
         """Stop the current run between chunks (what was written stays) and drop the queue."""
         self._queue.clear()
-        self._cancel.set()
+        self._cancel.cancel()
 
     def shutdown(self) -> None:
         self._closing = True
         self.cancel()
-        self._runner.shutdown()
+        self._worker.shutdown()
 
     def _next(self) -> None:
         if not self._queue or self._closing:
@@ -78,25 +74,21 @@ class TagController(QObject):
                 emit(self.running_changed, False)
             return
         run = self._queue.pop(0)
-        self._cancel = cancel = threading.Event()
+        self._cancel = CancelToken()
         if not self._busy:
             self._busy = True
             emit(self.running_changed, True)
         emit(self.progress, 0, 0)
+        self._worker.submit(lambda cancel: self._job(run, cancel), self._done, self._failed, on_progress=self._moved, cancel=self._cancel)
 
-        def job() -> TagOutcome:
-            with Library(self.db_path) as lib:
-                return run_tagging(lib, run, cancel.is_set, self._report)
+    def _job(self, run: TagRun, cancel: CancelToken) -> Generator[tuple[int, int], None, TagOutcome]:
+        # The run's own Library, opened in the tagging thread: the library thread stays free.
+        with Library(self.db_path) as lib:
+            return (yield from run_tagging(lib, run, cancel))
 
-        self._runner.run(job, self._done, self._failed)
-
-    def _report(self, done: int, total: int) -> None:
-        emit(self._bridge.moved, done, total)
-
-    @Slot(int, int)
-    def _moved(self, done: int, total: int) -> None:
+    def _moved(self, step: tuple[int, int]) -> None:
         if self._busy and not self._closing:
-            emit(self.progress, done, total)
+            emit(self.progress, *step)
 
     def _done(self, outcome: TagOutcome) -> None:
         if outcome.stale_sidecars:
