@@ -21,8 +21,7 @@ def test_a_generator_job_reports_progress_and_its_result_on_the_gui_thread(qtbot
 
     def job(cancel: CancelToken) -> Generator[int, None, str]:
         assert threading.current_thread().name.startswith("photoclip-test")
-        for i in range(3):
-            yield i
+        yield from range(3)
         return "done"
 
     try:
