@@ -17,6 +17,7 @@ from photoclip.app.changes import Changes
 from photoclip.app.sidecars import write_sidecars
 from photoclip.core import tagging
 from photoclip.core.db import Library
+from photoclip.core.model import Embedder
 from photoclip.core.tagging import LabelMatch, Tag
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,12 @@ class PhotoLabels:
         return next((t for t in self.tags if t.label == name), None)
 
 
-def photo_labels(lib: Library, embedder: object | None, photo_id: int, k: int = TOP_LABELS) -> PhotoLabels:
+def photo_labels(lib: Library, embedder: Embedder | None, photo_id: int, k: int = TOP_LABELS) -> PhotoLabels:
     """The best `k` labels, plus every label the photo has or the user rejected (best first)."""
     names = [label.name for label in tagging.list_labels(lib)]
     tags = tagging.photo_tags(lib, photo_id)
     rejected = tagging.rejected_labels(lib, photo_id)
-    ranked = tagging.top_labels(lib, embedder, photo_id, len(names)) if embedder is not None else []  # type: ignore[arg-type]
+    ranked = tagging.top_labels(lib, embedder, photo_id, len(names)) if embedder is not None else []
     # A label the user just confirmed or rejected stays in view even when it falls out of the top k.
     keep = {t.label for t in tags} | rejected
     matches = [m for i, m in enumerate(ranked) if i < k or m.label in keep]
@@ -69,14 +70,14 @@ def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_x
 
 
 def give_feedback(
-    lib: Library, embedder: object, photo_ids: Sequence[int], name: str, *, confirm: bool, write_xmp: bool = False
+    lib: Library, embedder: Embedder, photo_ids: Sequence[int], name: str, *, confirm: bool, write_xmp: bool = False
 ) -> Changes:
     """Confirm or reject a label on photos: the label learns and is re-applied to the library once."""
     # Feedback re-applies the whole label: photos that gain or lose it changed too (their
     # sidecars need redoing, a viewer showing one of them needs its labels again).
     label_ids = [tagging.get_label(lib, name).id]
     before = sync.tag_pairs(lib, label_ids)
-    tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)  # type: ignore[arg-type]
+    tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)
     verb = "Confirmed" if confirm else "Rejected"
     what = "" if len(photo_ids) == 1 else f" on {len(photo_ids):,} photos"
     message = f"{verb} “{name}”{what}: it now tags {tagged:,} photos automatically."

@@ -40,6 +40,7 @@ from photoclip.app import sync
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.core import tagging
 from photoclip.core.db import display_path, fs_path
+from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
@@ -145,7 +146,7 @@ class LabelsDialog(QDialog):
         self,
         library: LibraryRunner,
         tagging: TaggingCommands,
-        embedder: object | None = None,
+        embedder: Embedder | None = None,
         parent: QWidget | None = None,
         thumbs: ThumbnailLoader | None = None,
     ) -> None:
@@ -288,7 +289,7 @@ class LabelsDialog(QDialog):
     def would_tag_count(self) -> int:
         return int(self.count_label.property("count") or 0)
 
-    def set_embedder(self, embedder: object | None) -> None:
+    def set_embedder(self, embedder: Embedder | None) -> None:
         """The model became ready (or changed): score the selected label with it."""
         self.embedder = embedder
         self._selection_changed()

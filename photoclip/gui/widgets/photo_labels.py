@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.app import tags
 from photoclip.app.changes import Changes
+from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import LibraryRunner
 
@@ -44,7 +45,7 @@ class TagActions(QObject):
     def __init__(
         self,
         library: LibraryRunner,
-        embedder: Callable[[], object | None],
+        embedder: Callable[[], Embedder | None],
         write_xmp: Callable[[], bool],
         parent: QObject | None = None,
     ) -> None:
@@ -53,7 +54,7 @@ class TagActions(QObject):
         self._embedder, self._write_xmp = embedder, write_xmp
 
     @property
-    def embedder(self) -> object | None:
+    def embedder(self) -> Embedder | None:
         return self._embedder()
 
     def load(self, photo_id: int, on_done: Callable[[tags.PhotoLabels], None]) -> None:

@@ -27,6 +27,7 @@ from photoclip import __version__
 from photoclip.core import paths
 from photoclip.core.db import display_path
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.model import Embedder
 from photoclip.core.settings import Settings
 from photoclip.gui.dialogs.settings import CHECKPOINT_FILTER, SettingsDialog
 from photoclip.gui.dialogs.viewer import ViewerDialog
@@ -177,7 +178,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         else:
             self.model_label.setText(f"Model: downloading {done / 1e6:.0f} MB…")
 
-    def _model_ready(self, embedder: object) -> None:
+    def _model_ready(self, embedder: Embedder) -> None:
         self.indexer.set_embedder(embedder)
         self.indexer.start()
         self.refresh_sidebar()

@@ -18,6 +18,7 @@ from photoclip.app import sidecars, tags
 from photoclip.app.changes import Changes
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.core.db import Photo
+from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.tagger import TagController
 from photoclip.gui.services.workers import LibraryRunner
@@ -36,7 +37,7 @@ class TaggingCommands(QObject):
         self,
         db_path: Path,
         library: LibraryRunner,
-        embedder: Callable[[], object | None],
+        embedder: Callable[[], Embedder | None],
         write_xmp: Callable[[], bool],
         parent: QWidget,
     ) -> None:
