@@ -49,13 +49,14 @@ def icon() -> QIcon:
 
 def create_app(argv: list[str]) -> QApplication:
     keep_singletons_alive()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "photoclip", *argv])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0] if sys.argv else "photoclip", *argv])
     app.setApplicationName("photoclip")
     app.setApplicationDisplayName("photoclip")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.photoclip")
     app.setWindowIcon(icon())
-    return app  # type: ignore[return-value]
+    return app
 
 
 # Called with the shown window before the event loop starts; returns a function giving the

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -277,7 +277,7 @@ class LabelsDialog(QDialog):
 
     def current_name(self) -> str | None:
         item = self.label_list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
 
     def current_threshold(self) -> float | None:
         """The threshold under the slider, in raw score units (None without scores)."""
@@ -306,8 +306,8 @@ class LabelsDialog(QDialog):
         has_scores = has_label and self.scores is not None and self.embedder is not None
         for widget in (self.rename_button, self.delete_button, self.descriptions, self.save_descriptions_button):
             widget.setEnabled(has_label)
-        for widget in (self.slider, self.apply_button):
-            widget.setEnabled(bool(has_scores) and self.current_threshold() is not None)
+        for control in (self.slider, self.apply_button):
+            control.setEnabled(bool(has_scores) and self.current_threshold() is not None)
         self.reset_button.setEnabled(has_label)
         self.tag_all_button.setEnabled(self.embedder is not None and bool(self.labels))
 
@@ -419,7 +419,7 @@ class LabelsDialog(QDialog):
             if item.data(Qt.ItemDataRole.UserRole) == photo_id:
                 self._set_icon(item)
 
-    def _preview_menu(self, pos) -> None:
+    def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
         ids = [item.data(Qt.ItemDataRole.UserRole) for item in self.preview.selectedItems()]
         if name is None or not ids:

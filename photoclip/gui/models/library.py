@@ -9,6 +9,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     Qt,
 )
 
@@ -19,7 +20,7 @@ from photoclip.gui.models.roles import FOLDER_ROLE, Index
 class FolderModel(QAbstractListModel):
     """The library's folders with their counts; row 0 is "All photos"."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._folders: list[Folder] = []
         self._totals: dict[str, int] = {}
@@ -86,7 +87,7 @@ class ProblemsModel(QAbstractTableModel):
 
     HEADERS = ("File", "Reason")
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[str, str]] = []
 

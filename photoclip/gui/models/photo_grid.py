@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
     QMimeData,
     QModelIndex,
+    QObject,
     Qt,
     QUrl,
     Slot,
@@ -36,7 +38,7 @@ class Entry:
     score: float | None = None  # None when browsing (no query)
 
 
-def _sort_key(sort: str):
+def _sort_key(sort: str) -> Callable[[Entry], Any]:
     if sort == SORT_NAME:
         return lambda e: (e.photo.name.lower(), e.photo.path)
     if sort == SORT_DATE:
@@ -52,7 +54,7 @@ class PhotoGridModel(QAbstractListModel):
     fetched, so moving the slider or changing the sort never asks core again.
     """
 
-    def __init__(self, thumbnails: ThumbnailLoader | None = None, parent=None) -> None:
+    def __init__(self, thumbnails: ThumbnailLoader | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thumbs = thumbnails
         self._all: list[Entry] = []
@@ -96,7 +98,7 @@ class PhotoGridModel(QAbstractListModel):
         self.endResetModel()
 
     @property
-    def sort(self) -> str:
+    def sort(self) -> str:  # type: ignore[override]  # a property here, not Qt's sort(column)
         return self._sort
 
     def _rebuild(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -126,7 +126,7 @@ class IndexController(QObject):
                 yield final
             return final
 
-    def _after_commit(self, lib: Library, embedder: Embedder | None, write_xmp: bool) -> Callable[[list[int]], None] | None:
+    def _after_commit(self, lib: Library, embedder: Embedder | None, write_xmp: bool) -> Callable[[Sequence[int]], None] | None:
         """New photos get the user's labels here; their sidecars are left to the app's library
         thread, where every other sidecar write happens (two threads merging into one file
         could lose a change)."""
@@ -134,7 +134,7 @@ class IndexController(QObject):
         if tag_new is None:
             return None
 
-        def after_commit(photo_ids: list[int]) -> None:
+        def after_commit(photo_ids: Sequence[int]) -> None:
             counts = tag_new(photo_ids)
             if write_xmp and isinstance(counts, dict) and sum(counts.values()):
                 emit(self.sidecars_due, list(photo_ids))  # a queued signal: delivered on the GUI thread

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import (
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QSize,
@@ -24,7 +25,7 @@ TEXT_LINE = 18  # px under each thumbnail for the file name
 class PhotoDelegate(QStyledItemDelegate):
     """Paints one grid cell: thumbnail (or placeholder), file name, score badge."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.edge = 160
 

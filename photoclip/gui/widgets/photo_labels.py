@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QCompleter,
@@ -197,7 +197,7 @@ class PhotoLabelsPanel(QWidget):
         for layout in (self.grid, self.other_layout):
             while layout.count():
                 item = layout.takeAt(0)
-                widget = item.widget()
+                widget = item.widget() if item is not None else None
                 if widget is not None:
                     widget.hide()
                     widget.setParent(None)  # out of the tree now, so a lookup never finds the old row
@@ -241,7 +241,7 @@ class PhotoLabelsPanel(QWidget):
             self.other_layout.addWidget(button)
         self.other_layout.addStretch(1)
 
-    def _button(self, text: str, tip: str, signal: Signal, name: str) -> QToolButton:  # type: ignore[type-arg]
+    def _button(self, text: str, tip: str, signal: SignalInstance, name: str) -> QToolButton:
         button = QToolButton(self.rows)
         button.setText(text)
         button.setToolTip(tip)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import (
     QEvent,
+    QObject,
     Qt,
     Signal,
 )
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -187,11 +189,12 @@ class SearchBar(QFrame):
             chip.deleteLater()
             emit(self.query_changed)
 
-    def eventFilter(self, obj, event) -> bool:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         # Backspace in an empty line removes the last chip, as in tag inputs everywhere.
         if (
             obj is self.edit
             and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Backspace
             and not self.edit.text()
             and self.chips
@@ -202,12 +205,12 @@ class SearchBar(QFrame):
 
     # -- drops ------------------------------------------------------------------
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         emit(self.image_dropped, event.mimeData())
         event.acceptProposedAction()
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QLabel,
+    QLineEdit,
     QListView,
     QMainWindow,
     QPushButton,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.app.changes import Changes
+from photoclip.core.db import Photo
 from photoclip.core.model import Embedder
 from photoclip.core.search import Filters
 from photoclip.core.settings import Settings
@@ -118,6 +120,18 @@ class WindowBase(QMainWindow):
     @property
     def embedder(self) -> Embedder | None:
         return self.model_service.embedder
+
+    def more_like(self, photo: Photo, weight: float) -> None:
+        raise NotImplementedError
+
+    def _banner_first(self) -> None:
+        raise NotImplementedError
+
+    def tag_line(self) -> QLineEdit:
+        """The tag filter's line edit (an editable combo box always has one)."""
+        line = self.tag_combo.lineEdit()
+        assert line is not None
+        return line
 
     def run_query(self) -> None:
         raise NotImplementedError

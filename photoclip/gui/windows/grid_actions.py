@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -38,7 +38,7 @@ class GridActions(WindowPart):
         rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
         return [self.grid_model.photo(r) for r in rows]
 
-    def open_viewer(self, index) -> None:
+    def open_viewer(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
         if self._viewer is not None:
@@ -50,7 +50,7 @@ class GridActions(WindowPart):
         self._viewer = viewer
         viewer.show()
 
-    def _grid_menu(self, pos) -> None:
+    def _grid_menu(self, pos: QPoint) -> None:
         index = self.grid.indexAt(pos)
         if not index.isValid():
             return
@@ -60,7 +60,7 @@ class GridActions(WindowPart):
         photo = self.grid_model.photo(index.row())
         menu = QMenu(self)
         menu.addAction("Open", lambda: self.open_viewer(index))
-        menu.addAction("Open with system viewer", lambda: [open_path(p.path) for p in photos])
+        menu.addAction("Open with system viewer", lambda: open_paths(photos))
         menu.addAction("Show in file manager", lambda: show_in_file_manager(photo.path, parent=self))
         menu.addAction("Copy path" if len(photos) == 1 else f"Copy {len(photos)} paths", lambda: copy_paths(photos))
         menu.addSeparator()
@@ -151,6 +151,11 @@ class GridActions(WindowPart):
 
 def open_path(path: str | os.PathLike[str]) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(path)))
+
+
+def open_paths(photos: list[Photo]) -> None:
+    for photo in photos:
+        open_path(photo.path)
 
 
 def copy_paths(photos: list[Photo]) -> None:

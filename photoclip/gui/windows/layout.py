@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
+# A menu action's shortcut: one key sequence, a standard key, or several.
+Keys = str | QKeySequence | QKeySequence.StandardKey | list[QKeySequence] | None
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
 
@@ -100,7 +102,7 @@ class WindowLayout(WindowPart):
         self.tag_combo = QComboBox(filters)
         self.tag_combo.setEditable(True)
         self.tag_combo.setMinimumWidth(120)
-        self.tag_combo.lineEdit().setPlaceholderText("Any tag")
+        self.tag_line().setPlaceholderText("Any tag")
         self.tag_combo.setToolTip("Only photos with this tag")
         self.min_score = QSlider(Qt.Orientation.Horizontal, filters)
         self.min_score.setRange(0, 100)
@@ -198,7 +200,7 @@ class WindowLayout(WindowPart):
         self.set_thumbnail_edge(self.settings.thumbnail_edge)
 
     def _build_actions(self) -> None:
-        def action(text: str, slot: Callable[[], object], keys: object = None, where: QWidget | None = None) -> QAction:
+        def action(text: str, slot: Callable[[], object], keys: Keys = None, where: QWidget | None = None) -> QAction:
             act = QAction(text, where or self)
             if keys is not None:
                 act.setShortcuts(keys if isinstance(keys, list) else [QKeySequence(keys)])

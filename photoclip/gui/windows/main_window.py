@@ -111,7 +111,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         self.date_check.toggled.connect(self._date_toggled)
         self.date_from.dateChanged.connect(self.run_query)
         self.date_to.dateChanged.connect(self.run_query)
-        self.tag_combo.lineEdit().editingFinished.connect(self.run_query)
+        self.tag_line().editingFinished.connect(self.run_query)
         self.tag_combo.activated.connect(self.run_query)
         self.tag_list.chosen.connect(self.set_tag_filter)
         self.min_score.valueChanged.connect(self._min_score_changed)

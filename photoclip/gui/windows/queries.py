@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from datetime import date
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QGuiApplication,
     QImage,
 )
 
 from photoclip.app.fetch import fetch_image, store_image_bytes
 from photoclip.app.tags import photos_with_tag
-from photoclip.core.db import Photo
+from photoclip.core.db import Library, Photo
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.search import Filters, QueryTerm, Result
 from photoclip.gui.models import (
@@ -25,6 +29,7 @@ from photoclip.gui.models import (
 )
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import CHECKING, LOADING
+from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets import ChipTerm
 from photoclip.gui.windows.base import WindowPart
 
@@ -39,10 +44,11 @@ class Queries(WindowPart):
     # == queries ====================================================================================
 
     def filters(self) -> Filters:
-        date_from = date_to = None
+        date_from: date | None = None
+        date_to: date | None = None
         if self.date_check.isChecked():
-            date_from = self.date_from.date().toPython()
-            date_to = self.date_to.date().toPython()
+            date_from = self.date_from.date().toPython()  # type: ignore[assignment]  # a date, the stubs say object
+            date_to = self.date_to.date().toPython()  # type: ignore[assignment]
         return Filters(folder=self.folder_filter, date_from=date_from, date_to=date_to, label=self.tag_filter())
 
     def tag_filter(self) -> str | None:
@@ -103,7 +109,7 @@ class Queries(WindowPart):
         filters = self.filters()
         order = "name" if self.grid_model.sort == SORT_NAME else "taken"
 
-        def job(ctx) -> list[Photo]:
+        def job(ctx: LibraryContext) -> list[Photo]:
             photos = ctx.lib.all_photos(order=order)
             return filter_photos(ctx.lib, photos, filters)
 
@@ -166,15 +172,15 @@ class Queries(WindowPart):
 
     # == drops and paste ====================================================================
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         if self.handle_mime(event.mimeData()):
             event.acceptProposedAction()
 
@@ -216,8 +222,8 @@ class Queries(WindowPart):
 
             buffer = QBuffer()
             buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            image.save(buffer, "PNG")
-            return store_image_bytes(bytes(buffer.data()), ".png")
+            image.save(buffer, "PNG")  # type: ignore[call-overload]  # the binding takes a str; the stubs say bytes
+            return store_image_bytes(bytes(buffer.data().data()), ".png")
 
         self.pool.run(save, lambda path: self.search_bar.add_chip(ChipTerm("image", path, 1.0, "pasted image"), replace=True))
 
@@ -230,7 +236,7 @@ class Queries(WindowPart):
 # -- helpers that run in workers ---------------------------------------------
 
 
-def filter_photos(lib, photos: list[Photo], filters: Filters) -> list[Photo]:
+def filter_photos(lib: Library, photos: list[Photo], filters: Filters) -> list[Photo]:
     """Browse-mode filters (library thread): folder prefix, date range, tag."""
     out = photos
     if filters.folder:

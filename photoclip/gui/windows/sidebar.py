@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
+from PySide6.QtCore import QModelIndex, QPoint
 from PySide6.QtWidgets import (
     QFileDialog,
     QMenu,
@@ -17,6 +19,7 @@ from photoclip.app.tags import tag_names
 from photoclip.core.db import display_path
 from photoclip.core.ingest.pipeline import IndexProgress
 from photoclip.gui.qtcompat import emit
+from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.grid_actions import open_path
 
@@ -33,7 +36,7 @@ class Sidebar(WindowPart):
     def refresh_sidebar(self) -> None:
         model_id = getattr(self.embedder, "model_id", None)
 
-        def job(ctx) -> dict:
+        def job(ctx: LibraryContext) -> dict[str, Any]:
             lib = ctx.lib
             return {
                 "folders": lib.folders(model_id),
@@ -44,7 +47,7 @@ class Sidebar(WindowPart):
 
         self.library.call(job, self._sidebar_loaded)
 
-    def _sidebar_loaded(self, data: dict) -> None:
+    def _sidebar_loaded(self, data: dict[str, Any]) -> None:
         current = self.folder_filter
         self.folder_view.selectionModel().blockSignals(True)
         self.folder_model.set_folders(data["folders"], data["counts"])
@@ -116,14 +119,14 @@ class Sidebar(WindowPart):
     def rescan(self) -> None:
         self.indexer.start()
 
-    def _folder_selected(self, current, _previous) -> None:
+    def _folder_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         folder = self.folder_model.folder(current.row())
         self.folder_filter = folder.path if folder else None
         if self.problems_button.isChecked():
             self.problems_button.setChecked(False)
         self.run_query()
 
-    def _folder_menu(self, pos) -> None:
+    def _folder_menu(self, pos: QPoint) -> None:
         folder = self.folder_model.folder(self.folder_view.indexAt(pos).row())
         if folder is None:
             return
@@ -182,7 +185,12 @@ class Sidebar(WindowPart):
     def _index_failed(self, message: str) -> None:
         self.banner.show_message(f"Indexing stopped: {message}", "Try again", None)
         self.banner.first.clicked.disconnect()
-        self.banner.first.clicked.connect(lambda: (self.banner.hide(), self._reconnect_banner(), self.rescan()))
+        self.banner.first.clicked.connect(self._retry_index)
+
+    def _retry_index(self) -> None:
+        self.banner.hide()
+        self._reconnect_banner()
+        self.rescan()
 
     def _reconnect_banner(self) -> None:
         self.banner.first.clicked.disconnect()
