@@ -50,7 +50,7 @@ STARTUP_PROBE = textwrap.dedent(
     from photoclip.gui.app import create_app
     app = create_app([])
     from photoclip.core import paths
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
     # load_model=False: the real app starts the model load only after this point, in a thread;
     # leaving it out keeps `import torch` below a cold, fair baseline.
     window = MainWindow(paths.default_db_path(), load_model=False)
@@ -122,7 +122,7 @@ def bench_index_latency(photo_count: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from photoclip.core import paths
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(paths.default_db_path())
@@ -186,7 +186,7 @@ def bench_scroll(count: int, frames: int) -> None:
     from photoclip.core import paths
     from photoclip.core.db import Photo
     from photoclip.core.settings import Settings
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(paths.default_db_path(), Settings(), load_model=False)
@@ -254,7 +254,7 @@ def bench_tagging_latency(photo_count: int, label_count: int) -> None:
 
     from photoclip.core.model import FakeEmbedder
     from photoclip.core.settings import Settings
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
 
     work = common.temp_dir("photoclip-bench-gui-tagging-")
     folder = work / "photos"  # exists, holds no files, and is never scanned: no indexing pass runs

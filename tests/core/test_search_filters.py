@@ -98,7 +98,7 @@ def test_a_tag_filter_picks_the_same_photos_in_search_browse_and_export(tagged, 
 
 def test_the_app_browse_filter_is_the_core_filter(tagged):
     pytest.importorskip("PySide6")
-    from photoclip.gui.window import filter_photos as gui_filter_photos
+    from photoclip.gui.windows.queries import filter_photos as gui_filter_photos
 
     lib, ids, _ = tagged
     filters = Filters(label="animals/DOGS")

@@ -21,10 +21,10 @@ def _live_threads() -> set[threading.Thread]:
 
 @pytest.fixture(autouse=True)
 def no_leftover_threads(qapp):
-    """Fail a test that leaves a Python thread or one of the app's QThreads running."""
+    """Fail a test that leaves a Python thread (the app's workers among them) running."""
     from PySide6.QtCore import QThreadPool
 
-    from photoclip.gui.indexer import running_qthreads
+    from photoclip.gui.services.workers import running_worker_threads
 
     before = _live_threads()
     yield
@@ -33,7 +33,7 @@ def no_leftover_threads(qapp):
     # checked through the app's own QThread registry instead.
     leftover = [t.name for t in _live_threads() - before if not isinstance(t, threading._DummyThread)]
     assert not leftover, f"threads left running after the test: {leftover}"
-    assert not running_qthreads(), "an indexing QThread is still running"
+    assert not running_worker_threads(), "a photoclip worker thread is still running"
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def window(qtbot, indexed_db: Path, tiny_embedder):
     """The main window over the indexed photos, its model ready and the first pass done."""
     from photoclip.core.settings import Settings
     from photoclip.gui.qtcompat import emit
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
 
     win = MainWindow(indexed_db, Settings(), load_model=False)
     qtbot.addWidget(win)

@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 
-from photoclip.gui.fetch import FetchError, fetch_image
-from photoclip.gui.window import MainWindow
+from photoclip.app.fetch import FetchError, fetch_image
+from photoclip.gui.windows.main_window import MainWindow
 
 
 def test_viewer_loads_off_thread_and_steps(window: MainWindow, qtbot) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from photoclip.core import paths
 from photoclip.core.db import Library
-from photoclip.gui.indexer import IndexController
+from photoclip.gui.services.indexer import IndexController
 
 
 def test_indexes_real_photos(qtbot, db_path: Path, photo_dir: Path, tiny_embedder) -> None:

@@ -13,10 +13,10 @@ from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.settings import Settings
-from photoclip.gui.labels_dialog import NO_MODEL_TEXT, LabelsDialog, would_tag_text
-from photoclip.gui.tag_ui import TaggingCommands
-from photoclip.gui.tasks import LibraryRunner
-from photoclip.gui.window import MainWindow
+from photoclip.gui.dialogs.labels import NO_MODEL_TEXT, LabelsDialog, would_tag_text
+from photoclip.gui.services.workers import LibraryRunner
+from photoclip.gui.windows.main_window import MainWindow
+from photoclip.gui.windows.tagging import TaggingCommands
 
 DIM = 8
 N_PHOTOS = 30

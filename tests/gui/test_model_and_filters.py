@@ -11,10 +11,10 @@ from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import ModelChoice
 from photoclip.core.settings import Settings
-from photoclip.gui.model_service import MISSING, READY, UNAVAILABLE, ModelService
-from photoclip.gui.settings_dialog import SettingsDialog
-from photoclip.gui.tasks import TaskRunner
-from photoclip.gui.window import MainWindow
+from photoclip.gui.dialogs.settings import SettingsDialog
+from photoclip.gui.services.model_service import MISSING, READY, UNAVAILABLE, ModelService
+from photoclip.gui.services.workers import TaskRunner
+from photoclip.gui.windows.main_window import MainWindow
 
 
 @pytest.fixture

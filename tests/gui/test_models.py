@@ -14,7 +14,7 @@ from photoclip.gui.models import (
     PhotoGridModel,
     ProblemsModel,
 )
-from photoclip.gui.thumbs import ThumbnailLoader
+from photoclip.gui.services.thumbnails import ThumbnailLoader
 
 
 def _photos(library: Library, photo_dir: Path):

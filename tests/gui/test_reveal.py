@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     import json, sys
     from PySide6.QtCore import ClassInfo, QCoreApplication, QObject, QTimer, Slot
     from PySide6.QtDBus import QDBusConnection
-    from photoclip.gui.reveal import show_in_file_manager
+    from photoclip.gui.services.reveal import show_in_file_manager
 
     app = QCoreApplication(sys.argv)
     asked, fell = [], []

@@ -16,7 +16,7 @@ PROBE = textwrap.dedent(
     import json, sys
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    from photoclip.gui.window import MainWindow
+    from photoclip.gui.windows.main_window import MainWindow
     from photoclip.core import paths
     window = MainWindow(paths.default_db_path())
     window.show()
@@ -55,10 +55,7 @@ def test_window_shows_before_torch_is_imported(tmp_path: Path, tiny_weights: Pat
 
 
 def test_gui_modules_do_not_import_torch() -> None:
-    code = (
-        "import sys, photoclip.gui.app, photoclip.gui.window, photoclip.gui.script;"
-        "print('torch' in sys.modules, 'open_clip' in sys.modules)"
-    )
+    code = "import sys, photoclip.gui.app, photoclip.gui.windows.main_window;print('torch' in sys.modules, 'open_clip' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "False"], done.stderr
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QToolButton
 
+from photoclip.app.tag_runs import TagOutcome
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.xmp import sidecar
-from photoclip.gui import tag_ui
-from photoclip.gui.tagger import TagOutcome
-from photoclip.gui.window import MainWindow
+from photoclip.gui.windows import tagging as tag_ui
+from photoclip.gui.windows.main_window import MainWindow
 
 LABELS = ("beach", "cat", "Animals/Dogs", "receipt", "sunset", "mountain")
 
@@ -215,8 +215,8 @@ def test_setting_keeps_sidecars_in_step_with_viewer_edits(window: MainWindow, qt
 @pytest.mark.parametrize("enabled", [False, True])
 def test_settings_checkbox_round_trips(qtbot, tmp_path: Path, enabled: bool) -> None:
     from photoclip.core.settings import Settings
-    from photoclip.gui.settings_dialog import SettingsDialog
-    from photoclip.gui.tasks import TaskRunner
+    from photoclip.gui.dialogs.settings import SettingsDialog
+    from photoclip.gui.services.workers import TaskRunner
 
     runner = TaskRunner("test")
     dialog = SettingsDialog(Settings(write_xmp=enabled), [], tmp_path, runner)
@@ -313,7 +313,7 @@ def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: 
 
 
 def test_labels_dialog_redraws_after_a_right_click_lesson_in_the_app(window: MainWindow, qtbot, indexed_db: Path) -> None:
-    from photoclip.gui.labels_dialog import LabelsDialog
+    from photoclip.gui.dialogs.labels import LabelsDialog
 
     _make_labels(indexed_db)
     dialog = window.open_labels()
@@ -358,7 +358,7 @@ def test_a_failed_run_still_brings_sidecars_up_to_date(window: MainWindow, qtbot
 
     with qtbot.waitSignal(window.tagging.sidecars_written, timeout=30000) as written:
         window.tagging.tag_library(["beach"], prepare=tag_then_fail)
-    assert written.args[0].sidecars == [sidecar.sidecar_path(photo.path)]
+    assert written.args[0].sidecars_written == [sidecar.sidecar_path(photo.path)]
     assert sidecar.read_keywords(sidecar.sidecar_path(photo.path)) == ["beach"]
 
 
@@ -367,7 +367,7 @@ def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(
 ) -> None:
     import shutil
 
-    from photoclip.gui import indexer
+    from photoclip.gui.services import indexer
 
     def tag_everything(lib, embedder, **_):
         def hook(photo_ids):
@@ -386,6 +386,6 @@ def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(
     with qtbot.waitSignal(window.tagging.sidecars_written, timeout=60000) as written:
         window.add_folder(str(new))
     expected = sorted(str(new / f"{n}.xmp") for n in ("skimage_chelsea.jpg", "skimage_coffee.jpg"))
-    assert sorted(written.args[0].sidecars) == expected
+    assert sorted(written.args[0].sidecars_written) == expected
     assert all(sidecar.read_keywords(p) == ["picnic"] for p in expected)
     qtbot.waitUntil(lambda: not window.indexer.running, timeout=60000)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from photoclip.core.settings import Settings
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.window import MainWindow
+from photoclip.gui.windows.main_window import MainWindow
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""A real window under Xvfb, started as a user would: the installed `photoclip` command.
+"""A real window under Xvfb, started through the app's public `run_app`, as the command does.
 
-The app is driven by its test hook (PHOTOCLIP_TEST_SCRIPT, see photoclip/gui/script.py):
+The app is started by tests/gui/launch_app.py, which hands photoclip's `run_app` the script
+driver of tests/gui/driver.py:
 add a folder of real photos, wait until they are indexed with the tiny model, search
 in words, save a screenshot, drop a photo, check it finds itself first, quit.
 Screenshots land in test-artifacts/ (git-ignored) for a person to look at.
@@ -49,9 +50,9 @@ def xvfb_display() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def photoclip_command() -> str:
-    script = Path(sys.executable).parent / "photoclip"
-    return str(script) if script.exists() else shutil.which("photoclip") or "photoclip"
+def launch_command(script: Path) -> list[str]:
+    """The app with the script driver installed (tests/gui/launch_app.py), this interpreter."""
+    return [sys.executable, str(Path(__file__).with_name("launch_app.py")), str(script)]
 
 
 def test_real_window_indexes_searches_and_finds_a_dropped_photo(
@@ -105,10 +106,9 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
         PHOTOCLIP_HOME=str(tmp_path / "home"),
         PHOTOCLIP_MODEL="photoclip-tiny",
         PHOTOCLIP_WEIGHTS=str(tiny_weights),
-        PHOTOCLIP_TEST_SCRIPT=str(script),
     )
     env.pop("WAYLAND_DISPLAY", None)
-    done = subprocess.run([photoclip_command()], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     for shot in (shot_text, shot_drop, shot_tagged, shot_viewer, shot_labels):
         assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
@@ -150,12 +150,11 @@ def test_first_run_without_a_model_stays_browsable(xvfb_display: str, tmp_path: 
         DISPLAY=xvfb_display,
         QT_QPA_PLATFORM="xcb",
         PHOTOCLIP_HOME=str(tmp_path / "home"),
-        PHOTOCLIP_TEST_SCRIPT=str(script),
         HF_HUB_OFFLINE="1",
     )
     for var in ("WAYLAND_DISPLAY", "PHOTOCLIP_MODEL", "PHOTOCLIP_WEIGHTS"):
         env.pop(var, None)
-    done = subprocess.run([photoclip_command()], env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(report.read_text())
     assert result["model"] == "missing"

@@ -55,6 +55,10 @@ class PhotoTables(TransactionalStore):
         )
         return [photo_from_row(r) for r in rows]
 
+    def paths_by_id(self) -> dict[int, str]:
+        """Every photo's path by id (the Labels dialog's preview reads them all at once)."""
+        return {int(pid): fs_path(path) for pid, path in self.conn.execute("SELECT id, path FROM photos")}
+
     def file_states(self) -> dict[str, tuple[int, int, int, str]]:
         """path -> (id, size, mtime_ns, status) for every known photo: the rescan's baseline."""
         rows = self.conn.execute("SELECT path, id, size, mtime_ns, status FROM photos")

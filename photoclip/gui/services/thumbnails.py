@@ -1,7 +1,7 @@
 """Lazy thumbnails for the grid (the calibre cover-cache pattern).
 
 `pixmap()` answers at once from a bounded LRU cache of QPixmaps, or returns None
-(the caller draws a placeholder) and queues a request. Worker threads take the
+(the caller draws a placeholder) and queues a request. The `Worker`'s threads take the
 newest request first (what the user is looking at now), get the cached JPEG from
 core's `thumbnail_for` (made from the photo if missing) and decode it into a
 QImage. QPixmap is a GUI-thread object, so the QImage is sent over a queued signal
@@ -12,23 +12,18 @@ the queue grows beyond `max_pending`.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from photoclip.core.errors import SkipFile
 from photoclip.core.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.gui.qtcompat import emit
+from photoclip.gui.services.workers import Worker
 
 log = logging.getLogger(__name__)
-
-
-class _Bridge(QObject):
-    loaded = Signal(int, QImage, int)  # photo id, image, the edge it was scaled for
-    failed = Signal(int, str)
 
 
 class ThumbnailLoader(QObject):
@@ -52,16 +47,9 @@ class ThumbnailLoader(QObject):
         self.edge = THUMBNAIL_SIZE
         self._pixmaps: OrderedDict[int, tuple[QPixmap, int]] = OrderedDict()  # id -> (pixmap, edge made for)
         self._failed: dict[int, str] = {}
-        self._pending: OrderedDict[int, str] = OrderedDict()  # newest at the end
-        self._in_flight: set[int] = set()
-        self._cond = threading.Condition()
         self._stopping = False
-        self._bridge = _Bridge()
-        self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
-        self._bridge.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self._threads = [threading.Thread(target=self._work, name=f"photoclip-thumb-{i}", daemon=True) for i in range(workers)]
-        for thread in self._threads:
-            thread.start()
+        # Newest request first (what the user is looking at now); one job per photo at a time.
+        self._worker = Worker("thumb", threads=workers, newest_first=True, max_pending=max_pending, parent=self)
 
     # -- GUI thread -----------------------------------------------------------
 
@@ -101,8 +89,7 @@ class ThumbnailLoader(QObject):
 
     def drop_pending(self) -> None:
         """A new result set replaced the old one: its queued requests are stale."""
-        with self._cond:
-            self._pending.clear()
+        self._worker.clear_pending()
 
     def clear(self) -> None:
         self.drop_pending()
@@ -115,23 +102,22 @@ class ThumbnailLoader(QObject):
 
     @property
     def pending(self) -> int:
-        with self._cond:
-            return len(self._pending) + len(self._in_flight)
+        return self._worker.pending
 
     def _request(self, photo_id: int, path: str) -> None:
-        with self._cond:
-            if photo_id in self._in_flight:
-                return
-            self._pending[photo_id] = path
-            self._pending.move_to_end(photo_id)
-            while len(self._pending) > self.max_pending:
-                self._pending.popitem(last=False)  # the oldest: scrolled out of view long ago
-            self._cond.notify()
+        self._worker.submit(
+            lambda _cancel: self._load(path),
+            lambda loaded: self._on_loaded(photo_id, *loaded),
+            lambda exc: self._on_failed(photo_id, exc),
+            key=photo_id,
+        )
 
-    @Slot(int, QImage, int)
+    def _load(self, path: str) -> tuple[QImage, int]:
+        """Worker thread: a QImage (never a QPixmap off the GUI thread) at the current edge."""
+        edge = self.edge
+        return load_thumbnail_image(self.cache_dir, path, edge), edge
+
     def _on_loaded(self, photo_id: int, image: QImage, edge: int) -> None:
-        with self._cond:
-            self._in_flight.discard(photo_id)
         if self._stopping:
             return
         self._pixmaps[photo_id] = (QPixmap.fromImage(image), edge)
@@ -139,45 +125,21 @@ class ThumbnailLoader(QObject):
             self._pixmaps.popitem(last=False)
         emit(self.ready, photo_id)
 
-    @Slot(int, str)
-    def _on_failed(self, photo_id: int, reason: str) -> None:
-        with self._cond:
-            self._in_flight.discard(photo_id)
+    def _on_failed(self, photo_id: int, exc: BaseException) -> None:
         if self._stopping:
             return
+        if isinstance(exc, SkipFile):
+            reason = exc.reason
+        else:
+            log.warning("thumbnail failed for photo %s: %s", photo_id, exc)
+            reason = f"{type(exc).__name__}: {exc}"
         self._failed[photo_id] = reason
         emit(self.ready, photo_id)
 
     def shutdown(self) -> None:
         """Stop the workers and wait for them (each finishes its current thumbnail)."""
-        with self._cond:
-            self._stopping = True
-            self._pending.clear()
-            self._cond.notify_all()
-        for thread in self._threads:
-            thread.join()
-
-    # -- worker threads ---------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                photo_id, path = self._pending.popitem(last=True)  # newest first
-                self._in_flight.add(photo_id)
-                edge = self.edge
-            try:
-                image = load_thumbnail_image(self.cache_dir, path, edge)
-            except SkipFile as exc:
-                emit(self._bridge.failed, photo_id, exc.reason)
-            except Exception as exc:
-                log.warning("thumbnail failed for %s: %s", path, exc)
-                emit(self._bridge.failed, photo_id, f"{type(exc).__name__}: {exc}")
-            else:
-                emit(self._bridge.loaded, photo_id, image, edge)
+        self._stopping = True
+        self._worker.shutdown()
 
 
 def load_thumbnail_image(cache_dir: Path, path: str, edge: int = THUMBNAIL_SIZE) -> QImage:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QImage, QImageReader, QKeySequence, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -19,13 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.app.tags import PhotoLabels
 from photoclip.core.db import Photo, display_path
 from photoclip.core.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.gui.models import PhotoGridModel
-from photoclip.gui.photo_labels import PhotoLabelsPanel, TagActions
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tags import PhotoLabels
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
+from photoclip.gui.widgets.photo_labels import PhotoLabelsPanel, TagActions
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
 
@@ -165,8 +166,8 @@ class ViewerDialog(QDialog):
         if self._token is not None:
             self._pool.discard(self._token)  # the user moved on: drop the old photo's result
         self._token = self._pool.run(
-            lambda path=photo.path: load_display_image(path, self._cache_dir),
-            lambda image, pid=photo.id: self._shown(pid, image),
+            partial(load_display_image, photo.path, self._cache_dir),
+            partial(self._shown, photo.id),
             lambda exc: self.image.setText(f"Cannot show this photo: {exc}"),
         )
         self._load_labels()
@@ -194,7 +195,7 @@ class ViewerDialog(QDialog):
         if not self._closed:
             self._load_labels()
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._rescale()
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from photoclip.core.settings import Settings
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
 
 # (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
 KNOWN_MODELS: list[tuple[str, str, str]] = [
@@ -118,9 +118,9 @@ class SettingsDialog(QDialog):
         buttons.addWidget(remove)
         buttons.addStretch(1)
         folder_layout.addLayout(buttons)
-        note = QLabel("Removing a folder forgets its photos in photoclip; the files are not touched.", folder_box)
-        note.setWordWrap(True)
-        folder_layout.addWidget(note)
+        folder_note = QLabel("Removing a folder forgets its photos in photoclip; the files are not touched.", folder_box)
+        folder_note.setWordWrap(True)
+        folder_layout.addWidget(folder_note)
         layout.addWidget(folder_box)
 
         tags_box = QGroupBox("Tags", self)
@@ -190,4 +190,8 @@ class SettingsDialog(QDialog):
 
     def _clear_cache(self) -> None:
         self.cache_label.setText(f"{self._thumbnails}\nClearing…")
-        self._pool.run(lambda: clear_cache(self._thumbnails), lambda _: (emit(self.cache_cleared), self._measure()))
+        self._pool.run(lambda: clear_cache(self._thumbnails), lambda _: self._cache_was_cleared())
+
+    def _cache_was_cleared(self) -> None:
+        emit(self.cache_cleared)
+        self._measure()

@@ -1,4 +1,4 @@
-"""Drive the real app from a JSON script (the Xvfb test's hook; `PHOTOCLIP_TEST_SCRIPT=file.json`).
+"""Drive the real app from a JSON script: the real-window tests install it through launch_app.py.
 
 The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"add_folder": DIR}            add a library folder (as the dialog would)
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl
 
-from photoclip.gui.model_service import CHECKING, LOADING, READY
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.window import MainWindow
+from photoclip.gui.services.model_service import CHECKING, LOADING, READY
+from photoclip.gui.windows.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

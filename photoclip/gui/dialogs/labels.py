@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -37,16 +36,17 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.app import sync
+from photoclip.app.tag_runs import TagOutcome
 from photoclip.core import tagging
-from photoclip.core.db import display_path, fs_path
+from photoclip.core.db import display_path
+from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tag_ui import TaggingCommands
-from photoclip.gui.tagger import TagOutcome
-from photoclip.gui.tasks import LibraryContext, LibraryRunner
-from photoclip.gui.thumbs import ThumbnailLoader
+from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.services.workers import LibraryContext, LibraryRunner
+from photoclip.gui.widgets.histogram import BINS, HistogramWidget
+from photoclip.gui.windows.tagging import TaggingCommands
 
-BINS = 40
 SLIDER_STEPS = 1000
 PREVIEW_LIMIT = 60
 LABEL_FILES = "Label files (*.json);;All files (*)"
@@ -54,65 +54,11 @@ PREVIEW_ICON = 72
 NO_MODEL_TEXT = "The model is not ready yet: the histogram appears once it is. You can still edit labels."
 
 
-class HistogramWidget(QWidget):
-    """Bars per score bin and a vertical line at the threshold; a message when there is no data."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.counts: list[int] = []
-        self.edges: list[float] = []
-        self.threshold: float | None = None
-        self.message = ""
-        self.setMinimumSize(320, 120)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def set_data(self, counts: list[int], edges: list[float], threshold: float | None) -> None:
-        self.counts, self.edges, self.threshold, self.message = list(counts), list(edges), threshold, ""
-        self.update()
-
-    def set_threshold(self, threshold: float) -> None:
-        self.threshold = threshold
-        self.update()
-
-    def set_message(self, text: str) -> None:
-        self.counts, self.edges, self.threshold, self.message = [], [], None, text
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        area = QRectF(self.rect()).adjusted(4, 4, -4, -4)
-        painter.fillRect(self.rect(), self.palette().base())
-        if self.message or not self.counts:
-            painter.setPen(self.palette().text().color())
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
-            return
-        # The score range under the bars: raw cosine scores mean little without their span.
-        axis = area.adjusted(0, area.height() - 14, 0, 0)
-        area = area.adjusted(0, 0, 0, -16)
-        painter.setPen(self.palette().text().color())
-        painter.drawText(axis, Qt.AlignmentFlag.AlignLeft, f"{self.edges[0]:.3f}")
-        painter.drawText(axis, Qt.AlignmentFlag.AlignRight, f"{self.edges[-1]:.3f}")
-        painter.drawText(axis, Qt.AlignmentFlag.AlignHCenter, "score")
-        top = max(self.counts) or 1
-        width = area.width() / len(self.counts)
-        bar = self.palette().highlight().color()
-        for i, count in enumerate(self.counts):
-            h = area.height() * count / top
-            painter.fillRect(QRectF(area.left() + i * width, area.bottom() - h, max(width - 1, 1), h), bar)
-        lo, hi = self.edges[0], self.edges[-1]
-        if self.threshold is not None and hi > lo:
-            # Clipped to the plot: a threshold outside the scores still shows at the edge it is past.
-            x = area.left() + area.width() * min(max((self.threshold - lo) / (hi - lo), 0.0), 1.0)
-            painter.setPen(QPen(QColor(220, 40, 40), 2))
-            painter.drawLine(int(x), int(area.top()), int(x), int(area.bottom()))
-
-
 def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[LabelScores, dict[int, str]]]:
     def job(ctx: LibraryContext) -> tuple[LabelScores, dict[int, str]]:
         scores = tagging.label_scores(ctx.lib, embedder, name)
         # Paths for the preview, fetched here once so the slider never waits on the database.
-        paths = {int(pid): fs_path(path) for pid, path in ctx.lib.conn.execute("SELECT id, path FROM photos")}
+        paths = ctx.lib.paths_by_id()
         return scores, paths
 
     return job
@@ -145,7 +91,7 @@ class LabelsDialog(QDialog):
         self,
         library: LibraryRunner,
         tagging: TaggingCommands,
-        embedder: object | None = None,
+        embedder: Embedder | None = None,
         parent: QWidget | None = None,
         thumbs: ThumbnailLoader | None = None,
     ) -> None:
@@ -276,7 +222,7 @@ class LabelsDialog(QDialog):
 
     def current_name(self) -> str | None:
         item = self.label_list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
 
     def current_threshold(self) -> float | None:
         """The threshold under the slider, in raw score units (None without scores)."""
@@ -288,7 +234,7 @@ class LabelsDialog(QDialog):
     def would_tag_count(self) -> int:
         return int(self.count_label.property("count") or 0)
 
-    def set_embedder(self, embedder: object | None) -> None:
+    def set_embedder(self, embedder: Embedder | None) -> None:
         """The model became ready (or changed): score the selected label with it."""
         self.embedder = embedder
         self._selection_changed()
@@ -305,8 +251,8 @@ class LabelsDialog(QDialog):
         has_scores = has_label and self.scores is not None and self.embedder is not None
         for widget in (self.rename_button, self.delete_button, self.descriptions, self.save_descriptions_button):
             widget.setEnabled(has_label)
-        for widget in (self.slider, self.apply_button):
-            widget.setEnabled(bool(has_scores) and self.current_threshold() is not None)
+        for control in (self.slider, self.apply_button):
+            control.setEnabled(bool(has_scores) and self.current_threshold() is not None)
         self.reset_button.setEnabled(has_label)
         self.tag_all_button.setEnabled(self.embedder is not None and bool(self.labels))
 
@@ -418,7 +364,7 @@ class LabelsDialog(QDialog):
             if item.data(Qt.ItemDataRole.UserRole) == photo_id:
                 self._set_icon(item)
 
-    def _preview_menu(self, pos) -> None:
+    def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
         ids = [item.data(Qt.ItemDataRole.UserRole) for item in self.preview.selectedItems()]
         if name is None or not ids:

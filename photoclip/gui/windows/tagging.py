@@ -1,132 +1,43 @@
-"""The main window's tagging commands: tag the library, write sidecars, tag selected photos.
-
-Kept out of window.py so the window only places these pieces: a status-bar
-progress bar with Cancel for tagging runs, the Tools-menu actions, and the grid's
-"Add tag…" / "Remove tag…" for a selection. Every change ends in `tags_changed`,
-on which the window refreshes its tag list and the grid.
-"""
+"""The window's tagging commands: menu actions, tag runs with their status, sidecar exports."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QInputDialog,
-    QLabel,
     QMenu,
     QMessageBox,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QTreeWidgetItemIterator,
-    QVBoxLayout,
     QWidget,
 )
 
+from photoclip.app import sidecars, tags
+from photoclip.app.changes import Changes
+from photoclip.app.tag_runs import TagOutcome
 from photoclip.core.db import Photo
-from photoclip.gui import tags
-from photoclip.gui.photo_labels import TagActions
+from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tagger import TagController, TagOutcome
-from photoclip.gui.tasks import LibraryRunner
+from photoclip.gui.services.tagger import TagController
+from photoclip.gui.services.workers import LibraryRunner
 from photoclip.gui.widgets import IndexStatus
+from photoclip.gui.widgets.photo_labels import TagActions
 
 NO_MODEL = "Tagging needs the model; it is not ready yet."
-NO_TAGS = "No tags yet. Make labels in Tools → Labels (Ctrl+L), or tag photos from their context menu."
-
-
-class TagListPanel(QWidget):
-    """The sidebar's tags as a tree (`Animals/Dogs` under `Animals`) with photo counts.
-
-    Choosing a tag filters the grid (a parent takes in everything under it);
-    choosing it again clears the filter.
-    """
-
-    chosen = Signal(str)  # a tag name, or "" for no tag filter
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.tree = QTreeWidget(self)
-        self.tree.setHeaderHidden(True)
-        self.tree.setIndentation(14)
-        self.tree.setToolTip("Show only photos with this tag (click again to show all)")
-        self.hint = QLabel(NO_TAGS, self)
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: palette(mid);")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Tags</b>", self))
-        layout.addWidget(self.tree, 1)
-        layout.addWidget(self.hint)
-        layout.addStretch(0)  # takes the tree's room while there is no tree, so the hint sits under the title
-        self._layout = layout
-        self._items: dict[str, QTreeWidgetItem] = {}
-        self._current: str | None = None
-        self.tree.itemClicked.connect(self._clicked)
-
-    def set_tags(self, counts: list[tuple[str, int]], current: str | None) -> None:
-        """(name, photos) pairs, most used first; parents that are not labels themselves are made up."""
-        self.tree.clear()
-        self._items = {}
-        for name, count in counts:
-            item = self._item(name)
-            item.setText(0, f"{name.rsplit('/', 1)[-1]}  ({count:,})")
-        self.tree.expandAll()
-        self.tree.setVisible(bool(counts))
-        self.hint.setVisible(not counts)
-        self._layout.setStretch(self._layout.count() - 1, 0 if counts else 1)
-        self.select(current)
-
-    def _item(self, name: str) -> QTreeWidgetItem:
-        if name in self._items:
-            return self._items[name]
-        parent_name, _, leaf = name.rpartition("/")
-        parent = self._item(parent_name) if parent_name else self.tree.invisibleRootItem()
-        item = QTreeWidgetItem(parent, [leaf])
-        item.setData(0, Qt.ItemDataRole.UserRole, name)
-        item.setToolTip(0, name)
-        self._items[name] = item
-        return item
-
-    def names(self) -> list[str]:
-        """Every tag and level shown, top to bottom."""
-        out: list[str] = []
-        iterator = QTreeWidgetItemIterator(self.tree)
-        while iterator.value() is not None:
-            out.append(iterator.value().data(0, Qt.ItemDataRole.UserRole))
-            iterator += 1
-        return out
-
-    def item(self, name: str) -> QTreeWidgetItem | None:
-        return self._items.get(name)
-
-    def select(self, name: str | None) -> None:
-        """Show which tag filters the grid (called when the filter changes elsewhere)."""
-        self._current = name
-        self.tree.blockSignals(True)
-        self.tree.clearSelection()
-        item = self._items.get(name or "")
-        if item is not None:
-            self.tree.setCurrentItem(item)
-        self.tree.blockSignals(False)
-
-    def _clicked(self, item: QTreeWidgetItem) -> None:
-        name = item.data(0, Qt.ItemDataRole.UserRole)
-        emit(self.chosen, "" if name == self._current else name)
 
 
 class TaggingCommands(QObject):
-    tags_changed = Signal()
+    tags_changed = Signal(object)  # Changes: what an edit or a run changed, for the views to refresh
     message = Signal(str, int)  # text, milliseconds to show it
-    sidecars_written = Signal(object)  # tags.TagChange, after a tagging run's sidecars were brought up to date
+    sidecars_written = Signal(object)  # Changes, after a tagging run's sidecars were brought up to date
 
     def __init__(
         self,
         db_path: Path,
         library: LibraryRunner,
-        embedder: Callable[[], object | None],
+        embedder: Callable[[], Embedder | None],
         write_xmp: Callable[[], bool],
         parent: QWidget,
     ) -> None:
@@ -186,18 +97,18 @@ class TaggingCommands(QObject):
 
     def _finished(self, outcome: TagOutcome) -> None:
         emit(self.message, outcome.summary(), 10000)
-        emit(self.tags_changed)
+        emit(self.tags_changed, Changes(outcome.summary(), any_photo=True, tags_changed=True))
 
     def write_sidecars_for(self, photo_ids: Iterable[int]) -> None:
         """Bring these photos' sidecars in line with their tags (a run or the indexer changed them)."""
         # On the library thread, like every sidecar write of the app: two threads merging into
         # the same file could lose each other's change.
         ids = sorted(photo_ids)
-        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, ids, True), self._sidecars_written, self.actions.report_failure)
+        self.library.call(lambda ctx: sidecars.write_sidecars(ctx.lib, ids, True), self._sidecars_written, self.actions.report_failure)
 
-    def _sidecars_written(self, change: tags.TagChange) -> None:
-        if change.sidecars or change.problems:
-            text = f"{len(change.sidecars):,} XMP sidecar files updated." + change.problems_text()
+    def _sidecars_written(self, change: Changes) -> None:
+        if change.sidecars_written or change.problems:
+            text = f"{len(change.sidecars_written):,} XMP sidecar files updated." + change.problems_text()
             emit(self.message, text, 10000)
         emit(self.sidecars_written, change)
 
@@ -214,11 +125,11 @@ class TaggingCommands(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         emit(self.message, "Writing XMP sidecars…", 0)
-        self.library.call(lambda ctx: tags.write_sidecars(ctx.lib, None, True), self._exported, self.actions.report_failure)
+        self.library.call(lambda ctx: sidecars.write_sidecars(ctx.lib, None, True), self._exported, self.actions.report_failure)
 
-    def _exported(self, change: tags.TagChange) -> None:
-        text = f"Wrote {len(change.sidecars):,} XMP sidecar files."
-        if not change.sidecars:
+    def _exported(self, change: Changes) -> None:
+        text = f"Wrote {len(change.sidecars_written):,} XMP sidecar files."
+        if not change.sidecars_written:
             text = "The XMP sidecars were already up to date."
         emit(self.message, text + change.problems_text(), 10000)
 
@@ -253,12 +164,12 @@ class TaggingCommands(QObject):
         """Confirm or reject a label on a selection: one lesson, one pass over the library."""
         self.actions.feedback([p.id for p in photos], name, confirm=confirm)
 
-    def _changed(self, change: tags.TagChange) -> None:
+    def _changed(self, change: Changes) -> None:
         text = change.message
-        if change.sidecars:
-            text += f" {len(change.sidecars):,} sidecar files updated."
+        if change.sidecars_written:
+            text += f" {len(change.sidecars_written):,} sidecar files updated."
         emit(self.message, text + change.problems_text(), 8000)
-        emit(self.tags_changed)
+        emit(self.tags_changed, change)
 
     def shutdown(self) -> None:
         self.tagger.shutdown()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QCompleter,
@@ -25,25 +25,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.gui import tags
+from photoclip.app import tags
+from photoclip.app.changes import Changes
+from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import LibraryRunner
+from photoclip.gui.services.workers import LibraryRunner
 
 # -- doing ----------------------------------------------------------------------------------
 
-After = Callable[["tags.TagChange | None"], None]  # called once an edit is done (None: it failed)
+After = Callable[[Changes | None], None]  # called once an edit is done (None: it failed)
 
 
 class TagActions(QObject):
     """Tag edits for any widget: feedback, add, remove; results arrive as `changed`."""
 
-    changed = Signal(object)  # tags.TagChange
+    changed = Signal(object)  # Changes
     failed = Signal(str)
 
     def __init__(
         self,
         library: LibraryRunner,
-        embedder: Callable[[], object | None],
+        embedder: Callable[[], Embedder | None],
         write_xmp: Callable[[], bool],
         parent: QObject | None = None,
     ) -> None:
@@ -52,7 +54,7 @@ class TagActions(QObject):
         self._embedder, self._write_xmp = embedder, write_xmp
 
     @property
-    def embedder(self) -> object | None:
+    def embedder(self) -> Embedder | None:
         return self._embedder()
 
     def load(self, photo_id: int, on_done: Callable[[tags.PhotoLabels], None]) -> None:
@@ -77,7 +79,7 @@ class TagActions(QObject):
         self._call(lambda ctx: tags.remove_tags(ctx.lib, ids, name, write_xmp=write), after)
 
     def _call(self, fn: Callable, after: After | None) -> None:  # type: ignore[type-arg]
-        def done(change: tags.TagChange) -> None:
+        def done(change: Changes) -> None:
             emit(self.changed, change)
             if after is not None:
                 after(change)
@@ -195,7 +197,7 @@ class PhotoLabelsPanel(QWidget):
         for layout in (self.grid, self.other_layout):
             while layout.count():
                 item = layout.takeAt(0)
-                widget = item.widget()
+                widget = item.widget() if item is not None else None
                 if widget is not None:
                     widget.hide()
                     widget.setParent(None)  # out of the tree now, so a lookup never finds the old row
@@ -239,7 +241,7 @@ class PhotoLabelsPanel(QWidget):
             self.other_layout.addWidget(button)
         self.other_layout.addStretch(1)
 
-    def _button(self, text: str, tip: str, signal: Signal, name: str) -> QToolButton:  # type: ignore[type-arg]
+    def _button(self, text: str, tip: str, signal: SignalInstance, name: str) -> QToolButton:
         button = QToolButton(self.rows)
         button.setText(text)
         button.setToolTip(tip)

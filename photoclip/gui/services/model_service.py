@@ -19,9 +19,9 @@ import os
 from PySide6.QtCore import QObject, Signal
 
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.model import ModelChoice
+from photoclip.core.model import Embedder, ModelChoice
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.tasks import TaskRunner
+from photoclip.gui.services.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ModelService(QObject):
         self._runner = runner
         self.state = CHECKING
         self.message = ""
-        self.embedder: object | None = None
+        self.embedder: Embedder | None = None
         self.choice: ModelChoice | None = None
         self._generation = 0
 
@@ -50,7 +50,7 @@ class ModelService(QObject):
         self.embedder = None
         self._set(LOADING if download else CHECKING, _describe(choice))
 
-        def job() -> object:
+        def job() -> Embedder | None:
             if not download and not weights_on_disk(choice):
                 return None
             from photoclip.core.model import OpenClipEmbedder
@@ -67,7 +67,7 @@ class ModelService(QObject):
         # Called in the worker thread: a signal is the safe way back to the GUI.
         emit(self.download_progress, int(done), int(total or 0))
 
-    def _loaded(self, generation: int, embedder: object | None) -> None:
+    def _loaded(self, generation: int, embedder: Embedder | None) -> None:
         if generation != self._generation:
             return  # the user chose another model meanwhile
         if embedder is None:

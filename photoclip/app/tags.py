@@ -1,4 +1,4 @@
-"""What the app's tag views read and write, as plain functions for the library thread.
+"""Tag use cases: what the tag views read, and the edits (add, remove, feedback) that return Changes.
 
 Each function takes the library thread's `Library` (and the model, where scores
 are involved) and returns plain data, so the widgets never touch SQLite or the
@@ -9,14 +9,16 @@ one place, so every way of changing a tag in the app keeps the sidecars in step.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from photoclip.app import sync
+from photoclip.app.changes import Changes
+from photoclip.app.sidecars import write_sidecars
 from photoclip.core import tagging
 from photoclip.core.db import Library
+from photoclip.core.model import Embedder
 from photoclip.core.tagging import LabelMatch, Tag
-from photoclip.core.xmp import sidecar
 
 log = logging.getLogger(__name__)
 TOP_LABELS = 5
@@ -46,75 +48,54 @@ class PhotoLabels:
         return next((t for t in self.tags if t.label == name), None)
 
 
-def photo_labels(lib: Library, embedder: object | None, photo_id: int, k: int = TOP_LABELS) -> PhotoLabels:
+def photo_labels(lib: Library, embedder: Embedder | None, photo_id: int, k: int = TOP_LABELS) -> PhotoLabels:
     """The best `k` labels, plus every label the photo has or the user rejected (best first)."""
     names = [label.name for label in tagging.list_labels(lib)]
     tags = tagging.photo_tags(lib, photo_id)
     rejected = tagging.rejected_labels(lib, photo_id)
-    ranked = tagging.top_labels(lib, embedder, photo_id, len(names)) if embedder is not None else []  # type: ignore[arg-type]
+    ranked = tagging.top_labels(lib, embedder, photo_id, len(names)) if embedder is not None else []
     # A label the user just confirmed or rejected stays in view even when it falls out of the top k.
     keep = {t.label for t in tags} | rejected
     matches = [m for i, m in enumerate(ranked) if i < k or m.label in keep]
     return PhotoLabels(photo_id, tags, matches, names, rejected)
 
 
-@dataclass
-class TagChange:
-    """What a tag edit did: the message for the status bar and the sidecars it wrote."""
-
-    message: str
-    sidecars: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
-
-    def problems_text(self) -> str:
-        """The sidecars that could not be written, for the end of a status message ("" if none)."""
-        if not self.problems:
-            return ""
-        path, reason = self.problems[0]
-        return f" {len(self.problems):,} could not be written, e.g. {path}: {reason}"
-
-
-def write_sidecars(lib: Library, photo_ids: Iterable[int] | None, enabled: bool) -> TagChange:
-    """Bring the sidecars of these photos (all, for None) in line with their tags, if enabled."""
-    if not enabled:
-        return TagChange("")
-    problems: list[tuple[str, str]] = []
-    ids = None if photo_ids is None else [int(p) for p in photo_ids]
-    written = sidecar.export_xmp(lib, problems=problems, photo_ids=ids)
-    return TagChange("", written, problems)
-
-
-def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_xmp: bool) -> TagChange:
+def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_xmp: bool, *, labels: bool = False) -> Changes:
     change = write_sidecars(lib, photo_ids, write_xmp)
     change.message = message
+    change.photos_changed = set(photo_ids)
+    change.tags_changed = True
+    change.labels_changed = labels
     return change
 
 
 def give_feedback(
-    lib: Library, embedder: object, photo_ids: Sequence[int], name: str, *, confirm: bool, write_xmp: bool = False
-) -> TagChange:
+    lib: Library, embedder: Embedder, photo_ids: Sequence[int], name: str, *, confirm: bool, write_xmp: bool = False
+) -> Changes:
     """Confirm or reject a label on photos: the label learns and is re-applied to the library once."""
-    # Feedback re-applies the whole label: photos that gain or lose it need their sidecars redone.
-    label_ids = [tagging.get_label(lib, name).id] if write_xmp else []
-    before = sync.tag_pairs(lib, label_ids) if write_xmp else set()
-    tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)  # type: ignore[arg-type]
+    # Feedback re-applies the whole label: photos that gain or lose it changed too (their
+    # sidecars need redoing, a viewer showing one of them needs its labels again).
+    label_ids = [tagging.get_label(lib, name).id]
+    before = sync.tag_pairs(lib, label_ids)
+    tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)
     verb = "Confirmed" if confirm else "Rejected"
     what = "" if len(photo_ids) == 1 else f" on {len(photo_ids):,} photos"
     message = f"{verb} “{name}”{what}: it now tags {tagged:,} photos automatically."
-    moved = {pid for pid, _ in before ^ sync.tag_pairs(lib, label_ids)} if write_xmp else set()
-    return _with_sidecars(lib, message, sorted(set(photo_ids) | moved), write_xmp)
+    moved = {pid for pid, _ in before ^ sync.tag_pairs(lib, label_ids)}
+    return _with_sidecars(lib, message, sorted(set(photo_ids) | moved), write_xmp, labels=True)
 
 
-def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> TagChange:
+def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> Changes:
     """Tag photos by hand (the label is created if new)."""
     for pid in photo_ids:
         tagging.add_tag(lib, pid, name)
     label = tagging.normalize_name(name)
     what = "1 photo" if len(photo_ids) == 1 else f"{len(photo_ids):,} photos"
-    return _with_sidecars(lib, f"Tagged {what} “{label}”.", photo_ids, write_xmp)
+    # A new name makes a new label (the Labels dialog and the tag filter list it).
+    return _with_sidecars(lib, f"Tagged {what} “{label}”.", photo_ids, write_xmp, labels=True)
 
 
-def remove_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> TagChange:
+def remove_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> Changes:
     """Take a tag off photos by hand; auto-tagging will not put it back."""
     removed = sum(bool(tagging.remove_tag(lib, pid, name)) for pid in photo_ids)
     what = "1 photo" if removed == 1 else f"{removed:,} photos"

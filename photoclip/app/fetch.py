@@ -1,0 +1,163 @@
+"""Query images that do not come from disk: a URL dropped from a browser, a pasted image.
+
+Both end as a file in the cache's `queries/` folder, because core's image search
+takes a path. Fetching runs in a worker thread (blocking is fine there), http(s) only,
+with a size cap and ONE deadline for the whole download: a socket timeout bounds each
+read only, so a server dripping a byte at a time would hold it for ever. Redirects are
+followed by hand, so an address that is not http(s) is refused before anything connects
+to it (urllib would happily follow a redirect to ftp://).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from photoclip.core import paths
+from photoclip.core.errors import PhotoclipError
+
+MAX_BYTES = 25 * 1024 * 1024
+TIMEOUT = 15.0
+MAX_REDIRECTS = 5
+REDIRECTS = {301, 302, 303, 307, 308}
+CHUNK = 64 * 1024
+IMAGE_SUFFIXES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "image/avif": ".avif",
+}
+
+
+class FetchError(PhotoclipError):
+    pass
+
+
+def query_dir() -> Path:
+    target = paths.cache_dir() / "queries"
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def fetch_image(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT) -> str:
+    """Download an image URL to the query folder within `timeout` seconds in all; returns its path.
+
+    Worker thread only. Raises FetchError with a sentence for people on any failure.
+    """
+    deadline = time.monotonic() + timeout
+    for _ in range(MAX_REDIRECTS + 1):
+        kind, data, location = _get(url, deadline, timeout, max_bytes)
+        if location is None:
+            return _store(data, IMAGE_SUFFIXES.get(kind, ".img"))
+        url = urljoin(url, location)  # checked by the next _get before it connects
+    raise FetchError(f"The address redirected more than {MAX_REDIRECTS} times.")
+
+
+def _get(url: str, deadline: float, timeout: float, max_bytes: int) -> tuple[str, bytes, str | None]:
+    """One request: (content type, body, None), or ("", b"", where it redirects to)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        what = "The address" if not parts.scheme else f"The address ({parts.scheme}:)"
+        raise FetchError(f"{what} is not http(s): only http and https images can be searched with.")
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _too_slow(timeout)
+    connection_type = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
+    try:
+        if not parts.hostname:
+            raise ValueError("no host name")
+        conn = connection_type(parts.hostname, parts.port, timeout=remaining)
+    except ValueError as exc:  # a malformed port or host
+        raise FetchError(f"Could not download the image: the address is not valid ({exc}).") from exc
+    try:
+        conn.connect()  # bounded by the socket timeout, which is the time left
+    except OSError as exc:
+        conn.close()
+        raise FetchError(f"Could not download the image: {exc}") from exc
+    # The socket timeout bounds each read; this watchdog bounds them all together by
+    # shutting the socket at the deadline, which wakes up a read blocked on it. It holds
+    # the socket itself: the connection forgets it once an HTTP/1.0 response begins.
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (conn.sock,))
+    watchdog.name = "photoclip-fetch-deadline"
+    watchdog.start()
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("GET", target, headers={"User-Agent": "photoclip (image search)", "Accept": "image/*"})
+        response = conn.getresponse()
+        if time.monotonic() >= deadline:
+            raise _too_slow(timeout)  # the watchdog cut the headers short: they are not the server's
+        if response.status in REDIRECTS:
+            location = response.getheader("Location")
+            if not location:
+                raise FetchError("The address redirected without saying where to.")
+            return "", b"", location
+        if response.status != 200:
+            raise FetchError(f"Could not download the image: the server answered {response.status} {response.reason}.")
+        kind = (response.headers.get_content_type() or "").lower()
+        if not kind.startswith("image/"):
+            raise FetchError(f"The address is not an image (it is {kind or 'unknown'}).")
+        length = response.getheader("Content-Length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            raise _too_large(max_bytes)
+        data = bytearray()
+        while len(data) <= max_bytes:
+            chunk = response.read1(CHUNK)
+            if not chunk:
+                break
+            data += chunk
+        if time.monotonic() >= deadline:
+            raise _too_slow(timeout)  # the watchdog cut it: what came is incomplete
+        if len(data) > max_bytes:
+            raise _too_large(max_bytes)
+        return kind, bytes(data), None
+    except FetchError:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if time.monotonic() >= deadline:
+            raise _too_slow(timeout) from exc
+        raise FetchError(f"Could not download the image: {exc}") from exc
+    finally:
+        watchdog.cancel()
+        watchdog.join()
+        conn.close()
+
+
+def _cut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def _too_slow(timeout: float) -> FetchError:
+    return FetchError(f"The image took longer than {timeout:g} s to download; try again or save it and drop the file.")
+
+
+def _too_large(max_bytes: int) -> FetchError:
+    return FetchError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+
+
+def store_image_bytes(data: bytes, suffix: str = ".png") -> str:
+    """Keep pasted or dropped image data as a query file."""
+    return _store(data, suffix)
+
+
+def _store(data: bytes, suffix: str) -> str:
+    digest = hashlib.blake2b(data, digest_size=12).hexdigest()
+    target = query_dir() / f"{digest}{suffix}"
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=suffix)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    return str(target)

@@ -1,0 +1,49 @@
+"""Library use cases: add and remove folders, move photos to the trash (never a hard delete)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from photoclip.app.changes import Changes
+from photoclip.core.db import Library, Photo, display_path
+
+
+def add_folder(lib: Library, folder: str) -> Changes:
+    """Track a folder (indexing it is the caller's next step)."""
+    lib.add_folder(folder)
+    return Changes(f"Added {display_path(folder)}; reading its photos…", folders_changed=True)
+
+
+def remove_folder(lib: Library, folder: str) -> Changes:
+    """Stop tracking a folder: its photos and their tags are forgotten; no file is touched."""
+    count = lib.remove_folder(folder)
+    return Changes(f"Removed {display_path(folder)} ({count:,} photos forgotten)", folders_changed=True, tags_changed=True)
+
+
+def _send2trash(path: str) -> None:
+    # Looked up at each call, so tests can put a stand-in for the desktop trash.
+    from send2trash import send2trash
+
+    send2trash(path)
+
+
+def trash_photos(lib: Library, photos: Sequence[Photo], send: Callable[[str], None] | None = None) -> Changes:
+    """Move photo files to the desktop trash, then forget the ones that moved.
+
+    A file that could not be moved stays in the library and is listed in `problems`.
+    """
+    send = send or _send2trash
+    removed: set[int] = set()
+    problems: list[tuple[str, str]] = []
+    for photo in photos:
+        try:
+            send(photo.path)
+        except Exception as exc:  # send2trash raises OSError and its own TrashPermissionError
+            problems.append((display_path(photo.name), str(exc)))
+            continue
+        lib.forget_photo(photo.id)
+        removed.add(photo.id)
+    message = f"Moved {len(removed)} photo(s) to the trash."
+    if problems:
+        message += f" {len(problems)} could not be moved: {problems[0][0]}: {problems[0][1]}"
+    return Changes(message, photos_removed=removed, tags_changed=bool(removed), problems=problems)

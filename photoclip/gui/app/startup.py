@@ -1,0 +1,103 @@
+"""Starting the app: options, the application object, one instance per library, the main window.
+
+`run_app(argv)` is what `photoclip` (no subcommand) and `photoclip-gui` call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from photoclip import __version__
+from photoclip.core import paths
+from photoclip.core.errors import PhotoclipError
+from photoclip.gui.app.errors import install_excepthook, setup_logging
+from photoclip.gui.app.single_instance import InstanceServer, ask_running_instance, server_name
+from photoclip.gui.qtcompat import keep_singletons_alive
+
+if TYPE_CHECKING:
+    from photoclip.gui.windows.main_window import MainWindow
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="photoclip", add_help=False)
+    parser.add_argument("--db")
+    parser.add_argument("--model")
+    parser.add_argument("--weights")
+    parser.add_argument("--device")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args, _unknown = parser.parse_known_args(argv)  # Qt's own options (-platform...) pass through
+    return args
+
+
+def icon() -> QIcon:
+    from importlib.resources import files
+
+    try:
+        svg = files("photoclip") / "resources" / "photoclip.svg"
+        return QIcon(str(svg))
+    except (FileNotFoundError, ModuleNotFoundError):
+        return QIcon()
+
+
+def create_app(argv: list[str]) -> QApplication:
+    keep_singletons_alive()
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0] if sys.argv else "photoclip", *argv])
+    app.setApplicationName("photoclip")
+    app.setApplicationDisplayName("photoclip")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.photoclip")
+    app.setWindowIcon(icon())
+    return app
+
+
+# Called with the shown window before the event loop starts; returns a function giving the
+# exit code once the loop ends (None: use the loop's). Only tests pass one (tests/gui/launch_app.py
+# installs its script driver this way), so no test code ships in the product.
+WindowHook = Callable[["MainWindow"], Callable[[], int] | None]
+
+
+def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
+    args = parse_args(argv)
+    # The CLI's model options work for the app too (same meaning as the environment variables).
+    for option, env in (("model", "PHOTOCLIP_MODEL"), ("weights", "PHOTOCLIP_WEIGHTS"), ("device", "PHOTOCLIP_DEVICE")):
+        if getattr(args, option):
+            os.environ[env] = getattr(args, option)
+    setup_logging()
+    app = create_app([])
+    install_excepthook()
+    db_path = Path(args.db) if args.db else paths.default_db_path()
+
+    name = server_name(db_path)
+    if ask_running_instance(name):
+        print(f"photoclip is already open with {db_path}; it was brought to the front.", file=sys.stderr)
+        return 0
+    try:
+        server = InstanceServer(name)
+        from photoclip.gui.windows.main_window import MainWindow
+
+        window = MainWindow(db_path)
+    except PhotoclipError as exc:
+        QMessageBox.critical(None, "photoclip cannot open the library", str(exc))
+        print(f"photoclip: {exc}", file=sys.stderr)
+        return 2
+    server.activate.connect(lambda: bring_forward(window))
+    window.show()
+    exit_code = on_window(window) if on_window is not None else None
+    code = app.exec()
+    window.shutdown()
+    return code if exit_code is None else exit_code()
+
+
+def bring_forward(window: MainWindow) -> None:
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()

@@ -1,0 +1,1 @@
+"""The dialogs: labels, settings, the photo viewer."""

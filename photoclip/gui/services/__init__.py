@@ -1,0 +1,1 @@
+"""Background services of the app: the worker abstraction, indexer, tagger, thumbnails, model, reveal."""

@@ -1,0 +1,162 @@
+"""What the grid offers: the viewer, the context menu, trash, thumbnail size, the page shown."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+)
+from PySide6.QtWidgets import (
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
+
+from photoclip.app import library as library_ops
+from photoclip.app.changes import Changes
+from photoclip.core.db import Photo, display_path
+from photoclip.core.search import Filters
+from photoclip.gui.dialogs.viewer import ViewerDialog
+from photoclip.gui.services.reveal import show_in_file_manager
+from photoclip.gui.windows.base import WindowPart
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
+TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
+MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+
+class GridActions(WindowPart):
+    # == grid actions ======================================================================
+
+    def selected_photos(self) -> list[Photo]:
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        return [self.grid_model.photo(r) for r in rows]
+
+    def open_viewer(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        if self._viewer is not None:
+            self._viewer.close()
+        viewer = ViewerDialog(self.grid_model, index.row(), self.pool, self.thumbnail_dir, open_path, self.tagging.actions, self)
+        viewer.find_similar.connect(self.find_similar)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.destroyed.connect(lambda: setattr(self, "_viewer", None))
+        self._viewer = viewer
+        viewer.show()
+
+    def _grid_menu(self, pos: QPoint) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.grid.selectionModel().isSelected(index):
+            self.grid.setCurrentIndex(index)
+        photos = self.selected_photos()
+        photo = self.grid_model.photo(index.row())
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.open_viewer(index))
+        menu.addAction("Open with system viewer", lambda: open_paths(photos))
+        menu.addAction("Show in file manager", lambda: show_in_file_manager(photo.path, parent=self))
+        menu.addAction("Copy path" if len(photos) == 1 else f"Copy {len(photos)} paths", lambda: copy_paths(photos))
+        menu.addSeparator()
+        menu.addAction("Find similar", lambda: self.find_similar(photo.id))
+        menu.addAction("More like this", lambda: self.more_like(photo, 1.0))
+        menu.addAction("Less like this", lambda: self.more_like(photo, -1.0))
+        menu.addSeparator()
+        menu.addAction("Add tag…", lambda: self.tagging.ask_add_tag(photos))
+        menu.addAction("Remove tag…", lambda: self.tagging.ask_remove_tag(photos))
+        tag = self.tag_filter()
+        if tag and self.tag_combo.findData(tag) > 0:  # a label, not only a level of the tree
+            # Browsing one tag is where wrong tags show up: correct them here, the label learns.
+            what = "this photo" if len(photos) == 1 else f"these {len(photos)} photos"
+            menu.addAction(f"Not “{tag}”: teach the label", lambda: self.tagging.teach(photos, tag, confirm=False))
+            menu.addAction(f"Yes, {what}: “{tag}”", lambda: self.tagging.teach(photos, tag, confirm=True))
+        menu.addSeparator()
+        menu.addAction(self.trash_action)
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def trash_selected(self, *, confirm: bool = True) -> None:
+        photos = self.selected_photos()
+        if not photos:
+            return
+        if confirm:
+            what = display_path(photos[0].name) if len(photos) == 1 else f"{len(photos)} photos"
+            answer = QMessageBox.question(self, "Move to trash", f"Move {what} to the trash?\n\nYou can restore them from the trash.")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.library.call(lambda ctx: library_ops.trash_photos(ctx.lib, photos), self.apply_changes, self._report_error)
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Refresh only what a use case says it changed (Anki's OpChanges idea)."""
+        if changes.message:
+            self.statusBar().showMessage(changes.message, 8000)
+        if changes.photos_removed:
+            self.grid_model.remove_ids(sorted(changes.photos_removed))
+        if changes.library_changed:
+            self.refresh_sidebar()
+        if changes.tags_changed and self.tag_filter():
+            self.run_query()  # the grid is filtered by a tag whose photos may have changed
+        viewer = self._viewer
+        # The viewer shows its photo's tags, and every label's threshold: a label edit or an
+        # edit of this photo redraws it; an edit of other photos does not.
+        if viewer is not None and (changes.labels_changed or (changes.tags_changed and changes.touches(viewer.photo.id))):
+            viewer.refresh_labels()
+
+    # == view ===================================================================================
+
+    def set_thumbnail_edge(self, edge: int) -> None:
+        edge = max(MIN_EDGE, min(MAX_EDGE, int(edge)))
+        self.settings.thumbnail_edge = edge
+        self.delegate.edge = edge
+        self.thumbs.set_edge(round(edge * self.devicePixelRatioF()))
+        self.grid.setGridSize(self.delegate.cell_size() + QSize(4, 4))
+        if self.size_slider.value() != edge:
+            self.size_slider.setValue(edge)
+        self.grid.doItemsLayout()
+
+    def step_thumbnail(self, direction: int) -> None:
+        self.set_thumbnail_edge(self.delegate.edge + direction * EDGE_STEP)
+
+    def _update_page(self) -> None:
+        if self.problems_button.isChecked():
+            page: QWidget = self.problems
+        elif self.grid_model.rowCount():
+            page = self.grid
+        elif not self.counts.get("folders") and not self.grid_model.is_search:
+            page = self.empty
+        elif self.grid_model.is_search or self.grid_model.total or self.filters() != Filters():
+            page = self.no_results
+        else:
+            page = self.grid
+        self.pages.setCurrentWidget(page)
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        c = self.counts
+        shown = self.grid_model.rowCount()
+        if self.grid_model.is_search:
+            text = f"{shown:,} of {self.grid_model.total:,} results"
+        else:
+            text = f"{c.get('photos', 0):,} photos · {c.get('embedded', 0):,} searchable"
+        selected = len(self.grid.selectionModel().selectedIndexes()) if self.grid.selectionModel() else 0
+        if selected > 1:
+            text += f" · {selected:,} selected"
+        self.count_label.setText(text)
+
+
+def open_path(path: str | os.PathLike[str]) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(path)))
+
+
+def open_paths(photos: list[Photo]) -> None:
+    for photo in photos:
+        open_path(photo.path)
+
+
+def copy_paths(photos: list[Photo]) -> None:
+    QGuiApplication.clipboard().setText("\n".join(p.path for p in photos))

@@ -1,0 +1,290 @@
+"""The main window: sidebar (folders, problems), search bar with chips, the photo grid, status bar.
+
+It wires the pieces together and shows what core returns. Work happens elsewhere:
+database reads, writes and searches on the library thread (`LibraryRunner`),
+model loading and downloads in the job pool (`TaskRunner`), indexing on its own
+QThread (`IndexController`), thumbnails in `ThumbnailLoader`'s workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QCloseEvent,
+)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QMessageBox,
+)
+
+from photoclip import __version__
+from photoclip.core import paths
+from photoclip.core.db import display_path
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.model import Embedder
+from photoclip.core.settings import Settings
+from photoclip.gui.dialogs.settings import CHECKPOINT_FILTER, SettingsDialog
+from photoclip.gui.dialogs.viewer import ViewerDialog
+from photoclip.gui.models import (
+    FolderModel,
+    PhotoGridModel,
+    ProblemsModel,
+)
+from photoclip.gui.qtcompat import keep_singletons_alive
+from photoclip.gui.services.indexer import IndexController
+from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
+from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.services.workers import LibraryRunner, TaskRunner
+from photoclip.gui.windows.base import WindowBase
+from photoclip.gui.windows.grid_actions import GridActions, copy_paths, open_path  # noqa: F401  (public helpers)
+from photoclip.gui.windows.layout import WindowLayout
+from photoclip.gui.windows.queries import Queries
+from photoclip.gui.windows.sidebar import Sidebar
+from photoclip.gui.windows.tagging import TaggingCommands
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
+TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
+MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+
+class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
+    """The window: its parts are mixins, one job each (see photoclip/gui/windows/)."""
+
+    def __init__(self, db_path: Path, settings: Settings | None = None, *, load_model: bool = True) -> None:
+        super().__init__()
+        keep_singletons_alive()
+        self.db_path = Path(db_path)
+        self.settings = settings or Settings.load()
+        self.thumbnail_dir = paths.thumbnail_dir()
+        self.setWindowTitle("photoclip")
+        self.setAcceptDrops(True)
+
+        self.pool = TaskRunner("jobs", max_workers=3, parent=self)
+        self.library = LibraryRunner(self.db_path, parent=self)
+        self.pool.unhandled = self.library.unhandled = self._report_error
+        self.thumbs = ThumbnailLoader(self.thumbnail_dir, parent=self)
+        self.indexer = IndexController(self.db_path, self.thumbnail_dir, parent=self)
+        self.model_service = ModelService(self.pool, parent=self)
+        self.indexer.write_xmp = self.settings.write_xmp
+        self.tagging = TaggingCommands(self.db_path, self.library, lambda: self.embedder, lambda: self.settings.write_xmp, self)
+
+        self.grid_model = PhotoGridModel(self.thumbs, self)
+        self.folder_model = FolderModel(self)
+        self.problems_model = ProblemsModel(self)
+        self.folder_filter: str | None = None
+        self.counts: dict[str, int] = {}
+        self._query_token: int | None = None
+        self._pending_query = False
+        self._after_index: list[Callable[[], None]] = []
+        self._closed = False
+        self._viewer: ViewerDialog | None = None
+
+        self._build_ui()
+        self._build_actions()
+        self._connect()
+        self._restore_geometry()
+        self.refresh_sidebar()
+        self.browse()
+        if load_model:
+            # After the first paint: the window is on screen before torch is even imported.
+            QTimer.singleShot(0, self.load_model)
+
+    def _connect(self) -> None:
+        self.search_bar.text_edited.connect(self.typing_timer.start)
+        self.search_bar.query_changed.connect(self.run_query)
+        self.search_bar.image_dropped.connect(self.handle_mime)
+        self.typing_timer.timeout.connect(self.run_query)
+        self.folder_view.selectionModel().currentChanged.connect(self._folder_selected)
+        self.folder_view.customContextMenuRequested.connect(self._folder_menu)
+        self.add_button.clicked.connect(self.choose_folder)
+        self.remove_button.clicked.connect(self._remove_selected_folder)
+        self.rescan_button.clicked.connect(self.rescan)
+        self.problems_button.toggled.connect(self._show_problems)
+        self.date_check.toggled.connect(self._date_toggled)
+        self.date_from.dateChanged.connect(self.run_query)
+        self.date_to.dateChanged.connect(self.run_query)
+        self.tag_line().editingFinished.connect(self.run_query)
+        self.tag_combo.activated.connect(self.run_query)
+        self.tag_list.chosen.connect(self.set_tag_filter)
+        self.min_score.valueChanged.connect(self._min_score_changed)
+        self.sort_combo.currentIndexChanged.connect(self._sort_changed)
+        self.size_slider.valueChanged.connect(self.set_thumbnail_edge)
+        self.grid.activated.connect(self.open_viewer)
+        self.grid.customContextMenuRequested.connect(self._grid_menu)
+        self.grid.selectionModel().selectionChanged.connect(self._update_counts)
+        self.grid_model.modelReset.connect(self._update_page)
+        self.grid_model.rowsRemoved.connect(self._update_page)
+        self.empty.add_clicked.connect(self.choose_folder)
+        self.banner.first.clicked.connect(self._banner_first)
+        self.banner.second.clicked.connect(self._banner_second)
+        self.index_status.pause_clicked.connect(self._toggle_pause)
+        self.index_status.cancel_clicked.connect(self.indexer.cancel)
+        self.indexer.progress.connect(self._index_progress)
+        self.indexer.finished.connect(self._index_finished)
+        self.indexer.failed.connect(self._index_failed)
+        self.indexer.running_changed.connect(self._index_running)
+        self.indexer.sidecars_due.connect(self.tagging.write_sidecars_for)
+        self.indexer.paused_changed.connect(self.index_status.set_paused)
+        self.model_service.state_changed.connect(self._model_state)
+        self.model_service.download_progress.connect(self._download_progress)
+        self.model_service.ready.connect(self._model_ready)
+        self.tagging.message.connect(self.statusBar().showMessage)
+        self.tagging.tags_changed.connect(self._tags_edited)
+        self.sidebar_timer = QTimer(self)
+        self.sidebar_timer.setSingleShot(True)
+        self.sidebar_timer.setInterval(1500)
+        self.sidebar_timer.timeout.connect(self.refresh_sidebar)
+        self.guard_timer = QTimer(self)  # see qtcompat: keeps a binding bug from ever crashing a long session
+        self.guard_timer.setInterval(60_000)
+        self.guard_timer.timeout.connect(keep_singletons_alive)
+        self.guard_timer.start()
+
+    # == model ========================================================================
+
+    def load_model(self, *, download: bool = False) -> None:
+        self.model_service.start(self.settings.model_choice(), download=download)
+
+    def _model_state(self, state: str, message: str) -> None:
+        text = {
+            CHECKING: f"Model: checking {message}…",
+            LOADING: f"Model: loading {message}…",
+            READY: f"Model: {message} ready",
+            MISSING: "Model: not downloaded",
+            UNAVAILABLE: "Model: not available",
+        }[state]
+        self.model_label.setText(text)
+        self.model_label.setToolTip(message)
+        if state == MISSING:
+            self.banner.show_message(message, "Download model", "Choose checkpoint file…")
+        elif state == UNAVAILABLE:
+            self.banner.show_message(f"Search is not available: {message}", "Try again (download)", "Choose checkpoint file…")
+        else:
+            self.banner.hide()
+        if state in (MISSING, UNAVAILABLE):
+            self.indexer.set_embedder(None)
+            self.indexer.start()  # still catalogue photos and make thumbnails: browsing works
+
+    def _download_progress(self, done: int, total: int) -> None:
+        if total:
+            self.model_label.setText(f"Model: downloading {done / total:.0%} of {total / 1e6:.0f} MB…")
+        else:
+            self.model_label.setText(f"Model: downloading {done / 1e6:.0f} MB…")
+
+    def _model_ready(self, embedder: Embedder) -> None:
+        self.indexer.set_embedder(embedder)
+        self.indexer.start()
+        self.refresh_sidebar()
+        if self._pending_query or not self.search_bar.is_empty():
+            self._pending_query = False
+            self.run_query()
+
+    def _banner_first(self) -> None:
+        self.load_model(download=True)
+
+    def _banner_second(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", "", CHECKPOINT_FILTER)
+        if path:
+            self.settings.weights = path
+            self.settings.save()
+            self.load_model()
+
+    # == settings, errors, lifecycle ==========================================================
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self)
+        dialog.add_folder_requested.connect(self.choose_folder)
+        dialog.remove_folder_requested.connect(self.remove_folder)
+        dialog.cache_cleared.connect(self.thumbs.clear)
+        self.sidebar_refreshed.connect(lambda: dialog.set_folders([f.path for f in self.folder_model.folders]))
+        if dialog.exec() != dialog.DialogCode.Accepted:
+            return
+        new = dialog.result_settings()
+        changed = (new.model, new.weights, new.device) != (self.settings.model, self.settings.weights, self.settings.device)
+        new.thumbnail_edge = self.settings.thumbnail_edge
+        turned_on = new.write_xmp and not self.settings.write_xmp
+        self.settings = new
+        self.settings.save()
+        self.indexer.write_xmp = new.write_xmp
+        if turned_on:
+            self.tagging.export_sidecars(confirm=False)  # the user just asked for sidecars: bring them up to date
+        if changed:
+            self.indexer.cancel()
+            self.load_model()
+
+    def open_labels(self) -> QDialog:
+        """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
+        from photoclip.gui.dialogs.labels import LabelsDialog  # imported here: tagging loads only when asked for
+
+        dialog = LabelsDialog(self.library, self.tagging, self.embedder, self, self.thumbs)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.model_service.ready.connect(dialog.set_embedder)
+        dialog.finished.connect(lambda _: self.refresh_sidebar())
+        dialog.open()
+        return dialog
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About photoclip",
+            f"<b>photoclip {__version__}</b><p>Find your photos by describing them or by example.</p>"
+            f"<p>Everything stays on this computer.</p><p>Library: {display_path(str(self.db_path))}</p>",
+        )
+
+    def _report_error(self, exc: BaseException) -> None:
+        if isinstance(exc, PhotoclipError):
+            self.statusBar().showMessage(str(exc), 10000)
+            box = QMessageBox(QMessageBox.Icon.Warning, "photoclip", str(exc), QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()  # not exec(): never block the caller on a message
+        else:
+            # app.py installs the hook that logs it and tells the user; tests get Python's default.
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+
+    def _window_settings(self) -> QSettings:
+        # A file under photoclip's config dir (not the platform registry), so PHOTOCLIP_HOME isolates it.
+        return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_geometry(self) -> None:
+        stored = self._window_settings()
+        geometry = stored.value("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 820)
+        splitter = stored.value("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
+        stored = self._window_settings()
+        stored.setValue("geometry", self.saveGeometry())
+        stored.setValue("splitter", self.splitter.saveState())
+        stored.sync()
+        try:
+            self.settings.save()  # the thumbnail size
+        except OSError:
+            log.warning("could not save settings", exc_info=True)
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every background piece and wait for it (no thread outlives the window)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.typing_timer.stop()
+        self.sidebar_timer.stop()
+        self.guard_timer.stop()
+        self.indexer.shutdown()
+        self.tagging.shutdown()
+        self.thumbs.shutdown()
+        self.pool.shutdown()
+        self.library.shutdown()

@@ -1,0 +1,235 @@
+"""Search and browse: the query bar, the filters, drops and pastes that become queries."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import date
+
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+)
+
+from photoclip.app.fetch import fetch_image, store_image_bytes
+from photoclip.core.db import Photo
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.search import Filters, QueryTerm, Result, filter_photos
+from photoclip.gui.models import (
+    SORT_DATE,
+    SORT_NAME,
+    SORT_RELEVANCE,
+    Entry,
+)
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.services.model_service import CHECKING, LOADING
+from photoclip.gui.services.workers import LibraryContext
+from photoclip.gui.widgets import ChipTerm
+from photoclip.gui.windows.base import WindowPart
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
+TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
+MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+
+class Queries(WindowPart):
+    # == queries ====================================================================================
+
+    def filters(self) -> Filters:
+        date_from: date | None = None
+        date_to: date | None = None
+        if self.date_check.isChecked():
+            date_from = self.date_from.date().toPython()  # type: ignore[assignment]  # a date, the stubs say object
+            date_to = self.date_to.date().toPython()  # type: ignore[assignment]
+        return Filters(folder=self.folder_filter, date_from=date_from, date_to=date_to, label=self.tag_filter())
+
+    def tag_filter(self) -> str | None:
+        data = self.tag_combo.currentData()
+        text = self.tag_combo.currentText().strip()
+        if data and self.tag_combo.itemText(self.tag_combo.currentIndex()) == text:
+            return str(data)
+        return text or None
+
+    def set_tag_filter(self, name: str) -> None:
+        """Show only photos with this tag ("" for all), as choosing it in the filter row would."""
+        index = self.tag_combo.findData(name) if name else 0
+        self.tag_combo.setCurrentIndex(max(index, 0))
+        if index < 0:
+            self.tag_combo.setEditText(name)
+        self.run_query()
+
+    def run_query(self) -> None:
+        """Search with the bar's terms, or browse the library when the bar is empty."""
+        self.typing_timer.stop()
+        if self._closed:
+            return
+        self.tag_list.select(self.tag_filter())
+        terms = self.search_bar.terms()
+        if not terms:
+            self.browse()
+        else:
+            self.search(terms)
+
+    def search(self, terms: list[QueryTerm]) -> None:
+        embedder = self.embedder
+        if embedder is None:
+            self._pending_query = True
+            state = self.model_service.state
+            why = "is still loading" if state in (CHECKING, LOADING) else "is not available"
+            self.statusBar().showMessage(f"Search waits for the model, which {why}.", 5000)
+            return
+        filters = self.filters()
+        self._start_query(
+            lambda ctx: ctx.searcher(embedder).search(terms, limit=SEARCH_LIMIT, filters=filters),
+            self._show_results,
+        )
+
+    def find_similar(self, photo_id: int) -> None:
+        """Replace the query with one photo: "find similar"."""
+        row = self.grid_model.row_of(photo_id)
+        name = self.grid_model.photo(row).name if row is not None else f"photo {photo_id}"
+        self.search_bar.add_chip(ChipTerm("photo", photo_id, 1.0, name), replace=True)
+
+    def more_like(self, photo: Photo, weight: float) -> None:
+        """ "More like this" / "less like this": a + or - chip for that photo."""
+        self.search_bar.add_chip(ChipTerm("photo", photo.id, weight, photo.name))
+
+    def search_image_file(self, path: str) -> None:
+        self.search_bar.add_chip(ChipTerm("image", os.path.abspath(path), 1.0, os.path.basename(path)), replace=True)
+
+    def browse(self) -> None:
+        filters = self.filters()
+        order = "name" if self.grid_model.sort == SORT_NAME else "taken"
+
+        def job(ctx: LibraryContext) -> list[Photo]:
+            photos = ctx.lib.all_photos(order=order)
+            return filter_photos(ctx.lib, photos, filters)
+
+        self._start_query(job, self._show_library)
+
+    def _start_query(self, fn: Callable, on_done: Callable) -> None:  # type: ignore[type-arg]
+        if self._query_token is not None:
+            self.library.discard(self._query_token)  # a newer query makes the running one stale
+        self._query_token = self.library.call(fn, on_done, self._query_failed)
+
+    def _show_results(self, results: list[Result]) -> None:
+        self._query_token = None
+        if not self.grid_model.is_search and self.sort_combo.currentData() == SORT_DATE:
+            self.sort_combo.setCurrentIndex(self.sort_combo.findData(SORT_RELEVANCE))  # a new search: best first
+        self.grid_model.set_entries((Entry(r.photo, r.score) for r in results), is_search=True)
+        self.min_score.setEnabled(True)
+        if self.grid_model.rowCount():
+            self.grid.setCurrentIndex(self.grid_model.index(0, 0))
+        emit(self.results_shown, True)
+
+    def _show_library(self, photos: list[Photo]) -> None:
+        self._query_token = None
+        if self.grid_model.is_search and self.sort_combo.currentData() == SORT_RELEVANCE:
+            self.sort_combo.setCurrentIndex(self.sort_combo.findData(SORT_DATE))  # browsing: newest first
+        self.grid_model.set_photos(photos)
+        self.min_score.setEnabled(False)
+        emit(self.results_shown, False)
+
+    def _query_failed(self, exc: BaseException) -> None:
+        self._query_token = None
+        if isinstance(exc, PhotoclipError):
+            self.statusBar().showMessage(str(exc), 8000)
+        else:
+            self._report_error(exc)
+
+    def clear_search(self) -> None:
+        """Esc: back to the whole library, newest first."""
+        if self.problems_button.isChecked():
+            self.problems_button.setChecked(False)
+        if not self.search_bar.is_empty():
+            self.search_bar.clear()
+        self.grid.setFocus()
+
+    def focus_search(self) -> None:
+        self.search_bar.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_bar.edit.selectAll()
+
+    def _min_score_changed(self, value: int) -> None:
+        self.min_score_label.setText(f"Min score {value / 100:.2f}")
+        self.grid_model.set_min_score(value / 100 if value else None)
+
+    def _sort_changed(self) -> None:
+        self.grid_model.set_sort(self.sort_combo.currentData())
+        self._update_page()
+
+    def _date_toggled(self, on: bool) -> None:
+        self.date_from.setEnabled(on)
+        self.date_to.setEnabled(on)
+        self.run_query()
+
+    # == drops and paste ====================================================================
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.handle_mime(event.mimeData()):
+            event.acceptProposedAction()
+
+    def handle_mime(self, mime: QMimeData) -> bool:
+        """A drop or paste: folders are added, an image (file, URL or data) becomes the query."""
+        folders = []
+        for url in mime.urls():
+            if url.isLocalFile():
+                path = url.toLocalFile()
+                if os.path.isdir(path):
+                    folders.append(path)
+                elif os.path.isfile(path):
+                    self.search_image_file(path)
+                    return True
+            elif url.scheme() in ("http", "https"):
+                self._fetch_url(url.toString())
+                return True
+        for folder in folders:
+            self.add_folder(folder)
+        if folders:
+            return True
+        if mime.hasImage():
+            image = mime.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                self._search_qimage(image)
+                return True
+        if mime.urls():
+            self.statusBar().showMessage("Only image files, folders and http(s) image addresses can be dropped.", 6000)
+        return False
+
+    def _fetch_url(self, url: str) -> None:
+        self.statusBar().showMessage(f"Downloading {url}…")
+        self.pool.run(lambda: fetch_image(url), self.search_image_file, self._query_failed)
+
+    def _search_qimage(self, image: QImage) -> None:
+        def save() -> str:
+            # QImage (unlike QPixmap) may be used in any thread.
+            from PySide6.QtCore import QBuffer, QIODevice
+
+            buffer = QBuffer()
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            image.save(buffer, "PNG")  # type: ignore[call-overload]  # the binding takes a str; the stubs say bytes
+            return store_image_bytes(bytes(buffer.data().data()), ".png")
+
+        self.pool.run(save, lambda path: self.search_bar.add_chip(ChipTerm("image", path, 1.0, "pasted image"), replace=True))
+
+    def paste_image(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None or not self.handle_mime(mime):
+            self.statusBar().showMessage("The clipboard holds no image to search with.", 5000)
+
+
+# -- helpers that run in workers ---------------------------------------------

@@ -1,0 +1,197 @@
+"""The sidebar (folders, problems, tags) and what indexing shows in the window."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMenu,
+    QMessageBox,
+)
+
+from photoclip.app import library as library_ops
+from photoclip.app.changes import Changes
+from photoclip.app.tags import tag_names
+from photoclip.core.db import display_path
+from photoclip.core.ingest.pipeline import IndexProgress
+from photoclip.gui.qtcompat import emit
+from photoclip.gui.services.workers import LibraryContext
+from photoclip.gui.windows.base import WindowPart
+from photoclip.gui.windows.grid_actions import open_path
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
+TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
+MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+
+class Sidebar(WindowPart):
+    # == library and sidebar ================================================================
+
+    def refresh_sidebar(self) -> None:
+        model_id = getattr(self.embedder, "model_id", None)
+
+        def job(ctx: LibraryContext) -> dict[str, Any]:
+            lib = ctx.lib
+            return {
+                "folders": lib.folders(model_id),
+                "counts": lib.counts(model_id),
+                "skipped": lib.skipped(),
+                "tags": tag_names(lib),
+            }
+
+        self.library.call(job, self._sidebar_loaded)
+
+    def _sidebar_loaded(self, data: dict[str, Any]) -> None:
+        current = self.folder_filter
+        self.folder_view.selectionModel().blockSignals(True)
+        self.folder_model.set_folders(data["folders"], data["counts"])
+        self.folder_view.setCurrentIndex(self.folder_model.index(self.folder_model.row_of(current), 0))
+        self.folder_view.selectionModel().blockSignals(False)
+        self.problems_model.set_problems(data["skipped"])
+        self.problems_button.setText(f"Problems ({len(data['skipped']):,})")
+        self.counts = data["counts"]
+        typed = self.tag_combo.currentText()
+        self.tag_combo.blockSignals(True)
+        self.tag_combo.clear()
+        self.tag_combo.addItem("", "")
+        for name, count in data["tags"]:
+            self.tag_combo.addItem(f"{name} ({count})", name)
+        self.tag_combo.setEditText(typed)
+        self.tag_combo.blockSignals(False)
+        self.tag_list.set_tags(data["tags"], self.tag_filter())
+        self._update_counts()
+        self._update_page()
+        emit(self.sidebar_refreshed)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        """Add a folder (a write: on the library thread), then index it."""
+
+        def added(changes: Changes) -> None:
+            self.apply_changes(changes)
+            self.indexer.start()
+
+        self.library.call(lambda ctx: library_ops.add_folder(ctx.lib, folder), added, self._report_error)
+
+    def remove_folder(self, folder: str, *, confirm: bool = True) -> None:
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "Remove folder",
+                f"Stop showing the photos in\n{display_path(folder)}?\n\n"
+                "photoclip forgets them (and their tags); the files on disk are not touched.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+
+        def removed(changes: Changes) -> None:
+            if self.folder_filter == folder:
+                self.folder_filter = None
+            self.apply_changes(changes)
+            self.run_query()
+
+        def remove() -> None:
+            self.library.call(lambda ctx: library_ops.remove_folder(ctx.lib, folder), removed, self._report_error)
+
+        if self.indexer.running:
+            # The indexer may be writing rows of that folder: stop it first, remove, then go on.
+            self._after_index.append(remove)
+            self._after_index.append(self.indexer.start)
+            self.indexer.cancel()
+        else:
+            remove()
+
+    def _remove_selected_folder(self) -> None:
+        folder = self.folder_model.folder(self.folder_view.currentIndex().row())
+        if folder is not None:
+            self.remove_folder(folder.path)
+
+    def rescan(self) -> None:
+        self.indexer.start()
+
+    def _folder_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        folder = self.folder_model.folder(current.row())
+        self.folder_filter = folder.path if folder else None
+        if self.problems_button.isChecked():
+            self.problems_button.setChecked(False)
+        self.run_query()
+
+    def _folder_menu(self, pos: QPoint) -> None:
+        folder = self.folder_model.folder(self.folder_view.indexAt(pos).row())
+        if folder is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Open folder", lambda: open_path(folder.path))
+        menu.addAction("Rescan", self.rescan)
+        menu.addAction("Remove from library…", lambda: self.remove_folder(folder.path))
+        menu.exec(self.folder_view.viewport().mapToGlobal(pos))
+
+    def _show_problems(self, on: bool) -> None:
+        self._update_page()
+
+    # == indexing ===============================================================================
+
+    def _index_running(self, running: bool) -> None:
+        self.index_status.setVisible(running)
+        self.index_status.set_paused(False)
+        if not running:
+            queued, self._after_index = self._after_index, []
+            for fn in queued:
+                fn()
+
+    def _toggle_pause(self) -> None:
+        if self.indexer.paused:
+            self.indexer.resume()
+        else:
+            self.indexer.pause()
+
+    def _index_progress(self, event: IndexProgress) -> None:
+        self.index_status.show_progress(event.phase, event.done, event.total, event.seen, event.eta, self.indexer.paused)
+        # The scan found the photos: show them now, while they are read and embedded.
+        if event.phase == "index" and event.done == 0 and event.total and self.search_bar.is_empty():
+            self.browse()
+        if not self.sidebar_timer.isActive():
+            self.sidebar_timer.start()
+
+    def _tags_edited(self, changes: Changes) -> None:
+        # The tagging commands already told the user what happened: no second message.
+        self.apply_changes(replace(changes, message=""))
+
+    def _index_finished(self, final: IndexProgress) -> None:
+        if final.cancelled:
+            self.statusBar().showMessage("Indexing cancelled; it resumes where it stopped on the next rescan.", 8000)
+        elif final.total and self.embedder is None:
+            self.statusBar().showMessage(
+                f"Read {final.done:,} photos ({final.skipped:,} skipped); they become searchable once a model is ready.",
+                8000,
+            )
+        elif final.total:
+            self.statusBar().showMessage(
+                f"Indexed {final.done:,} photos ({final.embedded:,} made searchable, {final.skipped:,} skipped).", 8000
+            )
+        self.refresh_sidebar()
+        self.run_query()  # new photos and vectors: show them
+
+    def _index_failed(self, message: str) -> None:
+        self.banner.show_message(f"Indexing stopped: {message}", "Try again", None)
+        self.banner.first.clicked.disconnect()
+        self.banner.first.clicked.connect(self._retry_index)
+
+    def _retry_index(self) -> None:
+        self.banner.hide()
+        self._reconnect_banner()
+        self.rescan()
+
+    def _reconnect_banner(self) -> None:
+        self.banner.first.clicked.disconnect()
+        self.banner.first.clicked.connect(self._banner_first)

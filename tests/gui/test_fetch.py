@@ -1,0 +1,148 @@
+"""Dropped image URLs: one deadline for the whole download, and redirects only to http(s).
+
+Every server here is a local http.server on 127.0.0.1, stopped (and its threads joined)
+after each test. The slow servers wait on an Event between drips, so stopping them is
+immediate rather than a sleep running out.
+"""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from photoclip.app.fetch import FetchError, fetch_image
+
+Handler = Callable[[http.server.BaseHTTPRequestHandler, threading.Event], None]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], str]]:
+    """serve(handler) -> base URL of a local server answering every GET with handler(request, stop)."""
+    stop = threading.Event()
+    servers: list[tuple[http.server.ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(answer: Handler) -> str:
+        class Request(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                try:
+                    answer(self, stop)
+                except OSError:
+                    pass  # the client gave up: that is what these tests want
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Request)
+        server.block_on_close = True  # server_close joins the request threads
+        thread = threading.Thread(target=server.serve_forever, name="test-http")
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    stop.set()
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def drip_body(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+    """Headers at once, then one byte of a 'JPEG' every 0.2 s: each read is quick, the whole is not."""
+    request.send_response(200)
+    request.send_header("Content-Type", "image/jpeg")
+    request.send_header("Content-Length", "1000")
+    request.end_headers()
+    for _ in range(1000):
+        request.wfile.write(b"x")
+        request.wfile.flush()
+        if stop.wait(0.2):
+            return
+
+
+def drip_headers(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+    """The status line, then one header byte every 0.2 s: the response never even starts."""
+    request.wfile.write(b"HTTP/1.0 200 OK\r\n")
+    for _ in range(1000):
+        request.wfile.write(b"X")
+        request.wfile.flush()
+        if stop.wait(0.2):
+            return
+
+
+@pytest.mark.parametrize("answer", [drip_body, drip_headers], ids=["body", "headers"])
+def test_a_slow_server_is_cut_off_at_the_deadline(serve, answer: Handler) -> None:
+    url = serve(answer) + "/slow.jpg"
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="longer than"):
+        fetch_image(url, timeout=1.0)
+    # Per-read timeouts alone would let it run for 1000 x 0.2 s.
+    assert time.monotonic() - started < 3.0
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A port that counts as 'connected to' if anyone knocks: nothing must."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    sock.setblocking(False)
+    yield sock
+    sock.close()
+
+
+def redirect_to(target: str) -> Handler:
+    def answer(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        request.send_response(302)
+        request.send_header("Location", target)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    return answer
+
+
+def test_redirect_to_ftp_is_refused_before_connecting(serve, listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    url = serve(redirect_to(f"ftp://127.0.0.1:{port}/cat.jpg")) + "/cat.jpg"
+    with pytest.raises(FetchError, match="not http"):
+        fetch_image(url, timeout=3.0)
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nobody connected to the ftp address
+
+
+def test_redirect_to_a_local_file_is_refused(serve, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"\xff\xd8 not for the web")
+    url = serve(redirect_to(secret.as_uri())) + "/cat.jpg"
+    with pytest.raises(FetchError, match="not http"):
+        fetch_image(url, timeout=3.0)
+
+
+def test_redirects_between_http_addresses_are_followed(serve, photo_dir: Path) -> None:
+    data = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+
+    def image(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "image/jpeg")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    final = serve(image)
+    first = serve(redirect_to(final + "/chelsea.jpg"))
+    path = fetch_image(first + "/cat.jpg", timeout=5.0)
+    assert Path(path).read_bytes() == data
+
+
+def test_endless_redirects_stop(serve) -> None:
+    def loop(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        redirect_to(request.path + "x")(request, stop)
+
+    with pytest.raises(FetchError, match="redirect"):
+        fetch_image(serve(loop) + "/a", timeout=5.0)
