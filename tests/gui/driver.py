@@ -10,7 +10,7 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"wait": "model"}              wait until the model is ready, missing or unavailable
   {"wait": "thumbnails"}         wait until the grid's first thumbnails are shown
   {"screenshot": PNG}            save a screenshot of the window
-  {"labels": [NAME, ...]}        create these labels (as the Labels dialog would)
+  {"labels": [NAME, ...]}        create these labels (as the Labels dialog would); {"wait": "labels"} waits for them
   {"tag_library": true}          Tools → Tag library with labels; {"wait": "tagged"} waits for the end
   {"open_viewer": ROW}           open the viewer on a grid row; {"wait": "viewer"} waits for its labels
   {"open_labels": true}          open the Labels dialog; {"wait": "labels_dialog"} waits for its histogram
@@ -101,6 +101,8 @@ class ScriptDriver(QObject):
             for row in range(shown):
                 model.data(model.index(row, 0), 1)
             return w.thumbs.pending == 0
+        if what == "labels":
+            return not self._labels_pending
         if what == "tagged":
             return self._tag_runs > 0 and not w.tagging.tagger.running and not w.library.busy
         if what in ("viewer", "labels_dialog"):
@@ -146,7 +148,13 @@ class ScriptDriver(QObject):
             from photoclip.core import tagging
 
             names = list(action["labels"])
-            w.library.call(lambda ctx: [tagging.create_label(ctx.lib, n) for n in names], lambda _: w.refresh_sidebar())
+            self._labels_pending = True
+
+            def created(_: object) -> None:
+                self._labels_pending = False
+                w.refresh_sidebar()
+
+            w.library.call(lambda ctx: [tagging.create_label(ctx.lib, n) for n in names], created)
         elif "tag_library" in action:
             self._tag_runs = 0
             w.tagging.tag_library_action.trigger()

@@ -84,6 +84,7 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
                     {"screenshot": str(shot_drop)},
                     {"report": str(report)},
                     {"labels": labels},
+                    {"wait": "labels"},  # created on the library thread; the tag run starts on its own
                     {"tag_library": True},
                     {"wait": "tagged"},
                     {"screenshot": str(shot_tagged)},
