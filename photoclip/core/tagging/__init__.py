@@ -18,7 +18,9 @@ How a label decides a tag, and where each step lives:
   whole-library run, new photos as they are indexed, and the end of a pass.
 * ranking.py: one label over the library (histogram, preview, the user's threshold)
   and one photo's best labels.
+* verdict_line.py: where the line goes once there are verdicts (pure, simulated).
 * verdicts.py: confirm / reject feedback moving thresholds and vectors.
+* suggest.py: labels suggested by the library (k-means groups named from a vocabulary).
 
 Tags: auto tags carry source 'auto' and their score; manual tags are never changed
 by auto-tagging; applying a label rewrites only that label's auto tags. All SQL lives
@@ -89,7 +91,8 @@ from photoclip.core.tagging.vectors import (
     rocchio,
     score_matrix,
 )
-from photoclip.core.tagging.verdicts import FEEDBACK_STEP, Z_MAX, Z_MIN, FeedbackResult, feedback, feedback_many
+from photoclip.core.tagging.verdict_line import line_after_verdict
+from photoclip.core.tagging.verdicts import FeedbackResult, feedback, feedback_many
 
 __all__ = [
     "BACKGROUND_MARGIN",
@@ -97,7 +100,6 @@ __all__ = [
     "CALIBRATION_SAMPLE",
     "CHUNK_SIZE",
     "DEFAULT_Z",
-    "FEEDBACK_STEP",
     "GROWTH_FACTOR",
     "LABELS_FORMAT",
     "MAX_LABEL_FILE",
@@ -107,8 +109,6 @@ __all__ = [
     "ROCCHIO_C",
     "TEMPLATES",
     "TEXT_BATCH",
-    "Z_MAX",
-    "Z_MIN",
     "Cancelled",
     "FeedbackResult",
     "Label",
@@ -140,6 +140,7 @@ __all__ = [
     "label_scores",
     "label_vector",
     "label_vectors",
+    "line_after_verdict",
     "list_labels",
     "needs_calibration",
     "normalize_name",
