@@ -80,6 +80,7 @@ from photoclip.core.tagging.manual import Tag, add_tag, photo_tags, photos_with_
 from photoclip.core.tagging.names import LabelError, normalize_name
 from photoclip.core.tagging.prompts import BACKGROUND_PROMPTS, TEMPLATES, TEXT_BATCH, Cancelled, ensemble, prompts_for, text_vectors
 from photoclip.core.tagging.ranking import LabelMatch, LabelScores, label_scores, set_threshold, top_labels
+from photoclip.core.tagging.suggest import Suggestion, suggest_labels, vocabulary
 from photoclip.core.tagging.vectors import (
     CHUNK_SIZE,
     ROCCHIO_A,
@@ -118,6 +119,7 @@ __all__ = [
     "LabelSpec",
     "LabelVectors",
     "ScoreStats",
+    "Suggestion",
     "Tag",
     "TagProgress",
     "add_label_specs",
@@ -160,8 +162,10 @@ __all__ = [
     "set_descriptions",
     "set_threshold",
     "starter_labels",
+    "suggest_labels",
     "tag_counts",
     "tag_photos",
     "text_vectors",
     "top_labels",
+    "vocabulary",
 ]

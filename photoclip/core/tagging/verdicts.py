@@ -90,7 +90,9 @@ def _line_after(lib: Library, label: Label, before: LabelScores, scores: dict[in
         given[pid] = "confirm" if confirm else "reject"
         confirmed = np.array([by_photo[p] for p, v in given.items() if v == "confirm"])
         rejected = np.array([by_photo[p] for p, v in given.items() if v == "reject"])
-        line = line_after_verdict(line, confirmed, rejected, agreed=agreed, scale=stats.scale, floor=stats.low, ceiling=stats.high)
+        line = line_after_verdict(
+            line, confirmed, rejected, agreed=agreed, scale=stats.scale, floor=stats.low, ceiling=stats.high, prior=stats.calibrated
+        )
     return line
 
 
