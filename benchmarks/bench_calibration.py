@@ -7,6 +7,17 @@ usual CLIP range) and photos with it d' sigmas higher; shapes are Gaussian or sk
 For each cell it prints recall, precision and F1 of both rules, and the best F1 any
 threshold could reach on that sample (the oracle), so a goal that no line can meet shows
 as such. Run: python benchmarks/bench_calibration.py [--quick]
+
+`--feedback` simulates a user answering, each time, the photo nearest the label's line
+(confirming a photo with the subject, rejecting one without), in vector space: photos
+are unit vectors in DIM dimensions, a shared "photo" direction plus noise plus, for the
+photos with the subject, a subject direction; the label's text vector leans partly on
+the subject direction and mostly on a direction no photo has (CLIP's modality gap), so
+its scores show the separation d'. After 0..10 answers it prints the F1 of the tags
+(auto tags plus confirmed, minus rejected) for the old feedback (the line moves halfway
+to each disagreeing photo) and the new one (verdict_line.py), both with the Rocchio
+vector move, and the new line with the vector left as the text made it; also how often
+an answer that agreed with the decision lowered F1.
 """
 
 from __future__ import annotations
@@ -19,7 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from photoclip.core.model import normalize
+from photoclip.core.tagging.calibration import ScoreStats, score_stats
 from photoclip.core.tagging.thresholds import threshold_from_scores
+from photoclip.core.tagging.vectors import rocchio
+from photoclip.core.tagging.verdict_line import line_after_verdict
 
 LOW_MEAN, SIGMA = 0.18, 0.025
 
@@ -63,11 +78,115 @@ def oracle_f1(scores: np.ndarray, truth: np.ndarray) -> float:
     return float(f1.max())
 
 
+def old_feedback_z(z_line: float, z_score: float, confirm: bool) -> float:
+    """The feedback before: halfway towards a disagreeing photo, z kept within [0.5, 10]."""
+    if confirm and z_score < z_line:
+        z_line -= 0.5 * (z_line - z_score)
+    elif not confirm and z_score >= z_line:
+        z_line += 0.5 * (z_score - z_line)
+    return float(np.clip(z_line, 0.5, 10.0))
+
+
+DIM, NOISE, SUBJECT_IN_TEXT, PHOTO_IN_TEXT = 256, 0.7, 0.3, 0.3
+ANSWERS = 10
+
+
+def vector_library(rng: np.random.Generator, n: int, share: float, d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(photo vectors, truth, the label's text vector) with text scores about N(0.18, sigma)
+    without the subject and d' sigmas higher with it."""
+    basis = np.linalg.qr(rng.standard_normal((DIM, 3)))[0].T  # photo, subject, modality-gap directions
+    photo_dir, subject, gap = basis
+    sigma = NOISE / np.sqrt(DIM)  # the noise's spread along any one direction
+    strength = d * sigma / SUBJECT_IN_TEXT
+    truth = rng.random(n) < share
+    photos = 0.6 * photo_dir + truth[:, None] * strength * subject + sigma * rng.standard_normal((n, DIM))
+    text = PHOTO_IN_TEXT * photo_dir + SUBJECT_IN_TEXT * subject + np.sqrt(1 - PHOTO_IN_TEXT**2 - SUBJECT_IN_TEXT**2) * gap
+    return normalize(photos.astype(np.float32)), truth, normalize(text.astype(np.float32))
+
+
+def tags_f1(scores: np.ndarray, line: float, truth: np.ndarray, verdicts: dict[int, bool]) -> float:
+    tagged = scores >= line
+    for pid, yes in verdicts.items():
+        tagged[pid] = yes
+    tp = int((tagged & truth).sum())
+    return 2 * tp / max(int(tagged.sum()) + int(truth.sum()), 1)
+
+
+def feedback_run(photos: np.ndarray, truth: np.ndarray, text: np.ndarray, rule: str) -> tuple[list[float], int]:
+    """F1 after 0..ANSWERS answers, and how many agreeing answers lowered it."""
+    verdicts: dict[int, bool] = {}
+    z: float | None = None
+    curve, worse = [], 0
+    for step in range(ANSWERS + 1):
+        confirmed = [p for p, yes in verdicts.items() if yes]
+        rejected = [p for p, yes in verdicts.items() if not yes]
+        moved = rule != "new, text vector"
+        vector = rocchio(text, photos[confirmed] if moved else None, photos[rejected] if moved else None)
+        scores = photos @ vector
+        stats: ScoreStats = score_stats(scores)
+        line = stats.calibrated if z is None else stats.to_raw(z)
+        f1 = tags_f1(scores, line, truth, verdicts)
+        if step and agreed and f1 < curve[-1] - 1e-12:
+            worse += 1
+        curve.append(f1)
+        if step == ANSWERS:
+            break
+        open_rows = np.setdiff1d(np.arange(len(scores)), list(verdicts))
+        pid = int(open_rows[np.argmin(np.abs(scores[open_rows] - line))])
+        answer = bool(truth[pid])
+        agreed = (scores[pid] >= line) == answer
+        if rule == "old":
+            z = old_feedback_z(stats.to_z(line), stats.to_z(float(scores[pid])), answer)
+        else:
+            verdicts_now = {**verdicts, pid: answer}
+            yes = np.array([scores[p] for p, v in verdicts_now.items() if v])
+            no = np.array([scores[p] for p, v in verdicts_now.items() if not v])
+            new = line_after_verdict(
+                line, yes, no, agreed=agreed, scale=stats.scale, floor=stats.low, ceiling=stats.high, prior=stats.calibrated
+            )
+            z = stats.to_z(new)
+        verdicts[pid] = answer
+    return curve, worse
+
+
+def feedback_main(quick: bool, repeats: int) -> None:
+    n = 3000 if quick else 20_000
+    shares = [0.02, 0.05, 0.1, 0.3, 0.5] if quick else [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+    rules = ("old", "new", "new, text vector")
+    rng = np.random.default_rng(11)
+    print(f"feedback: {n} photos, {DIM} dimensions, {repeats} libraries per cell; F1 after 0..{ANSWERS} answers")
+    reached = {rule: 0 for rule in rules}
+    worse = {rule: 0 for rule in rules}
+    cells = 0
+    for d in (3.0, 4.0):
+        for share in shares:
+            curves = {rule: np.zeros(ANSWERS + 1) for rule in rules}
+            best = 0.0
+            for _ in range(repeats):
+                photos, truth, text = vector_library(rng, n, share, d)
+                best += oracle_f1(photos @ text, truth) / repeats
+                for rule in rules:
+                    curve, bad = feedback_run(photos, truth, text, rule)
+                    curves[rule] += np.array(curve) / repeats
+                    worse[rule] += bad
+            cells += 1
+            for rule in rules:
+                reached[rule] += bool(curves[rule][-1] >= 0.9)
+                points = " ".join(f"{f:4.2f}" for f in curves[rule])
+                print(f"d'={d:.0f} share={share:5.2f} {rule:17} | {points} | text-vector oracle {best:4.2f}")
+    for rule in rules:
+        print(f"{rule}: F1 >= 0.9 after {ANSWERS} answers in {reached[rule]}/{cells} cells; agreeing answers lowering F1: {worse[rule]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and shares")
     parser.add_argument("--repeats", type=int, default=3, help="libraries drawn per cell (results averaged)")
+    parser.add_argument("--feedback", action="store_true", help="simulate feedback instead of the no-feedback grid")
     args = parser.parse_args()
+    if args.feedback:
+        feedback_main(args.quick, args.repeats)
+        return
     sizes = [1000, 100_000] if args.quick else [200, 1000, 10_000, 100_000]
     shares = [0.005, 0.02, 0.1, 0.3, 0.5] if args.quick else [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
     rng = np.random.default_rng(7)

@@ -9,6 +9,7 @@ messages go to stderr, with a progress bar only when stderr is a terminal.
     library.py   add-folder, remove-folder, index, status, problems, purge-missing
     search.py    search, similar, duplicates
     tags.py      labels, tag, tags, feedback, xmp
+    labels.py    labels suggest
     models.py    models
     desktop.py   --install-desktop-entry
 """

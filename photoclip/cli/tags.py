@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from photoclip.app import sync
+from photoclip.cli import labels as labels_cli
 from photoclip.cli.parser import positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
@@ -361,6 +362,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--add", action="store_true", help="create the starter labels you do not have")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_labels_starter)
+
+    labels_cli.register_suggest(sub)
 
     p = subparsers.add_parser("tag", help="apply labels to the whole library")
     p.add_argument("--label", action="append", metavar="NAME", help="only this label; repeatable")

@@ -337,6 +337,19 @@ def test_reject_raises_threshold_moves_vector_away_and_sticks(library, emb, dogs
     assert ids["cat"] not in tags_of(library, "Dogs")
 
 
+def test_feedback_leaves_a_pinned_threshold_alone_and_a_rejected_photo_untagged(library, emb, dogs_library):
+    ids = dogs_library
+    tagging.set_threshold(library, emb, "Dogs", 0.05)
+    apply(library, emb)
+    pinned = tagging.get_label(library, "Dogs")
+    assert ids["cat"] in tags_of(library, "Dogs")
+    tagging.feedback(library, emb, ids["cat"], "Dogs", confirm=False)
+    tagging.feedback(library, emb, ids["terrier"], "Dogs", confirm=True)
+    after = tagging.get_label(library, "Dogs")
+    assert (after.threshold, after.threshold_z, after.threshold_source) == (pinned.threshold, pinned.threshold_z, "user")
+    assert ids["cat"] not in tags_of(library, "Dogs")  # even though it scores above the pinned line
+
+
 def test_feedback_updates_only_its_own_label(library, emb, dogs_library, tmp_path):
     ids = dogs_library
     set_label_vector(emb, "Cats", axis(4))

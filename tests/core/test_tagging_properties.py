@@ -9,7 +9,6 @@ from hypothesis.extra.numpy import arrays
 
 from photoclip.core import tagging
 from photoclip.core.model import normalize
-from photoclip.core.tagging.verdicts import moved_z
 
 DIM = 6
 finite = st.floats(-1.0, 1.0, allow_nan=False, width=32)
@@ -59,19 +58,6 @@ def test_to_raw_and_to_z_are_monotonic(scores, z1, z2):
     lo, hi = sorted((z1, z2))
     assert stats.to_raw(lo) <= stats.to_raw(hi)
     assert stats.to_z(stats.to_raw(lo)) <= stats.to_z(stats.to_raw(hi))
-
-
-@SETTINGS
-@given(st.floats(-10, 20, allow_nan=False), st.floats(-10, 20, allow_nan=False))
-def test_feedback_moves_z_only_the_right_way_and_stays_in_range(z_threshold, z_score):
-    start = float(np.clip(z_threshold, tagging.Z_MIN, tagging.Z_MAX))
-    confirmed = moved_z(start, z_score, confirm=True)
-    rejected = moved_z(start, z_score, confirm=False)
-    assert tagging.Z_MIN <= confirmed <= start <= rejected <= tagging.Z_MAX
-    if z_score >= start:
-        assert confirmed == start  # confirming a photo that already passes changes nothing
-    else:
-        assert rejected == start  # rejecting a photo that does not pass changes nothing
 
 
 # -- ensembles and Rocchio -------------------------------------------------------------------

@@ -95,6 +95,12 @@ def rejected_label_names(lib: Library, photo_id: int) -> set[str]:
     return {r[0] for r in rows}
 
 
+def verdicts_of_label(lib: Library, label_id: int) -> dict[int, str]:
+    """photo id -> 'confirm' or 'reject', every verdict the user gave on this label."""
+    rows = lib.conn.execute("SELECT photo_id, verdict FROM tag_feedback WHERE label_id = ?", (label_id,))
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
 def rejected_pairs(lib: Library, label_ids: Sequence[int]) -> set[Pair]:
     """(photo, label) pairs the user rejected, for these labels."""
     rows = lib.conn.execute(

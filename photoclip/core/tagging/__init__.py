@@ -18,7 +18,9 @@ How a label decides a tag, and where each step lives:
   whole-library run, new photos as they are indexed, and the end of a pass.
 * ranking.py: one label over the library (histogram, preview, the user's threshold)
   and one photo's best labels.
+* verdict_line.py: where the line goes once there are verdicts (pure, simulated).
 * verdicts.py: confirm / reject feedback moving thresholds and vectors.
+* suggest.py: labels suggested by the library (k-means groups named from a vocabulary).
 
 Tags: auto tags carry source 'auto' and their score; manual tags are never changed
 by auto-tagging; applying a label rewrites only that label's auto tags. All SQL lives
@@ -78,6 +80,7 @@ from photoclip.core.tagging.manual import Tag, add_tag, photo_tags, photos_with_
 from photoclip.core.tagging.names import LabelError, normalize_name
 from photoclip.core.tagging.prompts import BACKGROUND_PROMPTS, TEMPLATES, TEXT_BATCH, Cancelled, ensemble, prompts_for, text_vectors
 from photoclip.core.tagging.ranking import LabelMatch, LabelScores, label_scores, set_threshold, top_labels
+from photoclip.core.tagging.suggest import Suggestion, suggest_labels, vocabulary
 from photoclip.core.tagging.vectors import (
     CHUNK_SIZE,
     ROCCHIO_A,
@@ -89,7 +92,8 @@ from photoclip.core.tagging.vectors import (
     rocchio,
     score_matrix,
 )
-from photoclip.core.tagging.verdicts import FEEDBACK_STEP, Z_MAX, Z_MIN, FeedbackResult, feedback, feedback_many
+from photoclip.core.tagging.verdict_line import line_after_verdict
+from photoclip.core.tagging.verdicts import FeedbackResult, feedback, feedback_many
 
 __all__ = [
     "BACKGROUND_MARGIN",
@@ -97,7 +101,6 @@ __all__ = [
     "CALIBRATION_SAMPLE",
     "CHUNK_SIZE",
     "DEFAULT_Z",
-    "FEEDBACK_STEP",
     "GROWTH_FACTOR",
     "LABELS_FORMAT",
     "MAX_LABEL_FILE",
@@ -107,8 +110,6 @@ __all__ = [
     "ROCCHIO_C",
     "TEMPLATES",
     "TEXT_BATCH",
-    "Z_MAX",
-    "Z_MIN",
     "Cancelled",
     "FeedbackResult",
     "Label",
@@ -118,6 +119,7 @@ __all__ = [
     "LabelSpec",
     "LabelVectors",
     "ScoreStats",
+    "Suggestion",
     "Tag",
     "TagProgress",
     "add_label_specs",
@@ -140,6 +142,7 @@ __all__ = [
     "label_scores",
     "label_vector",
     "label_vectors",
+    "line_after_verdict",
     "list_labels",
     "needs_calibration",
     "normalize_name",
@@ -159,8 +162,10 @@ __all__ = [
     "set_descriptions",
     "set_threshold",
     "starter_labels",
+    "suggest_labels",
     "tag_counts",
     "tag_photos",
     "text_vectors",
     "top_labels",
+    "vocabulary",
 ]

@@ -1,11 +1,13 @@
 """Feedback: a person confirms or rejects a label on photos, and the label learns.
 
-Confirming a photo that scored below the threshold moves the threshold halfway down
-towards that photo's score; rejecting one that scored at or above moves it halfway up
-towards it (z clipped to [Z_MIN, Z_MAX]). Because z is relative, it keeps its meaning
-when the verdicts also move the label's vector (Rocchio, in vectors.py), which shifts
-the whole score distribution. A rejected photo is never auto-tagged by that label
-again; a confirmed one gets a manual tag.
+Each verdict that disagrees with the label's current decision moves the line to where
+all the verdicts so far, read as labelled points on the score axis, say it belongs
+(verdict_line.py: fewest contradicted verdicts, bisection between them, a doubling step
+where they bound it on one side only); a verdict that agrees moves nothing. The line is
+stored as z, its position relative to the label's score distribution, so it keeps its
+meaning when the verdicts also move the label's vector (Rocchio, in vectors.py). A line
+the user pinned on the histogram is never moved by feedback. A rejected photo is never
+auto-tagged by that label again; a confirmed one gets a manual tag.
 """
 
 from __future__ import annotations
@@ -24,9 +26,7 @@ from photoclip.core.tagging.apply import apply_labels, run_to_end
 from photoclip.core.tagging.labels import Label, get_label
 from photoclip.core.tagging.ranking import LabelScores, label_scores
 from photoclip.core.tagging.vectors import label_vector
-
-Z_MIN, Z_MAX = 0.5, 10.0
-FEEDBACK_STEP = 0.5
+from photoclip.core.tagging.verdict_line import line_after_verdict
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,6 @@ class FeedbackResult:
     z_before: float | None  # the threshold's relative position: what feedback moves
     z_after: float | None
     tagged: int  # auto tags the label has after re-tagging
-
-
-def moved_z(z_threshold: float, z_score: float, confirm: bool) -> float:
-    """Where one verdict on a photo scoring `z_score` moves a threshold at `z_threshold`."""
-    if confirm and z_score < z_threshold:
-        z_threshold -= FEEDBACK_STEP * (z_threshold - z_score)
-    elif not confirm and z_score >= z_threshold:
-        z_threshold += FEEDBACK_STEP * (z_score - z_threshold)
-    return float(np.clip(z_threshold, Z_MIN, Z_MAX))
 
 
 @dataclass
@@ -71,11 +62,10 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
     z_before = z = None
     if before is not None and len(before.scores):
         current = label_vector(lib, embedder, label.name)
-        z_before = z = before.relative(before.threshold)
-        # Each photo moves the threshold a step from where the previous one left it.
-        for pid, vec in vectors.items():
-            scores[pid] = float(vec @ current)
-            z = moved_z(z, before.stats.to_z(scores[pid]), confirm)
+        scores = {pid: float(vec @ current) for pid, vec in vectors.items()}
+        z_before = before.relative(before.threshold)
+        if not label.pinned_for(model_id):
+            z = before.relative(_line_after(lib, label, before, scores, confirm))
     now = time.time()
     with lib.transaction():
         for pid in photo_ids:
@@ -87,6 +77,23 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
         if z is not None:
             label_db.set_adjusted_z(lib, label.id, z, now)
     return _Verdicts(label, scores, before, z_before)
+
+
+def _line_after(lib: Library, label: Label, before: LabelScores, scores: dict[int, float], confirm: bool) -> float:
+    """The line after these photos' verdicts, given one at a time (as a user would)."""
+    line = before.threshold
+    by_photo = dict(zip((int(p) for p in before.photo_ids), (float(s) for s in before.scores)))
+    given = {pid: verdict for pid, verdict in tag_db.verdicts_of_label(lib, label.id).items() if pid in by_photo}
+    stats = before.stats
+    for pid, score in scores.items():
+        agreed = (score >= line) == confirm
+        given[pid] = "confirm" if confirm else "reject"
+        confirmed = np.array([by_photo[p] for p, v in given.items() if v == "confirm"])
+        rejected = np.array([by_photo[p] for p, v in given.items() if v == "reject"])
+        line = line_after_verdict(
+            line, confirmed, rejected, agreed=agreed, scale=stats.scale, floor=stats.low, ceiling=stats.high, prior=stats.calibrated
+        )
+    return line
 
 
 def feedback(lib: Library, embedder: Embedder, photo_id: int, name: str, *, confirm: bool) -> FeedbackResult:
