@@ -90,3 +90,61 @@ def test_unreadable_files_are_left_to_open_clip(tmp_path):
     bad.write_bytes(b"\x00garbage" * 100)
     assert file_shapes(str(bad)) is None
     check_checkpoint(TINY_MODEL, str(bad))  # no verdict here; the load reports "Could not load"
+
+
+# -- what is in use, and the offline route (issue 10, items 4 and 6) --------------------------------
+
+
+def test_the_description_says_exactly_what_is_in_use(tiny_weights, tmp_path, monkeypatch):
+    tagged = ModelChoice("ViT-B-32-256", "datacomp_s34b_b86k")
+    assert tagged.describe() == "ViT-B-32-256 · datacomp_s34b_b86k"
+    assert (tagged.weights_tag, tagged.weights_file) == ("datacomp_s34b_b86k", None)
+    side_loaded = ModelChoice("ViT-B-32", str(tiny_weights))
+    assert side_loaded.describe() == f"ViT-B-32 · file {tiny_weights}"
+    assert "datacomp" not in side_loaded.describe() and side_loaded.weights_tag is None
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.safetensors").write_bytes(b"")
+    relative = ModelChoice("ViT-B-32", "mine.safetensors")
+    assert relative.weights_file == str(tmp_path / "mine.safetensors")
+    assert OpenClipEmbedder(relative).description == f"ViT-B-32 · file {tmp_path / 'mine.safetensors'}"
+
+
+def test_the_offline_route_names_the_exact_file_and_that_it_must_match():
+    from photoclip.core.model import offline_route
+
+    route = offline_route(ModelChoice("ViT-B-32-256", "datacomp_s34b_b86k"))
+    assert route is not None
+    assert route.page == "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"
+    assert route.file_name == "open_clip_model.safetensors"
+    assert route.file_url == route.page + "/resolve/main/open_clip_model.safetensors"
+    text = route.instructions("choose it in Settings")
+    assert route.file_url in text and "must be the one made for ViT-B-32-256" in text and "choose it in Settings" in text
+    assert "--weights" not in text
+    assert offline_route(ModelChoice("ViT-B-32", "/some/file.pt")) is None
+
+
+def test_a_failed_download_says_what_to_fetch_without_the_hub_exception_text():
+    from photoclip.core.model import WeightsDownloadFailed
+
+    # HF_HUB_OFFLINE=1 for the whole run: huggingface_hub raises its own offline error.
+    with pytest.raises(WeightsDownloadFailed) as info:
+        OpenClipEmbedder(ModelChoice("ViT-B-32-256", "datacomp_s34b_b86k", device="cpu")).load()
+    message = str(info.value)
+    assert "this computer is offline" in message
+    assert "open_clip_model.safetensors" in message and "must be the one made for ViT-B-32-256" in message
+    assert info.value.route is not None and info.value.route.file_name == "open_clip_model.safetensors"
+    for raw in ("HF_HUB_OFFLINE", "huggingface_hub", "LocalEntryNotFound", "Traceback", "outgoing traffic"):
+        assert raw not in message
+
+
+def test_each_kind_of_download_failure_gets_plain_words(monkeypatch):
+    import errno
+
+    from photoclip.core.model.offline import plain_reason
+
+    class ConnectTimeout(OSError):
+        pass
+
+    assert plain_reason(ConnectTimeout("HTTPSConnectionPool(host=...) max retries")) == "huggingface.co could not be reached"
+    assert "the disk is full" in plain_reason(OSError(errno.ENOSPC, "No space left on device"))
+    assert plain_reason(ValueError("weird internals")) == "the download failed (the details are in the log)"

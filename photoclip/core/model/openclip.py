@@ -72,6 +72,11 @@ class OpenClipEmbedder:
         return self._size
 
     @property
+    def description(self) -> str:
+        """What is in use: architecture and weights tag, or architecture and file path."""
+        return self.choice.describe()
+
+    @property
     def loaded(self) -> bool:
         return self._model is not None
 
