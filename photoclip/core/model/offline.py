@@ -90,7 +90,7 @@ class WeightsDownloadFailed(ModelUnavailable):
 
 def plain_reason(exc: BaseException) -> str:
     """Why a download failed, in a user's words; the exception itself goes to the log."""
-    log.warning("weights download failed: %s: %s", type(exc).__name__, exc)
+    log.info("weights download failed: %s: %s", type(exc).__name__, exc)
     names = {cls.__name__ for cls in type(exc).__mro__}
     text = str(exc).lower()
     if names & {"OfflineModeIsEnabled", "LocalEntryNotFoundError"} or "offline" in text:
