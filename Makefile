@@ -9,7 +9,7 @@ PIP := $(VENV)/bin/pip
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 SYSTEM_PACKAGES := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 \
-	libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 dbus-daemon desktop-file-utils libimage-exiftool-perl
+	libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 dbus-daemon desktop-file-utils xdg-utils libimage-exiftool-perl
 
 .PHONY: run test lint install install-test system-deps bench clean
 
