@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make run    install photoclip into .venv and open the app
+#               (make run TORCH_INDEX=cpu: CPU-only torch, about 4 GB less; see README)
 #   make test   install photoclip with its test tools (and, as root on Debian, the
 #               system packages the real-window and sidecar tests use), then run all tests
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,9 +8,15 @@ VENV ?= .venv
 PIP := $(VENV)/bin/pip
 # torch first and pinned: these releases are the ones this project is tested with.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# TORCH_INDEX=cpu takes torch from PyTorch's own index of CPU-only wheels (no NVIDIA libraries,
+# for machines without an NVIDIA GPU; needs internet access to download.pytorch.org); any other
+# value names another of its indexes (download.pytorch.org/whl/VALUE). Empty (the default): PyPI.
+# It applies when .venv is first made: `make clean` before switching.
+TORCH_INDEX ?=
+TORCH_INDEX_ARGS := $(if $(TORCH_INDEX),--index-url https://download.pytorch.org/whl/$(TORCH_INDEX),)
 PYTEST_ARGS ?=
 SYSTEM_PACKAGES := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 \
-	libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 dbus-daemon desktop-file-utils libimage-exiftool-perl
+	libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 dbus-daemon desktop-file-utils xdg-utils libimage-exiftool-perl
 
 .PHONY: run test lint install install-test system-deps bench clean
 
@@ -18,7 +25,7 @@ $(VENV)/bin/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install --quiet $(TORCH_SPEC)
+	$(PIP) install --quiet $(TORCH_INDEX_ARGS) $(TORCH_SPEC)
 	$(PIP) install --quiet -e .
 	touch $@
 

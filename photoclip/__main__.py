@@ -1,4 +1,8 @@
-"""Entry points: `photoclip` (the app, or with a subcommand the CLI) and `photoclip-gui`."""
+"""Entry points: `photoclip` (the app, or with a subcommand the CLI) and `photoclip-gui`.
+
+`photoclip PATH...` (what a file manager runs) opens the app with those files or folders:
+see cli/launch.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,17 @@ def main(argv: list[str] | None = None) -> int:
         from photoclip.cli.desktop import install_desktop_entry
 
         return install_desktop_entry()
+    from photoclip.cli.launch import app_launch
+    from photoclip.cli.parser import command_names
+    from photoclip.core.errors import PhotoclipError
+
+    try:
+        launch = app_launch(argv, command_names())
+    except PhotoclipError as exc:
+        print(f"photoclip: {exc}", file=sys.stderr)
+        return 2
+    if launch is not None:
+        return gui_main(launch.argv)
     from photoclip.cli import run
 
     code = run(argv)
@@ -20,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def gui_main(argv: list[str] | None = None) -> int:
+    from photoclip.platform_check import explain_missing_platform_libraries
+
+    problem = explain_missing_platform_libraries()
+    if problem is not None:
+        print(f"photoclip: {problem}", file=sys.stderr)
+        return 2
     from photoclip.gui.app import run_app
 
     return run_app(list(sys.argv[1:] if argv is None else argv))

@@ -5,6 +5,14 @@ pip cannot place files in the XDG data directories, so this writes them on reque
 all read from the package's `resources/` with importlib.resources. The desktop
 file's Exec line names the `photoclip` found next to this Python (the venv's
 script) when there is one, so the menu entry works without the venv on PATH.
+
+The entry lists no MimeType and nothing is written to mimeapps.list. The freedesktop
+mime-apps spec makes, when no [Default Applications] entry names one, "the most-preferred
+.desktop file associated with the mimetype" the default, and the user's data folder comes
+first: so an entry there listing image/jpeg or inode/directory becomes what opens every
+photo and folder in a fresh profile, and an [Added Associations] line does the same.
+photoclip is offered under "Open With > Other Application" instead, and a user who picks
+it there (or makes it the default) decides that themselves.
 """
 
 from __future__ import annotations

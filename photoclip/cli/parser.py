@@ -127,3 +127,12 @@ def split_negations(argv: Sequence[str]) -> list[str]:
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return build_parser().parse_args(split_negations(sys.argv[1:] if argv is None else argv))
+
+
+def command_names() -> set[str]:
+    """The subcommands (`search`, `index`, ...): a first argument with one of these names is a command."""
+    names: set[str] = set()
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            names.update(action.choices)
+    return names

@@ -28,6 +28,24 @@ class ModelChoice:
             or self.weights.endswith((".pt", ".pth", ".bin", ".safetensors", ".ckpt"))
         )
 
+    @property
+    def weights_tag(self) -> str | None:
+        """open_clip's pretrained tag, or None when the weights are a file."""
+        return None if self.weights_is_file else self.weights
+
+    @property
+    def weights_file(self) -> str | None:
+        """The checkpoint file's absolute path, or None when the weights are an open_clip tag."""
+        return os.path.abspath(self.weights) if self.weights_is_file else None
+
+    def describe(self) -> str:
+        """What is in use, in plain words: "ViT-B-32-256 · datacomp_s34b_b86k" or
+        "ViT-B-32-256 · file /home/me/clip.safetensors". Exactly the pair that loads, never a
+        default filled in beside a file."""
+        if self.weights_file is not None:
+            return f"{self.name} · file {self.weights_file}"
+        return f"{self.name} · {self.weights}"
+
 
 def _file_digest(path: str) -> str:
     """A short identity for a checkpoint file: size plus samples of its content."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
+from photoclip.core.model.checkpoint import check_checkpoint
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.protocol import ProgressCallback, normalize
@@ -71,6 +72,11 @@ class OpenClipEmbedder:
         return self._size
 
     @property
+    def description(self) -> str:
+        """What is in use: architecture and weights tag, or architecture and file path."""
+        return self.choice.describe()
+
+    @property
     def loaded(self) -> bool:
         return self._model is not None
 
@@ -85,6 +91,8 @@ class OpenClipEmbedder:
         if open_clip.get_model_config(self.choice.name) is None:
             raise ModelUnavailable(f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows.")
         checkpoint = resolve_weights(self.choice, self._progress)
+        if self.choice.weights_is_file:
+            check_checkpoint(self.choice.name, checkpoint)  # open_clip would resize a misfit silently
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
         try:

@@ -12,6 +12,7 @@ from typing import Any
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.choice import ModelChoice
+from photoclip.core.model.offline import download_failed, hub_files
 from photoclip.core.model.protocol import ProgressCallback
 
 
@@ -58,7 +59,8 @@ class _ProgressBar:
 def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = None) -> str:
     """A local checkpoint path for the choice: the user's file, or open_clip's download.
 
-    Raises ModelUnavailable with a message that names the model and the way to give a file.
+    Raises ModelUnavailable; a failed download raises WeightsDownloadFailed, whose message and
+    `route` name the file to fetch by hand.
     """
     import open_clip
 
@@ -73,19 +75,12 @@ def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = Non
     cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
     hub = cfg.get("hf_hub") or ""
     url = cfg.get("url") or ""
-    help_text = f"photoclip needs the weights of {choice.name} ({choice.weights}) and could not download them"
-    where = f"https://huggingface.co/{hub.rstrip('/')}" if hub else url
-    advice = (
-        f"If this computer is offline, download the checkpoint from {where} on another computer and "
-        "give it with `--weights /path/to/file` (or Settings -> Model -> Checkpoint file). "
-        "Your library stays browsable meanwhile; photos are embedded once a model is available."
-    )
     try:
         if hub:
             return _download_from_hub(hub, progress)
         return str(open_clip.pretrained.download_pretrained_from_url(url, cache_dir=None))
     except Exception as exc:
-        raise ModelUnavailable(f"{help_text}: {short_reason(exc)}. {advice}") from exc
+        raise download_failed(choice, exc) from exc
 
 
 def short_reason(exc: BaseException) -> str:
@@ -93,16 +88,10 @@ def short_reason(exc: BaseException) -> str:
     return text[:300]
 
 
-def _hub_files(hub: str) -> tuple[str, list[str]]:
-    """open_clip writes "org/repo/" or "org/repo/filename": the same split it uses."""
-    repo_id, filename = hub[: hub.rfind("/")], hub[hub.rfind("/") + 1 :]
-    return repo_id, [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-
-
 def _cached_hub_file(hub: str) -> str | None:
     from huggingface_hub import try_to_load_from_cache
 
-    repo_id, names = _hub_files(hub)
+    repo_id, names = hub_files(hub)
     for name in names:
         cached = try_to_load_from_cache(repo_id, name)
         if isinstance(cached, str):
@@ -137,7 +126,7 @@ def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
     cached = _cached_hub_file(hub)
     if cached is not None:
         return cached
-    repo_id, names = _hub_files(hub)
+    repo_id, names = hub_files(hub)
     tqdm_class = _ProgressBar(progress, repo_id).make() if progress else None
     for name in names[:-1]:
         try:

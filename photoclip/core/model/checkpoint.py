@@ -1,0 +1,178 @@
+"""Checking a checkpoint file against the chosen architecture before open_clip loads it.
+
+open_clip quietly resizes position embeddings when a checkpoint's patch grid or text
+context differs from the architecture's, so a ViT-B-32 file "loads" as ViT-B-32-256 and
+every vector lands in a space no other photo shares. So before loading, every tensor
+name and shape in the file is compared with the architecture's (read without the data:
+safetensors headers, or torch.load onto the meta device; the model is built on the meta
+device, so nothing is allocated or initialised) and a mismatch is refused, naming the
+architectures whose shapes the file does match.
+
+Only files the user gives are checked: open_clip's own (architecture, tag) pairs fit by
+construction. Files this check cannot read as a plain state dict (TorchScript archives,
+big_vision .npz, Apple's MobileCLIP originals, which open_clip converts) are left to
+open_clip, as before. Shapes cannot tell activations apart: ViT-B-32 and
+ViT-B-32-quickgelu have the same tensors, so both are named.
+
+torch and open_clip are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from photoclip.core.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+Shapes = dict[str, tuple[int, ...]]
+
+# Tensors open_clip's load_checkpoint adds, drops or reshapes by itself: compared by size only, or optional.
+_OPTIONAL = ("logit_bias", "text.transformer.embeddings.position_ids")
+_SIZE_ONLY = ("logit_scale", "logit_bias")
+# Key prefixes of third-party layouts open_clip converts before loading (MobileCLIP originals).
+_FOREIGN_PREFIXES = ("image_encoder.model.",)
+# Old layout: text tower at the top level; open_clip moves it under "text." for CustomTextCLIP models.
+_TEXT_TOWER_PREFIXES = ("text_projection", "positional_embedding", "token_embedding", "transformer", "ln_final")
+
+
+def file_shapes(path: str) -> Shapes | None:
+    """Tensor names and shapes stored in a checkpoint file, or None when it is not a plain state dict."""
+    if path.endswith((".npz", ".npy")):
+        return None
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors import safe_open
+
+            with safe_open(path, framework="pt") as fh:
+                shapes = {key: tuple(fh.get_slice(key).get_shape()) for key in fh.keys()}  # noqa: SIM118
+        else:
+            import torch
+
+            loaded = torch.load(path, map_location="meta", weights_only=True)
+            shapes = _tensor_shapes(loaded)
+    except Exception:
+        log.info("could not read the tensor shapes of %s; leaving the check to open_clip", path, exc_info=True)
+        return None
+    if not shapes or any(key.startswith(_FOREIGN_PREFIXES) for key in shapes):
+        return None
+    if next(iter(shapes)).startswith("module"):
+        shapes = {key.removeprefix("module."): shape for key, shape in shapes.items()}
+    return shapes
+
+
+def _tensor_shapes(loaded: Any) -> Shapes:
+    import torch
+
+    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(key): tuple(value.shape) for key, value in loaded.items() if isinstance(value, torch.Tensor)}
+
+
+def architecture_shapes(name: str) -> Shapes | None:
+    """The state dict shapes of an open_clip architecture, built on the meta device (no weights)."""
+    import open_clip
+    import torch
+
+    config = open_clip.get_model_config(name)
+    if config is None or "hf_model_name" in (config.get("text_cfg") or {}):
+        return None  # Hugging Face text towers fetch their own config from the network to be built
+    try:
+        with torch.device("meta"):
+            model = open_clip.create_model(name, pretrained=None, device="meta")
+    except Exception:
+        log.info("cannot build %s on the meta device", name, exc_info=True)
+        return None
+    return {key: tuple(value.shape) for key, value in model.state_dict().items()}
+
+
+def _as_open_clip_would_load(found: Shapes, expected: Shapes) -> Shapes:
+    """The file's shapes after the renaming open_clip applies for this architecture."""
+    if "positional_embedding" in found and "positional_embedding" not in expected and "text_projection" in found:
+        return {("text." + key if key.startswith(_TEXT_TOWER_PREFIXES) else key): shape for key, shape in found.items()}
+    return found
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    total = 1
+    for n in shape:
+        total *= n
+    return total
+
+
+def difference(expected: Shapes, found: Shapes) -> str | None:
+    """The first way the file does not fit the architecture, in words; None when it fits exactly."""
+    found = _as_open_clip_would_load(found, expected)
+    missing = sorted(key for key in expected if key not in found and key not in _OPTIONAL)
+    unexpected = sorted(key for key in found if key not in expected and key not in _OPTIONAL)
+    for key, shape in expected.items():
+        if key not in found:
+            continue
+        other = found[key]
+        same = _size(other) == _size(shape) if key in _SIZE_ONLY else other == shape
+        if not same:
+            return f"{key} is {_dims(other)} in the file but {_dims(shape)} in the architecture"
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} tensors it needs are missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} tensors are not part of it (e.g. {unexpected[0]})")
+        return " and ".join(parts)
+    return None
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape) or "a scalar"
+
+
+def _could_match(config: dict[str, Any], sizes: set[int], timm_tower: bool) -> bool:
+    """Cheap necessary conditions, so only a few architectures are built to be compared.
+
+    Every size the config names appears as some tensor dimension (not the context length:
+    CoCa adds a class token to it), and the image tower is a timm one in both or in neither.
+    """
+    vision, text = config.get("vision_cfg") or {}, config.get("text_cfg") or {}
+    if isinstance(vision.get("timm_model_name"), str) != timm_tower:
+        return False
+    named = [config.get("embed_dim"), vision.get("width"), text.get("width"), text.get("vocab_size")]
+    return all(n in sizes for n in named if isinstance(n, int))
+
+
+def matching_architectures(found: Shapes) -> list[str]:
+    """Every architecture open_clip knows whose tensors the file fits exactly."""
+    import open_clip
+
+    sizes = {n for shape in found.values() for n in shape}
+    timm_tower = any(key.startswith("visual.trunk.") for key in found)
+    matches = []
+    for name in open_clip.list_models():
+        config = open_clip.get_model_config(name)
+        if config is None or not _could_match(config, sizes, timm_tower):
+            continue
+        expected = architecture_shapes(name)
+        if expected is not None and difference(expected, found) is None:
+            matches.append(name)
+    return matches
+
+
+def check_checkpoint(name: str, path: str) -> None:
+    """Refuse a checkpoint file whose tensors do not fit architecture `name` exactly."""
+    found = file_shapes(path)
+    expected = architecture_shapes(name) if found is not None else None
+    if found is None or expected is None:
+        return
+    problem = difference(expected, found)
+    if problem is None:
+        return
+    matches = [match for match in matching_architectures(found) if match != name]
+    if matches:
+        seems = " or ".join(matches)
+        advice = f"It looks like a checkpoint for {seems}: choose that model, or a file made for {name}."
+    else:
+        advice = f"It matches no architecture open_clip knows (unknown): choose a file made for {name}."
+    raise ModelUnavailable(f"The file {os.path.basename(path)} is not a checkpoint for {name}: {problem}. {advice}")
