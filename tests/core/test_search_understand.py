@@ -104,8 +104,10 @@ def test_command_line_terms_keep_signs_weights_and_avoided_words():
     tokens, u = understand_terms(["beach", "2019", "-", "2020", "+", "2*sunset", "Lisbon"], today=TODAY, places=PLACES)
     assert tokens == ["beach", "-", "2020", "+", "2*sunset"]
     assert u.dates == DateRange(d("2019-01-01"), d("2019-12-31")) and u.places == ("Lisbon",)
-    tokens, u = understand_terms(["snow in Innsbruck"], today=TODAY, places=PLACES)  # one shell-quoted argument
-    assert tokens == ["snow"] and u.places == ("Innsbruck",)
+    typed = ["2*sea", "snow in Innsbruck", "#Ski"]  # one shell-quoted argument among others
+    tokens, u = understand_terms(typed, today=TODAY, places=PLACES)
+    assert tokens == ["2*sea", "snow"] and u.places == ("Innsbruck",) and u.tags == ("Ski",)
+    assert [" ".join(typed)[p.start : p.end] for p in u.parts] == ["in Innsbruck", "#Ski"]
 
 
 # -- properties ------------------------------------------------------------------------

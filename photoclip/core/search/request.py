@@ -143,7 +143,7 @@ def _part(data: Mapping[str, Any]) -> Part:
     dates = None
     if data["kind"] == "date":
         dates = DateRange(as_day(data.get("from")), as_day(data.get("to")))
-    return Part(str(data["kind"]), str(data["value"]), str(data["text"]), dates=dates)
+    return Part(str(data["kind"]), str(data["value"]), str(data["text"]), int(data.get("start", 0)), int(data.get("end", 0)), dates)
 
 
 def request_from_json(data: Mapping[str, Any]) -> SearchRequest:

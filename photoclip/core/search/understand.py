@@ -17,6 +17,7 @@ the user can undo a wrong guess.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class Part:
     dates: DateRange | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "text": self.text, "value": self.value}
+        out: dict[str, Any] = {"kind": self.kind, "text": self.text, "value": self.value, "start": self.start, "end": self.end}
         if self.dates is not None:
             out.update(self.dates.to_json())
         return out
@@ -240,6 +241,7 @@ def understand_terms(
 
     Signs, weights and image files are left alone, and so is everything after a `-`:
     "beach - 2019" avoids photos that look like "2019", it cannot be a date filter.
+    The parts' spans are positions in `" ".join(tokens)`.
     """
     known = places if isinstance(places, Mapping) else place_index(places)
     out: list[str] = []
@@ -247,6 +249,8 @@ def understand_terms(
     parts: list[Part] = []
     segment: list[str] = []
     avoiding = False
+    position = 0  # where the next token starts in " ".join(tokens): the parts' spans are there
+    segment_start = 0
 
     def close() -> None:
         if not segment:
@@ -257,7 +261,8 @@ def understand_terms(
         else:
             understood = understand(" ".join(segment), today=today, places=known)
             out.extend(understood.text.split())
-            parts.extend(understood.parts)
+            shift = segment_start
+            parts.extend(dataclasses.replace(p, start=p.start + shift, end=p.end + shift) for p in understood.parts)
             if understood.text:
                 texts.append(understood.text)
         segment.clear()
@@ -269,6 +274,9 @@ def understand_terms(
             if token in ("+", "-") or token[:1] in "+-":
                 avoiding = token.startswith("-")
         else:
+            if not segment:
+                segment_start = position
             segment.append(token)
+        position += len(token) + 1
     close()
     return out, Understanding(" ".join(texts), tuple(parts))
