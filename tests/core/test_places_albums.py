@@ -184,3 +184,24 @@ def test_a_damaged_saved_album_is_a_clear_error(library):
     for name in ("bad", "worse"):
         with pytest.raises(QueryError, match="damaged"):
             album(library, name)
+
+
+def test_a_library_from_before_places_is_migrated_after_a_backup_and_backfilled(tmp_path, monkeypatch):
+    from photoclip.core import db as db_module
+
+    path = tmp_path / "old.db"
+    older = [m for m in db_module.MIGRATIONS._migrations if m.name != "m005_places_albums"]
+    monkeypatch.setattr(db_module.MIGRATIONS, "_migrations", older)
+    with Library(path) as lib:
+        pid = lib.insert_photo(str(tmp_path / "a.jpg"), lib.add_folder(tmp_path), 1, 1, None)
+        with lib.transaction():
+            lib.set_metadata(pid, width=1, height=1, taken_at=None, taken_source=None, camera=None, gps_lat=LISBON[0], gps_lon=LISBON[1])
+        assert "places" not in lib.db.table_names() and "albums" not in lib.db.table_names()
+    monkeypatch.undo()
+    with Library(path) as lib:
+        assert {"places", "albums"} <= set(lib.db.table_names())
+        assert lib.photo(pid) is not None  # nothing lost
+        assert assign_places(lib) == 1 and places_sql.photo_place(lib, pid).city == "Lisbon"
+        lib.forget_photo(pid)
+        assert lib.conn.execute("SELECT COUNT(*) FROM places").fetchone()[0] == 0  # follows its photo
+    assert len(list(tmp_path.glob("old.db.before-m005_places_albums.*.bak"))) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -150,12 +151,12 @@ def test_removing_the_recognised_parts_leaves_the_text(text):
     assert "".join(rest).split() == u.text.split()
     # The parts do not overlap and come in typed order.
     spans = [(p.start, p.end) for p in u.parts]
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
 @given(st.text(max_size=40))
 def test_tokens_cover_the_text_in_order(text):
     tokens = tokenize(text)
-    assert all(a.end <= b.start for a, b in zip(tokens, tokens[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(tokens))
     outside = "".join(c for i, c in enumerate(text) if not any(t.start <= i < t.end for t in tokens))
     assert not outside.strip()  # only spaces are between tokens

@@ -138,6 +138,8 @@ def _nearest(gaz: _Gazetteer, low: int, high: int, lat: np.ndarray, lon: np.ndar
     city_lon = np.degrees(np.arctan2(city_unit[:, 1], city_unit[:, 0]))
     distance = haversine_km(lat, lon, city_lat, city_lon)
     return [
-        Place(gaz.cities[city], gaz.regions[city], gaz.countries[city], gaz.codes[city], round(km, 1)) if km <= MAX_DISTANCE_KM else NO_PLACE
+        Place(gaz.cities[city], gaz.regions[city], gaz.countries[city], gaz.codes[city], round(km, 1))
+        if km <= MAX_DISTANCE_KM
+        else NO_PLACE
         for city, km in zip(chosen.tolist(), distance.tolist())
     ]

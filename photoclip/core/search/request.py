@@ -70,10 +70,9 @@ def build_request(
         understood, words = Understanding(" ".join(typed).strip()), list(typed)
     else:
         words, understood = understand_terms(typed, today=today, places=places)
-    if any(w.strip() and w not in ("+", "-") for w in words) or not understood.parts:
-        terms = tuple(parse_query(words))
-    else:
-        terms = ()  # only filters: "Lisbon 2023"
+    # Only filters ("Lisbon 2023") is a request with no terms; otherwise the words must parse.
+    has_words = any(w.strip() and w not in ("+", "-") for w in words)
+    terms = tuple(parse_query(words)) if has_words or not understood.parts else ()
     date_from, date_to = _intersect(understood.dates, as_day(base.date_from), as_day(base.date_to))
     merged = dataclasses.replace(
         base,
