@@ -90,6 +90,17 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     return 2 if report.problems else 0
 
 
+ALBUM_LIMIT = 500
+
+
+def _album_limit(p: argparse.ArgumentParser) -> None:
+    """An album holds more than one screen of results: its own default for -n."""
+    for action in p._actions:
+        if action.dest == "limit":
+            action.default = ALBUM_LIMIT
+            action.help = f"how many photos at most (default {ALBUM_LIMIT})"
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("albums", help="smart albums: saved searches, evaluated again when shown")
     commands = p.add_subparsers(dest="album_command", metavar="ALBUM_COMMAND", required=True)
@@ -97,6 +108,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     q = commands.add_parser("save", help="save a search as an album: albums save NAME TERM... (options as for search)")
     q.add_argument("name", metavar="NAME")
     add_query_options(q)
+    _album_limit(q)
     q.add_argument("--replace", action="store_true", help="replace the album of this name if there is one")
     q.set_defaults(handler=cmd_save)
 
