@@ -70,7 +70,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from photoclip.cli import library, models, search, tags
+    from photoclip.cli import albums, info, library, models, search, tags
 
     parser = Parser(
         prog="photoclip",
@@ -86,26 +86,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     library.register(sub)
     search.register(sub)
+    albums.register(sub)
+    info.register(sub)
     tags.register(sub)
     models.register(sub)
     return parser
 
 
 # `search beach -people`: a word with a leading '-' is a term to avoid, not an option.
-_SEARCH_VALUE_OPTIONS = {"-n", "--limit", "--folder", "--from", "--to", "--min-score", "--tag"}
+_SEARCH_VALUE_OPTIONS = {"-n", "--limit", "--folder", "--from", "--to", "--min-score", "--tag", "--sort"}
 _LIMIT_ATTACHED = re.compile(r"^-n\d+$")
 
 
 def split_negations(argv: Sequence[str]) -> list[str]:
     """`search beach -people` -> `search beach - people`, so argparse does not see an option.
 
-    Only after `search`, never for the search command's own options or their values
-    (`--min-score -0.5` stays a number), and not after `--`.
+    Only after `search` (or `albums save NAME`, which takes the same query), never for
+    the search command's own options or their values (`--min-score -0.5` stays a
+    number), and not after `--`.
     """
     argv = list(argv)
-    if "search" not in argv:
+    start = _query_start(argv)
+    if start is None:
         return argv
-    start = argv.index("search") + 1
     out = argv[:start]
     value_next = False
     for i, token in enumerate(argv[start:], start):
@@ -123,6 +126,16 @@ def split_negations(argv: Sequence[str]) -> list[str]:
         else:
             out.append(token)
     return out
+
+
+def _query_start(argv: Sequence[str]) -> int | None:
+    """Where the query words begin: after `search`, or after `albums save NAME`."""
+    for i, token in enumerate(argv):
+        if token == "search":
+            return i + 1
+        if token == "albums" and list(argv[i + 1 : i + 2]) == ["save"]:
+            return min(i + 3, len(argv))
+    return None
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -10,12 +10,15 @@ import argparse
 import os
 import stat
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from photoclip.cli.context import Context
 from photoclip.cli.parser import add_json, cosine, day, positive_int
 from photoclip.core.db import display_path
-from photoclip.core.search import Filters, QueryError, Result, Searcher, check_filters, parse_query
+from photoclip.core.search import Filters, QueryError, Result, Searcher, check_filters
+from photoclip.core.search.request import SORTS, SearchRequest, browse, build_request, library_places, run_request
+from photoclip.core.search.understand import Understanding
 
 
 def filters_from(args: argparse.Namespace, ctx: Context) -> Filters:
@@ -31,12 +34,31 @@ def filters_from(args: argparse.Namespace, ctx: Context) -> Filters:
     return filters
 
 
-def print_results(ctx: Context, results: Sequence[Result], as_json: bool) -> None:
+def print_results(ctx: Context, results: Sequence[Result], as_json: bool, understood: Understanding | None = None) -> None:
     if as_json:
-        ctx.json({"results": [r.to_json() for r in results]})
+        head = {} if understood is None else {"understood": understood.to_json()}
+        ctx.json({**head, "results": [r.to_json() for r in results]})
         return
     for r in results:
-        ctx.out(f"{r.score:.3f}\t{r.photo.path}")
+        ctx.out(f"{r.score:.3f}\t{r.photo.path}" if r.scored else f"-\t{r.photo.path}")
+
+
+def request_from_args(args: argparse.Namespace, ctx: Context) -> SearchRequest:
+    """The search the command line asks for, with the words that name a time, place, tag or camera understood."""
+    request = build_request(
+        args.terms,
+        today=date.today(),
+        places={} if args.literal else library_places(ctx.library()),
+        filters=filters_from(args, ctx),
+        literal=args.literal,
+        sort=args.sort,
+        limit=args.limit,
+    )
+    check_filters(ctx.library(), request.filters)
+    for term in request.terms:
+        if term.kind == "image":
+            query_image(str(term.value))
+    return request
 
 
 def searcher(ctx: Context) -> Searcher:
@@ -59,13 +81,11 @@ def query_image(path: str) -> str:
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
-    terms = parse_query(args.terms)
-    for term in terms:
-        if term.kind == "image":
-            query_image(str(term.value))
-    filters = filters_from(args, ctx)
-    results = searcher(ctx).search(terms, args.limit, filters)
-    print_results(ctx, results, args.json)
+    request = request_from_args(args, ctx)
+    if not args.literal:
+        ctx.err(request.understood.describe())
+    results = run_request(searcher(ctx), request) if request.terms else browse(ctx.library(), request)
+    print_results(ctx, results, args.json, request.understood)
     return 0
 
 
@@ -101,17 +121,26 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", dest="label", help="only photos with this tag or one under it (any case)")
 
 
+def add_query_options(p: argparse.ArgumentParser) -> None:
+    """The query words and options of `search`, shared by `albums save`."""
+    p.add_argument("terms", nargs="+", metavar="TERM")
+    _add_limit(p)
+    add_json(p)
+    _add_filters(p)
+    p.add_argument("--sort", choices=SORTS, default="score", help="order of the results: best score or newest first")
+    p.add_argument("--literal", action="store_true", help="take every word as CLIP text: no dates, places, #tags or camera:")
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "search",
         help="search by words and/or images",
         description="Terms are words or image paths; `+` adds a term, `-` (or a -prefix) subtracts one, "
-        "`2*term` weights it. Example: photoclip search beach + ./sunset.jpg - people",
+        "`2*term` weights it. Words naming a time, a place, #tag or camera:NAME become filters "
+        '("beach 2019", "snow in Innsbruck", "kids last summer"); a "quoted" term never does. '
+        "Example: photoclip search beach + ./sunset.jpg - people",
     )
-    p.add_argument("terms", nargs="+", metavar="TERM")
-    _add_limit(p)
-    add_json(p)
-    _add_filters(p)
+    add_query_options(p)
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("similar", help="photos similar to an image file")

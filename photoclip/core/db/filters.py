@@ -7,7 +7,7 @@ decided in `photoclip.core.search.filters`, the one implementation every view us
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -32,11 +32,17 @@ def present_photos(
     taken_from: str | None = None,
     taken_before: str | None = None,
     label_ids: Iterable[int] | None = None,
+    label_groups: Sequence[Iterable[int]] = (),
+    places: Sequence[str] = (),
+    cameras: Sequence[str] = (),
 ) -> list[tuple[int, str]]:
     """(id, file path) of present photos taken in [taken_from, taken_before) and tagged with any of `label_ids`.
 
     Bounds compare as ISO text; a photo with no date is outside any date range.
-    `label_ids=None` means no tag condition; an empty list matches nothing.
+    `label_ids=None` means no tag condition; an empty list matches nothing. Each of
+    `label_groups` is one more such condition (all must hold). `places`: the photo's
+    city, region or country is one of them (exactly as stored); `cameras`: its camera's name
+    contains one of them (any case).
     """
     clauses, params = [_PRESENT], []
     if taken_from is not None:
@@ -45,8 +51,18 @@ def present_photos(
     if taken_before is not None:
         clauses.append("taken_at < ?")
         params.append(taken_before)
-    if label_ids is not None:
+    for group in ([label_ids] if label_ids is not None else []) + list(label_groups):
         clauses.append("id IN (SELECT photo_id FROM tags WHERE label_id IN (SELECT value FROM json_each(?)))")
-        params.append(json.dumps(sorted({int(i) for i in label_ids})))
+        params.append(json.dumps(sorted({int(i) for i in group})))
+    if places:
+        names = json.dumps(list(places))
+        clauses.append(
+            "id IN (SELECT photo_id FROM places WHERE city IN (SELECT value FROM json_each(?)) "
+            "OR region IN (SELECT value FROM json_each(?)) OR country IN (SELECT value FROM json_each(?)))"
+        )
+        params += [names, names, names]
+    if cameras:
+        clauses.append("(" + " OR ".join("instr(lower(camera), ?) > 0" for _ in cameras) + ")")
+        params += [c.casefold() for c in cameras]
     rows = lib.conn.execute(f"SELECT id, path FROM photos WHERE {' AND '.join(clauses)}", params)
     return [(int(pid), fs_path(path)) for pid, path in rows]

@@ -230,3 +230,39 @@ def m004_threshold_provisional(db: sqlite_utils.Database) -> None:
             WHERE threshold IS NOT NULL AND COALESCE(threshold_source, 'calibrated') <> 'user'
         """,
     )
+
+
+@MIGRATIONS()
+def m005_places_albums(db: sqlite_utils.Database) -> None:
+    """Places found for photos' GPS coordinates, and smart albums (saved searches).
+
+    - places: one row per photo whose coordinates were looked up, with the coordinates
+      it was found for (a changed file with new GPS is looked up again); a row with no
+      city says the lookup found nothing near (open sea, a (0, 0) "no fix").
+    - albums: a name and the saved query as JSON (terms, weights, filters, minimum score,
+      sort); an album is evaluated again with the current model each time it is opened.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE places (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            gps_lat REAL NOT NULL,
+            gps_lon REAL NOT NULL,
+            city TEXT,
+            region TEXT,
+            country TEXT,
+            country_code TEXT,
+            distance_km REAL
+        );
+        CREATE INDEX places_city ON places(city COLLATE NOCASE);
+        CREATE INDEX places_country ON places(country COLLATE NOCASE);
+        CREATE TABLE albums (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            query TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+    )

@@ -23,6 +23,7 @@ from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.ingest.decoding import DecodedItem, DecodeGate, WorkItem, decode_item, default_workers
 from photoclip.core.ingest.lock import IndexerBusy, IndexLock
+from photoclip.core.ingest.places import assign_places
 from photoclip.core.ingest.scan import ScanResult, scan_library
 from photoclip.core.ingest.writer import IndexWriter
 from photoclip.core.model import Embedder
@@ -145,6 +146,8 @@ def _index_locked(
     yield progress
     run = _Run(lib, embedder, IndexWriter(lib, model_id, scan_result), cancel, batch_size, commit_every, after_commit)
     final = yield from run.pipeline(work, workers or default_workers(), thumbnails, _fresh_event(progress))
+    # Places of the photos of this pass (and of any indexed before places existed).
+    assign_places(lib, cancel)
     if after_pass is not None and not final.cancelled:
         after_pass()
     return (yield from _finish(final))

@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from photoclip.core.db import Library, Photo, display_path
 from photoclip.core.db import filters as sql
+from photoclip.core.db import places as places_sql
 from photoclip.core.search.query import QueryError
 
 
@@ -27,6 +28,13 @@ class Filters:
     min_score: float | None = None
     label: str | None = None  # only photos tagged with this label (or its children)
     photo_ids: frozenset[int] | None = None  # an explicit allow-list
+    labels: tuple[str, ...] = ()  # more tags, each required (`#Dogs #Beach`: both)
+    places: tuple[str, ...] = ()  # taken in any of these cities, regions or countries (any case)
+    cameras: tuple[str, ...] = ()  # taken with a camera whose name contains any of these (any case)
+
+    def tag_names(self) -> list[str]:
+        """Every tag the photos must have: `label` and `labels`."""
+        return ([self.label] if self.label is not None else []) + list(self.labels)
 
 
 # -- tags ------------------------------------------------------------------------------
@@ -50,6 +58,17 @@ def matching_tags(names: Iterable[str], wanted: str) -> list[str]:
 
 def matching_label_ids(lib: Library, wanted: str) -> list[int]:
     return [label_id for label_id, name in sql.label_names(lib) if tag_matches(name, wanted)]
+
+
+def stored_place_names(lib: Library, wanted: Sequence[str]) -> list[str]:
+    """The place names as the library stores them that match `wanted` in any case.
+
+    Python's casefold is the comparison (SQLite's lower() knows only ASCII: "Łódź").
+    A name the library does not know is kept, so that it matches nothing.
+    """
+    want = {name.strip().casefold() for name in wanted}
+    known = [name for name in places_sql.place_names(lib) if name.casefold() in want]
+    return known or ["\x00no such place"]
 
 
 # -- folders and dates --------------------------------------------------------------------
@@ -84,8 +103,10 @@ def check_filters(lib: Library, filters: Filters) -> None:
         raise QueryError(f"The date range is empty: {date_from.isoformat()} is after {date_to.isoformat()}.")
     if filters.min_score is not None and not (math.isfinite(filters.min_score) and -1 <= filters.min_score <= 1):
         raise QueryError(f"The minimum score must be between -1 and 1, not {filters.min_score}.")
-    if filters.label is not None and not tag_levels(filters.label):
+    if any(not tag_levels(name) for name in filters.tag_names()):
         raise QueryError("The tag filter is blank: give a tag name.")
+    if any(not name.strip() for name in filters.places + filters.cameras):
+        raise QueryError("A place or camera filter is blank: give a name.")
     if filters.folder is not None:
         folder = os.path.abspath(os.path.expanduser(filters.folder))
         roots = [path for _, path in lib.folder_paths()]
@@ -104,15 +125,25 @@ def allowed_photo_ids(lib: Library, filters: Filters | None) -> set[int] | None:
     if filters is None:
         return None
     date_from, date_to = as_day(filters.date_from), as_day(filters.date_to)
-    label = filters.label if filters.label is not None and tag_levels(filters.label) else None
-    if filters.folder is None and date_from is None and date_to is None and label is None and filters.photo_ids is None:
+    labels = [name for name in filters.tag_names() if tag_levels(name)]
+    if (
+        filters.folder is None
+        and date_from is None
+        and date_to is None
+        and not labels
+        and filters.photo_ids is None
+        and not filters.places
+        and not filters.cameras
+    ):
         return None
     rows = sql.present_photos(
         lib,
         taken_from=date_from.isoformat() if date_from else None,
         # "T99" sorts after any time of that day, so the last day counts whole.
         taken_before=date_to.isoformat() + "T99" if date_to else None,
-        label_ids=matching_label_ids(lib, label) if label is not None else None,
+        label_groups=[matching_label_ids(lib, name) for name in labels],
+        places=stored_place_names(lib, filters.places) if filters.places else (),
+        cameras=filters.cameras,
     )
     ids = {pid for pid, path in rows if filters.folder is None or in_folder(path, filters.folder)}
     if filters.photo_ids is not None:

@@ -21,12 +21,13 @@ from photoclip.core.search.store import Hit, VectorIndex
 class Result:
     photo: Photo
     score: float
+    scored: bool = True  # False when there was no query to score against (filters only)
 
     def to_json(self) -> dict[str, Any]:
         p = self.photo
         return {
             "path": display_path(p.path),
-            "score": round(float(self.score), 6),
+            "score": round(float(self.score), 6) if self.scored else None,
             "id": p.id,
             "taken_at": p.taken_at,
             "width": p.width,
