@@ -44,10 +44,11 @@ def find_suggestions(
 
 
 def make_label(lib: Library, suggestion: Suggestion) -> Changes:
-    """The user's click on a suggestion: a label named after it, its phrases as descriptions.
+    """The user's click on a suggestion: a label named after it, its other phrases as descriptions
+    (the name is in the label's prompts already), as the CLI's `labels add` command has it.
 
     The label tags nothing yet: its line is shown in the Labels dialog first, and tagging
     follows from there (Apply) or from the next tagging run.
     """
-    label = tagging.create_label(lib, suggestion.name, suggestion.phrases)
+    label = tagging.create_label(lib, suggestion.name, suggestion.phrases[1:])
     return Changes(message=f"Made the label “{label.name}”.", labels_changed=True)

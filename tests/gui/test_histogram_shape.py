@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor
@@ -11,6 +13,7 @@ from photoclip.core.tagging.calibration import ScoreStats
 from photoclip.core.tagging.thresholds import SMALL_LIBRARY, ScoreShape, score_shape
 from photoclip.gui.widgets.histogram import CURVE_COLOR, HistogramWidget, explain_shape, shape_text
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TWO = ScoreShape(0.24, 2, False, 0.18, 0.025, 0.27, 0.025, 0.124)
 STANDOUTS = ScoreShape(0.26, 1, True, 0.18, 0.025)
 NOTHING = ScoreShape(0.31, 1, False, 0.18, 0.025)
@@ -104,5 +107,7 @@ def test_the_widget_paints_the_shape_and_the_caption(qtbot) -> None:
     shaped = _widget(qtbot, TWO, 8000, explain_shape(TWO, 8000, "Dogs"))
     assert _orange_pixels(shaped) > 20
     assert shaped.toolTip().startswith("Two groups found")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shaped.grab().save(str(ARTIFACTS / "histogram-two-groups.png"))  # for a person to look at
     shaped.set_message("Scoring…")  # new data forgets the old shape and caption
     assert shaped.shape is None and shaped.explanation == "" and not shaped.grab().isNull()

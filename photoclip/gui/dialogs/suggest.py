@@ -4,8 +4,8 @@ The library's photos are grouped and each group named from a photo vocabulary
 (core.tagging.suggest) on a worker thread with its own database connection, so the
 app's library thread stays free; closing the dialog cancels that job. Each suggestion
 shows its photo count, the phrases that name it and a few of its photos. Nothing is
-created until the user clicks "Make label": then the label is made (its phrases as
-descriptions, app.suggestions.make_label on the library thread) and `label_made`
+created until the user clicks "Make label": then the label is made (its other phrases
+as descriptions, app.suggestions.make_label on the library thread) and `label_made`
 asks the window to open the Labels dialog on it, where its histogram shows what it
 would tag.
 """
