@@ -14,7 +14,11 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"tag_library": true}          Tools → Tag library with labels; {"wait": "tagged"} waits for the end
   {"open_viewer": ROW}           open the viewer on a grid row; {"wait": "viewer"} waits for its labels
   {"open_labels": true}          open the Labels dialog; {"wait": "labels_dialog"} waits for its histogram
-  {"screenshot_dialog": PNG}     save a screenshot of the open viewer or Labels dialog
+  {"open_suggestions": true}     Tools → Suggest labels…; {"wait": "suggestions"} waits for them and their thumbnails
+  {"make_label": INDEX}          click "Make label" on a suggestion; the Labels dialog it opens becomes the
+                                 script's dialog ({"wait": "labels_dialog"} waits for its histogram)
+  {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
+  {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels or Suggest dialog
   {"report": JSON}               write what the window shows (rows, first result, model state)
   {"quit": true}                 close the window
 Conditions are checked on a timer in the event loop; nothing blocks it.
@@ -70,6 +74,13 @@ class ScriptDriver(QObject):
     def _dialog_shown(self, *_args: object) -> None:
         self._dialog_ready = True
 
+    def _labels_opened(self, name: str) -> None:
+        from photoclip.gui.dialogs.labels import LabelsDialog
+
+        opened = [d for d in self.window.findChildren(LabelsDialog) if d.isVisible()]
+        self._dialog = opened[-1]
+        self._dialog.scores_shown.connect(self._dialog_shown)
+
     def _expired(self) -> None:
         log.error("test script timed out waiting for %s", self._waiting)
         print(f"photoclip test script: timed out waiting for {self._waiting}", flush=True)
@@ -107,6 +118,8 @@ class ScriptDriver(QObject):
             return self._tag_runs > 0 and not w.tagging.tagger.running and not w.library.busy
         if what in ("viewer", "labels_dialog"):
             return self._dialog_ready and not w.library.busy
+        if what == "suggestions":
+            return self._dialog_ready and not w.library.busy and w.thumbs.pending == 0
         raise ValueError(f"unknown wait condition {what!r}")
 
     def _step(self) -> None:
@@ -169,6 +182,20 @@ class ScriptDriver(QObject):
                 self._dialog.close()
             self._dialog = w.open_labels()
             self._dialog.scores_shown.connect(self._dialog_shown)
+        elif "open_suggestions" in action:
+            self._dialog_ready = False
+            if self._dialog is not None:
+                self._dialog.close()
+            self._dialog = w.open_suggestions()
+            self._dialog.suggestions_shown.connect(self._dialog_shown)
+        elif "make_label" in action:
+            self._dialog_ready = False
+            suggest = self._dialog
+            suggest.label_made.connect(self._labels_opened)  # after the window's slot, which opens it
+            suggest.cards[int(action["make_label"])].make_button.click()
+        elif "resize_dialog" in action:
+            width, height = action["resize_dialog"]
+            self._dialog.resize(int(width), int(height))
         elif "screenshot_dialog" in action:
             target = Path(action["screenshot_dialog"])
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -161,3 +161,59 @@ def test_first_run_without_a_model_stays_browsable(xvfb_display: str, tmp_path: 
     assert result["model"] == "missing"
     assert len(result["rows"]) == 8 and result["banner"].startswith("The search model")
     assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+SIZES = [(1366, 768), (1024, 700)]  # a common laptop screen, and a small one
+
+
+def test_labels_and_suggest_dialogs_fit_a_laptop_screen(xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path) -> None:
+    """Screenshots of the Labels dialog (fitted shape, caption) and the Suggest dialog at two
+    window sizes, and of the Labels dialog a suggestion opens, for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shots = []
+    actions: list[dict] = [
+        {"add_folder": str(photo_dir)},
+        {"wait": "indexed"},
+        {"labels": ["cat"]},
+        {"wait": "labels"},
+        {"open_labels": True},
+        {"wait": "labels_dialog"},
+    ]
+    for w, h in SIZES:
+        shots.append(ARTIFACTS / f"xvfb-labels-{w}x{h}.png")
+        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    actions += [{"open_suggestions": True}, {"wait": "suggestions"}]
+    for w, h in SIZES:
+        shots.append(ARTIFACTS / f"xvfb-suggest-{w}x{h}.png")
+        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    shots.append(ARTIFACTS / "xvfb-suggest-made-label.png")
+    report = tmp_path / "report.json"
+    actions += [
+        {"make_label": 0},
+        {"wait": "labels_dialog"},
+        {"screenshot_dialog": str(shots[-1])},
+        {"report": str(report)},
+        {"quit": True},
+    ]
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
+    env = dict(
+        os.environ,
+        DISPLAY=xvfb_display,
+        QT_QPA_PLATFORM="xcb",
+        PHOTOCLIP_HOME=str(tmp_path / "home"),
+        PHOTOCLIP_MODEL="photoclip-tiny",
+        PHOTOCLIP_WEIGHTS=str(tiny_weights),
+    )
+    env.pop("WAYLAND_DISPLAY", None)
+    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for shot in shots:
+        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    from photoclip.core import tagging
+    from photoclip.core.db import Library
+
+    with Library(tmp_path / "home" / "data" / "library.db") as lib:
+        made = [label for label in tagging.list_labels(lib) if label.name != "cat"]
+    assert len(made) == 1 and made[0].descriptions  # one click made one label, with its phrases
+    assert json.loads(report.read_text())["model"] == "ready"

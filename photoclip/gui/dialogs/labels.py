@@ -44,7 +44,7 @@ from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
-from photoclip.gui.widgets.histogram import BINS, HistogramWidget
+from photoclip.gui.widgets.histogram import BINS, HistogramWidget, shape_text
 from photoclip.gui.windows.tagging import TaggingCommands
 
 SLIDER_STEPS = 1000
@@ -94,6 +94,7 @@ class LabelsDialog(QDialog):
         embedder: Embedder | None = None,
         parent: QWidget | None = None,
         thumbs: ThumbnailLoader | None = None,
+        select: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Labels")
@@ -108,7 +109,7 @@ class LabelsDialog(QDialog):
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
         self._build_ui()
-        self.reload()
+        self.reload(select)  # select: the label to show first (one just made from a suggestion)
 
     # == layout ====================================================================
 
@@ -327,6 +328,7 @@ class LabelsDialog(QDialog):
         else:
             counts, edges = scores.histogram(BINS)
             self.histogram.set_data(counts, edges, scores.threshold)
+            self.histogram.set_shape(scores.stats.shape, len(scores.scores), shape_text(scores))
             lo, hi = self._range()
             self.slider.blockSignals(True)
             self.slider.setValue(round(SLIDER_STEPS * (scores.threshold - lo) / (hi - lo)))

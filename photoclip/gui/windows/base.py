@@ -111,6 +111,7 @@ class WindowBase(QMainWindow):
     index_status: IndexStatus
     trash_action: QAction
     labels_action: QAction
+    suggest_action: QAction
 
     # Signals and methods one part calls in another (each defined once, in its part).
     # Emitted when a query's results (or the browse list) are in the grid: tests and the script driver wait on it.
@@ -190,7 +191,10 @@ class WindowBase(QMainWindow):
     def open_settings(self) -> None:
         raise NotImplementedError
 
-    def open_labels(self) -> QDialog:
+    def open_labels(self, select: str | None = None) -> QDialog:
+        raise NotImplementedError
+
+    def open_suggestions(self) -> QDialog:
         raise NotImplementedError
 
     def about(self) -> None:

@@ -229,8 +229,10 @@ class WindowLayout(WindowPart):
         view.addAction(action("&Smaller thumbnails", lambda: self.step_thumbnail(-1), "Ctrl+-"))
         view.addAction(action("&Problems", lambda: self.problems_button.click()))
         tools = bar.addMenu("&Tools")
-        self.labels_action = action("&Labels…", self.open_labels, "Ctrl+L")
+        self.labels_action = action("&Labels…", lambda: self.open_labels(), "Ctrl+L")  # not triggered(checked) as `select`
         tools.addAction(self.labels_action)
+        self.suggest_action = action("&Suggest labels…", self.open_suggestions)
+        tools.addAction(self.suggest_action)
         self.tagging.add_to_menu(tools)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(action("Open &log folder", lambda: open_path(paths.log_dir())))

@@ -219,15 +219,27 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
             self.indexer.cancel()
             self.load_model()
 
-    def open_labels(self) -> QDialog:
-        """The Labels dialog, non-modal; the tag filter is refreshed when it closes."""
+    def open_labels(self, select: str | None = None) -> QDialog:
+        """The Labels dialog (on the label `select`, if given); the tag filter is refreshed when it closes."""
         from photoclip.gui.dialogs.labels import LabelsDialog  # imported here: tagging loads only when asked for
 
-        dialog = LabelsDialog(self.library, self.tagging, self.embedder, self, self.thumbs)
+        dialog = LabelsDialog(self.library, self.tagging, self.embedder, self, self.thumbs, select)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.model_service.ready.connect(dialog.set_embedder)
         dialog.finished.connect(lambda _: self.refresh_sidebar())
         dialog.open()
+        return dialog
+
+    def open_suggestions(self) -> QDialog:
+        """Tools → Suggest labels…: non-modal; a label made there opens in the Labels dialog."""
+        from photoclip.gui.dialogs.suggest import SuggestDialog
+
+        dialog = SuggestDialog(self.db_path, self.pool, self.library, self.embedder, self.thumbs, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.model_service.ready.connect(dialog.set_embedder)
+        dialog.changed.connect(self.apply_changes)
+        dialog.label_made.connect(self.open_labels)
+        dialog.show()
         return dialog
 
     def about(self) -> None:
