@@ -110,7 +110,10 @@ class WindowBase(QMainWindow):
     count_label: QLabel
     index_status: IndexStatus
     trash_action: QAction
+    undo_trash_action: QAction
     labels_action: QAction
+    trash_history: list[list[str]]  # paths moved to the trash in this session, one list per move
+    _indexing_order_kept: bool
 
     # Signals and methods one part calls in another (each defined once, in its part).
     # Emitted when a query's results (or the browse list) are in the grid: tests and the script driver wait on it.
@@ -136,7 +139,7 @@ class WindowBase(QMainWindow):
     def run_query(self) -> None:
         raise NotImplementedError
 
-    def browse(self) -> None:
+    def browse(self, *, keep_order: bool = False) -> None:
         raise NotImplementedError
 
     def refresh_sidebar(self) -> None:
@@ -206,6 +209,12 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def trash_selected(self, *, confirm: bool = True) -> None:
+        raise NotImplementedError
+
+    def undo_trash(self) -> None:
+        raise NotImplementedError
+
+    def count_text(self) -> str:
         raise NotImplementedError
 
     def step_thumbnail(self, direction: int) -> None:

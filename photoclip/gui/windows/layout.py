@@ -38,7 +38,7 @@ from photoclip.gui.models import (
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 from photoclip.gui.widgets.tag_list import TagListPanel
 from photoclip.gui.windows.base import WindowPart
-from photoclip.gui.windows.grid_actions import open_path
+from photoclip.gui.windows.grid_actions import open_folder_or_say_where
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,9 @@ class WindowLayout(WindowPart):
         edit.addAction(action("&Paste image as query", self.paste_image, "Ctrl+Shift+V"))
         self.trash_action = action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete, self.grid)
         edit.addAction(self.trash_action)
+        self.undo_trash_action = action("&Undo move to trash", self.undo_trash, QKeySequence.StandardKey.Undo)
+        self.undo_trash_action.setEnabled(False)
+        edit.addAction(self.undo_trash_action)
         view = bar.addMenu("&View")
         view.addAction(action("&Bigger thumbnails", lambda: self.step_thumbnail(+1), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")]))
         view.addAction(action("&Smaller thumbnails", lambda: self.step_thumbnail(-1), "Ctrl+-"))
@@ -233,7 +236,7 @@ class WindowLayout(WindowPart):
         tools.addAction(self.labels_action)
         self.tagging.add_to_menu(tools)
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(action("Open &log folder", lambda: open_path(paths.log_dir())))
+        help_menu.addAction(action("Open &log folder", lambda: open_folder_or_say_where(self, paths.log_dir(), "The log folder")))
         help_menu.addAction(action("&About photoclip", self.about))
         # In the grid: Enter opens the viewer (QListView.activated), Ctrl+V searches by a pasted image.
         action("Paste image", self.paste_image, QKeySequence.StandardKey.Paste, self.grid)

@@ -86,6 +86,8 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         self._after_index: list[Callable[[], None]] = []
         self._closed = False
         self._viewer: ViewerDialog | None = None
+        self.trash_history: list[list[str]] = []
+        self._indexing_order_kept = False
 
         self._build_ui()
         self._build_actions()
