@@ -30,3 +30,117 @@ def test_viewer_refits_the_photo_when_its_room_shrinks(window: MainWindow, qtbot
     viewer.splitter.setSizes([total - 200, 200])
     qtbot.waitUntil(lambda: viewer.image.pixmap().width() > shown.width() or viewer.image.pixmap().height() > shown.height())
     assert _fits(viewer.image.pixmap().size(), viewer.image.size())
+
+
+def _overlaps(widgets) -> list[tuple[str, str]]:
+    rects = [(w.objectName() or type(w).__name__, w.geometry()) for w in widgets if w.isVisible()]
+    return [(a, b) for i, (a, ra) in enumerate(rects) for b, rb in rects[i + 1 :] if ra.intersects(rb)]
+
+
+def test_small_screens_everything_fits_and_the_grid_fills_its_width(window: MainWindow, qtbot) -> None:
+    """Item 5: at 1366x768 and 1024x700 the window fits, the filter bar wraps, no empty column."""
+    from PySide6.QtWidgets import QWidget
+
+    from photoclip.gui.windows.main_window import default_window_size
+
+    assert default_window_size(QSize(1366, 740)).height() <= 740
+    assert default_window_size(QSize(1920, 1050)) == QSize(1280, 820)
+    for width, height in ((1366, 768), (1024, 700)):
+        window.resize(width, height)
+        qtbot.waitUntil(lambda w=width, h=height: window.width() == w and window.height() == h)
+        assert window.minimumSizeHint().width() <= width and window.minimumSizeHint().height() <= height
+        bar = window.filter_bar
+        groups = [g for g in bar.findChildren(QWidget) if g.parent() is bar]
+        qtbot.waitUntil(lambda bar=bar, groups=groups: all(bar.rect().contains(g.geometry()) for g in groups))
+        assert not _overlaps(groups)
+        for group in groups:  # nothing inside a group is squeezed below what it needs
+            for child in group.findChildren(QWidget):
+                if child.isVisible() and child.parent() is group:
+                    assert child.width() >= child.minimumSizeHint().width(), child
+        # the grid's cells share its whole width: less than one cell is left over
+        grid = window.grid
+        qtbot.waitUntil(lambda grid=grid: grid.gridSize().width() * max(1, grid.viewport().width() // grid.gridSize().width()) > grid.viewport().width() - window.delegate.cell_size().width())
+        columns = grid.viewport().width() // grid.gridSize().width()
+        left_over = grid.viewport().width() - columns * grid.gridSize().width()
+        assert left_over < window.delegate.cell_size().width() // 2, (width, left_over)
+
+
+def test_status_bar_says_what_the_view_shows(window: MainWindow, qtbot) -> None:
+    """Item 10: "N of M photos" for a folder, tag or date filter; "loading the model" while it loads."""
+    assert window.count_label.text().startswith("8 photos")
+    window.date_check.setChecked(True)  # a year back from today: the sample photos are older
+    window.date_from.setDate(window.date_from.date().addYears(-100))
+    qtbot.waitUntil(lambda: window.count_label.text().startswith(f"{window.grid_model.rowCount()} of 8 photos"))
+    window.date_check.setChecked(False)
+    qtbot.waitUntil(lambda: window.count_label.text().startswith("8 photos"))
+    window.model_service.embedder = None
+    window.model_service._set("loading", "ViT-B-32-256")
+    window._update_counts()
+    assert "loading the model" in window.count_label.text() and "0 searchable" not in window.count_label.text()
+
+
+def test_grid_keeps_its_order_while_indexing_refreshes_it(window: MainWindow, qtbot) -> None:
+    """Item 10: a refresh during indexing (dates arriving) keeps rows in place; new ones go last."""
+    from dataclasses import replace
+
+    model = window.grid_model
+    photos = [model.photo(r) for r in range(model.rowCount())]
+    shuffled = [replace(p, taken_at=f"20{30 + i}-01-01T00:00:00") for i, p in enumerate(photos)]  # new dates: a new order
+    newcomer = replace(photos[0], id=10_000, path=photos[0].path + ".new")
+    model.set_photos(list(reversed(shuffled)) + [newcomer], keep_order=True)
+    assert [model.photo(r).id for r in range(len(photos))] == [p.id for p in photos]
+    assert model.photo(len(photos)).id == 10_000
+    model.set_photos(list(reversed(shuffled)))  # the pass ended: core's order again
+    assert [model.photo(r).id for r in range(len(photos))] == [p.id for p in reversed(shuffled)]
+
+
+def test_words_and_safety(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+    """Item 11 and 9: drops never Move; plurals; -0.00; Add tag starts empty; full tag names."""
+    import PySide6
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    from photoclip.app.words import plural, score_text
+    from photoclip.gui.windows.tagging import tag_name_dialog
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(window.grid_model.photo(0).path)])
+    where = QPointF(300, 300) if PySide6.__version_info__ >= (6, 12) else QPoint(300, 300)
+    enter = QDragEnterEvent(
+        where, Qt.DropAction.MoveAction | Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    enter.setDropAction(Qt.DropAction.MoveAction)  # what a file manager proposes by default
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted() and enter.dropAction() == Qt.DropAction.CopyAction
+    only_move = QDragEnterEvent(where, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, only_move)
+    assert not only_move.isAccepted()
+
+    assert plural(1, "photo") == "1 photo" and plural(2, "photo") == "2 photos" and plural(1204, "photo") == "1,204 photos"
+    assert score_text(-0.0001) == "0.00" and score_text(-0.2) == "-0.20"
+
+    dialog = tag_name_dialog(window, "Tag for this photo:", ["Birds", "Flowers"])
+    assert dialog.textValue() == ""  # Enter alone tags nothing
+    dialog.deleteLater()
+
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.tagging.actions.add([window.grid_model.photo(0).id], "Animals/Dogs")
+        window.tagging.actions.add([window.grid_model.photo(1).id], "Animals/Birds")
+    qtbot.waitUntil(lambda: window.tag_combo.findData("Animals/Birds") > 0)
+    view = window.tag_combo.view()
+    assert view.textElideMode() == Qt.TextElideMode.ElideNone
+    index = window.tag_combo.findData("Animals/Birds")
+    text = window.tag_combo.itemText(index)
+    assert view.fontMetrics().horizontalAdvance(text) < view.minimumWidth()  # the popup shows it whole
+
+    monkeypatch.setattr("photoclip.gui.windows.grid_actions.open_path", lambda path: False)
+    from photoclip.gui.windows.grid_actions import open_folder_or_say_where
+
+    open_folder_or_say_where(window, tmp_path, "The log folder")
+    from PySide6.QtWidgets import QMessageBox
+
+    boxes = [b for b in window.findChildren(QMessageBox) if str(tmp_path) in b.text()]
+    assert boxes, "without an opener the app says where the folder is"
+    for box in boxes:
+        box.close()

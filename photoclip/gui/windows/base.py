@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableView,
     QToolButton,
+    QWidget,
 )
 
 from photoclip.app.changes import Changes
@@ -109,6 +110,7 @@ class WindowBase(QMainWindow):
     model_label: QLabel
     count_label: QLabel
     index_status: IndexStatus
+    filter_bar: QWidget
     trash_action: QAction
     undo_trash_action: QAction
     labels_action: QAction
@@ -185,6 +187,9 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def set_thumbnail_edge(self, edge: int) -> None:
+        raise NotImplementedError
+
+    def fit_grid_columns(self) -> None:
         raise NotImplementedError
 
     def load_model(self, *, download: bool = False) -> None:

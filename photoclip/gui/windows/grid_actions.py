@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -13,6 +14,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
+    QStyle,
     QWidget,
 )
 
@@ -153,10 +155,23 @@ class GridActions(WindowPart):
         self.settings.thumbnail_edge = edge
         self.delegate.edge = edge
         self.thumbs.set_edge(round(edge * self.devicePixelRatioF()))
-        self.grid.setGridSize(self.delegate.cell_size() + QSize(4, 4))
+        self.fit_grid_columns()
         if self.size_slider.value() != edge:
             self.size_slider.setValue(edge)
         self.grid.doItemsLayout()
+
+    def fit_grid_columns(self) -> None:
+        """Cells share the grid's whole width: no column's worth of empty space on the right.
+
+        The width counts the vertical scroll bar as always there, so a scroll bar that comes
+        and goes can never make the columns flip back and forth.
+        """
+        cell = self.delegate.cell_size() + QSize(4, 4)
+        room = self.grid.contentsRect().width() - self.grid.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) - 2
+        columns = max(1, room // cell.width())
+        size = QSize(max(cell.width(), room // columns), cell.height())
+        if self.grid.gridSize() != size:
+            self.grid.setGridSize(size)
 
     def step_thumbnail(self, direction: int) -> None:
         self.set_thumbnail_edge(self.delegate.edge + direction * EDGE_STEP)
@@ -197,6 +212,20 @@ class GridActions(WindowPart):
         if selected > 1:
             text += f" · {selected:,} selected"
         return text
+
+
+class OnResize(QObject):
+    """Calls `callback` after `widget` changes size (an event filter, so no subclass is needed)."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._callback()
+        return False
 
 
 def open_path(path: str | os.PathLike[str]) -> bool:

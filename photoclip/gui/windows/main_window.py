@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
 )
@@ -53,6 +53,12 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+
+def default_window_size(room: QSize) -> QSize:
+    """1280x820 where there is room; on a small screen, most of what is available
+    (a 1366x768 laptop leaves about 1366x740 once its panel is counted)."""
+    return QSize(min(1280, room.width() * 94 // 100), min(820, room.height() * 94 // 100))
 
 
 class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
@@ -258,7 +264,12 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         stored = self._window_settings()
         geometry = stored.value("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 820)
+            self.resize(default_window_size(self.screen().availableGeometry().size()))
+        else:
+            # A window saved on a bigger monitor must still fit this one (a laptop on its own).
+            room = self.screen().availableGeometry().size()
+            if self.width() > room.width() or self.height() > room.height():
+                self.resize(self.size().boundedTo(room))
         splitter = stored.value("splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)

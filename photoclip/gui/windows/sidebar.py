@@ -65,6 +65,9 @@ class Sidebar(WindowPart):
             self.tag_combo.addItem(f"{name} ({count})", name)
         self.tag_combo.setEditText(typed)
         self.tag_combo.blockSignals(False)
+        # The drop-down as wide as its longest name (the combo itself stays narrow in the filter bar).
+        view = self.tag_combo.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width() + 8)
         self.tag_list.set_tags(data["tags"], self.tag_filter())
         self._update_counts()
         self._update_page()
