@@ -144,3 +144,80 @@ def test_words_and_safety(window: MainWindow, qtbot, monkeypatch, tmp_path) -> N
     assert boxes, "without an opener the app says where the folder is"
     for box in boxes:
         box.close()
+
+
+def test_settings_show_exactly_the_model_in_use(qtbot, tmp_path) -> None:
+    """Items 4/6: a side-loaded file shows as that file, never beside a tag nobody chose."""
+    from photoclip.core.model import ModelChoice
+    from photoclip.core.settings import Settings
+    from photoclip.gui.dialogs.settings import SettingsDialog
+    from photoclip.gui.services.workers import TaskRunner
+
+    checkpoint = tmp_path / "clip-b32.safetensors"
+    checkpoint.write_bytes(b"x")
+    settings = Settings(model="ViT-B-32", weights=str(checkpoint))
+    pool = TaskRunner("test-jobs", max_workers=1)
+    try:
+        dialog = SettingsDialog(settings, [], tmp_path / "thumbs", pool, in_use=ModelChoice("ViT-B-32", str(checkpoint)))
+        qtbot.addWidget(dialog)
+        shown = dialog.model.currentText()
+        assert shown == "ViT-B-32 · file clip-b32.safetensors", shown
+        assert "datacomp" not in shown
+        assert dialog.in_use.text() == f"ViT-B-32 · file {checkpoint}"
+        assert dialog.checkpoint.text() == str(checkpoint)
+        result = dialog.result_settings()
+        assert (result.model, result.weights) == ("ViT-B-32", str(checkpoint))  # OK keeps exactly that
+        dialog.model.setCurrentIndex(0)  # a downloadable pair: the file of another pair goes
+        assert dialog.checkpoint.text() == ""
+        assert dialog.result_settings().weights == dialog.model.currentData()[1]
+        dialog.close()
+    finally:
+        pool.shutdown()
+
+
+def test_banner_for_a_local_file_never_offers_a_download_and_speaks_to_a_window_user(window: MainWindow, tmp_path) -> None:
+    from photoclip.core.errors import ModelUnavailable
+    from photoclip.core.model import ModelChoice
+    from photoclip.gui.services.model_service import missing_text, window_text
+
+    checkpoint = tmp_path / "mine.pt"
+    window.model_service.choice = ModelChoice("ViT-B-32", str(checkpoint))
+    window.model_service._set("unavailable", "The model weights file does not fit ViT-B-32.")
+    assert window.banner.isVisible()
+    assert "download" not in window.banner.first.text().lower()
+    offline = ModelUnavailable(
+        "photoclip needs the weights of ViT-B-32 (laion2b_s34b_b79k) and could not download them: HTTPSConnectionPool(host=...)."
+        " If this computer is offline, download the checkpoint from https://huggingface.co/x on another computer and give it with"
+        " `--weights /path/to/file` (or Settings -> Model -> Checkpoint file)."
+    )
+    text = window_text(offline, ModelChoice("ViT-B-32", "laion2b_s34b_b79k"))
+    assert "--weights" not in text and "Choose checkpoint file" in text and "ViT-B-32" in text
+    first = missing_text(ModelChoice("ViT-B-32", "laion2b_s34b_b79k"))
+    assert "No internet" in first and "Choose checkpoint file" in first  # the offline route, before any failure
+
+
+def test_paths_given_to_the_app_open_a_photo_with_its_look_alikes_or_offer_a_folder(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+    """Item 1, the window's side: `photoclip PHOTO` shows it in the viewer beside its similar photos."""
+    from photoclip.gui.app.startup import parse_args
+    from photoclip.gui.widgets import ask
+
+    args = parse_args(["-platform", "xcb", "/photos/a.jpg", "--db", "lib.db", "/photos/trip"])
+    assert args.paths == ["/photos/a.jpg", "/photos/trip"] and args.db == "lib.db"
+
+    photo = window.grid_model.photo(3)
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda is_search: is_search):
+        window.open_paths([photo.path])
+    qtbot.waitUntil(lambda: window._viewer is not None)
+    assert window._viewer.photo.id == photo.id
+    assert window.grid_model.is_search and window.grid_model.photo(0).id == photo.id  # its look-alikes beside it
+    window._viewer.close()
+
+    asked: list[str] = []
+    added: list[str] = []
+    monkeypatch.setattr(ask, "confirm", lambda parent, title, text, verb, **k: asked.append(verb) or True)
+    monkeypatch.setattr(window, "add_folder", added.append)
+    extra = tmp_path / "new photos"
+    extra.mkdir()
+    window.open_paths([str(extra)])
+    qtbot.waitUntil(lambda: added == [str(extra)])
+    assert asked == ["Add Folder"]

@@ -115,7 +115,7 @@ class WindowBase(QMainWindow):
     undo_trash_action: QAction
     labels_action: QAction
     trash_history: list[list[str]]  # paths moved to the trash in this session, one list per move
-    _indexing_order_kept: bool
+    open_after_results: int | None
 
     # Signals and methods one part calls in another (each defined once, in its part).
     # Emitted when a query's results (or the browse list) are in the grid: tests and the script driver wait on it.

@@ -41,9 +41,11 @@ from photoclip.gui.services.indexer import IndexController
 from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
+from photoclip.gui.widgets import ask
 from photoclip.gui.windows.base import WindowBase
 from photoclip.gui.windows.grid_actions import GridActions, copy_paths, open_path  # noqa: F401  (public helpers)
 from photoclip.gui.windows.layout import WindowLayout
+from photoclip.gui.windows.opening import Opening
 from photoclip.gui.windows.queries import Queries
 from photoclip.gui.windows.sidebar import Sidebar
 from photoclip.gui.windows.tagging import TaggingCommands
@@ -61,7 +63,7 @@ def default_window_size(room: QSize) -> QSize:
     return QSize(min(1280, room.width() * 94 // 100), min(820, room.height() * 94 // 100))
 
 
-class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
+class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBase):
     """The window: its parts are mixins, one job each (see photoclip/gui/windows/)."""
 
     def __init__(self, db_path: Path, settings: Settings | None = None, *, load_model: bool = True) -> None:
@@ -93,7 +95,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         self._closed = False
         self._viewer: ViewerDialog | None = None
         self.trash_history: list[list[str]] = []
-        self._indexing_order_kept = False
+        self.open_after_results: int | None = None  # a photo handed to the app: its viewer opens with its results
 
         self._build_ui()
         self._build_actions()
@@ -126,6 +128,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
         self.size_slider.valueChanged.connect(self.set_thumbnail_edge)
         self.grid.activated.connect(self.open_viewer)
+        self.results_shown.connect(self._results_for_opened)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.grid.selectionModel().selectionChanged.connect(self._update_counts)
         self.grid_model.modelReset.connect(self._update_page)
@@ -173,7 +176,10 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         if state == MISSING:
             self.banner.show_message(message, "Download model", "Choose checkpoint file…")
         elif state == UNAVAILABLE:
-            self.banner.show_message(f"Search is not available: {message}", "Try again (download)", "Choose checkpoint file…")
+            choice = self.model_service.choice
+            # A local file cannot be downloaded: "try again" loads it again, nothing more.
+            retry = "Try again" if choice is not None and choice.weights_is_file else "Try again (download)"
+            self.banner.show_message(f"Search is not available: {message}", retry, "Choose checkpoint file…")
         else:
             self.banner.hide()
         if state in (MISSING, UNAVAILABLE):
@@ -195,10 +201,11 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
             self.run_query()
 
     def _banner_first(self) -> None:
-        self.load_model(download=True)
+        choice = self.model_service.choice
+        self.load_model(download=not (choice is not None and choice.weights_is_file))
 
     def _banner_second(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", "", CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", ask.downloads_folder(), CHECKPOINT_FILTER)
         if path:
             self.settings.weights = path
             self.settings.save()
@@ -207,7 +214,9 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
     # == settings, errors, lifecycle ==========================================================
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self)
+        dialog = SettingsDialog(
+            self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self, in_use=self.model_service.choice
+        )
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(self.remove_folder)
         dialog.cache_cleared.connect(self.thumbs.clear)
