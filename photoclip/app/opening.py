@@ -47,7 +47,23 @@ def classify(lib: Library, paths: list[str]) -> list[Opened]:
 
 # Qt's own options that take a value: their value must not be taken for a path to open.
 QT_OPTIONS_WITH_VALUE = frozenset(
-    {"-platform", "-platformpluginpath", "-platformtheme", "-plugin", "-qwindowgeometry", "-qwindowicon", "-qwindowtitle", "-style", "-stylesheet", "-display", "-geometry", "-session", "-name", "-title", "-visual"}
+    {
+        "-platform",
+        "-platformpluginpath",
+        "-platformtheme",
+        "-plugin",
+        "-qwindowgeometry",
+        "-qwindowicon",
+        "-qwindowtitle",
+        "-style",
+        "-stylesheet",
+        "-display",
+        "-geometry",
+        "-session",
+        "-name",
+        "-title",
+        "-visual",
+    }
 )
 
 

@@ -14,7 +14,9 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"tag_library": true}          Tools → Tag library with labels; {"wait": "tagged"} waits for the end
   {"open_viewer": ROW}           open the viewer on a grid row; {"wait": "viewer"} waits for its labels
   {"open_labels": true}          open the Labels dialog; {"wait": "labels_dialog"} waits for its histogram
-  {"screenshot_dialog": PNG}     save a screenshot of the open viewer or Labels dialog
+  {"open_settings": true}        open the Settings dialog (non-modal here, so the script goes on)
+  {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels or Settings dialog
+  {"sizes": JSON}                write the screen's room and the window's and open dialog's frames
   {"report": JSON}               write what the window shows (rows, first result, model state)
   {"quit": true}                 close the window
 Conditions are checked on a timer in the event loop; nothing blocks it.
@@ -169,6 +171,32 @@ class ScriptDriver(QObject):
                 self._dialog.close()
             self._dialog = w.open_labels()
             self._dialog.scores_shown.connect(self._dialog_shown)
+        elif "open_settings" in action:
+            from photoclip.gui.dialogs.settings import SettingsDialog
+
+            if self._dialog is not None:
+                self._dialog.close()
+            folders = [f.path for f in w.folder_model.folders]
+            self._dialog = SettingsDialog(w.settings, folders, w.thumbnail_dir, w.pool, w, in_use=w.model_service.choice)
+            self._dialog.show()
+            self._dialog_ready = True
+        elif "sizes" in action:
+
+            def frame(widget) -> list[int]:
+                g = widget.frameGeometry()
+                return [g.x(), g.y(), g.width(), g.height()]
+
+            room = w.screen().availableGeometry()
+            Path(action["sizes"]).write_text(
+                json.dumps(
+                    {
+                        "room": [room.x(), room.y(), room.width(), room.height()],
+                        "window": frame(w),
+                        "dialog": frame(self._dialog) if self._dialog is not None else None,
+                        "grid": [w.grid.viewport().width(), w.grid.gridSize().width(), w.delegate.cell_size().width()],
+                    }
+                )
+            )
         elif "screenshot_dialog" in action:
             target = Path(action["screenshot_dialog"])
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,12 @@ def test_small_screens_everything_fits_and_the_grid_fills_its_width(window: Main
                     assert child.width() >= child.minimumSizeHint().width(), child
         # the grid's cells share its whole width: less than one cell is left over
         grid = window.grid
-        qtbot.waitUntil(lambda grid=grid: grid.gridSize().width() * max(1, grid.viewport().width() // grid.gridSize().width()) > grid.viewport().width() - window.delegate.cell_size().width())
+        qtbot.waitUntil(
+            lambda grid=grid: (
+                grid.gridSize().width() * max(1, grid.viewport().width() // grid.gridSize().width())
+                > grid.viewport().width() - window.delegate.cell_size().width()
+            )
+        )
         columns = grid.viewport().width() // grid.gridSize().width()
         left_over = grid.viewport().width() - columns * grid.gridSize().width()
         assert left_over < window.delegate.cell_size().width() // 2, (width, left_over)
@@ -87,7 +92,7 @@ def test_grid_keeps_its_order_while_indexing_refreshes_it(window: MainWindow, qt
     photos = [model.photo(r) for r in range(model.rowCount())]
     shuffled = [replace(p, taken_at=f"20{30 + i}-01-01T00:00:00") for i, p in enumerate(photos)]  # new dates: a new order
     newcomer = replace(photos[0], id=10_000, path=photos[0].path + ".new")
-    model.set_photos(list(reversed(shuffled)) + [newcomer], keep_order=True)
+    model.set_photos([*list(reversed(shuffled)), newcomer], keep_order=True)
     assert [model.photo(r).id for r in range(len(photos))] == [p.id for p in photos]
     assert model.photo(len(photos)).id == 10_000
     model.set_photos(list(reversed(shuffled)))  # the pass ended: core's order again
@@ -196,7 +201,9 @@ def test_banner_for_a_local_file_never_offers_a_download_and_speaks_to_a_window_
     assert "No internet" in first and "Choose checkpoint file" in first  # the offline route, before any failure
 
 
-def test_paths_given_to_the_app_open_a_photo_with_its_look_alikes_or_offer_a_folder(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+def test_paths_given_to_the_app_open_a_photo_with_its_look_alikes_or_offer_a_folder(
+    window: MainWindow, qtbot, monkeypatch, tmp_path
+) -> None:
     """Item 1, the window's side: `photoclip PHOTO` shows it in the viewer beside its similar photos."""
     from photoclip.gui.app.startup import parse_args
     from photoclip.gui.widgets import ask

@@ -13,11 +13,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QDialog,
     QCheckBox,
+    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
@@ -36,11 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import numpy as np
-
 from photoclip.app import sync
-from photoclip.app.words import plural, score_text
 from photoclip.app.tag_runs import TagOutcome
+from photoclip.app.words import plural, score_text
 from photoclip.core import tagging
 from photoclip.core.db import display_path
 from photoclip.core.model import Embedder
@@ -50,6 +49,7 @@ from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
 from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.histogram import BINS, HistogramWidget
+from photoclip.gui.widgets.screen import resize_to_fit
 from photoclip.gui.windows.tagging import TaggingCommands
 
 SLIDER_STEPS = 1000
@@ -110,7 +110,7 @@ class LabelsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Labels")
-        self.resize(900, 640)
+        resize_to_fit(self, 900, 640)
         self.thumbs = thumbs
         self.library = library
         self.embedder = embedder
@@ -466,7 +466,9 @@ class LabelsDialog(QDialog):
             self.import_labels(path)
 
     def _ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export labels", os.path.join(ask.pictures_folder(), "photoclip-labels.json"), LABEL_FILES)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export labels", os.path.join(ask.pictures_folder(), "photoclip-labels.json"), LABEL_FILES
+        )
         if path:
             self.export_labels(path)
 
@@ -501,7 +503,12 @@ class LabelsDialog(QDialog):
         if name is None:
             return
         if ask.confirm(
-            self, "Delete label", f"Delete the label “{name}” and all its tags?", "Delete Label", details="The photos are not touched.", destructive=True
+            self,
+            "Delete label",
+            f"Delete the label “{name}” and all its tags?",
+            "Delete Label",
+            details="The photos are not touched.",
+            destructive=True,
         ):
             self.delete_label(name)
 

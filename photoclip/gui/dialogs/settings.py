@@ -30,6 +30,7 @@ from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import describe_in_full
 from photoclip.gui.services.workers import TaskRunner
 from photoclip.gui.widgets import ask
+from photoclip.gui.widgets.screen import resize_to_fit
 
 # (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
 KNOWN_MODELS: list[tuple[str, str, str]] = [
@@ -78,7 +79,7 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.resize(640, 560)
+        resize_to_fit(self, 640, 560)
         self._settings = settings
         self._thumbnails = thumbnails
         self._pool = pool

@@ -27,6 +27,7 @@ from photoclip.gui.models import PhotoGridModel
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import TaskRunner
 from photoclip.gui.widgets.photo_labels import PhotoLabelsPanel, TagActions
+from photoclip.gui.widgets.screen import resize_to_fit
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
 
@@ -102,13 +103,13 @@ class ViewerDialog(QDialog):
         row: int,
         pool: TaskRunner,
         cache_dir: os.PathLike[str] | str,
-        open_external: Callable[[str], None],
+        open_external: Callable[[str], object],
         actions: TagActions | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Photo")
-        self.resize(1100, 760)
+        resize_to_fit(self, 1100, 760)
         self._model, self._pool, self._cache_dir = model, pool, cache_dir
         self._open_external = open_external
         self._actions = actions

@@ -142,8 +142,7 @@ def missing_text(choice: ModelChoice | None) -> str:
     return (
         f"The search model {_describe(choice)} is not on this computer yet. "
         "Download it (about 600 MB for the default model, once), or choose a checkpoint file "
-        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready. "
-        + offline_words(choice)
+        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready. " + offline_words(choice)
     )
 
 

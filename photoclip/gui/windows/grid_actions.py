@@ -100,6 +100,7 @@ class GridActions(WindowPart):
                 details="Edit → Undo move to trash puts them back while photoclip is open; the trash keeps them after that.",
             ):
                 return
+
         def trashed(changes: Changes) -> None:
             moved = [p.path for p in photos if p.id in changes.photos_removed]
             if moved:

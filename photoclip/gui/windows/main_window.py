@@ -42,6 +42,7 @@ from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, REA
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import ask
+from photoclip.gui.widgets.screen import fitted_size
 from photoclip.gui.windows.base import WindowBase
 from photoclip.gui.windows.grid_actions import GridActions, copy_paths, open_path  # noqa: F401  (public helpers)
 from photoclip.gui.windows.layout import WindowLayout
@@ -60,7 +61,7 @@ MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 def default_window_size(room: QSize) -> QSize:
     """1280x820 where there is room; on a small screen, most of what is available
     (a 1366x768 laptop leaves about 1366x740 once its panel is counted)."""
-    return QSize(min(1280, room.width() * 94 // 100), min(820, room.height() * 94 // 100))
+    return fitted_size(QSize(1280, 820), room)
 
 
 class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBase):
@@ -215,7 +216,12 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBas
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(
-            self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self, in_use=self.model_service.choice
+            self.settings,
+            [f.path for f in self.folder_model.folders],
+            self.thumbnail_dir,
+            self.pool,
+            self,
+            in_use=self.model_service.choice,
         )
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(self.remove_folder)

@@ -55,9 +55,7 @@ class Opening(WindowPart):
         else:
             # Outside the library: it is searched with, never added.
             self.search_image_file(item.path)
-            self.statusBar().showMessage(
-                f"Photos like {display_path(item.path)}; it is not in your library, so it is not added.", 10000
-            )
+            self.statusBar().showMessage(f"Photos like {display_path(item.path)}; it is not in your library, so it is not added.", 10000)
 
     def _results_for_opened(self, is_search: bool) -> None:
         photo_id, self.open_after_results = self.open_after_results, None

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QInputDialog,
     QComboBox,
+    QInputDialog,
     QMenu,
     QWidget,
 )
