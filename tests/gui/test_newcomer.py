@@ -228,3 +228,32 @@ def test_paths_given_to_the_app_open_a_photo_with_its_look_alikes_or_offer_a_fol
     window.open_paths([str(extra)])
     qtbot.waitUntil(lambda: added == [str(extra)])
     assert asked == ["Add Folder"]
+
+
+def test_undo_trash_puts_files_back_from_the_freedesktop_trash(tmp_path) -> None:
+    """Item 11: send2trash cannot restore; the app puts back what it trashed, or says why not."""
+    from urllib.parse import quote
+
+    from photoclip.app.trash import restore_from_trash
+
+    trash = tmp_path / "Trash"
+    (trash / "files").mkdir(parents=True)
+    (trash / "info").mkdir()
+    folder = tmp_path / "my photos"
+    folder.mkdir()
+    back = folder / "été 1.jpg"
+    gone = folder / "emptied.jpg"
+    taken = folder / "taken.jpg"
+    for original, stored in ((back, "été 1.jpg"), (taken, "taken.jpg")):
+        (trash / "files" / stored).write_bytes(b"photo bytes")
+        (trash / "info" / f"{stored}.trashinfo").write_text(
+            f"[Trash Info]\nPath={quote(str(original))}\nDeletionDate=2026-11-30T07:00:00\n", encoding="utf-8"
+        )
+    taken.write_bytes(b"a new file with the old name")  # must never be overwritten
+
+    result = restore_from_trash([str(back), str(gone), str(taken)], trash)
+    assert result.restored == [str(back)]
+    assert back.read_bytes() == b"photo bytes" and not (trash / "info" / "été 1.jpg.trashinfo").exists()
+    assert taken.read_bytes() == b"a new file with the old name"
+    assert {path for path, _ in result.problems} == {str(gone), str(taken)}
+    assert result.message.startswith("Put 1 photo back from the trash. 2 photos could not be put back")
