@@ -257,3 +257,28 @@ def test_undo_trash_puts_files_back_from_the_freedesktop_trash(tmp_path) -> None
     assert taken.read_bytes() == b"a new file with the old name"
     assert {path for path, _ in result.problems} == {str(gone), str(taken)}
     assert result.message.startswith("Put 1 photo back from the trash. 2 photos could not be put back")
+
+
+def test_label_rows_keep_their_order_and_words_match_the_bar(qtbot) -> None:
+    """Items 8 and 9: after ✓ the rows stay where they were (until the photo changes), and the
+    words beside a bar come from the same score and line the bar draws."""
+    from photoclip.app.tags import PhotoLabels
+    from photoclip.core.tagging import LabelMatch
+    from photoclip.gui.widgets.photo_labels import HELD_BACK, PhotoLabelsPanel, state_text
+
+    panel = PhotoLabelsPanel()
+    qtbot.addWidget(panel)
+    first = [LabelMatch("cat", 0.30, 0.20, True), LabelMatch("dog", 0.25, 0.20, True), LabelMatch("sea", 0.10, 0.20, False)]
+    panel.set_labels(PhotoLabels(1, [], first, ["cat", "dog", "sea"]), True)
+    assert panel.order() == ["cat", "dog", "sea"]
+    # ✓ on "sea" moved its line: it now scores best, yet its row stays under the mouse
+    after = [LabelMatch("sea", 0.35, 0.05, True), LabelMatch("cat", 0.30, 0.20, True), LabelMatch("dog", 0.25, 0.20, True)]
+    panel.set_labels(PhotoLabels(1, [], after, ["cat", "dog", "sea"]), True)
+    assert panel.order() == ["cat", "dog", "sea"]
+    panel.set_labels(PhotoLabels(2, [], after, ["cat", "dog", "sea"]), True)  # another photo: best first again
+    assert panel.order() == ["sea", "cat", "dog"]
+
+    labels = PhotoLabels(3, [], [], [])
+    assert state_text(labels, LabelMatch("cat", 0.30, 0.20, False)) == HELD_BACK  # past the tick: never "below"
+    assert state_text(labels, LabelMatch("cat", 0.10, 0.20, False)) == "below the line"
+    assert state_text(labels, LabelMatch("cat", 0.30, 0.20, True)) == "past the line; not tagged yet"
