@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from photoclip.app.changes import Changes
+from photoclip.app.words import plural
 from photoclip.core.db import Library, Photo, display_path
 
 
@@ -17,7 +18,7 @@ def add_folder(lib: Library, folder: str) -> Changes:
 def remove_folder(lib: Library, folder: str) -> Changes:
     """Stop tracking a folder: its photos and their tags are forgotten; no file is touched."""
     count = lib.remove_folder(folder)
-    return Changes(f"Removed {display_path(folder)} ({count:,} photos forgotten)", folders_changed=True, tags_changed=True)
+    return Changes(f"Removed {display_path(folder)} ({plural(count, 'photo')} forgotten)", folders_changed=True, tags_changed=True)
 
 
 def _send2trash(path: str) -> None:
@@ -43,7 +44,7 @@ def trash_photos(lib: Library, photos: Sequence[Photo], send: Callable[[str], No
             continue
         lib.forget_photo(photo.id)
         removed.add(photo.id)
-    message = f"Moved {len(removed)} photo(s) to the trash."
+    message = f"Moved {plural(len(removed), 'photo')} to the trash."
     if problems:
         message += f" {len(problems)} could not be moved: {problems[0][0]}: {problems[0][1]}"
     return Changes(message, photos_removed=removed, tags_changed=bool(removed), problems=problems)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from photoclip.app import sync
+from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
@@ -40,8 +41,8 @@ class TagOutcome:
 
     def summary(self) -> str:
         tagged = sum(self.counts.values())
-        what = f"“{self.names[0]}”" if self.names and len(self.names) == 1 else f"{len(self.counts):,} labels"
-        return f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {tagged:,} automatic tags."
+        what = f"“{self.names[0]}”" if self.names and len(self.names) == 1 else plural(len(self.counts), "label")
+        return f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {plural(tagged, 'automatic tag')}."
 
 
 def _label_ids(lib: Library, names: list[str] | None) -> list[int]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from photoclip.app import sync
 from photoclip.app.changes import Changes
 from photoclip.app.sidecars import write_sidecars
+from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import Embedder
@@ -80,7 +81,7 @@ def give_feedback(
     tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)
     verb = "Confirmed" if confirm else "Rejected"
     what = "" if len(photo_ids) == 1 else f" on {len(photo_ids):,} photos"
-    message = f"{verb} “{name}”{what}: it now tags {tagged:,} photos automatically."
+    message = f"{verb} “{name}”{what}: it now tags {plural(tagged, 'photo')} automatically."
     moved = {pid for pid, _ in before ^ sync.tag_pairs(lib, label_ids)}
     return _with_sidecars(lib, message, sorted(set(photo_ids) | moved), write_xmp, labels=True)
 
@@ -90,7 +91,7 @@ def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bo
     for pid in photo_ids:
         tagging.add_tag(lib, pid, name)
     label = tagging.normalize_name(name)
-    what = "1 photo" if len(photo_ids) == 1 else f"{len(photo_ids):,} photos"
+    what = plural(len(photo_ids), "photo")
     # A new name makes a new label (the Labels dialog and the tag filter list it).
     return _with_sidecars(lib, f"Tagged {what} “{label}”.", photo_ids, write_xmp, labels=True)
 
@@ -98,7 +99,7 @@ def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bo
 def remove_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> Changes:
     """Take a tag off photos by hand; auto-tagging will not put it back."""
     removed = sum(bool(tagging.remove_tag(lib, pid, name)) for pid in photo_ids)
-    what = "1 photo" if removed == 1 else f"{removed:,} photos"
+    what = plural(removed, "photo")
     return _with_sidecars(lib, f"Removed “{name}” from {what}.", photo_ids, write_xmp)
 
 

@@ -18,7 +18,9 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"make_label": INDEX}          click "Make label" on a suggestion; the Labels dialog it opens becomes the
                                  script's dialog ({"wait": "labels_dialog"} waits for its histogram)
   {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
-  {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels or Suggest dialog
+  {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels, Suggest or Settings dialog
+  {"open_settings": true}        open the Settings dialog (non-modal here, so the script goes on)
+  {"sizes": JSON}                write the screen's room and the window's and open dialog's frames
   {"report": JSON}               write what the window shows (rows, first result, model state)
   {"quit": true}                 close the window
 Conditions are checked on a timer in the event loop; nothing blocks it.
@@ -196,6 +198,32 @@ class ScriptDriver(QObject):
         elif "resize_dialog" in action:
             width, height = action["resize_dialog"]
             self._dialog.resize(int(width), int(height))
+        elif "open_settings" in action:
+            from photoclip.gui.dialogs.settings import SettingsDialog
+
+            if self._dialog is not None:
+                self._dialog.close()
+            folders = [f.path for f in w.folder_model.folders]
+            self._dialog = SettingsDialog(w.settings, folders, w.thumbnail_dir, w.pool, w, in_use=w.model_service.choice)
+            self._dialog.show()
+            self._dialog_ready = True
+        elif "sizes" in action:
+
+            def frame(widget) -> list[int]:
+                g = widget.frameGeometry()
+                return [g.x(), g.y(), g.width(), g.height()]
+
+            room = w.screen().availableGeometry()
+            Path(action["sizes"]).write_text(
+                json.dumps(
+                    {
+                        "room": [room.x(), room.y(), room.width(), room.height()],
+                        "window": frame(w),
+                        "dialog": frame(self._dialog) if self._dialog is not None else None,
+                        "grid": [w.grid.viewport().width(), w.grid.gridSize().width(), w.delegate.cell_size().width()],
+                    }
+                )
+            )
         elif "screenshot_dialog" in action:
             target = Path(action["screenshot_dialog"])
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,9 @@ def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypat
     assert window.grid_model.rowCount() == 6
     assert window.counts["photos"] == 6
     assert all(Path(p).exists() for p in doomed)  # the stub moved nothing: no hard delete anywhere
+    assert window.undo_trash_action.isEnabled()  # Edit → Undo move to trash knows what to put back
+    assert [set(paths) for paths in window.trash_history] == [doomed]
+    assert "Undo" in window.statusBar().currentMessage() and "2 photos" in window.statusBar().currentMessage()
 
 
 def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:

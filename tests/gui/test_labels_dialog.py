@@ -13,7 +13,7 @@ from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.settings import Settings
-from photoclip.gui.dialogs.labels import NO_MODEL_TEXT, LabelsDialog, would_tag_text
+from photoclip.gui.dialogs.labels import NO_MODEL_TEXT, LabelsDialog, held_back, would_tag_text
 from photoclip.gui.services.workers import LibraryRunner
 from photoclip.gui.windows.main_window import MainWindow
 from photoclip.gui.windows.tagging import TaggingCommands
@@ -207,7 +207,7 @@ def test_new_descriptions_retag_only_that_label(
         assert set(tagging.photos_with_label(lib, "Cats")) == cats_before  # another label is untouched
 
 
-def test_count_text_says_why_photos_above_the_line_are_left_out() -> None:
+def test_count_text_says_in_plain_words_why_photos_past_the_line_are_held_back() -> None:
     label = tagging.Label(1, "Dogs", (), None, None, None, None)
     scores = tagging.LabelScores(
         label=label,
@@ -221,10 +221,13 @@ def test_count_text_says_why_photos_above_the_line_are_left_out() -> None:
     count = len(scores.would_tag(0.25))
     assert count == 1  # 0.3 loses to the background, 0.4 was rejected, 0.5 is tagged
     assert would_tag_text(scores, 0.25, count) == (
-        "1 photo would be tagged (threshold 0.250) · 1 above the line match a generic photo description "
-        "as well, so are left out · 1 rejected by you"
+        "1 photo would be tagged (line at 0.250) · 1 photo past the line held back: it looks as much like "
+        "any photo as like “Dogs” · you said no to 1 photo"
     )
-    assert would_tag_text(scores, 0.45, 1) == "1 photo would be tagged (threshold 0.450)"
+    assert "generic" not in would_tag_text(scores, 0.25, count)  # no jargon
+    assert held_back(scores, 0.25) == [(2, pytest.approx(0.3))]  # what "Show the photos held back" lists
+    assert held_back(scores, 0.35) == []
+    assert would_tag_text(scores, 0.45, 1) == "1 photo would be tagged (line at 0.450)"
     assert would_tag_text(scores, 0.05, 3).startswith("3 photos would be tagged")
 
 
@@ -273,3 +276,33 @@ def test_rename_and_delete_carry_to_sidecars_when_the_setting_is_on(
     with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
         dialog.delete_label("Pets/Dogs")
     assert sidecar.read_keywords(target) == []
+
+
+def test_held_back_photos_can_be_seen_apply_confirms_and_long_text_never_widens(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Issue 10 item 8: the photos the background rule holds back are visible; Apply says what
+    it did; a long status or count text wraps instead of widening the dialog."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.show()
+    scores = dialog.scores
+    assert scores is not None
+    dialog.slider.setValue(0)  # everything past the line: whatever the fake scores, some may be held back
+    threshold = dialog.current_threshold()
+    held = held_back(scores, threshold)
+    dialog.show_held_back.setChecked(True)
+    shown = [dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())]
+    assert shown == [pid for pid, _ in held]
+    dialog.show_held_back.setChecked(False)
+    assert dialog.preview.count() == len(scores.would_tag(threshold))
+
+    width = dialog.width()
+    dialog.status.setText("a very long message " * 80)
+    dialog._set_count(1, "1 photo would be tagged · " + "and a long reason " * 60)
+    qtbot.wait(50)
+    assert dialog.width() == width and dialog.sizeHint().width() <= max(width, 1000)
+
+    dialog.slider.setValue(500)
+    with qtbot.waitSignal(dialog.applied, timeout=10000):
+        dialog.apply_threshold()
+    assert dialog.status.text().startswith("Done: “Dogs” now tags ")

@@ -129,7 +129,7 @@ def test_viewer_shows_top_labels_and_learns_from_confirm_and_reject(window: Main
         assert any(t.label == first and t.source == "manual" for t in tagging.photo_tags(lib, photo.id))
 
     _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, f"reject:{first}").click)
-    assert _state(viewer, first) == "rejected by you"
+    assert _state(viewer, first) == "you said no"
     with Library(indexed_db) as lib:
         assert all(t.label != first for t in tagging.photo_tags(lib, photo.id))
     # A fresh run of every label does not bring the rejected tag back.
@@ -149,7 +149,7 @@ def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, index
         assert [t.label for t in tagging.photo_tags(lib, photo.id)] == ["Trips/Norway 2024"]
     qtbot.waitUntil(lambda: window.tag_combo.findData("Trips/Norway 2024") > 0)  # and it is in the tag filter
     _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, "reject:Trips/Norway 2024").click)
-    assert _state(viewer, "Trips/Norway 2024") == "rejected by you"
+    assert _state(viewer, "Trips/Norway 2024") == "you said no"
     with Library(indexed_db) as lib:
         assert tagging.photo_tags(lib, photo.id) == []
     viewer.close()
@@ -172,7 +172,7 @@ def test_viewer_without_a_model_lists_tags_to_remove(window: MainWindow, qtbot, 
 
 
 def test_grid_add_tag_to_selection(window: MainWindow, qtbot, indexed_db: Path, monkeypatch) -> None:
-    monkeypatch.setattr(tag_ui.QInputDialog, "getItem", staticmethod(lambda *a, **k: ("holiday", True)))
+    monkeypatch.setattr(tag_ui, "ask_tag_name", lambda *a, **k: "holiday")
     photos = [window.grid_model.photo(r) for r in (0, 2, 5)]
     with qtbot.waitSignal(window.tagging.tags_changed, timeout=10000):
         window.tagging.ask_add_tag(photos)
@@ -305,7 +305,7 @@ def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: 
     qtbot.waitUntil(lambda: viewer.labels_panel.labels is not None, timeout=20000)
     assert window.grid_model.row_of(shown) is None
     assert viewer.photo.id == shown and viewer.windowTitle() == title
-    assert viewer.labels_panel.labels.photo_id == shown and _state(viewer, "beach") == "rejected by you"
+    assert viewer.labels_panel.labels.photo_id == shown and _state(viewer, "beach") == "you said no"
     assert not viewer.prev_button.isEnabled()  # it left the grid: Next starts again at the top
     viewer.next_button.click()
     assert viewer.photo.id == window.grid_model.photo(0).id

@@ -9,6 +9,7 @@ Screenshots land in test-artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -31,10 +32,16 @@ pytestmark = [
 
 @pytest.fixture
 def xvfb_display() -> Iterator[str]:
+    with _xvfb("1440x900x24") as display:
+        yield display
+
+
+@contextlib.contextmanager
+def _xvfb(screen: str) -> Iterator[str]:
     """A private X server; -displayfd lets it pick a free display number and tell us."""
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1440x900x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", screen, "-nolisten", "tcp"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -217,3 +224,70 @@ def test_labels_and_suggest_dialogs_fit_a_laptop_screen(xvfb_display: str, tmp_p
         made = [label for label in tagging.list_labels(lib) if label.name != "cat"]
     assert len(made) == 1 and made[0].descriptions  # one click made one label, with its phrases
     assert json.loads(report.read_text())["model"] == "ready"
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1024, 700)])
+def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, photo_dir: Path, tiny_weights: Path) -> None:
+    """Issue 10 item 5: on a laptop screen the window, the viewer, Labels and Settings fit, and
+    their screenshots are saved for a person to look at."""
+    width, height = screen
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = f"{width}x{height}"
+    shots = {what: ARTIFACTS / f"xvfb-{name}-{what}.png" for what in ("results", "viewer", "labels", "settings")}
+    sizes = {what: tmp_path / f"sizes-{what}.json" for what in ("results", "viewer", "labels", "settings")}
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            {
+                "timeout": 240,
+                "actions": [
+                    {"add_folder": str(photo_dir)},
+                    {"wait": "indexed"},
+                    {"labels": ["beach", "cat", "coffee", "Animals/Dogs", "Animals/Birds", "city at night"]},
+                    {"wait": "labels"},
+                    {"tag_library": True},
+                    {"wait": "tagged"},
+                    {"search": "a cat sitting"},
+                    {"wait": "results"},
+                    {"screenshot": str(shots["results"])},
+                    {"sizes": str(sizes["results"])},
+                    {"open_viewer": 0},
+                    {"wait": "viewer"},
+                    {"screenshot_dialog": str(shots["viewer"])},
+                    {"sizes": str(sizes["viewer"])},
+                    {"open_labels": True},
+                    {"wait": "labels_dialog"},
+                    {"screenshot_dialog": str(shots["labels"])},
+                    {"sizes": str(sizes["labels"])},
+                    {"open_settings": True},
+                    {"screenshot_dialog": str(shots["settings"])},
+                    {"sizes": str(sizes["settings"])},
+                    {"quit": True},
+                ],
+            }
+        )
+    )
+    with _xvfb(f"{width}x{height}x24") as display:
+        env = dict(
+            os.environ,
+            DISPLAY=display,
+            QT_QPA_PLATFORM="xcb",
+            PHOTOCLIP_HOME=str(tmp_path / "home"),
+            PHOTOCLIP_MODEL="photoclip-tiny",
+            PHOTOCLIP_WEIGHTS=str(tiny_weights),
+        )
+        env.pop("WAYLAND_DISPLAY", None)
+        done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for what, shot in shots.items():
+        assert shot.is_file() and shot.stat().st_size > 10_000, f"{shot} is missing or blank"
+        measured = json.loads(sizes[what].read_text())
+        rx, ry, rw, rh = measured["room"]
+        for frame in (measured["window"], measured["dialog"]):
+            if frame is None:
+                continue
+            x, y, w, h = frame
+            inside = x >= rx and y >= ry and x + w <= rx + rw and y + h <= ry + rh
+            assert inside, f"{what}: {frame} does not fit the screen's {measured['room']}"
+        viewport, cell_room, cell = measured["grid"]
+        assert viewport - (viewport // cell_room) * cell_room < cell, f"{what}: an empty column's worth of room in the grid"

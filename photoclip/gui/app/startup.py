@@ -16,6 +16,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photoclip import __version__
+from photoclip.app.opening import split_qt_options
 from photoclip.core import paths
 from photoclip.core.errors import PhotoclipError
 from photoclip.gui.app.errors import install_excepthook, setup_logging
@@ -27,13 +28,16 @@ if TYPE_CHECKING:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """photoclip's options and the paths to open; Qt's own options (-platform xcb...) pass through."""
+    argv, _qt = split_qt_options(argv)
     parser = argparse.ArgumentParser(prog="photoclip", add_help=False)
+    parser.add_argument("paths", nargs="*", help="photos to open with their look-alikes, folders to add")
     parser.add_argument("--db")
     parser.add_argument("--model")
     parser.add_argument("--weights")
     parser.add_argument("--device")
     parser.add_argument("-v", "--verbose", action="store_true")
-    args, _unknown = parser.parse_known_args(argv)  # Qt's own options (-platform...) pass through
+    args, _unknown = parser.parse_known_intermixed_args(argv)  # paths may come before or after options; Qt flags pass through
     return args
 
 
@@ -91,6 +95,8 @@ def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
         return 2
     server.activate.connect(lambda: bring_forward(window))
     window.show()
+    if args.paths:
+        window.open_paths(list(args.paths))
     exit_code = on_window(window) if on_window is not None else None
     code = app.exec()
     window.shutdown()

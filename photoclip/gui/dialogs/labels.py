@@ -13,9 +13,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -25,10 +27,10 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.app import sync
 from photoclip.app.tag_runs import TagOutcome
+from photoclip.app.words import plural, score_text
 from photoclip.core import tagging
 from photoclip.core.db import display_path
 from photoclip.core.model import Embedder
@@ -44,7 +47,9 @@ from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
+from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.histogram import BINS, HistogramWidget, shape_text
+from photoclip.gui.widgets.screen import resize_to_fit
 from photoclip.gui.windows.tagging import TaggingCommands
 
 SLIDER_STEPS = 1000
@@ -64,20 +69,28 @@ def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[La
     return job
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
+    """(photo id, score) past the line that photoclip does not tag on its own, best first:
+    they fit a plain description ("a photo") about as well as the label (the background rule)."""
+    mask = (scores.scores >= threshold) & ~scores.background_ok & ~scores.rejected
+    order = np.argsort(-scores.scores[mask], kind="stable")
+    ids, values = scores.photo_ids[mask][order], scores.scores[mask][order]
+    return [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
 
 
 def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
-    """The count under the slider, and why photos above the line may still not be tagged."""
+    """The count under the slider, and why photos past the line may still not be tagged."""
     above = scores.scores >= threshold
-    text = f"{plural(count, 'photo')} would be tagged (threshold {threshold:.3f})"
-    generic = int((above & ~scores.background_ok).sum())
-    rejected = int((above & scores.background_ok & scores.rejected).sum())
+    text = f"{plural(count, 'photo')} would be tagged (line at {threshold:.3f})"
+    generic = int((above & ~scores.background_ok & ~scores.rejected).sum())
+    rejected = int((above & scores.rejected).sum())
     if generic:
-        text += f" · {generic:,} above the line match a generic photo description as well, so are left out"
+        text += (
+            f" · {plural(generic, 'photo')} past the line held back: "
+            f"{'it looks' if generic == 1 else 'they look'} as much like any photo as like “{scores.label.name}”"
+        )
     if rejected:
-        text += f" · {rejected:,} rejected by you"
+        text += f" · you said no to {plural(rejected, 'photo')}"
     return text
 
 
@@ -98,7 +111,7 @@ class LabelsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Labels")
-        self.resize(900, 640)
+        resize_to_fit(self, 900, 640)
         self.thumbs = thumbs
         self.library = library
         self.embedder = embedder
@@ -145,6 +158,12 @@ class LabelsDialog(QDialog):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, SLIDER_STEPS)
         self.count_label = QLabel("", self)
+        self.show_held_back = QCheckBox("Show the photos held back", self)
+        self.show_held_back.setToolTip(
+            "Photos past the line that look as much like any photo as like this label: photoclip does not "
+            "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
+        )
+        self.show_held_back.setEnabled(False)
         self.preview = QListWidget(self)
         self.preview.setViewMode(QListWidget.ViewMode.IconMode)
         self.preview.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
@@ -165,7 +184,11 @@ class LabelsDialog(QDialog):
         self.progress.setMaximumHeight(12)
         self.progress.hide()
         self.status = QLabel("", self)
-        self.status.setWordWrap(True)
+        for text in (self.status, self.count_label):
+            # Wrapped and free to shrink: a long message takes more lines, never a wider dialog.
+            text.setWordWrap(True)
+            text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            text.setMinimumWidth(0)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -175,6 +198,7 @@ class LabelsDialog(QDialog):
         right_layout.addWidget(self.histogram, 1)
         right_layout.addWidget(self.slider)
         right_layout.addWidget(self.count_label)
+        right_layout.addWidget(self.show_held_back)
         right_layout.addWidget(self.preview)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -207,6 +231,7 @@ class LabelsDialog(QDialog):
         self.export_button.clicked.connect(self._ask_export)
         self.save_descriptions_button.clicked.connect(self.save_descriptions)
         self.slider.valueChanged.connect(self._slider_moved)
+        self.show_held_back.toggled.connect(lambda _on: self._slider_moved())
         self.apply_button.clicked.connect(self.apply_threshold)
         self.reset_button.clicked.connect(self.reset_threshold)
         self.tag_all_button.clicked.connect(self.tag_library)
@@ -344,12 +369,16 @@ class LabelsDialog(QDialog):
         self.histogram.set_threshold(threshold)
         hits = self.scores.would_tag(threshold)
         self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits)))
+        held = held_back(self.scores, threshold)
+        self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
+        self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
+        shown = held if self.show_held_back.isChecked() else hits
         self.preview.clear()
-        for pid, score in hits[:PREVIEW_LIMIT]:
+        for pid, score in shown[:PREVIEW_LIMIT]:
             path = self.photo_paths.get(pid, "")
-            item = QListWidgetItem(f"{score:.3f}", self.preview)
+            item = QListWidgetItem(score_text(score, 3), self.preview)
             item.setData(Qt.ItemDataRole.UserRole, pid)
-            item.setToolTip(f"{display_path(os.path.basename(path))}  score {score:.3f}")
+            item.setToolTip(f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}")
             self._set_icon(item)
 
     def _set_icon(self, item: QListWidgetItem) -> None:
@@ -371,7 +400,7 @@ class LabelsDialog(QDialog):
         ids = [item.data(Qt.ItemDataRole.UserRole) for item in self.preview.selectedItems()]
         if name is None or not ids:
             return
-        what = "this photo" if len(ids) == 1 else f"these {len(ids)} photos"
+        what = "this photo" if len(ids) == 1 else f"these {plural(len(ids), 'photo')}"
         menu = QMenu(self)
         menu.addAction(f"Yes, {what}: “{name}”", lambda: self.give_feedback(ids, confirm=True))
         menu.addAction(f"No, not “{name}”", lambda: self.give_feedback(ids, confirm=False))
@@ -434,12 +463,14 @@ class LabelsDialog(QDialog):
         )
 
     def _ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels", "", LABEL_FILES)
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", ask.pictures_folder(), LABEL_FILES)
         if path:
             self.import_labels(path)
 
     def _ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export labels", "photoclip-labels.json", LABEL_FILES)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export labels", os.path.join(ask.pictures_folder(), "photoclip-labels.json"), LABEL_FILES
+        )
         if path:
             self.export_labels(path)
 
@@ -473,8 +504,14 @@ class LabelsDialog(QDialog):
         name = self.current_name()
         if name is None:
             return
-        answer = QMessageBox.question(self, "Delete label", f"Delete the label “{name}” and all its tags?")
-        if answer == QMessageBox.StandardButton.Yes:
+        if ask.confirm(
+            self,
+            "Delete label",
+            f"Delete the label “{name}” and all its tags?",
+            "Delete Label",
+            details="The photos are not touched.",
+            destructive=True,
+        ):
             self.delete_label(name)
 
     # == threshold ========================================================================
@@ -513,7 +550,12 @@ class LabelsDialog(QDialog):
         self.progress.setValue(done)
 
     def _tagged(self, outcome: TagOutcome) -> None:
-        self.status.setText(outcome.summary())
+        if outcome.names and len(outcome.names) == 1 and not outcome.cancelled and outcome.error is None:
+            # The confirmation of Apply (or Reset): what the label does now, in one line.
+            name = outcome.names[0]
+            self.status.setText(f"Done: “{name}” now tags {plural(outcome.counts.get(name, 0), 'photo')} automatically.")
+        else:
+            self.status.setText(outcome.summary())
         for name in outcome.names or list(self.labels):
             emit(self.applied, name)
         self.reload(self.current_name())

@@ -24,10 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS, ModelChoice
 from photoclip.core.settings import Settings
 from photoclip.gui.qtcompat import emit
+from photoclip.gui.services.model_service import describe_in_full
 from photoclip.gui.services.workers import TaskRunner
+from photoclip.gui.widgets import ask
+from photoclip.gui.widgets.screen import resize_to_fit
 
 # (architecture, pretrained tag, note shown to the user). Speeds are relative to the default on a CPU.
 KNOWN_MODELS: list[tuple[str, str, str]] = [
@@ -64,10 +67,19 @@ class SettingsDialog(QDialog):
     remove_folder_requested = Signal(str)
     cache_cleared = Signal()
 
-    def __init__(self, settings: Settings, folders: list[str], thumbnails: Path, pool: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        folders: list[str],
+        thumbnails: Path,
+        pool: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        in_use: ModelChoice | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.resize(640, 560)
+        resize_to_fit(self, 640, 560)
         self._settings = settings
         self._thumbnails = thumbnails
         self._pool = pool
@@ -79,22 +91,36 @@ class SettingsDialog(QDialog):
         for name, weights, note in KNOWN_MODELS:
             self.model.addItem(f"{name} · {weights}", (name, weights))
             self.model.setItemData(self.model.count() - 1, note, Qt.ItemDataRole.ToolTipRole)
-        is_file = os.path.sep in settings.weights or os.path.isfile(settings.weights)
-        current = (settings.model, DEFAULT_WEIGHTS if is_file else settings.weights)
+        saved = ModelChoice(settings.model, settings.weights)
+        is_file = saved.weights_is_file
+        # Exactly the saved pair: an architecture with its tag, or with its file. Never the
+        # architecture beside a default tag nobody chose (that pair may not even exist).
+        current = (settings.model, os.path.abspath(settings.weights) if is_file else settings.weights)
         if current not in [(n, w) for n, w, _ in KNOWN_MODELS]:
-            self.model.addItem(f"{current[0]} · {current[1]}", current)
+            label = f"{settings.model} · file {os.path.basename(settings.weights)}" if is_file else f"{current[0]} · {current[1]}"
+            self.model.addItem(label, current)
+            self.model.setItemData(self.model.count() - 1, "Your checkpoint file for this architecture", Qt.ItemDataRole.ToolTipRole)
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
         self.note = QLabel(model_box)
         self.note.setWordWrap(True)
         self.model.currentIndexChanged.connect(self._show_note)
         form.addRow("Model", self.model)
         form.addRow("", self.note)
+        self.in_use = QLabel(model_box)
+        self.in_use.setWordWrap(True)
+        self.in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if in_use is not None:
+            self.in_use.setText(describe_in_full(in_use))
+            if (in_use.name, in_use.weights) != (settings.model, settings.weights):
+                self.in_use.setText(describe_in_full(in_use) + "  (set for this session by the command line or the environment)")
+        self.in_use.setVisible(in_use is not None)
+        form.addRow("In use now", self.in_use)
         self.device = QComboBox(model_box)
         for value, label in DEVICES:
             self.device.addItem(label, value)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         form.addRow("Run on", self.device)
-        self.checkpoint = QLineEdit(settings.weights if is_file else "", model_box)
+        self.checkpoint = QLineEdit(current[1] if is_file else "", model_box)
         self.checkpoint.setPlaceholderText("Optional: a checkpoint file for the model above (no download needed)")
         browse = QPushButton("Choose…", model_box)
         browse.clicked.connect(self._choose_checkpoint)
@@ -160,6 +186,8 @@ class SettingsDialog(QDialog):
         """The edited settings (the caller saves them)."""
         name, weights = self.model.currentData()
         checkpoint = self.checkpoint.text().strip()
+        if ModelChoice(name, weights).weights_is_file and not checkpoint:
+            weights = DEFAULT_WEIGHTS if name == DEFAULT_MODEL else weights  # the file was cleared: back to a download
         return Settings(
             model=name,
             weights=checkpoint or weights,
@@ -171,9 +199,12 @@ class SettingsDialog(QDialog):
 
     def _show_note(self) -> None:
         self.note.setText(self.model.itemData(self.model.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
+        data = self.model.currentData()
+        if data and hasattr(self, "checkpoint") and not ModelChoice(*data).weights_is_file:
+            self.checkpoint.clear()  # a downloadable pair chosen: a file for another pair would not fit it
 
     def _choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", "", CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", ask.downloads_folder(), CHECKPOINT_FILTER)
         if path:
             self.checkpoint.setText(path)
 

@@ -27,6 +27,7 @@ from photoclip.gui.models import PhotoGridModel
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import TaskRunner
 from photoclip.gui.widgets.photo_labels import PhotoLabelsPanel, TagActions
+from photoclip.gui.widgets.screen import resize_to_fit
 
 MAX_EDGE = 2560  # enough for a large screen; the full file is never decoded on the GUI thread
 
@@ -54,6 +55,42 @@ def _size_text(n: int) -> str:
     return str(n)
 
 
+class FittedImage(QLabel):
+    """The photo, scaled to fit whatever room it has: refitted on EVERY size change.
+
+    The dialog's own resize is not enough: the labels panel arriving after the image,
+    or the user dragging the splitter, shrink this label while the dialog keeps its
+    size, and a pixmap scaled for the old room would be cropped.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Loading…", parent)
+        self._source: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setStyleSheet("background: #202020; color: #ccc;")
+
+    def set_source(self, pixmap: QPixmap | None, text: str = "") -> None:
+        self._source = pixmap
+        if pixmap is None:
+            self.setPixmap(QPixmap())
+            self.setText(text)
+        else:
+            self._fit()
+
+    def source(self) -> QPixmap | None:
+        return self._source
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._source is not None and not self._source.isNull():
+            self.setPixmap(self._source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+
 class ViewerDialog(QDialog):
     """Shows one row of the grid model; Left/Right move through the current results."""
 
@@ -66,13 +103,13 @@ class ViewerDialog(QDialog):
         row: int,
         pool: TaskRunner,
         cache_dir: os.PathLike[str] | str,
-        open_external: Callable[[str], None],
+        open_external: Callable[[str], object],
         actions: TagActions | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Photo")
-        self.resize(1100, 760)
+        resize_to_fit(self, 1100, 760)
         self._model, self._pool, self._cache_dir = model, pool, cache_dir
         self._open_external = open_external
         self._actions = actions
@@ -87,11 +124,7 @@ class ViewerDialog(QDialog):
         model.modelReset.connect(self._grid_changed)
         model.rowsRemoved.connect(self._grid_changed)
 
-        self.image = QLabel("Loading…", self)
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(320, 240)
-        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.image.setStyleSheet("background: #202020; color: #ccc;")
+        self.image = FittedImage(self)
         details = QWidget(self)
         side = QVBoxLayout(details)
         self.form = QFormLayout()
@@ -107,7 +140,7 @@ class ViewerDialog(QDialog):
             self.labels_panel.remove_requested.connect(lambda name: actions.remove([self.photo.id], name))
         else:
             self.labels_panel.hide()
-        splitter = QSplitter(self)
+        splitter = self.splitter = QSplitter(self)
         splitter.addWidget(self.image)
         splitter.addWidget(details)
         splitter.setStretchFactor(0, 4)
@@ -160,15 +193,14 @@ class ViewerDialog(QDialog):
         self.setWindowTitle(display_path(photo.name))
         self._update_buttons()
         self._pixmap = None
-        self.image.setPixmap(QPixmap())
-        self.image.setText("Loading…")
+        self.image.set_source(None, "Loading…")
         self._fill_details(photo, self._score)
         if self._token is not None:
             self._pool.discard(self._token)  # the user moved on: drop the old photo's result
         self._token = self._pool.run(
             partial(load_display_image, photo.path, self._cache_dir),
             partial(self._shown, photo.id),
-            lambda exc: self.image.setText(f"Cannot show this photo: {exc}"),
+            lambda exc: self.image.set_source(None, f"Cannot show this photo: {exc}"),
         )
         self._load_labels()
 
@@ -182,7 +214,7 @@ class ViewerDialog(QDialog):
         if self._closed or photo_id != self.photo.id or image.isNull():
             return
         self._pixmap = QPixmap.fromImage(image)  # GUI thread: pixmaps are made only here
-        self._rescale()
+        self.image.set_source(self._pixmap)
 
     def _labels_loaded(self, labels: PhotoLabels) -> None:
         if not self._closed and labels.photo_id == self.photo.id:
@@ -194,16 +226,6 @@ class ViewerDialog(QDialog):
         """Tags changed somewhere (here, in the grid, a tagging run): show this photo's anew."""
         if not self._closed:
             self._load_labels()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._pixmap is not None:
-            self.image.setPixmap(
-                self._pixmap.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            )
 
     def _fill_details(self, photo: Photo, score: float | None) -> None:
         while self.form.rowCount():

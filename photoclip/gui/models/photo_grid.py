@@ -77,8 +77,17 @@ class PhotoGridModel(QAbstractListModel):
         self._rebuild()
         self.endResetModel()
 
-    def set_photos(self, photos: Sequence[Photo]) -> None:
-        """Browse mode: the library's photos in the order given (newest first from core)."""
+    def set_photos(self, photos: Sequence[Photo], *, keep_order: bool = False) -> None:
+        """Browse mode: the library's photos in the order given (newest first from core).
+
+        With `keep_order`, photos already shown keep their places and new ones go after
+        them: while indexing reads dates, a refresh must not reshuffle the grid under the
+        user's eyes (the order is redone when the pass ends or the user re-sorts).
+        """
+        if keep_order and not self.is_search and self._all:
+            place = {e.photo.id: i for i, e in enumerate(self._all)}
+            known = sorted((p for p in photos if p.id in place), key=lambda p: place[p.id])
+            photos = known + [p for p in photos if p.id not in place]
         self.set_entries((Entry(p) for p in photos), is_search=False)
 
     def set_min_score(self, value: float | None) -> None:

@@ -81,7 +81,7 @@ class ModelService(QObject):
         if generation != self._generation:
             return
         if isinstance(exc, ModelUnavailable):
-            self._set(UNAVAILABLE, str(exc))
+            self._set(UNAVAILABLE, window_text(exc, self.choice))
         else:
             log.error("model load failed", exc_info=exc)
             self._set(UNAVAILABLE, f"The model could not be loaded ({type(exc).__name__}: {exc}).")
@@ -91,18 +91,58 @@ class ModelService(QObject):
         emit(self.state_changed, state, message)
 
 
+CHOOSE_IN_WINDOW = "press “Choose checkpoint file…” here (or use Settings → Checkpoint file)"
+
+
 def _describe(choice: ModelChoice | None) -> str:
+    """Exactly what is in use: the architecture and its pretrained tag, or the file it loads."""
     if choice is None:
         return ""
-    weights = os.path.basename(choice.weights) if choice.weights_is_file else choice.weights
-    return f"{choice.name} ({weights})"
+    if choice.weights_is_file:
+        return f"{choice.name} (file {os.path.basename(choice.weights)})"
+    return f"{choice.name} ({choice.weights})"
+
+
+def describe_in_full(choice: ModelChoice | None) -> str:
+    """As `_describe`, with a file's whole path (Settings, tooltips)."""
+    if choice is None:
+        return ""
+    if choice.weights_is_file:
+        return f"{choice.name} · file {os.path.abspath(choice.weights)}"
+    return f"{choice.name} · {choice.weights}"
+
+
+def offline_words(choice: ModelChoice | None) -> str:
+    what = _describe(choice) if choice is not None and not choice.weights_is_file else "the model"
+    name = choice.name if choice is not None else "the model"
+    return (
+        f"No internet on this computer? Fetch the checkpoint file of {what} on another computer, "
+        f"copy it here and {CHOOSE_IN_WINDOW}. It must be the file made for {name}: "
+        "a file for another architecture is refused."
+    )
+
+
+def window_text(exc: BaseException, choice: ModelChoice | None) -> str:
+    """core's message, for someone at a window: no command-line flags, the offline route in window words."""
+    route = getattr(exc, "route", None)  # where core names the exact file to fetch by hand
+    text = str(exc)
+    if choice is not None and choice.weights_is_file:
+        return text  # a local file: what is wrong with it is the whole story (nothing to download)
+    if route is not None and hasattr(route, "instructions"):
+        head = text.split(". ", 1)[0].rstrip(".")
+        return f"{head}. {route.instructions(CHOOSE_IN_WINDOW)}"
+    if "--weights" in text:
+        # The terminal's advice ("give it with --weights /path/to/file"): replaced, not shown.
+        text = text.split(" If this computer is offline", 1)[0].rstrip(". ")
+        return f"{text}. {offline_words(choice)}"
+    return text
 
 
 def missing_text(choice: ModelChoice | None) -> str:
     return (
         f"The search model {_describe(choice)} is not on this computer yet. "
         "Download it (about 600 MB for the default model, once), or choose a checkpoint file "
-        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready."
+        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready. " + offline_words(choice)
     )
 
 

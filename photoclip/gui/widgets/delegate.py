@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from photoclip.app.words import score_text
 from photoclip.gui.models import FAILED_ROLE, SCORE_ROLE
 
 TEXT_LINE = 18  # px under each thumbnail for the file name
@@ -72,7 +73,7 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
         score = model.data(index, SCORE_ROLE)
         if score is not None:
-            self._badge(painter, drawn, f"{score:.2f}")  # on the photo's own corner
+            self._badge(painter, drawn, score_text(score))  # on the photo's own corner
         painter.restore()
 
     def _placeholder(self, painter: QPainter, box: QRect, palette: QPalette, failed: bool) -> None:

@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 
 from photoclip.app import tags
 from photoclip.app.changes import Changes
+from photoclip.app.words import score_text
 from photoclip.core.model import Embedder
+from photoclip.core.tagging import LabelMatch
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import LibraryRunner
 
@@ -127,15 +129,27 @@ class ScoreBar(QWidget):
             painter.drawLine(int(x), int(area.top()) - 2, int(x), int(area.bottom()) + 2)
 
 
-def _state_text(labels: tags.PhotoLabels, name: str, threshold: float | None, passes: bool) -> str:
-    tag = labels.tag(name)
+HELD_BACK = "past the line, held back"
+HELD_BACK_TIP = (
+    "The score is past the label's line, but this photo fits a plain description such as "
+    "“a photo” about as well as the label, so photoclip does not tag it on its own. "
+    "Press ✓ if it is right."
+)
+
+
+def state_text(labels: tags.PhotoLabels, match: LabelMatch) -> str:
+    """The one source of the words beside a label's bar: read from the same score and line
+    the bar draws, so the words never contradict the picture."""
+    tag = labels.tag(match.label)
     if tag is not None:
         return "tagged by you" if tag.source == "manual" else "tagged"
-    if threshold is None:
+    if match.label in labels.rejected:
+        return "you said no"
+    if match.threshold is None:
         return "not calibrated yet"
-    if name in labels.rejected:
-        return "rejected by you"
-    return "passes; not applied yet" if passes else "below threshold"
+    if match.score < match.threshold:
+        return "below the line"
+    return "past the line; not tagged yet" if match.passes else HELD_BACK
 
 
 class PhotoLabelsPanel(QWidget):
@@ -149,6 +163,10 @@ class PhotoLabelsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.labels: tags.PhotoLabels | None = None
+        # The rows' order for the photo shown: ✓ or ✗ changes scores, and rows re-sorting
+        # under the mouse would put another label under the next click.
+        self._order_for: int | None = None
+        self._order: list[str] = []
         self.title = QLabel("<b>Labels</b>", self)
         self.note = QLabel("", self)
         self.note.setWordWrap(True)
@@ -183,7 +201,7 @@ class PhotoLabelsPanel(QWidget):
         self._clear()
         self.completer.model().setStringList(labels.label_names)  # type: ignore[attr-defined]
         if labels.matches:
-            self.note.setText("Best matching labels; the red tick is each label's threshold.")
+            self.note.setText("Best matching labels; the red tick is each label's line: past it, the label fits.")
         elif not labels.label_names:
             self.note.setText("No labels yet: make some in Tools → Labels, or type a tag below.")
         elif not has_model:
@@ -203,8 +221,28 @@ class PhotoLabelsPanel(QWidget):
                     widget.setParent(None)  # out of the tree now, so a lookup never finds the old row
                     widget.deleteLater()
 
+    def _stable(self, labels: tags.PhotoLabels) -> list[LabelMatch]:
+        """The matches in the order first shown for this photo; new rows go last."""
+        if self._order_for != labels.photo_id:
+            self._order_for, self._order = labels.photo_id, [m.label for m in labels.matches]
+            return list(labels.matches)
+        place = {name: i for i, name in enumerate(self._order)}
+        matches = sorted(labels.matches, key=lambda m: place.get(m.label, len(place)))
+        self._order = [m.label for m in matches]
+        return matches
+
+    def order(self) -> list[str]:
+        """The labels' rows, top to bottom."""
+        names = []
+        for row in range(self.grid.rowCount()):
+            item = self.grid.itemAtPosition(row, 0)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QLabel):
+                names.append(widget.text())
+        return names
+
     def _fill_matches(self, labels: tags.PhotoLabels) -> None:
-        matches = labels.matches
+        matches = self._stable(labels)
         if not matches:
             return
         values = [m.score for m in matches] + [m.threshold for m in matches if m.threshold is not None]
@@ -216,9 +254,12 @@ class PhotoLabelsPanel(QWidget):
             name = QLabel(match.label, self.rows)
             name.setToolTip(f"score {match.score:.3f}" + (f", threshold {match.threshold:.3f}" if match.threshold is not None else ""))
             bar = ScoreBar(match.score, lo, hi, match.threshold, tagged, self.rows)
-            score = QLabel(f"{match.score:.3f}", self.rows)
-            state = QLabel(_state_text(labels, match.label, match.threshold, match.passes), self.rows)
+            score = QLabel(score_text(match.score, 3), self.rows)
+            text = state_text(labels, match)
+            state = QLabel(text, self.rows)
             state.setObjectName(f"state:{match.label}")
+            if text == HELD_BACK:
+                state.setToolTip(HELD_BACK_TIP)
             yes = self._button("✓", f"Yes, this is “{match.label}” (the label learns from it)", self.confirm, match.label)
             yes.setEnabled(not (tag is not None and tag.source == "manual"))
             no = self._button("✗", f"No, this is not “{match.label}” (the label learns from it)", self.reject, match.label)

@@ -11,7 +11,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -208,11 +208,26 @@ class SearchBar(QFrame):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
-            event.acceptProposedAction()
+            accept_without_move(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_without_move(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         emit(self.image_dropped, event.mimeData())
-        event.acceptProposedAction()
+        accept_without_move(event)
+
+
+def accept_without_move(event: QDropEvent) -> None:
+    """Accept a drop as Copy (or Link), never as Move: a file manager may honour Move and
+    delete the user's photo once photoclip has "taken" it."""
+    actions = event.possibleActions()
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if actions & action:
+            event.setDropAction(action)
+            event.accept()
+            return
+    event.ignore()  # only Move offered: refuse rather than risk the file
 
 
 def parse_typed(text: str) -> list[QueryTerm]:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableView,
     QToolButton,
+    QWidget,
 )
 
 from photoclip.app.changes import Changes
@@ -109,9 +110,13 @@ class WindowBase(QMainWindow):
     model_label: QLabel
     count_label: QLabel
     index_status: IndexStatus
+    filter_bar: QWidget
     trash_action: QAction
+    undo_trash_action: QAction
     labels_action: QAction
     suggest_action: QAction
+    trash_history: list[list[str]]  # paths moved to the trash in this session, one list per move
+    open_after_results: int | None
 
     # Signals and methods one part calls in another (each defined once, in its part).
     # Emitted when a query's results (or the browse list) are in the grid: tests and the script driver wait on it.
@@ -137,7 +142,7 @@ class WindowBase(QMainWindow):
     def run_query(self) -> None:
         raise NotImplementedError
 
-    def browse(self) -> None:
+    def browse(self, *, keep_order: bool = False) -> None:
         raise NotImplementedError
 
     def refresh_sidebar(self) -> None:
@@ -185,6 +190,9 @@ class WindowBase(QMainWindow):
     def set_thumbnail_edge(self, edge: int) -> None:
         raise NotImplementedError
 
+    def fit_grid_columns(self) -> None:
+        raise NotImplementedError
+
     def load_model(self, *, download: bool = False) -> None:
         raise NotImplementedError
 
@@ -210,6 +218,12 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def trash_selected(self, *, confirm: bool = True) -> None:
+        raise NotImplementedError
+
+    def undo_trash(self) -> None:
+        raise NotImplementedError
+
+    def count_text(self) -> str:
         raise NotImplementedError
 
     def step_thumbnail(self, direction: int) -> None:

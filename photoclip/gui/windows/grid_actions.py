@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -13,15 +14,20 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
+    QStyle,
     QWidget,
 )
 
 from photoclip.app import library as library_ops
 from photoclip.app.changes import Changes
+from photoclip.app.trash import Restored, restore_from_trash
+from photoclip.app.words import plural
 from photoclip.core.db import Photo, display_path
 from photoclip.core.search import Filters
 from photoclip.gui.dialogs.viewer import ViewerDialog
+from photoclip.gui.services.model_service import CHECKING, LOADING
 from photoclip.gui.services.reveal import show_in_file_manager
+from photoclip.gui.widgets import ask
 from photoclip.gui.windows.base import WindowPart
 
 log = logging.getLogger(__name__)
@@ -85,11 +91,47 @@ class GridActions(WindowPart):
         if not photos:
             return
         if confirm:
-            what = display_path(photos[0].name) if len(photos) == 1 else f"{len(photos)} photos"
-            answer = QMessageBox.question(self, "Move to trash", f"Move {what} to the trash?\n\nYou can restore them from the trash.")
-            if answer != QMessageBox.StandardButton.Yes:
+            what = display_path(photos[0].name) if len(photos) == 1 else plural(len(photos), "photo")
+            if not ask.confirm(
+                self,
+                "Move to trash",
+                f"Move {what} to the trash?",
+                "Move to Trash",
+                details="Edit → Undo move to trash puts them back while photoclip is open; the trash keeps them after that.",
+            ):
                 return
-        self.library.call(lambda ctx: library_ops.trash_photos(ctx.lib, photos), self.apply_changes, self._report_error)
+
+        def trashed(changes: Changes) -> None:
+            moved = [p.path for p in photos if p.id in changes.photos_removed]
+            if moved:
+                self.trash_history.append(moved)
+                self.undo_trash_action.setEnabled(True)
+                changes.message += " Edit → Undo move to trash (Ctrl+Z) puts them back."
+            self.apply_changes(changes)
+
+        self.library.call(lambda ctx: library_ops.trash_photos(ctx.lib, photos), trashed, self._report_error)
+
+    def undo_trash(self) -> None:
+        """Put the last photos this session moved to the trash back where they were, then read them again."""
+        if not self.trash_history:
+            self.statusBar().showMessage("Nothing was moved to the trash in this session.", 6000)
+            return
+        paths = self.trash_history.pop()
+        self.undo_trash_action.setEnabled(bool(self.trash_history))
+
+        def done(result: Restored) -> None:
+            if result.problems:
+                QMessageBox.information(
+                    self,
+                    "Undo move to trash",
+                    result.message + "\n\nYour file manager's Trash may still have them: restore them from there.",
+                )
+            else:
+                self.statusBar().showMessage(result.message, 8000)
+            if result.restored:
+                self.indexer.start()  # the files are back: the next pass reads them into the library again
+
+        self.pool.run(lambda: restore_from_trash(paths), done, self._report_error)
 
     def apply_changes(self, changes: Changes) -> None:
         """Refresh only what a use case says it changed (Anki's OpChanges idea)."""
@@ -114,10 +156,23 @@ class GridActions(WindowPart):
         self.settings.thumbnail_edge = edge
         self.delegate.edge = edge
         self.thumbs.set_edge(round(edge * self.devicePixelRatioF()))
-        self.grid.setGridSize(self.delegate.cell_size() + QSize(4, 4))
+        self.fit_grid_columns()
         if self.size_slider.value() != edge:
             self.size_slider.setValue(edge)
         self.grid.doItemsLayout()
+
+    def fit_grid_columns(self) -> None:
+        """Cells share the grid's whole width: no column's worth of empty space on the right.
+
+        The width counts the vertical scroll bar as always there, so a scroll bar that comes
+        and goes can never make the columns flip back and forth.
+        """
+        cell = self.delegate.cell_size() + QSize(4, 4)
+        room = self.grid.contentsRect().width() - self.grid.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) - 2
+        columns = max(1, room // cell.width())
+        size = QSize(max(cell.width(), room // columns), cell.height())
+        if self.grid.gridSize() != size:
+            self.grid.setGridSize(size)
 
     def step_thumbnail(self, direction: int) -> None:
         self.set_thumbnail_edge(self.delegate.edge + direction * EDGE_STEP)
@@ -137,20 +192,57 @@ class GridActions(WindowPart):
         self._update_counts()
 
     def _update_counts(self) -> None:
+        self.count_label.setText(self.count_text())
+
+    def count_text(self) -> str:
+        """What the status bar says about the view: what is shown, out of what, and what is searchable."""
         c = self.counts
         shown = self.grid_model.rowCount()
+        photos = c.get("photos", 0)
         if self.grid_model.is_search:
-            text = f"{shown:,} of {self.grid_model.total:,} results"
+            text = f"{shown:,} of {plural(self.grid_model.total, 'result')}"
+        elif self.filters() != Filters() and photos:
+            text = f"{shown:,} of {plural(photos, 'photo')}"  # a folder, tag or date narrows the view
         else:
-            text = f"{c.get('photos', 0):,} photos · {c.get('embedded', 0):,} searchable"
+            text = plural(photos if photos else shown, "photo")
+        if self.model_service.state in (CHECKING, LOADING) and self.embedder is None:
+            text += " · loading the model…"  # not "0 searchable": nothing is wrong, it is on its way
+        elif photos:
+            text += f" · {c.get('embedded', 0):,} searchable"
         selected = len(self.grid.selectionModel().selectedIndexes()) if self.grid.selectionModel() else 0
         if selected > 1:
             text += f" · {selected:,} selected"
-        self.count_label.setText(text)
+        return text
 
 
-def open_path(path: str | os.PathLike[str]) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(path)))
+class OnResize(QObject):
+    """Calls `callback` after `widget` changes size (an event filter, so no subclass is needed)."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._callback()
+        return False
+
+
+def open_path(path: str | os.PathLike[str]) -> bool:
+    """Hand a file or folder to the desktop; False when no program took it."""
+    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(path))))
+
+
+def open_folder_or_say_where(parent: QWidget, folder: str | os.PathLike[str], what: str) -> None:
+    """Open a folder in the file manager; without one, say where it is (selectable, to copy)."""
+    if open_path(folder):
+        return
+    box = QMessageBox(QMessageBox.Icon.Information, what, f"{what} is here:\n\n{os.fspath(folder)}", QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText("No program to open folders was found on this computer; copy the path above.")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
 
 
 def open_paths(photos: list[Photo]) -> None:

@@ -36,9 +36,10 @@ from photoclip.gui.models import (
     SORT_RELEVANCE,
 )
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
+from photoclip.gui.widgets.flow import FlowLayout
 from photoclip.gui.widgets.tag_list import TagListPanel
 from photoclip.gui.windows.base import WindowPart
-from photoclip.gui.windows.grid_actions import open_path
+from photoclip.gui.windows.grid_actions import OnResize, open_folder_or_say_where
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,7 @@ class WindowLayout(WindowPart):
         side.addWidget(self.tag_list, 1)
 
         # filter row
-        filters = QWidget(self)
-        row = QHBoxLayout(filters)
-        row.setContentsMargins(0, 0, 0, 0)
+        filters = self.filter_bar = QWidget(self)
         self.date_check = QCheckBox("Taken from", filters)
         self.date_from = QDateEdit(QDate.currentDate().addYears(-1), filters)
         self.date_to = QDateEdit(QDate.currentDate(), filters)
@@ -102,6 +101,10 @@ class WindowLayout(WindowPart):
         self.tag_combo = QComboBox(filters)
         self.tag_combo.setEditable(True)
         self.tag_combo.setMinimumWidth(120)
+        self.tag_combo.setMinimumContentsLength(14)
+        self.tag_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        # "Animals/Dogs" and "Animals/Birds" must not both read "Animal…s": never elide in the list.
+        self.tag_combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
         self.tag_line().setPlaceholderText("Any tag")
         self.tag_combo.setToolTip("Only photos with this tag")
         self.min_score = QSlider(Qt.Orientation.Horizontal, filters)
@@ -120,21 +123,24 @@ class WindowLayout(WindowPart):
         self.size_slider.setPageStep(EDGE_STEP)
         self.size_slider.setFixedWidth(110)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
-        for w in (
-            self.date_check,
-            self.date_from,
-            QLabel("to", filters),
-            self.date_to,
-            QLabel("  Tag", filters),
-            self.tag_combo,
-            QLabel("  ", filters),
-            self.min_score_label,
-            self.min_score,
-        ):
-            row.addWidget(w)
-        row.addStretch(1)
-        for w in (QLabel("Sort", filters), self.sort_combo, QLabel("  Size", filters), self.size_slider):
-            row.addWidget(w)
+        # Groups that stay together; the flow layout wraps between groups on narrow windows.
+        self.filter_flow = FlowLayout(filters, spacing=12)
+        groups: list[tuple[QWidget, ...]] = [
+            (self.date_check, self.date_from, QLabel("to", filters), self.date_to),
+            (QLabel("Tag", filters), self.tag_combo),
+            (self.min_score_label, self.min_score),
+            (QLabel("Sort", filters), self.sort_combo),
+            (QLabel("Size", filters), self.size_slider),
+        ]
+        for members in groups:
+            group = QWidget(filters)
+            row = QHBoxLayout(group)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(4)
+            for w in members:
+                w.setParent(group)
+                row.addWidget(w)
+            self.filter_flow.addWidget(group)
 
         # grid and the pages that can replace it
         self.banner = Banner(self)
@@ -155,6 +161,7 @@ class WindowLayout(WindowPart):
         self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.setSpacing(4)
+        self.grid_resize_watch = OnResize(self.grid, lambda: self.fit_grid_columns())
         self.delegate = PhotoDelegate(self.grid)
         self.grid.setItemDelegate(self.delegate)
         self.grid.setModel(self.grid_model)
@@ -224,6 +231,9 @@ class WindowLayout(WindowPart):
         edit.addAction(action("&Paste image as query", self.paste_image, "Ctrl+Shift+V"))
         self.trash_action = action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete, self.grid)
         edit.addAction(self.trash_action)
+        self.undo_trash_action = action("&Undo move to trash", self.undo_trash, QKeySequence.StandardKey.Undo)
+        self.undo_trash_action.setEnabled(False)
+        edit.addAction(self.undo_trash_action)
         view = bar.addMenu("&View")
         view.addAction(action("&Bigger thumbnails", lambda: self.step_thumbnail(+1), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")]))
         view.addAction(action("&Smaller thumbnails", lambda: self.step_thumbnail(-1), "Ctrl+-"))
@@ -235,7 +245,7 @@ class WindowLayout(WindowPart):
         tools.addAction(self.suggest_action)
         self.tagging.add_to_menu(tools)
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(action("Open &log folder", lambda: open_path(paths.log_dir())))
+        help_menu.addAction(action("Open &log folder", lambda: open_folder_or_say_where(self, paths.log_dir(), "The log folder")))
         help_menu.addAction(action("&About photoclip", self.about))
         # In the grid: Enter opens the viewer (QListView.activated), Ctrl+V searches by a pasted image.
         action("Paste image", self.paste_image, QKeySequence.StandardKey.Paste, self.grid)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
 )
@@ -41,9 +41,12 @@ from photoclip.gui.services.indexer import IndexController
 from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
+from photoclip.gui.widgets import ask
+from photoclip.gui.widgets.screen import fitted_size
 from photoclip.gui.windows.base import WindowBase
 from photoclip.gui.windows.grid_actions import GridActions, copy_paths, open_path  # noqa: F401  (public helpers)
 from photoclip.gui.windows.layout import WindowLayout
+from photoclip.gui.windows.opening import Opening
 from photoclip.gui.windows.queries import Queries
 from photoclip.gui.windows.sidebar import Sidebar
 from photoclip.gui.windows.tagging import TaggingCommands
@@ -55,7 +58,13 @@ TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
 
-class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
+def default_window_size(room: QSize) -> QSize:
+    """1280x820 where there is room; on a small screen, most of what is available
+    (a 1366x768 laptop leaves about 1366x740 once its panel is counted)."""
+    return fitted_size(QSize(1280, 820), room)
+
+
+class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBase):
     """The window: its parts are mixins, one job each (see photoclip/gui/windows/)."""
 
     def __init__(self, db_path: Path, settings: Settings | None = None, *, load_model: bool = True) -> None:
@@ -86,6 +95,8 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         self._after_index: list[Callable[[], None]] = []
         self._closed = False
         self._viewer: ViewerDialog | None = None
+        self.trash_history: list[list[str]] = []
+        self.open_after_results: int | None = None  # a photo handed to the app: its viewer opens with its results
 
         self._build_ui()
         self._build_actions()
@@ -118,6 +129,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
         self.size_slider.valueChanged.connect(self.set_thumbnail_edge)
         self.grid.activated.connect(self.open_viewer)
+        self.results_shown.connect(self._results_for_opened)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.grid.selectionModel().selectionChanged.connect(self._update_counts)
         self.grid_model.modelReset.connect(self._update_page)
@@ -165,7 +177,10 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         if state == MISSING:
             self.banner.show_message(message, "Download model", "Choose checkpoint file…")
         elif state == UNAVAILABLE:
-            self.banner.show_message(f"Search is not available: {message}", "Try again (download)", "Choose checkpoint file…")
+            choice = self.model_service.choice
+            # A local file cannot be downloaded: "try again" loads it again, nothing more.
+            retry = "Try again" if choice is not None and choice.weights_is_file else "Try again (download)"
+            self.banner.show_message(f"Search is not available: {message}", retry, "Choose checkpoint file…")
         else:
             self.banner.hide()
         if state in (MISSING, UNAVAILABLE):
@@ -187,10 +202,11 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
             self.run_query()
 
     def _banner_first(self) -> None:
-        self.load_model(download=True)
+        choice = self.model_service.choice
+        self.load_model(download=not (choice is not None and choice.weights_is_file))
 
     def _banner_second(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", "", CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", ask.downloads_folder(), CHECKPOINT_FILTER)
         if path:
             self.settings.weights = path
             self.settings.save()
@@ -199,7 +215,14 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
     # == settings, errors, lifecycle ==========================================================
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, [f.path for f in self.folder_model.folders], self.thumbnail_dir, self.pool, self)
+        dialog = SettingsDialog(
+            self.settings,
+            [f.path for f in self.folder_model.folders],
+            self.thumbnail_dir,
+            self.pool,
+            self,
+            in_use=self.model_service.choice,
+        )
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(self.remove_folder)
         dialog.cache_cleared.connect(self.thumbs.clear)
@@ -268,7 +291,12 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, WindowBase):
         stored = self._window_settings()
         geometry = stored.value("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 820)
+            self.resize(default_window_size(self.screen().availableGeometry().size()))
+        else:
+            # A window saved on a bigger monitor must still fit this one (a laptop on its own).
+            room = self.screen().availableGeometry().size()
+            if self.width() > room.width() or self.height() > room.height():
+                self.resize(self.size().boundedTo(room))
         splitter = stored.value("splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)

@@ -30,6 +30,7 @@ from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import CHECKING, LOADING
 from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets import ChipTerm
+from photoclip.gui.widgets.search_bar import accept_without_move
 from photoclip.gui.windows.base import WindowPart
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ class Queries(WindowPart):
     def search_image_file(self, path: str) -> None:
         self.search_bar.add_chip(ChipTerm("image", os.path.abspath(path), 1.0, os.path.basename(path)), replace=True)
 
-    def browse(self) -> None:
+    def browse(self, *, keep_order: bool = False) -> None:
+        """The library (filtered); `keep_order` keeps the rows shown in place (a refresh while indexing)."""
         filters = self.filters()
         order = "name" if self.grid_model.sort == SORT_NAME else "taken"
 
@@ -112,7 +114,7 @@ class Queries(WindowPart):
             photos = ctx.lib.all_photos(order=order)
             return filter_photos(ctx.lib, photos, filters)
 
-        self._start_query(job, self._show_library)
+        self._start_query(job, lambda photos: self._show_library(photos, keep_order=keep_order))
 
     def _start_query(self, fn: Callable, on_done: Callable) -> None:  # type: ignore[type-arg]
         if self._query_token is not None:
@@ -129,11 +131,11 @@ class Queries(WindowPart):
             self.grid.setCurrentIndex(self.grid_model.index(0, 0))
         emit(self.results_shown, True)
 
-    def _show_library(self, photos: list[Photo]) -> None:
+    def _show_library(self, photos: list[Photo], *, keep_order: bool = False) -> None:
         self._query_token = None
         if self.grid_model.is_search and self.sort_combo.currentData() == SORT_RELEVANCE:
             self.sort_combo.setCurrentIndex(self.sort_combo.findData(SORT_DATE))  # browsing: newest first
-        self.grid_model.set_photos(photos)
+        self.grid_model.set_photos(photos, keep_order=keep_order)
         self.min_score.setEnabled(False)
         emit(self.results_shown, False)
 
@@ -162,6 +164,8 @@ class Queries(WindowPart):
 
     def _sort_changed(self) -> None:
         self.grid_model.set_sort(self.sort_combo.currentData())
+        if not self.grid_model.is_search and self.indexer.running:
+            self.browse()  # the user re-sorted: the order kept during indexing gives way now
         self._update_page()
 
     def _date_toggled(self, on: bool) -> None:
@@ -174,14 +178,14 @@ class Queries(WindowPart):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
-            event.acceptProposedAction()
+            accept_without_move(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        event.acceptProposedAction()
+        accept_without_move(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         if self.handle_mime(event.mimeData()):
-            event.acceptProposedAction()
+            accept_without_move(event)
 
     def handle_mime(self, mime: QMimeData) -> bool:
         """A drop or paste: folders are added, an image (file, URL or data) becomes the query."""

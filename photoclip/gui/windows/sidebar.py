@@ -10,16 +10,17 @@ from PySide6.QtCore import QModelIndex, QPoint
 from PySide6.QtWidgets import (
     QFileDialog,
     QMenu,
-    QMessageBox,
 )
 
 from photoclip.app import library as library_ops
 from photoclip.app.changes import Changes
 from photoclip.app.tags import tag_names
+from photoclip.app.words import plural
 from photoclip.core.db import display_path
 from photoclip.core.ingest.pipeline import IndexProgress
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import LibraryContext
+from photoclip.gui.widgets import ask
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.grid_actions import open_path
 
@@ -64,13 +65,16 @@ class Sidebar(WindowPart):
             self.tag_combo.addItem(f"{name} ({count})", name)
         self.tag_combo.setEditText(typed)
         self.tag_combo.blockSignals(False)
+        # The drop-down as wide as its longest name (the combo itself stays narrow in the filter bar).
+        view = self.tag_combo.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width() + 8)
         self.tag_list.set_tags(data["tags"], self.tag_filter())
         self._update_counts()
         self._update_page()
         emit(self.sidebar_refreshed)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", ask.pictures_folder())
         if folder:
             self.add_folder(folder)
 
@@ -84,15 +88,14 @@ class Sidebar(WindowPart):
         self.library.call(lambda ctx: library_ops.add_folder(ctx.lib, folder), added, self._report_error)
 
     def remove_folder(self, folder: str, *, confirm: bool = True) -> None:
-        if confirm:
-            answer = QMessageBox.question(
-                self,
-                "Remove folder",
-                f"Stop showing the photos in\n{display_path(folder)}?\n\n"
-                "photoclip forgets them (and their tags); the files on disk are not touched.",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+        if confirm and not ask.confirm(
+            self,
+            "Remove folder",
+            f"Stop showing the photos in\n{display_path(folder)}?",
+            "Remove Folder",
+            details="photoclip forgets them (and their tags); the files on disk are not touched.",
+        ):
+            return
 
         def removed(changes: Changes) -> None:
             if self.folder_filter == folder:
@@ -159,7 +162,7 @@ class Sidebar(WindowPart):
         self.index_status.show_progress(event.phase, event.done, event.total, event.seen, event.eta, self.indexer.paused)
         # The scan found the photos: show them now, while they are read and embedded.
         if event.phase == "index" and event.done == 0 and event.total and self.search_bar.is_empty():
-            self.browse()
+            self.browse(keep_order=True)  # new photos join the end; the grid reorders when the pass ends
         if not self.sidebar_timer.isActive():
             self.sidebar_timer.start()
 
@@ -172,12 +175,12 @@ class Sidebar(WindowPart):
             self.statusBar().showMessage("Indexing cancelled; it resumes where it stopped on the next rescan.", 8000)
         elif final.total and self.embedder is None:
             self.statusBar().showMessage(
-                f"Read {final.done:,} photos ({final.skipped:,} skipped); they become searchable once a model is ready.",
+                f"Read {plural(final.done, 'photo')} ({final.skipped:,} skipped); they become searchable once a model is ready.",
                 8000,
             )
         elif final.total:
             self.statusBar().showMessage(
-                f"Indexed {final.done:,} photos ({final.embedded:,} made searchable, {final.skipped:,} skipped).", 8000
+                f"Indexed {plural(final.done, 'photo')} ({final.embedded:,} made searchable, {final.skipped:,} skipped).", 8000
             )
         self.refresh_sidebar()
         self.run_query()  # new photos and vectors: show them

@@ -8,24 +8,53 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QInputDialog,
     QMenu,
-    QMessageBox,
     QWidget,
 )
 
 from photoclip.app import sidecars, tags
 from photoclip.app.changes import Changes
 from photoclip.app.tag_runs import TagOutcome
+from photoclip.app.words import plural
 from photoclip.core.db import Photo
 from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.tagger import TagController
 from photoclip.gui.services.workers import LibraryRunner
-from photoclip.gui.widgets import IndexStatus
+from photoclip.gui.widgets import IndexStatus, ask
 from photoclip.gui.widgets.photo_labels import TagActions
 
 NO_MODEL = "Tagging needs the model; it is not ready yet."
+
+
+def ask_tag_name(parent: QWidget, prompt: str, names: list[str]) -> str | None:
+    """A tag name typed or picked from the existing ones (None: cancelled or left empty)."""
+    dialog = tag_name_dialog(parent, prompt, names)
+    if dialog.exec() != QInputDialog.DialogCode.Accepted:
+        return None
+    return dialog.textValue().strip() or None
+
+
+def tag_name_dialog(parent: QWidget | None, prompt: str, names: list[str]) -> QInputDialog:
+    """The "Add tag" question, its field EMPTY: pre-filled with the first name, Enter alone
+    would tag the photos with a label the user never chose (flowers tagged as birds)."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Add tag")
+    dialog.setLabelText(prompt)
+    dialog.setComboBoxItems(names)
+    dialog.setComboBoxEditable(True)
+    dialog.setOkButtonText("Add Tag")
+    dialog.setTextValue("")
+    combo = dialog.findChild(QComboBox)
+    if combo is not None:
+        combo.setCurrentIndex(-1)
+        combo.setEditText("")
+        line = combo.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("Type a tag or pick one")
+    return dialog
 
 
 class TaggingCommands(QObject):
@@ -114,16 +143,14 @@ class TaggingCommands(QObject):
 
     def export_sidecars(self, *, confirm: bool = True) -> None:
         """Write every photo's tags into its `.xmp` sidecar (the photos are never changed)."""
-        if confirm:
-            answer = QMessageBox.question(
-                self._parent,
-                "Write XMP sidecars",
-                "Write each photo's tags to a sidecar file beside it (photo.jpg.xmp), where other photo "
-                "apps read them?\n\nThe photos themselves are not changed; existing sidecars keep their "
-                "other contents.",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+        if confirm and not ask.confirm(
+            self._parent,
+            "Write XMP sidecars",
+            "Write each photo's tags to a sidecar file beside it (photo.jpg.xmp), where other photo apps read them?",
+            "Write Sidecars",
+            details="The photos themselves are not changed; existing sidecars keep their other contents.",
+        ):
+            return
         emit(self.message, "Writing XMP sidecars…", 0)
         self.library.call(lambda ctx: sidecars.write_sidecars(ctx.lib, None, True), self._exported, self.actions.report_failure)
 
@@ -142,17 +169,17 @@ class TaggingCommands(QObject):
         self.library.call(lambda ctx: [n for n, _ in tags.tag_names(ctx.lib)], lambda names: self._ask_add(ids, names))
 
     def _ask_add(self, ids: list[int], names: list[str]) -> None:
-        what = "this photo" if len(ids) == 1 else f"{len(ids):,} photos"
-        name, ok = QInputDialog.getItem(self._parent, "Add tag", f"Tag for {what}:", sorted(names, key=str.casefold), 0, True)
-        if ok and name.strip():
-            self.actions.add(ids, name.strip())
+        what = "this photo" if len(ids) == 1 else plural(len(ids), "photo")
+        name = ask_tag_name(self._parent, f"Tag for {what}:", sorted(names, key=str.casefold))
+        if name:
+            self.actions.add(ids, name)
 
     def ask_remove_tag(self, photos: Sequence[Photo]) -> None:
         ids = [p.id for p in photos]
         if ids:
             self.library.call(lambda ctx: tags.shared_tags(ctx.lib, ids), lambda names: self._ask_remove(ids, names))
 
-    def _ask_remove(self, ids: list[int], names: list[str]) -> None:
+    def _ask_remove(self, ids: list[int], names: list[str]) -> None:  # a choice among the photos' own tags
         if not names:
             emit(self.message, "The selected photos have no tags.", 5000)
             return
