@@ -9,11 +9,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from photoclip.app.label_counts import held_back, would_tag_text
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import FakeEmbedder, normalize
 from photoclip.core.settings import Settings
-from photoclip.gui.dialogs.labels import NO_MODEL_TEXT, LabelsDialog, held_back, would_tag_text
+from photoclip.gui.dialogs.labels import NO_MODEL_TEXT, LabelsDialog
 from photoclip.gui.services.workers import LibraryRunner
 from photoclip.gui.windows.main_window import MainWindow
 from photoclip.gui.windows.tagging import TaggingCommands
@@ -79,7 +80,7 @@ def test_lists_labels_and_adds_one(qtbot, runner: LibraryRunner, commands: Taggi
     assert dialog.descriptions.toPlainText() == "a dog on a sofa"
     assert dialog.histogram.message == NO_MODEL_TEXT  # no model: says so, editing still works
     with qtbot.waitSignal(dialog.labels_loaded):
-        dialog.add_label("Animals/Cats")
+        dialog.editing.add_label("Animals/Cats")
     assert dialog.current_name() == "Animals/Cats"
     with Library(vector_db) as lib:
         assert tagging.find_label(lib, "Animals/Cats") is not None
@@ -122,13 +123,13 @@ def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, c
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.save_descriptions()
     with qtbot.waitSignal(dialog.labels_loaded):
-        dialog.rename_label("Dogs", "Pets/Dogs")
+        dialog.editing.rename_label("Dogs", "Pets/Dogs")
     assert dialog.current_name() == "Pets/Dogs"
     with qtbot.waitSignal(dialog.labels_loaded):
-        dialog.add_starter_labels()
+        dialog.editing.add_starter_labels()
     starters = {spec.name for spec in tagging.starter_labels()}
     with qtbot.waitSignal(dialog.labels_loaded):
-        dialog.delete_label("Pets/Dogs")
+        dialog.editing.delete_label("Pets/Dogs")
     with Library(vector_db) as lib:
         names = {label.name for label in tagging.list_labels(lib)}
     assert names == starters
@@ -138,7 +139,7 @@ def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, c
 def test_bad_name_is_reported_not_raised(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
     with qtbot.waitSignal(dialog.failed) as blocker:
-        dialog.add_label("Dogs")
+        dialog.editing.add_label("Dogs")
     assert "already exists" in blocker.args[0]
 
 
@@ -236,7 +237,7 @@ def test_export_then_import_shares_a_label_set(
 ) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
     shared = tmp_path / "labels.json"
-    dialog.export_labels(str(shared))
+    dialog.editing.export_labels(str(shared))
     qtbot.waitUntil(lambda: shared.exists() and "Saved 1 label to" in dialog.status.text())
     other = tmp_path / "friend.json"
     other.write_text(
@@ -246,13 +247,13 @@ def test_export_then_import_shares_a_label_set(
         encoding="utf-8",
     )
     with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
-        dialog.import_labels(str(other))
+        dialog.editing.import_labels(str(other))
     assert dialog.status.text() == "Imported 1 new label. 1 existing label got new descriptions."
     with Library(vector_db) as lib:
         assert tagging.get_label(lib, "Pets/Cats").descriptions == ("a cat on a windowsill",)
         assert tagging.get_label(lib, "Dogs").descriptions == ("a dog on a sofa", "a puppy")
     with qtbot.waitSignal(dialog.failed, timeout=10000) as bad:
-        dialog.import_labels(str(tmp_path / "missing.json"))
+        dialog.editing.import_labels(str(tmp_path / "missing.json"))
     assert "missing.json" in bad.args[0]
 
 
@@ -271,10 +272,10 @@ def test_rename_and_delete_carry_to_sidecars_when_the_setting_is_on(
     commands.current["write_xmp"] = True
     dialog = _dialog(qtbot, runner, None, commands)
     with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
-        dialog.rename_label("Dogs", "Pets/Dogs")
+        dialog.editing.rename_label("Dogs", "Pets/Dogs")
     assert sidecar.read_keywords(target) == ["Pets/Dogs"]
     with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
-        dialog.delete_label("Pets/Dogs")
+        dialog.editing.delete_label("Pets/Dogs")
     assert sidecar.read_keywords(target) == []
 
 

@@ -9,20 +9,15 @@ that in-memory array, so the preview stays live without a round trip.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -37,25 +32,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app import sync
+from photoclip.app.label_counts import held_back, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
-from photoclip.app.words import plural, score_text
+from photoclip.app.words import plural
 from photoclip.core import tagging
-from photoclip.core.db import display_path
 from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
+from photoclip.gui.dialogs.label_editing import LabelEditing
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
-from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.histogram import BINS, HistogramWidget, shape_text
+from photoclip.gui.widgets.label_preview import PreviewGrid
 from photoclip.gui.widgets.screen import resize_to_fit
 from photoclip.gui.windows.tagging import TaggingCommands
 
 SLIDER_STEPS = 1000
-PREVIEW_LIMIT = 60
-LABEL_FILES = "Label files (*.json);;All files (*)"
-PREVIEW_ICON = 72
 NO_MODEL_TEXT = "The model is not ready yet: the histogram appears once it is. You can still edit labels."
 
 
@@ -67,31 +59,6 @@ def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[La
         return scores, paths
 
     return job
-
-
-def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
-    """(photo id, score) past the line that photoclip does not tag on its own, best first:
-    they fit a plain description ("a photo") about as well as the label (the background rule)."""
-    mask = (scores.scores >= threshold) & ~scores.background_ok & ~scores.rejected
-    order = np.argsort(-scores.scores[mask], kind="stable")
-    ids, values = scores.photo_ids[mask][order], scores.scores[mask][order]
-    return [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
-
-
-def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
-    """The count under the slider, and why photos past the line may still not be tagged."""
-    above = scores.scores >= threshold
-    text = f"{plural(count, 'photo')} would be tagged (line at {threshold:.3f})"
-    generic = int((above & ~scores.background_ok & ~scores.rejected).sum())
-    rejected = int((above & scores.rejected).sum())
-    if generic:
-        text += (
-            f" · {plural(generic, 'photo')} past the line held back: "
-            f"{'it looks' if generic == 1 else 'they look'} as much like any photo as like “{scores.label.name}”"
-        )
-    if rejected:
-        text += f" · you said no to {plural(rejected, 'photo')}"
-    return text
 
 
 class LabelsDialog(QDialog):
@@ -121,6 +88,7 @@ class LabelsDialog(QDialog):
         self._generation = 0  # bumps on every selection change: late score results for another label are dropped
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
+        self.editing = LabelEditing(self)
         self._build_ui()
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
 
@@ -164,16 +132,7 @@ class LabelsDialog(QDialog):
             "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
         )
         self.show_held_back.setEnabled(False)
-        self.preview = QListWidget(self)
-        self.preview.setViewMode(QListWidget.ViewMode.IconMode)
-        self.preview.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
-        self.preview.setGridSize(QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36))
-        self.preview.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.preview.setMovement(QListWidget.Movement.Static)
-        self.preview.setMinimumHeight(PREVIEW_ICON + 48)
-        self.preview.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.preview.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.preview.setToolTip("Right-click a photo to tell the label it is right or wrong")
+        self.preview = PreviewGrid(self.thumbs, self)
         self.apply_button = QPushButton("Apply", self)
         self.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
         self.reset_button = QPushButton("Reset to calibrated", self)
@@ -223,12 +182,12 @@ class LabelsDialog(QDialog):
         layout.addLayout(bottom)
 
         self.label_list.currentItemChanged.connect(lambda *_: self._selection_changed())
-        self.add_button.clicked.connect(self._ask_add)
-        self.rename_button.clicked.connect(self._ask_rename)
-        self.delete_button.clicked.connect(self._ask_delete)
-        self.starter_button.clicked.connect(self.add_starter_labels)
-        self.import_button.clicked.connect(self._ask_import)
-        self.export_button.clicked.connect(self._ask_export)
+        self.add_button.clicked.connect(self.editing.ask_add)
+        self.rename_button.clicked.connect(self.editing.ask_rename)
+        self.delete_button.clicked.connect(self.editing.ask_delete)
+        self.starter_button.clicked.connect(self.editing.add_starter_labels)
+        self.import_button.clicked.connect(self.editing.ask_import)
+        self.export_button.clicked.connect(self.editing.ask_export)
         self.save_descriptions_button.clicked.connect(self.save_descriptions)
         self.slider.valueChanged.connect(self._slider_moved)
         self.show_held_back.toggled.connect(lambda _on: self._slider_moved())
@@ -240,8 +199,6 @@ class LabelsDialog(QDialog):
         self.tagging.tagger.finished.connect(self._tagged)
         self.tagging.tagger.failed.connect(self._failed_text)
         self.preview.customContextMenuRequested.connect(self._preview_menu)
-        if self.thumbs is not None:
-            self.thumbs.ready.connect(self._thumbnail_ready)
         self._update_enabled()
 
     # == state ========================================================================
@@ -373,31 +330,11 @@ class LabelsDialog(QDialog):
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
         shown = held if self.show_held_back.isChecked() else hits
-        self.preview.clear()
-        for pid, score in shown[:PREVIEW_LIMIT]:
-            path = self.photo_paths.get(pid, "")
-            item = QListWidgetItem(score_text(score, 3), self.preview)
-            item.setData(Qt.ItemDataRole.UserRole, pid)
-            item.setToolTip(f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}")
-            self._set_icon(item)
-
-    def _set_icon(self, item: QListWidgetItem) -> None:
-        if self.thumbs is None:
-            return
-        pid = item.data(Qt.ItemDataRole.UserRole)
-        pixmap = self.thumbs.pixmap(pid, self.photo_paths.get(pid, ""))
-        if pixmap is not None:
-            item.setIcon(QIcon(pixmap))
-
-    def _thumbnail_ready(self, photo_id: int) -> None:
-        for i in range(self.preview.count()):
-            item = self.preview.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == photo_id:
-                self._set_icon(item)
+        self.preview.show_photos(shown, self.photo_paths)
 
     def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
-        ids = [item.data(Qt.ItemDataRole.UserRole) for item in self.preview.selectedItems()]
+        ids = self.preview.selected_ids()
         if name is None or not ids:
             return
         what = "this photo" if len(ids) == 1 else f"these {plural(len(ids), 'photo')}"
@@ -427,53 +364,6 @@ class LabelsDialog(QDialog):
 
     # == editing =========================================================================
 
-    def add_label(self, name: str, descriptions: list[str] | None = None) -> None:
-        self._call(lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name, self.reload)
-
-    def rename_label(self, old: str, new: str) -> None:
-        write = self.tagging.write_xmp
-        self._call(lambda ctx: sync.rename_label(ctx.lib, old, new, write_xmp=write).name, self.reload)
-
-    def delete_label(self, name: str) -> None:
-        write = self.tagging.write_xmp
-        self._call(lambda ctx: sync.delete_label(ctx.lib, name, write_xmp=write), lambda _: self.reload())
-
-    def add_starter_labels(self) -> None:
-        def done(created: list[str]) -> None:
-            self.status.setText(f"Added {len(created)} starter labels." if created else "All starter labels exist already.")
-            self.reload()
-
-        self._call(lambda ctx: tagging.add_starter_labels(ctx.lib), done)
-
-    def import_labels(self, path: str) -> None:
-        def done(result: tuple[list[str], list[str]]) -> None:
-            added, updated = result
-            text = f"Imported {plural(len(added), 'new label')}."
-            if updated:
-                text += f" {plural(len(updated), 'existing label')} got new descriptions."
-            self.status.setText(text)
-            self.reload(added[0] if added else None)
-
-        self._call(lambda ctx: tagging.import_labels(ctx.lib, path), done)
-
-    def export_labels(self, path: str) -> None:
-        self._call(
-            lambda ctx: tagging.export_labels(ctx.lib, path),
-            lambda count: self.status.setText(f"Saved {plural(count, 'label')} to {display_path(path)}."),
-        )
-
-    def _ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels", ask.pictures_folder(), LABEL_FILES)
-        if path:
-            self.import_labels(path)
-
-    def _ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export labels", os.path.join(ask.pictures_folder(), "photoclip-labels.json"), LABEL_FILES
-        )
-        if path:
-            self.export_labels(path)
-
     def save_descriptions(self) -> None:
         name = self.current_name()
         if name is None:
@@ -486,33 +376,6 @@ class LabelsDialog(QDialog):
         if self.embedder is not None and self.tagging.tag_library([name]):
             self.status.setText(f"“{name}” changed: re-tagging the library with it…")
         self.reload(name)
-
-    def _ask_add(self) -> None:
-        name, ok = QInputDialog.getText(self, "Add label", "Label name (use Parent/Child for a hierarchy):")
-        if ok and name.strip():
-            self.add_label(name)
-
-    def _ask_rename(self) -> None:
-        old = self.current_name()
-        if old is None:
-            return
-        new, ok = QInputDialog.getText(self, "Rename label", "New name:", text=old)
-        if ok and new.strip():
-            self.rename_label(old, new)
-
-    def _ask_delete(self) -> None:
-        name = self.current_name()
-        if name is None:
-            return
-        if ask.confirm(
-            self,
-            "Delete label",
-            f"Delete the label “{name}” and all its tags?",
-            "Delete Label",
-            details="The photos are not touched.",
-            destructive=True,
-        ):
-            self.delete_label(name)
 
     # == threshold ========================================================================
 

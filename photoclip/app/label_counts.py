@@ -1,0 +1,34 @@
+"""What the Labels dialog says under its slider: how many photos a line tags, and which
+photos past it photoclip holds back (the background rule), in a photographer's words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from photoclip.app.words import plural
+from photoclip.core.tagging import LabelScores
+
+
+def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
+    """(photo id, score) past the line that photoclip does not tag on its own, best first:
+    they fit a plain description ("a photo") about as well as the label (the background rule)."""
+    mask = (scores.scores >= threshold) & ~scores.background_ok & ~scores.rejected
+    order = np.argsort(-scores.scores[mask], kind="stable")
+    ids, values = scores.photo_ids[mask][order], scores.scores[mask][order]
+    return [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
+
+
+def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
+    """The count under the slider, and why photos past the line may still not be tagged."""
+    above = scores.scores >= threshold
+    text = f"{plural(count, 'photo')} would be tagged (line at {threshold:.3f})"
+    generic = int((above & ~scores.background_ok & ~scores.rejected).sum())
+    rejected = int((above & scores.rejected).sum())
+    if generic:
+        text += (
+            f" · {plural(generic, 'photo')} past the line held back: "
+            f"{'it looks' if generic == 1 else 'they look'} as much like any photo as like “{scores.label.name}”"
+        )
+    if rejected:
+        text += f" · you said no to {plural(rejected, 'photo')}"
+    return text

@@ -1,0 +1,105 @@
+"""The Labels dialog's list editing: add, rename, delete, starter labels, import and export.
+
+Every change runs on the window's library thread through the dialog's `_call`, and the
+dialog reloads its list when it is done. Kept apart from the dialog, which is about one
+label's scores and line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from photoclip.app import sync
+from photoclip.app.words import plural
+from photoclip.core import tagging
+from photoclip.core.db import display_path
+from photoclip.gui.widgets import ask
+
+if TYPE_CHECKING:
+    from photoclip.gui.dialogs.labels import LabelsDialog
+
+LABEL_FILES = "Label files (*.json);;All files (*)"
+
+
+class LabelEditing:
+    """Editing the list of labels for one `LabelsDialog`."""
+
+    def __init__(self, dialog: LabelsDialog) -> None:
+        self.dialog = dialog
+
+    def add_label(self, name: str, descriptions: list[str] | None = None) -> None:
+        self.dialog._call(lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name, self.dialog.reload)
+
+    def rename_label(self, old: str, new: str) -> None:
+        write = self.dialog.tagging.write_xmp
+        self.dialog._call(lambda ctx: sync.rename_label(ctx.lib, old, new, write_xmp=write).name, self.dialog.reload)
+
+    def delete_label(self, name: str) -> None:
+        write = self.dialog.tagging.write_xmp
+        self.dialog._call(lambda ctx: sync.delete_label(ctx.lib, name, write_xmp=write), lambda _: self.dialog.reload())
+
+    def add_starter_labels(self) -> None:
+        def done(created: list[str]) -> None:
+            self.dialog.status.setText(f"Added {len(created)} starter labels." if created else "All starter labels exist already.")
+            self.dialog.reload()
+
+        self.dialog._call(lambda ctx: tagging.add_starter_labels(ctx.lib), done)
+
+    def import_labels(self, path: str) -> None:
+        def done(result: tuple[list[str], list[str]]) -> None:
+            added, updated = result
+            text = f"Imported {plural(len(added), 'new label')}."
+            if updated:
+                text += f" {plural(len(updated), 'existing label')} got new descriptions."
+            self.dialog.status.setText(text)
+            self.dialog.reload(added[0] if added else None)
+
+        self.dialog._call(lambda ctx: tagging.import_labels(ctx.lib, path), done)
+
+    def export_labels(self, path: str) -> None:
+        self.dialog._call(
+            lambda ctx: tagging.export_labels(ctx.lib, path),
+            lambda count: self.dialog.status.setText(f"Saved {plural(count, 'label')} to {display_path(path)}."),
+        )
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.dialog, "Import labels", ask.pictures_folder(), LABEL_FILES)
+        if path:
+            self.import_labels(path)
+
+    def ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self.dialog, "Export labels", os.path.join(ask.pictures_folder(), "photoclip-labels.json"), LABEL_FILES
+        )
+        if path:
+            self.export_labels(path)
+
+    def ask_add(self) -> None:
+        name, ok = QInputDialog.getText(self.dialog, "Add label", "Label name (use Parent/Child for a hierarchy):")
+        if ok and name.strip():
+            self.add_label(name)
+
+    def ask_rename(self) -> None:
+        old = self.dialog.current_name()
+        if old is None:
+            return
+        new, ok = QInputDialog.getText(self.dialog, "Rename label", "New name:", text=old)
+        if ok and new.strip():
+            self.rename_label(old, new)
+
+    def ask_delete(self) -> None:
+        name = self.dialog.current_name()
+        if name is None:
+            return
+        if ask.confirm(
+            self.dialog,
+            "Delete label",
+            f"Delete the label “{name}” and all its tags?",
+            "Delete Label",
+            details="The photos are not touched.",
+            destructive=True,
+        ):
+            self.delete_label(name)

@@ -1,0 +1,65 @@
+"""The Labels dialog's preview: the photos a line would tag (or holds back), as thumbnails."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+
+from photoclip.app.words import score_text
+from photoclip.core.db import display_path
+from photoclip.gui.services.thumbnails import ThumbnailLoader
+
+PREVIEW_ICON = 72
+PREVIEW_LIMIT = 60  # the best photos only: the count above says how many there are in all
+
+
+class PreviewGrid(QListWidget):
+    """Thumbnails with their scores; right-click is the dialog's (yes / no for the label)."""
+
+    def __init__(self, thumbs: ThumbnailLoader | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thumbs = thumbs
+        self.paths: dict[int, str] = {}
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
+        self.setGridSize(QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setMinimumHeight(PREVIEW_ICON + 48)
+        self.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setToolTip("Right-click a photo to tell the label it is right or wrong")
+        if thumbs is not None:
+            thumbs.ready.connect(self._thumbnail_ready)
+
+    def show_photos(self, shown: Sequence[tuple[int, float]], paths: dict[int, str]) -> None:
+        """(photo id, score) pairs, best first; only the first PREVIEW_LIMIT are drawn."""
+        self.paths = paths
+        self.clear()
+        for pid, score in shown[:PREVIEW_LIMIT]:
+            path = paths.get(pid, "")
+            item = QListWidgetItem(score_text(score, 3), self)
+            item.setData(Qt.ItemDataRole.UserRole, pid)
+            item.setToolTip(f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}")
+            self._set_icon(item)
+
+    def selected_ids(self) -> list[int]:
+        return [int(item.data(Qt.ItemDataRole.UserRole)) for item in self.selectedItems()]
+
+    def _set_icon(self, item: QListWidgetItem) -> None:
+        if self.thumbs is None:
+            return
+        pid = item.data(Qt.ItemDataRole.UserRole)
+        pixmap = self.thumbs.pixmap(pid, self.paths.get(pid, ""))
+        if pixmap is not None:
+            item.setIcon(QIcon(pixmap))
+
+    def _thumbnail_ready(self, photo_id: int) -> None:
+        for i in range(self.count()):
+            item = self.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == photo_id:
+                self._set_icon(item)
