@@ -238,7 +238,9 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
     note = None
     if tagging.list_labels(lib):
         try:
-            top = tagging.top_labels(lib, ctx.embedder(), photo_id, k=args.top)
+            from photoclip.cli.search import answer
+
+            top = answer(ctx, "top_labels", {"photo_id": photo_id, "k": args.top}, note_empty=False)  # type: ignore[arg-type]
         except ModelUnavailable as exc:
             note = f"top labels need the model: {exc}"
     if args.json:
