@@ -272,3 +272,25 @@ def test_on_battery_reads_the_power_supplies(tmp_path):
     assert on_battery(str(tmp_path)) is True
     (tmp_path / "AC" / "online").write_text("1\n")
     assert on_battery(str(tmp_path)) is False
+
+
+@pytest.mark.parametrize("use_systemd", [True, False])
+def test_service_files_of_both_kinds(tmp_path, monkeypatch, use_systemd):
+    from photoclip.worker import service
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    db = tmp_path / "my photos" / "100% lib.db"
+    target, advice = service.install(db, use_systemd=use_systemd)
+    assert target.path.is_relative_to(tmp_path / "config") and target.path.exists()
+    text = target.path.read_text()
+    if use_systemd:
+        assert target.path.parent == tmp_path / "config" / "systemd" / "user"
+        assert 'ExecStart="' in text and "100%% lib.db" in text and "IOSchedulingClass=idle" in text and "Nice=19" in text
+    else:
+        assert target.path.parent == tmp_path / "config" / "autostart"
+        assert "Exec=" in text and '"' in text and "100%% lib.db" in text
+    assert any(str(target.path) in line for line in advice)
+    assert any(str(target.path) in line for line in service.uninstall(db))
+    assert not target.path.exists()
+    assert service.uninstall(db) == ["No photoclip service was installed for this library."]
