@@ -29,6 +29,8 @@ class Ctx(Protocol):
 
     def out(self, text: str = "") -> None: ...
 
+    def ask_worker(self, op: str, params: dict[str, object]) -> tuple[object, int] | None: ...
+
 
 def _json(ctx: Ctx, document: object) -> None:
     ctx.out(json.dumps(document, indent=2, ensure_ascii=False))

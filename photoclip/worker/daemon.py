@@ -25,7 +25,7 @@ from photoclip.core.ingest.lock import IndexLock
 from photoclip.core.ingest.pipeline import IndexProgress, index_library
 from photoclip.core.ingest.scan import scan_library
 from photoclip.core.model import Embedder, ModelChoice, model_id_for
-from photoclip.worker import status
+from photoclip.worker import runtime, status
 from photoclip.worker.client import model_identity
 from photoclip.worker.models import ModelHolder
 from photoclip.worker.power import on_battery
@@ -234,5 +234,5 @@ class Worker:
                     "passes": self.passes,
                 },
             )
-        except OSError:
+        except (OSError, runtime.NotPrivate):
             pass  # the status is a courtesy: a full disk must not stop the indexing

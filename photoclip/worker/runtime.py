@@ -17,11 +17,13 @@ import struct
 import tempfile
 from pathlib import Path
 
+from photoclip.core.errors import PhotoclipError
+
 # sockaddr_un holds 108 bytes on Linux (104 on macOS): longer paths cannot be bound.
 MAX_SOCKET_PATH = 100
 
 
-class NotPrivate(Exception):
+class NotPrivate(PhotoclipError):
     """A runtime folder or socket that someone other than this user could use; the message says why."""
 
 

@@ -53,7 +53,10 @@ class QueryServer:
         self.served = 0
 
     def _bind(self) -> socket.socket:
-        runtime.make_private_dir(self.path.parent)
+        try:
+            runtime.make_private_dir(self.path.parent)
+        except runtime.NotPrivate as exc:
+            raise runtime.NotPrivate(f"The worker will not listen in a folder others can use: {exc}.") from None
         if len(os.fsencode(self.path)) > runtime.MAX_SOCKET_PATH:
             raise PhotoclipError(f"The worker's socket path {self.path} is too long; set XDG_RUNTIME_DIR to a shorter folder.")
         # We hold the worker lock for this library, so a socket file left here is a dead worker's.

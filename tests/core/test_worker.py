@@ -294,3 +294,15 @@ def test_service_files_of_both_kinds(tmp_path, monkeypatch, use_systemd):
     assert any(str(target.path) in line for line in service.uninstall(db))
     assert not target.path.exists()
     assert service.uninstall(db) == ["No photoclip service was installed for this library."]
+
+
+def test_the_worker_refuses_to_listen_in_a_folder_others_can_use(tmp_path, photo_dir, isolated_home):
+    run_dir = isolated_home / "run"
+    run_dir.mkdir(mode=0o755)
+    os.chmod(run_dir, 0o755)
+    db = tmp_path / "library.db"
+    Library(db).close()
+    worker = Worker(db, CHOICE, FakeEmbedder, WorkerOptions(battery_check_every=0), report=lambda t: None)
+    with pytest.raises(runtime.NotPrivate, match="others can use"):
+        worker.run()
+    assert not status.worker_alive(db)  # nothing left locked
