@@ -52,10 +52,26 @@ class Context:
     def embedder(self) -> Any:
         """The loaded model; raises ModelUnavailable with advice when it cannot be had."""
         if self._embedder is None:
-            from photoclip.core.model import OpenClipEmbedder
-
-            self._embedder = OpenClipEmbedder(self.model_choice(), progress=download_bar()).load()
+            self._embedder = self.load_embedder()
         return self._embedder
+
+    def load_embedder(self) -> Any:
+        """A freshly loaded model (the worker loads and unloads its own)."""
+        from photoclip.core.model import OpenClipEmbedder
+
+        return OpenClipEmbedder(self.model_choice(), progress=download_bar()).load()
+
+    def ask_worker(self, op: str, params: dict[str, object]) -> tuple[object, int] | None:
+        """A running worker's answer (and how many photos its index holds), or None: answer here.
+
+        PHOTOCLIP_NO_WORKER=1 always answers in-process (comparisons, debugging).
+        """
+        if os.environ.get("PHOTOCLIP_NO_WORKER"):
+            return None
+        from photoclip.worker.client import ask
+
+        check_db_path(self.db_path)
+        return ask(self.db_path, self.model_choice(), op, params)
 
     def out(self, text: str = "") -> None:
         print(text, file=sys.stdout)

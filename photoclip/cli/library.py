@@ -12,6 +12,7 @@ from photoclip.cli.parser import add_json, positive_int, seconds
 from photoclip.core import paths
 from photoclip.core.db import display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError
+from photoclip.worker.status import worker_status
 
 
 def cmd_add_folder(args: argparse.Namespace, ctx: Context) -> int:
@@ -128,6 +129,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             {"path": display_path(f.path), "photos": f.photos, "embedded": f.embedded, "missing": f.missing, "skipped": f.skipped}
             for f in lib.folders(model_id)
         ],
+        "worker": worker_status(lib.path),
     }
     if args.json:
         ctx.json(status)
@@ -142,7 +144,21 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  skipped {n}: {reason}")
     for f in status["folders"]:
         ctx.out(f"  {f['path']}: {f['photos']} photos, {f['embedded']} embedded")
+    ctx.out(describe_worker(status["worker"]))
     return 0
+
+
+def describe_worker(worker: dict[str, Any]) -> str:
+    if not worker["running"]:
+        return "Worker: not running (start one with `photoclip watch`)"
+    parts = [f"Worker: running (pid {worker['pid']})", "model loaded" if worker["model_loaded"] else "model not loaded"]
+    indexing = worker.get("indexing")
+    if indexing:
+        if indexing.get("phase") == "index":
+            parts.append(f"indexing {indexing.get('done', 0)}/{indexing.get('total', 0)}")
+        else:
+            parts.append(str(indexing.get("phase")))
+    return ", ".join(parts)
 
 
 def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:

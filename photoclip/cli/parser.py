@@ -70,7 +70,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from photoclip.cli import albums, info, library, models, search, tags
+    from photoclip.cli import albums, info, library, models, search, tags, worker
 
     parser = Parser(
         prog="photoclip",
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.register(sub)
     tags.register(sub)
     models.register(sub)
+    worker.register(sub)
     return parser
 
 

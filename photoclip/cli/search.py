@@ -17,8 +17,9 @@ from photoclip.cli.context import Context
 from photoclip.cli.parser import add_json, cosine, day, positive_int
 from photoclip.core.db import display_path
 from photoclip.core.search import Filters, QueryError, Result, Searcher, check_filters
-from photoclip.core.search.request import SORTS, SearchRequest, browse, build_request, library_places, run_request
+from photoclip.core.search.request import SORTS, SearchRequest, browse, build_request, library_places, sort_results
 from photoclip.core.search.understand import Understanding
+from photoclip.worker.protocol import filters_to_json, run_query, terms_to_json
 
 
 def filters_from(args: argparse.Namespace, ctx: Context) -> Filters:
@@ -62,10 +63,19 @@ def request_from_args(args: argparse.Namespace, ctx: Context) -> SearchRequest:
 
 
 def searcher(ctx: Context) -> Searcher:
-    found = Searcher(ctx.library(), ctx.embedder())
-    if len(found.index) == 0:
+    return Searcher(ctx.library(), ctx.embedder())
+
+
+def answer(ctx: Context, op: str, params: dict[str, object], note_empty: bool = True) -> Any:
+    """A running worker's answer when one serves this library and model, else the same query here."""
+    asked = ctx.ask_worker(op, params)
+    if asked is None:
+        found = searcher(ctx)
+        asked = run_query(op, params, found), len(found.index)
+    value, indexed = asked
+    if note_empty and indexed == 0:
         ctx.err("No photo has been embedded with this model yet: run `photoclip index` first.")
-    return found
+    return value
 
 
 def query_image(path: str) -> str:
@@ -84,7 +94,14 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     request = request_from_args(args, ctx)
     if not args.literal:
         ctx.err(request.understood.describe())
-    results = run_request(searcher(ctx), request) if request.terms else browse(ctx.library(), request)
+    if not request.terms:
+        results = browse(ctx.library(), request)  # only filters: nothing to score, no model needed
+    else:
+        for term in request.terms:
+            if term.kind == "image":
+                query_image(str(term.value))
+        params = {"terms": terms_to_json(request.terms), "limit": request.limit, "filters": filters_to_json(request.filters)}
+        results = sort_results(answer(ctx, "search", params), request.sort)
     print_results(ctx, results, args.json, request.understood)
     return 0
 
@@ -92,13 +109,13 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
     path = query_image(args.path)
     filters = filters_from(args, ctx)
-    results = searcher(ctx).similar(path, args.limit, filters)
+    results = answer(ctx, "similar", {"target": path, "limit": args.limit, "filters": filters_to_json(filters)})
     print_results(ctx, results, args.json)
     return 0
 
 
 def cmd_duplicates(args: argparse.Namespace, ctx: Context) -> int:
-    groups = searcher(ctx).duplicates(args.threshold)
+    groups = answer(ctx, "duplicates", {"threshold": args.threshold})
     if args.json:
         ctx.json({"groups": [[r.to_json() for r in group] for group in groups]})
     else:

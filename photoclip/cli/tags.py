@@ -30,6 +30,8 @@ class Ctx(Protocol):
 
     def out(self, text: str = "") -> None: ...
 
+    def ask_worker(self, op: str, params: dict[str, object]) -> tuple[object, int] | None: ...
+
 
 def _json(ctx: Ctx, document: object) -> None:
     ctx.out(json.dumps(document, indent=2, ensure_ascii=False))
@@ -239,7 +241,9 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
     note = None
     if tagging.list_labels(lib):
         try:
-            top = tagging.top_labels(lib, ctx.embedder(), photo_id, k=args.top)
+            from photoclip.cli.search import answer
+
+            top = answer(ctx, "top_labels", {"photo_id": photo_id, "k": args.top}, note_empty=False)  # type: ignore[arg-type]
         except ModelUnavailable as exc:
             note = f"top labels need the model: {exc}"
     if args.json:

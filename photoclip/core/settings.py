@@ -32,6 +32,7 @@ class Settings:
     precision: str = "auto"
     thumbnail_edge: int = 160  # grid cell size in the app
     write_xmp: bool = False  # write tags to XMP sidecars automatically
+    model_idle_minutes: int = 10  # the background worker gives the model's memory back after this idle time
 
     @classmethod
     def path(cls) -> Path:

@@ -35,6 +35,9 @@ class FakeCtx:
     def out(self, text: str = "") -> None:
         self.lines.append(text)
 
+    def ask_worker(self, op: str, params: dict) -> None:
+        return None  # no background worker: every query is answered in-process
+
     @property
     def text(self) -> str:
         return "\n".join(self.lines)

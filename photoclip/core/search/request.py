@@ -95,9 +95,13 @@ def _by_date(results: Iterable[Result]) -> list[Result]:
 def run_request(searcher: Searcher, request: SearchRequest) -> list[Result]:
     """The results of a request: the `limit` best by score, in the order it asks for."""
     if request.terms:
-        results = searcher.search(list(request.terms), request.limit, request.filters)
-        return _by_date(results) if request.sort == "date" else results
+        return sort_results(searcher.search(list(request.terms), request.limit, request.filters), request.sort)
     return browse(searcher.lib, request)
+
+
+def sort_results(results: list[Result], sort: str) -> list[Result]:
+    """The best results by score, kept in score order or put newest first."""
+    return _by_date(results) if sort == "date" else results
 
 
 def browse(lib: Library, request: SearchRequest) -> list[Result]:

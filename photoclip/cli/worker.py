@@ -1,0 +1,76 @@
+"""`photoclip watch`: the background worker in the foreground, and its per-user service."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from photoclip.cli.context import Context, check_db_path
+from photoclip.cli.parser import seconds
+from photoclip.core import paths
+
+
+def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
+    from photoclip.worker import service
+
+    db_arg = Path(args.db) if args.db else None
+    if args.install_service:
+        _, advice = service.install(db_arg)
+        for line in advice:
+            ctx.err(line)
+        return 0
+    if args.uninstall_service:
+        for line in service.uninstall(db_arg):
+            ctx.err(line)
+        return 0
+
+    from photoclip.cli.tags import write_xmp_enabled
+    from photoclip.core.settings import Settings
+    from photoclip.worker.daemon import Worker, WorkerOptions
+
+    check_db_path(ctx.db_path)
+    lib = ctx.library()  # created and migrated here, so a refused library is one line before anything starts
+    if not lib.folder_paths():
+        ctx.err("The library has no folders yet; watching anyway (add one with `photoclip add-folder DIR`).")
+    settings = Settings.load()
+    options = WorkerOptions(
+        idle_unload=args.idle_unload if args.idle_unload is not None else settings.model_idle_minutes * 60.0,
+        debounce=args.debounce,
+        rescan_every=args.rescan_every,
+        thumbnails=None if args.no_thumbnails else paths.thumbnail_dir(),
+        write_xmp=write_xmp_enabled(),
+    )
+    worker = Worker(ctx.db_path, ctx.model_choice(), ctx.load_embedder, options, report=lambda text: ctx.err(f"photoclip: {text}"))
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        worker.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        ctx.err(f"photoclip: watching {len(lib.folder_paths())} folders of {ctx.db_path} (Ctrl+C stops).")
+        worker.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    ctx.err("photoclip: stopped.")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "watch",
+        help="keep the library indexed and answer queries warm, until stopped",
+        description="Scans at start, then follows changes in the library folders. `search`, `similar`, "
+        "`tags` and `duplicates` ask it over a private local socket, so they answer without loading the model.",
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--install-service", action="store_true", help="start the worker at login (systemd user unit or autostart)")
+    group.add_argument("--uninstall-service", action="store_true", help="remove that service file")
+    p.add_argument("--debounce", type=seconds, default=2.0, metavar="SECONDS", help="quiet time that ends a burst of changes")
+    p.add_argument("--rescan-every", type=seconds, default=300.0, metavar="SECONDS", help="for folders without notifications")
+    p.add_argument("--idle-unload", type=seconds, default=None, metavar="SECONDS", help="free the model after this idle time")
+    p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
+    p.set_defaults(handler=cmd_watch)

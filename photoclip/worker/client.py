@@ -1,0 +1,101 @@
+"""Asking a running worker: the answer, or None when the asker should work in-process.
+
+None covers every way a worker can be absent or unfit: no socket, nobody listening, a
+socket or folder that is not owner-only (refused with a warning), another user at the
+other end, another library or model, a dead or wedged worker. A mistake in the query
+itself comes back as the same PhotoclipError the in-process path raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.model import ModelChoice
+from photoclip.worker import runtime
+from photoclip.worker.protocol import MAX_ANSWER_BYTES, PROTOCOL_VERSION, ProtocolError, answer_from_json, receive_message, send_message
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 0.5
+# A worker loading its model takes seconds; one that takes longer than this is wedged.
+ANSWER_TIMEOUT_S = 120.0
+
+
+def model_identity(choice: ModelChoice) -> dict[str, object]:
+    """What must match for a worker's answers to equal ours (a weights file by its absolute path)."""
+    weights = os.path.abspath(os.path.expanduser(choice.weights)) if choice.weights_is_file else choice.weights
+    return {"name": choice.name, "weights": weights, "device": choice.device, "precision": choice.precision}
+
+
+class _NoWorker(Exception):
+    pass
+
+
+def ask(db_path: Path, choice: ModelChoice, op: str, params: dict[str, object]) -> tuple[object, int] | None:
+    """(answer, number of photos the worker's index holds), or None: answer it yourself."""
+    try:
+        reply = _exchange(db_path, choice, op, params)
+    except _NoWorker as exc:
+        log.debug("No worker answer: %s", exc)
+        return None
+    if reply.get("ok") is True:
+        try:
+            return answer_from_json(op, reply.get("answer")), int(reply.get("indexed", 0))
+        except ProtocolError as exc:
+            log.warning("photoclip: the worker's answer was malformed (%s); answering here instead", exc)
+            return None
+    if isinstance(reply.get("error"), str):
+        raise PhotoclipError(reply["error"])
+    log.debug("The worker did not answer: %s", reply.get("refused"))
+    return None
+
+
+def _exchange(db_path: Path, choice: ModelChoice, op: str, params: dict[str, object]) -> dict[str, Any]:
+    path = runtime.socket_path(db_path)
+    if not os.path.lexists(path):
+        raise _NoWorker("no socket")
+    try:
+        runtime.check_private_socket(path)
+    except runtime.NotPrivate as exc:
+        log.warning("photoclip: not asking the background worker: %s", exc)
+        raise _NoWorker(str(exc)) from None
+    request = {
+        "version": PROTOCOL_VERSION,
+        "db": os.path.realpath(db_path),
+        "model": model_identity(choice),
+        "op": op,
+        "params": params,
+    }
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT_S)
+        sock.connect(os.fspath(path))
+        uid = runtime.peer_uid(sock)
+        if uid is not None and uid != os.getuid():
+            log.warning("photoclip: not asking the background worker: its socket is served by another user (uid %s)", uid)
+            raise _NoWorker("another user")
+        sock.settimeout(ANSWER_TIMEOUT_S)
+        send_message(sock, request)
+        reply = receive_message(sock, MAX_ANSWER_BYTES)
+    except (OSError, ProtocolError) as exc:
+        raise _NoWorker(str(exc)) from None
+    finally:
+        sock.close()
+    if not isinstance(reply, dict):
+        raise _NoWorker("malformed reply")
+    return reply
+
+
+def ping(db_path: Path, choice: ModelChoice) -> int | None:
+    """The worker's pid when one answers for this library and model."""
+    try:
+        reply = _exchange(db_path, choice, "ping", {})
+    except _NoWorker:
+        return None
+    answer = reply.get("answer")
+    return int(answer["pid"]) if reply.get("ok") and isinstance(answer, dict) else None

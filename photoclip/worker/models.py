@@ -1,0 +1,115 @@
+"""The worker's model: loaded when work or a query needs it, given back after an idle time.
+
+Loading costs seconds and holds a gigabyte or more; keeping it between queries is what
+makes them fast, keeping it forever is what makes a background worker a bad citizen
+(Immich's machine-learning service unloads after a TTL the same way).
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from photoclip.core.model import Embedder
+
+
+class ModelHolder:
+    """One embedder shared by the indexing passes and the query server."""
+
+    def __init__(self, load: Callable[[], Embedder], idle_seconds: float, on_change: Callable[[], None] | None = None) -> None:
+        self._load = load
+        self.idle_seconds = idle_seconds
+        self._on_change = on_change
+        self._embedder: Embedder | None = None
+        self._users = 0
+        self._last_used = time.monotonic()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._unload_listeners: list[Callable[[], None]] = []
+        self.unloaded = threading.Event()  # set each time the model is given back (tests await it)
+        self._reaper = threading.Thread(target=self._reap, name="photoclip-model-idle", daemon=True)
+        self._reaper.start()
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+    def on_unload(self, listener: Callable[[], None]) -> None:
+        """Called (under the holder's lock) when the model goes: drop anything that references it."""
+        self._unload_listeners.append(listener)
+
+    @contextmanager
+    def use(self) -> Iterator[Embedder]:
+        """The loaded model, kept while the block runs; loading errors (ModelUnavailable) pass through."""
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the model holder is closed")
+            if self._embedder is None:
+                # Loading under the lock: a query arriving meanwhile waits for this load, not a second one.
+                self._embedder = self._load()
+                self.unloaded.clear()
+                changed = True
+            else:
+                changed = False
+            self._users += 1
+            embedder = self._embedder
+        if changed:
+            self._notify()
+        try:
+            yield embedder
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._last_used = time.monotonic()
+                self._cond.notify_all()
+
+    def unload(self) -> bool:
+        """Give the model back now unless it is in use; True when it was unloaded."""
+        with self._cond:
+            if self._embedder is None or self._users:
+                return False
+            self._drop()
+        self._notify()
+        self.unloaded.set()
+        return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            if self._embedder is not None:
+                self._drop()
+                self.unloaded.set()
+            self._cond.notify_all()
+        self._reaper.join(timeout=5)
+
+    def _drop(self) -> None:
+        for listener in self._unload_listeners:
+            listener()
+        self._embedder = None
+        gc.collect()  # the model's tensors are in reference cycles; free them now, not at some later collection
+
+    def _reap(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._embedder is None or self._users:
+                    self._cond.wait()
+                    continue
+                remaining = self._last_used + self.idle_seconds - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._drop()
+                self._cond.release()
+                try:
+                    self._notify()  # the published status says so before anyone is told
+                    if self._embedder is None:  # (unless a query loaded it again meanwhile)
+                        self.unloaded.set()
+                finally:
+                    self._cond.acquire()
+
+    def _notify(self) -> None:
+        if self._on_change is not None:
+            self._on_change()

@@ -1,0 +1,152 @@
+"""The worker's socket: one request and one answer per connection, from this user only.
+
+The socket lives in the private runtime folder with mode 0600, and each connection's
+peer is checked with SO_PEERCRED where the platform has it: file modes alone do not
+cover a socket opened before its mode was set. It is never a network port.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from photoclip.core.db import Library
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.search import Searcher
+from photoclip.worker import runtime
+from photoclip.worker.models import ModelHolder
+from photoclip.worker.protocol import (
+    MAX_REQUEST_BYTES,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    answer_to_json,
+    receive_message,
+    run_query,
+    send_message,
+)
+
+log = logging.getLogger(__name__)
+
+# A client that connects and says nothing must not hold the (one-at-a-time) server for long.
+REQUEST_TIMEOUT_S = 10.0
+
+
+class QueryServer:
+    """Answers queries for one library with the worker's model, on a thread of its own."""
+
+    def __init__(self, db_path: Path, model: dict[str, object], holder: ModelHolder) -> None:
+        self.db_path = db_path
+        self.real_db = os.path.realpath(db_path)
+        self.model = model
+        self.holder = holder
+        self.path = runtime.socket_path(db_path)
+        self._searcher: Searcher | None = None
+        holder.on_unload(self._forget_searcher)
+        self._wake_r, self._wake_w = os.pipe()
+        self._listener = self._bind()
+        self._thread = threading.Thread(target=self._serve, name="photoclip-queries", daemon=True)
+        self.served = 0
+
+    def _bind(self) -> socket.socket:
+        try:
+            runtime.make_private_dir(self.path.parent)
+        except runtime.NotPrivate as exc:
+            raise runtime.NotPrivate(f"The worker will not listen in a folder others can use: {exc}.") from None
+        if len(os.fsencode(self.path)) > runtime.MAX_SOCKET_PATH:
+            raise PhotoclipError(f"The worker's socket path {self.path} is too long; set XDG_RUNTIME_DIR to a shorter folder.")
+        # We hold the worker lock for this library, so a socket file left here is a dead worker's.
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(os.fspath(self.path))
+            os.chmod(self.path, 0o600)
+            listener.listen(16)
+        except BaseException:
+            listener.close()
+            raise
+        return listener
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        os.write(self._wake_w, b"x")
+        self._thread.join(timeout=30)
+        self._listener.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _forget_searcher(self) -> None:
+        self._searcher = None  # it holds the model and the vectors: let both go
+
+    def _serve(self) -> None:
+        lib = Library(self.db_path)
+        try:
+            while True:
+                ready, _, _ = select.select([self._listener.fileno(), self._wake_r], [], [])
+                if self._wake_r in ready:
+                    return
+                try:
+                    conn, _ = self._listener.accept()
+                except OSError:
+                    continue
+                with conn:
+                    self._handle(conn, lib)
+        finally:
+            self._searcher = None
+            lib.close()
+
+    def _handle(self, conn: socket.socket, lib: Library) -> None:
+        try:
+            uid = runtime.peer_uid(conn)
+            if uid is not None and uid != os.getuid():
+                log.warning("Refused a query from another user (uid %s)", uid)
+                return
+            conn.settimeout(REQUEST_TIMEOUT_S)
+            request = receive_message(conn, MAX_REQUEST_BYTES)
+            conn.settimeout(None)
+            send_message(conn, self._answer(request, lib))
+            self.served += 1
+        except (OSError, ProtocolError) as exc:
+            log.info("A query connection failed: %s", exc)
+
+    def _answer(self, request: Any, lib: Library) -> dict[str, object]:
+        if not isinstance(request, dict) or request.get("version") != PROTOCOL_VERSION:
+            return {"ok": False, "refused": "protocol version"}
+        if request.get("db") != self.real_db:
+            return {"ok": False, "refused": "another library"}
+        if request.get("model") != self.model:
+            return {"ok": False, "refused": "another model"}
+        op, params = request.get("op"), request.get("params")
+        if op == "ping":
+            return {"ok": True, "answer": {"pid": os.getpid()}}
+        if not isinstance(op, str) or not isinstance(params, dict):
+            return {"ok": False, "refused": "malformed request"}
+        try:
+            with self.holder.use() as embedder:
+                if self._searcher is None or self._searcher.embedder is not embedder:
+                    self._searcher = Searcher(lib, embedder)
+                else:
+                    self._searcher.refresh()  # the indexer may have added photos since the last query
+                answer = run_query(op, params, self._searcher)
+                return {"ok": True, "answer": answer_to_json(op, answer), "indexed": len(self._searcher.index)}
+        except ProtocolError as exc:
+            return {"ok": False, "refused": str(exc)}
+        except PhotoclipError as exc:
+            # The asker would reach the same sentence in-process (a query mistake, no model).
+            return {"ok": False, "error": str(exc)}
+        except Exception as exc:
+            log.exception("A query failed in the worker")
+            return {"ok": False, "refused": f"internal error: {type(exc).__name__}"}
