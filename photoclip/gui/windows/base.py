@@ -31,12 +31,13 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableView,
     QToolButton,
+    QWidget,
 )
 
 from photoclip.app.changes import Changes
 from photoclip.core.db import Photo
 from photoclip.core.model import Embedder
-from photoclip.core.search import Filters
+from photoclip.core.search import Filters, Result
 from photoclip.core.settings import Settings
 from photoclip.gui.dialogs.viewer import ViewerDialog
 from photoclip.gui.models import (
@@ -49,8 +50,14 @@ from photoclip.gui.services.model_service import ModelService
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
+from photoclip.gui.widgets.albums import AlbumsPanel
+from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
+from photoclip.gui.widgets.timeline import StickyHeader, TimelineScrubber
 from photoclip.gui.windows.tagging import TaggingCommands
+
+if TYPE_CHECKING:
+    from photoclip.gui.windows.understood import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +117,11 @@ class WindowBase(QMainWindow):
     count_label: QLabel
     index_status: IndexStatus
     trash_action: QAction
+    places_panel: PlacesPanel
+    albums_panel: AlbumsPanel
+    grid_page: QWidget
+    scrubber: TimelineScrubber
+    sticky_header: StickyHeader
     labels_action: QAction
 
     # Signals and methods one part calls in another (each defined once, in its part).
@@ -218,6 +230,34 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def set_tag_filter(self, name: str) -> None:
+        raise NotImplementedError
+
+    # Issue 11's parts (windows/understood.py, albums.py, timeline.py) and what they use of Queries.
+    def base_filters(self) -> Filters:
+        raise NotImplementedError
+
+    def with_chip_filters(self, base: Filters) -> Filters:
+        raise NotImplementedError
+
+    def _show_results(self, results: list[Result]) -> None:
+        raise NotImplementedError
+
+    def _show_library(self, photos: list[Photo]) -> None:
+        raise NotImplementedError
+
+    def _show_understood(self, outcome: Outcome) -> None:
+        raise NotImplementedError
+
+    def _after_query_shown(self) -> None:
+        raise NotImplementedError
+
+    def _min_score_changed(self, value: int) -> None:
+        raise NotImplementedError
+
+    def save_album_dialog(self) -> None:
+        raise NotImplementedError
+
+    def look_up_place(self, photo_id: int, on_done: Callable[[str | None], None]) -> None:
         raise NotImplementedError
 
 
