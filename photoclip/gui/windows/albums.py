@@ -84,7 +84,8 @@ def save_search(
     typed_request = understand_typed(ctx, typed, filters, today, ALBUM_LIMIT) if typed else None
     terms = (*chip_terms, *(typed_request.terms if typed_request else ()))
     all_parts = (*parts, *(typed_request.understood.parts if typed_request else ()))
-    merged = typed_request.filters if typed_request else filters
+    # Core keeps the understood parts in the filters too (a saved request answers by its filters).
+    merged = merge_parts(typed_request.filters if typed_request else filters, parts)
     merged = replace(merged, min_score=min_score, label=None, labels=tuple(dict.fromkeys(merged.tag_names())))
     text = typed_request.understood.text if typed_request else ""
     request = SearchRequest(terms, merged, Understanding(text, all_parts), _typed_words(terms, all_parts), sort, ALBUM_LIMIT)
