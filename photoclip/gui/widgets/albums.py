@@ -33,8 +33,10 @@ class AlbumsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Albums</b>", self))
+        layout.addWidget(self.hint)  # under the title while there is nothing to list
         layout.addWidget(self.list, 1)
-        layout.addWidget(self.hint)
+        layout.addStretch(0)  # takes the list's room while it is hidden, so the hint stays under the title
+        self._layout = layout
         self.set_albums([])
 
     def set_albums(self, names: Sequence[str], counts: Mapping[str, int | None] | None = None) -> None:
@@ -50,6 +52,7 @@ class AlbumsPanel(QWidget):
                 self.list.setCurrentItem(item)
         self.list.setVisible(bool(names))
         self.hint.setVisible(not names)
+        self._layout.setStretch(self._layout.count() - 1, 0 if names else 1)
 
     def names(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

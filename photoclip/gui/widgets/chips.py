@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
 from photoclip.core.search.understand import Part, Understanding
@@ -54,8 +55,11 @@ class FilterChip(QFrame):
         self.part = part
         self.setObjectName("filterchip")
         colour = KIND_COLOURS.get(part.kind, "#566573")
+        tint = QColor(colour)
+        # rgba(), not "#rrggbbaa": Qt reads eight hex digits as #aarrggbb (a dark, unreadable chip).
+        background = f"rgba({tint.red()}, {tint.green()}, {tint.blue()}, 40)"
         self.setStyleSheet(
-            f"QFrame#filterchip {{ border: 1px solid {colour}; border-radius: 3px; background: {colour}22; }}"
+            f"QFrame#filterchip {{ border: 1px solid {colour}; border-radius: 3px; background: {background}; }}"
             f"QLabel#kind {{ color: {colour}; font-weight: bold; }}"
         )
         layout = QHBoxLayout(self)

@@ -30,8 +30,10 @@ class PlacesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Places</b>", self))
+        layout.addWidget(self.hint)  # under the title while there is nothing to list
         layout.addWidget(self.tree, 1)
-        layout.addWidget(self.hint)
+        layout.addStretch(0)  # takes the list's room while it is hidden, so the hint stays under the title
+        self._layout = layout
         self._items: dict[str, QTreeWidgetItem] = {}
         self._current: str | None = None
         self.tree.itemClicked.connect(self._clicked)
@@ -60,6 +62,7 @@ class PlacesPanel(QWidget):
             self.tree.expandAll()
         self.tree.setVisible(bool(counts))
         self.hint.setVisible(not counts)
+        self._layout.setStretch(self._layout.count() - 1, 0 if counts else 1)
         self.select(current)
 
     def names(self) -> list[str]:
