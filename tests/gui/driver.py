@@ -22,6 +22,10 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"open_settings": true}        open the Settings dialog (non-modal here, so the script goes on)
   {"sizes": JSON}                write the screen's room and the window's and open dialog's frames
   {"report": JSON}               write what the window shows (rows, first result, model state)
+  {"resize": [W, H]}             resize the window (screenshots at a laptop's sizes)
+  {"sort": "date"}               choose the sort (relevance, date, name) as the combo box would
+  {"pin": TEXT}                  type TEXT and press Enter: understood words become chips; {"wait": "shown"} waits
+  {"wait": "shown"}              wait until the grid shows what the last query found (search or browse)
   {"quit": true}                 close the window
 Conditions are checked on a timer in the event loop; nothing blocks it.
 """
@@ -59,6 +63,7 @@ class ScriptDriver(QObject):
         self._dialog = None  # the viewer or Labels dialog the script opened
         self._dialog_ready = False
         self._tag_runs = 0
+        self._shown = False
         window.results_shown.connect(self._on_results)
         window.tagging.tagger.finished.connect(self._on_tagged)
 
@@ -67,6 +72,7 @@ class ScriptDriver(QObject):
         self._timer.start()
 
     def _on_results(self, is_search: bool) -> None:
+        self._shown = True
         if is_search:
             self._results_seen = True
 
@@ -114,6 +120,11 @@ class ScriptDriver(QObject):
             for row in range(shown):
                 model.data(model.index(row, 0), 1)
             return w.thumbs.pending == 0
+        if what == "shown":
+            model = w.grid_model
+            for row in range(min(model.rowCount(), 12)):
+                model.data(model.index(row, 0), 1)
+            return self._shown and not w.library.busy and w._query_token is None and w.thumbs.pending == 0
         if what == "labels":
             return not self._labels_pending
         if what == "tagged":
@@ -240,10 +251,31 @@ class ScriptDriver(QObject):
                         "banner": w.banner.text.text() if w.banner.isVisible() else "",
                         "tags": [w.tag_combo.itemData(i) for i in range(1, w.tag_combo.count())],
                         "status": w.statusBar().currentMessage(),
+                        "chips": [{"kind": p.kind, "value": p.value} for p in w.search_bar.parts()],
                     },
                     indent=1,
                 )
             )
+        elif "resize" in action:
+            width, height = action["resize"]
+            w.resize(int(width), int(height))
+        elif "sort" in action:
+            self._shown = False
+            from photoclip.gui.models import SORT_DATE, SORT_NAME, SORT_RELEVANCE
+
+            wanted = {"date": SORT_DATE, "name": SORT_NAME, "relevance": SORT_RELEVANCE}[action["sort"]]
+            w.sort_combo.setCurrentIndex(w.sort_combo.findData(wanted))
+            self._shown = True  # re-sorting happens in the model, at once
+        elif "pin" in action:
+            self._shown = False
+            w.focus_search()
+            w.search_bar.edit.setText(action["pin"])
+            w.search_bar.pin_text()
+        elif "scroll_to_row" in action:
+            self._shown = True
+            w.jump_to_row(int(action["scroll_to_row"]))
+        elif "clear" in action:
+            w.search_bar.clear()
         elif "quit" in action:
             w.close()
         else:

@@ -291,3 +291,80 @@ def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, 
             assert inside, f"{what}: {frame} does not fit the screen's {measured['room']}"
         viewport, cell_room, cell = measured["grid"]
         assert viewport - (viewport // cell_room) * cell_room < cell, f"{what}: an empty column's worth of room in the grid"
+
+
+def dated_copies(source: Path, target: Path) -> Path:
+    """The real test photos, each saved under several EXIF dates (and some with GPS): a library with a past."""
+    from PIL import Image
+
+    from tests.core.test_places_albums import _dms
+
+    places = [(38.7169, -9.1399), (47.2692, 11.3933), None]
+    when = ["2024:08:03", "2024:07:21", "2024:05:02", "2023:12:24", "2023:06:10", "2022:09:18", "2021:03:02", "2019:07:14"]
+    target.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for photo in sorted(source.glob("*.jpg")):
+        for copy in range(3):
+            image = Image.open(photo).convert("RGB")
+            exif = Image.Exif()
+            exif[0x8769] = {0x9003: f"{when[n % len(when)]} 1{copy}:00:00"}
+            gps = places[n % len(places)]
+            if gps:
+                exif[0x8825] = {1: "N", 2: _dms(gps[0]), 3: "E" if gps[1] >= 0 else "W", 4: _dms(gps[1])}
+            image.save(target / f"{photo.stem}-{copy}.jpg", "JPEG", quality=85, exif=exif)
+            n += 1
+    return target
+
+
+def test_timeline_and_understood_chips_at_laptop_sizes(xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path) -> None:
+    """Browsing by date shows month headers, the scrubber and (scrolled) the sticky header; typed
+    words become chips. Screenshots at 1366x768 and 1024x700 for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    library = dated_copies(photo_dir, tmp_path / "dated")
+    shots = {
+        size: (
+            ARTIFACTS / f"xvfb-timeline-{size}.png",
+            ARTIFACTS / f"xvfb-timeline-scrolled-{size}.png",
+            ARTIFACTS / f"xvfb-chips-{size}.png",
+        )
+        for size in ("1366x768", "1024x700")
+    }
+    report = tmp_path / "report.json"
+    actions: list[dict] = [{"add_folder": str(library)}, {"wait": "indexed"}]
+    for size, (timeline, scrolled, chips) in shots.items():
+        width, height = (int(v) for v in size.split("x"))
+        actions += [
+            {"resize": [width, height]},
+            {"pin": ""},  # an empty Enter: back to browsing
+            {"sort": "date"},
+            {"wait": "shown"},
+            {"screenshot": str(timeline)},
+            {"scroll_to_row": 10},
+            {"wait": "shown"},
+            {"screenshot": str(scrolled)},
+            {"pin": "a city street Lisbon 2024"},
+            {"wait": "shown"},
+            {"screenshot": str(chips)},
+            {"report": str(report)},
+            {"clear": True},
+        ]
+    actions.append({"quit": True})
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
+    env = dict(
+        os.environ,
+        DISPLAY=xvfb_display,
+        QT_QPA_PLATFORM="xcb",
+        PHOTOCLIP_HOME=str(tmp_path / "home"),
+        PHOTOCLIP_MODEL="photoclip-tiny",
+        PHOTOCLIP_WEIGHTS=str(tiny_weights),
+    )
+    env.pop("WAYLAND_DISPLAY", None)
+    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for files in shots.values():
+        for shot in files:
+            assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    result = json.loads(report.read_text())
+    assert [p["kind"] for p in result["chips"]] == ["place", "date"]
+    assert all(Path(r["path"]).name.endswith(".jpg") for r in result["rows"])

@@ -19,8 +19,10 @@ torch and open_clip are imported inside the functions.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from photoclip.core.errors import ModelUnavailable
@@ -73,6 +75,17 @@ def _tensor_shapes(loaded: Any) -> Shapes:
     return {str(key): tuple(value.shape) for key, value in loaded.items() if isinstance(value, torch.Tensor)}
 
 
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(previous)
+
+
 def architecture_shapes(name: str) -> Shapes | None:
     """The state dict shapes of an open_clip architecture, built on the meta device (no weights)."""
     import open_clip
@@ -82,7 +95,9 @@ def architecture_shapes(name: str) -> Shapes | None:
     if config is None or "hf_model_name" in (config.get("text_cfg") or {}):
         return None  # Hugging Face text towers fetch their own config from the network to be built
     try:
-        with torch.device("meta"):
+        # open_clip warns "No pretrained weights loaded ... initialized randomly" on the root
+        # logger for a model built without weights: true here, and alarming in a terminal.
+        with torch.device("meta"), _quiet_root_logger():
             model = open_clip.create_model(name, pretrained=None, device="meta")
     except Exception:
         log.info("cannot build %s on the meta device", name, exc_info=True)

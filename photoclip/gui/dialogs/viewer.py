@@ -106,6 +106,7 @@ class ViewerDialog(QDialog):
         open_external: Callable[[str], object],
         actions: TagActions | None = None,
         parent: QWidget | None = None,
+        place_of: Callable[[int, Callable[[str | None], None]], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Photo")
@@ -113,6 +114,8 @@ class ViewerDialog(QDialog):
         self._model, self._pool, self._cache_dir = model, pool, cache_dir
         self._open_external = open_external
         self._actions = actions
+        # Where the photo was taken, looked up on the library thread: (photo id, callback) -> None.
+        self.place_of = place_of
         self._token: int | None = None
         self._pixmap: QPixmap | None = None
         self._closed = False
@@ -244,10 +247,19 @@ class ViewerDialog(QDialog):
         if photo.gps_lat is not None and photo.gps_lon is not None:
             rows.append(("Location", f"{photo.gps_lat:.5f}, {photo.gps_lon:.5f}"))
         for name, value in rows:
-            label = QLabel(value, self)
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.form.addRow(name, label)
+            self._add_detail(name, value)
+        if self.place_of is not None and photo.gps_lat is not None:
+            self.place_of(photo.id, partial(self._place_found, photo.id))
+
+    def _add_detail(self, name: str, value: str) -> None:
+        label = QLabel(value, self)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.form.addRow(name, label)
+
+    def _place_found(self, photo_id: int, place: str | None) -> None:
+        if not self._closed and place and photo_id == self.photo.id:
+            self._add_detail("Place", place)
 
     def _similar(self) -> None:
         emit(self.find_similar, self.photo.id)

@@ -1,4 +1,9 @@
-"""The search bar: typed words plus chips for images and photos, each with a weight."""
+"""The search bar: typed words plus chips for images and photos, each with a weight.
+
+Enter pins what was typed: the window has it understood (on the library thread) and
+hands back the CLIP terms and the recognised parts, which become text chips and filter
+chips (widgets/chips.py: dates, places, tags, cameras) respectively.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.core.search import QueryTerm
+from photoclip.core.search.understand import Part
 from photoclip.gui.qtcompat import emit
+from photoclip.gui.widgets.chips import FilterChip
 
 
 @dataclass
@@ -103,6 +110,8 @@ class SearchBar(QFrame):
     query_changed = Signal()
     text_edited = Signal()
     image_dropped = Signal(object)  # QMimeData
+    pin_requested = Signal(str)  # Enter, when `understands`: the window answers with pin_understood
+    save_requested = Signal()  # "Save search as album…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,7 +134,15 @@ class SearchBar(QFrame):
         self.edit.returnPressed.connect(self.pin_text)
         self.edit.installEventFilter(self)
         layout.addWidget(self.edit, 1)
+        self.save_button = QToolButton(self)
+        self.save_button.setText("Save as album…")
+        self.save_button.setAutoRaise(True)
+        self.save_button.setToolTip("Save this search as an album (Ctrl+Shift+S): photos indexed later that match join it")
+        self.save_button.clicked.connect(self.save_requested)
+        layout.addWidget(self.save_button)
         self.chips: list[Chip] = []
+        self.filter_chips: list[FilterChip] = []
+        self.understands = False  # set by the window, which understands typed words on the library thread
         # As tall as a chip from the start, so the bar does not jump when the first chip appears.
         probe = Chip(ChipTerm("text", "x", 1.0, "x"))
         self.edit.setMinimumHeight(probe.sizeHint().height())
@@ -141,8 +158,77 @@ class SearchBar(QFrame):
             out.extend(parse_typed(typed))
         return out
 
+    def chip_terms(self) -> list[QueryTerm]:
+        """The CLIP chips' terms only (typed words are understood by the window first)."""
+        return [c.term.term() for c in self.chips]
+
+    def typed_text(self) -> str:
+        return self.edit.text().strip()
+
+    def parts(self) -> list[Part]:
+        """The filter chips' recognised parts, in the order shown."""
+        return [c.part for c in self.filter_chips]
+
     def is_empty(self) -> bool:
-        return not self.chips and not self.edit.text().strip()
+        return not self.chips and not self.filter_chips and not self.edit.text().strip()
+
+    def add_filter_chip(self, part: Part, *, notify: bool = True) -> None:
+        chip = FilterChip(part, self)
+        chip.removed.connect(self._remove_filter)
+        chip.as_words.connect(self._filter_as_words)
+        self.filter_chips.append(chip)
+        self.chip_box.addWidget(chip)
+        if notify:
+            emit(self.query_changed)
+
+    def pin_understood(self, typed: str, terms: list[QueryTerm], parts: list[Part]) -> None:
+        """What `typed` was understood as: its CLIP terms become chips, its recognised parts filter chips."""
+        if self.edit.text().strip() == typed.strip():
+            self.edit.clear()  # (the user may have typed on meanwhile: then the line is theirs)
+        for term in terms:
+            self._add_term_chip(term)
+        for part in parts:
+            self.add_filter_chip(part, notify=False)
+        emit(self.query_changed)
+
+    def set_query(self, terms: list[ChipTerm], parts: list[Part]) -> None:
+        """Replace everything with these chips (an album opened); one query_changed."""
+        self._clear_chips()
+        self.edit.clear()
+        for term in terms:
+            chip = Chip(term, self)
+            chip.changed.connect(self.query_changed)
+            chip.removed.connect(self._remove)
+            self.chips.append(chip)
+            self.chip_box.addWidget(chip)
+        for part in parts:
+            self.add_filter_chip(part, notify=False)
+        emit(self.query_changed)
+
+    def _add_term_chip(self, term: QueryTerm) -> None:
+        label = str(term.value) if term.kind == "text" else os.path.basename(str(term.value))
+        chip = Chip(ChipTerm(term.kind, term.value, term.weight, label), self)
+        chip.changed.connect(self.query_changed)
+        chip.removed.connect(self._remove)
+        self.chips.append(chip)
+        # CLIP chips first, then the filter chips: keep each group together.
+        self.chip_box.insertWidget(len(self.chips) - 1, chip)
+
+    def _remove_filter(self, chip: FilterChip) -> None:
+        if chip in self.filter_chips:
+            self.filter_chips.remove(chip)
+            chip.setParent(None)
+            chip.deleteLater()
+            emit(self.query_changed)
+
+    def _filter_as_words(self, chip: FilterChip) -> None:
+        """A wrong guess: the chip's words go back to the CLIP query, as a chip never understood again."""
+        if chip in self.filter_chips:
+            self.filter_chips.remove(chip)
+            chip.setParent(None)
+            chip.deleteLater()
+            self._add_term_chip(QueryTerm("text", chip.part.text.strip().strip('"'), 1.0))
+            emit(self.query_changed)
 
     def add_chip(self, term: ChipTerm, *, replace: bool = False) -> None:
         if replace:
@@ -161,14 +247,12 @@ class SearchBar(QFrame):
         if not typed:
             emit(self.query_changed)
             return
+        if self.understands:
+            emit(self.pin_requested, typed)
+            return
         self.edit.clear()
         for term in parse_typed(typed):
-            label = str(term.value) if term.kind == "text" else os.path.basename(str(term.value))
-            chip = Chip(ChipTerm(term.kind, term.value, term.weight, label), self)
-            chip.changed.connect(self.query_changed)
-            chip.removed.connect(self._remove)
-            self.chips.append(chip)
-            self.chip_box.addWidget(chip)
+            self._add_term_chip(term)
         emit(self.query_changed)
 
     def clear(self) -> None:
@@ -177,10 +261,11 @@ class SearchBar(QFrame):
         emit(self.query_changed)
 
     def _clear_chips(self) -> None:
-        for chip in self.chips:
+        for chip in [*self.chips, *self.filter_chips]:
             chip.setParent(None)
             chip.deleteLater()
         self.chips.clear()
+        self.filter_chips.clear()
 
     def _remove(self, chip: Chip) -> None:
         if chip in self.chips:
@@ -197,9 +282,12 @@ class SearchBar(QFrame):
             and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Backspace
             and not self.edit.text()
-            and self.chips
+            and (self.chips or self.filter_chips)
         ):
-            self._remove(self.chips[-1])
+            if self.filter_chips:
+                self._remove_filter(self.filter_chips[-1])
+            else:
+                self._remove(self.chips[-1])
             return True
         return super().eventFilter(obj, event)
 

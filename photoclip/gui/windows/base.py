@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from photoclip.app.changes import Changes
 from photoclip.core.db import Photo
 from photoclip.core.model import Embedder
-from photoclip.core.search import Filters
+from photoclip.core.search import Filters, Result
 from photoclip.core.settings import Settings
 from photoclip.gui.dialogs.viewer import ViewerDialog
 from photoclip.gui.models import (
@@ -50,8 +50,14 @@ from photoclip.gui.services.model_service import ModelService
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
+from photoclip.gui.widgets.albums import AlbumsPanel
+from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
+from photoclip.gui.widgets.timeline import StickyHeader, TimelineScrubber
 from photoclip.gui.windows.tagging import TaggingCommands
+
+if TYPE_CHECKING:
+    from photoclip.gui.windows.understood import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +119,11 @@ class WindowBase(QMainWindow):
     filter_bar: QWidget
     trash_action: QAction
     undo_trash_action: QAction
+    places_panel: PlacesPanel
+    albums_panel: AlbumsPanel
+    grid_page: QWidget
+    scrubber: TimelineScrubber
+    sticky_header: StickyHeader
     labels_action: QAction
     suggest_action: QAction
     trash_history: list[list[str]]  # paths moved to the trash in this session, one list per move
@@ -236,6 +247,34 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def set_tag_filter(self, name: str) -> None:
+        raise NotImplementedError
+
+    # Issue 11's parts (windows/understood.py, albums.py, timeline.py) and what they use of Queries.
+    def base_filters(self) -> Filters:
+        raise NotImplementedError
+
+    def with_chip_filters(self, base: Filters) -> Filters:
+        raise NotImplementedError
+
+    def _show_results(self, results: list[Result]) -> None:
+        raise NotImplementedError
+
+    def _show_library(self, photos: list[Photo]) -> None:
+        raise NotImplementedError
+
+    def _show_understood(self, outcome: Outcome) -> None:
+        raise NotImplementedError
+
+    def _after_query_shown(self) -> None:
+        raise NotImplementedError
+
+    def _min_score_changed(self, value: int) -> None:
+        raise NotImplementedError
+
+    def save_album_dialog(self) -> None:
+        raise NotImplementedError
+
+    def look_up_place(self, photo_id: int, on_done: Callable[[str | None], None]) -> None:
         raise NotImplementedError
 
 

@@ -49,7 +49,9 @@ class GridActions(WindowPart):
             return
         if self._viewer is not None:
             self._viewer.close()
-        viewer = ViewerDialog(self.grid_model, index.row(), self.pool, self.thumbnail_dir, open_path, self.tagging.actions, self)
+        viewer = ViewerDialog(
+            self.grid_model, index.row(), self.pool, self.thumbnail_dir, open_path, self.tagging.actions, self, place_of=self.look_up_place
+        )
         viewer.find_similar.connect(self.find_similar)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.destroyed.connect(lambda: setattr(self, "_viewer", None))
@@ -188,7 +190,7 @@ class GridActions(WindowPart):
             page = self.no_results
         else:
             page = self.grid
-        self.pages.setCurrentWidget(page)
+        self.pages.setCurrentWidget(self.grid_page if page is self.grid else page)  # the grid shares its page with the scrubber
         self._update_counts()
 
     def _update_counts(self) -> None:

@@ -36,8 +36,11 @@ from photoclip.gui.models import (
     SORT_RELEVANCE,
 )
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
+from photoclip.gui.widgets.albums import AlbumsPanel
 from photoclip.gui.widgets.flow import FlowLayout
+from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
+from photoclip.gui.widgets.timeline import StickyHeader, TimelineScrubber
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.grid_actions import OnResize, open_folder_or_say_where
 
@@ -88,6 +91,10 @@ class WindowLayout(WindowPart):
         side.addWidget(self.problems_button)
         side.addSpacing(8)
         side.addWidget(self.tag_list, 1)
+        self.places_panel = PlacesPanel(sidebar)
+        self.albums_panel = AlbumsPanel(sidebar)
+        side.addWidget(self.places_panel, 1)
+        side.addWidget(self.albums_panel, 1)
 
         # filter row
         filters = self.filter_bar = QWidget(self)
@@ -174,8 +181,18 @@ class WindowLayout(WindowPart):
         self.problems.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.problems.verticalHeader().hide()
         self.problems.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        # The grid's page: the grid, and the timeline's scrubber beside it (shown when sorted by date).
+        self.grid_page = QWidget(self)
+        grid_row = QHBoxLayout(self.grid_page)
+        grid_row.setContentsMargins(0, 0, 0, 0)
+        grid_row.setSpacing(0)
+        self.scrubber = TimelineScrubber(self.grid_page)
+        self.scrubber.hide()
+        self.sticky_header = StickyHeader(self.grid.viewport())
+        grid_row.addWidget(self.grid, 1)
+        grid_row.addWidget(self.scrubber)
         self.pages = QStackedWidget(self)
-        for page in (self.grid, self.empty, self.no_results, self.problems):
+        for page in (self.grid_page, self.empty, self.no_results, self.problems):
             self.pages.addWidget(page)
 
         right = QWidget(self)
@@ -229,6 +246,7 @@ class WindowLayout(WindowPart):
         edit.addAction(action("&Find", self.focus_search, QKeySequence.StandardKey.Find))
         edit.addAction(action("&Clear search", self.clear_search, "Esc"))
         edit.addAction(action("&Paste image as query", self.paste_image, "Ctrl+Shift+V"))
+        edit.addAction(action("Save search as &album…", self.save_album_dialog, "Ctrl+Shift+S"))
         self.trash_action = action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete, self.grid)
         edit.addAction(self.trash_action)
         self.undo_trash_action = action("&Undo move to trash", self.undo_trash, QKeySequence.StandardKey.Undo)

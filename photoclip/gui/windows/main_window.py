@@ -43,6 +43,7 @@ from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.screen import fitted_size
+from photoclip.gui.windows.albums import AlbumCommands
 from photoclip.gui.windows.base import WindowBase
 from photoclip.gui.windows.grid_actions import GridActions, copy_paths, open_path  # noqa: F401  (public helpers)
 from photoclip.gui.windows.layout import WindowLayout
@@ -50,6 +51,8 @@ from photoclip.gui.windows.opening import Opening
 from photoclip.gui.windows.queries import Queries
 from photoclip.gui.windows.sidebar import Sidebar
 from photoclip.gui.windows.tagging import TaggingCommands
+from photoclip.gui.windows.timeline import TimelineView
+from photoclip.gui.windows.understood import UnderstoodQueries
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ def default_window_size(room: QSize) -> QSize:
     return fitted_size(QSize(1280, 820), room)
 
 
-class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBase):
+class MainWindow(WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommands, TimelineView, GridActions, Opening, WindowBase):
     """The window: its parts are mixins, one job each (see photoclip/gui/windows/)."""
 
     def __init__(self, db_path: Path, settings: Settings | None = None, *, load_model: bool = True) -> None:
@@ -103,6 +106,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBas
         self._connect()
         self._restore_geometry()
         self.refresh_sidebar()
+        self.refresh_albums()
         self.browse()
         if load_model:
             # After the first paint: the window is on screen before torch is even imported.
@@ -150,6 +154,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBas
         self.model_service.ready.connect(self._model_ready)
         self.tagging.message.connect(self.statusBar().showMessage)
         self.tagging.tags_changed.connect(self._tags_edited)
+        self._connect_issue11()
         self.sidebar_timer = QTimer(self)
         self.sidebar_timer.setSingleShot(True)
         self.sidebar_timer.setInterval(1500)
@@ -158,6 +163,26 @@ class MainWindow(WindowLayout, Sidebar, Queries, GridActions, Opening, WindowBas
         self.guard_timer.setInterval(60_000)
         self.guard_timer.timeout.connect(keep_singletons_alive)
         self.guard_timer.start()
+
+    def _connect_issue11(self) -> None:
+        """Understood chips, Places, Albums, the timeline (windows/understood.py, albums.py, timeline.py)."""
+        bar = self.search_bar
+        bar.understands = True
+        bar.pin_requested.connect(self._pin_typed)
+        bar.save_requested.connect(self.save_album_dialog)
+        bar.query_changed.connect(lambda: self.places_panel.select(self.current_place()))
+        self.places_panel.chosen.connect(self._place_chosen)
+        self.albums_panel.opened.connect(self.open_album)
+        self.albums_panel.rename_requested.connect(self.rename_album_dialog)
+        self.albums_panel.remove_requested.connect(self.remove_album_dialog)
+        self.albums_panel.export_requested.connect(self.export_album_dialog)
+        self.sidebar_refreshed.connect(self._refresh_places)
+        self.indexer.finished.connect(lambda _final: self.refresh_albums())
+        self.model_service.ready.connect(lambda _embedder: self.refresh_albums())
+        self.grid_model.modelReset.connect(self.update_timeline)
+        self.grid_model.rowsRemoved.connect(self.update_timeline)
+        self.grid.verticalScrollBar().valueChanged.connect(self._grid_scrolled)
+        self.scrubber.jump.connect(self.jump_to_row)
 
     # == model ========================================================================
 

@@ -32,6 +32,7 @@ from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets import ChipTerm
 from photoclip.gui.widgets.search_bar import accept_without_move
 from photoclip.gui.windows.base import WindowPart
+from photoclip.gui.windows.understood import understood_search
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class Queries(WindowPart):
     # == queries ====================================================================================
 
     def filters(self) -> Filters:
+        """The filter row narrowed by the search bar's filter chips (dates, places, tags, cameras)."""
+        return self.with_chip_filters(self.base_filters())
+
+    def base_filters(self) -> Filters:
         date_from: date | None = None
         date_to: date | None = None
         if self.date_check.isChecked():
@@ -72,24 +77,26 @@ class Queries(WindowPart):
         if self._closed:
             return
         self.tag_list.select(self.tag_filter())
-        terms = self.search_bar.terms()
-        if not terms:
+        terms = self.search_bar.chip_terms()
+        typed = self.search_bar.typed_text()
+        if not terms and not typed:
             self.browse()
         else:
-            self.search(terms)
+            self.search(terms, typed)
 
-    def search(self, terms: list[QueryTerm]) -> None:
+    def search(self, terms: list[QueryTerm], typed: str = "") -> None:
+        """The chips' terms and the typed words, understood on the library thread (see windows/understood.py)."""
         embedder = self.embedder
-        if embedder is None:
+        if embedder is None and terms:
             self._pending_query = True
             state = self.model_service.state
             why = "is still loading" if state in (CHECKING, LOADING) else "is not available"
             self.statusBar().showMessage(f"Search waits for the model, which {why}.", 5000)
             return
-        filters = self.filters()
+        filters, today = self.filters(), date.today()
         self._start_query(
-            lambda ctx: ctx.searcher(embedder).search(terms, limit=SEARCH_LIMIT, filters=filters),
-            self._show_results,
+            lambda ctx: understood_search(ctx, embedder, terms, typed, filters, today, SEARCH_LIMIT),
+            self._show_understood,
         )
 
     def find_similar(self, photo_id: int) -> None:

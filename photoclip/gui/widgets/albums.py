@@ -1,0 +1,88 @@
+"""The sidebar's Albums: saved searches with their photo counts; open, rename, remove, export."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
+
+from photoclip.gui.qtcompat import emit
+
+NO_ALBUMS = "No albums yet. Search for something, then “Save search as album…” (Ctrl+Shift+S)."
+
+
+class AlbumsPanel(QWidget):
+    """The albums by name; a click opens one (its chips come back), the context menu does the rest."""
+
+    opened = Signal(str)
+    rename_requested = Signal(str)
+    remove_requested = Signal(str)
+    export_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget(self)
+        self.list.setToolTip("A saved search: photos indexed later that match appear in it")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu_at)
+        self.list.itemClicked.connect(lambda item: emit(self.opened, item.data(Qt.ItemDataRole.UserRole)))
+        self.hint = QLabel(NO_ALBUMS, self)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Albums</b>", self))
+        layout.addWidget(self.hint)  # under the title while there is nothing to list
+        layout.addWidget(self.list, 1)
+        layout.addStretch(0)  # takes the list's room while it is hidden, so the hint stays under the title
+        self._layout = layout
+        self.set_albums([])
+
+    def set_albums(self, names: Sequence[str], counts: Mapping[str, int | None] | None = None) -> None:
+        """The album names; a count of None is not known yet (a word search waiting for the model)."""
+        current = self.current()
+        self.list.clear()
+        for name in names:
+            count = (counts or {}).get(name)
+            item = QListWidgetItem(f"{name}  ({count:,})" if count is not None else name, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(name if count is not None else f"{name} (counted once the model is ready)")
+            if name == current:
+                self.list.setCurrentItem(item)
+        self.list.setVisible(bool(names))
+        self.hint.setVisible(not names)
+        self._layout.setStretch(self._layout.count() - 1, 0 if names else 1)
+
+    def names(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
+    def texts(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def current(self) -> str | None:
+        item = self.list.currentItem()
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def select(self, name: str | None) -> None:
+        self.list.blockSignals(True)
+        self.list.clearSelection()
+        self.list.setCurrentRow(-1)
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == name:
+                self.list.setCurrentRow(i)
+        self.list.blockSignals(False)
+
+    def menu_for(self, name: str) -> QMenu:
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: emit(self.opened, name))
+        menu.addAction("Rename…", lambda: emit(self.rename_requested, name))
+        menu.addAction("Export album…", lambda: emit(self.export_requested, name))
+        menu.addSeparator()
+        menu.addAction("Remove album…", lambda: emit(self.remove_requested, name))
+        return menu
+
+    def _menu_at(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is not None:
+            self.menu_for(item.data(Qt.ItemDataRole.UserRole)).exec(self.list.viewport().mapToGlobal(pos))

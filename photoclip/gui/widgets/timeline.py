@@ -1,0 +1,172 @@
+"""The timeline's widgets: a date scrubber beside the grid and the sticky month header over it.
+
+Both only read a `Timeline` (a few hundred sections) and the grid's scroll position, so
+they cost the same at 100 photos and at 100,000.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from photoclip.gui.models.timeline import Timeline
+from photoclip.gui.qtcompat import emit
+
+SCRUBBER_WIDTH = 58
+MARGIN = 8  # px above the first and below the last year, so their labels are never cut
+
+
+class TimelineScrubber(QWidget):
+    """Years down the side of the grid, placed where their photos are; click or drag to jump.
+
+    The whole height stands for all rows, so a year with many photos takes much room
+    and a thin year still gets a tick. While dragging, the month under the pointer is
+    shown next to it.
+    """
+
+    jump = Signal(int)  # the row to bring into view
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.timeline: Timeline | None = None
+        self._current_row = 0
+        self._drag_row: int | None = None
+        self.setFixedWidth(SCRUBBER_WIDTH)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(False)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Jump through the years: click or drag")
+
+    def sizeHint(self) -> QSize:
+        return QSize(SCRUBBER_WIDTH, 200)
+
+    def set_timeline(self, timeline: Timeline | None) -> None:
+        self.timeline = timeline
+        self._current_row = 0
+        self.update()
+
+    def set_current_row(self, row: int) -> None:
+        if row != self._current_row:
+            self._current_row = row
+            self.update()
+
+    # -- geometry ------------------------------------------------------------------
+
+    def _span(self) -> tuple[int, int]:
+        return MARGIN, max(1, self.height() - 2 * MARGIN)
+
+    def y_of(self, row: int) -> int:
+        top, height = self._span()
+        rows = self.timeline.rows if self.timeline else 0
+        return top + (round(row / rows * height) if rows else 0)
+
+    def row_at(self, y: float) -> int:
+        top, height = self._span()
+        rows = self.timeline.rows if self.timeline else 0
+        if not rows:
+            return 0
+        return max(0, min(rows - 1, int((y - top) / height * rows)))
+
+    # -- painting ----------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window))
+        if self.timeline is None or not self.timeline.rows:
+            painter.end()
+            return
+        text_colour = palette.color(QPalette.ColorRole.WindowText)
+        faint = QColor(text_colour)
+        faint.setAlpha(90)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        painter.setFont(font)
+        line_height = painter.fontMetrics().height()
+        last_label_bottom = -line_height
+        for mark in self.timeline.years():
+            y = self.y_of(mark.first_row)
+            painter.setPen(faint)
+            painter.drawLine(self.width() - 10, y, self.width() - 2, y)
+            # A label only where it does not run into the one above: thin years keep their tick.
+            if y - line_height // 2 >= last_label_bottom + 2:
+                painter.setPen(text_colour)
+                box = QRect(2, y - line_height // 2, self.width() - 14, line_height)
+                painter.drawText(box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, mark.label)
+                last_label_bottom = box.bottom()
+        # Where the grid is now.
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        y = self.y_of(self._drag_row if self._drag_row is not None else self._current_row)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(highlight)
+        painter.drawRoundedRect(QRect(self.width() - 12, y - 2, 12, 4), 2, 2)
+        if self._drag_row is not None:
+            section = self.timeline.section_at(self._drag_row)
+            if section is not None:
+                self._bubble(painter, y, section.label, highlight)
+        painter.end()
+
+    def _bubble(self, painter: QPainter, y: int, text: str, colour: QColor) -> None:
+        metrics = painter.fontMetrics()
+        width = min(self.width() - 4, metrics.horizontalAdvance(text) + 8)
+        box = QRect(self.width() - 14 - width, y - metrics.height() // 2 - 2, width, metrics.height() + 4)
+        box.moveLeft(max(0, box.left()))
+        painter.setBrush(colour)
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, metrics.elidedText(text, Qt.TextElideMode.ElideRight, box.width() - 4))
+
+    # -- mouse ---------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.timeline is not None and self.timeline.rows:
+            self._go(event.position().y())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton and self._drag_row is not None:
+            self._go(event.position().y())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_row = None
+        self.update()
+
+    def _go(self, y: float) -> None:
+        assert self.timeline is not None
+        row = self.row_at(y)
+        # Jump to the start of the month under the pointer: the header is then at the top.
+        section = self.timeline.section_at(row)
+        target = section.first_row if section is not None else row
+        self._drag_row = row
+        self._current_row = target
+        self.update()
+        emit(self.jump, target)
+
+
+class StickyHeader(QLabel):
+    """The month of the top row, pinned over the top of the grid while it scrolls."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("stickyheader")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.setFont(font)
+        self.setContentsMargins(10, 3, 10, 3)
+        self.setStyleSheet("QLabel#stickyheader { background: palette(window); border-bottom: 1px solid palette(mid); }")
+        self.hide()
+
+    def show_label(self, text: str | None) -> None:
+        if not text:
+            self.hide()
+            return
+        if text != self.text():
+            self.setText(text)
+        parent = self.parentWidget()
+        width = parent.width() if parent is not None else self.sizeHint().width()
+        self.setGeometry(0, 0, width, self.sizeHint().height())
+        self.show()
+        self.raise_()

@@ -1,0 +1,164 @@
+"""Searching with understood words: dates, places, tags and cameras in the bar become filters.
+
+The typed words are understood on the library thread (it knows the library's place
+names), never on the GUI thread: `understood_search` there builds core's request (the
+same `build_request` the command line uses) and runs it. Enter turns the understood
+parts into filter chips; the Places list adds a place chip. The window's `filters()`
+takes the filter chips in through `with_chip_filters`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from photoclip.core.db import Photo
+from photoclip.core.db import places as places_sql
+from photoclip.core.model import Embedder
+from photoclip.core.search import Filters, QueryError, QueryTerm, Result, filter_photos
+from photoclip.core.search.filters import as_day
+from photoclip.core.search.request import SearchRequest, build_request, library_places
+from photoclip.core.search.understand import Part, Understanding
+from photoclip.gui.models import SORT_DATE
+from photoclip.gui.services.workers import LibraryContext
+from photoclip.gui.widgets.chips import understanding_of
+from photoclip.gui.windows.base import WindowPart
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a search on the library thread found: results, a filtered browse list, or a wait for the model."""
+
+    understood: Understanding
+    results: list[Result] | None = None
+    photos: list[Photo] | None = None
+    needs_model: bool = False
+
+
+def merge_parts(base: Filters, parts: Sequence[Part]) -> Filters:
+    """`base` narrowed by the chips' parts: dates intersect, tags add up, places and cameras are any-of."""
+    if not parts:
+        return base
+    understood = understanding_of(parts)
+    date_from, date_to = as_day(base.date_from), as_day(base.date_to)
+    if understood.dates is not None:
+        starts = [d for d in (understood.dates.start, date_from) if d is not None]
+        ends = [d for d in (understood.dates.end, date_to) if d is not None]
+        date_from, date_to = (max(starts) if starts else None), (min(ends) if ends else None)
+    return dataclasses.replace(
+        base,
+        date_from=date_from,
+        date_to=date_to,
+        labels=tuple(dict.fromkeys([*base.labels, *understood.tags])),
+        places=tuple(dict.fromkeys([*base.places, *understood.places])),
+        cameras=tuple(dict.fromkeys([*base.cameras, *understood.cameras])),
+    )
+
+
+def understand_typed(ctx: LibraryContext, typed: str, filters: Filters, today: date, limit: int, sort: str = "score") -> SearchRequest:
+    """Library thread: the typed words as core's request (its terms, its understood parts, filters merged)."""
+    return build_request(typed.split(), today=today, places=library_places(ctx.lib), filters=filters, sort=sort, limit=limit)
+
+
+def understood_search(
+    ctx: LibraryContext,
+    embedder: Embedder | None,
+    chip_terms: Sequence[QueryTerm],
+    typed: str,
+    filters: Filters,
+    today: date,
+    limit: int,
+) -> Outcome:
+    """Library thread: understand `typed`, then search (CLIP words left) or list the photos the filters pass."""
+    try:
+        request = understand_typed(ctx, typed, filters, today, limit) if typed else None
+    except QueryError:
+        # Half-typed ("-people" alone): nothing to look for yet; the chips alone still search.
+        request = None
+    terms = [*chip_terms, *(request.terms if request else ())]
+    merged = request.filters if request else filters
+    understood = request.understood if request else Understanding(typed)
+    if not terms:
+        photos = filter_photos(ctx.lib, ctx.lib.all_photos(order="taken"), merged)
+        return Outcome(understood, photos=photos)
+    if embedder is None:
+        return Outcome(understood, needs_model=True)
+    return Outcome(understood, results=ctx.searcher(embedder).search(terms, limit=limit, filters=merged))
+
+
+def place_text(ctx: LibraryContext, photo_id: int) -> str | None:
+    """Library thread: "Innsbruck, Tyrol, Austria" for the viewer, or None when the photo has no place."""
+    row = places_sql.photo_place(ctx.lib, photo_id)
+    if row is None:
+        return None
+    names = [n for n in (row.city, row.region, row.country) if n]
+    return ", ".join(dict.fromkeys(names)) or None
+
+
+class UnderstoodQueries(WindowPart):
+    """The window's part that understands typed words and keeps the filter chips in its filters."""
+
+    last_understood: Understanding | None = None
+
+    def with_chip_filters(self, base: Filters) -> Filters:
+        return merge_parts(base, self.search_bar.parts())
+
+    def understood_sort(self) -> str:
+        return "date" if self.sort_combo.currentData() == SORT_DATE else "score"
+
+    def _show_understood(self, outcome: Outcome) -> None:
+        self.last_understood = outcome.understood
+        if outcome.understood.parts:
+            # The results already use them; Enter makes them chips the user can drop.
+            self.statusBar().showMessage(outcome.understood.describe() + "  (Enter makes them chips)", 6000)
+        if outcome.needs_model:
+            self._query_token = None
+            self._pending_query = True
+            self.statusBar().showMessage("Search waits for the model to be ready.", 5000)
+        elif outcome.photos is not None:
+            self._show_library(outcome.photos)
+        else:
+            assert outcome.results is not None
+            self._show_results(outcome.results)
+        self._after_query_shown()
+
+    def _pin_typed(self, typed: str) -> None:
+        """Enter: understand the words on the library thread; they come back as chips."""
+        filters = self.filters()
+        today = date.today()
+
+        def done(request: SearchRequest) -> None:
+            self.search_bar.pin_understood(typed, list(request.terms), list(request.understood.parts))
+
+        def failed(exc: BaseException) -> None:
+            self.statusBar().showMessage(str(exc), 6000)
+
+        self.library.call(lambda ctx: understand_typed(ctx, typed, filters, today, 1), done, failed)
+
+    def _place_chosen(self, name: str) -> None:
+        """The Places list: one place chip at a time, as the tag list keeps one tag."""
+        for chip in list(self.search_bar.filter_chips):
+            if chip.part.kind == "place":
+                self.search_bar.filter_chips.remove(chip)
+                chip.setParent(None)
+                chip.deleteLater()
+        if name:
+            self.search_bar.add_filter_chip(Part("place", name, name))
+        else:
+            self.run_query()
+
+    def current_place(self) -> str | None:
+        places = [p.value for p in self.search_bar.parts() if p.kind == "place"]
+        return places[-1] if places else None
+
+    def _refresh_places(self) -> None:
+        self.library.call(lambda ctx: places_sql.place_counts(ctx.lib), self._places_loaded)
+
+    def _places_loaded(self, counts: list[tuple[str, str, int]]) -> None:
+        self.places_panel.set_places(counts, self.current_place())
+
+    def look_up_place(self, photo_id: int, on_done: Callable[[str | None], None]) -> None:
+        """For the viewer: the photo's place, found on the library thread."""
+        self.library.call(lambda ctx: place_text(ctx, photo_id), on_done)
