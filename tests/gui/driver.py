@@ -36,7 +36,7 @@ import json
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, QTimer, QUrl
 
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import CHECKING, LOADING, READY
@@ -238,6 +238,9 @@ class ScriptDriver(QObject):
         elif "screenshot_dialog" in action:
             target = Path(action["screenshot_dialog"])
             target.parent.mkdir(parents=True, exist_ok=True)
+            # Layouts settle in posted events: let the ones already queued run, so the
+            # picture is what a person would see a moment later, not a half-laid-out frame.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             self._dialog.grab().save(str(target))
         elif "report" in action:
             model = w.grid_model

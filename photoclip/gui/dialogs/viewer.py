@@ -11,9 +11,11 @@ from PySide6.QtGui import QImage, QImageReader, QKeySequence, QPixmap, QResizeEv
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -91,6 +93,9 @@ class FittedImage(QLabel):
             self.setPixmap(self._source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
 
+SIDE_MIN_WIDTH = 380  # px: a label row (name, bar, score, state, ✓ ✗) stays readable
+
+
 class ViewerDialog(QDialog):
     """Shows one row of the grid model; Left/Right move through the current results."""
 
@@ -143,11 +148,19 @@ class ViewerDialog(QDialog):
             self.labels_panel.remove_requested.connect(lambda name: actions.remove([self.photo.id], name))
         else:
             self.labels_panel.hide()
+        # On a small screen the details and label rows can need more room than the side has:
+        # they scroll rather than being squeezed until rows overlap or vanish.
+        side_scroll = QScrollArea(self)
+        side_scroll.setWidget(details)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setMinimumWidth(SIDE_MIN_WIDTH)
         splitter = self.splitter = QSplitter(self)
         splitter.addWidget(self.image)
-        splitter.addWidget(details)
+        splitter.addWidget(side_scroll)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)
 
         self.prev_button = QPushButton("◀ Previous", self)
         self.next_button = QPushButton("Next ▶", self)

@@ -210,6 +210,11 @@ class PhotoLabelsPanel(QWidget):
             self.note.setText("This photo has not been analysed yet.")
         self._fill_matches(labels)
         self._fill_other_tags(labels)
+        # The rows arrive after the dialog is laid out: ask the layouts above for room now,
+        # or they keep the height of the "Loading…" state and squeeze the rows to nothing.
+        self.grid.invalidate()
+        self.rows.updateGeometry()
+        self.updateGeometry()
 
     def _clear(self) -> None:
         for layout in (self.grid, self.other_layout):
@@ -257,6 +262,7 @@ class PhotoLabelsPanel(QWidget):
             score = QLabel(score_text(match.score, 3), self.rows)
             text = state_text(labels, match)
             state = QLabel(text, self.rows)
+            state.setWordWrap(True)  # "past the line, held back" folds on a narrow side panel
             state.setObjectName(f"state:{match.label}")
             if text == HELD_BACK:
                 state.setToolTip(HELD_BACK_TIP)
