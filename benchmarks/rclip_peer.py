@@ -76,9 +76,9 @@ def ensure_rclip(version: str, python: str | None) -> tuple[Path | None, str]:
 
 def exported_model(checkpoint: Path, model_name: str) -> Path:
     """A folder with rclip's model layout for `checkpoint`, exported once and cached."""
-    from photoclip.core.model.choice import _file_digest
+    from photoclip.core.model.choice import file_digest
 
-    folder = common.OUT / f"rclip-model-{model_name}-{_file_digest(str(checkpoint))}"
+    folder = common.OUT / f"rclip-model-{model_name}-{file_digest(str(checkpoint))}"
     if (folder / "done").exists():
         return folder
     import numpy as np

@@ -40,7 +40,7 @@ def print_results(ctx: Context, results: Sequence[Result], as_json: bool) -> Non
 
 
 def searcher(ctx: Context) -> Searcher:
-    found = Searcher(ctx.library(), ctx.embedder())
+    found = Searcher(ctx.library(), ctx.query_embedder())
     if len(found.index) == 0:
         ctx.err("No photo has been embedded with this model yet: run `photoclip index` first.")
     return found

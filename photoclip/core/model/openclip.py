@@ -51,6 +51,7 @@ class OpenClipEmbedder:
         self.device = ""
         self.precision = ""
         self._model_id: str | None = None
+        self.checkpoint = ""  # the weights file the model was loaded from
 
     # -- protocol --------------------------------------------------------
 
@@ -104,6 +105,7 @@ class OpenClipEmbedder:
         self._std = torch.tensor(std, device=device).view(1, 3, 1, 1)
         self._tokenizer = open_clip.get_tokenizer(self.choice.name)
         self._model = model
+        self.checkpoint = checkpoint
         self.reference_preprocess = preprocess
         self.device = device
         with torch.inference_mode():
