@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photoclip.core.db import Library
-from photoclip.core.db.filters import present_photo_ids
+from photoclip.core.db.filters import change_token, presence_version, present_among, present_photo_ids
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class VectorIndex:
     matrix: np.ndarray = field(default_factory=_no_rows)
     last_rowid: int = 0
     present: np.ndarray = field(default_factory=_no_flags)  # per row: the photo's file is there
+    # What the database looked like at the last refresh: an unchanged token means nothing
+    # to do; an unchanged presence version means only new rows need their presence read.
+    seen_token: tuple[int, int] | None = None
+    seen_presence: int | None = None
 
     @classmethod
     def load(cls, lib: Library, model_id: str) -> VectorIndex:
@@ -54,10 +58,21 @@ class VectorIndex:
         return len(self.ids)
 
     def refresh(self, lib: Library) -> int:
-        """Take in vectors added since the last call; returns how many arrived."""
+        """Take in vectors added since the last call; returns how many arrived.
+
+        Costs two O(1) reads when the library has not changed since the last call, so
+        every search can call it. Both marks are read before the data, so a change that
+        lands while the data is read is seen again by the next call.
+        """
+        token = change_token(lib)
+        if token == self.seen_token:
+            return 0
+        presence = presence_version(lib)
+        rebuild_presence = presence != self.seen_presence or presence < 0
         if len(self.ids) != 0 and lib.vector_count(self.model_id) < len(self.ids):
             # Some were deleted (a changed file, a purge): start over.
-            self.ids, self.matrix, self.last_rowid = _no_ids(), _no_rows(), 0
+            self.ids, self.matrix, self.last_rowid, self.present = _no_ids(), _no_rows(), 0, _no_flags()
+            rebuild_presence = True
         ids, matrix, self.last_rowid = lib.load_vectors(self.model_id, self.last_rowid)
         if len(ids):
             if len(self.ids):
@@ -65,9 +80,15 @@ class VectorIndex:
                 keep = ~np.isin(self.ids, ids)
                 self.ids = np.concatenate([self.ids[keep], ids])
                 self.matrix = np.concatenate([self.matrix[keep], matrix])
+                self.present = np.concatenate([self.present[keep], np.zeros(len(ids), bool)])
             else:
                 self.ids, self.matrix = ids, matrix
-        self.present = np.isin(self.ids, present_photo_ids(lib))
+                rebuild_presence = True
+        if rebuild_presence:
+            self.present = np.isin(self.ids, present_photo_ids(lib))
+        elif len(ids):
+            self.present[len(self.ids) - len(ids) :] = present_among(lib, ids)
+        self.seen_token, self.seen_presence = token, presence
         return len(ids)
 
     def scores(self, query: np.ndarray) -> np.ndarray:
