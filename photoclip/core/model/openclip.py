@@ -8,6 +8,7 @@ do that); normalisation and the forward pass happen here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import platform
@@ -22,6 +23,7 @@ from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
+from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
 from photoclip.core.model.weights import register_extra_model_configs, resolve_weights, short_reason
@@ -88,8 +90,10 @@ class OpenClipEmbedder:
         checkpoint = resolve_weights(self.choice, self._progress)
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
+        building = no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext()
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
+            with building:  # the checkpoint overwrites every weight: no random fill first
+                model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
         except Exception as exc:
             raise ModelUnavailable(
                 f"Could not load {self.choice.name} weights from {checkpoint}: {short_reason(exc)}. "

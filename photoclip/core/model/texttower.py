@@ -16,6 +16,7 @@ old tower is not used and the next load of the real model exports a new one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ import numpy as np
 from photoclip.core import paths
 from photoclip.core.model.bpe import ClipTokenizer
 from photoclip.core.model.choice import ModelChoice, file_digest, model_id_for
+from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.protocol import normalize
 
 log = logging.getLogger(__name__)
@@ -177,7 +179,8 @@ def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
     import torch
 
     model_id = model_id_for(choice)
-    model = open_clip.create_model(choice.name, pretrained=checkpoint, device="cpu")
+    with no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext():
+        model = open_clip.create_model(choice.name, pretrained=checkpoint, device="cpu")
     model.eval()
     tokenizer = open_clip.get_tokenizer(choice.name)
     context = int(getattr(tokenizer, "context_length", None) or model.context_length)
