@@ -133,3 +133,18 @@ def test_without_a_tower_the_query_embedder_loads_open_clip(tiny_weights: Path) 
     assert query.dim == 64 and query.input_size == 64 and not query.uses_tower
     query.prepare_text_tower()
     assert TextTower.open(query.choice) is not None
+
+
+def test_an_export_that_fails_is_not_tried_on_every_search(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    choice = choice_for(tiny_weights)
+
+    def cannot_export(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("this exporter cannot trace the model")
+
+    monkeypatch.setattr(torch.onnx, "export", cannot_export)
+    assert not prepare_text_tower(OpenClipEmbedder(choice).load())
+    record = read_record(OpenClipEmbedder(choice).model_id)
+    assert record is not None and not record.verified and "cannot trace" in record.reason
+    assert not needs_export(choice) and TextTower.open(choice) is None

@@ -171,7 +171,34 @@ def export_text_tower(choice: ModelChoice, checkpoint: str) -> TowerRecord | Non
         return _export(choice, checkpoint)
     except Exception as exc:
         log.info("text tower export for %s failed: %s", choice.name, exc, exc_info=True)
+        _record_failure(choice, checkpoint, f"export failed: {type(exc).__name__}: {str(exc)[:200]}")
         return None
+
+
+def _record_failure(choice: ModelChoice, checkpoint: str, reason: str) -> None:
+    """Remember that these weights cannot be exported here, so that later searches do not
+    pay for trying again (a change of weights or of ONNX Runtime tries again)."""
+    try:
+        model_id = model_id_for(choice)
+        record = TowerRecord(
+            model_id=model_id,
+            weights_path=os.path.abspath(checkpoint),
+            weights_digest=file_digest(checkpoint),
+            onnx_digest="",
+            dim=0,
+            context_length=0,
+            runtime=_runtime_version() or "",
+            tokenizer_revision=TOKENIZER_REVISION,
+            cosine=0.0,
+            verified=False,
+            reason=reason,
+        )
+        folder = tower_dir(model_id)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths.write_atomically(folder / "tower.json", json.dumps(record.__dict__, indent=1).encode())
+    except OSError:
+        pass
 
 
 def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
