@@ -76,10 +76,11 @@ class Context:
         from photoclip.core.model.query import prepare_text_tower
 
         sys.stdout.flush()  # the answer reaches a pipe before the seconds an export may take
+        # The command is done with its model: unloaded first, the export never holds two.
         if self._query_embedder is not None:
-            self._query_embedder.prepare_text_tower()
+            self._query_embedder.prepare_text_tower(unload=True)
         if isinstance(self._embedder, OpenClipEmbedder):
-            prepare_text_tower(self._embedder)
+            prepare_text_tower(self._embedder, unload=True)
 
     def out(self, text: str = "") -> None:
         print(text, file=sys.stdout)

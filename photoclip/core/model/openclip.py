@@ -127,6 +127,10 @@ class OpenClipEmbedder:
         log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
         return self
 
+    def unload(self) -> None:
+        """Give the model's memory back; the next use loads it again."""
+        self._model = None
+
     def _choose_precision(self, torch: Any) -> str:
         requested = self.choice.precision
         if requested != "auto":

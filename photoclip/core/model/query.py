@@ -75,21 +75,25 @@ class QueryEmbedder:
     def embed_images(self, batch: np.ndarray) -> np.ndarray:
         return self.full.embed_images(batch)
 
-    def prepare_text_tower(self) -> None:
+    def prepare_text_tower(self, *, unload: bool = False) -> None:
         """Export the text tower for the next process, if the full model was loaded and none matches."""
         if self._full is not None:
-            prepare_text_tower(self._full)
+            prepare_text_tower(self._full, unload=unload)
 
 
-def prepare_text_tower(embedder: OpenClipEmbedder) -> bool:
+def prepare_text_tower(embedder: OpenClipEmbedder, *, unload: bool = False) -> bool:
     """Export and check the tower of a loaded open_clip model unless one matches its weights.
 
-    Costs seconds once per weights file (the model is rebuilt in fp32 for the export).
-    Returns whether a verified tower is now cached.
+    Costs seconds once per weights file (the model is rebuilt in fp32 for the export);
+    `unload=True` first gives back the loaded model's memory (for callers done with it),
+    so the export does not hold two models at once. Returns whether a verified tower is
+    now cached.
     """
     if not embedder.loaded or not embedder.checkpoint:
         return False
     if not needs_export(embedder.choice):
         return TextTower.open(embedder.choice) is not None
+    if unload:
+        embedder.unload()
     record = export_text_tower(embedder.choice, embedder.checkpoint)
     return bool(record and record.verified)
