@@ -122,3 +122,21 @@ def test_presence_counter_moves_only_when_presence_changes(library, tmp_path):
     library.mark_skipped(ids[1], "unreadable")
     library.forget_photo(ids[2])
     assert presence_version(library) == start + 3
+
+
+def test_rows_arriving_batch_by_batch_match_a_fresh_load(library, tmp_path):
+    rng = np.random.default_rng(3)
+    first = add_photos(library, tmp_path, list(rng.standard_normal((5, 4))))
+    searcher = searcher_over(library)
+    for n in range(6):  # batches as an indexing run commits them, some re-embedding old photos
+        folder = tmp_path / f"batch{n}"
+        folder.mkdir()
+        add_photos(library, folder, list(rng.standard_normal((3 + n, 4))))
+        library.put_vectors("fake", first[n % 5 : n % 5 + 2], rng.standard_normal((len(first[n % 5 : n % 5 + 2]), 4)))
+        searcher.refresh()
+    fresh = store.VectorIndex.load(library, "fake")
+    order = np.argsort(searcher.index.ids)
+    fresh_order = np.argsort(fresh.ids)
+    np.testing.assert_array_equal(searcher.index.ids[order], fresh.ids[fresh_order])
+    np.testing.assert_allclose(searcher.index.matrix[order], fresh.matrix[fresh_order], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(searcher.index.present[order], fresh.present[fresh_order])

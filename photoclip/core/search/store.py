@@ -47,6 +47,7 @@ class VectorIndex:
     # to do; an unchanged presence version means only new rows need their presence read.
     seen_token: tuple[int, int] | None = None
     seen_presence: int | None = None
+    _spare: np.ndarray | None = field(default=None, repr=False)  # `matrix` is a view of its first rows
 
     @classmethod
     def load(cls, lib: Library, model_id: str) -> VectorIndex:
@@ -72,24 +73,48 @@ class VectorIndex:
         if len(self.ids) != 0 and lib.vector_count(self.model_id) < len(self.ids):
             # Some were deleted (a changed file, a purge): start over.
             self.ids, self.matrix, self.last_rowid, self.present = _no_ids(), _no_rows(), 0, _no_flags()
+            self._spare = None
             rebuild_presence = True
         ids, matrix, self.last_rowid = lib.load_vectors(self.model_id, self.last_rowid)
         if len(ids):
             if len(self.ids):
-                # A re-embedded photo comes back with a new rowid: drop its old row.
-                keep = ~np.isin(self.ids, ids)
-                self.ids = np.concatenate([self.ids[keep], ids])
-                self.matrix = np.concatenate([self.matrix[keep], matrix])
-                self.present = np.concatenate([self.present[keep], np.zeros(len(ids), bool)])
+                self._take_in(ids, matrix)
             else:
-                self.ids, self.matrix = ids, matrix
+                self.ids, self.matrix, self._spare = ids, matrix, None
                 rebuild_presence = True
         if rebuild_presence:
             self.present = np.isin(self.ids, present_photo_ids(lib))
         elif len(ids):
-            self.present[len(self.ids) - len(ids) :] = present_among(lib, ids)
+            arrived = np.isin(self.ids, ids)  # new rows and re-embedded ones
+            self.present[arrived] = present_among(lib, self.ids[arrived])
         self.seen_token, self.seen_presence = token, presence
         return len(ids)
+
+    def _take_in(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        """Add rows without copying the whole matrix each time (at 1M photos it is 2 GB).
+
+        A re-embedded photo comes back with a new rowid: its row is overwritten in place.
+        New rows go into spare capacity at the end, grown by an eighth when it runs out, so
+        an index refreshed after every batch of an indexing run copies the matrix rarely.
+        """
+        again = np.isin(ids, self.ids)
+        if again.any():
+            where = {int(pid): row for row, pid in enumerate(self.ids.tolist())} if again.sum() > 64 else None
+            for pid, vec in zip(ids[again].tolist(), matrix[again], strict=True):
+                row = where[pid] if where is not None else int(np.flatnonzero(self.ids == pid)[0])
+                self.matrix[row] = vec
+            ids, matrix = ids[~again], matrix[~again]
+        if not len(ids):
+            return
+        n, k = len(self.ids), len(ids)
+        if self._spare is None or self._spare.shape[0] < n + k or self._spare.shape[1] != matrix.shape[1]:
+            grown = np.empty((n + k + (n + k) // 8, matrix.shape[1]), np.float32)
+            grown[:n] = self.matrix
+            self._spare = grown
+        self._spare[n : n + k] = matrix
+        self.matrix = self._spare[: n + k]
+        self.ids = np.concatenate([self.ids, ids])
+        self.present = np.concatenate([self.present, np.zeros(k, bool)])
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         if len(self.ids) == 0:
