@@ -17,6 +17,7 @@ from photoclip.core.errors import PhotoclipError
 
 if TYPE_CHECKING:
     from photoclip.core.model import Embedder, ModelChoice
+    from photoclip.core.model.query import QueryEmbedder
 
 
 class Context:
@@ -26,6 +27,7 @@ class Context:
         self.args = args
         self._library: Library | None = None
         self._embedder: Embedder | None = None
+        self._query_embedder: QueryEmbedder | None = None
 
     @property
     def db_path(self) -> Path:
@@ -72,6 +74,29 @@ class Context:
 
         check_db_path(self.db_path)
         return ask(self.db_path, self.model_choice(), op, params)
+
+    def query_embedder(self) -> QueryEmbedder:
+        """For search commands: a cached ONNX text tower answers text queries when one is ready
+        (no torch import); anything else loads the full model as `embedder()` does."""
+        if self._query_embedder is None:
+            from photoclip.core.model.query import QueryEmbedder
+
+            self._query_embedder = QueryEmbedder(self.model_choice(), progress=download_bar())
+        return self._query_embedder
+
+    def prepare_text_tower(self) -> None:
+        """Once the full model has been loaded anyway, cache its text tower for later searches."""
+        if self._query_embedder is None and self._embedder is None:
+            return
+        from photoclip.core.model import OpenClipEmbedder
+        from photoclip.core.model.query import prepare_text_tower
+
+        sys.stdout.flush()  # the answer reaches a pipe before the seconds an export may take
+        # The command is done with its model: unloaded first, the export never holds two.
+        if self._query_embedder is not None:
+            self._query_embedder.prepare_text_tower(unload=True)
+        if isinstance(self._embedder, OpenClipEmbedder):
+            prepare_text_tower(self._embedder, unload=True)
 
     def out(self, text: str = "") -> None:
         print(text, file=sys.stdout)

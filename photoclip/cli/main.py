@@ -59,6 +59,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     ctx = Context(args)
     try:
         code: int = args.handler(args, ctx)
+        if code in (0, 3):
+            ctx.prepare_text_tower()  # after the answer is out: the next search starts fast
         return code
     except PhotoclipError as exc:
         print(f"photoclip: {exc}", file=sys.stderr)

@@ -63,7 +63,8 @@ def request_from_args(args: argparse.Namespace, ctx: Context) -> SearchRequest:
 
 
 def searcher(ctx: Context) -> Searcher:
-    return Searcher(ctx.library(), ctx.embedder())
+    # Text queries run on the cached ONNX text tower when one is ready (no torch import).
+    return Searcher(ctx.library(), ctx.query_embedder())
 
 
 def answer(ctx: Context, op: str, params: dict[str, object], note_empty: bool = True) -> Any:

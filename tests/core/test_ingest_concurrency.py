@@ -272,3 +272,14 @@ def test_the_lock_of_a_killed_indexer_is_free_at_once(tmp_path):
         proc.wait(60)
     assert lock.acquire()
     lock.release()
+
+
+def test_decode_pool_is_sized_from_the_usable_cores(monkeypatch):
+    from photoclip.core.ingest import decoding
+
+    monkeypatch.setattr(decoding.os, "sched_getaffinity", lambda pid: set(range(12)), raising=False)
+    assert decoding.default_workers() == 12  # not capped at 4: a GPU needs the decoders
+    monkeypatch.setattr(decoding.os, "sched_getaffinity", lambda pid: set(range(200)), raising=False)
+    assert decoding.default_workers() == decoding.MAX_DECODE_WORKERS
+    monkeypatch.setattr(decoding.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert decoding.default_workers() == 1

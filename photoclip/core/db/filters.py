@@ -21,6 +21,34 @@ def present_photo_ids(lib: Library) -> np.ndarray:
     return np.fromiter((r[0] for r in lib.conn.execute(f"SELECT id FROM photos WHERE {_PRESENT}")), np.int64)
 
 
+def present_among(lib: Library, photo_ids: np.ndarray) -> np.ndarray:
+    """Which of `photo_ids` are present, as a bool per id (for rows that just arrived)."""
+    if len(photo_ids) == 0:
+        return np.zeros(0, bool)
+    found = np.fromiter(
+        (
+            r[0]
+            for r in lib.conn.execute(
+                f"SELECT id FROM photos WHERE {_PRESENT} AND id IN (SELECT value FROM json_each(?))", (json.dumps(photo_ids.tolist()),)
+            )
+        ),
+        np.int64,
+    )
+    return np.isin(photo_ids, found)
+
+
+def presence_version(lib: Library) -> int:
+    """Moves whenever any photo's presence changes (migration m005's triggers)."""
+    row = lib.conn.execute("SELECT value FROM change_counters WHERE name = 'photo_presence'").fetchone()
+    return int(row[0]) if row else -1
+
+
+def change_token(lib: Library) -> tuple[int, int]:
+    """Differs from an earlier token whenever the database may have changed since: another
+    connection committed (`PRAGMA data_version`) or this one wrote (`total_changes`). O(1)."""
+    return int(lib.conn.execute("PRAGMA data_version").fetchone()[0]), lib.conn.total_changes
+
+
 def label_names(lib: Library) -> list[tuple[int, str]]:
     """(id, name) of every label."""
     return [(int(r[0]), str(r[1])) for r in lib.conn.execute("SELECT id, name FROM labels ORDER BY name")]

@@ -47,8 +47,22 @@ class DecodedItem:
     digest: str | None = None  # the content fingerprint, when the file could be read
 
 
+MAX_DECODE_WORKERS = 32  # each holds one photo reduced by draft() at a time: memory stays small
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than exist)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """One decoder per usable core. Fewer (the old cap was 4) starves a GPU, which embeds
+    faster than four cores decode 12-MP JPEGs; on a CPU the model shares the same cores,
+    and the bounded look-ahead keeps extra decoders from running far ahead of it."""
+    return max(1, min(MAX_DECODE_WORKERS, usable_cores()))
 
 
 def decode_item(work: WorkItem, size: int | None, thumbs: Path | None) -> DecodedItem:

@@ -47,7 +47,7 @@ class ModelChoice:
         return f"{self.name} · {self.weights}"
 
 
-def _file_digest(path: str) -> str:
+def file_digest(path: str) -> str:
     """A short identity for a checkpoint file: size plus samples of its content."""
     h = hashlib.blake2b(digest_size=8)
     size = os.path.getsize(path)
@@ -63,7 +63,7 @@ def model_id_for(choice: ModelChoice) -> str:
     """The id stored beside every vector, so models never mix and can coexist."""
     if choice.weights_is_file:
         try:
-            return f"{choice.name}:file-{_file_digest(choice.weights)}"
+            return f"{choice.name}:file-{file_digest(choice.weights)}"
         except OSError as exc:
             raise ModelUnavailable(f"The model weights file {choice.weights} cannot be read: {exc.strerror or exc}") from exc
     return f"{choice.name}:{choice.weights}"

@@ -8,6 +8,7 @@ do that); normalisation and the forward pass happen here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import platform
@@ -23,6 +24,7 @@ from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.checkpoint import check_checkpoint
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
+from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
 from photoclip.core.model.weights import register_extra_model_configs, resolve_weights, short_reason
@@ -52,6 +54,7 @@ class OpenClipEmbedder:
         self.device = ""
         self.precision = ""
         self._model_id: str | None = None
+        self.checkpoint = ""  # the weights file the model was loaded from
 
     # -- protocol --------------------------------------------------------
 
@@ -95,8 +98,10 @@ class OpenClipEmbedder:
             check_checkpoint(self.choice.name, checkpoint)  # open_clip would resize a misfit silently
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
+        building = no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext()
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
+            with building:  # the checkpoint overwrites every weight: no random fill first
+                model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
         except Exception as exc:
             raise ModelUnavailable(
                 f"Could not load {self.choice.name} weights from {checkpoint}: {short_reason(exc)}. "
@@ -112,6 +117,7 @@ class OpenClipEmbedder:
         self._std = torch.tensor(std, device=device).view(1, 3, 1, 1)
         self._tokenizer = open_clip.get_tokenizer(self.choice.name)
         self._model = model
+        self.checkpoint = checkpoint
         self.reference_preprocess = preprocess
         self.device = device
         with torch.inference_mode():
@@ -128,6 +134,10 @@ class OpenClipEmbedder:
         self._trimmed = self._trimmed_texts_agree(torch)
         log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
         return self
+
+    def unload(self) -> None:
+        """Give the model's memory back; the next use loads it again."""
+        self._model = None
 
     def _choose_precision(self, torch: Any) -> str:
         requested = self.choice.precision

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photoclip.core.db import Library
-from photoclip.core.db.filters import present_photo_ids
+from photoclip.core.db.filters import change_token, presence_version, present_among, present_photo_ids
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ class VectorIndex:
     matrix: np.ndarray = field(default_factory=_no_rows)
     last_rowid: int = 0
     present: np.ndarray = field(default_factory=_no_flags)  # per row: the photo's file is there
+    # What the database looked like at the last refresh: an unchanged token means nothing
+    # to do; an unchanged presence version means only new rows need their presence read.
+    seen_token: tuple[int, int] | None = None
+    seen_presence: int | None = None
+    _spare: np.ndarray | None = field(default=None, repr=False)  # `matrix` is a view of its first rows
 
     @classmethod
     def load(cls, lib: Library, model_id: str) -> VectorIndex:
@@ -54,21 +59,62 @@ class VectorIndex:
         return len(self.ids)
 
     def refresh(self, lib: Library) -> int:
-        """Take in vectors added since the last call; returns how many arrived."""
+        """Take in vectors added since the last call; returns how many arrived.
+
+        Costs two O(1) reads when the library has not changed since the last call, so
+        every search can call it. Both marks are read before the data, so a change that
+        lands while the data is read is seen again by the next call.
+        """
+        token = change_token(lib)
+        if token == self.seen_token:
+            return 0
+        presence = presence_version(lib)
+        rebuild_presence = presence != self.seen_presence or presence < 0
         if len(self.ids) != 0 and lib.vector_count(self.model_id) < len(self.ids):
             # Some were deleted (a changed file, a purge): start over.
-            self.ids, self.matrix, self.last_rowid = _no_ids(), _no_rows(), 0
+            self.ids, self.matrix, self.last_rowid, self.present = _no_ids(), _no_rows(), 0, _no_flags()
+            self._spare = None
+            rebuild_presence = True
         ids, matrix, self.last_rowid = lib.load_vectors(self.model_id, self.last_rowid)
         if len(ids):
             if len(self.ids):
-                # A re-embedded photo comes back with a new rowid: drop its old row.
-                keep = ~np.isin(self.ids, ids)
-                self.ids = np.concatenate([self.ids[keep], ids])
-                self.matrix = np.concatenate([self.matrix[keep], matrix])
+                self._take_in(ids, matrix)
             else:
-                self.ids, self.matrix = ids, matrix
-        self.present = np.isin(self.ids, present_photo_ids(lib))
+                self.ids, self.matrix, self._spare = ids, matrix, None
+                rebuild_presence = True
+        if rebuild_presence:
+            self.present = np.isin(self.ids, present_photo_ids(lib))
+        elif len(ids):
+            arrived = np.isin(self.ids, ids)  # new rows and re-embedded ones
+            self.present[arrived] = present_among(lib, self.ids[arrived])
+        self.seen_token, self.seen_presence = token, presence
         return len(ids)
+
+    def _take_in(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        """Add rows without copying the whole matrix each time (at 1M photos it is 2 GB).
+
+        A re-embedded photo comes back with a new rowid: its row is overwritten in place.
+        New rows go into spare capacity at the end, grown by an eighth when it runs out, so
+        an index refreshed after every batch of an indexing run copies the matrix rarely.
+        """
+        again = np.isin(ids, self.ids)
+        if again.any():
+            where = {int(pid): row for row, pid in enumerate(self.ids.tolist())} if again.sum() > 64 else None
+            for pid, vec in zip(ids[again].tolist(), matrix[again], strict=True):
+                row = where[pid] if where is not None else int(np.flatnonzero(self.ids == pid)[0])
+                self.matrix[row] = vec
+            ids, matrix = ids[~again], matrix[~again]
+        if not len(ids):
+            return
+        n, k = len(self.ids), len(ids)
+        if self._spare is None or self._spare.shape[0] < n + k or self._spare.shape[1] != matrix.shape[1]:
+            grown = np.empty((n + k + (n + k) // 8, matrix.shape[1]), np.float32)
+            grown[:n] = self.matrix
+            self._spare = grown
+        self._spare[n : n + k] = matrix
+        self.matrix = self._spare[: n + k]
+        self.ids = np.concatenate([self.ids, ids])
+        self.present = np.concatenate([self.present, np.zeros(k, bool)])
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         if len(self.ids) == 0:

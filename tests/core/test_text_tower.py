@@ -1,0 +1,151 @@
+"""The cached ONNX text tower: open_clip's answer without torch, rebuilt when the weights
+change, never used when its check fails; and the tokenizer that feeds it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from photoclip.core.model import ModelChoice, OpenClipEmbedder, texttower
+from photoclip.core.model.query import QueryEmbedder, prepare_text_tower
+from photoclip.core.model.texttower import TextTower, needs_export, read_record
+
+pytestmark = pytest.mark.slow
+
+TINY = "photoclip-tiny"
+TEXTS = ["a photo of a dog", "Kids on a BEACH at sunset!", "café 東京 &amp; résumé", "", "many words " * 60]
+
+
+def choice_for(weights: Path) -> ModelChoice:
+    return ModelChoice(TINY, str(weights), device="cpu", precision="fp32")
+
+
+def fp32_reference(weights: Path, texts: list[str]) -> np.ndarray:
+    return OpenClipEmbedder(choice_for(weights)).load().embed_texts(texts)
+
+
+@pytest.fixture
+def other_weights(tmp_path: Path) -> Path:
+    import open_clip
+    import torch
+
+    torch.manual_seed(7)
+    path = tmp_path / "other.pt"
+    torch.save(open_clip.create_model(TINY, pretrained=None).state_dict(), path)
+    return path
+
+
+def test_tokenizer_gives_open_clips_ids(tiny_embedder: OpenClipEmbedder) -> None:
+    import open_clip
+
+    from photoclip.core.model.bpe import ClipTokenizer
+
+    ours = ClipTokenizer(Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz")
+    texts = [*TEXTS, "don't you'll they're", "2024-06-01 12345", "   spaced\tout\n", "😀😀 <end_of_text> x"]
+    assert np.array_equal(ours(texts), open_clip.get_tokenizer(TINY)(texts).numpy())
+
+
+def test_tower_answers_as_open_clip(tiny_weights: Path) -> None:
+    choice = choice_for(tiny_weights)
+    assert TextTower.open(choice) is None  # nothing cached yet
+    embedder = OpenClipEmbedder(choice).load()
+    assert prepare_text_tower(embedder)
+    tower = TextTower.open(choice)
+    assert tower is not None and tower.record.verified and tower.dim == 64
+    fast = tower.embed_texts(TEXTS)
+    slow = fp32_reference(tiny_weights, TEXTS)
+    assert fast.shape == slow.shape
+    assert np.min(np.sum(fast * slow, axis=1)) >= 0.9999
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+def test_query_embedder_uses_the_tower_without_torch(tiny_weights: Path, tmp_path: Path) -> None:
+    prepare_text_tower(OpenClipEmbedder(choice_for(tiny_weights)).load())
+    # A fresh interpreter: the text query must be answered with torch and open_clip never imported.
+    script = (
+        "import sys, numpy as np\n"
+        "from photoclip.core.model import ModelChoice\n"
+        "from photoclip.core.model.query import QueryEmbedder\n"
+        f"q = QueryEmbedder(ModelChoice({TINY!r}, {str(tiny_weights)!r}, device='cpu', precision='fp32'))\n"
+        "v = q.embed_texts(['a photo of a dog'])\n"
+        "assert q.uses_tower and q.dim == v.shape[1] == 64\n"
+        "np.save(sys.argv[1], v)\n"
+        "print(sorted(m for m in ('torch', 'open_clip') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "v.npy")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    got = np.load(tmp_path / "v.npy")
+    assert float(got[0] @ fp32_reference(tiny_weights, ["a photo of a dog"])[0]) >= 0.9999
+
+
+def test_changed_weights_rebuild_the_tower(tiny_weights: Path, other_weights: Path, tmp_path: Path) -> None:
+    user_file = tmp_path / "model.pt"
+    user_file.write_bytes(tiny_weights.read_bytes())
+    choice = choice_for(user_file)
+    prepare_text_tower(OpenClipEmbedder(choice).load())
+    before = TextTower.open(choice)
+    assert before is not None
+    user_file.write_bytes(other_weights.read_bytes())  # the user replaces the file
+    assert TextTower.open(choice) is None and needs_export(choice)
+    assert prepare_text_tower(OpenClipEmbedder(choice).load())
+    after = TextTower.open(choice)
+    assert after is not None and after.record.weights_digest != before.record.weights_digest
+    fast = after.embed_texts(TEXTS)
+    assert np.min(np.sum(fast * fp32_reference(user_file, TEXTS), axis=1)) >= 0.9999
+
+
+def test_a_tower_changed_on_disk_is_not_used(tiny_weights: Path) -> None:
+    choice = choice_for(tiny_weights)
+    prepare_text_tower(OpenClipEmbedder(choice).load())
+    onnx_file = texttower.tower_dir(read_record(OpenClipEmbedder(choice).model_id).model_id) / "textual.onnx"
+    data = bytearray(onnx_file.read_bytes())
+    data[:4096] = bytes(4096)
+    onnx_file.write_bytes(bytes(data))
+    assert TextTower.open(choice) is None
+
+
+def test_a_failed_check_falls_back_to_open_clip(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    choice = choice_for(tiny_weights)
+    # The exported graph answers something else than open_clip: the check must refuse it.
+    monkeypatch.setattr(texttower, "run_session", lambda tower, tokens: -texttower.normalize(np.ones((len(tokens), tower.dim))))
+    assert not prepare_text_tower(OpenClipEmbedder(choice).load())
+    record = read_record(OpenClipEmbedder(choice).model_id)
+    assert record is not None and not record.verified and "differs" in record.reason
+    assert TextTower.open(choice) is None
+    assert not needs_export(choice)  # known to fail: not exported again on every search
+    query = QueryEmbedder(choice)
+    got = query.embed_texts(TEXTS)
+    assert not query.uses_tower
+    assert np.allclose(got, fp32_reference(tiny_weights, TEXTS), atol=1e-6)
+
+
+def test_without_a_tower_the_query_embedder_loads_open_clip(tiny_weights: Path) -> None:
+    query = QueryEmbedder(choice_for(tiny_weights))
+    assert np.allclose(query.embed_texts(TEXTS[:2]), fp32_reference(tiny_weights, TEXTS[:2]), atol=1e-6)
+    assert query.dim == 64 and query.input_size == 64 and not query.uses_tower
+    query.prepare_text_tower(unload=True)  # the export does not hold two models at once
+    assert query._full is not None and not query._full.loaded
+    assert TextTower.open(query.choice) is not None
+
+
+def test_an_export_that_fails_is_not_tried_on_every_search(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    choice = choice_for(tiny_weights)
+
+    def cannot_export(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("this exporter cannot trace the model")
+
+    monkeypatch.setattr(torch.onnx, "export", cannot_export)
+    assert not prepare_text_tower(OpenClipEmbedder(choice).load())
+    record = read_record(OpenClipEmbedder(choice).model_id)
+    assert record is not None and not record.verified and "cannot trace" in record.reason
+    assert not needs_export(choice) and TextTower.open(choice) is None
