@@ -268,6 +268,7 @@ def m005_places_albums(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
 def m006_presence_counter(db: sqlite_utils.Database) -> None:
     """A counter that moves whenever a photo stops or starts being present (its status goes
     to or from missing/skipped, or the row is deleted).
