@@ -132,7 +132,7 @@ class ViewerDialog(QDialog):
         self._open_external = open_external
         # A photo outside the library (`photoclip PATH`) has no row: no labels, no tag edits.
         self.outside = outside
-        self._actions = actions if outside is None else None
+        actions = self._actions = actions if outside is None else None
         # Where the photo was taken, looked up on the library thread: (photo id, callback) -> None.
         self.place_of = place_of
         self._token: int | None = None
@@ -155,7 +155,7 @@ class ViewerDialog(QDialog):
         side.addLayout(self.form)
         side.addWidget(self.labels_panel)
         side.addStretch(1)
-        if self._actions is not None:
+        if actions is not None:
             self.labels_panel.confirm.connect(lambda name: actions.feedback([self.photo.id], name, confirm=True))
             self.labels_panel.reject.connect(lambda name: actions.feedback([self.photo.id], name, confirm=False))
             self.labels_panel.add_requested.connect(lambda name: actions.add([self.photo.id], name))
