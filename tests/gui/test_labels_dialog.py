@@ -307,3 +307,42 @@ def test_held_back_photos_can_be_seen_apply_confirms_and_long_text_never_widens(
     with qtbot.waitSignal(dialog.applied, timeout=10000):
         dialog.apply_threshold()
     assert dialog.status.text().startswith("Done: “Dogs” now tags ")
+
+
+def test_overruling_the_background_rule_retags_the_label_and_the_preview_follows(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder, tmp_path: Path
+) -> None:
+    """Issue 10 item 8: the user overrules the background rule for one label; the label is
+    re-tagged at once, the held-back photos join the count and the preview, and it is stored."""
+    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
+
+    set_background(emb, axis(7))
+    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
+    (tmp_path / "more").mkdir()
+    with Library(vector_db) as lib:
+        generic = add_photos(lib, emb, [0.5 * axis(0) + axis(7), 0.6 * axis(0) + axis(7)], tmp_path / "more")
+        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+    dialog = _dialog(qtbot, runner, emb, commands)
+    box = dialog.background_rule
+    assert box.isEnabled() and not box.isChecked()
+    held = {pid for pid, _ in held_back(dialog.scores, dialog.current_threshold())}
+    assert set(generic) <= held
+    before = dialog.would_tag_count()
+
+    with qtbot.waitSignal(commands.tagger.finished, timeout=10000):
+        box.click()
+    qtbot.waitUntil(lambda: dialog.scores is not None and dialog.scores.label.ignore_background, timeout=10000)
+    assert box.isChecked()
+    shown = {dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())}
+    assert dialog.would_tag_count() == before + len(held) and held <= shown
+    assert not dialog.show_held_back.isEnabled()  # nothing is held back any more
+    with Library(vector_db) as lib:
+        assert set(generic) <= set(tagging.photos_with_label(lib, "Dogs"))
+
+    with qtbot.waitSignal(commands.tagger.finished, timeout=10000):
+        box.click()
+    qtbot.waitUntil(lambda: dialog.scores is not None and not dialog.scores.label.ignore_background, timeout=10000)
+    assert not box.isChecked() and dialog.would_tag_count() == before
+    with Library(vector_db) as lib:
+        assert not set(generic) & set(tagging.photos_with_label(lib, "Dogs"))
+        assert tagging.get_label(lib, "Dogs").ignore_background is False

@@ -282,3 +282,30 @@ def test_label_rows_keep_their_order_and_words_match_the_bar(qtbot) -> None:
     assert state_text(labels, LabelMatch("cat", 0.30, 0.20, False)) == HELD_BACK  # past the tick: never "below"
     assert state_text(labels, LabelMatch("cat", 0.10, 0.20, False)) == "below the line"
     assert state_text(labels, LabelMatch("cat", 0.30, 0.20, True)) == "past the line; not tagged yet"
+
+
+def test_a_photo_outside_the_library_opens_in_the_viewer_without_tag_edits(window: MainWindow, qtbot, tmp_path) -> None:
+    """Item 1: `photoclip PHOTO` for a photo outside the library shows it (not only searches with it);
+    it has no library row, so no labels panel and no tag edits, and "Find similar" searches with the file."""
+    from PIL import Image
+
+    outside = tmp_path / "elsewhere" / "visitor.jpg"
+    outside.parent.mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(outside)
+    window.open_paths([str(outside)])
+    qtbot.waitUntil(lambda: window._viewer is not None and window._viewer.outside == str(outside), timeout=20000)
+    viewer = window._viewer
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)
+    assert viewer.photo.path == str(outside) and viewer.photo.id == -1
+    assert viewer.labels_panel.isHidden() and viewer._actions is None
+    assert not viewer.prev_button.isEnabled() and not viewer.next_button.isEnabled()
+    viewer.show_row(0)  # the arrow keys: nothing to move through
+    assert viewer.photo.path == str(outside)
+    with qtbot.waitSignal(viewer.find_similar_file, timeout=5000) as similar:
+        viewer.find_similar_button.click()
+    assert similar.args == [str(outside)]
+    qtbot.waitUntil(lambda: window._viewer is None)
+    from photoclip.core.db import Library
+
+    with Library(window.db_path) as lib:
+        assert str(outside) not in lib.paths_by_id().values()  # never added

@@ -71,3 +71,57 @@ def test_second_instance_is_refused(qtbot, tmp_path: Path) -> None:
             assert ask_running_instance(name)
     finally:
         server.server.close()
+
+
+def test_a_later_launch_hands_its_paths_to_the_running_window(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Issue 10 item 1: `photoclip PATH...` while photoclip runs opens the paths in that window."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    from photoclip.gui.app import InstanceServer, ask_running_instance, server_name
+    from photoclip.gui.app.startup import serve_window
+
+    name = server_name(tmp_path / "library.db")
+    server = InstanceServer(name)
+
+    class Window:  # what serve_window uses of the main window
+        def __init__(self) -> None:
+            self.opened: list[list[str]] = []
+            self.raised = 0
+
+        def open_paths(self, paths: list[str]) -> None:
+            self.opened.append(paths)
+
+        def showNormal(self) -> None:
+            self.raised += 1
+
+        def raise_(self) -> None:
+            pass
+
+        def activateWindow(self) -> None:
+            pass
+
+    window = Window()
+    serve_window(server, window)  # type: ignore[arg-type]
+    try:
+        monkeypatch.chdir(tmp_path)  # the later launch's relative path means its own working folder
+        photo, folder = tmp_path / "Holiday ü.jpg", tmp_path / "album"
+        with qtbot.waitSignal(server.open_requested, timeout=5000):
+            assert ask_running_instance(name, paths=["Holiday ü.jpg", str(folder)])
+        assert window.opened == [[str(photo), str(folder)]] and window.raised == 1
+        with qtbot.waitSignal(server.activate, timeout=5000):  # a second launch without paths only raises
+            assert ask_running_instance(name)
+        assert window.opened == [[str(photo), str(folder)]] and window.raised == 2
+
+        # A stray client's garbage is ignored, and the server keeps answering.
+        for junk in (b"open [1, 2]\n", b"open not json\n", b"delete everything\n"):
+            stray = QLocalSocket()
+            stray.connectToServer(name)
+            assert stray.waitForConnected(1000)
+            stray.write(junk)
+            stray.waitForBytesWritten(1000)
+            stray.disconnectFromServer()
+        with qtbot.waitSignal(server.open_requested, timeout=5000):
+            assert ask_running_instance(name, paths=[str(photo)])
+        assert window.opened[1:] == [[str(photo)]] and window.raised == 3
+    finally:
+        server.server.close()

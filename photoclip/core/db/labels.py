@@ -27,14 +27,20 @@ class LabelRow(NamedTuple):
     threshold_model: str | None
     threshold_photos: int | None
     provisional: bool
+    ignore_background: bool
 
 
-_COLUMNS = "id, name, descriptions, threshold, threshold_z, threshold_source, threshold_model, threshold_photos, threshold_provisional"
+_COLUMNS = (
+    "id, name, descriptions, threshold, threshold_z, threshold_source, threshold_model, "
+    "threshold_photos, threshold_provisional, ignore_background"
+)
 
 
 def _row(values: Sequence[Any]) -> LabelRow:
-    id_, name, descriptions, threshold, z, source, model, photos, provisional = values
-    return LabelRow(id_, name, tuple(json.loads(descriptions or "[]")), threshold, z, source, model, photos, bool(provisional))
+    id_, name, descriptions, threshold, z, source, model, photos, provisional, ignore_background = values
+    return LabelRow(
+        id_, name, tuple(json.loads(descriptions or "[]")), threshold, z, source, model, photos, bool(provisional), bool(ignore_background)
+    )
 
 
 def label_row(lib: Library, name: str) -> LabelRow | None:
@@ -76,6 +82,11 @@ def set_descriptions(lib: Library, label_id: int, descriptions: Sequence[str], n
 
 def set_name(lib: Library, label_id: int, name: str, now: float) -> None:
     lib.conn.execute("UPDATE labels SET name = ?, updated_at = ? WHERE id = ?", (name, now, label_id))
+
+
+def set_ignore_background(lib: Library, label_id: int, ignore: bool, now: float) -> None:
+    """Whether the label tags every photo past its line (the background rule overruled)."""
+    lib.conn.execute("UPDATE labels SET ignore_background = ?, updated_at = ? WHERE id = ?", (int(ignore), now, label_id))
 
 
 def delete_label(lib: Library, label_id: int) -> None:

@@ -288,3 +288,15 @@ def m006_presence_counter(db: sqlite_utils.Database) -> None:
         f"CREATE TRIGGER photos_presence_delete AFTER DELETE ON photos BEGIN {bump} END",
     ):
         db.execute(statement)
+
+
+@MIGRATIONS()
+def m007_label_background_rule(db: sqlite_utils.Database) -> None:
+    """Whether a label tags every photo past its line, overruling the background rule.
+
+    By default a photo past a label's line is tagged only when the label's text beats
+    the generic background prompts ("a photo"); for a label whose subject is the whole
+    scene (e.g. "Landscape") that rule can hold back the very photos the user wants.
+    `ignore_background` = 1 lets the user overrule it for that label alone.
+    """
+    run_script(db, "ALTER TABLE labels ADD COLUMN ignore_background INTEGER NOT NULL DEFAULT 0")

@@ -75,6 +75,7 @@ from photoclip.core.tagging.labels import (
     list_labels,
     rename_label,
     set_descriptions,
+    set_ignore_background,
 )
 from photoclip.core.tagging.manual import Tag, add_tag, photo_tags, photos_with_label, rejected_labels, remove_tag, tag_counts
 from photoclip.core.tagging.names import LabelError, normalize_name
@@ -160,6 +161,7 @@ __all__ = [
     "score_matrix",
     "score_stats",
     "set_descriptions",
+    "set_ignore_background",
     "set_threshold",
     "starter_labels",
     "suggest_labels",

@@ -3,7 +3,8 @@ and the recalibration when an index pass ends.
 
 A photo gets a label when (1) its score (cosine with the label's vector) reaches the
 label's threshold and (2) the label's *text* ensemble beats the best generic background
-prompt by BACKGROUND_MARGIN. Rule (2) compares text with text on purpose: a vector moved
+prompt by BACKGROUND_MARGIN, unless the user overruled rule (2) for that label
+(`Label.ignore_background`). Rule (2) compares text with text on purpose: a vector moved
 by feedback towards photos scores on a different scale from text prompts (CLIP's
 modality gap). Labels are independent: a photo can be both "Beach" and "Sunset".
 """
@@ -35,9 +36,22 @@ def decide(
     background: np.ndarray,
     thresholds: np.ndarray,
     margin: float = BACKGROUND_MARGIN,
+    ignore_background: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Boolean (photos, labels): score >= threshold AND text score beats the best background prompt."""
-    return (label_scores >= thresholds[None, :]) & (text_scores >= background[:, None] + margin)
+    """Boolean (photos, labels): score >= threshold AND text score beats the best background prompt.
+
+    `ignore_background` (bool per label) drops the background rule for the labels where
+    it is True: the user asked for every photo past their line.
+    """
+    background_ok = text_scores >= background[:, None] + margin
+    if ignore_background is not None:
+        background_ok = background_ok | np.asarray(ignore_background, bool)[None, :]
+    return (label_scores >= thresholds[None, :]) & background_ok
+
+
+def overruled(labels: Sequence[Label]) -> np.ndarray:
+    """Bool per label: the user overruled the background rule for it."""
+    return np.array([label.ignore_background for label in labels], bool)
 
 
 def _write_tags(
@@ -129,7 +143,7 @@ def apply_labels(
             yield TagProgress("cancelled", start, total, counts)
             return counts
         label_scores, text_scores, background = lv.split(scores)
-        passes = decide(label_scores, text_scores, background, thresholds)
+        passes = decide(label_scores, text_scores, background, thresholds, ignore_background=overruled(labels))
         chunk_ids = ids[start : start + len(scores)]
         counted += _write_tags(lib, chunk_ids, label_ids, label_scores, passes, rejected)
         yield TagProgress("tagging", start + len(scores), total, {label.name: int(n) for label, n in zip(labels, counted)})
@@ -179,7 +193,7 @@ def tag_photos(lib: Library, embedder: Embedder, photo_ids: Sequence[int]) -> di
     counted = np.zeros(len(labels), np.int64)
     for start, scores in score_matrix(photos, lv.stacked()):
         label_scores, text_scores, background = lv.split(scores)
-        passes = decide(label_scores, text_scores, background, thresholds)
+        passes = decide(label_scores, text_scores, background, thresholds, ignore_background=overruled(labels))
         counted += _write_tags(lib, ids[start : start + len(scores)], label_ids, label_scores, passes, rejected)
     return {label.name: int(n) for label, n in zip(labels, counted)}
 

@@ -26,6 +26,7 @@ class Label:
     manual_count: int = 0
     threshold_photos: int | None = None  # photos the threshold's statistics were computed on
     provisional: bool = False  # calibrated during an indexing pass: redone when the pass ends
+    ignore_background: bool = False  # the user overruled the background rule: every photo past the line is tagged
 
     @property
     def leaf(self) -> str:
@@ -57,6 +58,7 @@ def _label(row: label_db.LabelRow, auto: int = 0, manual: int = 0) -> Label:
         manual_count=manual,
         threshold_photos=row.threshold_photos,
         provisional=row.provisional,
+        ignore_background=row.ignore_background,
     )
 
 
@@ -106,6 +108,16 @@ def set_descriptions(lib: Library, name: str, descriptions: Iterable[str]) -> La
         # The label's vector changes: a raw cut-off typed for the old vector no longer
         # means the same, its relative position (z) does.
         label_db.unpin_user_threshold(lib, label.id)
+    return get_label(lib, name)
+
+
+def set_ignore_background(lib: Library, name: str, ignore: bool) -> Label:
+    """Let a label tag every photo past its line even when the photo fits a plain
+    description ("a photo") as well (the background rule overruled), or restore the rule.
+    Re-apply the label to update its tags."""
+    label = get_label(lib, name)
+    with lib.transaction():
+        label_db.set_ignore_background(lib, label.id, ignore, time.time())
     return get_label(lib, name)
 
 

@@ -25,7 +25,7 @@ class LabelScores:
     label: Label
     photo_ids: np.ndarray
     scores: np.ndarray
-    background_ok: np.ndarray  # bool per photo: the text ensemble beats the background
+    background_ok: np.ndarray  # bool per photo: the text beats the background, or the label overrules that rule
     rejected: np.ndarray  # bool per photo: rejected by the user for this label
     stats: ScoreStats
     threshold: float  # the effective threshold now
@@ -60,7 +60,7 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
         return LabelScores(label, ids, empty, nothing, nothing, stats, effective_threshold(label, embedder.model_id, stats))
     all_scores, text_scores, background = lv.split(photos @ lv.stacked().T)
     scores = all_scores[:, 0]
-    ok = text_scores[:, 0] >= background + BACKGROUND_MARGIN
+    ok = (text_scores[:, 0] >= background + BACKGROUND_MARGIN) | label.ignore_background
     rejected_ids = {p for p, _ in tag_db.rejected_pairs(lib, [label.id])}
     rejected = np.fromiter((int(p) in rejected_ids for p in ids), bool, count=len(ids))
     rows = sample_rows(len(scores))
@@ -96,6 +96,7 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
     for j in np.argsort(-scores, kind="stable")[:k]:
         label = labels[j]
         thr = label.threshold if label.threshold_model == embedder.model_id else None
-        passes = thr is not None and scores[j] >= thr and text_scores[j] >= background + BACKGROUND_MARGIN
+        background_ok = label.ignore_background or text_scores[j] >= background + BACKGROUND_MARGIN
+        passes = thr is not None and scores[j] >= thr and background_ok
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out

@@ -81,8 +81,9 @@ def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
     db_path = Path(args.db) if args.db else paths.default_db_path()
 
     name = server_name(db_path)
-    if ask_running_instance(name):
-        print(f"photoclip is already open with {db_path}; it was brought to the front.", file=sys.stderr)
+    if ask_running_instance(name, paths=list(args.paths or ())):
+        handed = " and given what to open" if args.paths else ""
+        print(f"photoclip is already open with {db_path}; it was brought to the front{handed}.", file=sys.stderr)
         return 0
     try:
         server = InstanceServer(name)
@@ -93,7 +94,7 @@ def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
         QMessageBox.critical(None, "photoclip cannot open the library", str(exc))
         print(f"photoclip: {exc}", file=sys.stderr)
         return 2
-    server.activate.connect(lambda: bring_forward(window))
+    serve_window(server, window)
     window.show()
     if args.paths:
         window.open_paths(list(args.paths))
@@ -101,6 +102,12 @@ def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
     code = app.exec()
     window.shutdown()
     return code if exit_code is None else exit_code()
+
+
+def serve_window(server: InstanceServer, window: MainWindow) -> None:
+    """A later launch brings this window forward, and what it was given opens here."""
+    server.activate.connect(lambda: bring_forward(window))
+    server.open_requested.connect(window.open_paths)
 
 
 def bring_forward(window: MainWindow) -> None:

@@ -42,6 +42,7 @@ from photoclip.gui.dialogs.label_editing import LabelEditing
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
+from photoclip.gui.widgets.background_rule import BackgroundRuleBox
 from photoclip.gui.widgets.histogram import BINS, HistogramWidget, shape_text
 from photoclip.gui.widgets.label_preview import PreviewGrid
 from photoclip.gui.widgets.screen import resize_to_fit
@@ -132,6 +133,7 @@ class LabelsDialog(QDialog):
             "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
         )
         self.show_held_back.setEnabled(False)
+        self.background_rule = BackgroundRuleBox(self)
         self.preview = PreviewGrid(self.thumbs, self)
         self.apply_button = QPushButton("Apply", self)
         self.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
@@ -158,6 +160,7 @@ class LabelsDialog(QDialog):
         right_layout.addWidget(self.slider)
         right_layout.addWidget(self.count_label)
         right_layout.addWidget(self.show_held_back)
+        right_layout.addWidget(self.background_rule)
         right_layout.addWidget(self.preview)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -287,6 +290,7 @@ class LabelsDialog(QDialog):
         name = self.current_name()
         label = self.labels.get(name) if name else None
         self.descriptions.setPlainText("\n".join(label.descriptions) if label else "")
+        self.background_rule.show_label(label)
         self.preview.clear()
         self._set_count(0, "")
         self._update_enabled()

@@ -48,6 +48,16 @@ def load_display_image(path: str, cache_dir: os.PathLike[str] | str, max_edge: i
     return image
 
 
+def outside_photo(path: str) -> Photo:
+    """What the viewer shows of a photo the library does not hold (id -1: no row, no tags)."""
+    try:
+        stat = os.stat(path)
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+    except OSError:
+        size, mtime_ns = 0, 0
+    return Photo(-1, os.path.abspath(path), size, mtime_ns, None, None, None, None, None, None, None, None, "outside", None)
+
+
 def _size_text(n: int) -> str:
     value = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -100,6 +110,7 @@ class ViewerDialog(QDialog):
     """Shows one row of the grid model; Left/Right move through the current results."""
 
     find_similar = Signal(int)  # photo id
+    find_similar_file = Signal(str)  # a photo outside the library: its path
     labels_shown = Signal(int)  # the labels panel shows this photo's labels and tags
 
     def __init__(
@@ -112,13 +123,16 @@ class ViewerDialog(QDialog):
         actions: TagActions | None = None,
         parent: QWidget | None = None,
         place_of: Callable[[int, Callable[[str | None], None]], None] | None = None,
+        outside: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Photo")
         resize_to_fit(self, 1100, 760)
         self._model, self._pool, self._cache_dir = model, pool, cache_dir
         self._open_external = open_external
-        self._actions = actions
+        # A photo outside the library (`photoclip PATH`) has no row: no labels, no tag edits.
+        self.outside = outside
+        actions = self._actions = actions if outside is None else None
         # Where the photo was taken, looked up on the library thread: (photo id, callback) -> None.
         self.place_of = place_of
         self._token: int | None = None
@@ -127,8 +141,8 @@ class ViewerDialog(QDialog):
         self.row = row
         # The photo itself, not its row: the grid may be re-queried while the viewer is open
         # (a tag filter after a tag change) and the rows shift under it.
-        self._photo: Photo = model.photo(row)
-        self._score: float | None = model.entry(row).score
+        self._photo: Photo = model.photo(row) if outside is None else outside_photo(outside)
+        self._score: float | None = model.entry(row).score if outside is None else None
         model.modelReset.connect(self._grid_changed)
         model.rowsRemoved.connect(self._grid_changed)
 
@@ -183,7 +197,10 @@ class ViewerDialog(QDialog):
         layout.addLayout(buttons)
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.show_row(self.row - 1))
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, lambda: self.show_row(self.row + 1))
-        self.show_row(row)
+        if outside is None:
+            self.show_row(row)
+        else:
+            self._show(self._photo)
 
     @property
     def photo(self) -> Photo:
@@ -197,15 +214,18 @@ class ViewerDialog(QDialog):
 
     def _update_buttons(self) -> None:
         count = self._model.rowCount()
-        self.prev_button.setEnabled(self.row > 0)
-        self.next_button.setEnabled(self.row < count - 1)
+        self.prev_button.setEnabled(self.outside is None and self.row > 0)
+        self.next_button.setEnabled(self.outside is None and self.row < count - 1)
 
     def show_row(self, row: int) -> None:
-        if not 0 <= row < self._model.rowCount():
+        if self.outside is not None or not 0 <= row < self._model.rowCount():
             return
         self.row = row
-        self._photo = photo = self._model.photo(row)
+        self._photo = self._model.photo(row)
         self._score = self._model.entry(row).score
+        self._show(self._photo)
+
+    def _show(self, photo: Photo) -> None:
         self.setWindowTitle(display_path(photo.name))
         self._update_buttons()
         self._pixmap = None
@@ -259,6 +279,8 @@ class ViewerDialog(QDialog):
             rows.append(("Camera", photo.camera))
         if photo.gps_lat is not None and photo.gps_lon is not None:
             rows.append(("Location", f"{photo.gps_lat:.5f}, {photo.gps_lon:.5f}"))
+        if self.outside is not None:
+            rows.append(("Library", "Not in your library: shown only, never added or tagged"))
         for name, value in rows:
             self._add_detail(name, value)
         if self.place_of is not None and photo.gps_lat is not None:
@@ -275,7 +297,10 @@ class ViewerDialog(QDialog):
             self._add_detail("Place", place)
 
     def _similar(self) -> None:
-        emit(self.find_similar, self.photo.id)
+        if self.outside is not None:
+            emit(self.find_similar_file, self.outside)
+        else:
+            emit(self.find_similar, self.photo.id)
         self.accept()
 
     def done(self, result: int) -> None:

@@ -192,6 +192,9 @@ class WindowBase(QMainWindow):
     def open_viewer(self, index: QModelIndex) -> None:
         raise NotImplementedError
 
+    def open_outside_viewer(self, path: str) -> None:
+        raise NotImplementedError
+
     def _update_page(self) -> None:
         raise NotImplementedError
 

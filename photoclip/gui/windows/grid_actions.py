@@ -58,6 +58,17 @@ class GridActions(WindowPart):
         self._viewer = viewer
         viewer.show()
 
+    def open_outside_viewer(self, path: str) -> None:
+        """Show a photo the library does not hold (`photoclip PATH`): no tags, "Find similar" searches with it."""
+        if self._viewer is not None:
+            self._viewer.close()
+        viewer = ViewerDialog(self.grid_model, -1, self.pool, self.thumbnail_dir, open_path, None, self, outside=path)
+        viewer.find_similar_file.connect(self.search_image_file)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.destroyed.connect(lambda: setattr(self, "_viewer", None))
+        self._viewer = viewer
+        viewer.show()
+
     def _grid_menu(self, pos: QPoint) -> None:
         index = self.grid.indexAt(pos)
         if not index.isValid():

@@ -53,8 +53,9 @@ class Opening(WindowPart):
             self.rescan()
             self.search_image_file(item.path)
         else:
-            # Outside the library: it is searched with, never added.
+            # Outside the library: shown and searched with, never added.
             self.search_image_file(item.path)
+            self.open_outside_viewer(item.path)
             self.statusBar().showMessage(f"Photos like {display_path(item.path)}; it is not in your library, so it is not added.", 10000)
 
     def _results_for_opened(self, is_search: bool) -> None:

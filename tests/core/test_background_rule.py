@@ -1,0 +1,67 @@
+"""Issue 10 item 8: the user overrules the background rule for one label (stored in the library)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photoclip.app.label_rules import set_background_rule
+from photoclip.core import tagging
+from photoclip.core.db import Library
+from photoclip.core.model import FakeEmbedder
+from tests.core.test_tagging import DIM, add_photos, apply, axis, set_background, set_label_vector, tags_of
+
+
+def test_decide_drops_the_background_rule_only_for_overruled_labels() -> None:
+    label_scores = np.array([[0.6, 0.6], [0.1, 0.1]], np.float32)
+    text_scores = np.array([[0.2, 0.2], [0.9, 0.9]], np.float32)  # photo 0 loses to the background for both
+    background = np.array([0.5, 0.5], np.float32)
+    thresholds = np.array([0.5, 0.5], np.float32)
+    assert tagging.decide(label_scores, text_scores, background, thresholds).tolist() == [[False, False], [False, False]]
+    passes = tagging.decide(label_scores, text_scores, background, thresholds, ignore_background=np.array([False, True]))
+    # Only the overruled label tags the photo past its line; the line itself still holds (photo 1).
+    assert passes.tolist() == [[False, True], [False, False]]
+
+
+@pytest.fixture
+def generic_beach(tmp_path):
+    """'Beach' on axis 0, the background on axis 7; one photo past the line that looks generic."""
+    emb = FakeEmbedder(dim=DIM)
+    set_background(emb, axis(7))
+    set_label_vector(emb, "Beach", axis(0))
+    db_path = tmp_path / "library.db"
+    with Library(db_path) as lib:
+        tagging.create_label(lib, "Beach")
+        photos = [axis(0) + 0.2 * axis(7), 0.3 * axis(0) + axis(7), 0.1 * axis(0) + axis(2)]
+        ids = add_photos(lib, emb, photos, tmp_path)
+        tagging.set_threshold(lib, emb, "Beach", 0.25)
+    return emb, db_path, ids
+
+
+def test_an_overruled_label_tags_what_the_background_held_back_and_the_setting_survives_reopen(generic_beach) -> None:
+    emb, db_path, (beach, generic, weak) = generic_beach
+    with Library(db_path) as lib:
+        apply(lib, emb)
+        assert tags_of(lib, "Beach") == {beach: "auto"}
+        assert tagging.get_label(lib, "Beach").ignore_background is False  # the rule holds by default
+        scores = tagging.label_scores(lib, emb, "Beach")
+        assert [p for p, _ in scores.would_tag()] == [beach]
+        changes = set_background_rule(lib, "Beach", ignore=True)
+        assert changes.labels_changed and "Beach" in changes.message
+    with Library(db_path) as reopened:
+        assert tagging.get_label(reopened, "Beach").ignore_background is True
+        scores = tagging.label_scores(reopened, emb, "Beach")
+        assert scores.background_ok.all()
+        assert [p for p, _ in scores.would_tag()] == [beach, generic]  # the preview shows it too
+        assert [m.passes for m in tagging.top_labels(reopened, emb, generic, k=1)] == [True]
+        assert apply(reopened, emb) == {"Beach": 2}
+        assert tags_of(reopened, "Beach") == {beach: "auto", generic: "auto"}
+        assert weak not in tags_of(reopened, "Beach")  # below the line: never tagged
+
+        # New photos indexed later are decided the same way.
+        late = add_photos(reopened, emb, [0.3 * axis(0) + axis(7)], db_path.parent)
+        assert tagging.tag_photos(reopened, emb, late) == {"Beach": 1}
+
+        set_background_rule(reopened, "Beach", ignore=False)
+        apply(reopened, emb)
+        assert tags_of(reopened, "Beach") == {beach: "auto"}
