@@ -17,6 +17,8 @@ from typing import Any
 
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.model import Embedder, OpenClipEmbedder
+from photoclip.core.model.query import QueryEmbedder
 from photoclip.core.search import Searcher
 from photoclip.worker import runtime
 from photoclip.worker.models import ModelHolder
@@ -46,6 +48,7 @@ class QueryServer:
         self.holder = holder
         self.path = runtime.socket_path(db_path)
         self._searcher: Searcher | None = None
+        self._held: Embedder | None = None  # the model the searcher was built over
         holder.on_unload(self._forget_searcher)
         self._wake_r, self._wake_w = os.pipe()
         self._listener = self._bind()
@@ -90,6 +93,7 @@ class QueryServer:
 
     def _forget_searcher(self) -> None:
         self._searcher = None  # it holds the model and the vectors: let both go
+        self._held = None
 
     def _serve(self) -> None:
         lib = Library(self.db_path)
@@ -136,8 +140,10 @@ class QueryServer:
             return {"ok": False, "refused": "malformed request"}
         try:
             with self.holder.use() as embedder:
-                if self._searcher is None or self._searcher.embedder is not embedder:
-                    self._searcher = Searcher(lib, embedder)
+                if self._searcher is None or self._held is not embedder:
+                    self._held = embedder
+                    queries = QueryEmbedder.over(embedder) if isinstance(embedder, OpenClipEmbedder) else embedder
+                    self._searcher = Searcher(lib, queries)
                 else:
                     self._searcher.refresh()  # the indexer may have added photos since the last query
                 answer = run_query(op, params, self._searcher)

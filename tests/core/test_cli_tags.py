@@ -32,6 +32,9 @@ class FakeCtx:
             raise ModelUnavailable(self._model_error)
         return self._embedder
 
+    def query_embedder(self):
+        return self.embedder()  # the same model answers queries here
+
     def out(self, text: str = "") -> None:
         self.lines.append(text)
 

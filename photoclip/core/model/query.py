@@ -30,6 +30,7 @@ class QueryEmbedder:
         self._progress = progress
         self._tower: TextTower | None = None
         self._tower_tried = False
+        self._recheck_tower = False
         self._full: OpenClipEmbedder | None = None
         self._model_id: str | None = None
 
@@ -41,7 +42,9 @@ class QueryEmbedder:
 
     @property
     def tower(self) -> TextTower | None:
-        if not self._tower_tried:
+        # A long-lived process (the worker) looks again while there is none: a command line
+        # run may export the tower at any time, and from then on answers with it.
+        if not self._tower_tried or (self._tower is None and self._recheck_tower):
             self._tower_tried = True
             self._tower = TextTower.open(self.choice)
         return self._tower
@@ -53,13 +56,23 @@ class QueryEmbedder:
             self._full = OpenClipEmbedder(self.choice, progress=self._progress).load()
         return self._full
 
+    @classmethod
+    def over(cls, full: OpenClipEmbedder) -> QueryEmbedder:
+        """Queries answered as a fresh process answers them, by a process that holds the full
+        model anyway (the worker): texts through the verified tower when there is one, so the
+        worker's answers and the command line's own are the same numbers."""
+        embedder = cls(full.choice)
+        embedder._full = full
+        embedder._recheck_tower = True
+        return embedder
+
     @property
     def uses_tower(self) -> bool:
-        return self._full is None and self.tower is not None
+        return self.tower is not None
 
     @property
     def dim(self) -> int:
-        tower = self.tower if self._full is None else None
+        tower = self.tower
         return tower.dim if tower is not None else self.full.dim
 
     @property
@@ -67,7 +80,9 @@ class QueryEmbedder:
         return self.full.input_size
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        tower = self.tower if self._full is None else None
+        # The tower whenever there is one, even once the full model is loaded (an image
+        # term loads it): the same text must score the same in every process.
+        tower = self.tower
         if tower is not None:
             return tower.embed_texts(texts)
         return self.full.embed_texts(texts)
