@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from photoclip.core import paths
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.pidlock import PidLock
 from photoclip.worker import runtime
 
 MAX_STATUS_BYTES = 1 << 16
@@ -32,73 +32,16 @@ def worker_lock_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".worker")
 
 
-def _flock(fd: int) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-class WorkerLock:
+class WorkerLock(PidLock):
     """One worker per library; held for the worker's whole life, never blocks."""
 
     def __init__(self, db_path: Path) -> None:
-        self.path = worker_lock_path(db_path)
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-        except OSError as exc:
-            raise PhotoclipError(f"Cannot create the worker lock {self.path}: {exc.strerror or exc}") from exc
-        if not _flock(fd):
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"\n{os.getpid()}\n".encode())
-        self._fd = fd
-        return True
-
-    def holder(self) -> int | None:
-        try:
-            value = paths.read_regular_file(self.path, 64).decode("ascii", "replace").strip()
-        except (OSError, paths.NotAPlainFile):
-            return None
-        return int(value) if value.isdigit() else None
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
+        super().__init__(worker_lock_path(db_path), "worker lock")
 
 
 def worker_alive(db_path: Path) -> bool:
     """Whether some process holds the worker lock (probed without waiting)."""
-    if not worker_lock_path(db_path).exists():
-        return False
-    probe = WorkerLock(db_path)
-    try:
-        fd = os.open(probe.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return False
-    try:
-        # Taking it means nobody held it (closing the descriptor drops our probe).
-        return not _flock(fd)
-    finally:
-        os.close(fd)
+    return worker_lock_path(db_path).exists() and WorkerLock(db_path).taken()
 
 
 def publish(db_path: Path, document: dict[str, Any]) -> None:
