@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QWidget
 
 from photoclip.gui.qtcompat import emit
+from photoclip.gui.widgets.sidebar_panel import SidebarPanel
 
 NO_ALBUMS = "No albums yet. Search for something, then “Save search as album…” (Ctrl+Shift+S)."
 
 
-class AlbumsPanel(QWidget):
+class AlbumsPanel(SidebarPanel):
     """The albums by name; a click opens one (its chips come back), the context menu does the rest."""
 
     opened = Signal(str)
@@ -21,22 +22,13 @@ class AlbumsPanel(QWidget):
     export_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.list = QListWidget(self)
+        view = QListWidget()
+        super().__init__("Albums", NO_ALBUMS, view, parent)
+        self.list = view
         self.list.setToolTip("A saved search: photos indexed later that match appear in it")
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu_at)
         self.list.itemClicked.connect(lambda item: emit(self.opened, item.data(Qt.ItemDataRole.UserRole)))
-        self.hint = QLabel(NO_ALBUMS, self)
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: palette(mid);")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Albums</b>", self))
-        layout.addWidget(self.hint)  # under the title while there is nothing to list
-        layout.addWidget(self.list, 1)
-        layout.addStretch(0)  # takes the list's room while it is hidden, so the hint stays under the title
-        self._layout = layout
         self.set_albums([])
 
     def set_albums(self, names: Sequence[str], counts: Mapping[str, int | None] | None = None) -> None:
@@ -50,9 +42,7 @@ class AlbumsPanel(QWidget):
             item.setToolTip(name if count is not None else f"{name} (counted once the model is ready)")
             if name == current:
                 self.list.setCurrentItem(item)
-        self.list.setVisible(bool(names))
-        self.hint.setVisible(not names)
-        self._layout.setStretch(self._layout.count() - 1, 0 if names else 1)
+        self.show_rows(bool(names))
 
     def names(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
