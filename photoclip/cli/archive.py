@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from photoclip.cli.context import Context, progress_bar
+from photoclip.cli.context import Context
 from photoclip.cli.parser import add_json, positive_int
 from photoclip.core.archive import require_cluster_extra
 from photoclip.core.db import display_path
@@ -78,10 +78,13 @@ def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = sys.stderr.isatty()  # Ray's own bars; else one line per shard
-    resources = plan_resources(ray.cluster_resources(), args.workers, args.gpus_per_worker)
+    cluster: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    resources = plan_resources(cluster, args.workers, args.gpus_per_worker)
     job = ArchiveJob(roots, out, choice, model_id, dim, size, resources, args.batch_size, args.shard_size, _forwarded_env())
-    where = f"{resources.workers} worker(s), {resources.gpus_per_worker:g} GPU each" if resources.gpus_per_worker else (
-        f"{resources.workers} CPU worker(s)"
+    where = (
+        f"{resources.workers} worker(s), {resources.gpus_per_worker:g} GPU each"
+        if resources.gpus_per_worker
+        else (f"{resources.workers} CPU worker(s)")
     )
     skipped: list[tuple[str, str]] = []
     final = None
@@ -97,7 +100,9 @@ def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
                 event.shard = ""
     except ray.exceptions.RayError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise PhotoclipError(f"The Ray pipeline failed: {first}. Shards written so far are kept: run the command again to resume.") from None
+        raise PhotoclipError(
+            f"The Ray pipeline failed: {first}. Shards written so far are kept: run the command again to resume."
+        ) from None
     assert final is not None
     summary: dict[str, Any] = {
         "out": str(out),
@@ -156,7 +161,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--ray-address", metavar="ADDR", help="a running Ray cluster (default: start Ray on this machine)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="photos per model batch (default 64)")
     p.add_argument("--shard-size", type=positive_int, default=4096, help="photos per Parquet shard (default 4096)")
-    p.add_argument("--gpus-per-worker", type=gpus, default=None, metavar="G", help="GPUs per embedding worker (default 1 if the cluster has GPUs, else 0)")
+    p.add_argument(
+        "--gpus-per-worker",
+        type=gpus,
+        default=None,
+        metavar="G",
+        help="GPUs per embedding worker (default 1 with GPUs, else 0)",
+    )
     p.add_argument("--workers", type=positive_int, default=None, help="embedding workers (default: one per GPU, or 1 without GPUs)")
     add_json(p)
     p.set_defaults(handler=cmd_embed_archive)

@@ -59,9 +59,11 @@ def archive(ray_cluster, tiny_weights, tmp_path_factory):
     env["PHOTOCLIP_HOME"] = str(base / "home")
     # The run as a user types it, in a process of its own, joining the session's Ray.
     proc = subprocess.run(
-        [sys.executable, "-m", "photoclip", "--db", str(base / "unused.db"), "--model", TINY_MODEL, "--weights", str(tiny_weights)]
-        + ["--device", "cpu", "embed-archive", str(photos), "--out", str(out), "--ray-address", ray_cluster]
-        + ["--batch-size", "3", "--shard-size", "4", "--json"],
+        [
+            *(sys.executable, "-m", "photoclip", "--db", str(base / "unused.db"), "--model", TINY_MODEL, "--weights", str(tiny_weights)),
+            *("--device", "cpu", "embed-archive", str(photos), "--out", str(out), "--ray-address", ray_cluster),
+            *("--batch-size", "3", "--shard-size", "4", "--json"),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -104,7 +106,15 @@ def test_archive_rows_match_what_index_stores(archive, tiny_weights, tmp_path):
                 assert row["vector"] is None
                 continue
             meta = (photo.width, photo.height, photo.taken_at, photo.taken_source, photo.camera, photo.gps_lat, photo.gps_lon)
-            assert (row["width"], row["height"], row["taken_at"], row["taken_source"], row["camera"], row["gps_lat"], row["gps_lon"]) == meta
+            assert (
+                row["width"],
+                row["height"],
+                row["taken_at"],
+                row["taken_source"],
+                row["camera"],
+                row["gps_lat"],
+                row["gps_lon"],
+            ) == meta
             ours = np.asarray(row["vector"], np.float32)
             theirs = lib.vector(photo.id, model_id)
             cosine = float(ours @ theirs / (np.linalg.norm(ours) * np.linalg.norm(theirs)))
@@ -166,7 +176,7 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(ray_cluster, tiny_
     done = sum(s["rows"] for s in manifest["shards"])
     assert 1 <= len(finished) < 16
 
-    proc = subprocess.run(command + ["--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    proc = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["already"] == done

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def _check_archive(folder: Path, manifest: Manifest, pairs: PrefixMap) -> tuple[
 
 def _import_row(
     lib: Library,
-    row: dict[str, object],
+    row: dict[str, Any],
     vector: np.ndarray | None,
     model_id: str,
     pairs: PrefixMap,
@@ -134,9 +135,9 @@ def _import_row(
     known: dict[str, tuple[int, int, int, str]],
     result: ImportResult,
 ) -> None:
-    path = map_path(os.fsdecode(row["path"]), pairs)  # type: ignore[arg-type]
-    root = map_path(os.fsdecode(row["root"]), pairs)  # type: ignore[arg-type]
-    size, mtime_ns = int(row["size"]), int(row["mtime_ns"])  # type: ignore[call-overload]
+    path = map_path(os.fsdecode(row["path"]), pairs)
+    root = map_path(os.fsdecode(row["root"]), pairs)
+    size, mtime_ns = int(row["size"]), int(row["mtime_ns"])
     if not path.startswith(root.rstrip(os.sep) + os.sep):
         result.problems.append((path, f"not under its folder {root} after --map-prefix"))
         return
@@ -159,10 +160,10 @@ def _import_row(
             result.already += 1
             return
     else:
-        photo_id = lib.insert_photo(path, folder_ids[root], size, mtime_ns, row["fingerprint"])  # type: ignore[arg-type]
+        photo_id = lib.insert_photo(path, folder_ids[root], size, mtime_ns, row["fingerprint"])
         known[path] = (photo_id, size, mtime_ns, "new")
         if row["companion"]:
-            lib.set_companion(photo_id, map_path(os.fsdecode(row["companion"]), pairs))  # type: ignore[arg-type]
+            lib.set_companion(photo_id, map_path(os.fsdecode(row["companion"]), pairs))
         _sidecar_tags(lib, photo_id, path, result)
     if skip is not None:
         lib.mark_skipped(photo_id, str(skip))
@@ -170,13 +171,13 @@ def _import_row(
         return
     lib.set_metadata(
         photo_id,
-        width=int(row["width"]),  # type: ignore[call-overload]
-        height=int(row["height"]),  # type: ignore[call-overload]
-        taken_at=row["taken_at"],  # type: ignore[arg-type]
-        taken_source=row["taken_source"],  # type: ignore[arg-type]
-        camera=row["camera"],  # type: ignore[arg-type]
-        gps_lat=row["gps_lat"],  # type: ignore[arg-type]
-        gps_lon=row["gps_lon"],  # type: ignore[arg-type]
+        width=int(row["width"]),
+        height=int(row["height"]),
+        taken_at=row["taken_at"],
+        taken_source=row["taken_source"],
+        camera=row["camera"],
+        gps_lat=row["gps_lat"],
+        gps_lon=row["gps_lon"],
     )
     if vector is not None:
         lib.put_vectors(model_id, [photo_id], vector[np.newaxis, :])

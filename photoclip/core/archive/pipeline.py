@@ -18,6 +18,7 @@ import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -184,10 +185,11 @@ def _dataset(job: ArchiveJob, listing: pa.Table) -> object:
     blocks = [listing.slice(start, DECODE_ROWS) for start in range(0, listing.num_rows, DECODE_ROWS)]
     runtime_env = {"env_vars": job.env} if job.env else None
     res = job.resources
+    decode: Any = decode_files  # Ray's stub wants a one-argument function; fn_kwargs supplies the rest
     return (
         ray.data.from_arrow(blocks)
         .map_batches(
-            decode_files,
+            decode,
             fn_kwargs={"input_size": job.input_size},
             batch_size=None,
             batch_format="pyarrow",
