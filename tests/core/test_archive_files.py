@@ -15,7 +15,7 @@ from tests.conftest import TINY_MODEL
 pa = pytest.importorskip("pyarrow")
 
 from photoclip.core.archive.importer import import_vectors, map_path, parse_prefix_map  # noqa: E402
-from photoclip.core.archive.pipeline import list_work, plan_resources  # noqa: E402
+from photoclip.core.archive.pipeline import Resources, list_work, plan_resources  # noqa: E402
 from photoclip.core.archive.shards import ArchiveError, Manifest, write_manifest, write_shard  # noqa: E402
 from photoclip.core.archive.tasks import decode_files, to_shard_rows  # noqa: E402
 
@@ -90,7 +90,7 @@ def test_map_prefix(texts, path, expected):
 
 
 def test_plan_resources_refuses_what_would_wait_forever():
-    assert plan_resources({"CPU": 2}, None, None).workers == 1
+    assert plan_resources({"CPU": 2}, None, None) == Resources(1, 0.0, 0.9)
     assert plan_resources({"CPU": 2}, 2, None).cpus_per_worker == 0.5
     gpu = plan_resources({"CPU": 16, "GPU": 4}, None, None)
     assert (gpu.workers, gpu.gpus_per_worker) == (4, 1.0)

@@ -65,7 +65,10 @@ def plan_resources(cluster: Mapping[str, float], workers: int | None, gpus_per_w
     share = min(1.0, spare / count) if spare > 0 else 0.0
     if share < 0.1:
         raise ArchiveError(f"The Ray cluster's {cpus:g} CPUs cannot hold {count} embedding workers and a decoder: use fewer --workers.")
-    return Resources(count, 0.0, math.floor(share * 10) / 10)
+    # At most 0.9: an actor asking for exactly what a decode task asks for would make Ray
+    # fuse decoding into the actors, and the decode tasks would no longer use the spare CPU.
+    # (On GPUs the differing num_gpus keeps them apart.)
+    return Resources(count, 0.0, min(0.9, math.floor(share * 10) / 10))
 
 
 @dataclass
@@ -175,14 +178,12 @@ def _embed_locked(job: ArchiveJob) -> Generator[ArchiveProgress, None, ArchivePr
     return progress
 
 
-def _decode_task_args() -> dict[str, object]:
-    return {"max_retries": 3}
-
-
 def _dataset(job: ArchiveJob, listing: pa.Table) -> object:
     import ray.data
 
-    blocks = [listing.slice(start, DECODE_ROWS) for start in range(0, listing.num_rows, DECODE_ROWS)]
+    # A small run gets small decode tasks too, so that every CPU has some from the start.
+    rows = max(1, min(DECODE_ROWS, listing.num_rows // 16))
+    blocks = [listing.slice(start, rows) for start in range(0, listing.num_rows, rows)]
     runtime_env = {"env_vars": job.env} if job.env else None
     res = job.resources
     decode: Any = decode_files  # Ray's stub wants a one-argument function; fn_kwargs supplies the rest
@@ -194,9 +195,6 @@ def _dataset(job: ArchiveJob, listing: pa.Table) -> object:
             batch_size=None,
             batch_format="pyarrow",
             num_cpus=1,
-            # A decode task lost with its node is run again elsewhere. (Also keeps Ray from
-            # fusing decoding into the embedding actors, which would leave a GPU idle while it decodes.)
-            ray_remote_args_fn=_decode_task_args,
             runtime_env=runtime_env,
         )
         .map_batches(
