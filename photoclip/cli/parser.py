@@ -70,7 +70,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from photoclip.cli import albums, info, library, models, search, tags, worker
+    from photoclip.cli import albums, archive, info, library, models, search, tags, worker
 
     parser = Parser(
         prog="photoclip",
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     tags.register(sub)
     models.register(sub)
     worker.register(sub)
+    archive.register(sub)
     return parser
 
 

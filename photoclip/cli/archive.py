@@ -1,0 +1,179 @@
+"""Archive commands: embed-archive (a Ray cluster embeds folders into Parquet shards) and import-vectors.
+
+Both need the optional `photoclip[cluster]` extra; nothing here imports Ray or pyarrow
+before `require_cluster_extra` has checked for them, so the rest of photoclip never needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from photoclip.cli.context import Context
+from photoclip.cli.parser import add_json, positive_int
+from photoclip.core.archive import require_cluster_extra
+from photoclip.core.db import display_path
+from photoclip.core.errors import PhotoclipError
+
+# Settings the cluster's workers must share with this process (model configs, caches, offline mode).
+_FORWARDED_PREFIXES = ("PHOTOCLIP_", "HF_", "HUGGINGFACE_")
+
+
+def gpus(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of GPUs: {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 64 GPUs, not {text}")
+    return value
+
+
+def _forwarded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(_FORWARDED_PREFIXES)}
+
+
+def _connect(address: str | None) -> None:
+    """Join the cluster at `address`, or start a local Ray on this machine (or reuse one running here)."""
+    import logging
+
+    import ray
+
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise PhotoclipError(f"Cannot start or reach {where}: {exc}".splitlines()[0]) from None
+
+
+def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
+    require_cluster_extra("embed-archive")
+    import ray
+    import ray.exceptions
+
+    from photoclip.core.archive.pipeline import ArchiveJob, embed_archive, plan_resources
+
+    roots = [os.path.abspath(r) for r in args.roots]
+    for root in roots:
+        if not os.path.isdir(root):
+            raise PhotoclipError(f"Not a folder: {display_path(root)}")
+    out = Path(os.path.abspath(args.out))
+    if any(str(out) == r or str(out).startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+        # Its Parquet files are not photos, but a photo folder is the user's: never write into it.
+        raise PhotoclipError(f"--out {display_path(str(out))} is inside a folder being embedded: choose a folder outside it.")
+    # The model is loaded once here: its id and input size go into the job, and a missing
+    # or misfit weights file is one clear line before any cluster work starts.
+    embedder = ctx.load_embedder()
+    choice, model_id, dim, size = embedder.choice, embedder.model_id, embedder.dim, embedder.input_size
+    embedder.unload()
+    del embedder
+    _connect(args.ray_address)
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = sys.stderr.isatty()  # Ray's own bars; else one line per shard
+    cluster: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    resources = plan_resources(cluster, args.workers, args.gpus_per_worker)
+    job = ArchiveJob(roots, out, choice, model_id, dim, size, resources, args.batch_size, args.shard_size, _forwarded_env())
+    where = (
+        f"{resources.workers} worker(s), {resources.gpus_per_worker:g} GPU each"
+        if resources.gpus_per_worker
+        else (f"{resources.workers} CPU worker(s)")
+    )
+    skipped: list[tuple[str, str]] = []
+    final = None
+    try:
+        for event in embed_archive(job):
+            final = event
+            if event.phase == "embed" and not event.shards:
+                ctx.err(f"embed-archive: {event.total} files to embed ({event.already} already in {display_path(str(out))}), {where}")
+            if event.shard:
+                skipped += event.skipped_files
+                event.skipped_files = []
+                ctx.err(f"embed-archive: wrote {event.shard}: {event.done}/{event.total} files, {event.rate:.1f} files/s")
+                event.shard = ""
+    except ray.exceptions.RayError as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise PhotoclipError(
+            f"The Ray pipeline failed: {first}. Shards written so far are kept: run the command again to resume."
+        ) from None
+    assert final is not None
+    summary: dict[str, Any] = {
+        "out": str(out),
+        "model": model_id,
+        "listed": final.total + final.already,
+        "already": final.already,
+        "embedded": final.embedded,
+        "skipped": final.skipped,
+        "shards": final.shards,
+        "files_per_second": round(final.rate, 2),
+        "skipped_files": [{"path": display_path(p), "reason": r} for p, r in skipped],
+        "problems": [{"path": display_path(p), "reason": r} for p, r in final.problems],
+    }
+    if args.json:
+        ctx.json(summary)
+        return 0
+    ctx.out(
+        f"Listed {summary['listed']} files: {summary['already']} already in the archive. "
+        f"Embedded {summary['embedded']}, skipped {summary['skipped']}, in {summary['shards']} new shards."
+    )
+    for item in summary["skipped_files"] + summary["problems"]:
+        ctx.err(f"  problem: {item['path']}: {item['reason']}")
+    return 0
+
+
+def cmd_import_vectors(args: argparse.Namespace, ctx: Context) -> int:
+    require_cluster_extra("import-vectors", ("pyarrow",))
+    from photoclip.core.archive.importer import import_vectors, parse_prefix_map
+    from photoclip.core.model import model_id_for
+
+    pairs = parse_prefix_map(args.map_prefix or [])
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise PhotoclipError(f"Not a folder: {display_path(str(folder))}")
+    model_id = model_id_for(ctx.model_choice())
+    result = import_vectors(ctx.library(), folder, model_id, pairs)
+    if args.json:
+        ctx.json({**vars(result), "problems": [{"path": display_path(p), "reason": r} for p, r in result.problems], "model": model_id})
+        return 0
+    ctx.out(
+        f"Imported {result.imported} photos with their vectors and {result.skipped} unreadable files; "
+        f"{result.already} were already in the library, {result.changed} changed since they were embedded "
+        f"(`photoclip index` reads them), {result.not_here} not found here."
+    )
+    for folder_path in result.folders:
+        ctx.err(f"  folder: {display_path(folder_path)}")
+    for path, reason in result.problems:
+        ctx.err(f"  problem: {display_path(path)}: {reason}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("embed-archive", help="embed folders on a Ray cluster into Parquet shards (photoclip[cluster])")
+    p.add_argument("roots", nargs="+", metavar="ROOT", help="folders to embed")
+    p.add_argument("--out", required=True, metavar="DIR", help="the archive folder: shards and manifest (a rerun resumes)")
+    p.add_argument("--ray-address", metavar="ADDR", help="a running Ray cluster (default: start Ray on this machine)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="photos per model batch (default 64)")
+    p.add_argument("--shard-size", type=positive_int, default=4096, help="photos per Parquet shard (default 4096)")
+    p.add_argument(
+        "--gpus-per-worker",
+        type=gpus,
+        default=None,
+        metavar="G",
+        help="GPUs per embedding worker (default 1 with GPUs, else 0)",
+    )
+    p.add_argument("--workers", type=positive_int, default=None, help="embedding workers (default: one per GPU, or 1 without GPUs)")
+    add_json(p)
+    p.set_defaults(handler=cmd_embed_archive)
+
+    p = sub.add_parser("import-vectors", help="bring an embed-archive folder into the library, without embedding again")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--map-prefix", action="append", metavar="FROM=TO", help="the archive's paths under FROM are under TO here")
+    add_json(p)
+    p.set_defaults(handler=cmd_import_vectors)
