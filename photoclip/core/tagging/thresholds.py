@@ -33,11 +33,13 @@ benchmarks/bench_calibration.py).
 
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from photoclip.core.tagging.mixture import MIN_SIGMA as _MIN_SIGMA
+from photoclip.core.tagging.mixture import Mixture, Warp, fit_candidates, normal_pdf
 
 MIN_SEPARATION = 2.0  # pooled sigmas between the groups' means; below it they are one bell
 MAX_WIDTH_RATIO = 2.5  # the upper group's sigma against the lower's, at most
@@ -47,11 +49,10 @@ SMALL_LIBRARY_SEPARATION = 3.0
 MIN_GROUP = 5  # photos: fewer than this in the upper group is not a group
 TAIL_Z = 3.0  # the old rule's line, used when a few photos stand out of one group
 FIT_SAMPLE = 20_000  # scores used for the fit: plenty for five parameters
-_EM_STEPS = 200
-_EM_TOLERANCE = 1e-6
-_MIN_SIGMA = 1e-4  # cosine units: keeps the densities finite on tied scores
 _SMALL_LIBRARY_MIN_SCALE = 0.005  # cosine units, as the old rule had it
-_BINS = 256  # histogram bins the mixture is fitted on
+# Bends of the score axis tried (mixture.Warp, in the scores' standard deviations):
+# 0.15 undoes a skewness of about 0.5, a long right tail as CLIP scores often have.
+KAPPAS = (-0.15, 0.0, 0.1, 0.2, 0.3, 0.45)
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,22 @@ class ScoreShape:
     high_mean: float | None = None
     high_sigma: float | None = None
     high_share: float | None = None  # the fitted share of photos in the upper group
+    # The axis the groups were fitted on; the means and sigmas above are on it (the scores
+    # themselves unless the scores were skewed enough to be read on a bent axis).
+    warp: Warp = field(default_factory=Warp)
 
     def density(self, x: np.ndarray) -> np.ndarray:
         """The fitted shape (photos per unit score, per photo), for drawing over a histogram."""
         x = np.asarray(x, np.float64)
-        if self.groups == 1 or self.high_mean is None or self.high_sigma is None or self.high_share is None:
-            return _normal_pdf(x, self.low_mean, self.low_sigma)
-        low = (1.0 - self.high_share) * _normal_pdf(x, self.low_mean, self.low_sigma)
-        return low + self.high_share * _normal_pdf(x, self.high_mean, self.high_sigma)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = self.warp.forward(x)
+            slope = np.exp(self.warp.log_slope(x))  # densities on the bent axis, per unit score
+            shape: np.ndarray = normal_pdf(y, self.low_mean, self.low_sigma)
+            if self.groups == 2 and self.high_mean is not None and self.high_sigma is not None and self.high_share is not None:
+                high = normal_pdf(y, self.high_mean, self.high_sigma)
+                shape = (1.0 - self.high_share) * shape + self.high_share * high
+            result: np.ndarray = shape * slope
+            return result
 
 
 def threshold_from_scores(scores: np.ndarray, background: np.ndarray | None = None) -> float:
@@ -98,112 +107,65 @@ def score_shape(scores: np.ndarray, background: np.ndarray | None = None) -> Sco
         # A fixed sample: the same library gets the same line every run.
         rows = np.sort(np.random.default_rng(0).choice(values.size, size=FIT_SAMPLE, replace=False))
         values, margin = values[rows], None if margin is None else margin[rows]
-    two = _two_groups(values, margin)
-    if two is not None:
-        return two
-    return _small_library(values) if values.size < SMALL_LIBRARY else _one_group(values, top)
+    return _read_shape(values, margin, top)
 
 
-def _normal_pdf(x: np.ndarray, mean: float, sigma: float) -> np.ndarray:
-    result: np.ndarray = np.exp(-0.5 * ((x - mean) / sigma) ** 2) / (sigma * math.sqrt(2.0 * math.pi))
-    return result
+def _bends(x: np.ndarray) -> list[Warp]:
+    """The score axes tried: the scores themselves and, once a library is big enough for
+    its tails to be read, a few bends (mixture.Warp) from a long left to a long right tail."""
+    if x.size < SMALL_LIBRARY:
+        return [Warp()]
+    centre, scale = float(np.median(x)), max(float(x.std()), _MIN_SIGMA)
+    return [Warp(kappa, centre, scale) if kappa else Warp() for kappa in KAPPAS]
 
 
-def _normal_sf(x: np.ndarray, mean: float, sigma: float) -> np.ndarray:
-    """P(X > x) for X ~ N(mean, sigma), vectorised without SciPy."""
-    z = (np.asarray(x, np.float64) - mean) / (sigma * math.sqrt(2.0))
-    result: np.ndarray = 0.5 * _ERFC(z)
-    return result
+def _read_shape(x: np.ndarray, margin: np.ndarray | None, top: float) -> ScoreShape:
+    """The most likely description of the scores over every bend: one group or a mixture.
 
-
-_ERFC = np.vectorize(math.erfc, otypes=[np.float64])
-
-
-@dataclass
-class _Mixture:
-    """Gaussian components sorted by mean; `split` is the first one of the upper group."""
-
-    shares: np.ndarray
-    means: np.ndarray
-    sigmas: np.ndarray
-    log_likelihood: float
-    split: int = 0
-
-    def densities(self, x: np.ndarray) -> np.ndarray:
-        return self.shares * _normal_pdf(x[:, None], self.means, self.sigmas)  # type: ignore[arg-type]
-
-    def tail(self, x: np.ndarray, upper: bool) -> np.ndarray:
-        """Share of all photos in the lower or upper group that score above each x."""
-        part = slice(self.split, None) if upper else slice(0, self.split)
-        sf = _normal_sf(x[:, None], self.means[part], self.sigmas[part])  # type: ignore[arg-type]
-        result: np.ndarray = (self.shares[part] * sf).sum(axis=1)
-        return result
-
-
-def _fit_mixture(x: np.ndarray, binned: tuple[np.ndarray, np.ndarray], cuts: tuple[float, ...]) -> _Mixture | None:
-    """EM for Gaussians started from the score quantiles `cuts` (one component between each).
-
-    The E and M steps run over a fine histogram of the scores (`binned`: centres, counts)
-    rather than every photo: the same answer to well within a bin's width, at a cost that
-    does not grow with the library.
+    Likelihoods on different bends are made comparable by the bend's slope (the change of
+    variables), so a skewed single bell is read as one bell on a bent axis rather than
+    as two groups on the straight one.
     """
-    edges = np.quantile(x, (0.0, *cuts, 1.0))
-    groups = [x[(x >= lo) & (x <= hi)] for lo, hi in itertools.pairwise(edges)]
-    if any(g.size < 2 for g in groups):
-        return None
-    centres, counts = binned
-    n = float(counts.sum())
-    shares = np.array([g.size for g in groups], np.float64) / x.size
-    means = np.array([g.mean() for g in groups])
-    sigmas = np.maximum(np.array([g.std() for g in groups]), _MIN_SIGMA)
-    previous = -math.inf
-    log_likelihood = previous
-    for _ in range(_EM_STEPS):
-        weighted = shares * _normal_pdf(centres[:, None], means, sigmas)  # type: ignore[arg-type]
-        total = np.maximum(weighted.sum(axis=1), 1e-300)
-        log_likelihood = float((counts * np.log(total)).sum())
-        r = counts[:, None] * weighted / total[:, None]
-        weights = r.sum(axis=0)
-        if (weights < 1e-6).any():
-            return None
-        shares = weights / n
-        means = (r * centres[:, None]).sum(axis=0) / weights
-        sigmas = np.maximum(np.sqrt((r * (centres[:, None] - means) ** 2).sum(axis=0) / weights), _MIN_SIGMA)
-        if log_likelihood - previous < _EM_TOLERANCE * abs(log_likelihood):
-            break
-        previous = log_likelihood
-    order = np.argsort(means)
-    return _Mixture(shares[order], means[order], sigmas[order], log_likelihood)
-
-
-def _histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    counts, edges = np.histogram(x, bins=_BINS)
-    centres = 0.5 * (edges[:-1] + edges[1:])
-    used = counts > 0
-    return centres[used], counts[used].astype(np.float64)
-
-
-def _bic(fit: _Mixture, n: int) -> float:
-    return -2.0 * fit.log_likelihood + (3 * fit.means.size - 1) * math.log(n)
-
-
-def _two_groups(x: np.ndarray, margin: np.ndarray | None) -> ScoreShape | None:
     n = x.size
+    readings: list[tuple[float, Warp, np.ndarray, Mixture, list[Mixture]]] = []
+    for warp in _bends(x):
+        y = warp.forward(x)
+        if not np.isfinite(y).all():
+            continue
+        one, fits = fit_candidates(y)
+        slope = float(warp.log_slope(x).sum())
+        # A small premium for every mixture: two groups must be clearly better than one.
+        bic = min(f.bic(n) + (10.0 if f.means.size > 1 else 0.0) for f in [one, *fits]) - 2.0 * slope
+        readings.append((bic, warp, y, one, fits))
+    readings.sort(key=lambda reading: reading[0])
+    # The most likely reading that makes sense: a mixture that fails the checks (groups
+    # too close, a tail fitted as a group) gives way to the next most likely bend, until
+    # one group is the most likely reading left.
+    for _, warp, y, one, fits in readings:
+        two = _two_groups(y, x, margin, warp, one, fits)
+        if two is not None:
+            return two
+        if _prefers_one(y.size, one, fits):
+            break
+    if n < SMALL_LIBRARY:
+        return _small_library(x)
+    _, warp, y, _, _ = readings[0]
+    return _one_group(y, warp, top)
+
+
+def _prefers_one(n: int, one: Mixture, fits: list[Mixture]) -> bool:
+    return all(one.bic(n) <= f.bic(n) + 10.0 for f in fits)
+
+
+def _two_groups(
+    y: np.ndarray, x: np.ndarray, margin: np.ndarray | None, warp: Warp, one: Mixture, fits: list[Mixture]
+) -> ScoreShape | None:
+    n = y.size
     if n < 2 * MIN_GROUP:
         return None
-    binned = _histogram(x)
-    centres, counts = binned
-    mean, sigma = float(x.mean()), max(float(x.std()), _MIN_SIGMA)
-    one_ll = float((counts * np.log(np.maximum(_normal_pdf(centres, mean, sigma), 1e-300))).sum())
-    one = _Mixture(np.ones(1), np.array([mean]), np.array([sigma]), one_ll)
-    # Two components from several starts (the top 1%, 5%, 20%, 50% as the upper one), and
-    # three, so that a skewed group without the subject can be two overlapping components
-    # rather than pull the subject's component down into its tail.
-    starts = [(0.99,), (0.95,), (0.8,), (0.5,), (0.5, 0.95), (0.4, 0.8), (0.3, 0.99)]
-    fits = [fit for cuts in starts if (fit := _fit_mixture(x, binned, cuts)) is not None]
-    best = min([one, *fits], key=lambda f: _bic(f, n) + (10.0 if f.means.size > 1 else 0.0))
-    if best.means.size == 1:
+    if _prefers_one(n, one, fits):
         return None
+    best = min(fits, key=lambda f: f.bic(n))
     needed = SMALL_LIBRARY_SEPARATION if n < SMALL_LIBRARY else MIN_SEPARATION
     # The upper group starts at the widest gap between neighbouring components.
     gaps = [
@@ -217,27 +179,24 @@ def _two_groups(x: np.ndarray, margin: np.ndarray | None) -> ScoreShape | None:
     # A narrow bell with a long tail (scores piled against a floor) also fits as a narrow
     # component plus a wide one above it; a subject's group is not many times wider than
     # the rest.
-    low_mean, low_sigma = _pooled(best, slice(0, split))
-    high_mean, high_sigma = _pooled(best, slice(split, None))
-    if high_sigma > MAX_WIDTH_RATIO * max(low_sigma, WIDTH_FLOOR):
+    low_mean, low_sigma = best.pooled(slice(0, split))
+    high_mean, high_sigma = best.pooled(slice(split, None))
+    floor = WIDTH_FLOOR if warp.kappa == 0.0 else WIDTH_FLOOR / warp.scale
+    if high_sigma > MAX_WIDTH_RATIO * max(low_sigma, floor):
         return None
     best.split = split
-    threshold = _best_expected_f1(best)
+    threshold = warp.inverse(_best_expected_f1(best, warp))
     if margin is not None and not _upper_beats_background(x, margin, threshold):
         return None
-    return ScoreShape(threshold, 2, False, low_mean, low_sigma, high_mean, high_sigma, high_share)
+    return ScoreShape(threshold, 2, False, low_mean, low_sigma, high_mean, high_sigma, high_share, warp)
 
 
-def _pooled(fit: _Mixture, part: slice) -> tuple[float, float]:
-    """Mean and sigma of a group made of several components."""
-    shares, means, sigmas = fit.shares[part], fit.means[part], fit.sigmas[part]
-    mean = float((shares * means).sum() / shares.sum())
-    return mean, float(np.sqrt((shares * (sigmas**2 + (means - mean) ** 2)).sum() / shares.sum()))
-
-
-def _best_expected_f1(fit: _Mixture) -> float:
-    """The line with the best F1 if the photos really were the fitted groups."""
-    grid = np.linspace(fit.means[0], fit.means[-1] + 2.0 * fit.sigmas[-1], 512)
+def _best_expected_f1(fit: Mixture, warp: Warp) -> float:
+    """The line (on the fitted axis) with the best F1 if the photos really were the fitted groups."""
+    top = fit.means[-1] + 2.0 * fit.sigmas[-1]
+    if warp.kappa > 0.0:
+        top = min(top, (1.0 - 1e-9) / warp.kappa)  # the bent axis ends there
+    grid = np.linspace(fit.means[0], top, 512)
     high_share = float(fit.shares[fit.split :].sum())
     true_pos = fit.tail(grid, upper=True)
     false_pos = fit.tail(grid, upper=False)
@@ -269,16 +228,19 @@ def _small_library(x: np.ndarray) -> ScoreShape:
     return ScoreShape(threshold=line, groups=1, standouts=bool((x >= line).any()), low_mean=median, low_sigma=sigma)
 
 
-def _one_group(x: np.ndarray, top: float) -> ScoreShape:
-    median = float(np.median(x))
+def _one_group(y: np.ndarray, warp: Warp, top: float) -> ScoreShape:
+    """One bell (on the fitted axis `y`): a few standouts above it get the old tail rule's
+    line, otherwise the line goes above every photo."""
+    median = float(np.median(y))
     # The upper half's spread: a right tail is what a label's best photos sit in, and a
     # skewed bell's MAD (taken over both halves) understates it.
-    upper_sigma = max(float(np.quantile(x, 0.9) - median) / 1.2816, _MIN_SIGMA)
+    upper_sigma = max(float(np.quantile(y, 0.9) - median) / 1.2816, _MIN_SIGMA / warp.scale)
     tail_line = median + TAIL_Z * upper_sigma
-    beyond = int((x > tail_line).sum())
-    expected = x.size * 0.5 * math.erfc(TAIL_Z / math.sqrt(2.0))
+    beyond = int((y > tail_line).sum())
+    expected = y.size * 0.5 * math.erfc(TAIL_Z / math.sqrt(2.0))
     # More photos past 3 sigmas than one bell plausibly puts there (a Poisson margin of
     # three standard deviations plus two): a few photos have the subject.
     standouts = beyond >= MIN_GROUP // 2 + 1 and beyond > expected + 3.0 * math.sqrt(expected) + 2.0
-    threshold = tail_line if standouts else max(top + 1e-6, tail_line)
-    return ScoreShape(threshold=threshold, groups=1, standouts=standouts, low_mean=median, low_sigma=upper_sigma)
+    line = warp.inverse(tail_line)
+    threshold = line if standouts else max(top + 1e-6, line)
+    return ScoreShape(threshold=threshold, groups=1, standouts=standouts, low_mean=median, low_sigma=upper_sigma, warp=warp)

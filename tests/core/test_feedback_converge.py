@@ -1,0 +1,78 @@
+"""converge.py: feedback moves the label's vector and line so that tags improve.
+
+Simulated libraries of unit vectors (no model): photos share a "photo" direction, the
+subject's photos add a subject direction, the label's text leans partly on the subject.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from photoclip.core.model import normalize
+from photoclip.core.tagging.converge import FeedbackState, answer, held_out_errors, tagged
+
+DIM = 64
+
+
+def library(seed: int, n: int, share: float, d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    photo_dir, subject, gap = np.linalg.qr(rng.standard_normal((DIM, 3)))[0].T
+    sigma = 0.7 / np.sqrt(DIM)
+    truth = rng.random(n) < share
+    photos = 0.6 * photo_dir + truth[:, None] * (d * sigma / 0.3) * subject + sigma * rng.standard_normal((n, DIM))
+    text = 0.3 * photo_dir + 0.3 * subject + np.sqrt(1 - 0.18) * gap
+    return normalize(photos.astype(np.float32)), truth, normalize(text.astype(np.float32))
+
+
+def f1(now: np.ndarray, truth: np.ndarray) -> float:
+    return 2 * int((now & truth).sum()) / max(int(now.sum()) + int(truth.sum()), 1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.sampled_from([0.05, 0.2, 0.5]),
+    st.lists(st.tuples(st.integers(0, 399), st.booleans()), min_size=1, max_size=6),
+)
+def test_an_answer_that_agrees_never_makes_the_tags_worse(seed: int, share: float, earlier: list[tuple[int, bool]]) -> None:
+    photos, truth, text = library(seed, 400, share, 3.0)
+    state = FeedbackState(text)
+    for row, _ in earlier:  # some answers first (true ones), which may move vector and line
+        if row not in state.answers:
+            answer(state, photos, row, bool(truth[row]))
+    before = tagged(state, photos)
+    vector, line = state.vector(photos), state.line
+    # Every photo not yet answered whose true answer agrees with its current decision.
+    agreeing = [r for r in range(len(truth)) if r not in state.answers and before[r] == truth[r]]
+    row = agreeing[seed % len(agreeing)]
+    assert answer(state, photos, row, bool(truth[row])) is True
+    after = tagged(state, photos)
+    assert f1(after, truth) >= f1(before, truth)
+    assert np.array_equal(state.vector(photos), vector) and state.line == line  # nothing else moved
+    assert after[row] == truth[row]
+
+
+def test_answers_near_the_line_converge_on_separable_groups() -> None:
+    photos, truth, text = library(3, 3000, 0.3, 4.0)
+    state = FeedbackState(text)
+    for _ in range(10):
+        scores = photos @ state.vector(photos)
+        line = state.line if state.line is not None else float(np.median(scores))
+        open_rows = np.setdiff1d(np.arange(len(truth)), list(state.answers))
+        row = int(open_rows[np.argmin(np.abs(scores[open_rows] - line))])
+        answer(state, photos, row, bool(truth[row]))
+    assert f1(tagged(state, photos), truth) >= 0.9
+
+
+def test_a_vector_move_that_misclassifies_earlier_answers_is_refused() -> None:
+    photos, truth, text = library(5, 500, 0.3, 4.0)
+    yes = [int(r) for r in np.flatnonzero(truth)[:4]]
+    no = [int(r) for r in np.flatnonzero(~truth)[:4]]
+    answers = {**dict.fromkeys(yes, True), **dict.fromkeys(no, False)}
+    # A "yes" to a photo without the subject pulls the vector towards photos in general:
+    # held out, such a move misclassifies more answers than the vector without it.
+    wrong = int(np.flatnonzero(~truth)[10])
+    answers[wrong] = True
+    assert held_out_errors(text, photos, answers, [wrong]) >= held_out_errors(text, photos, answers, [])
