@@ -46,6 +46,11 @@ class TimelineScrubber(QWidget):
         self._current_row = 0
         self.update()
 
+    @property
+    def current_row(self) -> int:
+        """The row the marker stands for."""
+        return self._current_row
+
     def set_current_row(self, row: int) -> None:
         if row != self._current_row:
             self._current_row = row

@@ -16,6 +16,10 @@ from photoclip.gui.windows.base import WindowPart
 
 class TimelineView(WindowPart):
     timeline: Timeline | None = None
+    # (row, scroll value) of the last jump. Near the end the grid cannot bring the row to the
+    # top (the last page holds it and more), so the top row is of an earlier year: while
+    # the grid stays where the jump left it, the marker shows the row jumped to instead.
+    _jumped: tuple[int, int] | None = None
 
     def timeline_wanted(self) -> bool:
         return self.sort_combo.currentData() == SORT_DATE and self.grid_model.rowCount() > 0
@@ -27,6 +31,7 @@ class TimelineView(WindowPart):
             self.timeline = Timeline([model.photo(row).taken_at for row in range(model.rowCount())])
         else:
             self.timeline = None
+        self._jumped = None
         self.grid.set_timeline(self.timeline)
         self.scrubber.set_timeline(self.timeline)
         self.scrubber.setVisible(self.timeline is not None)
@@ -37,12 +42,20 @@ class TimelineView(WindowPart):
         return self.grid.top_row()
 
     def _grid_scrolled(self, *_args: object) -> None:
-        if self.timeline is not None:
-            self.scrubber.set_current_row(self.top_row())
+        if self.timeline is None:
+            self._jumped = None
+            return
+        row = self.top_row()
+        if self._jumped is not None and self._jumped[1] == self.grid.verticalScrollBar().value():
+            row = self._jumped[0]
+        else:
+            self._jumped = None  # scrolled since: the marker follows the top row again
+        self.scrubber.set_current_row(row)
 
     def jump_to_row(self, row: int) -> None:
         if 0 <= row < self.grid_model.rowCount():
             index = self.grid_model.index(row, 0)
             self.grid.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
             self.grid.setCurrentIndex(index)
+            self._jumped = (row, self.grid.verticalScrollBar().value())
             self._grid_scrolled()
