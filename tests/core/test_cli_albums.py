@@ -69,7 +69,7 @@ def test_info_prints_a_photos_metadata(trip_env, tmp_path):
     assert info["gps"]["lat"] == pytest.approx(INNSBRUCK[0], abs=1e-4)
     assert (info["place"]["city"], info["place"]["country"]) == ("Innsbruck", "Austria") and info["tags"] == []
     plain = photoclip("info", str(folder / "lis-2023.jpg"), env=env).stdout
-    assert "Lisbon, Portugal" in plain and "(from EXIF)" in plain and "Canon EOS R6" in plain
+    assert "Lisbon, Lisboa, Portugal" in plain and "(from EXIF)" in plain and "Canon EOS R6" in plain
     proc = photoclip("info", str(tmp_path / "elsewhere.jpg"), env=env, check=False)
     assert proc.returncode == 2 and "not in the library" in proc.stderr and "Traceback" not in proc.stderr
 

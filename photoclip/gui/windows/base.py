@@ -51,9 +51,10 @@ from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 from photoclip.gui.widgets.albums import AlbumsPanel
+from photoclip.gui.widgets.photo_grid_view import PhotoGridView
 from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
-from photoclip.gui.widgets.timeline import StickyHeader, TimelineScrubber
+from photoclip.gui.widgets.timeline import TimelineScrubber
 from photoclip.gui.windows.tagging import TaggingCommands
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class WindowBase(QMainWindow):
     sort_combo: QComboBox
     size_slider: QSlider
     banner: Banner
-    grid: QListView
+    grid: PhotoGridView
     delegate: PhotoDelegate
     empty: EmptyState
     no_results: QLabel
@@ -123,7 +124,6 @@ class WindowBase(QMainWindow):
     albums_panel: AlbumsPanel
     grid_page: QWidget
     scrubber: TimelineScrubber
-    sticky_header: StickyHeader
     labels_action: QAction
     suggest_action: QAction
     trash_history: list[list[str]]  # paths moved to the trash in this session, one list per move

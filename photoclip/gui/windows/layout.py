@@ -38,9 +38,10 @@ from photoclip.gui.models import (
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 from photoclip.gui.widgets.albums import AlbumsPanel
 from photoclip.gui.widgets.flow import FlowLayout
+from photoclip.gui.widgets.photo_grid_view import PhotoGridView
 from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
-from photoclip.gui.widgets.timeline import StickyHeader, TimelineScrubber
+from photoclip.gui.widgets.timeline import TimelineScrubber
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.grid_actions import OnResize, open_folder_or_say_where
 
@@ -151,23 +152,16 @@ class WindowLayout(WindowPart):
 
         # grid and the pages that can replace it
         self.banner = Banner(self)
-        self.grid = QListView(self)
+        # One lazy view of equal cells; sorted by date it adds month headers (see photo_grid_view.py).
+        self.grid = PhotoGridView(self)
         self.grid.setObjectName("grid")
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setUniformItemSizes(True)  # one size for all cells: layout stays O(1) over 100k photos
-        self.grid.setLayoutMode(QListView.LayoutMode.Batched)
-        self.grid.setBatchSize(2000)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.grid.setDragEnabled(True)
         self.grid.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.grid.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.grid.setAcceptDrops(False)  # drops go to the window: image search or a new folder
         self.grid.setMouseTracking(True)
-        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.setSpacing(4)
         self.grid_resize_watch = OnResize(self.grid, lambda: self.fit_grid_columns())
         self.delegate = PhotoDelegate(self.grid)
         self.grid.setItemDelegate(self.delegate)
@@ -188,7 +182,6 @@ class WindowLayout(WindowPart):
         grid_row.setSpacing(0)
         self.scrubber = TimelineScrubber(self.grid_page)
         self.scrubber.hide()
-        self.sticky_header = StickyHeader(self.grid.viewport())
         grid_row.addWidget(self.grid, 1)
         grid_row.addWidget(self.scrubber)
         self.pages = QStackedWidget(self)
@@ -265,5 +258,5 @@ class WindowLayout(WindowPart):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(action("Open &log folder", lambda: open_folder_or_say_where(self, paths.log_dir(), "The log folder")))
         help_menu.addAction(action("&About photoclip", self.about))
-        # In the grid: Enter opens the viewer (QListView.activated), Ctrl+V searches by a pasted image.
+        # In the grid: Enter opens the viewer (QAbstractItemView.activated), Ctrl+V searches by a pasted image.
         action("Paste image", self.paste_image, QKeySequence.StandardKey.Paste, self.grid)
