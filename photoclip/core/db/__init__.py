@@ -17,7 +17,7 @@ Create one `Library` per thread: sqlite3 connections are not shared.
 
 from __future__ import annotations
 
-from photoclip.core.db import _without_pandas  # noqa: F401  (first: sqlite_utils loads without pandas)
+from photoclip.core.db._without_pandas import Migrations  # first: sqlite_utils loads without pandas
 from photoclip.core.db.errors import (
     DatabaseBusy,
     DatabaseDamaged,
@@ -29,7 +29,7 @@ from photoclip.core.db.errors import (
 )
 from photoclip.core.db.identity import APPLICATION_ID
 from photoclip.core.db.library import Library
-from photoclip.core.db.migrations import MIGRATIONS, Migrations, run_script
+from photoclip.core.db.migrations import MIGRATIONS, run_script
 from photoclip.core.db.pathcodec import db_path, display_path, fs_path
 from photoclip.core.db.records import MISSING, NEW, OK, SKIPPED, Folder, Photo
 from photoclip.core.db.vectors import VECTOR_DTYPE

@@ -23,3 +23,7 @@ def import_sqlite_utils() -> None:
 
 
 import_sqlite_utils()
+
+from sqlite_utils import Migrations  # noqa: E402  (after the import above)
+
+__all__ = ["Migrations"]
