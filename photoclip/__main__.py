@@ -15,6 +15,11 @@ def main(argv: list[str] | None = None) -> int:
         from photoclip.cli.desktop import install_desktop_entry
 
         return install_desktop_entry()
+    from photoclip.cli.quick import answer_by_worker
+
+    code = answer_by_worker(argv)  # before the engine is imported: a running worker answers in milliseconds
+    if code is not None:
+        return code
     from photoclip.cli.launch import app_launch
     from photoclip.cli.parser import command_names
     from photoclip.core.errors import PhotoclipError

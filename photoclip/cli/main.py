@@ -16,6 +16,7 @@ from pathlib import Path
 
 from photoclip.cli.context import Context
 from photoclip.cli.parser import build_parser, split_negations
+from photoclip.cli.quick import quiet_stdout_errors
 from photoclip.core import paths
 from photoclip.core.db import display_path
 from photoclip.core.errors import ENVIRONMENT_ERRORS, PATH_ERRORS, PhotoclipError
@@ -55,7 +56,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.command is None:
         return -1  # the caller opens the app
-    _quiet_stdout_errors()
+    quiet_stdout_errors()
     ctx = Context(args)
     try:
         code: int = args.handler(args, ctx)
@@ -90,17 +91,6 @@ def _db_path(ctx: Context) -> Path | None:
         return ctx.db_path
     except Exception:
         return None
-
-
-def _quiet_stdout_errors() -> None:
-    # File names that are not valid UTF-8 print as their original bytes, like ls does.
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            try:
-                reconfigure(errors="surrogateescape")
-            except ValueError:
-                pass
 
 
 def _write_crash_log() -> Path:

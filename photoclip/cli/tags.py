@@ -32,6 +32,8 @@ class Ctx(Protocol):
 
     def out(self, text: str = "") -> None: ...
 
+    def err(self, text: str) -> None: ...
+
     def ask_worker(self, op: str, params: dict[str, object]) -> tuple[object, int] | None: ...
 
 
@@ -265,7 +267,7 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
                 mark = "*" if m.passes else " "
                 ctx.out(f" {mark} {m.score:.3f}  {m.label}")
     if note:
-        _err(f"photoclip: {note}")
+        ctx.err(f"photoclip: {note}")  # through ctx: a worker serving this command sends it to the asker
     return 0
 
 

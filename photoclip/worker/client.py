@@ -4,6 +4,9 @@ None covers every way a worker can be absent or unfit: no socket, nobody listeni
 socket or folder that is not owner-only (refused with a warning), another user at the
 other end, another library or model, a dead or wedged worker. A mistake in the query
 itself comes back as the same PhotoclipError the in-process path raises.
+
+Only light modules are imported here (the quick command line path, cli/quick.py, uses
+`exchange` before anything heavy is loaded); the answer decoding is imported when needed.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.model import ModelChoice
 from photoclip.worker import runtime
-from photoclip.worker.protocol import MAX_ANSWER_BYTES, PROTOCOL_VERSION, ProtocolError, answer_from_json, receive_message, send_message
+from photoclip.worker.wire import MAX_ANSWER_BYTES, PROTOCOL_VERSION, ProtocolError, receive_message, send_message
+
+if TYPE_CHECKING:
+    from photoclip.core.model import ModelChoice
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +37,17 @@ def model_identity(choice: ModelChoice) -> dict[str, object]:
     return {"name": choice.name, "weights": weights, "device": choice.device, "precision": choice.precision}
 
 
-class _NoWorker(Exception):
-    pass
+class NoWorker(Exception):
+    """No worker fit to answer: the asker works in-process. The message says why (for logs)."""
 
 
 def ask(db_path: Path, choice: ModelChoice, op: str, params: dict[str, object]) -> tuple[object, int] | None:
     """(answer, number of photos the worker's index holds), or None: answer it yourself."""
+    from photoclip.worker.protocol import answer_from_json
+
     try:
-        reply = _exchange(db_path, choice, op, params)
-    except _NoWorker as exc:
+        reply = exchange(db_path, model_identity(choice), op, params)
+    except NoWorker as exc:
         log.debug("No worker answer: %s", exc)
         return None
     if reply.get("ok") is True:
@@ -55,19 +62,20 @@ def ask(db_path: Path, choice: ModelChoice, op: str, params: dict[str, object]) 
     return None
 
 
-def _exchange(db_path: Path, choice: ModelChoice, op: str, params: dict[str, object]) -> dict[str, Any]:
+def exchange(db_path: Path, model: dict[str, object] | None, op: str, params: dict[str, object]) -> dict[str, Any]:
+    """One request and its reply; NoWorker when no fit worker listens (a warning says why when it matters)."""
     path = runtime.socket_path(db_path)
     if not os.path.lexists(path):
-        raise _NoWorker("no socket")
+        raise NoWorker("no socket")
     try:
         runtime.check_private_socket(path)
     except runtime.NotPrivate as exc:
         log.warning("photoclip: not asking the background worker: %s", exc)
-        raise _NoWorker(str(exc)) from None
+        raise NoWorker(str(exc)) from None
     request = {
         "version": PROTOCOL_VERSION,
         "db": os.path.realpath(db_path),
-        "model": model_identity(choice),
+        "model": model,
         "op": op,
         "params": params,
     }
@@ -78,24 +86,24 @@ def _exchange(db_path: Path, choice: ModelChoice, op: str, params: dict[str, obj
         uid = runtime.peer_uid(sock)
         if uid is not None and uid != os.getuid():
             log.warning("photoclip: not asking the background worker: its socket is served by another user (uid %s)", uid)
-            raise _NoWorker("another user")
+            raise NoWorker("another user")
         sock.settimeout(ANSWER_TIMEOUT_S)
         send_message(sock, request)
         reply = receive_message(sock, MAX_ANSWER_BYTES)
     except (OSError, ProtocolError) as exc:
-        raise _NoWorker(str(exc)) from None
+        raise NoWorker(str(exc)) from None
     finally:
         sock.close()
     if not isinstance(reply, dict):
-        raise _NoWorker("malformed reply")
+        raise NoWorker("malformed reply")
     return reply
 
 
 def ping(db_path: Path, choice: ModelChoice) -> int | None:
     """The worker's pid when one answers for this library and model."""
     try:
-        reply = _exchange(db_path, choice, "ping", {})
-    except _NoWorker:
+        reply = exchange(db_path, model_identity(choice), "ping", {})
+    except NoWorker:
         return None
     answer = reply.get("answer")
     return int(answer["pid"]) if reply.get("ok") and isinstance(answer, dict) else None

@@ -29,7 +29,7 @@ from photoclip.worker import runtime, status
 from photoclip.worker.client import model_identity
 from photoclip.worker.models import ModelHolder
 from photoclip.worker.power import on_battery
-from photoclip.worker.server import QueryServer
+from photoclip.worker.server import CommandRunner, QueryServer
 from photoclip.worker.watcher import Changes, FolderWatcher
 
 # Status file updates while indexing: often enough for a progress bar, rarely enough to cost nothing.
@@ -45,6 +45,7 @@ class WorkerOptions:
     thumbnails: Path | None = None
     write_xmp: bool = False
     battery_check_every: float = 60.0
+    run_command: CommandRunner | None = None  # whole CLI commands for quick clients (cli/served.py)
 
 
 class Worker:
@@ -90,7 +91,7 @@ class Worker:
             cleanup.callback(self.holder.close)
             lib = Library(self.db_path)
             cleanup.callback(lib.close)
-            server = QueryServer(self.db_path, model_identity(self.choice), self.holder)
+            server = QueryServer(self.db_path, model_identity(self.choice), self.holder, self.options.run_command)
             server.start()
             cleanup.callback(server.stop)
             self._watcher = FolderWatcher(self.changes)

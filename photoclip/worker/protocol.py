@@ -13,9 +13,7 @@ bytes, kept as lone surrogates, survive), one request and one answer per connect
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import socket
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -23,16 +21,19 @@ from typing import Any
 from photoclip.core.db import Photo
 from photoclip.core.search import Filters, QueryTerm, Result, Searcher
 from photoclip.core.tagging import LabelMatch, top_labels
+from photoclip.worker.wire import (  # the framing lives apart so the quick CLI path imports nothing heavy
+    MAX_ANSWER_BYTES,
+    MAX_REQUEST_BYTES,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    receive_message,
+    send_message,
+)
 
-PROTOCOL_VERSION = 1
-MAX_REQUEST_BYTES = 1 << 20
-MAX_ANSWER_BYTES = 1 << 30  # duplicates of a million photos is a long list
+__all__ = ["MAX_ANSWER_BYTES", "MAX_REQUEST_BYTES", "PROTOCOL_VERSION", "ProtocolError", "receive_message", "send_message"]
 
-OPERATIONS = ("search", "similar", "duplicates", "top_labels", "ping")
-
-
-class ProtocolError(Exception):
-    """A message that is not a well-formed request or answer."""
+# "command" (a whole CLI command run in the worker) is served only where the CLI registers a runner.
+OPERATIONS = ("search", "similar", "duplicates", "top_labels", "ping", "command")
 
 
 # -- parameters ------------------------------------------------------------------------
@@ -190,32 +191,3 @@ def answer_from_json(op: str, raw: Any) -> object:
     except (TypeError, KeyError) as exc:
         raise ProtocolError(f"malformed answer: {exc}") from None
     return raw
-
-
-# -- framing ---------------------------------------------------------------------------
-
-
-def send_message(sock: socket.socket, message: object) -> None:
-    sock.sendall(json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n")
-
-
-def receive_message(sock: socket.socket, limit: int) -> Any:
-    """One newline-terminated JSON document; ProtocolError when too long, cut short or not JSON."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = sock.recv(1 << 16)
-        if not chunk:
-            raise ProtocolError("the connection closed before the message ended")
-        end = chunk.find(b"\n")
-        if end >= 0:
-            chunks.append(chunk[:end])
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > limit:
-            raise ProtocolError("the message is too long")
-    try:
-        return json.loads(b"".join(chunks).decode("ascii"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(f"not a JSON message: {exc}") from None

@@ -12,6 +12,7 @@ import os
 import select
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ from photoclip.worker.protocol import (
 
 log = logging.getLogger(__name__)
 
+# Runs a whole command line command for a client (the CLI registers it: the worker layer
+# cannot import the CLI): (request params, library, searcher, this worker's model identity)
+# -> the reply. It refuses, rather than answers, whatever it cannot answer exactly as
+# the client would in-process.
+CommandRunner = Callable[[dict[str, Any], Library, Searcher, dict[str, object]], dict[str, object]]
+
 # A client that connects and says nothing must not hold the (one-at-a-time) server for long.
 REQUEST_TIMEOUT_S = 10.0
 
@@ -41,8 +48,9 @@ REQUEST_TIMEOUT_S = 10.0
 class QueryServer:
     """Answers queries for one library with the worker's model, on a thread of its own."""
 
-    def __init__(self, db_path: Path, model: dict[str, object], holder: ModelHolder) -> None:
+    def __init__(self, db_path: Path, model: dict[str, object], holder: ModelHolder, run_command: CommandRunner | None = None) -> None:
         self.db_path = db_path
+        self.run_command = run_command
         self.real_db = os.path.realpath(db_path)
         self.model = model
         self.holder = holder
@@ -131,6 +139,8 @@ class QueryServer:
             return {"ok": False, "refused": "protocol version"}
         if request.get("db") != self.real_db:
             return {"ok": False, "refused": "another library"}
+        if request.get("op") == "command":
+            return self._command(request.get("params"), lib)  # the runner checks the model the command asks for
         if request.get("model") != self.model:
             return {"ok": False, "refused": "another model"}
         op, params = request.get("op"), request.get("params")
@@ -140,14 +150,9 @@ class QueryServer:
             return {"ok": False, "refused": "malformed request"}
         try:
             with self.holder.use() as embedder:
-                if self._searcher is None or self._held is not embedder:
-                    self._held = embedder
-                    queries = QueryEmbedder.over(embedder) if isinstance(embedder, OpenClipEmbedder) else embedder
-                    self._searcher = Searcher(lib, queries)
-                else:
-                    self._searcher.refresh()  # the indexer may have added photos since the last query
-                answer = run_query(op, params, self._searcher)
-                return {"ok": True, "answer": answer_to_json(op, answer), "indexed": len(self._searcher.index)}
+                searcher = self._searcher_over(lib, embedder)
+                answer = run_query(op, params, searcher)
+                return {"ok": True, "answer": answer_to_json(op, answer), "indexed": len(searcher.index)}
         except ProtocolError as exc:
             return {"ok": False, "refused": str(exc)}
         except PhotoclipError as exc:
@@ -155,4 +160,26 @@ class QueryServer:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:
             log.exception("A query failed in the worker")
+            return {"ok": False, "refused": f"internal error: {type(exc).__name__}"}
+
+    def _searcher_over(self, lib: Library, embedder: Embedder) -> Searcher:
+        if self._searcher is None or self._held is not embedder:
+            self._held = embedder
+            queries = QueryEmbedder.over(embedder) if isinstance(embedder, OpenClipEmbedder) else embedder
+            self._searcher = Searcher(lib, queries)
+        else:
+            self._searcher.refresh()  # the indexer may have added photos since the last query
+        return self._searcher
+
+    def _command(self, params: object, lib: Library) -> dict[str, object]:
+        if self.run_command is None or not isinstance(params, dict):
+            return {"ok": False, "refused": "commands are not served here"}
+        try:
+            with self.holder.use() as embedder:
+                return self.run_command(params, lib, self._searcher_over(lib, embedder), self.model)
+        except PhotoclipError as exc:
+            # No model here, say: the client runs the command itself and says so in its own words.
+            return {"ok": False, "refused": str(exc)}
+        except Exception as exc:
+            log.exception("A command failed in the worker")
             return {"ok": False, "refused": f"internal error: {type(exc).__name__}"}

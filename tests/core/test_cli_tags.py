@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,9 @@ class FakeCtx:
 
     def out(self, text: str = "") -> None:
         self.lines.append(text)
+
+    def err(self, text: str) -> None:
+        print(text, file=sys.stderr)
 
     def ask_worker(self, op: str, params: dict) -> None:
         return None  # no background worker: every query is answered in-process

@@ -20,8 +20,11 @@ from tests.conftest import TINY_MODEL
 pytestmark = pytest.mark.slow
 
 
-def photoclip(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True, timeout=300)
+def photoclip(
+    *args: str, env: dict[str, str], check: bool = True, cwd: Path | None = None, python: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, *python, "-m", "photoclip", *args]
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}")
     return proc
@@ -127,6 +130,50 @@ def test_answers_through_the_worker_equal_answers_in_process(env, photo_dir, wat
     # A mistake in the query is the same one line and exit 2 either way.
     warm = photoclip("similar", str(photo_dir / "nope.jpg"), env=env, check=False)
     assert warm.returncode == 2 and "No such file" in warm.stderr
+
+
+HEAVY = ("numpy", "sqlite_utils", "torch", "open_clip", "PIL.Image", "photoclip.core.db", "photoclip.core.search")
+
+
+def imported(stderr: str) -> set[str]:
+    """The module names a `python -X importtime` run imported."""
+    return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def heavy(modules: set[str]) -> set[str]:
+    """The heavy packages among `modules`, by their own name or a submodule's (a package's own line can be missing)."""
+    return {h for h in HEAVY if any(m == h or m.startswith(h + ".") for m in modules)}
+
+
+def test_quick_commands_are_answered_byte_for_byte_with_light_imports(env, photo_dir, watching):
+    count = len(list(photo_dir.iterdir()))
+    watching.expect(f"embedded {count},")
+    photoclip("labels", "add", "Cats", "--description", "a cat", env=env)
+    local = {**env, "PHOTOCLIP_NO_WORKER": "1"}
+    # Typed as a user types them in the photos' folder: relative paths are the client's, not the worker's.
+    commands = [
+        ("similar", "skimage_chelsea.jpg", "-n", "3"),
+        ("search", "cat", "+", "./skimage_chelsea.jpg", "--json", "-n", "4"),
+        ("search", "beach", "2019", "--folder", ".", "--json"),
+        ("tags", "skimage_chelsea.jpg"),
+        ("--db", env["PHOTOCLIP_DB"], "duplicates", "--threshold", "0.9"),
+        ("search", "beach", "-n", "0"),  # a usage mistake: the parser's line, exit 2
+        ("tags", "nope.jpg"),  # not in the library: one line, exit 2
+        ("search", "#nosuchtag", "cat"),
+    ]
+    for command in commands:
+        warm = photoclip(*command, env=env, cwd=photo_dir, check=False)
+        cold = photoclip(*command, env=local, cwd=photo_dir, check=False)
+        assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr), command
+    # The worker answered, and the asking process never imported the engine.
+    timed = photoclip("search", "a", "cat", "--json", env=env, python=("-X", "importtime"))
+    assert json.loads(timed.stdout)["results"]
+    assert not heavy(imported(timed.stderr)), heavy(imported(timed.stderr))
+    assert "photoclip.cli.quick" in imported(timed.stderr)
+    # A client in another time zone could read "last week" differently: the worker refuses and
+    # the command runs in-process, with the same answer.
+    other = photoclip("search", "a", "cat", "--json", env={**env, "TZ": "Pacific/Kiritimati"}, python=("-X", "importtime"))
+    assert "numpy" in heavy(imported(other.stderr)) and json.loads(other.stdout) == json.loads(timed.stdout)
 
 
 def test_watch_stops_cleanly_on_sigterm_and_a_second_one_refuses(env, photo_dir, watching):

@@ -17,8 +17,7 @@ Create one `Library` per thread: sqlite3 connections are not shared.
 
 from __future__ import annotations
 
-from sqlite_utils import Migrations
-
+from photoclip.core.db._without_pandas import Migrations  # first: sqlite_utils loads without pandas
 from photoclip.core.db.errors import (
     DatabaseBusy,
     DatabaseDamaged,

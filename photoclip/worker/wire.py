@@ -1,0 +1,46 @@
+"""The socket's framing, kept free of heavy imports: the quick command line path
+(cli/quick.py) speaks it without importing numpy, SQLite helpers or the model.
+
+One JSON document per line (ASCII-only, so a path's undecodable bytes, kept as lone
+surrogates, survive), one request and one answer per connection.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+PROTOCOL_VERSION = 1
+MAX_REQUEST_BYTES = 1 << 20
+MAX_ANSWER_BYTES = 1 << 30  # duplicates of a million photos is a long list
+
+
+class ProtocolError(Exception):
+    """A message that is not a well-formed request or answer."""
+
+
+def send_message(sock: socket.socket, message: object) -> None:
+    sock.sendall(json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n")
+
+
+def receive_message(sock: socket.socket, limit: int) -> Any:
+    """One newline-terminated JSON document; ProtocolError when too long, cut short or not JSON."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise ProtocolError("the connection closed before the message ended")
+        end = chunk.find(b"\n")
+        if end >= 0:
+            chunks.append(chunk[:end])
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise ProtocolError("the message is too long")
+    try:
+        return json.loads(b"".join(chunks).decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"not a JSON message: {exc}") from None
