@@ -213,6 +213,11 @@ def first_right(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(found[:, 0] == truth[:, 0]))
 
 
+def cells(found: np.ndarray, truth: np.ndarray, ms: list[float]) -> str:
+    p50, p95 = statistics.median(ms), percentile(ms, 0.95)
+    return f"{recall(found, truth):>10.3f} {first_right(found, truth):>5.2f} {p50:>6.1f} {p95:>6.1f} "
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100k vectors, 50 queries a set")
@@ -230,15 +235,22 @@ def main() -> None:
     query_sets = {"random": unit_rows(rng, count), "perturbed": perturbed(rng, matrix, count)}
     truth = {name: exact_top(matrix, q, K) for name, q in query_sets.items()}
     f16_bytes = n * DIM * 2
-    print(f"N={n:,} dim={DIM}, {count} queries a set, fetch {args.fetch} then exact re-rank; data + truth in {time.perf_counter() - t0:.1f} s")
-    print(f"float16 matrix: {f16_bytes / 2**20:,.0f} MiB (the memory goal); float32 matrix as photoclip holds it: {2 * f16_bytes / 2**20:,.0f} MiB")
+    print(
+        f"N={n:,} dim={DIM}, {count} queries a set, fetch {args.fetch} then exact re-rank; data + truth in {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        f"float16 matrix: {f16_bytes / 2**20:,.0f} MiB (the memory goal); "
+        f"float32 matrix as photoclip holds it: {2 * f16_bytes / 2**20:,.0f} MiB"
+    )
     print()
-    header = f"{'index':<28} {'setting':<15} {'build/s':>9} {'mem/f16':>8} " + " ".join(f"{'R@10 ' + s[:4]:>10} {'R@1':>5} {'p50ms':>6} {'p95ms':>6}" for s in query_sets)
+    header = f"{'index':<28} {'setting':<15} {'build/s':>9} {'mem/f16':>8} " + " ".join(
+        f"{'R@10 ' + s[:4]:>10} {'R@1':>5} {'p50ms':>6} {'p95ms':>6}" for s in query_sets
+    )
     print(header)
     row = f"{'exact (photoclip today)':<28} {'float32 scan':<15} {'-':>9} {2.0:>8.2f} "
     for name, queries in query_sets.items():
         found, ms = timed_queries(matrix, queries, lambda q: exact_one(matrix, q, K))
-        row += f"{recall(found, truth[name]):>10.3f} {first_right(found, truth[name]):>5.2f} {statistics.median(ms):>6.1f} {percentile(ms, 0.95):>6.1f} "
+        row += cells(found, truth[name], ms)
     print(row, flush=True)
     chosen = candidates(n)
     names = args.only.split(",") if args.only else list(chosen)
@@ -256,7 +268,7 @@ def main() -> None:
                 found, ms = timed_queries(
                     matrix, queries, lambda q, index=index: rerank(matrix, q, candidate.search(index, q, args.fetch), K)
                 )
-                row += f"{recall(found, truth[set_name]):>10.3f} {first_right(found, truth[set_name]):>5.2f} {statistics.median(ms):>6.1f} {percentile(ms, 0.95):>6.1f} "
+                row += cells(found, truth[set_name], ms)
             print(row, flush=True)
         del index
     print("\nmem/f16: the index's own bytes over the float16 matrix's; query ms include the exact re-rank.")

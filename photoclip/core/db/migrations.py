@@ -300,3 +300,22 @@ def m007_label_background_rule(db: sqlite_utils.Database) -> None:
     `ignore_background` = 1 lets the user overrule it for that label alone.
     """
     run_script(db, "ALTER TABLE labels ADD COLUMN ignore_background INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m008_vector_counter(db: sqlite_utils.Database) -> None:
+    """A counter that moves whenever a stored image vector is deleted (a changed file, a
+    purged photo, a removed folder).
+
+    The approximate search index beside the library (core/search/approximate.py) takes in
+    new vectors by rowid; a deletion is what it cannot see that way, so the file records
+    this counter and is rebuilt when it has moved. A vector replaced by INSERT OR REPLACE
+    counts too: sqlite-utils turns recursive_triggers on, under which REPLACE fires delete
+    triggers.
+    """
+    for statement in (
+        "INSERT INTO change_counters (name, value) VALUES ('vectors_removed', 0)",
+        "CREATE TRIGGER vectors_removed_delete AFTER DELETE ON vectors BEGIN "
+        "UPDATE change_counters SET value = value + 1 WHERE name = 'vectors_removed'; END",
+    ):
+        db.execute(statement)
