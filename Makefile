@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install --quiet -e '.[test,heic,raw,cluster]'
+	$(PIP) install --quiet -e '.[test,heic,raw,cluster,ann]'
 	touch $@
 
 install: $(VENV)/.installed

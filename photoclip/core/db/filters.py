@@ -43,6 +43,12 @@ def presence_version(lib: Library) -> int:
     return int(row[0]) if row else -1
 
 
+def vectors_removed_version(lib: Library) -> int:
+    """Moves whenever a stored vector is deleted (migration m008's trigger)."""
+    row = lib.conn.execute("SELECT value FROM change_counters WHERE name = 'vectors_removed'").fetchone()
+    return int(row[0]) if row else -1
+
+
 def change_token(lib: Library) -> tuple[int, int]:
     """Differs from an earlier token whenever the database may have changed since: another
     connection committed (`PRAGMA data_version`) or this one wrote (`total_changes`). O(1)."""

@@ -313,3 +313,22 @@ def m008_region_names(db: sqlite_utils.Database) -> None:
     shown until then (nothing reads a place's own coordinates but that comparison).
     """
     db.execute("UPDATE places SET gps_lat = -999 WHERE city IS NOT NULL AND region IS NULL")
+
+
+@MIGRATIONS()
+def m009_vector_counter(db: sqlite_utils.Database) -> None:
+    """A counter that moves whenever a stored image vector is deleted (a changed file, a
+    purged photo, a removed folder).
+
+    The approximate search index beside the library (core/search/approximate.py) takes in
+    new vectors by rowid; a deletion is what it cannot see that way, so the file records
+    this counter and is rebuilt when it has moved. A vector replaced by INSERT OR REPLACE
+    counts too: sqlite-utils turns recursive_triggers on, under which REPLACE fires delete
+    triggers.
+    """
+    for statement in (
+        "INSERT INTO change_counters (name, value) VALUES ('vectors_removed', 0)",
+        "CREATE TRIGGER vectors_removed_delete AFTER DELETE ON vectors BEGIN "
+        "UPDATE change_counters SET value = value + 1 WHERE name = 'vectors_removed'; END",
+    ):
+        db.execute(statement)

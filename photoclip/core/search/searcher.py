@@ -11,10 +11,12 @@ import numpy as np
 
 from photoclip.core.db import Library, Photo, display_path
 from photoclip.core.model import Embedder
+from photoclip.core.search.approximate import ApproximateSearch
 from photoclip.core.search.duplicates import near_duplicate_groups
 from photoclip.core.search.filters import Filters, allowed_photo_ids
 from photoclip.core.search.query import QueryError, QueryTerm, query_vector
 from photoclip.core.search.store import Hit, VectorIndex
+from photoclip.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,15 @@ def check_limit(limit: int) -> int:
 class Searcher:
     """Queries over one library and one model. Keep one per thread and `refresh()` it."""
 
-    def __init__(self, lib: Library, embedder: Embedder) -> None:
+    def __init__(self, lib: Library, embedder: Embedder, approximate_from: int | None = None) -> None:
+        """`approximate_from`: the library size from which the approximate index answers
+        (None: the user's setting; 0: never)."""
         self.lib = lib
         self.embedder = embedder
         self.index = VectorIndex.load(lib, embedder.model_id)
+        if approximate_from is None:
+            approximate_from = Settings.load().approximate_search_from
+        self.approximate = ApproximateSearch(lib.path, embedder.model_id, approximate_from)
 
     def refresh(self) -> int:
         return self.index.refresh(self.lib)
@@ -63,7 +70,13 @@ class Searcher:
 
     def search_vector(self, query: np.ndarray, limit: int = 50, filters: Filters | None = None) -> list[Result]:
         check_limit(limit)
-        hits = self.index.top(query, limit, self.mask(filters), filters.min_score if filters else None)
+        mask, min_score = self.mask(filters), filters.min_score if filters else None
+        # The approximate index answers big libraries (scores re-ranked exactly); the exact
+        # scan answers small ones, and whatever the index cannot answer with certainty.
+        self.approximate.sync(self.lib, self.index)
+        hits = self.approximate.top(self.index, query, limit, mask, min_score)
+        if hits is None:
+            hits = self.index.top(query, limit, mask, min_score)
         return self._results(hits)
 
     def similar(self, path_or_id: str | int, limit: int = 50, filters: Filters | None = None) -> list[Result]:

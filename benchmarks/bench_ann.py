@@ -1,0 +1,279 @@
+"""Approximate nearest-neighbour indexes against exact search, on random 512-d unit vectors.
+
+For N library vectors (default 1M; --quick: 100k; --n to choose, e.g. 10000000 where
+memory allows), in one run:
+
+- two query sets: fresh random unit vectors (the hardest case: in 512-d, a random
+  query's true top 10 are barely closer than the rest) and perturbed library vectors
+  (a library vector plus noise, cosine ~0.9 to it: the realistic "similar photo" case);
+- the truth: exact top 10 (float32 matrix product, what photoclip does today), and the
+  exact search's own time per query;
+- each candidate: build vectors/s, index memory against the float16 matrix (N x 512 x 2
+  bytes, the goal's yardstick), and per query set recall@10 and ms per query (p50/p95,
+  one query at a time, as the app asks). Candidates return `--fetch` ids which are then
+  re-ranked exactly against the float32 vectors, as photoclip does, so recall is what a
+  user would see.
+
+Goals at 1M: recall@10 >= 0.95, query <= 5 ms, memory <= float16 matrix, build >= 20k/s.
+Prints a table; asserts nothing. `--only usearch-i8,binary` runs a subset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+
+common.isolate()
+
+import numpy as np  # noqa: E402
+
+DIM = 512
+K = 10
+
+
+def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
+    out = np.empty((n, DIM), np.float32)
+    step = 65536
+    for start in range(0, n, step):  # in chunks: no float64 temporaries of the whole matrix
+        block = rng.standard_normal((min(step, n - start), DIM), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[start : start + len(block)] = block
+    return out
+
+
+def perturbed(rng: np.random.Generator, matrix: np.ndarray, count: int) -> np.ndarray:
+    """Library vectors plus Gaussian noise of norm ~0.5: cosine ~0.9 to where they came from."""
+    rows = matrix[rng.choice(len(matrix), count, replace=False)]
+    noisy = rows + rng.standard_normal(rows.shape, dtype=np.float32) * (0.5 / np.sqrt(DIM))
+    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+
+
+def exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """The true top k of every query, block by block (a 1M x 200 product fits in memory)."""
+    best = np.empty((len(queries), k), np.int64)
+    scores = matrix @ queries.T  # (n, q)
+    for j in range(len(queries)):
+        part = np.argpartition(-scores[:, j], k - 1)[:k]
+        best[j] = part[np.argsort(-scores[part, j])]
+    return best
+
+
+def exact_one(matrix: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
+    """photoclip's exact path (store.VectorIndex.top): einsum, then a partial sort."""
+    scores = np.einsum("ij,j->i", matrix, query)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part])]
+
+
+def rerank(matrix: np.ndarray, query: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    ids = ids[ids >= 0]
+    scores = matrix[ids] @ query
+    return ids[np.argsort(-scores)[:k]]
+
+
+@dataclass
+class Candidate:
+    name: str
+    build: Callable[[np.ndarray], object]  # matrix -> index
+    search: Callable[[object, np.ndarray, int], np.ndarray]  # index, query, count -> ids
+    memory: Callable[[object], int]
+    settings: list[tuple[str, Callable[[object], None]]]  # search-time knobs to sweep
+
+
+def usearch_candidate(dtype: str, connectivity: int = 16, expansion_add: int = 128) -> Candidate:
+    def build(matrix: np.ndarray) -> object:
+        from usearch.index import Index
+
+        index = Index(ndim=DIM, metric="ip", dtype=dtype, connectivity=connectivity, expansion_add=expansion_add)
+        index.add(np.arange(len(matrix), dtype=np.uint64), matrix, threads=0)
+        return index
+
+    def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
+        return np.asarray(index.search(query, count).keys, np.int64)  # type: ignore[attr-defined]
+
+    def knob(ef: int) -> Callable[[object], None]:
+        def set_ef(index: object) -> None:
+            index.expansion_search = ef  # type: ignore[attr-defined]
+
+        return set_ef
+
+    return Candidate(
+        f"usearch-hnsw-{dtype} M={connectivity}",
+        build,
+        search,
+        lambda index: int(index.memory_usage),  # type: ignore[attr-defined]
+        [(f"ef={ef}", knob(ef)) for ef in (64, 128, 256, 512)],
+    )
+
+
+def faiss_ivf_candidate(nlist: int) -> Candidate:
+    def build(matrix: np.ndarray) -> object:
+        import faiss
+
+        quantizer = faiss.IndexFlatIP(DIM)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, DIM, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        sample = matrix[np.random.default_rng(1).choice(len(matrix), min(len(matrix), nlist * 40), replace=False)]
+        index.train(sample)
+        index.add(matrix)
+        return index
+
+    def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
+        _, ids = index.search(query[None, :], count)  # type: ignore[attr-defined]
+        return np.asarray(ids[0], np.int64)
+
+    def knob(nprobe: int) -> Callable[[object], None]:
+        def set_nprobe(index: object) -> None:
+            index.nprobe = nprobe  # type: ignore[attr-defined]
+
+        return set_nprobe
+
+    def memory(index: object) -> int:
+        import faiss
+
+        return int(faiss.serialize_index(index).nbytes)
+
+    return Candidate(f"faiss-ivf{nlist}-sq8", build, search, memory, [(f"nprobe={p}", knob(p)) for p in (16, 64, 256)])
+
+
+def binary_candidate() -> Candidate:
+    """Sign bits (64 bytes a vector) scanned by Hamming distance, then the best few re-ranked exactly."""
+
+    def build(matrix: np.ndarray) -> object:
+        import faiss
+
+        index = faiss.IndexBinaryFlat(DIM)
+        step = 65536
+        for start in range(0, len(matrix), step):
+            index.add(np.packbits(matrix[start : start + step] > 0, axis=1))
+        return index
+
+    shortlist = [0]
+
+    def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
+        _, ids = index.search(np.packbits(query > 0)[None, :], max(count, shortlist[0]))  # type: ignore[attr-defined]
+        return np.asarray(ids[0], np.int64)
+
+    def knob(size: int) -> Callable[[object], None]:
+        def set_shortlist(_index: object) -> None:
+            shortlist[0] = size
+
+        return set_shortlist
+
+    return Candidate(
+        "binary-scan+rerank",
+        build,
+        search,
+        lambda index: int(index.ntotal) * DIM // 8,  # type: ignore[attr-defined]
+        [(f"shortlist={s}", knob(s)) for s in (256, 1024, 4096)],
+    )
+
+
+def candidates(n: int) -> dict[str, Candidate]:
+    nlist = 1024 if n >= 500_000 else 256
+    return {
+        "usearch-i8": usearch_candidate("i8"),
+        "usearch-f16": usearch_candidate("f16"),
+        "usearch-i8-M32": usearch_candidate("i8", connectivity=32, expansion_add=200),
+        "faiss-ivf-sq8": faiss_ivf_candidate(nlist),
+        "binary": binary_candidate(),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed_queries(matrix: np.ndarray, queries: np.ndarray, find: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, list[float]]:
+    found, ms = np.empty((len(queries), K), np.int64), []
+    for i, query in enumerate(queries):
+        start = time.perf_counter()
+        ids = find(query)
+        ms.append((time.perf_counter() - start) * 1000)
+        found[i, : len(ids)] = ids[:K]
+        found[i, len(ids) :] = -1
+    return found, ms
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / K for f, t in zip(found, truth, strict=True)]))
+
+
+def first_right(found: np.ndarray, truth: np.ndarray) -> float:
+    """How often the best result is the true best (for a perturbed query: the photo it came from)."""
+    return float(np.mean(found[:, 0] == truth[:, 0]))
+
+
+def cells(found: np.ndarray, truth: np.ndarray, ms: list[float]) -> str:
+    p50, p95 = statistics.median(ms), percentile(ms, 0.95)
+    return f"{recall(found, truth):>10.3f} {first_right(found, truth):>5.2f} {p50:>6.1f} {p95:>6.1f} "
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100k vectors, 50 queries a set")
+    parser.add_argument("--n", type=int, help="library size (default 1M; 100k with --quick)")
+    parser.add_argument("--queries", type=int, help="queries per set (default 100)")
+    parser.add_argument("--fetch", type=int, default=40, help="ids asked of the index, then re-ranked exactly (default 40)")
+    parser.add_argument("--only", help="comma-separated candidate names")
+    args = parser.parse_args()
+    n = args.n or (100_000 if args.quick else 1_000_000)
+    count = args.queries or (50 if args.quick else 100)
+    print(common.machine_line(), flush=True)
+    rng = np.random.default_rng(12)
+    t0 = time.perf_counter()
+    matrix = unit_rows(rng, n)
+    query_sets = {"random": unit_rows(rng, count), "perturbed": perturbed(rng, matrix, count)}
+    truth = {name: exact_top(matrix, q, K) for name, q in query_sets.items()}
+    f16_bytes = n * DIM * 2
+    print(
+        f"N={n:,} dim={DIM}, {count} queries a set, fetch {args.fetch} then exact re-rank; data + truth in {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        f"float16 matrix: {f16_bytes / 2**20:,.0f} MiB (the memory goal); "
+        f"float32 matrix as photoclip holds it: {2 * f16_bytes / 2**20:,.0f} MiB"
+    )
+    print()
+    header = f"{'index':<28} {'setting':<15} {'build/s':>9} {'mem/f16':>8} " + " ".join(
+        f"{'R@10 ' + s[:4]:>10} {'R@1':>5} {'p50ms':>6} {'p95ms':>6}" for s in query_sets
+    )
+    print(header)
+    row = f"{'exact (photoclip today)':<28} {'float32 scan':<15} {'-':>9} {2.0:>8.2f} "
+    for name, queries in query_sets.items():
+        found, ms = timed_queries(matrix, queries, lambda q: exact_one(matrix, q, K))
+        row += cells(found, truth[name], ms)
+    print(row, flush=True)
+    chosen = candidates(n)
+    names = args.only.split(",") if args.only else list(chosen)
+    for name in names:
+        candidate = chosen[name]
+        gc.collect()
+        start = time.perf_counter()
+        index = candidate.build(matrix)
+        rate = n / (time.perf_counter() - start)
+        mem = candidate.memory(index) / f16_bytes
+        for label, apply in candidate.settings:
+            apply(index)
+            row = f"{candidate.name:<28} {label:<15} {rate:>9,.0f} {mem:>8.2f} "
+            for set_name, queries in query_sets.items():
+                found, ms = timed_queries(
+                    matrix, queries, lambda q, index=index: rerank(matrix, q, candidate.search(index, q, args.fetch), K)
+                )
+                row += cells(found, truth[set_name], ms)
+            print(row, flush=True)
+        del index
+    print("\nmem/f16: the index's own bytes over the float16 matrix's; query ms include the exact re-rank.")
+    print("R@1: the best result is the true best (perturbed: the library photo the query was made from).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""Approximate search for big libraries: a usearch HNSW graph over one model's vectors.
+
+Below `approximate_from` vectors (a setting; by default where the exact scan passes
+~50 ms on the project's 2-core CPU) search stays exact (store.VectorIndex.top). Above it
+the graph proposes a few hundred candidates, which are re-scored exactly against the
+vectors in memory, so every score shown is exact and only the choice of candidates is
+approximate. Why usearch: README.md and benchmarks/bench_ann.py.
+
+The graph is kept in a file beside the library (one per model), written whole through a
+temp file and a rename, with a header saying what it covers: the model, the dimension,
+the database's vector-deletion counter (migration m008) and the highest vector rowid
+taken in. A file whose header does not match, whose checksum fails or that usearch
+cannot read is never used: the graph is rebuilt in a background thread while search
+stays exact. Vectors added later (higher rowids) are taken in as they arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photoclip.core import paths
+from photoclip.core.db import Library
+from photoclip.core.db.filters import vectors_removed_version
+from photoclip.core.search.store import Hit, VectorIndex
+
+log = logging.getLogger(__name__)
+
+# HNSW settings chosen with benchmarks/bench_ann.py (see README.md).
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 256
+# Candidates asked of the graph, before exact re-scoring: enough that a filter letting
+# through a fair share of the library still leaves `limit` results.
+MIN_FETCH = 256
+MAX_FETCH = 4096
+# A filter that lets through at most this many photos is answered exactly over just those
+# photos: cheaper than asking the graph for enough candidates to survive it.
+EXACT_SUBSET = 50_000
+MAGIC = b"PHOTOCLIP-ANN-1\n"
+MAX_FILE_BYTES = 1 << 40
+
+
+def usearch_available() -> bool:
+    try:
+        import usearch.index  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def index_path(db_path: Path, model_id: str) -> Path:
+    """The graph file for one model, beside the library file (model ids hold any characters)."""
+    digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
+    return db_path.with_name(f"{db_path.name}.ann-{digest}.usearch")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a graph holds: every vector of `model_id` up to `last_rowid`, as of `removed` deletions."""
+
+    model_id: str
+    dim: int
+    removed: int
+    last_rowid: int
+
+
+class UnusableIndexFile(Exception):
+    """The file is not a graph this library can trust."""
+
+
+class Graph:
+    """A usearch index keyed by photo id, and what it covers."""
+
+    def __init__(self, coverage: Coverage, index: Any = None) -> None:
+        from usearch.index import Index
+
+        self.coverage = coverage
+        self.index: Any = index or Index(ndim=coverage.dim, metric="ip", dtype="i8", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        """Add vectors; a photo already in the graph (re-embedded) is replaced."""
+        if not len(ids):
+            return
+        keys = ids.astype(np.uint64)
+        there = np.asarray(self.index.contains(keys), bool).reshape(-1)
+        if there.any():
+            self.index.remove(keys[there])
+        self.index.add(keys, np.ascontiguousarray(matrix, np.float32), threads=0)
+
+    def nearest(self, query: np.ndarray, count: int) -> np.ndarray:
+        self.index.expansion_search = max(EXPANSION_SEARCH, count)
+        keys = self.index.search(np.ascontiguousarray(query, np.float32), count).keys
+        return np.asarray(keys, np.int64).reshape(-1)
+
+    def to_bytes(self) -> bytes:
+        body = bytes(self.index.save())
+        header = json.dumps({**self.coverage.__dict__, "bytes": len(body), "crc32": zlib.crc32(body)}).encode("utf-8")
+        return MAGIC + len(header).to_bytes(4, "little") + header + body
+
+    @classmethod
+    def from_bytes(cls, data: bytes, model_id: str, dim: int) -> Graph:
+        from usearch.index import Index
+
+        if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
+            raise UnusableIndexFile("not a photoclip index file")
+        start = len(MAGIC) + 4
+        size = int.from_bytes(data[len(MAGIC) : start], "little")
+        try:
+            header = json.loads(data[start : start + size].decode("utf-8"))
+            coverage = Coverage(str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]))
+            length, crc = int(header["bytes"]), int(header["crc32"])
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+            raise UnusableIndexFile(f"unreadable header ({exc})") from exc
+        if coverage.model_id != model_id or coverage.dim != dim:
+            raise UnusableIndexFile(f"made for model {coverage.model_id} ({coverage.dim} dims)")
+        body = data[start + size :]
+        # The checksum comes before usearch sees the bytes: a damaged graph is never parsed.
+        if len(body) != length or zlib.crc32(body) != crc:
+            raise UnusableIndexFile("damaged (checksum)")
+        try:
+            index = Index.restore(body)
+        except (RuntimeError, ValueError) as exc:
+            raise UnusableIndexFile(f"usearch cannot read it ({exc})") from exc
+        if index is None or index.ndim != dim:
+            raise UnusableIndexFile("usearch cannot read it")
+        return cls(coverage, index)
+
+
+class ApproximateSearch:
+    """The graph of one model for one Searcher: loaded, built, kept current, asked.
+
+    Not thread-safe, like the Searcher that owns it; the only other thread is the
+    background build, which works on its own snapshot and hands over its graph through
+    `_built`.
+    """
+
+    def __init__(self, db_path: Path | None, model_id: str, approximate_from: int) -> None:
+        self.path = index_path(db_path, model_id) if db_path is not None else None
+        self.model_id = model_id
+        self.approximate_from = approximate_from
+        self.graph: Graph | None = None
+        self.answered = "exact"  # how the last query was answered: "exact" or "approximate"
+        self._building: threading.Thread | None = None
+        self._built: Graph | None = None
+        self._built_event = threading.Event()
+        self._build_failed = False  # not retried in this session: the exact path answers
+        self._unsaved = 0
+        self._mapped_ids: np.ndarray | None = None
+        self._sorted_ids = np.empty(0, np.int64)
+        self._sorted_rows = np.empty(0, np.int64)
+
+    def enabled_for(self, index: VectorIndex) -> bool:
+        return 0 < self.approximate_from <= len(index) and usearch_available()
+
+    def wait_built(self, timeout: float) -> bool:
+        """Wait for a background build to finish (tests, and a command that wants the graph now)."""
+        return self._built_event.wait(timeout)
+
+    def sync(self, lib: Library, index: VectorIndex) -> None:
+        """Bring the graph up to the library after `index.refresh`: adopt, load, build or top up."""
+        if not self.enabled_for(index):
+            self.graph = None
+            return
+        removed = vectors_removed_version(lib)
+        self._adopt_built()
+        if self.graph is not None and self.graph.coverage.removed != removed:
+            log.info("Vectors were removed since the search index was made; rebuilding it")
+            self.graph = None
+        if self.graph is None and self._building is None and not self._build_failed:
+            loaded = self._load(index.matrix.shape[1])
+            if loaded is not None and loaded.coverage.removed == removed and loaded.coverage.last_rowid <= index.last_rowid:
+                self.graph = loaded
+            else:
+                if loaded is not None:
+                    log.info("The search index file %s is out of date; rebuilding it", self.path)
+                self._start_build(index, removed)
+        graph = self.graph
+        if graph is not None and graph.coverage.last_rowid < index.last_rowid:
+            ids, matrix, last = lib.load_vectors(self.model_id, graph.coverage.last_rowid)
+            graph.take(ids, matrix)
+            graph.coverage = replace(graph.coverage, last_rowid=max(last, graph.coverage.last_rowid))
+            self._unsaved += len(ids)
+            if self._unsaved >= max(10_000, len(graph) // 20):  # a whole graph is big: write it now and then
+                self._save(graph)
+
+    def top(self, index: VectorIndex, query: np.ndarray, limit: int, mask: np.ndarray | None, min_score: float | None) -> list[Hit] | None:
+        """The best `limit` hits as `index.top` gives them, or None when only the exact scan can say."""
+        self.answered = "exact"
+        graph = self.graph
+        if graph is None or not self.enabled_for(index) or limit <= 0:
+            return None
+        allowed = index.present if mask is None else (index.present & mask)
+        share = int(np.count_nonzero(allowed))
+        if share == 0:
+            return []
+        if share <= EXACT_SUBSET:
+            rows = np.flatnonzero(allowed)
+        else:
+            fetch = min(MAX_FETCH, max(MIN_FETCH, 2 * limit * len(index) // share))
+            rows = self._rows_of(index, graph.nearest(query, fetch))
+            rows = rows[allowed[rows]]
+        scores = index.matrix[rows] @ query.astype(np.float32, copy=False)
+        if min_score is not None:
+            keep = scores >= min_score
+            rows, scores = rows[keep], scores[keep]
+        if len(rows) < limit and share > EXACT_SUBSET:
+            return None  # the candidates ran out: they cannot prove there are no more results
+        order = np.argsort(-scores, kind="stable")[:limit]
+        self.answered = "approximate"
+        return [Hit(int(index.ids[rows[i]]), float(scores[i])) for i in order]
+
+    def _rows_of(self, index: VectorIndex, keys: np.ndarray) -> np.ndarray:
+        """Rows of `index` holding these photo ids (ids the index no longer has are dropped)."""
+        if self._mapped_ids is not index.ids:
+            self._sorted_rows = np.argsort(index.ids, kind="stable")
+            self._sorted_ids = index.ids[self._sorted_rows]
+            self._mapped_ids = index.ids
+        keys = keys[keys >= 0]
+        where = np.searchsorted(self._sorted_ids, keys)
+        where = np.minimum(where, max(len(self._sorted_ids) - 1, 0))
+        found = self._sorted_ids[where] == keys if len(self._sorted_ids) else np.zeros(len(keys), bool)
+        return np.unique(self._sorted_rows[where[found]])
+
+    def _load(self, dim: int) -> Graph | None:
+        if self.path is None:
+            return None
+        try:
+            data = paths.read_regular_file(self.path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            return None
+        except (OSError, paths.NotAPlainFile) as exc:
+            log.warning("Not using the search index file %s: %s", self.path, exc)
+            return None
+        try:
+            return Graph.from_bytes(data, self.model_id, dim)
+        except UnusableIndexFile as exc:
+            log.warning("Not using the search index file %s: %s; rebuilding it", self.path, exc)
+            return None
+
+    def _save(self, graph: Graph) -> None:
+        if self.path is None:
+            return
+        try:
+            paths.write_atomically(self.path, graph.to_bytes(), 0o600)
+            self._unsaved = 0
+        except OSError as exc:  # a full disk costs a rebuild next time, never a search
+            log.warning("Could not write the search index file %s: %s", self.path, exc)
+
+    def _start_build(self, index: VectorIndex, removed: int) -> None:
+        # A snapshot: the rows there now. Rows added or re-embedded meanwhile carry higher
+        # rowids than `last_rowid` and are taken in when the graph is adopted.
+        coverage = Coverage(self.model_id, int(index.matrix.shape[1]), removed, index.last_rowid)
+        ids, matrix = index.ids.copy(), index.matrix
+        self._built_event.clear()
+
+        def build() -> None:
+            try:
+                graph = Graph(coverage)
+                graph.take(ids, matrix)
+                self._save(graph)
+                self._built = graph
+            except Exception:  # the exact path keeps answering; say why there is no graph
+                log.exception("Building the search index failed")
+                self._build_failed = True
+            finally:
+                self._built_event.set()
+
+        self._building = threading.Thread(target=build, name="photoclip-ann-build", daemon=True)
+        self._building.start()
+
+    def _adopt_built(self) -> None:
+        # The event, not is_alive(): the thread sets it a moment before it ends.
+        if self._building is None or not self._built_event.is_set():
+            return
+        self._building = None
+        self.graph, self._built = self._built, None
