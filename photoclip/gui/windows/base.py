@@ -146,6 +146,9 @@ class WindowBase(QMainWindow):
     def _banner_first(self) -> None:
         raise NotImplementedError
 
+    def _text_ready(self, _embedder: object) -> None:
+        raise NotImplementedError
+
     def tag_line(self) -> QLineEdit:
         """The tag filter's line edit (an editable combo box always has one)."""
         line = self.tag_combo.lineEdit()

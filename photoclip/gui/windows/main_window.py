@@ -160,6 +160,7 @@ class MainWindow(
         self.model_service.state_changed.connect(self._model_state)
         self.model_service.download_progress.connect(self._download_progress)
         self.model_service.ready.connect(self._model_ready)
+        self.model_service.text_ready.connect(self._text_ready)
         self.tagging.message.connect(self.statusBar().showMessage)
         self.tagging.tags_changed.connect(self._tags_edited)
         self._connect_issue11()
