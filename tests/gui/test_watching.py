@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QToolTip
 
 from photoclip.core.db import Library
 from photoclip.core.ingest.lock import IndexLock
@@ -125,7 +126,8 @@ def test_the_app_leaves_indexing_to_a_running_watcher_and_shows_its_progress(hel
     assert (other.kind, other.pid, other.done, other.total) == ("watcher", 4242, 3, 8)
     assert win.index_status.isVisible()
     text = win.index_status.label.text()
-    assert "background watcher" in text and "3 of 8" in text
+    assert text == "The background watcher is adding photos: 3 of 8"
+    assert "photoclip watch (process 4242)" in win.index_status.toolTip()
     assert not win.index_status.pause.isVisible() and not win.index_status.cancel.isVisible()
     assert win.index_status.bar.maximum() == 8 and win.index_status.bar.value() == 3
 
@@ -134,7 +136,7 @@ def test_the_app_leaves_indexing_to_a_running_watcher_and_shows_its_progress(hel
     qtbot.waitUntil(lambda: "6 of 8" in win.index_status.label.text(), timeout=30000)
 
     win.rescan()
-    assert "appear here by themselves" in win.statusBar().currentMessage()
+    assert "No need to rescan: the background watcher adds new and changed photos" in QToolTip.text()
     assert not started and not win.indexer.running and not win.watching.owner
 
     # The watcher stops: the app takes the library over, watches and catches up with a pass.
@@ -157,7 +159,8 @@ def test_an_index_run_holding_the_library_is_waited_for_and_shown(window, photo_
             window.rescan()
         qtbot.waitUntil(lambda: window.watching.other is not None and window.watching.other.photos == 8, timeout=30000)
         text = window.index_status.label.text()
-        assert "is adding photos: 8 of 8 searchable" in text, text
+        assert text == "Another photoclip is adding photos: 8 of 8 searchable", text
+        assert f"photoclip index (process {os.getpid()})" in window.index_status.toolTip()
         assert not failures and not window.banner.isVisible()
         assert (status.worker_status(window.db_path)["indexing"] or {}).get("phase") == "waiting"
     finally:

@@ -55,8 +55,8 @@ class OtherIndexer:
 
     @property
     def who(self) -> str:
-        name = {"watcher": "photoclip’s background watcher", "app": "photoclip in another window"}.get(self.kind, "photoclip")
-        return f"{name} (process {self.pid})" if self.pid else name
+        """Short enough for the status bar of a 1024-pixel screen; the process is in `explanation`."""
+        return {"watcher": "The background watcher", "app": "photoclip in another window"}.get(self.kind, "Another photoclip")
 
     @property
     def busy(self) -> bool:
@@ -71,6 +71,15 @@ class OtherIndexer:
         if self.busy:
             return f"{self.who} is adding photos: {self.searchable:,} of {self.photos:,} searchable"
         return f"{self.who} keeps this library up to date"
+
+    def explanation(self) -> str:
+        """The longer story, for a tooltip: which process, and what the window does meanwhile."""
+        process = {"watcher": "photoclip watch", "app": "photoclip (another window)"}.get(self.kind, "photoclip index")
+        pid = f" (process {self.pid})" if self.pid else ""
+        return (
+            f"Only one photoclip adds photos to a library at a time, and now {process}{pid} does. "
+            "This window shows its progress, and takes over watching your folders when it stops."
+        )
 
     def progress(self) -> tuple[int, int]:
         """(done, total) for a progress bar; (0, 0) when there is nothing to count."""

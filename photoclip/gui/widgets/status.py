@@ -80,13 +80,17 @@ class IndexStatus(QWidget):
         self.pause.hide()
         self.cancel.hide()
         self.bar.setVisible(busy)
+        self.bar.setFixedWidth(100)  # the sentence carries the counts: it gets the room, never clipped
         self.bar.setRange(0, total)  # 0..0: busy without a count
         self.bar.setValue(done)
         self.label.setText(text)
+        self.label.setMinimumWidth(self.label.sizeHint().width())
 
     def show_progress(self, phase: str, done: int, total: int, seen: int, eta: float | None, paused: bool) -> None:
         for w in (self.bar, self.pause, self.cancel):
             w.show()
+        self.bar.setFixedWidth(180)
+        self.label.setMinimumWidth(0)
         self.setToolTip("")
         if phase == "scan":
             self.bar.setRange(0, 0)  # busy: the total is not known while scanning

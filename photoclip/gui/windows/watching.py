@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QToolTip
+
 from photoclip.gui.services.watching import OtherIndexer
 from photoclip.gui.windows.base import WindowPart
 
@@ -22,9 +24,7 @@ class WatchingView(WindowPart):
             return
         done, total = other.progress()
         self.index_status.show_elsewhere(other.sentence(), done, total, other.busy)
-        self.index_status.setToolTip(
-            "Only one photoclip adds photos to a library at a time. This window shows its progress and takes over when it stops."
-        )
+        self.index_status.setToolTip(other.explanation())
         self.index_status.show()
 
     def _others_wrote(self, finished: bool) -> None:
@@ -40,5 +40,8 @@ class WatchingView(WindowPart):
         other = self.watching.other
         if other is None or other.kind == "indexer":
             return False
-        self.statusBar().showMessage(f"{other.sentence()}: new and changed photos appear here by themselves.", 8000)
+        # Beside the button, not in the status bar: on a small screen the bar has no room left for it.
+        words = f"No need to rescan: {other.who[0].lower()}{other.who[1:]} adds new and changed photos, and they appear here by themselves."
+        button = self.rescan_button
+        QToolTip.showText(button.mapToGlobal(button.rect().bottomLeft()), words, button, button.rect(), 8000)
         return True
