@@ -40,6 +40,7 @@ class ModelService(QObject):
     download_progress = Signal(int, int)  # bytes done, bytes total (0: unknown)
     ready = Signal(object)  # the loaded embedder
     text_ready = Signal(object)  # an embedder for text queries (the cached tower), maybe before `ready`
+    _tower_opened = Signal(int, object)  # from the loading thread: generation, the tower's QueryEmbedder
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +52,7 @@ class ModelService(QObject):
         self._query_over: Embedder | None = None  # the full model `query_embedder` wraps (None: the tower alone)
         self.choice: ModelChoice | None = None
         self._generation = 0
+        self._tower_opened.connect(self._tower_found)
 
     def start(self, choice: ModelChoice, *, download: bool = False) -> None:
         """Load `choice`; without `download`, stop at MISSING rather than fetch ~600 MB unasked."""
@@ -61,16 +63,12 @@ class ModelService(QObject):
         self.query_embedder = self._query_over = None
         self._set(LOADING if download else CHECKING, _describe(choice))
 
-        def tower_job() -> Embedder | None:
-            from photoclip.core.model.query import QueryEmbedder  # no torch: the tower runs on ONNX Runtime
-
-            queries = QueryEmbedder(choice)
-            return queries if queries.uses_tower else None
-
-        # Queued first: on a free job thread it answers while the full model is still loading.
-        self._runner.run(tower_job, lambda found: self._tower_found(generation, found), lambda exc: log.info("no text tower", exc_info=exc))
-
         def job() -> Embedder | None:
+            # The tower first, alone on the CPU (well under a second; importing torch beside it
+            # would slow it several times): words typed now are answered while the model loads.
+            tower = _open_tower(choice)
+            if tower is not None:
+                emit(self._tower_opened, generation, tower)  # queued to the GUI thread
             if not download and not weights_on_disk(choice):
                 return None
             from photoclip.core.model import OpenClipEmbedder
@@ -124,6 +122,18 @@ class ModelService(QObject):
     def _set(self, state: str, message: str) -> None:
         self.state, self.message = state, message
         emit(self.state_changed, state, message)
+
+
+def _open_tower(choice: ModelChoice) -> Embedder | None:
+    """A QueryEmbedder over the cached, verified text tower of `choice`, or None (no torch)."""
+    try:
+        from photoclip.core.model.query import QueryEmbedder
+
+        queries = QueryEmbedder(choice)
+        return queries if queries.uses_tower else None
+    except Exception:
+        log.info("no usable text tower", exc_info=True)
+        return None
 
 
 def _over(embedder: Embedder) -> Embedder:

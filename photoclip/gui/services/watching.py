@@ -169,7 +169,7 @@ class LibraryWatch(QObject):
         emit(self.owner_changed, True)
         self.publish(force=True)
         self.indexer.set_blocked(False)  # a pass asked for meanwhile (the model became ready) runs now
-        if catch_up:
+        if catch_up and not self.indexer.running:
             self.indexer.start()  # the other process may have stopped halfway, or the folders changed meanwhile
 
     def _poll(self) -> None:
