@@ -15,9 +15,12 @@ in the same run:
    labels" runs (`window.tagging.tag_library()`) over a SQLite library of --tag-photos
    photos x --tag-labels labels made by tag_library.py (vectors drawn so each photo
    matches 1-3 labels), with a FakeEmbedder as the ready model. Goal: p99 < 50 ms.
+5. first search: launch -> window shown -> first search answered on an already indexed
+   library, the real window in a fresh process, with the text tower cached and without it
+   (see first_search.py). Ratio tower / full model.
 
 Run: .venv/bin/python benchmarks/bench_gui.py [--photos 60] [--frames 300] [--skip-index]
-     [--tag-photos 50000] [--tag-labels 100] [--skip-tagging]
+     [--tag-photos 50000] [--tag-labels 100] [--skip-tagging] [--first-search-runs 3] [--only-first-search] [--quick]
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
+import first_search
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_PHOTOS = ROOT / "tests" / "data" / "photos"
@@ -359,15 +363,27 @@ def main() -> None:
     parser.add_argument("--tag-labels", type=int, default=100, help="labels applied during part 4")
     parser.add_argument("--skip-tagging", action="store_true")
     parser.add_argument("--only-tagging", action="store_true", help="run part 4 alone")
+    parser.add_argument("--first-search-photos", type=int, default=100, help="photos in the indexed library of part 5")
+    parser.add_argument("--first-search-runs", type=int, default=3, help="fresh launches of each case in part 5")
+    parser.add_argument("--only-first-search", action="store_true", help="run part 5 alone")
+    parser.add_argument("--quick", action="store_true", help="a short run of every part")
     args = parser.parse_args()
+    if args.quick:
+        args.startup_runs, args.rows, args.frames, args.photos = 1, 20_000, 100, 20
+        args.tag_photos, args.tag_labels, args.first_search_photos, args.first_search_runs = 5_000, 50, 30, 1
     common.isolate()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     print("bench_gui:", common.machine_line())
+    if args.only_first_search:
+        first_search.bench_first_search(args.first_search_photos, args.first_search_runs)
+        return
     if not args.only_tagging:
         bench_startup(args.startup_runs)
         bench_scroll(args.rows, args.frames)
     if not args.skip_tagging:
         bench_tagging_latency(args.tag_photos, args.tag_labels)
+    if not args.only_tagging:
+        first_search.bench_first_search(args.first_search_photos, args.first_search_runs)
     if not args.skip_index and not args.only_tagging:
         bench_index_latency(args.photos)
 

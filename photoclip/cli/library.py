@@ -151,7 +151,8 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
 def describe_worker(worker: dict[str, Any]) -> str:
     if not worker["running"]:
         return "Worker: not running (start one with `photoclip watch`)"
-    parts = [f"Worker: running (pid {worker['pid']})", "model loaded" if worker["model_loaded"] else "model not loaded"]
+    who = "the photoclip app" if worker.get("kind") == "app" else "running"
+    parts = [f"Worker: {who} (pid {worker['pid']})", "model loaded" if worker["model_loaded"] else "model not loaded"]
     indexing = worker.get("indexing")
     if indexing:
         if indexing.get("phase") == "index":

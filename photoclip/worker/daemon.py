@@ -30,7 +30,7 @@ from photoclip.worker.client import model_identity
 from photoclip.worker.models import ModelHolder
 from photoclip.worker.power import on_battery
 from photoclip.worker.server import CommandRunner, QueryServer
-from photoclip.worker.watcher import Changes, FolderWatcher
+from photoclip.worker.watcher import DEBOUNCE_S, MAX_DELAY_S, RESCAN_EVERY_S, Changes, FolderFollower, FollowTiming
 
 # Status file updates while indexing: often enough for a progress bar, rarely enough to cost nothing.
 PUBLISH_INTERVAL_S = 0.5
@@ -39,9 +39,9 @@ PUBLISH_INTERVAL_S = 0.5
 @dataclass
 class WorkerOptions:
     idle_unload: float = 600.0  # seconds without work or queries before the model is given back
-    debounce: float = 2.0  # quiet seconds that end a burst of changes
-    max_delay: float = 30.0  # a burst that never ends still gets a pass this often
-    rescan_every: float = 300.0  # for folders without notifications
+    debounce: float = DEBOUNCE_S  # quiet seconds that end a burst of changes
+    max_delay: float = MAX_DELAY_S  # a burst that never ends still gets a pass this often
+    rescan_every: float = RESCAN_EVERY_S  # for folders without notifications
     thumbnails: Path | None = None
     write_xmp: bool = False
     battery_check_every: float = 60.0
@@ -71,7 +71,7 @@ class Worker:
         self._indexing: dict[str, Any] | None = None
         self._last_publish = 0.0
         self._model_problem: str | None = None
-        self._watcher: FolderWatcher | None = None
+        self._follower: FolderFollower | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class Worker:
     def run(self) -> None:
         lock = status.WorkerLock(self.db_path)
         if not lock.acquire():
-            raise status.WorkerRunning(lock.holder())
+            raise status.WorkerRunning(lock.holder(), status.worker_status(self.db_path).get("kind"))
         with ExitStack() as cleanup:
             cleanup.callback(lock.release)
             cleanup.callback(status.withdraw, self.db_path)
@@ -94,16 +94,18 @@ class Worker:
             server = QueryServer(self.db_path, model_identity(self.choice), self.holder, self.options.run_command)
             server.start()
             cleanup.callback(server.stop)
-            self._watcher = FolderWatcher(self.changes)
-            cleanup.callback(self._watcher.stop)
+            options = self.options
+            self._follower = FolderFollower(FollowTiming(options.debounce, options.max_delay, options.rescan_every), self.changes)
+            cleanup.callback(self._follower.close)
             self._publish_now()
             self.ready.set()
             self._loop(lib)
 
     def _loop(self, lib: Library) -> None:
-        assert self._watcher is not None
+        follower = self._follower
+        assert follower is not None
         while not self.stop_requested.is_set():
-            for sentence in self._watcher.sync(folder for _, folder in lib.folder_paths()):
+            for sentence in follower.sync(folder for _, folder in lib.folder_paths()):
                 self.report(sentence)
             if self.options.battery_check_every and on_battery():
                 self.report("On battery: indexing waits for mains power.")
@@ -112,7 +114,7 @@ class Worker:
                 continue
             self._one_pass(lib)
             # A burst of changes, or the periodic rescan when some folder has no notifications.
-            self.changes.wait(self.options.debounce, self.options.max_delay, self.options.rescan_every if self._watcher.rescanned else None)
+            follower.wait()
 
     # -- one pass ----------------------------------------------------------------------
 
@@ -220,12 +222,13 @@ class Worker:
 
     def _publish_now(self) -> None:
         self._last_publish = time.monotonic()
-        watcher = self._watcher
+        watcher = self._follower.watcher if self._follower else None
         try:
             status.publish(
                 self.db_path,
                 {
                     "pid": os.getpid(),
+                    "kind": "watcher",
                     "db": os.path.realpath(self.db_path),
                     "model_loaded": self.holder.loaded,
                     "model": model_identity(self.choice),

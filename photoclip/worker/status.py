@@ -22,10 +22,15 @@ MAX_STATUS_BYTES = 1 << 16
 
 
 class WorkerRunning(PhotoclipError):
-    def __init__(self, pid: int | None) -> None:
+    def __init__(self, pid: int | None, kind: str | None = None) -> None:
         who = f" (pid {pid})" if pid else ""
-        super().__init__(f"A photoclip worker is already watching this library{who}; stop it first, or let it do the work.")
+        if kind == "app":
+            text = f"The photoclip app is open on this library{who} and keeps it up to date already; close it first, or let it do the work."
+        else:
+            text = f"A photoclip worker is already watching this library{who}; stop it first, or let it do the work."
+        super().__init__(text)
         self.pid = pid
+        self.kind = kind
 
 
 def worker_lock_path(db_path: Path) -> Path:

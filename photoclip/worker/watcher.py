@@ -7,6 +7,9 @@ ordinary pass (the scan costs one stat per unchanged file), so a camera import o
 whose changes made on other machines never reach this kernel; the inotify watch limit;
 a folder that is not there yet) the folder is rescanned periodically instead, and the
 worker says so.
+
+`FolderFollower` is the part both the watch daemon and the app run: it keeps the watches
+in step with the library's folders and waits until a pass is due.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ NETWORK_FILESYSTEMS = frozenset(
 )
 
 
+# How changes are debounced, in the daemon and the app alike.
+DEBOUNCE_S = 2.0  # quiet seconds that end a burst of changes
+MAX_DELAY_S = 30.0  # a burst that never ends still gets a pass this often
+RESCAN_EVERY_S = 300.0  # for folders without notifications
+
+
 class Changes:
     """A debounced "something changed": quiet for `debounce` seconds, or pending for `max_delay`."""
 
@@ -42,7 +51,12 @@ class Changes:
         self._first: float | None = None
         self._last = 0.0
         self._closed = False
+        self._woken = False
         self.noted = 0  # events seen, for the tests and the status
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def note(self) -> None:
         with self._cond:
@@ -58,11 +72,20 @@ class Changes:
             self._closed = True
             self._cond.notify_all()
 
+    def wake(self) -> None:
+        """End the current wait early (it returns False) without counting as a change."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
     def wait(self, debounce: float, max_delay: float, timeout: float | None) -> bool:
-        """True once a burst is over (and clears it); False after `timeout` or on close."""
+        """True once a burst is over (and clears it); False after `timeout`, on `wake` or on close."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while not self._closed:
+                if self._woken:
+                    self._woken = False
+                    return False
                 now = time.monotonic()
                 if self._first is not None:
                     due = min(self._last + debounce, self._first + max_delay)
@@ -175,3 +198,51 @@ class _Handler(FileSystemEventHandler):
         paths = [os.fsdecode(event.src_path), os.fsdecode(event.dest_path or "")]
         if is_dir or any(p and interesting(p) for p in paths):
             self.changes.note()
+
+
+@dataclass(frozen=True)
+class FollowTiming:
+    debounce: float = DEBOUNCE_S
+    max_delay: float = MAX_DELAY_S
+    rescan_every: float = RESCAN_EVERY_S
+
+
+class FolderFollower:
+    """Follows a library's folders: watches them, and says when an indexing pass is due.
+
+    The watch daemon and the app both run one (each on a thread of its own, as `wait`
+    blocks): `sync` with the library's folders, `wait`, a pass when it says so, again.
+    """
+
+    def __init__(self, timing: FollowTiming | None = None, changes: Changes | None = None) -> None:
+        self.timing = timing or FollowTiming()
+        self.changes = changes or Changes()
+        self.watcher = FolderWatcher(self.changes)
+
+    @property
+    def closed(self) -> bool:
+        return self.changes.closed
+
+    def sync(self, folders: Iterable[str]) -> list[str]:
+        """Watch exactly these folders; sentences about folders newly rescanned instead."""
+        return self.watcher.sync(folders)
+
+    def wait(self) -> bool:
+        """Block until a pass is due (True: a burst of changes ended, or the periodic rescan
+        of folders without notifications); False when woken to look at the folders again,
+        or closed."""
+        timing = self.timing
+        periodic = timing.rescan_every if self.watcher.rescanned else None
+        started = time.monotonic()
+        if self.changes.wait(timing.debounce, timing.max_delay, periodic):
+            return True
+        return not self.closed and periodic is not None and time.monotonic() - started >= periodic
+
+    def wake(self) -> None:
+        """Look at the library's folders again (one was added or removed); no pass is due for it."""
+        self.changes.wake()
+
+    def close(self) -> None:
+        """End any wait and stop the watches (joins watchdog's threads)."""
+        self.changes.close()
+        self.watcher.stop()

@@ -26,6 +26,8 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"sort": "date"}               choose the sort (relevance, date, name) as the combo box would
   {"pin": TEXT}                  type TEXT and press Enter: understood words become chips; {"wait": "shown"} waits
   {"wait": "shown"}              wait until the grid shows what the last query found (search or browse)
+  {"wait": "elsewhere"}          wait until the status bar shows another photoclip's indexing (services/watching.py)
+  {"rescan": true}               press Rescan
   {"quit": true}                 close the window
 Conditions are checked on a timer in the event loop; nothing blocks it.
 """
@@ -37,6 +39,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, QTimer, QUrl
+from PySide6.QtWidgets import QToolTip
 
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import CHECKING, LOADING, READY
@@ -127,6 +130,8 @@ class ScriptDriver(QObject):
             return self._shown and not w.library.busy and w._query_token is None and w.thumbs.pending == 0
         if what == "labels":
             return not self._labels_pending
+        if what == "elsewhere":
+            return w.watching.other is not None and w.index_status.isVisible() and not w.library.busy
         if what == "tagged":
             return self._tag_runs > 0 and not w.tagging.tagger.running and not w.library.busy
         if what in ("viewer", "labels_dialog"):
@@ -254,11 +259,15 @@ class ScriptDriver(QObject):
                         "banner": w.banner.text.text() if w.banner.isVisible() else "",
                         "tags": [w.tag_combo.itemData(i) for i in range(1, w.tag_combo.count())],
                         "status": w.statusBar().currentMessage(),
+                        "index_status": w.index_status.label.text() if w.index_status.isVisible() else "",
+                        "tooltip": QToolTip.text(),
                         "chips": [{"kind": p.kind, "value": p.value} for p in w.search_bar.parts()],
                     },
                     indent=1,
                 )
             )
+        elif "rescan" in action:
+            w.rescan()
         elif "resize" in action:
             width, height = action["resize"]
             w.resize(int(width), int(height))

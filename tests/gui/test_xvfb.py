@@ -293,6 +293,63 @@ def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, 
         assert viewport - (viewport // cell_room) * cell_room < cell, f"{what}: an empty column's worth of room in the grid"
 
 
+@pytest.mark.parametrize("screen", [(1366, 768), (1024, 700)])
+def test_another_photoclip_indexing_is_shown_at_laptop_sizes(
+    screen: tuple[int, int], tmp_path: Path, indexed_db: Path, tiny_weights: Path
+) -> None:
+    """Issue 9: while a `photoclip watch` (here: this test process, holding its lock and
+    publishing its status) indexes the library, the app indexes nothing and says so in the
+    status bar with that process's progress. Screenshots for a person to look at."""
+    from photoclip.worker import status
+
+    width, height = screen
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"xvfb-{width}x{height}-another-indexer.png"
+    report = tmp_path / "report.json"
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            {
+                "timeout": 180,
+                "actions": [
+                    {"wait": "model"},
+                    {"wait": "elsewhere"},
+                    {"rescan": True},
+                    {"wait": "thumbnails"},
+                    {"screenshot": str(shot)},
+                    {"report": str(report)},
+                    {"quit": True},
+                ],
+            }
+        )
+    )
+    lock = status.WorkerLock(indexed_db)
+    assert lock.acquire()
+    indexing = {"phase": "index", "done": 37, "total": 120}
+    status.publish(indexed_db, {"pid": os.getpid(), "kind": "watcher", "db": os.path.realpath(indexed_db), "indexing": indexing})
+    try:
+        with _xvfb(f"{width}x{height}x24") as display:
+            env = dict(
+                os.environ,  # this test's PHOTOCLIP_HOME: the app finds the status file published above
+                DISPLAY=display,
+                QT_QPA_PLATFORM="xcb",
+                PHOTOCLIP_DB=str(indexed_db),
+                PHOTOCLIP_MODEL="photoclip-tiny",
+                PHOTOCLIP_WEIGHTS=str(tiny_weights),
+            )
+            env.pop("WAYLAND_DISPLAY", None)
+            done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        lock.release()
+        status.withdraw(indexed_db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert shot.is_file() and shot.stat().st_size > 10_000, f"{shot} is missing or blank"
+    shown = json.loads(report.read_text())
+    assert shown["index_status"] == "The background watcher is adding photos: 37 of 120"
+    assert "No need to rescan: the background watcher adds new and changed photos" in shown["tooltip"]
+    assert len(shown["rows"]) == 8 and shown["model"] == "ready"
+
+
 def dated_copies(source: Path, target: Path) -> Path:
     """The real test photos, each saved under several EXIF dates (and some with GPS): a library with a past."""
     from PIL import Image

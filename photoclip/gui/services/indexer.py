@@ -18,7 +18,7 @@ from photoclip.app.sync import new_pass_finisher, new_photo_tagger
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.ingest.pipeline import IndexProgress, index_library
+from photoclip.core.ingest.pipeline import IndexerBusy, IndexProgress, index_library
 from photoclip.core.model import Embedder
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import Worker
@@ -34,7 +34,9 @@ class IndexController(QObject):
     `item_failed`, and the end becomes `finished` or `failed`. Pause and cancel go through
     the pass's `CancelToken`, which core checks where stopping is safe. A request made
     while a pass runs (a new folder, the model became ready) is remembered and run when
-    the current pass ends.
+    the current pass ends; so is one made while the controller is `blocked` (another photoclip
+    indexes this library: see services/watching.py), run once it is unblocked. A pass that finds
+    another indexer at work emits `busy` and blocks itself instead of failing.
     """
 
     started = Signal()
@@ -45,6 +47,7 @@ class IndexController(QObject):
     sidecars_due = Signal(object)  # ids of photos just auto-tagged, whose sidecars the app should write
     running_changed = Signal(bool)
     paused_changed = Signal(bool)
+    busy = Signal(object)  # the pid (or None) of another photoclip holding the indexer lock
 
     def __init__(self, db_path: Path, thumbnails: Path | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +59,7 @@ class IndexController(QObject):
         self._cancel: CancelToken | None = None
         self._again = False
         self._closing = False
+        self.blocked = False  # another photoclip indexes this library: passes wait (services/watching.py)
 
     @property
     def running(self) -> bool:
@@ -69,11 +73,17 @@ class IndexController(QObject):
         """Index with this model from the next pass on (None: catalogue only)."""
         self.embedder = embedder
 
+    def set_blocked(self, blocked: bool) -> None:
+        """Another process indexes this library (True): passes wait; False runs any that waited."""
+        self.blocked = blocked
+        if not blocked and self._again and not self.running:
+            self.start()
+
     def start(self) -> None:
-        """Run a pass now, or right after the current one."""
+        """Run a pass now, or right after the current one (or once unblocked)."""
         if self._closing:
             return
-        if self.running:
+        if self.running or self.blocked:
             self._again = True
             return
         self._again = False
@@ -169,6 +179,14 @@ class IndexController(QObject):
             self._start_again()
 
     def _on_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, IndexerBusy) and not self._closing:
+            # Another photoclip (`photoclip index`) is at work: not a failure. This pass
+            # runs again once it is done (the watching service unblocks us).
+            self.blocked = True
+            self._again = True
+            self._ended()
+            emit(self.busy, exc.pid)
+            return
         self._again = False
         self._ended()
         if isinstance(exc, PhotoclipError):

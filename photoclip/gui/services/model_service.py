@@ -9,6 +9,13 @@ first-run banner show:
 - "loading":  downloading or loading
 - "ready":    `embedder` is usable
 - "unavailable": it failed; `message` says why in words a person can act on
+
+Text searches do not wait for all that when a verified text tower of the chosen weights is
+cached (core/model/texttower.py, exported the first time the full model loads): the service
+opens it in parallel with the model load and offers it as `text_embedder` (`text_ready`),
+a `QueryEmbedder` that answers words in milliseconds without torch. Once the full model is
+loaded, `text_embedder` wraps it (texts still through the tower, images through the model),
+so a text scores the same before and after.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ class ModelService(QObject):
     state_changed = Signal(str, str)  # state, message
     download_progress = Signal(int, int)  # bytes done, bytes total (0: unknown)
     ready = Signal(object)  # the loaded embedder
+    text_ready = Signal(object)  # an embedder for text queries (the cached tower), maybe before `ready`
+    _tower_opened = Signal(int, object)  # from the loading thread: generation, the tower's QueryEmbedder
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,8 +48,11 @@ class ModelService(QObject):
         self.state = CHECKING
         self.message = ""
         self.embedder: Embedder | None = None
+        self.query_embedder: Embedder | None = None  # QueryEmbedder: the tower, over the full model once loaded
+        self._query_over: Embedder | None = None  # the full model `query_embedder` wraps (None: the tower alone)
         self.choice: ModelChoice | None = None
         self._generation = 0
+        self._tower_opened.connect(self._tower_found)
 
     def start(self, choice: ModelChoice, *, download: bool = False) -> None:
         """Load `choice`; without `download`, stop at MISSING rather than fetch ~600 MB unasked."""
@@ -48,9 +60,15 @@ class ModelService(QObject):
         generation = self._generation
         self.choice = choice
         self.embedder = None
+        self.query_embedder = self._query_over = None
         self._set(LOADING if download else CHECKING, _describe(choice))
 
         def job() -> Embedder | None:
+            # The tower first, alone on the CPU (well under a second; importing torch beside it
+            # would slow it several times): words typed now are answered while the model loads.
+            tower = _open_tower(choice)
+            if tower is not None:
+                emit(self._tower_opened, generation, tower)  # queued to the GUI thread
             if not download and not weights_on_disk(choice):
                 return None
             from photoclip.core.model import OpenClipEmbedder
@@ -74,8 +92,23 @@ class ModelService(QObject):
             self._set(MISSING, missing_text(self.choice))
             return
         self.embedder = embedder
+        self.query_embedder, self._query_over = _over(embedder), embedder
         self._set(READY, _describe(self.choice))
         emit(self.ready, embedder)
+        emit(self.text_ready, self.query_embedder)
+        self._runner.run(lambda: _prepare_tower(embedder))
+
+    def _tower_found(self, generation: int, found: Embedder | None) -> None:
+        if generation == self._generation and found is not None and self.query_embedder is None:
+            self.query_embedder = found
+            emit(self.text_ready, found)
+
+    @property
+    def text_embedder(self) -> Embedder | None:
+        """What answers text searches now: the tower (over the full model once loaded), else the model."""
+        if self.query_embedder is not None and self._query_over is self.embedder:
+            return self.query_embedder
+        return self.embedder
 
     def _failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
@@ -89,6 +122,41 @@ class ModelService(QObject):
     def _set(self, state: str, message: str) -> None:
         self.state, self.message = state, message
         emit(self.state_changed, state, message)
+
+
+def _open_tower(choice: ModelChoice) -> Embedder | None:
+    """A QueryEmbedder over the cached, verified text tower of `choice`, or None (no torch)."""
+    try:
+        from photoclip.core.model.query import QueryEmbedder
+
+        queries = QueryEmbedder(choice)
+        return queries if queries.uses_tower else None
+    except Exception:
+        log.info("no usable text tower", exc_info=True)
+        return None
+
+
+def _over(embedder: Embedder) -> Embedder:
+    """Text queries through the tower even once the full model is here (the numbers a fresh
+    process would give); any other embedder (the tests' fake) answers for itself."""
+    from photoclip.core.model import OpenClipEmbedder
+    from photoclip.core.model.query import QueryEmbedder
+
+    if not isinstance(embedder, OpenClipEmbedder):
+        return embedder
+    return QueryEmbedder.over(embedder)
+
+
+def _prepare_tower(embedder: Embedder) -> None:
+    """Export the text tower once per weights file, so that the next start searches at once."""
+    from photoclip.core.model import OpenClipEmbedder
+    from photoclip.core.model.query import prepare_text_tower
+
+    if isinstance(embedder, OpenClipEmbedder):
+        try:
+            prepare_text_tower(embedder)
+        except Exception:
+            log.warning("the text tower could not be exported; searches load the full model", exc_info=True)
 
 
 CHOOSE_IN_WINDOW = "press “Choose checkpoint file…” here (or use Settings → Checkpoint file)"

@@ -278,9 +278,12 @@ class LibraryContext:
         """A Searcher for this model, refreshed so vectors committed by the indexer count."""
         from photoclip.core.search import Searcher
 
-        if self._searcher is None or self._searcher.embedder is not embedder:
+        if self._searcher is None or self._searcher.embedder.model_id != embedder.model_id:
             self._searcher = Searcher(self.lib, embedder)
         else:
+            # The same model's vectors, asked through another embedder (the text tower, then
+            # the full model): the loaded matrix stays.
+            self._searcher.embedder = embedder
             self._searcher.refresh()
         return self._searcher
 

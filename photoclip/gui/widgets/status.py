@@ -75,7 +75,23 @@ class IndexStatus(QWidget):
     def set_paused(self, paused: bool) -> None:
         self.pause.setText("Resume" if paused else "Pause")
 
+    def show_elsewhere(self, text: str, done: int, total: int, busy: bool) -> None:
+        """Another photoclip's work: no pause or cancel here (they are that process's to give)."""
+        self.pause.hide()
+        self.cancel.hide()
+        self.bar.setVisible(busy)
+        self.bar.setFixedWidth(100)  # the sentence carries the counts: it gets the room, never clipped
+        self.bar.setRange(0, total)  # 0..0: busy without a count
+        self.bar.setValue(done)
+        self.label.setText(text)
+        self.label.setMinimumWidth(self.label.sizeHint().width())
+
     def show_progress(self, phase: str, done: int, total: int, seen: int, eta: float | None, paused: bool) -> None:
+        for w in (self.bar, self.pause, self.cancel):
+            w.show()
+        self.bar.setFixedWidth(180)
+        self.label.setMinimumWidth(0)
+        self.setToolTip("")
         if phase == "scan":
             self.bar.setRange(0, 0)  # busy: the total is not known while scanning
             self.label.setText(f"Scanning folders… {seen:,} files")

@@ -48,6 +48,7 @@ from photoclip.gui.models import (
 from photoclip.gui.services.indexer import IndexController
 from photoclip.gui.services.model_service import ModelService
 from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.services.watching import LibraryWatch
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 from photoclip.gui.widgets.albums import AlbumsPanel
@@ -76,6 +77,7 @@ class WindowBase(QMainWindow):
     library: LibraryRunner
     thumbs: ThumbnailLoader
     indexer: IndexController
+    watching: LibraryWatch
     model_service: ModelService
     tagging: TaggingCommands
     grid_model: PhotoGridModel
@@ -144,6 +146,9 @@ class WindowBase(QMainWindow):
     def _banner_first(self) -> None:
         raise NotImplementedError
 
+    def _text_ready(self, _embedder: object) -> None:
+        raise NotImplementedError
+
     def tag_line(self) -> QLineEdit:
         """The tag filter's line edit (an editable combo box always has one)."""
         line = self.tag_combo.lineEdit()
@@ -184,6 +189,9 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def rescan(self) -> None:
+        raise NotImplementedError
+
+    def rescan_elsewhere(self) -> bool:
         raise NotImplementedError
 
     def find_similar(self, photo_id: int) -> None:

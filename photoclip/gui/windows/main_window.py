@@ -40,6 +40,7 @@ from photoclip.gui.qtcompat import keep_singletons_alive
 from photoclip.gui.services.indexer import IndexController
 from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
 from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.services.watching import LibraryWatch
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.screen import fitted_size
@@ -53,6 +54,7 @@ from photoclip.gui.windows.sidebar import Sidebar
 from photoclip.gui.windows.tagging import TaggingCommands
 from photoclip.gui.windows.timeline import TimelineView
 from photoclip.gui.windows.understood import UnderstoodQueries
+from photoclip.gui.windows.watching import WatchingView
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,9 @@ def default_window_size(room: QSize) -> QSize:
     return fitted_size(QSize(1280, 820), room)
 
 
-class MainWindow(WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommands, TimelineView, GridActions, Opening, WindowBase):
+class MainWindow(
+    WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommands, TimelineView, GridActions, Opening, WatchingView, WindowBase
+):
     """The window: its parts are mixins, one job each (see photoclip/gui/windows/)."""
 
     def __init__(self, db_path: Path, settings: Settings | None = None, *, load_model: bool = True) -> None:
@@ -86,6 +90,10 @@ class MainWindow(WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommand
         self.indexer = IndexController(self.db_path, self.thumbnail_dir, parent=self)
         self.model_service = ModelService(self.pool, parent=self)
         self.indexer.write_xmp = self.settings.write_xmp
+        # The app watches the folders too, and never indexes beside another photoclip (services/watching.py).
+        self.watching = LibraryWatch(
+            self.db_path, self.indexer, lambda: self.settings.model_choice(), lambda: getattr(self.embedder, "model_id", None), parent=self
+        )
         self.tagging = TaggingCommands(self.db_path, self.library, lambda: self.embedder, lambda: self.settings.write_xmp, self)
 
         self.grid_model = PhotoGridModel(self.thumbs, self)
@@ -152,9 +160,11 @@ class MainWindow(WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommand
         self.model_service.state_changed.connect(self._model_state)
         self.model_service.download_progress.connect(self._download_progress)
         self.model_service.ready.connect(self._model_ready)
+        self.model_service.text_ready.connect(self._text_ready)
         self.tagging.message.connect(self.statusBar().showMessage)
         self.tagging.tags_changed.connect(self._tags_edited)
         self._connect_issue11()
+        self._connect_watching()
         self.sidebar_timer = QTimer(self)
         self.sidebar_timer.setSingleShot(True)
         self.sidebar_timer.setInterval(1500)
@@ -348,6 +358,7 @@ class MainWindow(WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommand
         self.typing_timer.stop()
         self.sidebar_timer.stop()
         self.guard_timer.stop()
+        self.watching.shutdown()
         self.indexer.shutdown()
         self.tagging.shutdown()
         self.thumbs.shutdown()

@@ -86,8 +86,10 @@ class Queries(WindowPart):
 
     def search(self, terms: list[QueryTerm], typed: str = "") -> None:
         """The chips' terms and the typed words, understood on the library thread (see windows/understood.py)."""
-        embedder = self.embedder
-        if embedder is None and terms:
+        # Words are answered by the cached text tower as soon as it is open, before the full
+        # model has loaded; image files need the full model (services/model_service.py).
+        embedder, images = self.model_service.text_embedder, self.embedder is not None
+        if (embedder is None and terms) or (not images and any(t.kind == "image" for t in terms)):
             self._pending_query = True
             state = self.model_service.state
             why = "is still loading" if state in (CHECKING, LOADING) else "is not available"
@@ -95,9 +97,15 @@ class Queries(WindowPart):
             return
         filters, today = self.filters(), date.today()
         self._start_query(
-            lambda ctx: understood_search(ctx, embedder, terms, typed, filters, today, SEARCH_LIMIT),
+            lambda ctx: understood_search(ctx, embedder, terms, typed, filters, today, SEARCH_LIMIT, images),
             self._show_understood,
         )
+
+    def _text_ready(self, _embedder: object) -> None:
+        """The text tower is open: a search typed while the model loads need not wait for it."""
+        if self._pending_query:
+            self._pending_query = False
+            self.run_query()
 
     def find_similar(self, photo_id: int) -> None:
         """Replace the query with one photo: "find similar"."""

@@ -120,7 +120,8 @@ class Sidebar(WindowPart):
             self.remove_folder(folder.path)
 
     def rescan(self) -> None:
-        self.indexer.start()
+        if not self.rescan_elsewhere():
+            self.indexer.start()
 
     def _folder_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         folder = self.folder_model.folder(current.row())
@@ -145,7 +146,7 @@ class Sidebar(WindowPart):
     # == indexing ===============================================================================
 
     def _index_running(self, running: bool) -> None:
-        self.index_status.setVisible(running)
+        self.index_status.setVisible(running or self.watching.other is not None)
         self.index_status.set_paused(False)
         if not running:
             queued, self._after_index = self._after_index, []

@@ -70,8 +70,12 @@ def understood_search(
     filters: Filters,
     today: date,
     limit: int,
+    images: bool = True,
 ) -> Outcome:
-    """Library thread: understand `typed`, then search (CLIP words left) or list the photos the filters pass."""
+    """Library thread: understand `typed`, then search (CLIP words left) or list the photos the filters pass.
+
+    `images=False`: `embedder` answers texts only (the text tower while the full model loads),
+    so a query with an image file waits for the model."""
     try:
         request = understand_typed(ctx, typed, filters, today, limit) if typed else None
     except QueryError:
@@ -83,7 +87,7 @@ def understood_search(
     if not terms:
         photos = filter_photos(ctx.lib, ctx.lib.all_photos(order="taken"), merged)
         return Outcome(understood, photos=photos)
-    if embedder is None:
+    if embedder is None or (not images and any(term.kind == "image" for term in terms)):
         return Outcome(understood, needs_model=True)
     return Outcome(understood, results=ctx.searcher(embedder).search(terms, limit=limit, filters=merged))
 

@@ -1,0 +1,47 @@
+"""What the window shows while another photoclip works on its library (services/watching.py)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QToolTip
+
+from photoclip.gui.services.watching import OtherIndexer
+from photoclip.gui.windows.base import WindowPart
+
+
+class WatchingView(WindowPart):
+    def _connect_watching(self) -> None:
+        watching = self.watching
+        watching.other_changed.connect(self._other_indexer)
+        watching.others_wrote.connect(self._others_wrote)
+        watching.note.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.model_service.ready.connect(lambda _embedder: watching.publish(force=True))
+        self.sidebar_refreshed.connect(watching.folders_changed)
+
+    def _other_indexer(self, other: OtherIndexer | None) -> None:
+        """Another photoclip's progress in the status bar, where the app's own would be."""
+        if other is None:
+            self.index_status.setVisible(self.indexer.running)
+            return
+        done, total = other.progress()
+        self.index_status.show_elsewhere(other.sentence(), done, total, other.busy)
+        self.index_status.setToolTip(other.explanation())
+        self.index_status.show()
+
+    def _others_wrote(self, finished: bool) -> None:
+        """New photos or vectors from the other process: the grid and the sidebar follow."""
+        self.refresh_sidebar()
+        if self.search_bar.is_empty():
+            self.browse(keep_order=not finished)
+        elif finished:
+            self.run_query()
+
+    def rescan_elsewhere(self) -> bool:
+        """Rescan while another worker owns the library: say who picks changes up. True when it does."""
+        other = self.watching.other
+        if other is None or other.kind == "indexer":
+            return False
+        # Beside the button, not in the status bar: on a small screen the bar has no room left for it.
+        words = f"No need to rescan: {other.who[0].lower()}{other.who[1:]} adds new and changed photos, and they appear here by themselves."
+        button = self.rescan_button
+        QToolTip.showText(button.mapToGlobal(button.rect().bottomLeft()), words, button, button.rect(), 8000)
+        return True
