@@ -300,3 +300,17 @@ def m007_label_background_rule(db: sqlite_utils.Database) -> None:
     `ignore_background` = 1 lets the user overrule it for that label alone.
     """
     run_script(db, "ALTER TABLE labels ADD COLUMN ignore_background INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m008_verdict_moves_vector(db: sqlite_utils.Database) -> None:
+    """Whether a confirm/reject verdict moves its label's vector.
+
+    Feedback used to move the vector (Rocchio) with every verdict; now an answer that
+    agrees with the label's decision moves nothing, and one that disagrees moves the
+    vector only when, held out, the move misclassifies no more earlier answers
+    (core/tagging/converge.py). The vector is rebuilt from the verdicts with
+    `moves_vector` = 1. Verdicts given before this migration all moved it, so they keep 1
+    and every label's vector stays what it was.
+    """
+    run_script(db, "ALTER TABLE tag_feedback ADD COLUMN moves_vector INTEGER NOT NULL DEFAULT 1")
