@@ -299,6 +299,7 @@ def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
                 "relative_threshold_before": result.z_before,
                 "relative_threshold_after": result.z_after,
                 "tagged": result.tagged,
+                "moved_vector": result.moved_vector,
                 **sidecar_report(sidecars, problems),
             },
         )

@@ -305,11 +305,12 @@ def test_confirm_lowers_threshold_moves_vector_and_retags(library, emb, dogs_lib
 
     result = tagging.feedback(library, emb, ids["terrier"], "Dogs", confirm=True)
 
-    assert result.score_before < result.threshold_before  # it was a low-scoring photo
-    assert result.z_after < result.z_before  # the threshold moved down, in the label's own scale
+    assert result.score_before < result.threshold_before  # it was a low-scoring photo: a disagreeing answer
+    assert result.moved_vector  # the first answer cannot misclassify earlier ones: the vector moves
     vec_after = tagging.label_vector(library, emb, "Dogs")
     assert float(vec_after @ photo) > float(vec_before @ photo)  # the vector moved towards it
     np.testing.assert_allclose(vec_after, tagging.rocchio(axis(0), photo[None, :], None), atol=1e-6)
+    assert result.score_after >= result.threshold_after  # the line, recomputed for the moved vector, passes it
     tags = tags_of(library, "Dogs")
     assert tags[ids["terrier"]] == "manual"
     assert tags[ids["terrier2"]] == "auto"  # its twin is tagged now
@@ -508,9 +509,13 @@ def test_feedback_on_a_selection_is_recorded_together_and_applied_once(library, 
         photo = library.vector(pid, emb.model_id)
         assert float(vec_after @ photo) < float(vec_before @ photo)  # moved away from both
         assert "Dogs" in tagging.rejected_labels(library, pid)
+    # The answers are taken one at a time: the vector is rebuilt from those that moved it.
+    label_id = tagging.get_label(library, "Dogs").id
+    movers = [p for (p,) in library.conn.execute("SELECT photo_id FROM tag_feedback WHERE label_id = ? AND moves_vector = 1", (label_id,))]
+    assert ids["cat"] in movers  # the first answer disagreed and cannot misclassify earlier ones
     np.testing.assert_allclose(
         vec_after,
-        tagging.rocchio(axis(0), None, np.stack([library.vector(p, emb.model_id) for p in both])),
+        tagging.rocchio(axis(0), None, np.stack([library.vector(p, emb.model_id) for p in movers])),
         atol=1e-6,
     )
 

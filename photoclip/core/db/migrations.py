@@ -332,3 +332,17 @@ def m009_vector_counter(db: sqlite_utils.Database) -> None:
         "UPDATE change_counters SET value = value + 1 WHERE name = 'vectors_removed'; END",
     ):
         db.execute(statement)
+
+
+@MIGRATIONS()
+def m010_verdict_moves_vector(db: sqlite_utils.Database) -> None:
+    """Whether a confirm/reject verdict moves its label's vector.
+
+    Feedback used to move the vector (Rocchio) with every verdict; now an answer that
+    agrees with the label's decision moves nothing, and one that disagrees moves the
+    vector only when, held out, the move misclassifies no more earlier answers
+    (core/tagging/converge.py). The vector is rebuilt from the verdicts with
+    `moves_vector` = 1. Verdicts given before this migration all moved it, so they keep 1
+    and every label's vector stays what it was.
+    """
+    run_script(db, "ALTER TABLE tag_feedback ADD COLUMN moves_vector INTEGER NOT NULL DEFAULT 1")

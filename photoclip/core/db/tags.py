@@ -95,10 +95,13 @@ def rejected_label_names(lib: Library, photo_id: int) -> set[str]:
     return {r[0] for r in rows}
 
 
-def verdicts_of_label(lib: Library, label_id: int) -> dict[int, str]:
-    """photo id -> 'confirm' or 'reject', every verdict the user gave on this label."""
-    rows = lib.conn.execute("SELECT photo_id, verdict FROM tag_feedback WHERE label_id = ?", (label_id,))
-    return {int(r[0]): str(r[1]) for r in rows}
+def verdicts_of_label(lib: Library, label_id: int) -> dict[int, tuple[str, bool]]:
+    """photo id -> ('confirm' or 'reject', whether it moves the label's vector), every
+    verdict the user gave on this label, oldest first."""
+    rows = lib.conn.execute(
+        "SELECT photo_id, verdict, moves_vector FROM tag_feedback WHERE label_id = ? ORDER BY created_at, rowid", (label_id,)
+    )
+    return {int(r[0]): (str(r[1]), bool(r[2])) for r in rows}
 
 
 def rejected_pairs(lib: Library, label_ids: Sequence[int]) -> set[Pair]:
@@ -120,14 +123,15 @@ def rejected_pairs_of_photos(lib: Library, photo_ids: Sequence[int]) -> set[Pair
 
 
 def feedback_vectors(lib: Library, label_ids: Sequence[int], model_id: str) -> list[tuple[int, str, np.ndarray]]:
-    """(label id, verdict, the photo's vector) for every verdict on these labels.
+    """(label id, verdict, the photo's vector) for every verdict on these labels that
+    moves the label's vector (see m010_verdict_moves_vector).
 
     CROSS JOIN keeps tag_feedback (small) as the outer loop: left to itself SQLite
     may walk the whole vectors table once per call, which cost ~60 ms per label at 100k.
     """
     rows = lib.conn.execute(
         "SELECT f.label_id, f.verdict, v.dim, v.vec FROM tag_feedback f CROSS JOIN vectors v "
-        "ON v.photo_id = f.photo_id AND v.model_id = ? WHERE f.label_id IN (SELECT value FROM json_each(?))",
+        "ON v.photo_id = f.photo_id AND v.model_id = ? WHERE f.moves_vector = 1 AND f.label_id IN (SELECT value FROM json_each(?))",
         (model_id, _ids(label_ids)),
     )
     return [
@@ -171,10 +175,10 @@ def delete_tag(lib: Library, photo_id: int, label_id: int) -> None:
     lib.conn.execute("DELETE FROM tags WHERE photo_id = ? AND label_id = ?", (photo_id, label_id))
 
 
-def put_verdict(lib: Library, label_id: int, photo_id: int, verdict: str, score: float | None, now: float) -> None:
+def put_verdict(lib: Library, label_id: int, photo_id: int, verdict: str, score: float | None, now: float, *, moves_vector: bool) -> None:
     lib.conn.execute(
-        "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at) VALUES (?, ?, ?, ?, ?)",
-        (label_id, photo_id, verdict, score, now),
+        "INSERT OR REPLACE INTO tag_feedback (label_id, photo_id, verdict, score, created_at, moves_vector) VALUES (?, ?, ?, ?, ?, ?)",
+        (label_id, photo_id, verdict, score, now, int(moves_vector)),
     )
 
 

@@ -18,8 +18,9 @@ vector, so it could make the tags worse. Here:
    scores gives (thresholds.py), corrected by every answer so far (verdict_line.py: the
    stretch that contradicts the fewest answers, bisection, doubling steps).
 
-Pure NumPy over the library's photo vectors (or a sample of them); simulated in
-benchmarks/bench_calibration.py --feedback.
+Pure NumPy over the library's photo vectors (or a sample of them): `take_answer` is the
+rule, used by the app's confirm/reject (verdicts.py, which stores with each answer whether
+it moved the vector) and by the simulation in benchmarks/bench_calibration.py --feedback.
 """
 
 from __future__ import annotations
@@ -86,12 +87,21 @@ def _separating_line(yes: np.ndarray, no: np.ndarray) -> float:
     return float(0.5 * (lows[k] + highs[k]))
 
 
-def line_for(vector: np.ndarray, photos: np.ndarray, answers: dict[int, bool], start: float | None) -> tuple[float, ScoreStats]:
-    """The line for `vector`: from `start` (None: where the shape of its scores puts it),
-    moved to agree best with every answer (verdict_line.py)."""
-    scores = photos @ vector
-    stats = score_stats(scores)
+def line_for(
+    vector: np.ndarray,
+    library: np.ndarray,
+    answered: np.ndarray,
+    answers: dict[int, bool],
+    start: float | None,
+    background: np.ndarray | None = None,
+) -> tuple[float, ScoreStats]:
+    """The line for `vector`: from `start` (None: where the shape of its scores over
+    `library` puts it), moved to agree best with every answer (verdict_line.py).
+    `answers` index the rows of `answered`; `background`: the library's best scores
+    against the generic prompts, the shape's second signal, when known."""
+    stats = score_stats(library @ vector, background)
     line = stats.calibrated if start is None else start
+    scores = answered @ vector
     yes = np.array([scores[r] for r, a in answers.items() if a])
     no = np.array([scores[r] for r, a in answers.items() if not a])
     return line_after_verdict(
@@ -99,23 +109,60 @@ def line_for(vector: np.ndarray, photos: np.ndarray, answers: dict[int, bool], s
     ), stats
 
 
+@dataclass(frozen=True)
+class Step:
+    """What one answer did: whether it agreed, whether it joined the answers that move the
+    vector, and the line (raw, in the scores of the vector chosen)."""
+
+    agreed: bool
+    moved: bool
+    line: float
+
+
+def take_answer(
+    text: np.ndarray,
+    answered: np.ndarray,
+    answers: dict[int, bool],
+    movers: list[int],
+    row: int,
+    yes: bool,
+    line: float,
+    library: np.ndarray,
+    *,
+    background: np.ndarray | None = None,
+    keep_line: bool = False,
+) -> Step:
+    """The rule of the module's docstring for one more answer `yes` on row `row` of
+    `answered` (the answered photos' vectors; `answers` and `movers` index its rows and
+    hold the earlier answers only). `line`: the current raw line for the current vector.
+    `library`: the photos (or a sample) whose score shape places a line. `keep_line`: the
+    user pinned the line, so only the vector may move. Pure: the caller records the step."""
+    vector = vector_from(text, answered, answers, movers)
+    agreed = (float(answered[row] @ vector) >= line) == yes
+    if agreed:
+        return Step(True, False, line)
+    given = {**answers, row: yes}
+    proposed = [*movers, row]
+    moved = held_out_errors(text, answered, given, proposed) <= held_out_errors(text, answered, given, movers)
+    if keep_line:
+        return Step(False, moved, line)
+    if moved:
+        new_line, _ = line_for(vector_from(text, answered, given, proposed), library, answered, given, None, background)
+    else:
+        new_line, _ = line_for(vector, library, answered, given, line, background)
+    return Step(False, moved, new_line)
+
+
 def answer(state: FeedbackState, photos: np.ndarray, row: int, yes: bool) -> bool:
     """Record the answer `yes` for photo `row` of `photos` (the library's vectors), moving
     the vector and the line as the module's docstring says. Returns whether it agreed."""
-    vector = state.vector(photos)
-    line = state.line if state.line is not None else score_stats(photos @ vector).calibrated
-    agreed = (float(photos[row] @ vector) >= line) == yes
+    line = state.line if state.line is not None else score_stats(photos @ state.vector(photos)).calibrated
+    step = take_answer(state.text, photos, state.answers, state.movers, row, yes, line, photos)
     state.answers[row] = yes
-    if agreed:
-        state.line = line
-        return True
-    proposed = [*state.movers, row]
-    if held_out_errors(state.text, photos, state.answers, proposed) <= held_out_errors(state.text, photos, state.answers, state.movers):
-        state.movers = proposed
-        state.line, _ = line_for(state.vector(photos), photos, state.answers, None)
-    else:
-        state.line, _ = line_for(vector, photos, state.answers, line)
-    return False
+    if step.moved:
+        state.movers.append(row)
+    state.line = step.line
+    return step.agreed
 
 
 def tagged(state: FeedbackState, photos: np.ndarray) -> np.ndarray:

@@ -46,8 +46,8 @@ def remove_tag(lib: Library, photo_id: int, name: str) -> bool:
     back and XMP export takes the keyword out of the photo's sidecar even when
     another app wrote it there. Unlike `feedback`, the label's threshold stays
     where it was: taking one tag off is a statement about this photo, not about
-    where the label's cut-off belongs. (The verdict does join the rejected photos
-    the label's vector is moved away from, as every rejection does.)
+    where the label's cut-off belongs; for the same reason it does not move the
+    label's vector either (only ✓/✗ feedback does, see verdicts.py).
     """
     label = get_label(lib, name)
     with lib.transaction():
@@ -55,7 +55,7 @@ def remove_tag(lib: Library, photo_id: int, name: str) -> bool:
         if not had:
             return False
         tag_db.delete_tag(lib, photo_id, label.id)
-        tag_db.put_verdict(lib, label.id, photo_id, "reject", score, time.time())
+        tag_db.put_verdict(lib, label.id, photo_id, "reject", score, time.time(), moves_vector=False)
     return True
 
 

@@ -1,13 +1,22 @@
 """Feedback: a person confirms or rejects a label on photos, and the label learns.
 
-Each verdict that disagrees with the label's current decision moves the line to where
-all the verdicts so far, read as labelled points on the score axis, say it belongs
-(verdict_line.py: fewest contradicted verdicts, bisection between them, a doubling step
-where they bound it on one side only); a verdict that agrees moves nothing. The line is
-stored as z, its position relative to the label's score distribution, so it keeps its
-meaning when the verdicts also move the label's vector (Rocchio, in vectors.py). A line
-the user pinned on the histogram is never moved by feedback. A rejected photo is never
-auto-tagged by that label again; a confirmed one gets a manual tag.
+The rule is converge.py's, one answer at a time (as a user gives them):
+
+1. An answer that agrees with the label's current decision (✓ on a tagged photo, ✗ on
+   an untagged one) moves neither the label's vector nor its line: only that photo
+   gets the answer (a manual tag, or a rejection).
+2. One that disagrees moves the vector (Rocchio over the answers that moved it so far
+   plus this one) only if, held out, the moved vector misclassifies no more of the
+   earlier answers; each verdict records whether it moved the vector
+   (tag_feedback.moves_vector), and vectors.py rebuilds the vector from those alone.
+3. The line is then recomputed in the chosen vector's scores: from the shape of those
+   scores when the vector moved, from the current line when it did not, corrected by
+   every answer so far (verdict_line.py). It is stored as z, its position in that
+   vector's score distribution, which is what every later run turns back into a line.
+
+A line the user pinned on the histogram is never moved by feedback (the vector still
+follows rule 2). A rejected photo is never auto-tagged by that label again; a confirmed
+one gets a manual tag.
 """
 
 from __future__ import annotations
@@ -23,10 +32,10 @@ from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
 from photoclip.core.tagging.apply import apply_labels, run_to_end
+from photoclip.core.tagging.calibration import ScoreStats, effective_threshold, sample_rows, score_stats
+from photoclip.core.tagging.converge import take_answer, vector_from
 from photoclip.core.tagging.labels import Label, get_label
-from photoclip.core.tagging.ranking import LabelScores, label_scores
-from photoclip.core.tagging.vectors import label_vector
-from photoclip.core.tagging.verdict_line import line_after_verdict
+from photoclip.core.tagging.vectors import label_vector, label_vectors
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class FeedbackResult:
     z_before: float | None  # the threshold's relative position: what feedback moves
     z_after: float | None
     tagged: int  # auto tags the label has after re-tagging
+    moved_vector: bool = False  # whether this answer moved the label's vector
 
 
 @dataclass
@@ -48,52 +58,80 @@ class _Verdicts:
 
     label: Label
     scores: dict[int, float]  # photo id -> its score with the label's vector before the feedback
-    before: LabelScores | None
+    threshold_before: float | None
     z_before: float | None
+    moved: dict[int, bool]  # photo id -> whether its answer moved the vector
+
+
+@dataclass
+class _Answers:
+    """A label's answers as converge.py reads them: rows of `answered` (photo vectors)."""
+
+    pids: list[int]
+    answered: np.ndarray
+    answers: dict[int, bool]
+    movers: list[int]
+
+
+def _answers(lib: Library, label: Label, photos: np.ndarray, row_of: dict[int, int], new: Sequence[int]) -> _Answers:
+    """Every earlier verdict on the label whose photo has a vector, then the new photos;
+    an earlier verdict on a photo answered again is dropped (the new answer replaces it)."""
+    again = set(new)
+    earlier = [(pid, v) for pid, v in tag_db.verdicts_of_label(lib, label.id).items() if pid in row_of and pid not in again]
+    pids = [pid for pid, _ in earlier] + [pid for pid in dict.fromkeys(new) if pid in row_of]
+    answers = {k: verdict == "confirm" for k, (_, (verdict, _)) in enumerate(earlier)}
+    movers = [k for k, (_, (_, moves)) in enumerate(earlier) if moves]
+    answered = photos[[row_of[pid] for pid in pids]] if pids else np.empty((0, photos.shape[1]), photos.dtype)
+    return _Answers(pids, answered, answers, movers)
 
 
 def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Sequence[int], confirm: bool) -> _Verdicts:
     label = get_label(lib, name)
     model_id = embedder.model_id
     verdict = "confirm" if confirm else "reject"
-    vectors = {pid: v for pid in photo_ids if (v := lib.vector(pid, model_id)) is not None}
-    before = label_scores(lib, embedder, label.name) if vectors else None
+    ids, photos, _ = lib.load_vectors(model_id)
+    row_of = {int(pid): k for k, pid in enumerate(ids)}
     scores: dict[int, float] = {}
-    z_before = z = None
-    if before is not None and len(before.scores):
-        current = label_vector(lib, embedder, label.name)
-        scores = {pid: float(vec @ current) for pid, vec in vectors.items()}
-        z_before = before.relative(before.threshold)
-        if not label.pinned_for(model_id):
-            z = before.relative(_line_after(lib, label, before, scores, confirm))
+    moved: dict[int, bool] = {}
+    threshold_before = z_before = z = None
+    if any(pid in row_of for pid in photo_ids):
+        lv = label_vectors(lib, embedder, [label])
+        sample = photos[sample_rows(len(ids))]
+        background = (sample @ lv.background.T).max(axis=1) if len(lv.background) else None
+        given = _answers(lib, label, photos, row_of, photo_ids)
+        vector = vector_from(lv.text[0], given.answered, given.answers, given.movers)
+        stats: ScoreStats = score_stats(sample @ vector, background)
+        line = threshold_before = effective_threshold(label, model_id, stats)
+        z_before = stats.to_z(line)
+        pinned = label.pinned_for(model_id)
+        disagreed = False
+        first_new = len(given.answers)
+        for k in range(first_new, len(given.pids)):
+            pid = given.pids[k]
+            scores[pid] = float(given.answered[k] @ vector_from(lv.text[0], given.answered, given.answers, given.movers))
+            step = take_answer(
+                lv.text[0], given.answered, given.answers, given.movers, k, confirm, line, sample, background=background, keep_line=pinned
+            )
+            given.answers[k] = confirm
+            if step.moved:
+                given.movers.append(k)
+            moved[pid] = step.moved
+            disagreed |= not step.agreed
+            line = step.line
+        if disagreed and not pinned:
+            vector = vector_from(lv.text[0], given.answered, given.answers, given.movers)
+            z = score_stats(sample @ vector, background).to_z(line)
     now = time.time()
     with lib.transaction():
         for pid in photo_ids:
-            tag_db.put_verdict(lib, label.id, pid, verdict, scores.get(pid), now)
+            tag_db.put_verdict(lib, label.id, pid, verdict, scores.get(pid), now, moves_vector=moved.get(pid, False))
             if confirm:
                 tag_db.put_manual_tag(lib, pid, label.id, scores.get(pid), now, update_score=False)
             else:
                 tag_db.delete_tag(lib, pid, label.id)
         if z is not None:
             label_db.set_adjusted_z(lib, label.id, z, now)
-    return _Verdicts(label, scores, before, z_before)
-
-
-def _line_after(lib: Library, label: Label, before: LabelScores, scores: dict[int, float], confirm: bool) -> float:
-    """The line after these photos' verdicts, given one at a time (as a user would)."""
-    line = before.threshold
-    by_photo = dict(zip((int(p) for p in before.photo_ids), (float(s) for s in before.scores)))
-    given = {pid: verdict for pid, verdict in tag_db.verdicts_of_label(lib, label.id).items() if pid in by_photo}
-    stats = before.stats
-    for pid, score in scores.items():
-        agreed = (score >= line) == confirm
-        given[pid] = "confirm" if confirm else "reject"
-        confirmed = np.array([by_photo[p] for p, v in given.items() if v == "confirm"])
-        rejected = np.array([by_photo[p] for p, v in given.items() if v == "reject"])
-        line = line_after_verdict(
-            line, confirmed, rejected, agreed=agreed, scale=stats.scale, floor=stats.low, ceiling=stats.high, prior=stats.calibrated
-        )
-    return line
+    return _Verdicts(label, scores, threshold_before, z_before, moved)
 
 
 def feedback(lib: Library, embedder: Embedder, photo_id: int, name: str, *, confirm: bool) -> FeedbackResult:
@@ -108,17 +146,17 @@ def feedback(lib: Library, embedder: Embedder, photo_id: int, name: str, *, conf
     after = get_label(lib, label.name)
     photo_vec = lib.vector(photo_id, embedder.model_id)
     score_after = float(photo_vec @ label_vector(lib, embedder, label.name)) if photo_vec is not None else None
-    measured = done.before is not None and len(done.before.scores) > 0
     return FeedbackResult(
         label=label.name,
         verdict="confirm" if confirm else "reject",
         score_before=done.scores.get(photo_id),
         score_after=score_after,
-        threshold_before=done.before.threshold if measured and done.before is not None else label.threshold,
+        threshold_before=done.threshold_before if done.threshold_before is not None else label.threshold,
         threshold_after=after.threshold,
         z_before=done.z_before,
         z_after=after.threshold_z,
         tagged=counts.get(label.name, 0),
+        moved_vector=done.moved.get(photo_id, False),
     )
 
 
