@@ -67,7 +67,7 @@ class Worker:
         self.passes = 0  # completed passes (tests await it)
         self.pass_done = threading.Condition()
         self.ready = threading.Event()  # the socket is up and the first pass has begun
-        self.holder = ModelHolder(load_model, options.idle_unload, on_change=self._publish_now)
+        self.holder = ModelHolder(load_model, options.idle_unload, on_change=self._publish_now, identity=model_identity(choice))
         self._indexing: dict[str, Any] | None = None
         self._last_publish = 0.0
         self._model_problem: str | None = None
@@ -91,7 +91,7 @@ class Worker:
             cleanup.callback(self.holder.close)
             lib = Library(self.db_path)
             cleanup.callback(lib.close)
-            server = QueryServer(self.db_path, model_identity(self.choice), self.holder, self.options.run_command)
+            server = QueryServer(self.db_path, self.holder, self.options.run_command)
             server.start()
             cleanup.callback(server.stop)
             options = self.options
