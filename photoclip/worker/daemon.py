@@ -27,6 +27,7 @@ from photoclip.core.ingest.scan import scan_library
 from photoclip.core.model import Embedder, ModelChoice, model_id_for
 from photoclip.worker import runtime, status
 from photoclip.worker.client import model_identity
+from photoclip.worker.graph import GraphKeeper
 from photoclip.worker.models import ModelHolder
 from photoclip.worker.power import on_battery
 from photoclip.worker.server import CommandRunner, QueryServer
@@ -72,6 +73,7 @@ class Worker:
         self._last_publish = 0.0
         self._model_problem: str | None = None
         self._follower: FolderFollower | None = None
+        self.graph = GraphKeeper(db_path)  # the approximate index, current after each pass (big libraries only)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -142,6 +144,8 @@ class Worker:
                         self._model_problem = str(exc)
                         self.report(f"{exc}\nCataloguing files and metadata only; embedding waits for a model.")
             self._index(lib, embedder, scanned)
+        if model_id is not None and not self.stop_requested.is_set():
+            self.graph.after_pass(lib, model_id, stop=self.stop_requested.is_set, announce=self.report)
         self._finish_pass()
 
     def _scan(self, lib: Library) -> bool | None:
