@@ -145,7 +145,8 @@ class Worker:
                         self.report(f"{exc}\nCataloguing files and metadata only; embedding waits for a model.")
             self._index(lib, embedder, scanned)
         if model_id is not None and not self.stop_requested.is_set():
-            self.graph.after_pass(lib, model_id, stop=self.stop_requested.is_set, announce=self.report)
+            # Without waiting for a build: new photos must not wait behind it (it writes its file when done).
+            self.graph.after_pass(lib, model_id, stop=self.stop_requested.is_set, announce=self.report, wait=False)
         self._finish_pass()
 
     def _scan(self, lib: Library) -> bool | None:

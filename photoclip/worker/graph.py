@@ -34,13 +34,21 @@ class GraphKeeper:
         self._model_id: str | None = None
         self._index: VectorIndex | None = None
         self._graph: ApproximateSearch | None = None
+        self._announced = False  # a build in the background is announced once, not at every pass
 
     def after_pass(
-        self, lib: Library, model_id: str, stop: Callable[[], bool] = lambda: False, announce: Callable[[str], None] | None = None
+        self,
+        lib: Library,
+        model_id: str,
+        stop: Callable[[], bool] = lambda: False,
+        announce: Callable[[str], None] | None = None,
+        wait: bool = True,
     ) -> bool:
         """Bring the graph of `model_id` up to the library; True when it is (False below the setting, or stopped).
 
-        `announce` hears one sentence when a whole graph has to be built (a minute per million photos)."""
+        `announce` hears one sentence when a whole graph has to be built (slow: see benchmarks/README.md).
+        Without `wait` (a long-lived process) a build goes on in the background, writes the file itself
+        when done, and is adopted and topped up at a later pass."""
         if self.approximate_from <= 0 or not usearch_available() or lib.vector_count(model_id) < self.approximate_from:
             self.release()  # below the setting (photos removed, say): give the memory back
             return False
@@ -48,19 +56,22 @@ class GraphKeeper:
             self._model_id = model_id
             self._index = VectorIndex.load(lib, model_id)
             self._graph = ApproximateSearch(self.db_path, model_id, self.approximate_from)
+            self._announced = False
         else:
             self._index.refresh(lib)
         ann, index = self._graph, self._index
         ann.sync(lib, index)
-        if ann.graph is None and announce is not None:
+        if ann.graph is None and announce is not None and not self._announced:
+            self._announced = True
             announce(f"Building the search index of {len(index):,} photos for fast search…")
         while ann.graph is None:
-            if stop():
+            if stop() or not wait:
                 return False
             if ann.wait_built(WAIT_STEP_S):
                 ann.sync(lib, index)  # adopts the built graph (the build wrote its file), takes in what came meanwhile
                 if ann.graph is None:
                     return False  # the build failed (logged): searches stay exact
+        self._announced = False  # a later rebuild (photos removed) is announced again
         ann.save_now()
         return True
 
