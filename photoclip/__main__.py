@@ -46,7 +46,11 @@ def gui_main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"photoclip: {problem}", file=sys.stderr)
         return 2
+    from photoclip.cli.served import serve_command
     from photoclip.gui.app import run_app
+    from photoclip.gui.services.serving import serve_commands_with
+
+    serve_commands_with(serve_command)  # the open app answers `photoclip search` too (gui/services/serving.py)
 
     return run_app(list(sys.argv[1:] if argv is None else argv))
 

@@ -27,6 +27,7 @@ from photoclip.core.ingest.scan import scan_library
 from photoclip.core.model import Embedder, ModelChoice, model_id_for
 from photoclip.worker import runtime, status
 from photoclip.worker.client import model_identity
+from photoclip.worker.graph import GraphKeeper
 from photoclip.worker.models import ModelHolder
 from photoclip.worker.power import on_battery
 from photoclip.worker.server import CommandRunner, QueryServer
@@ -67,11 +68,12 @@ class Worker:
         self.passes = 0  # completed passes (tests await it)
         self.pass_done = threading.Condition()
         self.ready = threading.Event()  # the socket is up and the first pass has begun
-        self.holder = ModelHolder(load_model, options.idle_unload, on_change=self._publish_now)
+        self.holder = ModelHolder(load_model, options.idle_unload, on_change=self._publish_now, identity=model_identity(choice))
         self._indexing: dict[str, Any] | None = None
         self._last_publish = 0.0
         self._model_problem: str | None = None
         self._follower: FolderFollower | None = None
+        self.graph = GraphKeeper(db_path)  # the approximate index, current after each pass (big libraries only)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -91,7 +93,7 @@ class Worker:
             cleanup.callback(self.holder.close)
             lib = Library(self.db_path)
             cleanup.callback(lib.close)
-            server = QueryServer(self.db_path, model_identity(self.choice), self.holder, self.options.run_command)
+            server = QueryServer(self.db_path, self.holder, self.options.run_command)
             server.start()
             cleanup.callback(server.stop)
             options = self.options
@@ -142,6 +144,9 @@ class Worker:
                         self._model_problem = str(exc)
                         self.report(f"{exc}\nCataloguing files and metadata only; embedding waits for a model.")
             self._index(lib, embedder, scanned)
+        if model_id is not None and not self.stop_requested.is_set():
+            # Without waiting for a build: new photos must not wait behind it (it writes its file when done).
+            self.graph.after_pass(lib, model_id, stop=self.stop_requested.is_set, announce=self.report, wait=False)
         self._finish_pass()
 
     def _scan(self, lib: Library) -> bool | None:

@@ -11,16 +11,47 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from photoclip.core.model import Embedder
+
+# What must match for two processes' answers to agree (worker/client.model_identity).
+Identity = dict[str, object]
+
+
+class ModelNotReady(Exception):
+    """No model to answer with now (the app's is still loading): the asker works in-process.
+
+    Not a PhotoclipError on purpose: the asker would not meet this sentence in-process."""
+
+
+class ModelSource(Protocol):
+    """Where the query server gets its model: the daemon's ModelHolder, or the open app's LentModel."""
+
+    @property
+    def identity(self) -> Identity | None: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def use(self) -> AbstractContextManager[Embedder]: ...
+
+    def on_unload(self, listener: Callable[[], None]) -> None: ...
 
 
 class ModelHolder:
     """One embedder shared by the indexing passes and the query server."""
 
-    def __init__(self, load: Callable[[], Embedder], idle_seconds: float, on_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Embedder],
+        idle_seconds: float,
+        on_change: Callable[[], None] | None = None,
+        identity: Identity | None = None,
+    ) -> None:
         self._load = load
+        self._identity = identity  # of the model `load` gives, always the same one
         self.idle_seconds = idle_seconds
         self._on_change = on_change
         self._embedder: Embedder | None = None
@@ -32,6 +63,10 @@ class ModelHolder:
         self.unloaded = threading.Event()  # set each time the model is given back (tests await it)
         self._reaper = threading.Thread(target=self._reap, name="photoclip-model-idle", daemon=True)
         self._reaper.start()
+
+    @property
+    def identity(self) -> Identity | None:
+        return self._identity
 
     @property
     def loaded(self) -> bool:
@@ -113,3 +148,48 @@ class ModelHolder:
     def _notify(self) -> None:
         if self._on_change is not None:
             self._on_change()
+
+
+class LentModel:
+    """A model another part of the process loaded and owns (the open app's), lent to the query server.
+
+    Nothing is loaded here, so nothing is loaded twice: while no model is lent, `use` raises
+    ModelNotReady. `lend` swaps the model and its identity together under one lock, so a
+    query sees a pair that belongs together (server.py compares the identity again once it
+    holds the model)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._identity: Identity | None = None
+        self._unload_listeners: list[Callable[[], None]] = []
+
+    @property
+    def identity(self) -> Identity | None:
+        return self._identity
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+    def on_unload(self, listener: Callable[[], None]) -> None:
+        self._unload_listeners.append(listener)
+
+    def lend(self, embedder: Embedder | None, identity: Identity | None) -> None:
+        """Lend `embedder` (None: withdraw it); anything built over the previous one is dropped."""
+        with self._lock:
+            if embedder is self._embedder and identity == self._identity:
+                return
+            previous = self._embedder
+            self._embedder, self._identity = (embedder, identity) if embedder is not None else (None, None)
+            if previous is not None:
+                for listener in self._unload_listeners:
+                    listener()
+
+    @contextmanager
+    def use(self) -> Iterator[Embedder]:
+        with self._lock:
+            embedder = self._embedder
+        if embedder is None:
+            raise ModelNotReady("the app's model is not loaded yet")
+        yield embedder

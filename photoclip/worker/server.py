@@ -22,7 +22,7 @@ from photoclip.core.model import Embedder, OpenClipEmbedder
 from photoclip.core.model.query import QueryEmbedder
 from photoclip.core.search import Searcher
 from photoclip.worker import runtime
-from photoclip.worker.models import ModelHolder
+from photoclip.worker.models import ModelNotReady, ModelSource
 from photoclip.worker.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
@@ -46,13 +46,15 @@ REQUEST_TIMEOUT_S = 10.0
 
 
 class QueryServer:
-    """Answers queries for one library with the worker's model, on a thread of its own."""
+    """Answers queries for one library with the worker's model, on a thread of its own.
 
-    def __init__(self, db_path: Path, model: dict[str, object], holder: ModelHolder, run_command: CommandRunner | None = None) -> None:
+    The model comes from `holder`: the daemon's ModelHolder (loaded on demand, one model for
+    good) or the open app's LentModel (the app's own, which can change or be absent)."""
+
+    def __init__(self, db_path: Path, holder: ModelSource, run_command: CommandRunner | None = None) -> None:
         self.db_path = db_path
         self.run_command = run_command
         self.real_db = os.path.realpath(db_path)
-        self.model = model
         self.holder = holder
         self.path = runtime.socket_path(db_path)
         self._searcher: Searcher | None = None
@@ -139,9 +141,10 @@ class QueryServer:
             return {"ok": False, "refused": "protocol version"}
         if request.get("db") != self.real_db:
             return {"ok": False, "refused": "another library"}
+        model = self.holder.identity
         if request.get("op") == "command":
-            return self._command(request.get("params"), lib)  # the runner checks the model the command asks for
-        if request.get("model") != self.model:
+            return self._command(request.get("params"), lib, model)  # the runner checks the model the command asks for
+        if model is None or request.get("model") != model:
             return {"ok": False, "refused": "another model"}
         op, params = request.get("op"), request.get("params")
         if op == "ping":
@@ -150,10 +153,12 @@ class QueryServer:
             return {"ok": False, "refused": "malformed request"}
         try:
             with self.holder.use() as embedder:
+                if self.holder.identity is not model:
+                    return {"ok": False, "refused": "the model changed"}
                 searcher = self._searcher_over(lib, embedder)
                 answer = run_query(op, params, searcher)
                 return {"ok": True, "answer": answer_to_json(op, answer), "indexed": len(searcher.index)}
-        except ProtocolError as exc:
+        except (ProtocolError, ModelNotReady) as exc:
             return {"ok": False, "refused": str(exc)}
         except PhotoclipError as exc:
             # The asker would reach the same sentence in-process (a query mistake, no model).
@@ -171,12 +176,18 @@ class QueryServer:
             self._searcher.refresh()  # the indexer may have added photos since the last query
         return self._searcher
 
-    def _command(self, params: object, lib: Library) -> dict[str, object]:
+    def _command(self, params: object, lib: Library, model: dict[str, object] | None) -> dict[str, object]:
         if self.run_command is None or not isinstance(params, dict):
             return {"ok": False, "refused": "commands are not served here"}
+        if model is None:
+            return {"ok": False, "refused": "no model here yet"}
         try:
             with self.holder.use() as embedder:
-                return self.run_command(params, lib, self._searcher_over(lib, embedder), self.model)
+                if self.holder.identity is not model:
+                    return {"ok": False, "refused": "the model changed"}
+                return self.run_command(params, lib, self._searcher_over(lib, embedder), model)
+        except ModelNotReady as exc:
+            return {"ok": False, "refused": str(exc)}
         except PhotoclipError as exc:
             # No model here, say: the client runs the command itself and says so in its own words.
             return {"ok": False, "refused": str(exc)}

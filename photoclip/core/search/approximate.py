@@ -168,6 +168,11 @@ class ApproximateSearch:
         """Wait for a background build to finish (tests, and a command that wants the graph now)."""
         return self._built_event.wait(timeout)
 
+    def save_now(self) -> None:
+        """Write the graph if it took in vectors since it was last written (before a process exits)."""
+        if self.graph is not None and self._unsaved:
+            self._save(self.graph)
+
     def sync(self, lib: Library, index: VectorIndex) -> None:
         """Bring the graph up to the library after `index.refresh`: adopt, load, build or top up."""
         if not self.enabled_for(index):

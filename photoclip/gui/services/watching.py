@@ -27,9 +27,10 @@ from photoclip.core.db import Library
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.ingest.lock import IndexLock
 from photoclip.core.ingest.pipeline import IndexProgress
-from photoclip.core.model import ModelChoice, model_id_for
+from photoclip.core.model import Embedder, ModelChoice, model_id_for
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.indexer import IndexController
+from photoclip.gui.services.serving import AppQueries
 from photoclip.gui.services.workers import Worker
 from photoclip.worker import runtime, status
 from photoclip.worker.client import model_identity
@@ -132,6 +133,7 @@ class LibraryWatch(QObject):
         self._folders: _Followed = _Followed()
         self._last_publish = 0.0
         self._closed = False
+        self.queries = AppQueries(self.db_path)  # the worker socket, answered while the app owns the library
         # Locks, status files and database counts are read on this thread, never the GUI's.
         self._probe = _ProbeWorker(self.db_path, parent=self)
         self._follow = Worker("watch", threads=1, parent=self)
@@ -168,6 +170,7 @@ class LibraryWatch(QObject):
         self._follow.submit(lambda cancel: self._follow_folders(follower, cancel), on_progress=self._followed, on_error=self._probe_failed)
         emit(self.owner_changed, True)
         self.publish(force=True)
+        self._probe.submit(lambda _cancel: self.queries.start(), on_error=self._probe_failed)
         self.indexer.set_blocked(False)  # a pass asked for meanwhile (the model became ready) runs now
         if catch_up and not self.indexer.running:
             self.indexer.start()  # the other process may have stopped halfway, or the folders changed meanwhile
@@ -242,6 +245,11 @@ class LibraryWatch(QObject):
             if self.follower is not None:
                 self.follower.wake()  # a pass may follow a folder added or removed: watch exactly the library's
 
+    def model_changed(self, embedder: Embedder | None) -> None:
+        """The app's model is ready (or gone while another loads): lend it to the socket, say so in the status."""
+        self.queries.lend(embedder)
+        self.publish(force=True)
+
     def folders_changed(self) -> None:
         if self.follower is not None:
             self.follower.wake()
@@ -283,7 +291,7 @@ class LibraryWatch(QObject):
             "kind": "app",
             "db": os.path.realpath(self.db_path),
             "model_loaded": self._loaded_model_id() is not None,
-            "model": model_identity(self._choice()),
+            "model": self.queries.model.identity or model_identity(self._choice()),
             "indexing": self._indexing,
             "watching": self._folders.watched,
             "rescanned": self._folders.rescanned,
@@ -301,6 +309,7 @@ class LibraryWatch(QObject):
             self.follower.close()
         self._follow.shutdown()
         self._probe.shutdown()
+        self.queries.stop()  # before the lock goes: a `photoclip watch` started next binds the socket anew
         if self.owner:
             status.withdraw(self.db_path)
         self._lock.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QToolTip
 
+from photoclip.gui.services.model_service import READY
 from photoclip.gui.services.watching import OtherIndexer
 from photoclip.gui.windows.base import WindowPart
 
@@ -14,8 +15,13 @@ class WatchingView(WindowPart):
         watching.other_changed.connect(self._other_indexer)
         watching.others_wrote.connect(self._others_wrote)
         watching.note.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        self.model_service.ready.connect(lambda _embedder: watching.publish(force=True))
+        self.model_service.ready.connect(watching.model_changed)  # the socket answers with it, the status says so
+        self.model_service.state_changed.connect(self._model_state_for_watching)
         self.sidebar_refreshed.connect(watching.folders_changed)
+
+    def _model_state_for_watching(self, state: str, _message: str) -> None:
+        if state != READY:
+            self.watching.model_changed(None)  # loading another, or none: the socket stops answering with the old one
 
     def _other_indexer(self, other: OtherIndexer | None) -> None:
         """Another photoclip's progress in the status bar, where the app's own would be."""

@@ -1,0 +1,79 @@
+"""The approximate index brought up to date at the end of an indexing pass.
+
+A search keeps the graph beside the library current by itself (core/search/approximate.py),
+but a graph missing or stale is built in a background thread, which a one-shot command
+ends before it is done: every `photoclip search` would then start the build again and
+answer exactly meanwhile. So `photoclip index` and the watcher finish each pass by
+bringing the graph file up to the library: built if it is missing or stale (and waited
+for), topped up with the new vectors and written. Below the setting
+`approximate_search_from` this costs one COUNT and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from photoclip.core.db import Library
+from photoclip.core.search.approximate import ApproximateSearch, usearch_available
+from photoclip.core.search.store import VectorIndex
+from photoclip.core.settings import Settings
+
+WAIT_STEP_S = 0.5  # how often a wait for the build looks whether it should stop (Ctrl+C, the worker stopping)
+
+
+class GraphKeeper:
+    """Keeps one model's approximate index file current; holds the vectors between passes once above the setting.
+
+    Between passes only the new vectors are read (VectorIndex.refresh) and taken into the graph,
+    which is why the watcher keeps one keeper: a big library is loaded once, not every pass."""
+
+    def __init__(self, db_path: Path, approximate_from: int | None = None) -> None:
+        self.db_path = db_path
+        self.approximate_from = Settings.load().approximate_search_from if approximate_from is None else approximate_from
+        self._model_id: str | None = None
+        self._index: VectorIndex | None = None
+        self._graph: ApproximateSearch | None = None
+        self._announced = False  # a build in the background is announced once, not at every pass
+
+    def after_pass(
+        self,
+        lib: Library,
+        model_id: str,
+        stop: Callable[[], bool] = lambda: False,
+        announce: Callable[[str], None] | None = None,
+        wait: bool = True,
+    ) -> bool:
+        """Bring the graph of `model_id` up to the library; True when it is (False below the setting, or stopped).
+
+        `announce` hears one sentence when a whole graph has to be built (slow: see benchmarks/README.md).
+        Without `wait` (a long-lived process) a build goes on in the background, writes the file itself
+        when done, and is adopted and topped up at a later pass."""
+        if self.approximate_from <= 0 or not usearch_available() or lib.vector_count(model_id) < self.approximate_from:
+            self.release()  # below the setting (photos removed, say): give the memory back
+            return False
+        if self._model_id != model_id or self._index is None or self._graph is None:
+            self._model_id = model_id
+            self._index = VectorIndex.load(lib, model_id)
+            self._graph = ApproximateSearch(self.db_path, model_id, self.approximate_from)
+            self._announced = False
+        else:
+            self._index.refresh(lib)
+        ann, index = self._graph, self._index
+        ann.sync(lib, index)
+        if ann.graph is None and announce is not None and not self._announced:
+            self._announced = True
+            announce(f"Building the search index of {len(index):,} photos for fast search…")
+        while ann.graph is None:
+            if stop() or not wait:
+                return False
+            if ann.wait_built(WAIT_STEP_S):
+                ann.sync(lib, index)  # adopts the built graph (the build wrote its file), takes in what came meanwhile
+                if ann.graph is None:
+                    return False  # the build failed (logged): searches stay exact
+        self._announced = False  # a later rebuild (photos removed) is announced again
+        ann.save_now()
+        return True
+
+    def release(self) -> None:
+        self._model_id = self._index = self._graph = None
