@@ -167,3 +167,24 @@ def test_an_index_run_holding_the_library_is_waited_for_and_shown(window, photo_
         with qtbot.waitSignal(window.indexer.finished, timeout=60000):
             other_index.release()
     assert window.watching.other is None
+
+
+def test_a_first_run_whose_library_folder_does_not_exist_yet_still_indexes(qtbot, tmp_path: Path, photo_dir: Path, tiny_embedder) -> None:
+    """On a fresh machine the data folder appears only when the database is first opened, on
+    the library thread; the worker lock beside it must not fail for that and block indexing."""
+    from photoclip.gui.windows.main_window import MainWindow
+
+    db_path = tmp_path / "not-yet" / "data" / "library.db"
+    win = MainWindow(db_path, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.watching.owner, timeout=30000)
+        assert not win.indexer.blocked
+        win.model_service.embedder = tiny_embedder
+        win.model_service._set("ready", "photoclip-tiny")
+        emit(win.model_service.ready, tiny_embedder)
+        win.add_folder(str(photo_dir))
+        qtbot.waitUntil(lambda: win.counts.get("photos", 0) == 8 and win.counts.get("embedded", 0) == 8, timeout=120000)
+    finally:
+        win.close()

@@ -144,7 +144,7 @@ class LibraryWatch(QObject):
         indexer.busy.connect(self._indexer_busy)
         indexer.progress.connect(self._indexer_progress)
         indexer.running_changed.connect(self._indexer_running)
-        self._probe.submit(lambda _cancel: self._lock.acquire(), lambda got: self._claimed(got, catch_up=False), self._probe_failed)
+        self._probe.submit(lambda _cancel: self._claim(), lambda got: self._claimed(got, catch_up=False), self._claim_failed)
 
     @property
     def watched(self) -> list[str]:
@@ -152,6 +152,20 @@ class LibraryWatch(QObject):
         return list(self._folders.watched)
 
     # -- who owns the library -------------------------------------------------------------
+
+    def _claim(self) -> bool:
+        """Take the worker lock (probe thread). On a first run the library's folder does not
+        exist yet (the database is created lazily on the library thread): make it, or the
+        lock file cannot be created and the app would never index."""
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        return self._lock.acquire()
+
+    def _claim_failed(self, exc: BaseException) -> None:
+        """The worker lock could not be taken at all (not: taken by another process). Index
+        anyway rather than never: the indexer's own lock still keeps two passes apart."""
+        self._probe_failed(exc)
+        if not self._closed:
+            self.indexer.set_blocked(False)
 
     def _claimed(self, acquired: bool, *, catch_up: bool) -> None:
         if self._closed:
@@ -197,7 +211,7 @@ class LibraryWatch(QObject):
             self.publish(force=True)
         else:
             # The other worker has gone: try to take the library over.
-            self._probe.submit(lambda _cancel: self._lock.acquire(), lambda got: self._claimed(got, catch_up=True), self._probe_failed)
+            self._probe.submit(lambda _cancel: self._claim(), lambda got: self._claimed(got, catch_up=True), self._claim_failed)
 
     def _set_other(self, other: OtherIndexer | None) -> None:
         previous = self.other
