@@ -161,3 +161,22 @@ def test_a_photo_above_the_line_beats_every_photo_below_it(values: list[float]) 
     tagged = scores >= line
     if tagged.any() and (~tagged).any():
         assert scores[tagged].min() > scores[~tagged].max()
+
+
+def test_fits_in_one_batch_do_not_depend_on_each_other() -> None:
+    # Every start on every bent axis runs in one EM batch (histograms padded to one width,
+    # fits leaving as they converge): each axis must get what it gets fitted alone.
+    from photoclip.core.tagging.mixture import fit_candidates, fit_candidates_on_axes
+
+    few, _ = library(300, 0.3, d=4.0, seed=7)  # a narrow histogram: padded in the batch
+    many, _ = skewed_library(20_000, 0.05, d=3.0, seed=8)
+    tied = np.round(library(2_000, 0.1, d=5.0, seed=9)[0], 2)  # few distinct scores
+    together = fit_candidates_on_axes([few, many, tied])
+    for scores, (one, fits) in zip([few, many, tied], together, strict=True):
+        alone_one, alone_fits = fit_candidates(scores)
+        assert one.log_likelihood == pytest.approx(alone_one.log_likelihood, rel=1e-12)
+        assert len(fits) == len(alone_fits) > 0
+        for fit, alone in zip(fits, alone_fits, strict=True):
+            assert fit.log_likelihood == pytest.approx(alone.log_likelihood, rel=1e-9)
+            np.testing.assert_allclose(fit.means, alone.means, rtol=1e-9)
+            np.testing.assert_allclose(fit.sigmas, alone.sigmas, rtol=1e-9)

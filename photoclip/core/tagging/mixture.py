@@ -1,14 +1,15 @@
 """Gaussian mixtures fitted by EM on a histogram of scores, and the axis they are fitted on.
 
 Pure NumPy helpers for thresholds.py: `Warp` bends the score axis so that a skewed bell
-(CLIP scores often have a long right tail) looks like a Gaussian one, `fit_mixture` runs
-EM from one start, `fit_candidates` from the several starts the rule compares by BIC.
+(CLIP scores often have a long right tail) looks like a Gaussian one; `fit_candidates_on_axes`
+runs EM from the several starts the rule compares by BIC, on every axis at once.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,53 +105,139 @@ class Mixture:
 
 
 def histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centres and counts of the non-empty ones of BINS equal bins over the scores."""
     counts, edges = np.histogram(x, bins=BINS)
     centres = 0.5 * (edges[:-1] + edges[1:])
     used = counts > 0
     return centres[used], counts[used].astype(np.float64)
 
 
-def fit_mixture(x: np.ndarray, binned: tuple[np.ndarray, np.ndarray], cuts: tuple[float, ...]) -> Mixture | None:
-    """EM for Gaussians started from the score quantiles `cuts` (one component between each).
+def _stacked(binned: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Several histograms as one (histograms x bins) array each of centres and counts; the
+    shorter ones padded with empty bins, which add nothing to any sum."""
+    width = max(centres.size for centres, _ in binned)
+    centres = np.stack([np.pad(c, (0, width - c.size), mode="edge") for c, _ in binned])
+    counts = np.stack([np.pad(k, (0, width - k.size)) for _, k in binned])
+    return centres, counts
 
-    The E and M steps run over a fine histogram of the scores (`binned`: centres, counts)
-    rather than every photo: the same answer to well within a bin's width, at a cost that
-    does not grow with the library.
-    """
-    edges = np.quantile(x, (0.0, *cuts, 1.0))
-    groups = [x[(x >= lo) & (x <= hi)] for lo, hi in itertools.pairwise(edges)]
+
+def _starting_points(y: np.ndarray, cuts: tuple[float, ...], edges: dict[float, float]) -> tuple[np.ndarray, ...] | None:
+    """Shares, means and sigmas of the photos between the score quantiles `cuts` (one
+    component each) of the sorted scores `y`, or None when a slice holds under two photos."""
+    bounds = [edges[q] for q in (0.0, *cuts, 1.0)]
+    groups = [y[np.searchsorted(y, lo, side="left") : np.searchsorted(y, hi, side="right")] for lo, hi in itertools.pairwise(bounds)]
     if any(g.size < 2 for g in groups):
         return None
-    centres, counts = binned
-    n = float(counts.sum())
-    shares = np.array([g.size for g in groups], np.float64) / x.size
+    shares = np.array([g.size for g in groups], np.float64) / y.size
     means = np.array([g.mean() for g in groups])
     sigmas = np.maximum(np.array([g.std() for g in groups]), MIN_SIGMA)
-    previous = -math.inf
-    log_likelihood = previous
-    for _ in range(EM_STEPS):
-        weighted = shares * normal_pdf(centres[:, None], means, sigmas)
-        total = np.maximum(weighted.sum(axis=1), 1e-300)
-        log_likelihood = float((counts * np.log(total)).sum())
-        r = counts[:, None] * weighted / total[:, None]
-        weights = r.sum(axis=0)
-        if (weights < 1e-6).any():
-            return None
-        shares = weights / n
-        means = (r * centres[:, None]).sum(axis=0) / weights
-        sigmas = np.maximum(np.sqrt((r * (centres[:, None] - means) ** 2).sum(axis=0) / weights), MIN_SIGMA)
-        if log_likelihood - previous < EM_TOLERANCE * abs(log_likelihood):
-            break
-        previous = log_likelihood
-    order = np.argsort(means)
-    return Mixture(shares[order], means[order], sigmas[order], log_likelihood)
+    return shares, means, sigmas
+
+
+def _em(
+    centres: np.ndarray, counts: np.ndarray, shares: np.ndarray, means: np.ndarray, sigmas: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """EM for many fits at once: fit f runs on the histogram (centres[f], counts[f]) from
+    (shares[f], means[f], sigmas[f]), all with the same number of components.
+
+    One array operation per step serves every fit still running (a label's bends x
+    starts), instead of one per fit: on a few hundred bins a step's cost is NumPy's call
+    overhead, not arithmetic. Each fit stops on its own as a lone EM would (converged, or
+    failed when a component lost every photo) and leaves the batch. Returns shares,
+    means, sigmas, the log likelihood of each fit and which fits failed.
+    """
+    fits = shares.shape[0]
+    result = [shares.copy(), means.copy(), sigmas.copy()]
+    log_likelihood = np.full(fits, -math.inf)
+    failed = np.zeros(fits, bool)
+    running = np.arange(fits)  # the fits still in the batch, by their row
+    n = counts.sum(axis=1)
+    # Scores measured from each histogram's own mean, so that the spread can be taken from
+    # the first two moments without losing digits; the means are shifted back at the end.
+    origin = (centres * counts).sum(axis=1) / n
+    c = centres - origin[:, None]
+    means = means - origin[:, None]
+    # The M step's three sums over the bins (photos, scores, squared scores in each
+    # component) are one batched matrix product with these rows.
+    basis = np.stack([np.ones_like(c), c, c * c], axis=1)
+    c3 = c[:, :, None]
+    previous = np.full(fits, -math.inf)
+    for step in range(EM_STEPS):
+        # E step: each component's share of each bin, written in place to save passes.
+        z = c3 - means[:, None, :]
+        z *= (math.sqrt(0.5) / sigmas)[:, None, :]
+        np.square(z, out=z)
+        np.negative(z, out=z)
+        weighted = np.exp(z, out=z)
+        weighted *= (shares / (sigmas * math.sqrt(2.0 * math.pi)))[:, None, :]
+        total = np.maximum(weighted.sum(axis=2), 1e-300)
+        step_ll = (counts * np.log(total)).sum(axis=1)
+        weighted *= (counts / total)[:, :, None]  # now each bin's photos split by component
+        moments = basis @ weighted  # (fits, 3, components)
+        weights = moments[:, 0, :]
+        lost = (weights < 1e-6).any(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a lost fit's update is never kept
+            new_means = moments[:, 1, :] / weights
+            new_variances = moments[:, 2, :] / weights - new_means * new_means
+        moving = ~lost[:, None]
+        shares = np.where(moving, weights / n[:, None], shares)
+        means = np.where(moving, new_means, means)
+        sigmas = np.where(moving, np.maximum(np.sqrt(np.maximum(new_variances, 0.0)), MIN_SIGMA), sigmas)
+        stop = lost | (step_ll - previous < EM_TOLERANCE * np.abs(step_ll))
+        previous = step_ll
+        if step == EM_STEPS - 1:
+            stop[:] = True
+        if stop.any():
+            rows = running[stop]
+            for kept, now in zip(result, (shares, means + origin[:, None], sigmas), strict=True):
+                kept[rows] = now[stop]
+            log_likelihood[rows] = np.where(lost[stop], -math.inf, step_ll[stop])
+            failed[rows] = lost[stop]
+            left = ~stop
+            if not left.any():
+                break
+            running, previous, origin, n = running[left], previous[left], origin[left], n[left]
+            shares, means, sigmas = shares[left], means[left], sigmas[left]
+            counts, basis, c3 = counts[left], basis[left], c3[left]
+    return result[0], result[1], result[2], log_likelihood, failed
+
+
+def fit_candidates_on_axes(axes: Sequence[np.ndarray]) -> list[tuple[Mixture, list[Mixture]]]:
+    """For the same photos' scores on each of several axes (bends): one Gaussian, and the
+    mixtures EM reaches from each of STARTS (those that converge), in STARTS' order.
+
+    EM runs on a fine histogram of each axis' scores rather than every photo: the same
+    answer to well within a bin's width, at a cost that does not grow with the library.
+    Every start on every axis is fitted in one batch per component count (see _em).
+    """
+    levels = sorted({0.0, 1.0, *itertools.chain.from_iterable(STARTS)})
+    binned = [histogram(y) for y in axes]
+    ones: list[Mixture] = []
+    # Fits by component count: (axis, start) and their starting points.
+    batches: dict[int, list[tuple[int, int, tuple[np.ndarray, ...]]]] = {}
+    for a, y in enumerate(axes):
+        ordered = np.sort(y)
+        edges = dict(zip(levels, np.quantile(ordered, levels).tolist(), strict=True))
+        centres, counts = binned[a]
+        mean, sigma = float(y.mean()), max(float(y.std()), MIN_SIGMA)
+        one_ll = float((counts * np.log(np.maximum(normal_pdf(centres, mean, sigma), 1e-300))).sum())
+        ones.append(Mixture(np.ones(1), np.array([mean]), np.array([sigma]), one_ll))
+        for s, cuts in enumerate(STARTS):
+            start = _starting_points(ordered, cuts, edges)
+            if start is not None:
+                batches.setdefault(len(cuts) + 1, []).append((a, s, start))
+    found: dict[tuple[int, int], Mixture] = {}
+    for batch in batches.values():
+        centres, counts = _stacked([binned[a] for a, _, _ in batch])
+        start_shares, start_means, start_sigmas = (np.stack([p[k] for _, _, p in batch]) for k in range(3))
+        shares, means, sigmas, lls, failed = _em(centres, counts, start_shares, start_means, start_sigmas)
+        for f, (a, s, _) in enumerate(batch):
+            if not failed[f]:
+                order = np.argsort(means[f])
+                found[a, s] = Mixture(shares[f][order], means[f][order], sigmas[f][order], float(lls[f]))
+    return [(ones[a], [found[a, s] for s in range(len(STARTS)) if (a, s) in found]) for a in range(len(axes))]
 
 
 def fit_candidates(x: np.ndarray) -> tuple[Mixture, list[Mixture]]:
-    """One Gaussian, and the mixtures EM reaches from each of STARTS (those that converge)."""
-    binned = histogram(x)
-    centres, counts = binned
-    mean, sigma = float(x.mean()), max(float(x.std()), MIN_SIGMA)
-    one_ll = float((counts * np.log(np.maximum(normal_pdf(centres, mean, sigma), 1e-300))).sum())
-    one = Mixture(np.ones(1), np.array([mean]), np.array([sigma]), one_ll)
-    return one, [fit for cuts in STARTS if (fit := fit_mixture(x, binned, cuts)) is not None]
+    """One Gaussian, and the mixtures EM reaches from each of STARTS, on one axis."""
+    return fit_candidates_on_axes([x])[0]

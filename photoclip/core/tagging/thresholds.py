@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photoclip.core.tagging.mixture import MIN_SIGMA as _MIN_SIGMA
-from photoclip.core.tagging.mixture import Mixture, Warp, fit_candidates, normal_pdf
+from photoclip.core.tagging.mixture import Mixture, Warp, fit_candidates_on_axes, normal_pdf
 
 MIN_SEPARATION = 2.0  # pooled sigmas between the groups' means; below it they are one bell
 MAX_WIDTH_RATIO = 2.5  # the upper group's sigma against the lower's, at most
@@ -128,11 +128,9 @@ def _read_shape(x: np.ndarray, margin: np.ndarray | None, top: float) -> ScoreSh
     """
     n = x.size
     readings: list[tuple[float, Warp, np.ndarray, Mixture, list[Mixture]]] = []
-    for warp in _bends(x):
-        y = warp.forward(x)
-        if not np.isfinite(y).all():
-            continue
-        one, fits = fit_candidates(y)
+    bent = [(warp, warp.forward(x)) for warp in _bends(x)]
+    bent = [(warp, y) for warp, y in bent if np.isfinite(y).all()]
+    for (warp, y), (one, fits) in zip(bent, fit_candidates_on_axes([y for _, y in bent]), strict=True):
         slope = float(warp.log_slope(x).sum())
         # A small premium for every mixture: two groups must be clearly better than one.
         bic = min(f.bic(n) + (10.0 if f.means.size > 1 else 0.0) for f in [one, *fits]) - 2.0 * slope
