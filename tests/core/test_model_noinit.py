@@ -37,7 +37,6 @@ def test_same_vectors_as_open_clips_own_load(tiny_weights: Path) -> None:
 
 def test_init_functions_restored_even_after_an_error() -> None:
     import torch
-
     from torch.nn.modules import activation
 
     before = {name: getattr(torch.nn.init, name) for name in RANDOM_FILLS}

@@ -24,19 +24,20 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _PAGE = mmap.PAGESIZE
+_SLICE = 8 << 20  # bytes of a mapped tensor read before its pages are dropped
 
 
 def release_pages(tensor: Any) -> int:
-    """Drop the resident pages of a tensor that lives in a private, read-only file mapping
-    (torch.load with mmap=True) and will not be written. Its contents stay valid: a later
-    read faults the pages in again from the file. Returns the bytes released (0 where the
-    platform offers no such call). Never call it on anonymous memory still in use: there
-    the kernel would hand back zeros."""
-    if not sys.platform.startswith("linux"):
+    """Drop the resident pages of a contiguous tensor that lives in a private, read-only
+    file mapping (torch.load with mmap=True) and will not be written. Its contents stay
+    valid: a later read faults the pages in again from the file. Returns the bytes
+    released (0 where the platform offers no such call). Never call it on anonymous
+    memory still in use: there the kernel would hand back zeros."""
+    if not sys.platform.startswith("linux") or not tensor.is_contiguous():
         return 0
-    storage = tensor.untyped_storage()
-    start = -(-storage.data_ptr() // _PAGE) * _PAGE  # whole pages inside the storage only
-    end = (storage.data_ptr() + storage.nbytes()) // _PAGE * _PAGE
+    first = tensor.data_ptr()
+    start = -(-first // _PAGE) * _PAGE  # whole pages inside the tensor only
+    end = (first + tensor.numel() * tensor.element_size()) // _PAGE * _PAGE
     if end <= start:
         return 0
     libc = ctypes.CDLL(None, use_errno=True)
@@ -44,7 +45,29 @@ def release_pages(tensor: Any) -> int:
     if libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), mmap.MADV_DONTNEED) != 0:
         log.debug("madvise failed: errno %d", ctypes.get_errno())
         return 0
-    return end - start
+    return int(end - start)
+
+
+def _convert(tensor: Any, dtype: Any, device: str, release: bool) -> Any:
+    """`tensor` in `dtype` on `device`; a mapped source is released as it is read, in slices
+    of about _SLICE bytes, so even the largest tensor (the token embedding, 100 MB in fp32)
+    is never wholly resident beside its copy."""
+    if not release or tensor.dim() == 0 or not tensor.is_contiguous():
+        return tensor.to(device=device, dtype=dtype)
+    out = torch_empty_like(tensor, dtype, device)
+    row_bytes = max(1, tensor[0].numel() * tensor.element_size())
+    step = max(1, _SLICE // row_bytes)
+    for first in range(0, tensor.shape[0], step):
+        part = tensor[first : first + step]
+        out[first : first + step].copy_(part)
+        release_pages(part)
+    return out
+
+
+def torch_empty_like(tensor: Any, dtype: Any, device: str) -> Any:
+    import torch
+
+    return torch.empty(tensor.shape, dtype=dtype, device=device)
 
 
 def mappable(path: str) -> bool:
@@ -58,8 +81,8 @@ def load_converted(model: Any, checkpoint: str, dtype: Any, device: str) -> None
     """Load `checkpoint` into `model` (built without random initial weights) with every
     floating-point tensor converted to `dtype` on `device` as it is read.
 
-    Weights that need no conversion (fp32 on the CPU) stay in the file mapping: the page
-    cache holds them, shared with any other process reading the same file. Raises what
+    Every weight is a copy of its own (also in fp32): nothing refers to the file once the
+    load is done. Raises what
     open_clip's load raises (a missing or misshapen weight among them).
     """
     import torch
@@ -73,10 +96,10 @@ def load_converted(model: Any, checkpoint: str, dtype: Any, device: str) -> None
         for key in list(state_dict):
             tensor = state_dict.pop(key)  # the dict lets go of it: freed once converted
             wanted = dtype if tensor.is_floating_point() else tensor.dtype
-            converted = tensor.to(device=device, dtype=wanted)
-            if mapped and converted.untyped_storage().data_ptr() != tensor.untyped_storage().data_ptr():
-                release_pages(tensor)
-            placed[key] = converted
+            # A mapped tensor is always copied: weights left in the mapping would change, or
+            # fault (SIGBUS), if the user replaced or truncated the file while the model runs.
+            copied = mapped or wanted != tensor.dtype or torch.device(device) != tensor.device
+            placed[key] = _convert(tensor, wanted, device, release=mapped) if copied else tensor
         # assign: the converted tensors become the weights; the unfilled ones built are freed.
         return torch.nn.Module.load_state_dict(model, placed, strict=strict, assign=True)
 
