@@ -53,7 +53,7 @@ def _convert(tensor: Any, dtype: Any, device: str, release: bool) -> Any:
     of about _SLICE bytes, so even the largest tensor (the token embedding, 100 MB in fp32)
     is never wholly resident beside its copy."""
     if not release or tensor.dim() == 0 or not tensor.is_contiguous():
-        return tensor.to(device=device, dtype=dtype)
+        return tensor.to(device=device, dtype=dtype, copy=True)
     out = torch_empty_like(tensor, dtype, device)
     row_bytes = max(1, tensor[0].numel() * tensor.element_size())
     step = max(1, _SLICE // row_bytes)
