@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import platform
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +39,27 @@ def _precision_cache() -> Path:
     return paths.config_dir() / "precision.json"
 
 
+def _config_file(name: str) -> Path | None:
+    """Where open_clip (or the user, see register_extra_model_configs) keeps `name`'s config."""
+    import importlib.util
+
+    folders = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
+    spec = importlib.util.find_spec("open_clip")  # finds the package without importing it
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folders.append(os.path.join(location, "model_configs"))
+    for folder in folders:
+        if not folder:
+            continue
+        candidate = Path(folder)
+        if candidate.is_file():
+            if candidate.stem == name:
+                return candidate
+            continue
+        if (candidate / f"{name}.json").is_file():
+            return candidate / f"{name}.json"
+    return None
+
+
 class OpenClipEmbedder:
     """open_clip behind the Embedder protocol. Construction is cheap; `load()` is not."""
 
@@ -56,6 +79,8 @@ class OpenClipEmbedder:
         self.precision = ""
         self._model_id: str | None = None
         self.checkpoint = ""  # the weights file the model was loaded from
+        self._loader: threading.Thread | None = None
+        self._load_error: BaseException | None = None
 
     # -- protocol --------------------------------------------------------
 
@@ -84,7 +109,47 @@ class OpenClipEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    def start_loading(self) -> None:
+        """Load on a thread, so that the caller's own start-up (scanning, decoding photos)
+        runs while torch and open_clip are imported; the next use waits for it, and raises
+        what the load raised."""
+        if self._model is not None or self._loader is not None:
+            return
+
+        def run() -> None:
+            try:
+                self.load()
+            except BaseException as exc:  # handed to whoever uses the model next
+                self._load_error = exc
+
+        self._loader = threading.Thread(target=run, name="photoclip-model-load", daemon=True)
+        self._loader.start()
+
+    def planned_shape(self) -> tuple[int, int] | None:
+        """(embedding size, input size) from the architecture's config file, without importing
+        open_clip; None when it cannot be read that way. `load()` gives the true values."""
+        config = _config_file(self.choice.name)
+        if config is None:
+            return None
+        try:
+            data: dict[str, Any] = json.loads(config.read_text())
+            dim, size = data["embed_dim"], data["vision_cfg"]["image_size"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if isinstance(size, (list, tuple)) and size and size[0] == size[-1]:
+            size = size[0]
+        if "preprocess_cfg" in data or not isinstance(dim, int) or not isinstance(size, int):
+            return None  # a config that sets its own input size: only the loaded model knows
+        return dim, size
+
     def load(self) -> OpenClipEmbedder:
+        loader = self._loader
+        if loader is not None and loader is not threading.current_thread():
+            loader.join()
+            self._loader = None
+            error, self._load_error = self._load_error, None
+            if error is not None:
+                raise error
         if self._model is not None:
             return self
         started = time.perf_counter()
