@@ -57,7 +57,7 @@ def ensure_rclip(version: str, python: str | None) -> tuple[Path | None, str]:
     venv = common.OUT / f"rclip-{version}"
     exe = venv / "bin" / "rclip"
     if exe.exists():
-        return exe, ""
+        return runnable(exe), ""
     interpreter, why = find_python312(python)
     if interpreter is None:
         return None, why
@@ -72,6 +72,19 @@ def ensure_rclip(version: str, python: str | None) -> tuple[Path | None, str]:
         shutil.rmtree(venv, ignore_errors=True)
         return None, f"pip could not install rclip=={version}: {' '.join(lines)[-400:]}"
     return exe, ""
+
+
+def runnable(exe: Path) -> Path:
+    """`exe`, or a launcher through its venv's python when the venv was moved since it was
+    made (pip wrote the old folder into the script's first line)."""
+    first = exe.read_text(errors="replace").splitlines()[0] if exe.stat().st_size else ""
+    interpreter = first[2:].strip().split(" ")[0] if first.startswith("#!") else ""
+    if not interpreter or os.path.exists(interpreter):
+        return exe
+    launcher = common.temp_dir("rclip-launcher-") / "rclip"
+    launcher.write_text(f'#!/bin/sh\nexec "{exe.parent / "python"}" "{exe}" "$@"\n')
+    launcher.chmod(0o755)
+    return launcher
 
 
 def exported_model(checkpoint: Path, model_name: str) -> Path:

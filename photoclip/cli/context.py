@@ -57,6 +57,19 @@ class Context:
             self._embedder = self.load_embedder()
         return self._embedder
 
+    def loading_embedder(self) -> Any:
+        """The model, loading on a thread (see OpenClipEmbedder.start_loading): its first use
+        waits for it and raises ModelUnavailable if it could not be had."""
+        if self._embedder is None:
+            from photoclip.core.model import OpenClipEmbedder
+
+            self._embedder = OpenClipEmbedder(self.model_choice(), progress=download_bar())
+            self._embedder.start_loading()
+        return self._embedder
+
+    def forget_embedder(self) -> None:
+        self._embedder = None
+
     def load_embedder(self) -> Any:
         """A freshly loaded model (the worker loads and unloads its own)."""
         from photoclip.core.model import OpenClipEmbedder

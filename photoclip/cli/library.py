@@ -35,51 +35,60 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library()
     if not lib.folder_paths():
         raise PhotoclipError("The library has no folders yet: add one with `photoclip add-folder DIR`.")
-    embedder, model_problem = None, None
-    if not args.catalogue_only:
-        try:
-            embedder = ctx.embedder()
-        except ModelUnavailable as exc:
-            model_problem = str(exc)
-            ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
+    embedder = None if args.catalogue_only else ctx.loading_embedder()
     from photoclip.app.sync import new_pass_finisher, new_photo_tagger
     from photoclip.cli.tags import report_sidecars, sidecar_report, write_xmp_enabled
 
     write_xmp = write_xmp_enabled()
     sidecars: list[str] = []
     sidecar_problems: list[tuple[str, str]] = []
-    tag_new = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
-    # Thresholds first calibrated on a pass's first batch are provisional: recalibrated when it ends.
-    after_pass = new_pass_finisher(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
-
-    def tag_committed(photo_ids: Sequence[int]) -> None:
-        # New photos get the user's labels as each batch is committed (and their sidecars).
-        if tag_new is not None:
-            tag_new(photo_ids)
-
     thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
-    events = index_library(
-        lib,
-        embedder,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        thumbnails=thumbs,
-        after_commit=tag_committed if tag_new is not None else None,
-        after_pass=after_pass,
-        commit_every=args.commit_every,
-    )
-    bar = None
-    final = None
-    for event in events:
-        final = event
-        if event.phase == "index" and bar is None:
-            bar = progress_bar(event.total, "Indexing")
-        if bar is not None:
-            bar.n = event.done
-            bar.set_postfix(embedded=event.embedded, skipped=event.skipped, refresh=False)
-            bar.refresh()
-    if bar is not None:
-        bar.close()
+
+    def one_pass(embedder: Any) -> Any:
+        tag_new = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
+        # Thresholds first calibrated on a pass's first batch are provisional: recalibrated when it ends.
+        after_pass = new_pass_finisher(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)
+
+        def tag_committed(photo_ids: Sequence[int]) -> None:
+            # New photos get the user's labels as each batch is committed (and their sidecars).
+            if tag_new is not None:
+                tag_new(photo_ids)
+
+        events = index_library(
+            lib,
+            embedder,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            thumbnails=thumbs,
+            after_commit=tag_committed if tag_new is not None else None,
+            after_pass=after_pass,
+            commit_every=args.commit_every,
+        )
+        bar = None
+        final = None
+        try:
+            for event in events:
+                final = event
+                if event.phase == "index" and bar is None:
+                    bar = progress_bar(event.total, "Indexing")
+                if bar is not None:
+                    bar.n = event.done
+                    bar.set_postfix(embedded=event.embedded, skipped=event.skipped, refresh=False)
+                    bar.refresh()
+        finally:
+            if bar is not None:
+                bar.close()
+        return final
+
+    model_problem = None
+    try:
+        final = one_pass(embedder)
+    except ModelUnavailable as exc:  # the model, loading while the pass began, could not be had
+        model_problem = str(exc)
+        ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
+        ctx.forget_embedder()
+        embedder = None
+        final = one_pass(None)
     assert final is not None
     if embedder is not None:
         # The approximate index of a big library, built now rather than by a thread a later search

@@ -278,6 +278,7 @@ def test_index_writes_sidecars_of_the_photos_it_tags_when_the_setting_is_on(tmp_
 
     def index(db: Path, *extra: str) -> dict:
         monkeypatch.setattr(cli.Context, "embedder", lambda self: FirstPhotoEmbedder())
+        monkeypatch.setattr(cli.Context, "loading_embedder", lambda self: FirstPhotoEmbedder())  # what `index` asks for
         assert cli.run(["--db", str(db), "add-folder", str(photo_dir)]) == 0
         assert cli.run(["--db", str(db), "index", "--no-thumbnails", *extra]) == 0
         out = capsys.readouterr()

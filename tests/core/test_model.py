@@ -85,8 +85,8 @@ def _reference_texts(embedder: OpenClipEmbedder, texts: list[str]) -> np.ndarray
 
 def test_trimmed_text_path_matches_open_clip(tiny_embedder):
     """Texts run through only the positions the longest prompt uses: the same features as the full 77."""
-    assert tiny_embedder._trimmed
     fast = tiny_embedder.embed_texts(PROMPTS)
+    assert tiny_embedder._trimmed  # checked on the first texts embedded
     np.testing.assert_allclose(fast, _reference_texts(tiny_embedder, PROMPTS), atol=1e-5)
     # Batched with a long prompt or alone, a short prompt gets the same vector.
     np.testing.assert_allclose(tiny_embedder.embed_texts(["a dog"])[0], fast[1], atol=1e-5)
@@ -95,8 +95,8 @@ def test_trimmed_text_path_matches_open_clip(tiny_embedder):
 def test_a_model_the_trimmed_path_gets_wrong_keeps_its_own_path(tiny_weights, monkeypatch):
     monkeypatch.setattr(openclip_module, "encode_text_trimmed", lambda model, tokens: model.encode_text(tokens) * -1.0)
     embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(tiny_weights), device="cpu", precision="fp32")).load()
-    assert not embedder._trimmed
     np.testing.assert_allclose(embedder.embed_texts(PROMPTS), _reference_texts(embedder, PROMPTS), atol=1e-5)
+    assert embedder._trimmed is False
 
 
 def test_model_id_records_architecture_and_file_identity(tiny_weights, tmp_path):

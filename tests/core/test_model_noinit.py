@@ -37,14 +37,39 @@ def test_same_vectors_as_open_clips_own_load(tiny_weights: Path) -> None:
 
 def test_init_functions_restored_even_after_an_error() -> None:
     import torch
+    from torch.nn.modules import activation
 
     before = {name: getattr(torch.nn.init, name) for name in RANDOM_FILLS}
+    bound = activation.xavier_uniform_  # MultiheadAttention's own name for the fill
     with pytest.raises(RuntimeError), no_random_init():
         assert torch.nn.init.normal_ is not before["normal_"]
+        assert activation.xavier_uniform_ is not bound
         raise RuntimeError("boom")
     assert {name: getattr(torch.nn.init, name) for name in RANDOM_FILLS} == before
+    assert activation.xavier_uniform_ is bound
     layer = torch.nn.Linear(64, 64)  # random again: not all zeros, not all equal
     assert float(layer.weight.detach().std()) > 0
+
+
+def test_attention_weights_are_not_filled_either(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MultiheadAttention calls the fill by the name its module imported: that one too."""
+    import torch
+    from torch.nn.modules import activation
+
+    calls: list[tuple[int, ...]] = []
+    original = torch.nn.init.xavier_uniform_
+
+    def counting(tensor, *args, **kwargs):
+        calls.append(tuple(tensor.shape))
+        return original(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.init, "xavier_uniform_", counting)
+    monkeypatch.setattr(activation, "xavier_uniform_", counting)
+    with no_random_init():
+        torch.nn.MultiheadAttention(64, 4)
+    assert calls == []
+    torch.nn.MultiheadAttention(64, 4)
+    assert calls == [(192, 64)]
 
 
 def test_checkpoint_missing_a_weight_is_refused(tiny_weights: Path, tmp_path: Path) -> None:

@@ -286,6 +286,7 @@ INDEX_CHILD = textwrap.dedent(
 
     embedder = FirstPhotoEmbedder()
     cli.Context.embedder = lambda self: embedder
+    cli.Context.loading_embedder = lambda self: embedder
     sys.exit(cli.run(sys.argv[1:]))
     """
 )

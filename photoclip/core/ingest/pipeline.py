@@ -21,6 +21,7 @@ import numpy as np
 
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
+from photoclip.core.errors import ModelUnavailable
 from photoclip.core.ingest.decoding import DecodedItem, DecodeGate, WorkItem, decode_item, default_workers
 from photoclip.core.ingest.lock import IndexerBusy, IndexLock
 from photoclip.core.ingest.places import assign_places
@@ -135,9 +136,11 @@ def _index_locked(
         except StopIteration as stop:
             scan_result = stop.value
     model_id = embedder.model_id if embedder else None
+    registered_dim = None
     if embedder is not None:
+        registered_dim = _shape(embedder)[0]
         with lib.transaction():
-            lib.register_model(embedder.model_id, embedder.dim, type(embedder).__name__)
+            lib.register_model(embedder.model_id, registered_dim, type(embedder).__name__)
     work = [WorkItem(*row) for row in lib.pending_work(model_id)]
     progress = IndexProgress("index", total=len(work), scan=scan_result)
     if scan_result:
@@ -145,12 +148,24 @@ def _index_locked(
         progress.skipped_files = list(scan_result.problems)
     yield progress
     run = _Run(lib, embedder, IndexWriter(lib, model_id, scan_result), cancel, batch_size, commit_every, after_commit)
+    run.model_dim = registered_dim
     final = yield from run.pipeline(work, workers or default_workers(), thumbnails, _fresh_event(progress))
     # Places of the photos of this pass (and of any indexed before places existed).
     assign_places(lib, cancel)
     if after_pass is not None and not final.cancelled:
         after_pass()
     return (yield from _finish(final))
+
+
+def _shape(embedder: Embedder) -> tuple[int, int]:
+    """(dim, input size): planned from the config while a model still loads on its thread,
+    so that decoding starts at once; checked against the loaded model at the first batch."""
+    planned = getattr(embedder, "planned_shape", None)
+    if planned is not None and not getattr(embedder, "loaded", True):
+        shape = planned()
+        if shape is not None:
+            return (int(shape[0]), int(shape[1]))
+    return embedder.dim, embedder.input_size
 
 
 def _finish(progress: IndexProgress) -> Generator[IndexProgress, None, IndexProgress]:
@@ -182,8 +197,13 @@ class _Run:
         self.after_commit = after_commit
         self.batch: list[tuple[DecodedItem, int]] = []
         self.last_commit = time.monotonic()
-        # A model on the CPU runs alone (see DecodeGate); on a GPU decoding overlaps it.
-        self.gate = DecodeGate(enabled=embedder is not None and getattr(embedder, "device", None) == "cpu")
+        # A model on the CPU runs alone (see DecodeGate); on a GPU decoding overlaps it. Off
+        # until the model is loaded (its device known): decoders run alone while it loads.
+        self.gate = DecodeGate(enabled=False)
+        self.size: int | None = None  # the input size decoders prepare photos at
+        self.thumbnails: Path | None = None
+        self.checked = False
+        self.model_dim: int | None = None  # as registered in the library
 
     def commit(self, progress: IndexProgress) -> None:
         committed = self.writer.flush()
@@ -218,6 +238,12 @@ class _Run:
     def embed_batch(self, progress: IndexProgress) -> bool:
         if not self.batch or self.embedder is None:
             return False
+        if not self.checked:
+            self._check_model()
+        if any(d.pixels is not None and d.pixels.shape[0] != self.size for d, _ in self.batch):
+            self._decode_again()
+        if not self.batch:
+            return False
         pixels = np.stack([d.pixels for d, _ in self.batch if d.pixels is not None])
         with self.gate.model_running():
             vectors = self.embedder.embed_images(pixels)
@@ -228,10 +254,28 @@ class _Run:
         self.batch.clear()
         return True
 
+    def _check_model(self) -> None:
+        """First batch: wait for the model, then decode again any photo prepared at a planned
+        size the loaded model does not have (a config that said otherwise)."""
+        assert self.embedder is not None
+        self.size = self.embedder.input_size  # waits for a model loading on its thread
+        self.checked = True
+        self.gate.enabled = getattr(self.embedder, "device", None) == "cpu"
+        if self.model_dim is not None and self.embedder.dim != self.model_dim:
+            raise ModelUnavailable(
+                f"{self.embedder.model_id} gives {self.embedder.dim}-d vectors, not the {self.model_dim} its config says"
+            )
+
+    def _decode_again(self) -> None:
+        """Photos decoded at a planned input size the loaded model does not have: again, at
+        its own (a photo that fails now is left pending for the next pass)."""
+        again = [(decode_item(d.work, self.size, None), target) for d, target in self.batch]
+        self.batch = [(d, target) for d, target in again if d.pixels is not None]
+
     def pipeline(
         self, work: list[WorkItem], workers: int, thumbnails: Path | None, progress: IndexProgress
     ) -> Generator[IndexProgress, None, IndexProgress]:
-        size = self.embedder.input_size if self.embedder else None
+        self.size = _shape(self.embedder)[1] if self.embedder else None
         meter = _RateMeter()
         # Enough decoded photos queued that the model never waits, few enough to bound memory.
         lookahead = self.batch_size * 2 + workers
@@ -239,7 +283,7 @@ class _Run:
 
         def decode(item: WorkItem) -> DecodedItem:
             with gate.decoding():
-                return decode_item(item, size, thumbnails)
+                return decode_item(item, self.size, thumbnails)
 
         pending: deque[Future[DecodedItem]] = deque()
         queue = iter(work)

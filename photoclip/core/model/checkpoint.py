@@ -76,7 +76,7 @@ def _tensor_shapes(loaded: Any) -> Shapes:
 
 
 @contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
+def quiet_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     previous = root.level
     root.setLevel(logging.ERROR)
@@ -97,7 +97,7 @@ def architecture_shapes(name: str) -> Shapes | None:
     try:
         # open_clip warns "No pretrained weights loaded ... initialized randomly" on the root
         # logger for a model built without weights: true here, and alarming in a terminal.
-        with torch.device("meta"), _quiet_root_logger():
+        with torch.device("meta"), quiet_root_logger():
             model = open_clip.create_model(name, pretrained=None, device="meta")
     except Exception:
         log.info("cannot build %s on the meta device", name, exc_info=True)

@@ -11,6 +11,7 @@ torch.nn.init (the text tower's causal mask) are made as usual.
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +34,17 @@ def _unfilled(tensor: Any, *args: Any, **kwargs: Any) -> Any:
     return tensor
 
 
+def _holders(torch: Any) -> list[Any]:
+    """torch.nn.init and the torch.nn modules that bound its fills by name at import time
+    (MultiheadAttention calls its own `xavier_uniform_`: patching torch.nn.init alone left
+    a quarter of a ViT's weights filled, and resident, for nothing)."""
+    import sys
+
+    holders = [torch.nn.init]
+    holders += [module for name, module in list(sys.modules.items()) if name.startswith("torch.nn.modules.") and module is not None]
+    return holders
+
+
 @contextmanager
 def no_random_init() -> Iterator[None]:
     """Within: torch.nn.init's random fills leave tensors as allocated. Use only around
@@ -40,14 +52,18 @@ def no_random_init() -> Iterator[None]:
     import torch
 
     with _lock:
-        saved = {name: getattr(torch.nn.init, name) for name in RANDOM_FILLS if hasattr(torch.nn.init, name)}
+        fills = {getattr(torch.nn.init, name): name for name in RANDOM_FILLS if hasattr(torch.nn.init, name)}
+        saved: list[tuple[Any, str, Any]] = []
         try:
-            for name in saved:
-                setattr(torch.nn.init, name, _unfilled)
+            for holder in _holders(torch):
+                for attr, value in list(vars(holder).items()):
+                    if isinstance(value, types.FunctionType) and fills.get(value) == attr:
+                        saved.append((holder, attr, value))
+                        setattr(holder, attr, _unfilled)
             yield
         finally:
-            for name, fill in saved.items():
-                setattr(torch.nn.init, name, fill)
+            for holder, attr, value in reversed(saved):
+                setattr(holder, attr, value)
 
 
 def strict_checkpoint(path: str) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import platform
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +23,12 @@ import numpy as np
 
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.model.checkpoint import check_checkpoint
+from photoclip.core.model.checkpoint import check_checkpoint, quiet_root_logger
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.protocol import ProgressCallback, normalize
+from photoclip.core.model.streamload import load_converted, mappable
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
 from photoclip.core.model.weights import register_extra_model_configs, resolve_weights, short_reason
 
@@ -34,6 +37,27 @@ log = logging.getLogger(__name__)
 
 def _precision_cache() -> Path:
     return paths.config_dir() / "precision.json"
+
+
+def _config_file(name: str) -> Path | None:
+    """Where open_clip (or the user, see register_extra_model_configs) keeps `name`'s config."""
+    import importlib.util
+
+    folders = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
+    spec = importlib.util.find_spec("open_clip")  # finds the package without importing it
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folders.append(os.path.join(location, "model_configs"))
+    for folder in folders:
+        if not folder:
+            continue
+        candidate = Path(folder)
+        if candidate.is_file():
+            if candidate.stem == name:
+                return candidate
+            continue
+        if (candidate / f"{name}.json").is_file():
+            return candidate / f"{name}.json"
+    return None
 
 
 class OpenClipEmbedder:
@@ -50,11 +74,13 @@ class OpenClipEmbedder:
         self._size = 0
         self._dim = 0
         self._dtype: Any = None
-        self._trimmed = False  # texts run through only as many positions as the longest needs
+        self._trimmed: bool | None = None  # texts run through only as many positions as the longest needs
         self.device = ""
         self.precision = ""
         self._model_id: str | None = None
         self.checkpoint = ""  # the weights file the model was loaded from
+        self._loader: threading.Thread | None = None
+        self._load_error: BaseException | None = None
 
     # -- protocol --------------------------------------------------------
 
@@ -83,7 +109,47 @@ class OpenClipEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    def start_loading(self) -> None:
+        """Load on a thread, so that the caller's own start-up (scanning, decoding photos)
+        runs while torch and open_clip are imported; the next use waits for it, and raises
+        what the load raised."""
+        if self._model is not None or self._loader is not None:
+            return
+
+        def run() -> None:
+            try:
+                self.load()
+            except BaseException as exc:  # handed to whoever uses the model next
+                self._load_error = exc
+
+        self._loader = threading.Thread(target=run, name="photoclip-model-load", daemon=True)
+        self._loader.start()
+
+    def planned_shape(self) -> tuple[int, int] | None:
+        """(embedding size, input size) from the architecture's config file, without importing
+        open_clip; None when it cannot be read that way. `load()` gives the true values."""
+        config = _config_file(self.choice.name)
+        if config is None:
+            return None
+        try:
+            data: dict[str, Any] = json.loads(config.read_text())
+            dim, size = data["embed_dim"], data["vision_cfg"]["image_size"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if isinstance(size, (list, tuple)) and size and size[0] == size[-1]:
+            size = size[0]
+        if "preprocess_cfg" in data or not isinstance(dim, int) or not isinstance(size, int):
+            return None  # a config that sets its own input size: only the loaded model knows
+        return dim, size
+
     def load(self) -> OpenClipEmbedder:
+        loader = self._loader
+        if loader is not None and loader is not threading.current_thread():
+            loader.join()
+            self._loader = None
+            error, self._load_error = self._load_error, None
+            if error is not None:
+                raise error
         if self._model is not None:
             return self
         started = time.perf_counter()
@@ -98,16 +164,54 @@ class OpenClipEmbedder:
             check_checkpoint(self.choice.name, checkpoint)  # open_clip would resize a misfit silently
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
-        building = no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext()
+        self._tokenizer = open_clip.get_tokenizer(self.choice.name)
+        model, preprocess = self._build(open_clip, torch, checkpoint, device)
+        self._model = model
+        self.checkpoint = checkpoint
+        self.reference_preprocess = preprocess
+        self._dim = self._output_dim(open_clip, torch)
+        self._trimmed = None  # checked on the first text embedded: an indexer may never need it
+        log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
+        return self
+
+    def _build(self, open_clip: Any, torch: Any, checkpoint: str, device: str) -> tuple[Any, Any]:
+        """The model with the checkpoint's weights, in the precision it runs in.
+
+        Where the precision is already known (chosen, or measured before on this machine)
+        and the file can be memory-mapped, the weights are converted as they are read (see
+        streamload.py): the whole fp32 checkpoint is never in memory. Otherwise open_clip
+        loads it in fp32 and the model is converted afterwards.
+        """
+        self.device = device
+        precision = self._known_precision(torch)
+        streamed = strict_checkpoint(checkpoint) and mappable(checkpoint)
         try:
-            with building:  # the checkpoint overwrites every weight: no random fill first
-                model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
+            if streamed:
+                with no_random_init(), quiet_root_logger():  # every weight comes from the file
+                    model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=None, device=device)
+                    load_converted(model, checkpoint, self._torch_dtype(torch, precision or "fp32"), device)
+            else:
+                building = no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext()
+                with building:  # the checkpoint overwrites every weight: no random fill first
+                    model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
         except Exception as exc:
             raise ModelUnavailable(
                 f"Could not load {self.choice.name} weights from {checkpoint}: {short_reason(exc)}. "
                 "Is it a checkpoint for this model architecture?"
             ) from exc
         model.eval()
+        self._model = model
+        self._read_preprocessing(torch, model, device)
+        if precision is None:  # first load on this machine: measure, from the fp32 weights
+            precision = self._measured_cpu_precision(torch)
+            if precision == "fp32" and streamed:
+                load_converted(model, checkpoint, torch.float32, device)  # the trial's bf16 round trip lost bits
+        self.precision = precision
+        self._dtype = self._torch_dtype(torch, precision)
+        model.to(self._dtype)
+        return model, preprocess
+
+    def _read_preprocessing(self, torch: Any, model: Any, device: str) -> None:
         cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
         size = cfg.get("size") or model.visual.image_size
         self._size = int(size[0] if isinstance(size, (tuple, list)) else size)
@@ -115,48 +219,51 @@ class OpenClipEmbedder:
         std = cfg.get("std", (0.26862954, 0.26130258, 0.27577711))
         self._mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(std, device=device).view(1, 3, 1, 1)
-        self._tokenizer = open_clip.get_tokenizer(self.choice.name)
-        self._model = model
-        self.checkpoint = checkpoint
-        self.reference_preprocess = preprocess
-        self.device = device
+
+    @staticmethod
+    def _torch_dtype(torch: Any, precision: str) -> Any:
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+
+    def _output_dim(self, open_clip: Any, torch: Any) -> int:
+        """The embedding size, from the architecture's config; a probe text where it has none."""
+        config = open_clip.get_model_config(self.choice.name) or {}
+        if isinstance(config.get("embed_dim"), int):
+            return int(config["embed_dim"])
         with torch.inference_mode():
-            probe = model.encode_text(self._tokenizer(["a photo"]).to(device))
-        self._dim = int(probe.shape[-1])
-        self.precision = self._choose_precision(torch)
-        if self.precision == "bf16":
-            self._dtype = torch.bfloat16
-        elif self.precision == "fp16":
-            self._dtype = torch.float16
-        else:
-            self._dtype = torch.float32
-        model.to(self._dtype)
-        self._trimmed = self._trimmed_texts_agree(torch)
-        log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
-        return self
+            probe = self._model.encode_text(self._tokenizer(["a photo"]).to(self.device))
+        return int(probe.shape[-1])
 
     def unload(self) -> None:
         """Give the model's memory back; the next use loads it again."""
         self._model = None
 
-    def _choose_precision(self, torch: Any) -> str:
+    def _known_precision(self, torch: Any) -> str | None:
+        """The precision to run in when it is known before loading; None: measure it."""
         requested = self.choice.precision
         if requested != "auto":
             return requested
         if self.device in ("cuda", "mps"):
             return "fp16"
-        return self._measured_cpu_precision(torch)
+        return self._cached_precisions().get(self._precision_key(torch))
+
+    def _precision_key(self, torch: Any) -> str:
+        return f"{self.model_id}|{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
+
+    @staticmethod
+    def _cached_precisions() -> dict[str, str]:
+        try:
+            known = json.loads(_precision_cache().read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
 
     def _measured_cpu_precision(self, torch: Any) -> str:
         """bf16 is much faster than fp32 on CPUs with AMX/AVX512-BF16 and slower elsewhere: measure once."""
-        key = f"{self.model_id}|{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
+        key = self._precision_key(torch)
         cache = _precision_cache()
-        try:
-            known = json.loads(cache.read_text())
-        except (OSError, ValueError):
-            known = {}
+        known = self._cached_precisions()
         if key in known:
-            return str(known[key])
+            return known[key]
         choice = self._measure_precision(torch)
         known[key] = choice
         try:
@@ -211,6 +318,8 @@ class OpenClipEmbedder:
             return np.empty((0, self._dim), np.float32)
         with torch.inference_mode():
             tokens = self._tokenizer(list(texts)).to(self.device)
+            if self._trimmed is None:
+                self._trimmed = self._trimmed_texts_agree(torch)
             features = encode_text_trimmed(self._model, tokens) if self._trimmed else self._model.encode_text(tokens)
             return normalize(features.float().cpu().numpy())
 

@@ -107,7 +107,7 @@ def prepare_text_tower(embedder: OpenClipEmbedder, *, unload: bool = False) -> b
     if not embedder.loaded or not embedder.checkpoint:
         return False
     if not needs_export(embedder.choice):
-        return TextTower.open(embedder.choice) is not None
+        return TextTower.ready(embedder.choice)  # no session opened beside the loaded model
     if unload:
         embedder.unload()
     record = export_text_tower(embedder.choice, embedder.checkpoint)

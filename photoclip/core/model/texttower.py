@@ -124,23 +124,20 @@ class TextTower:
     @classmethod
     def open(cls, choice: ModelChoice) -> TextTower | None:
         """The tower for this choice if one is cached, current and verified; else None. No torch."""
-        if _runtime_version() is None:
+        found = _usable(choice)
+        if found is None:
             return None
+        record, folder = found
         try:
-            model_id = model_id_for(choice)
-        except Exception:
-            return None
-        record = read_record(model_id)
-        folder = tower_dir(model_id)
-        if record is None or not record.verified or not record.current(model_id):
-            return None
-        try:
-            if file_digest(str(folder / "textual.onnx")) != record.onnx_digest:
-                return None  # changed or damaged since it was checked
             return cls(record, folder)
         except Exception:
-            log.info("cached text tower for %s unusable", model_id, exc_info=True)
+            log.info("cached text tower for %s unusable", record.model_id, exc_info=True)
             return None
+
+    @staticmethod
+    def ready(choice: ModelChoice) -> bool:
+        """Whether `open` would find a tower, without starting a session (~250 MB for ViT-B-32)."""
+        return _usable(choice) is not None
 
     def tokens(self, texts: Sequence[str]) -> np.ndarray:
         return self._tokenizer(texts)
@@ -150,6 +147,26 @@ class TextTower:
             return np.empty((0, self.dim), np.float32)
         (features,) = self._session.run(None, {"input": self.tokens(texts)})
         return normalize(features)
+
+
+def _usable(choice: ModelChoice) -> tuple[TowerRecord, Path] | None:
+    """The record and folder of a cached, current, verified and undamaged tower."""
+    if _runtime_version() is None:
+        return None
+    try:
+        model_id = model_id_for(choice)
+    except Exception:
+        return None
+    record = read_record(model_id)
+    folder = tower_dir(model_id)
+    if record is None or not record.verified or not record.current(model_id):
+        return None
+    try:
+        if file_digest(str(folder / "textual.onnx")) != record.onnx_digest:
+            return None  # changed or damaged since it was checked
+    except OSError:
+        return None
+    return record, folder
 
 
 def needs_export(choice: ModelChoice) -> bool:
