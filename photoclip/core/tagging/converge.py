@@ -17,6 +17,9 @@ vector, so it could make the tags worse. Here:
 3. The line is recomputed in the chosen vector's scores: the line the shape of those
    scores gives (thresholds.py), corrected by every answer so far (verdict_line.py: the
    stretch that contradicts the fewest answers, bisection, doubling steps).
+   A line the user pinned keeps its decisions instead: when the vector moves, it is
+   re-placed in the new scores where it changes the fewest photos' sides (a raw line
+   kept under a moved vector once untagged all ten photos of a label after one ✗).
 
 Pure NumPy over the library's photo vectors (or a sample of them): `take_answer` is the
 rule, used by the app's confirm/reject (verdicts.py, which stores with each answer whether
@@ -145,12 +148,31 @@ def take_answer(
     proposed = [*movers, row]
     moved = held_out_errors(text, answered, given, proposed) <= held_out_errors(text, answered, given, movers)
     if keep_line:
-        return Step(False, moved, line)
+        if not moved:
+            return Step(False, False, line)
+        # A pinned line is the user's choice of which photos carry the label, not a number:
+        # kept as a raw score under a moved vector it could drop every photo at once.
+        new_vector = vector_from(text, answered, given, proposed)
+        return Step(False, True, line_keeping_decisions(vector, new_vector, line, library, answered, given))
     if moved:
         new_line, _ = line_for(vector_from(text, answered, given, proposed), library, answered, given, None, background)
     else:
         new_line, _ = line_for(vector, library, answered, given, line, background)
     return Step(False, moved, new_line)
+
+
+def line_keeping_decisions(
+    old: np.ndarray, new: np.ndarray, line: float, library: np.ndarray, answered: np.ndarray, answers: dict[int, bool]
+) -> float:
+    """The line, in the scores of vector `new`, that changes the fewest decisions `line`
+    made with vector `old` over `library`, the answered photos counted as answered (so
+    only the photo that disagreed is meant to change side)."""
+    before = library @ old >= line
+    after = library @ new
+    scores = answered @ new
+    yes = np.concatenate([after[before], [scores[r] for r, a in answers.items() if a]])
+    no = np.concatenate([after[~before], [scores[r] for r, a in answers.items() if not a]])
+    return _separating_line(yes, no)
 
 
 def answer(state: FeedbackState, photos: np.ndarray, row: int, yes: bool) -> bool:
