@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photoclip.core.tagging.apply import past_line
 from photoclip.core.tagging.calibration import ScoreStats, score_stats
 from photoclip.core.tagging.vectors import rocchio
 from photoclip.core.tagging.verdict_line import line_after_verdict, verdict_errors
@@ -141,7 +142,7 @@ def take_answer(
     `library`: the photos (or a sample) whose score shape places a line. `keep_line`: the
     user pinned the line, so only the vector may move. Pure: the caller records the step."""
     vector = vector_from(text, answered, answers, movers)
-    agreed = (float(answered[row] @ vector) >= line) == yes
+    agreed = bool(past_line(answered[row] @ vector, line)) == yes
     if agreed:
         return Step(True, False, line)
     given = {**answers, row: yes}
@@ -167,7 +168,7 @@ def line_keeping_decisions(
     """The line, in the scores of vector `new`, that changes the fewest decisions `line`
     made with vector `old` over `library`, the answered photos counted as answered (so
     only the photo that disagreed is meant to change side)."""
-    before = library @ old >= line
+    before = past_line(library @ old, line)
     after = library @ new
     scores = answered @ new
     yes = np.concatenate([after[before], [scores[r] for r, a in answers.items() if a]])
@@ -191,7 +192,7 @@ def tagged(state: FeedbackState, photos: np.ndarray) -> np.ndarray:
     """Which photos carry the label now: above the line, and every answer as given."""
     vector = state.vector(photos)
     line = state.line if state.line is not None else score_stats(photos @ vector).calibrated
-    result: np.ndarray = (photos @ vector) >= line
+    result: np.ndarray = past_line(photos @ vector, line)
     for row, yes in state.answers.items():
         result[row] = yes
     return result

@@ -12,7 +12,7 @@ from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
-from photoclip.core.tagging.apply import BACKGROUND_MARGIN
+from photoclip.core.tagging.apply import BACKGROUND_MARGIN, past_line
 from photoclip.core.tagging.calibration import MIN_SCALE, ScoreStats, effective_threshold, sample_rows, score_stats
 from photoclip.core.tagging.labels import Label, get_label, list_labels
 from photoclip.core.tagging.vectors import label_vectors
@@ -47,7 +47,7 @@ class LabelScores:
     def would_tag(self, threshold: float | None = None) -> list[tuple[int, float]]:
         """(photo id, score) that this threshold would auto-tag, best first."""
         cut = self.threshold if threshold is None else threshold
-        mask = (self.scores >= cut) & self.background_ok & ~self.rejected
+        mask = past_line(self.scores, cut) & self.background_ok & ~self.rejected
         order = np.argsort(-self.scores[mask], kind="stable")
         return [(int(p), float(s)) for p, s in zip(self.photo_ids[mask][order], self.scores[mask][order])]
 
@@ -105,6 +105,6 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
         label = labels[j]
         thr = label.threshold if label.threshold_model == embedder.model_id else None
         background_ok = label.ignore_background or text_scores[j] >= background + BACKGROUND_MARGIN
-        passes = thr is not None and scores[j] >= thr and background_ok
+        passes = thr is not None and bool(past_line(scores[j], thr)) and background_ok
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out
