@@ -311,3 +311,23 @@ def test_the_scrubber_drag_bubble_shows_month_and_year_in_full(qtbot, win):
         qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, y))
         assert not bubble.isVisible()
 
+
+def test_the_understood_hint_fits_the_status_bar_and_goes_once_the_words_are_chips(qtbot, win):
+    """The walkthrough (shots 16, 19, 41, 42): "(Enter makes them chips)" stayed after Enter
+    had made the chips, and at 1024 wide it was cut mid-word."""
+    from photoclip.gui.windows.understood import PIN_HINT
+
+    bar = win.statusBar()
+    for width in (1366, 1024):
+        win.resize(width, 700)
+        qtbot.wait(20)
+        win.search_bar.edit.setText("sunset Lisbon 2019 camera:canon")
+        win.run_query()
+        settle(qtbot, win)
+        message = bar.currentMessage()
+        assert message.startswith("understood") and (message.endswith(PIN_HINT) or message.endswith("…")), message
+        permanent = sum(w.width() for w in (win.index_status, win.tagging.status, win.count_label, win.model_label) if w.isVisible())
+        assert bar.fontMetrics().horizontalAdvance(message) <= bar.width() - permanent  # shown whole, never cut
+    type_and_pin(qtbot, win, "sunset Lisbon 2019 camera:canon")
+    settle(qtbot, win)
+    assert win.search_bar.parts() and PIN_HINT not in bar.currentMessage()
