@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from photoclip.app.words import plural
-from photoclip.core.tagging import LabelScores
+from photoclip.core.tagging import LabelScores, past_line
 
 
 def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
     """(photo id, score) past the line that photoclip does not tag on its own, best first:
     they fit a plain description ("a photo") about as well as the label (the background rule)."""
-    mask = (scores.scores >= threshold) & ~scores.background_ok & ~scores.rejected
+    mask = past_line(scores.scores, threshold) & ~scores.background_ok & ~scores.rejected
     order = np.argsort(-scores.scores[mask], kind="stable")
     ids, values = scores.photo_ids[mask][order], scores.scores[mask][order]
     return [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
@@ -20,7 +20,7 @@ def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
 
 def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
     """The count under the slider, and why photos past the line may still not be tagged."""
-    above = scores.scores >= threshold
+    above = past_line(scores.scores, threshold)
     text = f"{plural(count, 'photo')} would be tagged (line at {threshold:.3f})"
     generic = int((above & ~scores.background_ok & ~scores.rejected).sum())
     rejected = int((above & scores.rejected).sum())

@@ -27,6 +27,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
             ctx.err(line)
         return 0
 
+    from photoclip.app.words import plural
     from photoclip.cli.served import serve_command
     from photoclip.cli.tags import write_xmp_enabled
     from photoclip.core.settings import Settings
@@ -52,8 +53,8 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        ctx.err(f"photoclip: watching {len(lib.folder_paths())} folders of {ctx.db_path} (Ctrl+C stops).")
-        worker.run()
+        folders = plural(len(lib.folder_paths()), "folder")
+        worker.run(on_started=lambda: ctx.err(f"photoclip: watching {folders} of {ctx.db_path} (Ctrl+C stops)."))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

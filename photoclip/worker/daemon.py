@@ -83,7 +83,9 @@ class Worker:
         self.cancel.cancel()
         self.changes.close()
 
-    def run(self) -> None:
+    def run(self, on_started: Callable[[], None] | None = None) -> None:
+        """Watch until stopped; `on_started` runs once the worker lock is held and the socket
+        is up (so a caller says "watching" only when it is true)."""
         lock = status.WorkerLock(self.db_path)
         if not lock.acquire():
             raise status.WorkerRunning(lock.holder(), status.worker_status(self.db_path).get("kind"))
@@ -101,6 +103,8 @@ class Worker:
             cleanup.callback(self._follower.close)
             self._publish_now()
             self.ready.set()
+            if on_started is not None:
+                on_started()
             self._loop(lib)
 
     def _loop(self, lib: Library) -> None:

@@ -65,3 +65,20 @@ def test_an_overruled_label_tags_what_the_background_held_back_and_the_setting_s
         set_background_rule(reopened, "Beach", ignore=False)
         apply(reopened, emb)
         assert tags_of(reopened, "Beach") == {beach: "auto"}
+
+
+def test_the_preview_and_a_tag_run_agree_on_a_line_placed_exactly_on_a_score() -> None:
+    """The walkthrough (shot 25): the line at the top score, the preview said "1 photo would
+    be tagged" and Apply "now tags 0": the same photo's float32 score computed twice differs
+    in its last bits. Every count and decision uses `past_line`, which allows for that."""
+    label = tagging.Label(1, "Beach", (), None, None, None, None)
+    preview_scores = np.array([0.05, 0.1, 0.154], np.float32)
+    run_scores = np.nextafter(preview_scores, np.float32(0))  # the tag run's own float32 rounding
+    line = float(preview_scores.max())
+    scores = tagging.LabelScores(
+        label, np.arange(3), preview_scores, np.ones(3, bool), np.zeros(3, bool), tagging.ScoreStats(0.1, 0.05, 0.0, 0.2), line
+    )
+    passes = tagging.decide(run_scores[:, None], np.ones((3, 1)), np.zeros(3), np.array([line], np.float32))
+    assert len(scores.would_tag(line)) == int(passes.sum()) == 1
+    # Within the tolerance, not beyond: a line one slider step (1e-4) above stays above.
+    assert not tagging.past_line(preview_scores, line + 1e-4).any()

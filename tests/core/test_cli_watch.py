@@ -180,6 +180,7 @@ def test_watch_stops_cleanly_on_sigterm_and_a_second_one_refuses(env, photo_dir,
     watching.expect("Indexed:")
     second = photoclip("watch", env=env, check=False)
     assert second.returncode == 2 and "already watching" in second.stderr and "Traceback" not in second.stderr
+    assert "(Ctrl+C stops)" not in second.stderr  # it never watched: no line saying it does
     code, err = watching.stop(signal.SIGTERM)
     assert code == 0 and "Traceback" not in err and "stopped" in err, err
     assert status(env)["worker"] == {"running": False, "model_loaded": False, "pid": None, "indexing": None}
@@ -187,7 +188,7 @@ def test_watch_stops_cleanly_on_sigterm_and_a_second_one_refuses(env, photo_dir,
 
 
 def test_watch_stops_cleanly_on_ctrl_c(env, photo_dir, watching):
-    watching.expect("watching 1 folders")
+    watching.expect("watching 1 folder of")
     code, err = watching.stop(signal.SIGINT)
     assert code == 0 and "Traceback" not in err and "stopped" in err, err
 

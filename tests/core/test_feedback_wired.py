@@ -100,3 +100,41 @@ def test_verdicts_given_before_the_migration_keep_moving_the_vector(library, emb
         )
     photo = library.vector(ids["cat"], emb.model_id)
     np.testing.assert_allclose(tagging.label_vector(library, emb, "Dogs"), tagging.rocchio(axis(0), None, photo[None, :]), atol=1e-6)
+
+
+def test_one_disagreeing_rejection_under_a_pinned_line_never_wipes_the_label(library, emb, tmp_path):
+    """The walkthrough's "Beach": ten look-alike photos tagged by a line the user pinned;
+    one ✗ on one of them moves the vector away from all ten. The pinned line is re-placed
+    in the moved vector's scores, so the other nine keep their tag (not 0 tagged)."""
+    test_tagging.set_background(emb, axis(7))
+    test_tagging.set_label_vector(emb, "Beach", axis(0))
+    tagging.create_label(library, "Beach")
+    rng = np.random.default_rng(5)
+    beach = []
+    for _ in range(10):
+        v = 0.5 * axis(0) + axis(1) + 0.05 * rng.standard_normal(test_tagging.DIM)
+        v[7] = 0.0
+        beach.append(v)
+    others = []
+    for _ in range(40):
+        v = rng.standard_normal(test_tagging.DIM) * 0.5
+        v[0], v[1], v[7] = abs(rng.normal(0.0, 0.1)), 0.0, 0.0
+        v[2:7] += 1.0
+        others.append(v)
+    ids = test_tagging.add_photos(library, emb, beach + others, tmp_path)
+    beach_ids, other_ids = ids[:10], ids[10:]
+    scores = tagging.label_scores(library, emb, "Beach")
+    by_id = dict(zip(scores.photo_ids.tolist(), scores.scores.tolist()))
+    pinned = min(by_id[p] for p in beach_ids) - 1e-4  # the user drags the line just under the ten
+    assert pinned > max(by_id[p] for p in other_ids)
+    tagging.set_threshold(library, emb, "Beach", pinned)
+    test_tagging.apply(library, emb, ["Beach"])
+    assert set(tags_of(library, "Beach")) == set(beach_ids)
+
+    result = tagging.feedback(library, emb, beach_ids[0], "Beach", confirm=False)
+
+    assert result.moved_vector  # the vector rule still applies under a pinned line
+    tagged = tags_of(library, "Beach")
+    assert set(tagged) == set(beach_ids[1:]), "one ✗ must change only its own photo"
+    label = tagging.get_label(library, "Beach")
+    assert label.pinned_for(emb.model_id)  # still the user's line, re-placed for the moved vector

@@ -338,17 +338,25 @@ def test_reject_raises_threshold_moves_vector_away_and_sticks(library, emb, dogs
     assert ids["cat"] not in tags_of(library, "Dogs")
 
 
-def test_feedback_leaves_a_pinned_threshold_alone_and_a_rejected_photo_untagged(library, emb, dogs_library):
+def test_feedback_keeps_a_pinned_lines_decisions_and_a_rejected_photo_untagged(library, emb, dogs_library):
+    """A pinned line stays the user's (source 'user'); when an answer moves the vector the
+    line is re-placed where the fewest photos not answered change side (converge.py)."""
     ids = dogs_library
     tagging.set_threshold(library, emb, "Dogs", 0.05)
     apply(library, emb)
-    pinned = tagging.get_label(library, "Dogs")
-    assert ids["cat"] in tags_of(library, "Dogs")
+    before = set(tags_of(library, "Dogs"))
+    assert ids["cat"] in before
     tagging.feedback(library, emb, ids["cat"], "Dogs", confirm=False)
     tagging.feedback(library, emb, ids["terrier"], "Dogs", confirm=True)
     after = tagging.get_label(library, "Dogs")
-    assert (after.threshold, after.threshold_z, after.threshold_source) == (pinned.threshold, pinned.threshold_z, "user")
-    assert ids["cat"] not in tags_of(library, "Dogs")  # even though it scores above the pinned line
+    assert after.threshold_source == "user" and after.pinned_for(emb.model_id)
+    now = set(tags_of(library, "Dogs"))
+    assert ids["cat"] not in now and ids["terrier"] in now
+    answered = {ids["cat"], ids["terrier"], ids["terrier2"]}  # the terrier's twin follows it, as it should
+    # Two answers move the vector twice, so photos near the line re-rank and some change
+    # side (13 of 34 here); a raw line kept as it was untagged 28 of them.
+    changed = (now ^ before) - answered
+    assert len(changed) < len(before) / 2 and len(now) >= len(before) / 2
 
 
 def test_feedback_updates_only_its_own_label(library, emb, dogs_library, tmp_path):

@@ -38,7 +38,7 @@ import json
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, QPoint, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QToolTip
 
 from photoclip.gui.qtcompat import emit
@@ -286,6 +286,14 @@ class ScriptDriver(QObject):
         elif "scroll_to_row" in action:
             self._shown = True
             w.jump_to_row(int(action["scroll_to_row"]))
+        elif "scrub" in action:  # press and hold on the scrubber at this row (the drag bubble shows)
+            from PySide6.QtTest import QTest
+
+            QTest.mousePress(w.scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, w.scrubber.y_of(int(action["scrub"]))))
+        elif "scrub_release" in action:
+            from PySide6.QtTest import QTest
+
+            QTest.mouseRelease(w.scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, 10))
         elif "clear" in action:
             w.search_bar.clear()
         elif "quit" in action:

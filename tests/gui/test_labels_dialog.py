@@ -312,11 +312,12 @@ def test_held_back_photos_can_be_seen_apply_confirms_and_long_text_never_widens(
     assert dialog.status.text().startswith("Done: “Dogs” now tags ")
 
 
-def test_overruling_the_background_rule_retags_the_label_and_the_preview_follows(
+def test_overruling_the_background_rule_previews_until_apply_and_keeps_the_dragged_line(
     qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder, tmp_path: Path
 ) -> None:
-    """Issue 10 item 8: the user overrules the background rule for one label; the label is
-    re-tagged at once, the held-back photos join the count and the preview, and it is stored."""
+    """Issue 10 item 8, and the walkthrough (shots 23->24): the user drags the line, then
+    ticks the box to overrule the background rule. The tick changes the count and the
+    preview only, at the dragged line; Apply stores both the line and the rule."""
     from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
 
     set_background(emb, axis(7))
@@ -325,25 +326,45 @@ def test_overruling_the_background_rule_retags_the_label_and_the_preview_follows
     with Library(vector_db) as lib:
         generic = add_photos(lib, emb, [0.5 * axis(0) + axis(7), 0.6 * axis(0) + axis(7)], tmp_path / "more")
         tagging.set_threshold(lib, emb, "Dogs", 0.3)
+        tagging.run_to_end(tagging.apply_labels(lib, emb, ["Dogs"]))
+        tags_before = set(tagging.photos_with_label(lib, "Dogs"))
     dialog = _dialog(qtbot, runner, emb, commands)
     box = dialog.background_rule
     assert box.isEnabled() and not box.isChecked()
-    held = {pid for pid, _ in held_back(dialog.scores, dialog.current_threshold())}
+    dialog.slider.setValue(dialog.slider.value() - 40)  # dragged, not applied
+    dragged, value = dialog.current_threshold(), dialog.slider.value()
+    held = {pid for pid, _ in held_back(dialog.scores, dragged)}
     assert set(generic) <= held
     before = dialog.would_tag_count()
 
-    with qtbot.waitSignal(commands.tagger.finished, timeout=10000):
-        box.click()
-    qtbot.waitUntil(lambda: dialog.scores is not None and dialog.scores.label.ignore_background, timeout=10000)
-    assert box.isChecked()
+    box.click()
+    assert box.isChecked() and dialog.slider.value() == value and dialog.current_threshold() == dragged
     shown = {dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())}
     assert dialog.would_tag_count() == before + len(held) and held <= shown
     assert not dialog.show_held_back.isEnabled()  # nothing is held back any more
-    with Library(vector_db) as lib:
-        assert set(generic) <= set(tagging.photos_with_label(lib, "Dogs"))
+    assert "Apply" in dialog.status.text()
+    qtbot.wait(100)
+    assert not commands.tagger.running
+    with Library(vector_db) as lib:  # nothing stored yet
+        label = tagging.get_label(lib, "Dogs")
+        assert label.ignore_background is False and label.threshold == pytest.approx(0.3)
+        assert set(tagging.photos_with_label(lib, "Dogs")) == tags_before
 
-    with qtbot.waitSignal(commands.tagger.finished, timeout=10000):
-        box.click()
+    box.click()  # and back: the preview returns to what it was
+    assert dialog.would_tag_count() == before
+    box.click()
+    with qtbot.waitSignal(dialog.applied, timeout=10000):
+        dialog.apply_threshold()
+    with Library(vector_db) as lib:
+        label = tagging.get_label(lib, "Dogs")
+        assert label.ignore_background is True and label.threshold == pytest.approx(dragged)
+        assert set(generic) <= set(tagging.photos_with_label(lib, "Dogs"))
+    qtbot.waitUntil(lambda: dialog.scores is not None and dialog.scores.label.ignore_background, timeout=10000)
+    assert box.isChecked() and dialog.would_tag_count() == before + len(held)
+
+    box.click()
+    with qtbot.waitSignal(dialog.applied, timeout=10000):
+        dialog.apply_threshold()
     qtbot.waitUntil(lambda: dialog.scores is not None and not dialog.scores.label.ignore_background, timeout=10000)
     assert not box.isChecked() and dialog.would_tag_count() == before
     with Library(vector_db) as lib:

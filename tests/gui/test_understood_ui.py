@@ -283,3 +283,51 @@ def test_the_scrubber_marker_stays_on_the_year_jumped_to_near_the_end(qtbot, win
     # Scrolling by hand afterwards: the marker follows the grid's top row again.
     bar.setValue(0)
     assert win.timeline.section_at(win.scrubber.current_row).year == 2024
+
+
+def test_the_scrubber_drag_bubble_shows_month_and_year_in_full(qtbot, win):
+    """The walkthrough (shots 31, 48): the bubble read "Decem…", no year; it floats beside
+    the narrow scrubber, sized to its text, inside the window, and goes on release."""
+    from PySide6.QtCore import QPoint
+
+    from photoclip.core.db import Photo
+
+    dates = [f"{year}-12-01T00:00:00" for year in (2024, 2023, 2022) for _ in range(20)]
+    photos = [Photo(i + 1, f"/nowhere/{i}.jpg", 1, 1, None, 10, 10, d, "exif", None, None, None, "ok", None) for i, d in enumerate(dates)]
+    win.grid_model.set_photos(photos)
+    scrubber = win.scrubber
+    assert scrubber.isVisible()
+    for width in (1366, 1024):
+        win.resize(width, 700)
+        qtbot.wait(20)
+        mark = win.timeline.years()[-1]
+        y = scrubber.y_of(mark.first_row) + 1
+        qtbot.mousePress(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, y))
+        bubble = scrubber.bubble()
+        assert bubble.isVisible() and bubble.text() == "December 2022"
+        assert bubble.width() >= bubble.fontMetrics().horizontalAdvance("December 2022")  # not cut
+        assert win.rect().contains(bubble.geometry())
+        assert bubble.geometry().right() <= scrubber.mapTo(win, QPoint(scrubber.width(), 0)).x()  # beside the scrubber
+        qtbot.mouseRelease(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, y))
+        assert not bubble.isVisible()
+
+
+def test_the_understood_hint_fits_the_status_bar_and_goes_once_the_words_are_chips(qtbot, win):
+    """The walkthrough (shots 16, 19, 41, 42): "(Enter makes them chips)" stayed after Enter
+    had made the chips, and at 1024 wide it was cut mid-word."""
+    from photoclip.gui.windows.understood import PIN_HINT
+
+    bar = win.statusBar()
+    for width in (1366, 1024):
+        win.resize(width, 700)
+        qtbot.wait(20)
+        win.search_bar.edit.setText("sunset Lisbon 2019 camera:canon")
+        win.run_query()
+        settle(qtbot, win)
+        message = bar.currentMessage()
+        assert message.startswith("understood") and (message.endswith(PIN_HINT) or message.endswith("…")), message
+        permanent = sum(w.width() for w in (win.index_status, win.tagging.status, win.count_label, win.model_label) if w.isVisible())
+        assert bar.fontMetrics().horizontalAdvance(message) <= bar.width() - permanent  # shown whole, never cut
+    type_and_pin(qtbot, win, "sunset Lisbon 2019 camera:canon")
+    settle(qtbot, win)
+    assert win.search_bar.parts() and PIN_HINT not in bar.currentMessage()

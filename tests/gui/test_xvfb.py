@@ -383,12 +383,14 @@ def test_timeline_and_understood_chips_at_laptop_sizes(xvfb_display: str, tmp_pa
             ARTIFACTS / f"xvfb-timeline-{size}.png",
             ARTIFACTS / f"xvfb-timeline-scrolled-{size}.png",
             ARTIFACTS / f"xvfb-chips-{size}.png",
+            ARTIFACTS / f"xvfb-scrub-{size}.png",
+            ARTIFACTS / f"xvfb-understood-{size}.png",
         )
         for size in ("1366x768", "1024x700")
     }
     report = tmp_path / "report.json"
     actions: list[dict] = [{"add_folder": str(library)}, {"wait": "indexed"}]
-    for size, (timeline, scrolled, chips) in shots.items():
+    for size, (timeline, scrolled, chips, scrub, understood) in shots.items():
         width, height = (int(v) for v in size.split("x"))
         actions += [
             {"resize": [width, height]},
@@ -399,9 +401,15 @@ def test_timeline_and_understood_chips_at_laptop_sizes(xvfb_display: str, tmp_pa
             {"scroll_to_row": 10},
             {"wait": "shown"},
             {"screenshot": str(scrolled)},
+            {"scrub": 12},  # held down: the bubble names the month and year in full
+            {"screenshot": str(scrub)},
+            {"scrub_release": True},
+            {"search": "a city street Lisbon 2024"},  # typed, not pinned: the status says what it understood
+            {"wait": "results"},
+            {"screenshot": str(understood)},
             {"pin": "a city street Lisbon 2024"},
             {"wait": "shown"},
-            {"screenshot": str(chips)},
+            {"screenshot": str(chips)},  # pinned: the hint to press Enter is gone
             {"report": str(report)},
             {"clear": True},
         ]

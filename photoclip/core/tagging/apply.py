@@ -27,6 +27,20 @@ from photoclip.core.tagging.prompts import Cancelled
 from photoclip.core.tagging.vectors import CHUNK_SIZE, label_vectors, score_matrix
 
 BACKGROUND_MARGIN = 0.0
+# Scores are float32 dot products, and the same photo's score computed twice (the Labels
+# dialog's preview, a tag run over other labels or other chunks) can differ in its last
+# bits: a line placed exactly on a photo's score tagged it in the preview and not on Apply.
+# "Past the line" therefore allows this much, far below a slider step (about 1e-4).
+LINE_TOLERANCE = 1e-5
+
+
+def past_line(scores: np.ndarray, line: float | np.ndarray) -> np.ndarray:
+    """Whether each score is past (at or above) the line: the one comparison every
+    decision, count and preview uses."""
+    result: np.ndarray = np.asarray(scores) >= np.asarray(line) - LINE_TOLERANCE
+    return result
+
+
 rejected_pairs = tag_db.rejected_pairs  # a name of this module, so a benchmark can time it
 
 
@@ -46,7 +60,7 @@ def decide(
     background_ok = text_scores >= background[:, None] + margin
     if ignore_background is not None:
         background_ok = background_ok | np.asarray(ignore_background, bool)[None, :]
-    return (label_scores >= thresholds[None, :]) & background_ok
+    return past_line(label_scores, np.asarray(thresholds)[None, :]) & background_ok
 
 
 def overruled(labels: Sequence[Label]) -> np.ndarray:

@@ -17,6 +17,9 @@ vector, so it could make the tags worse. Here:
 3. The line is recomputed in the chosen vector's scores: the line the shape of those
    scores gives (thresholds.py), corrected by every answer so far (verdict_line.py: the
    stretch that contradicts the fewest answers, bisection, doubling steps).
+   A line the user pinned keeps its decisions instead: when the vector moves, it is
+   re-placed in the new scores where it changes the fewest photos' sides (a raw line
+   kept under a moved vector once untagged all ten photos of a label after one ✗).
 
 Pure NumPy over the library's photo vectors (or a sample of them): `take_answer` is the
 rule, used by the app's confirm/reject (verdicts.py, which stores with each answer whether
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photoclip.core.tagging.apply import past_line
 from photoclip.core.tagging.calibration import ScoreStats, score_stats
 from photoclip.core.tagging.vectors import rocchio
 from photoclip.core.tagging.verdict_line import line_after_verdict, verdict_errors
@@ -138,19 +142,38 @@ def take_answer(
     `library`: the photos (or a sample) whose score shape places a line. `keep_line`: the
     user pinned the line, so only the vector may move. Pure: the caller records the step."""
     vector = vector_from(text, answered, answers, movers)
-    agreed = (float(answered[row] @ vector) >= line) == yes
+    agreed = bool(past_line(answered[row] @ vector, line)) == yes
     if agreed:
         return Step(True, False, line)
     given = {**answers, row: yes}
     proposed = [*movers, row]
     moved = held_out_errors(text, answered, given, proposed) <= held_out_errors(text, answered, given, movers)
     if keep_line:
-        return Step(False, moved, line)
+        if not moved:
+            return Step(False, False, line)
+        # A pinned line is the user's choice of which photos carry the label, not a number:
+        # kept as a raw score under a moved vector it could drop every photo at once.
+        new_vector = vector_from(text, answered, given, proposed)
+        return Step(False, True, line_keeping_decisions(vector, new_vector, line, library, answered, given))
     if moved:
         new_line, _ = line_for(vector_from(text, answered, given, proposed), library, answered, given, None, background)
     else:
         new_line, _ = line_for(vector, library, answered, given, line, background)
     return Step(False, moved, new_line)
+
+
+def line_keeping_decisions(
+    old: np.ndarray, new: np.ndarray, line: float, library: np.ndarray, answered: np.ndarray, answers: dict[int, bool]
+) -> float:
+    """The line, in the scores of vector `new`, that changes the fewest decisions `line`
+    made with vector `old` over `library`, the answered photos counted as answered (so
+    only the photo that disagreed is meant to change side)."""
+    before = past_line(library @ old, line)
+    after = library @ new
+    scores = answered @ new
+    yes = np.concatenate([after[before], [scores[r] for r, a in answers.items() if a]])
+    no = np.concatenate([after[~before], [scores[r] for r, a in answers.items() if not a]])
+    return _separating_line(yes, no)
 
 
 def answer(state: FeedbackState, photos: np.ndarray, row: int, yes: bool) -> bool:
@@ -169,7 +192,7 @@ def tagged(state: FeedbackState, photos: np.ndarray) -> np.ndarray:
     """Which photos carry the label now: above the line, and every answer as given."""
     vector = state.vector(photos)
     line = state.line if state.line is not None else score_stats(photos @ vector).calibrated
-    result: np.ndarray = (photos @ vector) >= line
+    result: np.ndarray = past_line(photos @ vector, line)
     for row, yes in state.answers.items():
         result[row] = yes
     return result

@@ -4,7 +4,7 @@ preview of a threshold, the threshold a user sets there) and one photo's best la
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
-from photoclip.core.tagging.apply import BACKGROUND_MARGIN
+from photoclip.core.tagging.apply import BACKGROUND_MARGIN, past_line
 from photoclip.core.tagging.calibration import MIN_SCALE, ScoreStats, effective_threshold, sample_rows, score_stats
 from photoclip.core.tagging.labels import Label, get_label, list_labels
 from photoclip.core.tagging.vectors import label_vectors
@@ -29,6 +29,13 @@ class LabelScores:
     rejected: np.ndarray  # bool per photo: rejected by the user for this label
     stats: ScoreStats
     threshold: float  # the effective threshold now
+    words_fit: np.ndarray | None = None  # bool per photo: the text beats the background (the rule alone)
+
+    def with_background_rule(self, ignore: bool) -> LabelScores:
+        """The same scores as if the label's background rule were overruled (`ignore`) or
+        not: what the Labels dialog previews before the user applies the setting."""
+        fit = self.background_ok if self.words_fit is None else self.words_fit
+        return replace(self, background_ok=fit | ignore, label=replace(self.label, ignore_background=ignore))
 
     def histogram(self, bins: int = 40) -> tuple[list[int], list[float]]:
         """Counts per bin and the bin edges (len(counts) + 1)."""
@@ -40,7 +47,7 @@ class LabelScores:
     def would_tag(self, threshold: float | None = None) -> list[tuple[int, float]]:
         """(photo id, score) that this threshold would auto-tag, best first."""
         cut = self.threshold if threshold is None else threshold
-        mask = (self.scores >= cut) & self.background_ok & ~self.rejected
+        mask = past_line(self.scores, cut) & self.background_ok & ~self.rejected
         order = np.argsort(-self.scores[mask], kind="stable")
         return [(int(p), float(s)) for p, s in zip(self.photo_ids[mask][order], self.scores[mask][order])]
 
@@ -60,12 +67,13 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
         return LabelScores(label, ids, empty, nothing, nothing, stats, effective_threshold(label, embedder.model_id, stats))
     all_scores, text_scores, background = lv.split(photos @ lv.stacked().T)
     scores = all_scores[:, 0]
-    ok = (text_scores[:, 0] >= background + BACKGROUND_MARGIN) | label.ignore_background
+    fit = text_scores[:, 0] >= background + BACKGROUND_MARGIN
     rejected_ids = {p for p, _ in tag_db.rejected_pairs(lib, [label.id])}
     rejected = np.fromiter((int(p) in rejected_ids for p in ids), bool, count=len(ids))
     rows = sample_rows(len(scores))
     stats = score_stats(scores[rows], background[rows])
-    return LabelScores(label, ids, scores, ok, rejected, stats, effective_threshold(label, embedder.model_id, stats))
+    ok = fit | label.ignore_background
+    return LabelScores(label, ids, scores, ok, rejected, stats, effective_threshold(label, embedder.model_id, stats), fit)
 
 
 def set_threshold(lib: Library, embedder: Embedder, name: str, threshold: float) -> Label:
@@ -97,6 +105,6 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
         label = labels[j]
         thr = label.threshold if label.threshold_model == embedder.model_id else None
         background_ok = label.ignore_background or text_scores[j] >= background + BACKGROUND_MARGIN
-        passes = thr is not None and scores[j] >= thr and background_ok
+        passes = thr is not None and bool(past_line(scores[j], thr)) and background_ok
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out

@@ -14,9 +14,10 @@ The rule is converge.py's, one answer at a time (as a user gives them):
    every answer so far (verdict_line.py). It is stored as z, its position in that
    vector's score distribution, which is what every later run turns back into a line.
 
-A line the user pinned on the histogram is never moved by feedback (the vector still
-follows rule 2). A rejected photo is never auto-tagged by that label again; a confirmed
-one gets a manual tag.
+A line the user pinned on the histogram keeps the decisions it made: the vector still
+follows rule 2, and when it moves the pinned line is re-placed in the new vector's scores
+where it changes the fewest photos' sides (it stays pinned; converge.py). A rejected
+photo is never auto-tagged by that label again; a confirmed one gets a manual tag.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
     scores: dict[int, float] = {}
     moved: dict[int, bool] = {}
     threshold_before = z_before = z = None
+    repinned: float | None = None  # a pinned line re-placed for the moved vector (converge.py)
     if any(pid in row_of for pid in photo_ids):
         lv = label_vectors(lib, embedder, [label])
         sample = photos[sample_rows(len(ids))]
@@ -118,9 +120,10 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
             moved[pid] = step.moved
             disagreed |= not step.agreed
             line = step.line
-        if disagreed and not pinned:
+        if (disagreed and not pinned) or (pinned and any(moved.values())):
             vector = vector_from(lv.text[0], given.answered, given.answers, given.movers)
             z = score_stats(sample @ vector, background).to_z(line)
+            repinned = line if pinned else None
     now = time.time()
     with lib.transaction():
         for pid in photo_ids:
@@ -129,7 +132,9 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
                 tag_db.put_manual_tag(lib, pid, label.id, scores.get(pid), now, update_score=False)
             else:
                 tag_db.delete_tag(lib, pid, label.id)
-        if z is not None:
+        if repinned is not None and z is not None:
+            label_db.pin_threshold(lib, label.id, raw=repinned, z=z, model_id=model_id, now=now)
+        elif z is not None:
             label_db.set_adjusted_z(lib, label.id, z, now)
     return _Verdicts(label, scores, threshold_before, z_before, moved)
 

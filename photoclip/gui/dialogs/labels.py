@@ -384,12 +384,19 @@ class LabelsDialog(QDialog):
     # == threshold ========================================================================
 
     def apply_threshold(self) -> None:
-        """Store the slider's threshold and re-tag the library with this label, in the background."""
+        """Store the slider's threshold (and the background rule as ticked) and re-tag the
+        library with this label, in the background."""
         name, threshold, embedder = self.current_name(), self.current_threshold(), self.embedder
         if name is None or threshold is None or embedder is None:
             return
+        ignore = self.background_rule.isChecked()
+
+        def prepare(lib: Any, model: Embedder) -> None:
+            tagging.set_threshold(lib, model, name, threshold)
+            tagging.set_ignore_background(lib, name, ignore)
+
         self.status.setText(f"Applying “{name}”…")
-        self.tagging.tag_library([name], prepare=lambda lib, model: tagging.set_threshold(lib, model, name, threshold))
+        self.tagging.tag_library([name], prepare=prepare)
 
     def reset_threshold(self) -> None:
         """Back to the calibrated threshold; with a model, re-tag so the tags match it."""

@@ -1,9 +1,11 @@
 """The Labels dialog's per-label checkbox that overrules the background rule.
 
 Ticking it lets the selected label tag every photo past its line, even those that fit a
-plain "a photo" as well as the label's words (the photos "held back"); the label is
-re-tagged at once, so the tags, the count and the preview follow. Kept apart from the
-dialog, which is at its size limit.
+plain "a photo" as well as the label's words (the photos "held back"). Like the slider it
+only changes the count and the preview until the user presses Apply, which stores it with
+the line under the slider (the walkthrough's photographer lost a dragged line when a tick
+applied at once). Without a model there is nothing to preview: the tick is stored. Kept
+apart from the dialog, which is at its size limit.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ RULE_TIP = (
 
 
 class BackgroundRuleBox(QCheckBox):
-    """Shows the selected label's setting; a click stores it and re-tags that label."""
+    """Shows the selected label's setting; a click previews the other one until Apply."""
 
     def __init__(self, dialog: LabelsDialog) -> None:
         super().__init__(RULE_TEXT, dialog)
@@ -44,12 +46,11 @@ class BackgroundRuleBox(QCheckBox):
         dialog, name = self.dialog, self.dialog.current_name()
         if name is None:
             return
-        # With a model the rule is stored as the first step of the label's tag run, so the
-        # tags, the count and the preview (reloaded when the run ends) all follow it.
-        if dialog.embedder is not None and dialog.tagging.tag_library(
-            [name], prepare=lambda lib, _model: set_background_rule(lib, name, ignore=on)
-        ):
-            dialog.status.setText(f"Re-tagging the library with “{name}”…")
+        if dialog.embedder is not None and dialog.scores is not None:
+            # The count and the preview at the line under the slider; Apply stores both.
+            dialog.scores = dialog.scores.with_background_rule(on)
+            dialog._slider_moved()
+            dialog.status.setText("Press Apply to keep this, with the line where it is.")
             return
         dialog._call(lambda ctx: set_background_rule(ctx.lib, name, ignore=on), lambda changes: self._stored(name, changes))
 

@@ -6,15 +6,43 @@ it costs the same at 100 photos and at 100,000.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from photoclip.gui.models.timeline import Timeline
 from photoclip.gui.qtcompat import emit
 
 SCRUBBER_WIDTH = 58
 MARGIN = 8  # px above the first and below the last year, so their labels are never cut
+
+
+class DragBubble(QLabel):
+    """The month and year under the pointer while dragging ("December 2022"), beside the
+    scrubber and sized to its text: it floats over the window, because the scrubber itself
+    is too narrow for it (drawn inside, it read "Decem…" with no year)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        palette = parent.palette()
+        background = palette.color(QPalette.ColorRole.Highlight).name()
+        text = palette.color(QPalette.ColorRole.HighlightedText).name()
+        self.setStyleSheet(f"QLabel {{ background: {background}; color: {text}; border-radius: 4px; padding: 2px 8px; }}")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self.hide()
+
+    def show_at(self, text: str, right: QPoint) -> None:
+        """Show `text` with its right edge's middle at `right` (the window's coordinates),
+        kept inside the window."""
+        self.setText(text)
+        self.adjustSize()
+        window = self.parentWidget()
+        assert window is not None
+        x = max(0, min(right.x() - self.width(), window.width() - self.width()))
+        y = max(0, min(right.y() - self.height() // 2, window.height() - self.height()))
+        self.move(x, y)
+        self.raise_()
+        self.show()
 
 
 class TimelineScrubber(QWidget):
@@ -32,6 +60,7 @@ class TimelineScrubber(QWidget):
         self.timeline: Timeline | None = None
         self._current_row = 0
         self._drag_row: int | None = None
+        self._bubble: DragBubble | None = None
         self.setFixedWidth(SCRUBBER_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
@@ -107,21 +136,19 @@ class TimelineScrubber(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(highlight)
         painter.drawRoundedRect(QRect(self.width() - 12, y - 2, 12, 4), 2, 2)
-        if self._drag_row is not None:
-            section = self.timeline.section_at(self._drag_row)
-            if section is not None:
-                self._bubble(painter, y, section.label, highlight)
         painter.end()
 
-    def _bubble(self, painter: QPainter, y: int, text: str, colour: QColor) -> None:
-        metrics = painter.fontMetrics()
-        width = min(self.width() - 4, metrics.horizontalAdvance(text) + 8)
-        box = QRect(self.width() - 14 - width, y - metrics.height() // 2 - 2, width, metrics.height() + 4)
-        box.moveLeft(max(0, box.left()))
-        painter.setBrush(colour)
-        painter.drawRoundedRect(box, 4, 4)
-        painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, metrics.elidedText(text, Qt.TextElideMode.ElideRight, box.width() - 4))
+    def bubble(self) -> DragBubble:
+        """The drag bubble, made on the window the scrubber is in when first needed."""
+        if self._bubble is None or self._bubble.parentWidget() is not self.window():
+            self._bubble = DragBubble(self.window())
+        return self._bubble
+
+    def _show_bubble(self, row: int) -> None:
+        section = self.timeline.section_at(row) if self.timeline is not None else None
+        if section is None or self.window() is self:
+            return
+        self.bubble().show_at(section.label, self.mapTo(self.window(), QPoint(self.width() - 14, self.y_of(row))))
 
     # -- mouse ---------------------------------------------------------------------
 
@@ -135,6 +162,8 @@ class TimelineScrubber(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag_row = None
+        if self._bubble is not None:
+            self._bubble.hide()
         self.update()
 
     def _go(self, y: float) -> None:
@@ -145,5 +174,6 @@ class TimelineScrubber(QWidget):
         target = section.first_row if section is not None else row
         self._drag_row = row
         self._current_row = target
+        self._show_bubble(row)
         self.update()
         emit(self.jump, target)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from PySide6.QtCore import Qt
+
 from photoclip.core.db import Photo
 from photoclip.core.db import places as places_sql
 from photoclip.core.model import Embedder
@@ -25,6 +27,8 @@ from photoclip.gui.models import SORT_DATE
 from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
+
+PIN_HINT = "  · Enter pins them"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class UnderstoodQueries(WindowPart):
     """The window's part that understands typed words and keeps the filter chips in its filters."""
 
     last_understood: Understanding | None = None
+    _understood_hint = ""  # the "understood: …" message shown last, while it can still be pinned
 
     def with_chip_filters(self, base: Filters) -> Filters:
         return merge_parts(base, self.search_bar.parts())
@@ -114,9 +119,13 @@ class UnderstoodQueries(WindowPart):
 
     def _show_understood(self, outcome: Outcome) -> None:
         self.last_understood = outcome.understood
-        if outcome.understood.parts:
-            # The results already use them; Enter makes them chips the user can drop.
-            self.statusBar().showMessage(outcome.understood.describe() + "  (Enter makes them chips)", 6000)
+        if outcome.understood.parts and self.search_bar.typed_text():
+            # The results already use them; Enter makes them chips the user can drop. Once
+            # they are chips (nothing typed is left) the hint would be a stale instruction.
+            self._understood_hint = self._fit_status(outcome.understood.describe(), PIN_HINT)
+            self.statusBar().showMessage(self._understood_hint, 6000)
+        else:
+            self._clear_understood_hint()
         if outcome.needs_model:
             self._query_token = None
             self._pending_query = True
@@ -128,12 +137,29 @@ class UnderstoodQueries(WindowPart):
             self._show_results(outcome.results)
         self._after_query_shown()
 
+    def _clear_understood_hint(self) -> None:
+        if self._understood_hint and self.statusBar().currentMessage() == self._understood_hint:
+            self.statusBar().clearMessage()
+        self._understood_hint = ""
+
+    def _fit_status(self, text: str, hint: str) -> str:
+        """`text` and `hint` as fit beside the status bar's permanent widgets: the hint goes
+        first, then the text ends in "…" (at 1024 wide it was cut mid-word)."""
+        bar = self.statusBar()
+        taken = sum(w.width() for w in (self.index_status, self.tagging.status, self.count_label, self.model_label) if w.isVisible())
+        room = bar.width() - taken - 40  # the bar's margins and the size grip
+        metrics = bar.fontMetrics()
+        if metrics.horizontalAdvance(text + hint) <= room:
+            return text + hint
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
+
     def _pin_typed(self, typed: str) -> None:
         """Enter: understand the words on the library thread; they come back as chips."""
         filters = self.filters()
         today = date.today()
 
         def done(request: SearchRequest) -> None:
+            self._clear_understood_hint()  # done: the words are chips now
             self.search_bar.pin_understood(typed, list(request.terms), list(request.understood.parts))
 
         def failed(exc: BaseException) -> None:
