@@ -40,29 +40,13 @@ class ModelSource(Protocol):
     def on_unload(self, listener: Callable[[], None]) -> None: ...
 
 
-class ModelHolder:
-    """One embedder shared by the indexing passes and the query server."""
+class _ModelSlot:
+    """What both model sources share: the model (or None), its identity, and who to tell when it goes."""
 
-    def __init__(
-        self,
-        load: Callable[[], Embedder],
-        idle_seconds: float,
-        on_change: Callable[[], None] | None = None,
-        identity: Identity | None = None,
-    ) -> None:
-        self._load = load
-        self._identity = identity  # of the model `load` gives, always the same one
-        self.idle_seconds = idle_seconds
-        self._on_change = on_change
+    def __init__(self, identity: Identity | None = None) -> None:
         self._embedder: Embedder | None = None
-        self._users = 0
-        self._last_used = time.monotonic()
-        self._cond = threading.Condition()
-        self._closed = False
+        self._identity = identity
         self._unload_listeners: list[Callable[[], None]] = []
-        self.unloaded = threading.Event()  # set each time the model is given back (tests await it)
-        self._reaper = threading.Thread(target=self._reap, name="photoclip-model-idle", daemon=True)
-        self._reaper.start()
 
     @property
     def identity(self) -> Identity | None:
@@ -73,8 +57,35 @@ class ModelHolder:
         return self._embedder is not None
 
     def on_unload(self, listener: Callable[[], None]) -> None:
-        """Called (under the holder's lock) when the model goes: drop anything that references it."""
+        """Called (under the source's lock) when the model goes: drop anything that references it."""
         self._unload_listeners.append(listener)
+
+    def _tell_unloaded(self) -> None:
+        for listener in self._unload_listeners:
+            listener()
+
+
+class ModelHolder(_ModelSlot):
+    """One embedder shared by the indexing passes and the query server."""
+
+    def __init__(
+        self,
+        load: Callable[[], Embedder],
+        idle_seconds: float,
+        on_change: Callable[[], None] | None = None,
+        identity: Identity | None = None,
+    ) -> None:
+        super().__init__(identity)  # of the model `load` gives, always the same one
+        self._load = load
+        self.idle_seconds = idle_seconds
+        self._on_change = on_change
+        self._users = 0
+        self._last_used = time.monotonic()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.unloaded = threading.Event()  # set each time the model is given back (tests await it)
+        self._reaper = threading.Thread(target=self._reap, name="photoclip-model-idle", daemon=True)
+        self._reaper.start()
 
     @contextmanager
     def use(self) -> Iterator[Embedder]:
@@ -121,8 +132,7 @@ class ModelHolder:
         self._reaper.join(timeout=5)
 
     def _drop(self) -> None:
-        for listener in self._unload_listeners:
-            listener()
+        self._tell_unloaded()
         self._embedder = None
         gc.collect()  # the model's tensors are in reference cycles; free them now, not at some later collection
 
@@ -150,7 +160,7 @@ class ModelHolder:
             self._on_change()
 
 
-class LentModel:
+class LentModel(_ModelSlot):
     """A model another part of the process loaded and owns (the open app's), lent to the query server.
 
     Nothing is loaded here, so nothing is loaded twice: while no model is lent, `use` raises
@@ -159,21 +169,8 @@ class LentModel:
     holds the model)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
-        self._embedder: Embedder | None = None
-        self._identity: Identity | None = None
-        self._unload_listeners: list[Callable[[], None]] = []
-
-    @property
-    def identity(self) -> Identity | None:
-        return self._identity
-
-    @property
-    def loaded(self) -> bool:
-        return self._embedder is not None
-
-    def on_unload(self, listener: Callable[[], None]) -> None:
-        self._unload_listeners.append(listener)
 
     def lend(self, embedder: Embedder | None, identity: Identity | None) -> None:
         """Lend `embedder` (None: withdraw it); anything built over the previous one is dropped."""
@@ -183,8 +180,7 @@ class LentModel:
             previous = self._embedder
             self._embedder, self._identity = (embedder, identity) if embedder is not None else (None, None)
             if previous is not None:
-                for listener in self._unload_listeners:
-                    listener()
+                self._tell_unloaded()
 
     @contextmanager
     def use(self) -> Iterator[Embedder]:
