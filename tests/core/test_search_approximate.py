@@ -70,6 +70,16 @@ def answers(searcher: Searcher, query: np.ndarray, limit: int = 10, filters: Fil
     return [(r.photo.id, round(r.score, 5)) for r in searcher.search_vector(query, limit, filters)]
 
 
+@pytest.fixture(autouse=True)
+def one_at_a_time(monkeypatch):
+    """Graphs here are built one vector at a time, which is repeatable. A parallel build
+    (what users get) now and then leaves a group member hard to reach, so exact equality
+    would be a coin toss; its recall has its own test below."""
+    from photoclip.core.search import approximate as module
+
+    monkeypatch.setattr(module, "BUILD_THREADS", 1)
+
+
 @pytest.fixture
 def forced(monkeypatch):
     """Few candidates from the graph and no exact answer over a filter's photos."""
@@ -87,6 +97,28 @@ def test_approximate_answers_equal_exact_ones(library, tmp_path, forced):
         assert answers(fast, query) == answers(slow, query)
         assert fast.approximate.answered == "approximate"
         assert slow.approximate.answered == "exact"
+
+
+def test_a_parallel_build_finds_nearly_every_group_member(monkeypatch):
+    """The build users get, on every core. Across ten libraries of tight groups, 7-11 of 600
+    queries missed one of their true top 10 among 40 candidates; allow 1 in 40, so a graph
+    that strands whole groups fails while the build's usual jitter passes."""
+    from photoclip.core.search import approximate as module
+    from photoclip.core.search.approximate import Coverage, Graph
+
+    monkeypatch.setattr(module, "BUILD_THREADS", 0)
+    missed = asked = 0
+    for seed in range(10):
+        photos, near = clustered_vectors(seed=seed)
+        rows = np.stack(photos)
+        graph = Graph(Coverage("m", DIM, 0, 0))
+        graph.take(np.arange(len(rows)) + 1, rows)
+        assert len(graph) == len(rows)
+        for query in near:
+            truth = set((np.argsort(-(rows @ query))[:10] + 1).tolist())
+            missed += not truth <= set(graph.nearest(query, 40).tolist())
+            asked += 1
+    assert missed <= asked // 40, f"{missed} of {asked} queries lost members of their own group"
 
 
 def test_random_queries_with_the_default_candidates_equal_exact_ones(library, tmp_path, monkeypatch):
