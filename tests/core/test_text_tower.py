@@ -102,14 +102,41 @@ def test_changed_weights_rebuild_the_tower(tiny_weights: Path, other_weights: Pa
     assert np.min(np.sum(fast * fp32_reference(user_file, TEXTS), axis=1)) >= 0.9999
 
 
-def test_a_tower_changed_on_disk_is_not_used(tiny_weights: Path) -> None:
+@pytest.mark.parametrize("name", ["textual.onnx", texttower.WEIGHTS_FILE])
+def test_a_tower_changed_on_disk_is_not_used(tiny_weights: Path, name: str) -> None:
     choice = choice_for(tiny_weights)
     prepare_text_tower(OpenClipEmbedder(choice).load())
-    onnx_file = texttower.tower_dir(read_record(OpenClipEmbedder(choice).model_id).model_id) / "textual.onnx"
-    data = bytearray(onnx_file.read_bytes())
+    changed = texttower.tower_dir(read_record(OpenClipEmbedder(choice).model_id).model_id) / name
+    data = bytearray(changed.read_bytes())
     data[:4096] = bytes(4096)
-    onnx_file.write_bytes(bytes(data))
+    changed.write_bytes(bytes(data))
     assert TextTower.open(choice) is None
+
+
+def test_the_tensors_live_beside_the_graph(tiny_weights: Path) -> None:
+    """ONNX Runtime maps a separate tensors file instead of copying the tensors out of the
+    graph file: the graph file holds (almost) no weights."""
+    choice = choice_for(tiny_weights)
+    prepare_text_tower(OpenClipEmbedder(choice).load())
+    folder = texttower.tower_dir(OpenClipEmbedder(choice).model_id)
+    graph, tensors = (folder / "textual.onnx").stat().st_size, (folder / texttower.WEIGHTS_FILE).stat().st_size
+    assert tensors > 10 * graph
+    assert TextTower.open(choice) is not None
+
+
+def test_a_tower_of_the_old_layout_is_exported_again(tiny_weights: Path) -> None:
+    import json
+
+    choice = choice_for(tiny_weights)
+    prepare_text_tower(OpenClipEmbedder(choice).load())
+    model_id = OpenClipEmbedder(choice).model_id
+    record_file = texttower.tower_dir(model_id) / "tower.json"
+    old = {k: v for k, v in json.loads(record_file.read_text()).items() if k not in ("layout", "tensors_digest")}
+    record_file.write_text(json.dumps(old))
+    assert TextTower.open(choice) is None and needs_export(choice)
+    prepare_text_tower(OpenClipEmbedder(choice).load())
+    record = read_record(model_id)
+    assert record is not None and record.layout == texttower.TOWER_LAYOUT and TextTower.open(choice) is not None
 
 
 def test_a_failed_check_falls_back_to_open_clip(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
