@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -50,6 +52,30 @@ def test_tokenizer_gives_open_clips_ids(tiny_embedder: OpenClipEmbedder) -> None
     ours = ClipTokenizer(Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz")
     texts = [*TEXTS, "don't you'll they're", "2024-06-01 12345", "   spaced\tout\n", "😀😀 <end_of_text> x"]
     assert np.array_equal(ours(texts), open_clip.get_tokenizer(TINY)(texts).numpy())
+
+
+def test_saved_tables_give_the_same_ids_and_damaged_ones_are_not_read(tmp_path: Path) -> None:
+    import open_clip
+
+    from photoclip.core.model.bpe import ClipTokenizer
+
+    vocab = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
+    texts = [*TEXTS, "don't you'll they're", "Tom &amp; Jerry", "naïve café"]
+    tables = tmp_path / "tokenizer.tables"
+    ClipTokenizer(vocab).save_tables(tables)
+    expected = ClipTokenizer(vocab)(texts)
+    assert np.array_equal(ClipTokenizer(vocab, tables=tables)(texts), expected)
+    for damage in (b"", b"\x00" * 100, tables.read_bytes()[: len(tables.read_bytes()) // 2]):
+        tables.write_bytes(damage)
+        assert np.array_equal(ClipTokenizer(vocab, tables=tables)(texts), expected)  # read from the vocabulary instead
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60).filter(lambda t: "&" not in t))
+def test_typed_ascii_is_what_ftfy_would_leave(text: str) -> None:
+    """bpe.clean skips ftfy for printable ASCII without '&': ftfy must leave such text alone."""
+    import ftfy
+
+    assert ftfy.fix_text(text) == text
 
 
 def test_tower_answers_as_open_clip(tiny_weights: Path) -> None:
@@ -102,7 +128,7 @@ def test_changed_weights_rebuild_the_tower(tiny_weights: Path, other_weights: Pa
     assert np.min(np.sum(fast * fp32_reference(user_file, TEXTS), axis=1)) >= 0.9999
 
 
-@pytest.mark.parametrize("name", ["textual.onnx", texttower.WEIGHTS_FILE])
+@pytest.mark.parametrize("name", ["textual.onnx", texttower.WEIGHTS_FILE, texttower.TABLES_FILE])
 def test_a_tower_changed_on_disk_is_not_used(tiny_weights: Path, name: str) -> None:
     choice = choice_for(tiny_weights)
     prepare_text_tower(OpenClipEmbedder(choice).load())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import html
 import itertools
+import marshal
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -40,29 +41,48 @@ def byte_alphabet() -> dict[int, str]:
 
 
 def clean(text: str) -> str:
-    import ftfy
+    # ftfy repairs what only non-ASCII, control characters or HTML entities can carry, so
+    # typed ASCII skips it: importing ftfy costs a fresh process ~0.05 s.
+    if not (text.isascii() and text.isprintable() and "&" not in text):
+        import ftfy
 
-    text = html.unescape(html.unescape(ftfy.fix_text(text))).strip()
+        text = ftfy.fix_text(text)
+    text = html.unescape(html.unescape(text)).strip()
     return " ".join(text.split()).lower()
+
+
+# Tables saved with `save_tables` start with this; another value is not read.
+TABLES_FORMAT = 1
+
+
+def vocabulary_tables(vocab_path: str | Path) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Word ids and merge ranks from the vocabulary file (~0.1 s: unzip, split, two dicts)."""
+    with gzip.open(vocab_path, "rt", encoding="utf-8") as fh:
+        lines = fh.read().split("\n")[1 : MERGE_COUNT + 1]
+    merges = [tuple(line.split()) for line in lines]
+    alphabet = list(byte_alphabet().values())
+    words = alphabet + [a + "</w>" for a in alphabet] + ["".join(m) for m in merges] + [START, END]
+    return {word: n for n, word in enumerate(words)}, {(m[0], m[1]): n for n, m in enumerate(merges)}
 
 
 class ClipTokenizer:
     """Text to CLIP token ids, padded with zeros to the context length."""
 
-    def __init__(self, vocab_path: str | Path, context_length: int = 77) -> None:
+    def __init__(self, vocab_path: str | Path, context_length: int = 77, *, tables: Path | None = None) -> None:
+        """From the vocabulary file, or from `tables` (what `save_tables` wrote: a fresh
+        process reads them in a third of the time) when they can be read."""
         import regex
 
-        with gzip.open(vocab_path, "rt", encoding="utf-8") as fh:
-            lines = fh.read().split("\n")[1 : MERGE_COUNT + 1]
-        merges = [tuple(line.split()) for line in lines]
-        alphabet = list(byte_alphabet().values())
-        words = alphabet + [a + "</w>" for a in alphabet] + ["".join(m) for m in merges] + [START, END]
-        self._ids = {word: n for n, word in enumerate(words)}
-        self._rank = {(m[0], m[1]): n for n, m in enumerate(merges)}
+        loaded = _read_tables(tables) if tables is not None else None
+        self._ids, self._rank = loaded or vocabulary_tables(vocab_path)
         self._known: dict[str, list[str]] = {}
         self.start_id, self.end_id = self._ids[START], self._ids[END]
         self.context_length = context_length
         self._pattern = regex.compile(rf"{START}|{END}|'s|'t|'re|'ve|'m|'ll|'d|[\p{{L}}]+|[\p{{N}}]|[^\s\p{{L}}\p{{N}}]+", regex.IGNORECASE)
+
+    def save_tables(self, target: Path) -> None:
+        # marshal, not pickle: it builds plain dicts and strings and never runs code.
+        target.write_bytes(marshal.dumps((TABLES_FORMAT, self._ids, self._rank)))
 
     def _merged(self, piece: str) -> list[str]:
         """The vocabulary words one piece of text becomes (memoised: queries repeat words)."""
@@ -110,3 +130,17 @@ class ClipTokenizer:
                 ids[-1] = self.end_id
             out[row, : len(ids)] = ids
         return out
+
+
+def _read_tables(path: Path) -> tuple[dict[str, int], dict[tuple[str, str], int]] | None:
+    """Saved tables, or None when missing, damaged or of another format (the vocabulary is read instead)."""
+    try:
+        found = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not (isinstance(found, tuple) and len(found) == 3 and found[0] == TABLES_FORMAT):
+        return None
+    ids, rank = found[1], found[2]
+    if not (isinstance(ids, dict) and isinstance(rank, dict) and START in ids and END in ids):
+        return None
+    return ids, rank

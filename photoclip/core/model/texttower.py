@@ -11,7 +11,8 @@ The cache lives in photoclip's cache folder (a user's weights file may sit in a 
 that is not ours to write to), one folder per model id, holding `textual.onnx` (the graph,
 already optimised by ONNX Runtime), `textual.weights` (its tensors, kept apart so that ONNX
 Runtime maps them from the file instead of copying them: a session starts in a third of
-the time, at half the memory), the tokenizer's vocabulary and `tower.json`. It is keyed by
+the time, at half the memory), the tokenizer's vocabulary (and `tokenizer.tables`, the
+same read into the tokenizer's tables) and `tower.json`. It is keyed by
 the model id and a digest of the weights file: when the weights change (or ONNX Runtime,
 or the tokenizer's revision), the old tower is not used and the next load of the real
 model exports a new one.
@@ -48,6 +49,7 @@ TOKENIZER_REVISION = 1  # bump when bpe.py changes what it produces
 # in textual.weights. A tower of another layout is exported again at the next model load.
 TOWER_LAYOUT = 2
 WEIGHTS_FILE = "textual.weights"
+TABLES_FILE = "tokenizer.tables"  # the vocabulary as read, for a faster start (bpe.save_tables)
 PROBES = (
     "a photo of a dog.",
     "Kids on a BEACH at sunset!",
@@ -92,6 +94,7 @@ class TowerRecord:
     reason: str = ""
     layout: int = 1  # records written before the layout was recorded are layout 1
     tensors_digest: str = ""
+    tables_digest: str = ""
 
     def current(self, model_id: str) -> bool:
         """Whether this record still describes the model's weights and this installation."""
@@ -129,7 +132,7 @@ class TextTower:
         self.model_id = record.model_id
         self.dim = record.dim
         self._session = ort.InferenceSession(str(folder / "textual.onnx"), sess_options=options, providers=["CPUExecutionProvider"])
-        self._tokenizer = ClipTokenizer(folder / "vocab.txt.gz", record.context_length)
+        self._tokenizer = ClipTokenizer(folder / "vocab.txt.gz", record.context_length, tables=folder / TABLES_FILE)
 
     @classmethod
     def open(cls, choice: ModelChoice) -> TextTower | None:
@@ -172,8 +175,8 @@ def _usable(choice: ModelChoice) -> tuple[TowerRecord, Path] | None:
     if record is None or not record.verified or not record.current(model_id):
         return None
     try:
-        graph, tensors = file_digest(str(folder / "textual.onnx")), file_digest(str(folder / WEIGHTS_FILE))
-        if graph != record.onnx_digest or tensors != record.tensors_digest:
+        found = [file_digest(str(folder / name)) for name in ("textual.onnx", WEIGHTS_FILE, TABLES_FILE)]
+        if found != [record.onnx_digest, record.tensors_digest, record.tables_digest]:
             return None  # changed or damaged since it was checked
     except OSError:
         return None
@@ -277,6 +280,7 @@ def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
             torch.backends.mha.set_fastpath_enabled(fastpath)
         _optimise(work / "raw.onnx", work / "textual.onnx")
         shutil.copyfile(vocab, work / "vocab.txt.gz")
+        ClipTokenizer(work / "vocab.txt.gz", context).save_tables(work / TABLES_FILE)
         with torch.inference_mode():
             expected_tokens = tokenizer(list(PROBES))
             expected = normalize(model.encode_text(expected_tokens).float().numpy())
@@ -288,6 +292,7 @@ def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
             weights_digest=file_digest(checkpoint),
             onnx_digest=file_digest(str(work / "textual.onnx")),
             tensors_digest=file_digest(str(work / WEIGHTS_FILE)),
+            tables_digest=file_digest(str(work / TABLES_FILE)),
             layout=TOWER_LAYOUT,
             dim=dim,
             context_length=context,
