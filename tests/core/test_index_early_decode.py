@@ -92,7 +92,9 @@ def test_background_load_gives_the_same_model_and_its_errors(tiny_weights, tmp_p
     choice = ModelChoice(TINY_MODEL, str(tiny_weights), device="cpu", precision="fp32")
     early = OpenClipEmbedder(choice)
     early.start_loading()
+    assert early.loading or early.loaded
     assert early.planned_shape() == (early.dim, early.input_size)  # dim waits for the load
+    assert not early.loading and early.loaded
     plain = OpenClipEmbedder(choice).load()
     texts = ["a dog", "a red bus"]
     np.testing.assert_array_equal(early.embed_texts(texts), plain.embed_texts(texts))
@@ -117,3 +119,37 @@ def test_index_with_unloadable_weights_catalogues_and_exits_3(tmp_path, isolated
     assert proc.returncode == 3, proc.stderr
     assert "Cataloguing files and metadata only" in proc.stderr and "Traceback" not in proc.stderr
     assert "catalogued 3" in proc.stdout
+
+
+def test_while_the_model_loads_photos_are_decoded_far_ahead_then_embedded_in_batches(library, tmp_path, monkeypatch) -> None:
+    """The cores would otherwise idle through the load: the decoders keep going past the
+    usual look-ahead (batch_size * 2 + workers = 9 here), and once the model is there the
+    waiting photos go in at most batch_size at a time."""
+    from photoclip.core.ingest import pipeline
+
+    library.add_folder(photos(tmp_path, 30))
+    embedder = LoadingEmbedder(planned=32, real=32)
+    embedder.loading = True  # type: ignore[attr-defined]  (what OpenClipEmbedder.loading says mid-load)
+    decoded: list[str] = []
+    decoded_at_first_batch: list[int] = []
+    real_decode = pipeline.decode_item
+    real_embed = embedder.embed_images
+
+    def watching(item, size, thumbs):
+        decoded.append(item.path)
+        if len(decoded) >= 25:
+            embedder.loading = False  # type: ignore[attr-defined]
+            embedder.ready.set()
+        return real_decode(item, size, thumbs)
+
+    def embedding(batch):
+        decoded_at_first_batch.append(len(decoded))
+        assert len(batch) <= 4
+        return real_embed(batch)
+
+    monkeypatch.setattr(pipeline, "decode_item", watching)
+    monkeypatch.setattr(embedder, "embed_images", embedding)
+    final = drain(index_library(library, embedder, batch_size=4, workers=1, commit_every=0.0))
+    assert final.embedded == 30 and library.counts(embedder.model_id)["embedded"] == 30
+    assert decoded_at_first_batch[0] >= 25
+    assert len(decoded) == 30  # nothing decoded twice

@@ -33,6 +33,10 @@ __all__ = ["IndexProgress", "IndexerBusy", "default_workers", "index_library"]
 
 # How often a second indexer looks again whether the first one has finished.
 _LOCK_POLL = 0.1
+# Photos decoded ahead while the model loads (imports and weights take seconds, during
+# which the cores are mostly free): 160 x 256x256 RGB is ~31 MB, what about 4 s of
+# decoding on two cores fills.
+LOADING_LOOKAHEAD = 160
 
 
 @dataclass
@@ -227,7 +231,7 @@ class _Run:
             progress.skipped_files.append((decoded.work.path, decoded.skip))
         elif decoded.pixels is not None and needs_vector:
             self.batch.append((decoded, target))  # counted as done when its batch is embedded
-            if len(self.batch) >= self.batch_size:
+            if len(self.batch) >= self.batch_size and not self.model_loading():
                 return self.embed_batch(progress)
         else:
             self.writer.add(decoded, target)
@@ -235,7 +239,23 @@ class _Run:
             progress.done += 1
         return False
 
+    def model_loading(self) -> bool:
+        """Whether the model is still loading on its thread: then photos are decoded ahead
+        (up to LOADING_LOOKAHEAD) instead of waiting for it with idle cores."""
+        return not self.checked and bool(getattr(self.embedder, "loading", False))
+
     def embed_batch(self, progress: IndexProgress) -> bool:
+        """Embed what is waiting, batch_size photos at a time (more wait after a model load)."""
+        if len(self.batch) <= self.batch_size:
+            return self._embed_waiting(progress)
+        waiting, self.batch = self.batch, []
+        embedded = False
+        for start in range(0, len(waiting), self.batch_size):
+            self.batch = waiting[start : start + self.batch_size]
+            embedded = self._embed_waiting(progress) or embedded
+        return embedded
+
+    def _embed_waiting(self, progress: IndexProgress) -> bool:
         if not self.batch or self.embedder is None:
             return False
         if not self.checked:
@@ -277,8 +297,9 @@ class _Run:
     ) -> Generator[IndexProgress, None, IndexProgress]:
         self.size = _shape(self.embedder)[1] if self.embedder else None
         meter = _RateMeter()
-        # Enough decoded photos queued that the model never waits, few enough to bound memory.
-        lookahead = self.batch_size * 2 + workers
+        # Enough decoded photos queued that the model never waits, few enough to bound memory;
+        # while the model loads, more: cores would otherwise sit idle for seconds.
+        steady = self.batch_size * 2 + workers
         gate = self.gate
 
         def decode(item: WorkItem) -> DecodedItem:
@@ -297,6 +318,7 @@ class _Run:
                     if self.cancel.cancelled:
                         progress.cancelled = True
                         break
+                    lookahead = max(steady, LOADING_LOOKAHEAD - len(self.batch)) if self.model_loading() else steady
                     while len(pending) < lookahead:
                         item = next(queue, None)
                         if item is None:

@@ -109,6 +109,12 @@ class OpenClipEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def loading(self) -> bool:
+        """Whether a load started by `start_loading` is still running (never waits)."""
+        loader = self._loader
+        return loader is not None and loader.is_alive()
+
     def start_loading(self) -> None:
         """Load on a thread, so that the caller's own start-up (scanning, decoding photos)
         runs while torch and open_clip are imported; the next use waits for it, and raises
