@@ -358,4 +358,5 @@ class ApproximateSearch:
         if self._building is None or not self._built_event.is_set():
             return
         self._building = None
-        self.graph, self._built = self._built, None
+        if self._built is not None:  # a failed rebuild leaves a worn graph answering
+            self.graph, self._built = self._built, None
