@@ -385,3 +385,52 @@ def test_file_ahead_of_the_database_is_rebuilt(library, tmp_path, forced):
         assert len(searcher.approximate.graph) == 300
     finally:
         restored.close()
+
+
+def duplicate_groups(searcher: Searcher, threshold: float) -> list[list[tuple[int, float]]]:
+    return [[(r.photo.id, round(r.score, 5)) for r in group] for group in searcher.duplicates(threshold)]
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.95, 0.97])
+def test_duplicates_through_the_graph_equal_the_exact_ones(library, tmp_path, monkeypatch, threshold):
+    """Groups of 25 (more than the 16 neighbours asked at first, so photos ask again), at
+    thresholds that take whole groups, split them, or keep a few pairs."""
+    from photoclip.core.search import duplicates as module
+
+    photos, _ = clustered_vectors()
+    add_photos(library, tmp_path, photos)
+    fast = ready(approximate(library))
+    asked = []
+    real = module._pairs_through_graph
+    monkeypatch.setattr(module, "_pairs_through_graph", lambda *a: asked.append(1) or real(*a))
+    got = duplicate_groups(fast, threshold)
+    assert asked == [1]
+    want = duplicate_groups(exact(library), threshold)
+    assert asked == [1]  # the exact searcher compared all pairs
+    assert got == want
+    assert len(want) >= 20 and sum(map(len, want)) >= 100  # the test has groups to find
+
+
+def test_duplicates_ask_for_more_neighbours_when_all_pass(library, tmp_path, monkeypatch):
+    """A group far bigger than the first ask: one component, as the exact answer says."""
+    from photoclip.core.search import duplicates as module
+
+    monkeypatch.setattr(module, "NEIGHBOURS", 2)
+    photos, _ = clustered_vectors(clusters=5, size=40)
+    add_photos(library, tmp_path, photos)
+    got = duplicate_groups(ready(approximate(library)), 0.85)
+    assert got == duplicate_groups(exact(library), 0.85)
+    assert [len(g) for g in got] == [40] * 5
+
+
+def test_duplicates_below_the_setting_compare_every_pair(library, tmp_path, monkeypatch):
+    from photoclip.core.search import duplicates as module
+
+    photos, _ = clustered_vectors(clusters=3, size=30)
+    add_photos(library, tmp_path, photos)  # 90 photos, below THRESHOLD
+    monkeypatch.setattr(module, "_pairs_through_graph", lambda *a: pytest.fail("asked the graph below the setting"))
+    searcher = approximate(library)
+    got = duplicate_groups(searcher, 0.9)
+    assert searcher.approximate.graph is None and not index_path(library.path, "fake").exists()
+    assert [len(g) for g in got] == [30] * 3
+    assert got == duplicate_groups(exact(library), 0.9)

@@ -129,6 +129,20 @@ class Graph:
         keys = self.index.search(np.ascontiguousarray(query, np.float32), count).keys
         return np.asarray(keys, np.int64).reshape(-1)
 
+    def nearest_many(self, queries: np.ndarray, count: int) -> np.ndarray:
+        """The `count` nearest keys of each query row, one row each; -1 where fewer were found."""
+        self.index.expansion_search = max(EXPANSION_SEARCH, count)
+        found = self.index.search(np.ascontiguousarray(queries, np.float32), count)
+        keys = np.full((len(queries), count), -1, np.int64)
+        if not hasattr(found, "counts"):  # one query: usearch answers with its found keys alone
+            got = np.asarray(found.keys, np.uint64).astype(np.int64).reshape(-1)
+            keys[0, : len(got)] = got
+            return keys
+        rows: np.ndarray = np.asarray(found.keys, np.uint64).astype(np.int64).reshape(len(queries), -1)[:, :count]
+        counts = np.asarray(found.counts).reshape(-1, 1)
+        keys[:, : rows.shape[1]] = np.where(np.arange(rows.shape[1])[None, :] < counts, rows, -1)
+        return keys
+
     def to_bytes(self) -> bytes:
         body = bytes(self.index.save())
         header = json.dumps({**self.coverage.__dict__, "bytes": len(body), "crc32": zlib.crc32(body)}).encode("utf-8")
