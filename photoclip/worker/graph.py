@@ -4,8 +4,8 @@ A search keeps the graph beside the library current by itself (core/search/appro
 but a graph missing or stale is built in a background thread, which a one-shot command
 ends before it is done: every `photoclip search` would then start the build again and
 answer exactly meanwhile. So `photoclip index` and the watcher finish each pass by
-bringing the graph file up to the library: built if it is missing or stale (and waited
-for), topped up with the new vectors and written. Below the setting
+bringing the graph file up to the library: built if it is missing, stale or worn out by
+many removals (and waited for), with new vectors taken in, removed ones taken out, and written. Below the setting
 `approximate_search_from` this costs one COUNT and does nothing.
 """
 
@@ -61,17 +61,23 @@ class GraphKeeper:
             self._index.refresh(lib)
         ann, index = self._graph, self._index
         ann.sync(lib, index)
-        if ann.graph is None and announce is not None and not self._announced:
+        if ann.rebuilding and announce is not None and not self._announced:
             self._announced = True
-            announce(f"Building the search index of {len(index):,} photos for fast search…")
-        while ann.graph is None:
+            what = "Building" if ann.graph is None else "Rebuilding (many photos left it)"
+            announce(f"{what} the search index of {len(index):,} photos for fast search…")
+        # A worn graph still answers while its replacement builds, but a one-shot command
+        # ending now would kill that build, and every later pass would start it again.
+        while ann.rebuilding:
             if stop() or not wait:
-                return False
+                break
             if ann.wait_built(WAIT_STEP_S):
                 ann.sync(lib, index)  # adopts the built graph (the build wrote its file), takes in what came meanwhile
                 if ann.graph is None:
                     return False  # the build failed (logged): searches stay exact
-        self._announced = False  # a later rebuild (photos removed) is announced again
+        if ann.graph is None:
+            return False
+        if not ann.rebuilding:
+            self._announced = False  # a later rebuild is announced again
         ann.save_now()
         return True
 

@@ -217,22 +217,115 @@ def test_a_directory_in_place_of_the_file_is_not_trusted(library, tmp_path):
     assert answers(searcher, query) == answers(exact(library), query)  # the graph is in memory only
 
 
-def test_removed_vectors_make_the_file_stale(library, tmp_path, forced):
+def no_rebuild(monkeypatch):
+    from photoclip.core.search.approximate import ApproximateSearch
+
+    monkeypatch.setattr(ApproximateSearch, "_start_build", lambda *a: pytest.fail("rebuilt instead of taking removals out"))
+
+
+def test_removed_and_reembedded_photos_leave_the_graph_without_a_rebuild(library, tmp_path, forced, monkeypatch):
+    """15% of the photos purged or re-embedded (below the 20% rebuild share): the running
+    searcher and a new process (which loads the file) both take them out of the graph."""
+    vectors = random_vectors(300)
+    ids = add_photos(library, tmp_path, vectors)
+    searcher = ready(approximate(library))
+    no_rebuild(monkeypatch)
+    purged, moved = ids[:20], ids[20:45]
+    for pid in purged:
+        library.forget_photo(pid)
+    new = random_vectors(len(moved), seed=11)
+    library.put_vectors("fake", moved, np.asarray(new))
+    for live in (searcher, approximate(library)):
+        live.refresh()
+        live.approximate.sync(library, live.index)
+        graph = live.approximate.graph
+        assert graph is not None and len(graph) == 280 and not graph.worn_out()
+        assert graph.coverage.worn == 45  # 20 purged + 25 old vectors of re-embedded photos
+        for pid in purged:
+            assert pid not in graph.nearest(vectors[ids.index(pid)], 20)
+        for pid, old, now in zip(moved, vectors[20:45], new, strict=True):
+            assert graph.nearest(now, 1)[0] == pid
+            assert pid not in graph.nearest(old, 3)  # random 32-d vectors: the old one is far from the new
+        for query in [*queries(5), *vectors[:45]]:
+            got = answers(live, query)
+            assert got == answers(exact(library), query)
+            assert not set(purged) & {pid for pid, _ in got}
+            assert live.approximate.answered == "approximate"
+        live.approximate.save_now()
+    reloaded = approximate(library)
+    reloaded.approximate.sync(library, reloaded.index)
+    assert reloaded.approximate.graph is not None and reloaded.approximate.graph.coverage.worn == 45
+
+
+def test_removals_past_the_share_rebuild_in_the_background_while_the_worn_graph_answers(library, tmp_path, forced):
     ids = add_photos(library, tmp_path, random_vectors(300))
     searcher = ready(approximate(library))
+    for pid in ids[:70]:  # 70 of 300: past the 20% share
+        library.forget_photo(pid)
+    searcher.refresh()
+    searcher.approximate.sync(library, searcher.index)
+    worn = searcher.approximate.graph
+    assert worn is not None and worn.worn_out() and searcher.approximate.rebuilding
     query = queries(1)[0]
-    gone = answers(searcher, query)[0][0]
-    library.forget_photo(gone)
-    assert gone in ids
+    assert answers(searcher, query) == answers(exact(library), query)
+    assert searcher.approximate.answered == "approximate"  # the worn graph, while the new one builds
+    assert searcher.approximate.wait_built(600)
+    searcher.approximate.sync(library, searcher.index)
+    fresh = searcher.approximate.graph
+    assert fresh is not worn and fresh.coverage.worn == 0 and len(fresh) == 230
+    assert answers(searcher, query) == answers(exact(library), query)
+
+
+def test_a_reembedded_vector_already_covered_is_put_back(library, tmp_path, forced, monkeypatch):
+    """The new row of a re-embedded photo can be taken in before its deletion is read (both
+    land between two reads); taking the deletion out must not lose the new vector."""
+    ids = add_photos(library, tmp_path, random_vectors(300))
+    searcher = ready(approximate(library))
+    no_rebuild(monkeypatch)
+    graph = searcher.approximate.graph
+    target = random_vectors(1, seed=2)[0]
+    library.put_vectors("fake", [ids[0]], np.asarray([target]))
+    got_ids, matrix, last = library.load_vectors("fake", graph.coverage.last_rowid)
+    graph.take(got_ids, matrix)  # the new row, as a top-up would, with the deletion not yet seen
+    from dataclasses import replace
+
+    graph.coverage = replace(graph.coverage, last_rowid=last)
+    searcher.refresh()
+    searcher.approximate.sync(library, searcher.index)
+    assert graph.nearest(target, 1)[0] == ids[0] and len(graph) == 300
+
+
+def test_a_graph_older_than_the_deletion_log_is_rebuilt(library, tmp_path, forced):
+    """A file made before migration m011 (or behind a trimmed log): the database cannot say
+    which vectors went, so the graph is rebuilt, never trusted with a removed photo."""
+    ids = add_photos(library, tmp_path, random_vectors(300))
+    ready(approximate(library))
+    library.forget_photo(ids[0])
+    library.conn.execute("DELETE FROM vector_removals")  # what a log that began later looks like
+    library.conn.commit()
     again = approximate(library)
     again.approximate.sync(library, again.index)
-    assert again.approximate.graph is None  # the file's deletion counter is behind: rebuilt
+    assert again.approximate.graph is None and again.approximate.rebuilding
     ready(again)
+    assert len(again.approximate.graph) == 299
+    query = queries(1)[0]
     assert answers(again, query) == answers(exact(library), query)
-    # The searcher that was running sees it too.
-    searcher.refresh()
-    assert gone not in [pid for pid, _ in answers(searcher, query)]
-    assert answers(searcher, query) == answers(exact(library), query)
+
+
+def test_the_deletion_log_names_purged_and_replaced_vectors_of_each_model(library, tmp_path):
+    ids = add_photos(library, tmp_path, random_vectors(5))
+    library.register_model("other", DIM)
+    library.put_vectors("other", ids[:2], np.asarray(random_vectors(2, seed=4)))
+    start = library.conn.execute("SELECT value FROM change_counters WHERE name = 'vectors_removed'").fetchone()[0]
+    library.put_vectors("fake", [ids[1]], np.asarray(random_vectors(1, seed=5)))  # replaced
+    library.forget_photo(ids[0])  # both models' vectors go
+    now = start + 3
+    assert sorted(library.removed_vector_ids("fake", start, now).tolist()) == [ids[0], ids[1]]
+    assert library.removed_vector_ids("other", start, now).tolist() == [ids[0]]
+    assert library.removed_vector_ids("fake", start + 2, now).tolist() in ([ids[0]], [])
+    assert library.removed_vector_ids("fake", now, now).tolist() == []
+    assert library.removed_vector_ids("fake", now + 1, now + 1) is None  # ahead of the database
+    assert library.removed_vector_ids("fake", start - 1, now) is None  # before the log began
 
 
 def test_model_change_does_not_use_another_models_index(library, tmp_path, forced):
@@ -270,21 +363,6 @@ def test_new_photos_are_added_to_the_graph_without_a_rebuild(library, tmp_path, 
         assert answers(searcher, query) == answers(exact(library), query)
 
 
-def test_reembedded_photo_is_never_found_by_its_old_vector(library, tmp_path, forced):
-    """Replacing a vector deletes the old row (a changed file): the graph is rebuilt."""
-    ids = add_photos(library, tmp_path, random_vectors(300))
-    searcher = ready(approximate(library))
-    target = random_vectors(1, seed=2)[0]
-    library.put_vectors("fake", [ids[0]], np.asarray([target]))
-    searcher.refresh()
-    assert answers(searcher, target)[0][0] == ids[0]  # exact while the graph is rebuilt
-    library.put_vectors("fake", [ids[0]], np.asarray([-target]))
-    ready(searcher)
-    assert ids[0] not in [pid for pid, _ in answers(searcher, target)]
-    assert searcher.approximate.answered == "approximate"
-    assert len(searcher.approximate.graph) == 300
-
-
 def test_file_ahead_of_the_database_is_rebuilt(library, tmp_path, forced):
     """A library restored from an older copy: the index file covers rows it does not have."""
     add_photos(library, tmp_path, random_vectors(300))
@@ -307,3 +385,52 @@ def test_file_ahead_of_the_database_is_rebuilt(library, tmp_path, forced):
         assert len(searcher.approximate.graph) == 300
     finally:
         restored.close()
+
+
+def duplicate_groups(searcher: Searcher, threshold: float) -> list[list[tuple[int, float]]]:
+    return [[(r.photo.id, round(r.score, 5)) for r in group] for group in searcher.duplicates(threshold)]
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.95, 0.97])
+def test_duplicates_through_the_graph_equal_the_exact_ones(library, tmp_path, monkeypatch, threshold):
+    """Groups of 25 (more than the 16 neighbours asked at first, so photos ask again), at
+    thresholds that take whole groups, split them, or keep a few pairs."""
+    from photoclip.core.search import duplicates as module
+
+    photos, _ = clustered_vectors()
+    add_photos(library, tmp_path, photos)
+    fast = ready(approximate(library))
+    asked = []
+    real = module._pairs_through_graph
+    monkeypatch.setattr(module, "_pairs_through_graph", lambda *a: asked.append(1) or real(*a))
+    got = duplicate_groups(fast, threshold)
+    assert asked == [1]
+    want = duplicate_groups(exact(library), threshold)
+    assert asked == [1]  # the exact searcher compared all pairs
+    assert got == want
+    assert len(want) >= 20 and sum(map(len, want)) >= 100  # the test has groups to find
+
+
+def test_duplicates_ask_for_more_neighbours_when_all_pass(library, tmp_path, monkeypatch):
+    """A group far bigger than the first ask: one component, as the exact answer says."""
+    from photoclip.core.search import duplicates as module
+
+    monkeypatch.setattr(module, "NEIGHBOURS", 2)
+    photos, _ = clustered_vectors(clusters=5, size=40)
+    add_photos(library, tmp_path, photos)
+    got = duplicate_groups(ready(approximate(library)), 0.85)
+    assert got == duplicate_groups(exact(library), 0.85)
+    assert [len(g) for g in got] == [40] * 5
+
+
+def test_duplicates_below_the_setting_compare_every_pair(library, tmp_path, monkeypatch):
+    from photoclip.core.search import duplicates as module
+
+    photos, _ = clustered_vectors(clusters=3, size=30)
+    add_photos(library, tmp_path, photos)  # 90 photos, below THRESHOLD
+    monkeypatch.setattr(module, "_pairs_through_graph", lambda *a: pytest.fail("asked the graph below the setting"))
+    searcher = approximate(library)
+    got = duplicate_groups(searcher, 0.9)
+    assert searcher.approximate.graph is None and not index_path(library.path, "fake").exists()
+    assert [len(g) for g in got] == [30] * 3
+    assert got == duplicate_groups(exact(library), 0.9)

@@ -56,6 +56,31 @@ def test_a_pass_above_the_setting_leaves_a_current_file_a_new_process_answers_fr
     assert searcher.approximate.answered == "approximate"
 
 
+def test_a_pass_takes_removed_photos_out_of_the_file_and_rebuilds_only_a_worn_graph(library, tmp_path, monkeypatch):
+    ids = add_photos(library, tmp_path, random_vectors(200))
+    keeper = GraphKeeper(library.path, approximate_from=100)
+    assert keeper.after_pass(library, "fake")
+    builds = []
+    real_build = ApproximateSearch._start_build
+    monkeypatch.setattr(ApproximateSearch, "_start_build", lambda self, *a: builds.append(1) or real_build(self, *a))
+
+    for pid in ids[:30]:  # 15%: taken out, no rebuild
+        library.forget_photo(pid)
+    assert keeper.after_pass(library, "fake")
+    graph = covered(library.path, "fake", DIM)
+    assert not builds and len(graph) == 170 and graph.coverage.worn == 30
+    assert not {int(k) for k in graph.index.keys} & set(ids[:30])
+
+    announced: list[str] = []
+    for pid in ids[30:50]:  # 50 of 200 now: past the 20% share, so the pass waits for a fresh graph
+        library.forget_photo(pid)
+    assert keeper.after_pass(library, "fake", announce=announced.append)
+    graph = covered(library.path, "fake", DIM)
+    assert builds == [1] and len(graph) == 150 and graph.coverage.worn == 0
+    assert announced == ["Rebuilding (many photos left it) the search index of 150 photos for fast search…"]
+    assert not {int(k) for k in graph.index.keys} & set(ids[:50])
+
+
 def test_below_the_setting_a_pass_reads_and_writes_nothing(library, tmp_path, monkeypatch):
     add_photos(library, tmp_path, random_vectors(50))
     monkeypatch.setattr("photoclip.worker.graph.VectorIndex.load", lambda *a: pytest.fail("loaded the vectors below the setting"))

@@ -44,7 +44,7 @@ def presence_version(lib: Library) -> int:
 
 
 def vectors_removed_version(lib: Library) -> int:
-    """Moves whenever a stored vector is deleted (migration m008's trigger)."""
+    """Moves whenever a stored vector is deleted (migration m009's trigger, numbered in m011's log)."""
     row = lib.conn.execute("SELECT value FROM change_counters WHERE name = 'vectors_removed'").fetchone()
     return int(row[0]) if row else -1
 

@@ -346,3 +346,28 @@ def m010_verdict_moves_vector(db: sqlite_utils.Database) -> None:
     and every label's vector stays what it was.
     """
     run_script(db, "ALTER TABLE tag_feedback ADD COLUMN moves_vector INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS()
+def m011_vector_removals(db: sqlite_utils.Database) -> None:
+    """Which vectors were deleted, not only how many: the approximate index takes them out.
+
+    m009's counter told the approximate search index (core/search/approximate.py) only that
+    something was deleted, so any deletion (a changed file, a purged photo) cost a rebuild
+    of the whole graph. Each deletion is now also logged, numbered with the counter's new
+    value, so a graph that covers the counter up to N removes the photos logged after N.
+    The log keeps the last million deletions (a graph further behind is rebuilt anyway);
+    it starts empty, so a graph made before this migration is rebuilt if anything was
+    deleted after it, as before.
+    """
+    for statement in (
+        "CREATE TABLE vector_removals (seq INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL, model_id TEXT NOT NULL)",
+        "DROP TRIGGER vectors_removed_delete",
+        "CREATE TRIGGER vectors_removed_delete AFTER DELETE ON vectors BEGIN "
+        "UPDATE change_counters SET value = value + 1 WHERE name = 'vectors_removed'; "
+        "INSERT INTO vector_removals (seq, photo_id, model_id) "
+        "SELECT value, OLD.photo_id, OLD.model_id FROM change_counters WHERE name = 'vectors_removed'; "
+        "DELETE FROM vector_removals WHERE seq <= "
+        "(SELECT value FROM change_counters WHERE name = 'vectors_removed') - 1000000; END",
+    ):
+        db.execute(statement)

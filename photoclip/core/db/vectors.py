@@ -6,6 +6,7 @@ several models coexist in one library and switching back and forth throws nothin
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -74,6 +75,39 @@ class VectorTables(TransactionalStore):
     def vector(self, photo_id: int, model_id: str) -> npt.NDArray[np.float32] | None:
         row = self.conn.execute("SELECT vec FROM vectors WHERE photo_id = ? AND model_id = ?", (photo_id, model_id)).fetchone()
         return np.frombuffer(row[0], dtype=VECTOR_DTYPE).astype(np.float32) if row else None
+
+    def removed_vector_ids(self, model_id: str, after: int, upto: int) -> npt.NDArray[np.int64] | None:
+        """Photos whose vector of `model_id` was deleted (or replaced) by deletions number
+        `after`+1 .. `upto` of the `vectors_removed` counter (m011's log); None when the log
+        no longer reaches back to `after` (made before m011, or trimmed), or `after` is ahead."""
+        first, counter = self.conn.execute(
+            "SELECT (SELECT MIN(seq) FROM vector_removals), (SELECT value FROM change_counters WHERE name = 'vectors_removed')"
+        ).fetchone()
+        logged_from = counter if first is None else first - 1  # an empty log: nothing deleted since it began
+        if counter is None or after < logged_from or after > upto or upto > counter:
+            return None
+        rows = self.conn.execute(
+            "SELECT DISTINCT photo_id FROM vector_removals WHERE seq > ? AND seq <= ? AND model_id = ?", (after, upto, model_id)
+        ).fetchall()
+        (first,) = self.conn.execute("SELECT MIN(seq) FROM vector_removals").fetchone()
+        if first is not None and first - 1 > after:  # trimmed meanwhile (a million deletions)
+            return None
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+    def vectors_of(
+        self, model_id: str, photo_ids: npt.NDArray[np.int64], up_to_rowid: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(photo ids, float32 matrix) of the vectors these photos have now, among rows up to `up_to_rowid`."""
+        rows = self.conn.execute(
+            "SELECT photo_id, vec FROM vectors WHERE model_id = ? AND rowid <= ? AND photo_id IN (SELECT value FROM json_each(?))",
+            (model_id, up_to_rowid, json.dumps([int(p) for p in photo_ids])),
+        ).fetchall()
+        found = [int(r[0]) for r in rows]
+        blobs = [r[1] for r in rows]
+        if not found:
+            return np.empty(0, np.int64), np.empty((0, 0), np.float32)
+        matrix = np.frombuffer(b"".join(blobs), VECTOR_DTYPE).reshape(len(found), -1).astype(np.float32)
+        return np.asarray(found, np.int64), matrix
 
     def load_vectors(self, model_id: str, after_rowid: int = 0) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int]:
         """(photo ids, float32 matrix, highest rowid seen) for vectors added after `after_rowid`."""

@@ -8,10 +8,14 @@ approximate. Why usearch: README.md and benchmarks/bench_ann.py.
 
 The graph is kept in a file beside the library (one per model), written whole through a
 temp file and a rename, with a header saying what it covers: the model, the dimension,
-the database's vector-deletion counter (migration m008) and the highest vector rowid
+the database's vector-deletion counter (migration m009) and the highest vector rowid
 taken in. A file whose header does not match, whose checksum fails or that usearch
 cannot read is never used: the graph is rebuilt in a background thread while search
-stays exact. Vectors added later (higher rowids) are taken in as they arrive.
+stays exact. Vectors added later (higher rowids) are taken in as they arrive; vectors
+deleted later (a purged photo, a re-embedded one) are read from the database's log of
+deletions (m011) and taken out. HNSW leaves a removed node behind as a tombstone that
+searches still walk through, so once removals reach REBUILD_SHARE of the graph a fresh
+one is built in the background while the worn one keeps answering.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ EXACT_SUBSET = 50_000
 # tight groups of photos about 1 query in 60 misses a member of its own group among 40
 # candidates, where a one-at-a-time build misses none; tests that need exact answers set 1.
 BUILD_THREADS = 0
+# Removed keys (tombstones) past this share of the graph: build a fresh one.
+REBUILD_SHARE = 0.2
 MAGIC = b"PHOTOCLIP-ANN-1\n"
 MAX_FILE_BYTES = 1 << 40
 
@@ -69,12 +75,15 @@ def index_path(db_path: Path, model_id: str) -> Path:
 
 @dataclass(frozen=True)
 class Coverage:
-    """What a graph holds: every vector of `model_id` up to `last_rowid`, as of `removed` deletions."""
+    """What a graph holds: every vector of `model_id` up to `last_rowid`, as of `removed` deletions.
+
+    `worn` counts the keys removed from the graph since it was built (tombstones)."""
 
     model_id: str
     dim: int
     removed: int
     last_rowid: int
+    worn: int = 0
 
 
 class UnusableIndexFile(Exception):
@@ -97,16 +106,42 @@ class Graph:
         """Add vectors; a photo already in the graph (re-embedded) is replaced."""
         if not len(ids):
             return
+        self.drop(ids)
+        self.index.add(ids.astype(np.uint64), np.ascontiguousarray(matrix, np.float32), threads=BUILD_THREADS)
+
+    def drop(self, ids: np.ndarray) -> int:
+        """Remove these photos from the graph (those it holds); returns how many it held."""
+        if not len(ids):
+            return 0
         keys = ids.astype(np.uint64)
         there = np.asarray(self.index.contains(keys), bool).reshape(-1)
-        if there.any():
+        held = int(np.count_nonzero(there))
+        if held:
             self.index.remove(keys[there])
-        self.index.add(keys, np.ascontiguousarray(matrix, np.float32), threads=BUILD_THREADS)
+            self.coverage = replace(self.coverage, worn=self.coverage.worn + held)
+        return held
+
+    def worn_out(self) -> bool:
+        return self.coverage.worn > REBUILD_SHARE * max(len(self), 1)
 
     def nearest(self, query: np.ndarray, count: int) -> np.ndarray:
         self.index.expansion_search = max(EXPANSION_SEARCH, count)
         keys = self.index.search(np.ascontiguousarray(query, np.float32), count).keys
         return np.asarray(keys, np.int64).reshape(-1)
+
+    def nearest_many(self, queries: np.ndarray, count: int) -> np.ndarray:
+        """The `count` nearest keys of each query row, one row each; -1 where fewer were found."""
+        self.index.expansion_search = max(EXPANSION_SEARCH, count)
+        found = self.index.search(np.ascontiguousarray(queries, np.float32), count)
+        keys = np.full((len(queries), count), -1, np.int64)
+        if not hasattr(found, "counts"):  # one query: usearch answers with its found keys alone
+            got = np.asarray(found.keys, np.uint64).astype(np.int64).reshape(-1)
+            keys[0, : len(got)] = got
+            return keys
+        rows: np.ndarray = np.asarray(found.keys, np.uint64).astype(np.int64).reshape(len(queries), -1)[:, :count]
+        counts = np.asarray(found.counts).reshape(-1, 1)
+        keys[:, : rows.shape[1]] = np.where(np.arange(rows.shape[1])[None, :] < counts, rows, -1)
+        return keys
 
     def to_bytes(self) -> bytes:
         body = bytes(self.index.save())
@@ -123,7 +158,9 @@ class Graph:
         size = int.from_bytes(data[len(MAGIC) : start], "little")
         try:
             header = json.loads(data[start : start + size].decode("utf-8"))
-            coverage = Coverage(str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]))
+            coverage = Coverage(
+                str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]), int(header.get("worn", 0))
+            )
             length, crc = int(header["bytes"]), int(header["crc32"])
         except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
             raise UnusableIndexFile(f"unreadable header ({exc})") from exc
@@ -177,32 +214,70 @@ class ApproximateSearch:
         if self.graph is not None and self._unsaved:
             self._save(self.graph)
 
+    @property
+    def rebuilding(self) -> bool:
+        """A build runs in the background (the graph is missing, stale or worn out)."""
+        return self._building is not None
+
     def sync(self, lib: Library, index: VectorIndex) -> None:
-        """Bring the graph up to the library after `index.refresh`: adopt, load, build or top up."""
+        """Bring the graph up to the library after `index.refresh`: adopt, load, build, catch up."""
         if not self.enabled_for(index):
             self.graph = None
             return
         removed = vectors_removed_version(lib)
         self._adopt_built()
-        if self.graph is not None and self.graph.coverage.removed != removed:
-            log.info("Vectors were removed since the search index was made; rebuilding it")
+        if self.graph is not None and not self._take_out_removed(lib, self.graph, removed):
+            log.info("Vectors were removed since the search index was made and the database no longer says which; rebuilding it")
             self.graph = None
         if self.graph is None and self._building is None and not self._build_failed:
             loaded = self._load(index.matrix.shape[1])
-            if loaded is not None and loaded.coverage.removed == removed and loaded.coverage.last_rowid <= index.last_rowid:
+            if loaded is not None and loaded.coverage.last_rowid <= index.last_rowid and self._take_out_removed(lib, loaded, removed):
                 self.graph = loaded
             else:
                 if loaded is not None:
                     log.info("The search index file %s is out of date; rebuilding it", self.path)
-                self._start_build(index, removed)
+                self._start_build(index, lib)
         graph = self.graph
-        if graph is not None and graph.coverage.last_rowid < index.last_rowid:
+        if graph is None:
+            return
+        if graph.coverage.last_rowid < index.last_rowid:
             ids, matrix, last = lib.load_vectors(self.model_id, graph.coverage.last_rowid)
             graph.take(ids, matrix)
             graph.coverage = replace(graph.coverage, last_rowid=max(last, graph.coverage.last_rowid))
             self._unsaved += len(ids)
-            if self._unsaved >= max(10_000, len(graph) // 20):  # a whole graph is big: write it now and then
-                self._save(graph)
+        if graph.worn_out() and self._building is None and not self._build_failed:
+            log.info("Many photos left the search index since it was made; rebuilding it in the background")
+            self._start_build(index, lib)  # the worn graph answers meanwhile
+        if self._unsaved >= max(10_000, len(graph) // 20):  # a whole graph is big: write it now and then
+            self._save(graph)
+
+    def graph_now(self, lib: Library, index: VectorIndex, timeout: float = 24 * 3600.0) -> Graph | None:
+        """The graph, current, waiting for a build if there is none yet; None below the setting
+        (or when the build failed). For work that costs far more without a graph than a build
+        does, such as comparing every photo with every other (duplicates)."""
+        self.sync(lib, index)
+        if self.graph is None and self.rebuilding and self.wait_built(timeout):
+            self.sync(lib, index)
+        return self.graph
+
+    def _take_out_removed(self, lib: Library, graph: Graph, removed: int) -> bool:
+        """Take out of `graph` the vectors deleted since it was made; False when the database
+        cannot say which (a graph from before migration m011, or a library restored from an
+        older copy): only a rebuild can tell then."""
+        covered = graph.coverage
+        if covered.removed == removed:
+            return True
+        gone = lib.removed_vector_ids(self.model_id, covered.removed, removed)
+        if gone is None:
+            return False
+        graph.drop(gone)
+        # A re-embedded photo's new vector may be among the rows the graph covers already
+        # (it was written between two reads of the database): put that one back.
+        ids, matrix = lib.vectors_of(self.model_id, gone, covered.last_rowid)
+        graph.take(ids, matrix)
+        graph.coverage = replace(graph.coverage, removed=removed)
+        self._unsaved += len(gone)
+        return True
 
     def top(self, index: VectorIndex, query: np.ndarray, limit: int, mask: np.ndarray | None, min_score: float | None) -> list[Hit] | None:
         """The best `limit` hits as `index.top` gives them, or None when only the exact scan can say."""
@@ -267,9 +342,12 @@ class ApproximateSearch:
         except OSError as exc:  # a full disk costs a rebuild next time, never a search
             log.warning("Could not write the search index file %s: %s", self.path, exc)
 
-    def _start_build(self, index: VectorIndex, removed: int) -> None:
+    def _start_build(self, index: VectorIndex, lib: Library) -> None:
         # A snapshot: the rows there now. Rows added or re-embedded meanwhile carry higher
-        # rowids than `last_rowid` and are taken in when the graph is adopted.
+        # rowids than `last_rowid` and are taken in when the graph is adopted. The deletion
+        # counter is the one read before the index read its rows: deletions that came while
+        # it read them are taken out again, which is harmless (see _take_out_removed).
+        removed = index.seen_removed if index.seen_removed is not None else vectors_removed_version(lib)
         coverage = Coverage(self.model_id, int(index.matrix.shape[1]), removed, index.last_rowid)
         ids, matrix = index.ids.copy(), index.matrix
         self._built_event.clear()
@@ -294,4 +372,5 @@ class ApproximateSearch:
         if self._building is None or not self._built_event.is_set():
             return
         self._building = None
-        self.graph, self._built = self._built, None
+        if self._built is not None:  # a failed rebuild leaves a worn graph answering
+            self.graph, self._built = self._built, None

@@ -1,13 +1,31 @@
-"""Near-duplicate photos: groups of vectors whose cosine similarity passes a threshold."""
+"""Near-duplicate photos: groups of vectors whose cosine similarity passes a threshold.
+
+Small libraries compare every photo with every other, block by block (the reference).
+At a million photos that is 10^12 products, hours; above the approximate_search_from
+setting each photo instead asks the approximate index (core/search/approximate.py) for its
+nearest photos, and every pair it proposes is scored exactly. A photo whose candidates all
+pass the threshold may have more duplicates than were asked for, so it asks again with
+twice as many until one fails: a pair is then missed only if the graph misses one of a
+photo's true nearest neighbours, which is what the graph's recall measures.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photoclip.core.search.query import QueryError
 from photoclip.core.search.store import Hit, VectorIndex
+
+if TYPE_CHECKING:
+    from photoclip.core.search.approximate import Graph
+
+# Neighbours asked of the graph per photo at first: most photos have no duplicate at all.
+NEIGHBOURS = 16
+# Candidate vectors gathered at once (floats): 64 MB, whatever the number of neighbours asked.
+GATHER_FLOATS = 1 << 24
 
 
 def check_threshold(threshold: float) -> float:
@@ -17,44 +35,101 @@ def check_threshold(threshold: float) -> float:
     return float(threshold)
 
 
-def near_duplicate_groups(index: VectorIndex, threshold: float, block: int = 2048) -> list[list[Hit]]:
-    """Union-find over all pairs with cosine >= threshold, computed block by block.
+def near_duplicate_groups(index: VectorIndex, threshold: float, block: int = 2048, graph: Graph | None = None) -> list[list[Hit]]:
+    """Connected components of the pairs of present photos with cosine >= threshold.
 
     Each group lists its photos best match first (a photo's score is its highest
-    similarity to another member); the biggest groups come first.
+    similarity to another member); the biggest groups come first. With `graph` (covering
+    every vector of `index`) the pairs come from each photo's nearest neighbours in it.
     """
     threshold = check_threshold(threshold)
+    if graph is None:
+        first, second, sims = _all_pairs(index, threshold, block)
+    else:
+        first, second, sims = _pairs_through_graph(index, graph, threshold)
+    # Each pair scored again by one formula, whichever way it was found: a BLAS block
+    # product and a gathered dot product differ in the last bits, and the two paths
+    # must give the same answer.
+    sims = np.einsum("ij,ij->i", index.matrix[first], index.matrix[second]) if len(first) else sims
+    keep = sims >= threshold
+    return _groups(index, first[keep], second[keep], sims[keep])
+
+
+def _all_pairs(index: VectorIndex, threshold: float, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of present rows (i < j) at or above the threshold, as index rows and scores."""
     keep = np.flatnonzero(index.present)
-    matrix, ids = index.matrix[keep], index.ids[keep]
-    n = len(ids)
-    parent = np.arange(n)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
-
-    best = np.zeros(n, np.float32)
-    for start in range(0, n, block):
+    matrix = index.matrix[keep]
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(keep), block):
         sims = matrix[start : start + block] @ matrix[start:].T
         rows, cols = np.nonzero(sims >= threshold)
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            i, j = start + r, start + c
-            if j <= i:
-                continue
-            best[i] = max(best[i], sims[r, c])
-            best[j] = max(best[j], sims[r, c])
-            ri, rj = root(i), root(j)
-            if ri != rj:
-                parent[rj] = ri
+        later = cols > rows  # the block's own columns start at `start`: j > i within it
+        rows, cols = rows[later], cols[later]
+        found.append((keep[start + rows], keep[start + cols], sims[rows, cols]))
+    return _joined(found)
+
+
+def _pairs_through_graph(index: VectorIndex, graph: Graph, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of present rows at or above the threshold among each photo's nearest in `graph`."""
+    order = np.argsort(index.ids, kind="stable")
+    sorted_ids = index.ids[order]
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pending, count = np.flatnonzero(index.present), NEIGHBOURS
+    while len(pending):
+        asked = min(count + 1, len(graph))  # +1: a photo finds itself
+        step = max(1, GATHER_FLOATS // (asked * max(index.matrix.shape[1], 1)))
+        again: list[np.ndarray] = []
+        for start in range(0, len(pending), step):
+            batch = pending[start : start + step]
+            keys = graph.nearest_many(index.matrix[batch], asked)
+            where = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
+            known = (keys >= 0) & (sorted_ids[where] == keys)
+            rows = np.where(known, order[where], 0)
+            sims = np.einsum("id,ikd->ik", index.matrix[batch], index.matrix[rows])
+            passing = known & (sims >= threshold)
+            at, col = np.nonzero(passing & (rows != batch[:, None]) & index.present[rows])
+            found.append((batch[at], rows[at, col], sims[at, col]))
+            # Every candidate passed: there may be more duplicates than were asked for.
+            again.append(batch[passing.sum(axis=1) == known.sum(axis=1)])
+        pending = np.concatenate(again) if asked < len(graph) else pending[:0]
+        count *= 2
+    first, second, sims = _joined(found)
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    _, unique = np.unique(low * max(len(index), 1) + high, return_index=True)  # each pair is found from both ends
+    return low[unique], high[unique], sims[unique]
+
+
+def _joined(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
+    return (
+        np.concatenate([f[0] for f in found]).astype(np.int64),
+        np.concatenate([f[1] for f in found]).astype(np.int64),
+        np.concatenate([f[2] for f in found]).astype(np.float32),
+    )
+
+
+def _groups(index: VectorIndex, first: np.ndarray, second: np.ndarray, sims: np.ndarray) -> list[list[Hit]]:
+    """Union-find over the pairs (index rows); each photo scored by its best pair."""
+    best = np.zeros(len(index), np.float32)
+    np.maximum.at(best, first, sims)
+    np.maximum.at(best, second, sims)
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        parent.setdefault(i, i)
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(first.tolist(), second.tolist(), strict=True):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)  # the lower row as root: the same groups whichever way pairs come
     groups: dict[int, list[int]] = {}
-    for i in range(n):
+    for i in sorted(parent):
         groups.setdefault(root(i), []).append(i)
-    out = [
-        [Hit(int(ids[i]), float(best[i])) for i in sorted(members, key=lambda k: -best[k])]
-        for members in groups.values()
-        if len(members) > 1
-    ]
+    out = [[Hit(int(index.ids[i]), float(best[i])) for i in sorted(members, key=lambda k: -best[k])] for members in groups.values()]
     out.sort(key=lambda g: (-len(g), -g[0].score))
     return out

@@ -92,7 +92,10 @@ class Searcher:
 
     def duplicates(self, threshold: float = 0.95, block: int = 2048) -> list[list[Result]]:
         """Groups of near-identical photos: connected components of pairs above `threshold`."""
-        return [self._results(group) for group in near_duplicate_groups(self.index, threshold, block)]
+        # Above the setting, pairs come from the approximate index, waited for if it is
+        # being built: comparing every photo with every other takes far longer than a build.
+        graph = self.approximate.graph_now(self.lib, self.index)
+        return [self._results(group) for group in near_duplicate_groups(self.index, threshold, block, graph)]
 
     def _results(self, hits: Iterable[Hit]) -> list[Result]:
         hits = list(hits)

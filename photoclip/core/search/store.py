@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photoclip.core.db import Library
-from photoclip.core.db.filters import change_token, presence_version, present_among, present_photo_ids
+from photoclip.core.db.filters import change_token, presence_version, present_among, present_photo_ids, vectors_removed_version
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class VectorIndex:
     # to do; an unchanged presence version means only new rows need their presence read.
     seen_token: tuple[int, int] | None = None
     seen_presence: int | None = None
+    seen_removed: int | None = None  # the vector-deletion counter, read before the rows (the approximate index's snapshot)
     _spare: np.ndarray | None = field(default=None, repr=False)  # `matrix` is a view of its first rows
 
     @classmethod
@@ -69,6 +70,7 @@ class VectorIndex:
         if token == self.seen_token:
             return 0
         presence = presence_version(lib)
+        removed = vectors_removed_version(lib)
         rebuild_presence = presence != self.seen_presence or presence < 0
         if len(self.ids) != 0 and lib.vector_count(self.model_id) < len(self.ids):
             # Some were deleted (a changed file, a purge): start over.
@@ -87,7 +89,7 @@ class VectorIndex:
         elif len(ids):
             arrived = np.isin(self.ids, ids)  # new rows and re-embedded ones
             self.present[arrived] = present_among(lib, self.ids[arrived])
-        self.seen_token, self.seen_presence = token, presence
+        self.seen_token, self.seen_presence, self.seen_removed = token, presence, removed
         return len(ids)
 
     def _take_in(self, ids: np.ndarray, matrix: np.ndarray) -> None:
