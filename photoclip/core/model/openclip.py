@@ -26,6 +26,7 @@ from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.checkpoint import check_checkpoint, quiet_root_logger
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
+from photoclip.core.model.importing import import_open_clip
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.streamload import load_converted, mappable
@@ -159,7 +160,7 @@ class OpenClipEmbedder:
         if self._model is not None:
             return self
         started = time.perf_counter()
-        import open_clip
+        open_clip = import_open_clip(_config_file(self.choice.name))
         import torch
 
         register_extra_model_configs()
