@@ -39,6 +39,18 @@ def normal_sf(x: np.ndarray, mean: float | np.ndarray, sigma: float | np.ndarray
     return result
 
 
+def poisson_sf(expected: float, k: int) -> float:
+    """P(N >= k) for N ~ Poisson(expected): how surprising k photos are where `expected` were
+    due. Summed term by term from k up (no SciPy); the terms past a few sigmas add nothing."""
+    if k <= 0:
+        return 1.0
+    if expected <= 0.0:
+        return 0.0
+    terms = np.arange(k, k + 50 + int(12.0 * math.sqrt(expected)))
+    log_terms = terms * math.log(expected) - expected - np.array([math.lgamma(t + 1.0) for t in terms])
+    return float(min(1.0, np.exp(log_terms).sum()))
+
+
 @dataclass(frozen=True)
 class Warp:
     """y = (1 - exp(-kappa * z)) / kappa with z = (x - centre) / scale: a monotone bend of the

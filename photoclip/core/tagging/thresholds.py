@@ -10,9 +10,11 @@ subject, photos with it), when the data show two groups:
    5%, 20% and 50% of the scores as the first guess of the upper group). It is kept only
    if it explains the scores clearly better than one group (BIC), the groups are well
    apart (separation >= MIN_SEPARATION pooled sigmas) and the upper group is not a
-   handful of photos. When background scores are given (the same photos against generic
-   "a photo" prompts), the upper group must also beat the background more often than the
-   lower group does: a second mode that is just "photos in general" is not a subject.
+   handful of photos; a small upper group (under 5%) must also put clearly more photos
+   above its line than the bell of the rest would by itself. When background scores are
+   given (the same photos against generic "a photo" prompts), the upper group must also
+   beat the background more often than the lower group does: a second mode that is just
+   "photos in general" is not a subject.
 2. With two groups, the line is where the F1 expected under the fitted groups is best:
    unlike the point where the two densities cross, it does not trade away most of a small
    group's photos to avoid a few false ones.
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photoclip.core.tagging.mixture import MIN_SIGMA as _MIN_SIGMA
-from photoclip.core.tagging.mixture import Mixture, Warp, fit_candidates_on_axes, normal_pdf
+from photoclip.core.tagging.mixture import Mixture, Warp, fit_candidates_on_axes, normal_pdf, normal_sf, poisson_sf
 
 MIN_SEPARATION = 2.0  # pooled sigmas between the groups' means; below it they are one bell
 MAX_WIDTH_RATIO = 2.5  # the upper group's sigma against the lower's, at most
@@ -53,6 +55,12 @@ _SMALL_LIBRARY_MIN_SCALE = 0.005  # cosine units, as the old rule had it
 # Bends of the score axis tried (mixture.Warp, in the scores' standard deviations):
 # 0.15 undoes a skewness of about 0.5, a long right tail as CLIP scores often have.
 KAPPAS = (-0.15, 0.0, 0.1, 0.2, 0.3, 0.45)
+# An upper group under this share must stand out of the bell's own tail (see
+# _stands_out_of_the_bell): with 6 bends x 7 starts, EM finds a "small group" in the tail
+# of one plain bell in about one library of 1,000 photos in ten.
+SMALL_GROUP_SHARE = 0.05
+STANDOUT_RATIO = 2.0  # photos above the line, at least this many times what the bell puts there
+STANDOUT_P = 1e-3  # and that many photos this unlikely from the bell alone (Poisson)
 
 
 @dataclass(frozen=True)
@@ -165,11 +173,12 @@ def _two_groups(
         return None
     best = min(fits, key=lambda f: f.bic(n))
     needed = SMALL_LIBRARY_SEPARATION if n < SMALL_LIBRARY else MIN_SEPARATION
-    # The upper group starts at the widest gap between neighbouring components.
-    gaps = [
-        (best.means[k] - best.means[k - 1]) / math.sqrt(0.5 * (best.sigmas[k] ** 2 + best.sigmas[k - 1] ** 2))
-        for k in range(1, best.means.size)
-    ]
+    floor = WIDTH_FLOOR if warp.kappa == 0.0 else WIDTH_FLOOR / warp.scale
+    # The upper group starts at the widest gap between neighbouring components. Widths are
+    # floored: scores all within a few thousandths (a label every photo matches alike) are
+    # one group however EM splits them, not two groups "many sigmas" apart.
+    widths = np.maximum(best.sigmas, floor)
+    gaps = [(best.means[k] - best.means[k - 1]) / math.sqrt(0.5 * (widths[k] ** 2 + widths[k - 1] ** 2)) for k in range(1, best.means.size)]
     split = int(np.argmax(gaps)) + 1
     high_share = float(best.shares[split:].sum())
     if gaps[split - 1] < needed or high_share * n < MIN_GROUP:
@@ -179,11 +188,13 @@ def _two_groups(
     # the rest.
     low_mean, low_sigma = best.pooled(slice(0, split))
     high_mean, high_sigma = best.pooled(slice(split, None))
-    floor = WIDTH_FLOOR if warp.kappa == 0.0 else WIDTH_FLOOR / warp.scale
     if high_sigma > MAX_WIDTH_RATIO * max(low_sigma, floor):
         return None
     best.split = split
-    threshold = warp.inverse(_best_expected_f1(best, warp))
+    line = _best_expected_f1(best, warp)
+    if high_share < SMALL_GROUP_SHARE and not _stands_out_of_the_bell(y, line):
+        return None
+    threshold = warp.inverse(line)
     if margin is not None and not _upper_beats_background(x, margin, threshold):
         return None
     return ScoreShape(threshold, 2, False, low_mean, low_sigma, high_mean, high_sigma, high_share, warp)
@@ -201,6 +212,22 @@ def _best_expected_f1(fit: Mixture, warp: Warp) -> float:
     false_neg = high_share - true_pos
     f1 = 2.0 * true_pos / np.maximum(2.0 * true_pos + false_pos + false_neg, 1e-300)
     return float(grid[int(np.argmax(f1))])
+
+
+def _stands_out_of_the_bell(y: np.ndarray, line: float) -> bool:
+    """Whether clearly more photos lie above `line` (on the fitted axis) than the bell of the
+    photos without the subject puts there by itself.
+
+    The bell is read from the median and the lower tail (the 10th percentile), which a small
+    upper group cannot reach, so the group's own photos do not widen the bell that is meant
+    to explain them away."""
+    median = float(np.median(y))
+    sigma = (median - float(np.quantile(y, 0.1))) / 1.2816
+    observed = int((y >= line).sum())
+    if sigma <= 0.0:  # the lower half is one tied score: anything above it stands out
+        return observed > 0
+    expected = y.size * float(normal_sf(np.array([(line - median) / sigma]), 0.0, 1.0)[0])
+    return observed >= STANDOUT_RATIO * expected and poisson_sf(expected, observed) < STANDOUT_P
 
 
 def _upper_beats_background(x: np.ndarray, margin: np.ndarray, threshold: float) -> bool:
