@@ -153,3 +153,35 @@ def test_while_the_model_loads_photos_are_decoded_far_ahead_then_embedded_in_bat
     assert final.embedded == 30 and library.counts(embedder.model_id)["embedded"] == 30
     assert decoded_at_first_batch[0] >= 25
     assert len(decoded) == 30  # nothing decoded twice
+
+
+def test_a_model_that_takes_long_to_load_bounds_the_photos_decoded_ahead(library, tmp_path, monkeypatch) -> None:
+    """A first download can take minutes: the decoders stop LOADING_LOOKAHEAD photos (plus
+    the usual look-ahead) ahead and the pass waits for the model, never holding the library."""
+    from photoclip.core.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "LOADING_LOOKAHEAD", 12)
+    library.add_folder(photos(tmp_path, 40))
+    decoded: list[str] = []
+    asked_at: list[int] = []
+
+    class SlowLoad(LoadingEmbedder):
+        loading = True
+
+        @property
+        def input_size(self) -> int:
+            asked_at.append(len(decoded))
+            self.loading = False
+            return self._size
+
+    embedder = SlowLoad(planned=32, real=32)
+    real_decode = pipeline.decode_item
+
+    def watching(item, size, thumbs):
+        decoded.append(item.path)
+        return real_decode(item, size, thumbs)
+
+    monkeypatch.setattr(pipeline, "decode_item", watching)
+    final = drain(index_library(library, embedder, batch_size=4, workers=1, commit_every=0.0))
+    assert final.embedded == 40
+    assert asked_at and asked_at[0] <= 12 + 9 + 1  # the waiting batch, the usual look-ahead, one in hand

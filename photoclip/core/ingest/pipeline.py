@@ -231,7 +231,9 @@ class _Run:
             progress.skipped_files.append((decoded.work.path, decoded.skip))
         elif decoded.pixels is not None and needs_vector:
             self.batch.append((decoded, target))  # counted as done when its batch is embedded
-            if len(self.batch) >= self.batch_size and not self.model_loading():
+            # While the model loads, photos wait in the batch, up to LOADING_LOOKAHEAD of them
+            # (a first download can take minutes: memory must stay bounded meanwhile).
+            if len(self.batch) >= self.batch_size and (len(self.batch) >= LOADING_LOOKAHEAD or not self.model_loading()):
                 return self.embed_batch(progress)
         else:
             self.writer.add(decoded, target)
