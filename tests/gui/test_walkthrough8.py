@@ -1,0 +1,92 @@
+"""What the round-8 newcomer walkthrough still found in the window; each test failed before its fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QLabel, QStyleOptionViewItem
+
+from photoclip.gui.models import RANK_ROLE, SORT_DATE, Entry
+from photoclip.gui.widgets.delegate import FILE_DATE_MARK
+from photoclip.gui.windows.main_window import MainWindow
+
+RAW_SCORE = re.compile(r"-?\d\.\d\d")  # what a CLIP similarity looks like: 0.23, -0.03
+
+
+def _badges(window: MainWindow, monkeypatch, row: int) -> list[str]:
+    """The texts the grid's delegate paints on one cell."""
+    painted: list[str] = []
+    delegate = window.delegate
+    monkeypatch.setattr(delegate, "_badge", lambda painter, box, text, **kw: painted.append(text))
+    image = QImage(200, 200, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    option = QStyleOptionViewItem()
+    option.rect = image.rect()
+    delegate.paint(painter, option, window.grid_model.index(row, 0))
+    painter.end()
+    return painted
+
+
+def _details(window: MainWindow) -> dict[str, str]:
+    viewer = window._viewer
+    assert viewer is not None
+    form = viewer.form
+    out = {}
+    for r in range(form.rowCount()):
+        name = form.itemAt(r, form.ItemRole.LabelRole).widget()
+        value = form.itemAt(r, form.ItemRole.FieldRole).widget()
+        if isinstance(name, QLabel) and isinstance(value, QLabel):
+            out[name.text().rstrip(":").replace("&", "")] = value.text()
+    return out
+
+
+def _search_with_scores(window: MainWindow, scores: list[float]) -> None:
+    photos = [window.grid_model.photo(r) for r in range(len(scores))]
+    window.grid_model.set_entries([Entry(p, s) for p, s in zip(photos, scores, strict=True)], is_search=True)
+
+
+def test_results_show_their_place_not_a_raw_score_in_grid_tooltip_and_viewer(window: MainWindow, qtbot, monkeypatch) -> None:
+    """Item 1: "-0.03" means nothing to a photographer; the place among the results does."""
+    _search_with_scores(window, [-0.03, 0.21, 0.05, 0.18])
+    model = window.grid_model
+    model.set_sort(SORT_DATE)  # the place is the photo's, whatever order the grid shows
+    ranks = {model.entry(r).score: model.data(model.index(r, 0), RANK_ROLE) for r in range(model.rowCount())}
+    assert ranks == {0.21: 1, 0.18: 2, 0.05: 3, -0.03: 4}
+    worst = next(r for r in range(model.rowCount()) if model.entry(r).score == -0.03)
+    badges = _badges(window, monkeypatch, worst)
+    assert badges[0] == "#4" and not any(RAW_SCORE.search(b) for b in badges)
+    tip = str(model.data(model.index(worst, 0), 3))  # ToolTipRole
+    assert "4 of 4" in tip and not RAW_SCORE.search(tip.split("\n", 1)[1])
+    window.open_viewer(model.index(worst, 0))
+    details = _details(window)
+    assert details.get("Match") == "match 4 of 4 (1 = best)" and "Score" not in details
+    assert not any(RAW_SCORE.fullmatch(v) for v in details.values())
+    window._viewer.close()
+    model.set_min_score(0.1)  # the filter hides rows, a photo keeps its number
+    assert sorted(model.data(model.index(r, 0), RANK_ROLE) for r in range(model.rowCount())) == [1, 2]
+
+
+def test_browsing_shows_no_badge_and_a_file_date_is_marked_in_grid_and_viewer(window: MainWindow, qtbot, monkeypatch) -> None:
+    """Item 5: a photo with no date inside is filed under its file's date, and says so."""
+    model = window.grid_model
+    dated = replace(model.photo(0), taken_at="2020-05-01T10:00:00", taken_source="exif")
+    copied = replace(model.photo(1), taken_at="2026-11-30T09:00:00", taken_source="mtime")
+    model.set_photos([dated, copied])
+    assert _badges(window, monkeypatch, 0) == []
+    assert _badges(window, monkeypatch, 1) == [FILE_DATE_MARK]
+    assert "file date shown" in str(model.data(model.index(1, 0), 3))
+    assert "file date" not in str(model.data(model.index(0, 0), 3))
+    window.open_viewer(model.index(1, 0))
+    assert "no date in the photo; file date shown" in _details(window)["Taken"]
+    window._viewer.show_row(0)
+    assert "file date" not in _details(window)["Taken"]
+    window._viewer.close()
+
+
+def test_the_viewer_button_says_it_opens_the_system_viewer(window: MainWindow) -> None:
+    """Item 7: "Open in viewer" inside the viewer read as a no-op."""
+    window.open_viewer(window.grid_model.index(0, 0))
+    assert window._viewer.external_button.text() == "Open in system viewer"
+    window._viewer.close()
