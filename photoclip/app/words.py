@@ -43,3 +43,14 @@ def taken_text(taken_at: str, source: str | None) -> str:
     if source == "xmp":
         return f"{text} (XMP)"
     return text
+
+
+def unknown_tag_text(unknown: dict[str, list[str]]) -> str:
+    """Why a search with a tag nobody made finds nothing: `No tag "Dgos" exists. Did you mean "Dogs"?`"""
+    sentences = []
+    for name, close in unknown.items():
+        sentence = f'No tag "{name.strip()}" exists.'
+        if close:
+            sentence += " Did you mean " + " or ".join(f'"{c}"' for c in close) + "?"
+        sentences.append(sentence)
+    return " ".join(sentences)

@@ -90,3 +90,32 @@ def test_the_viewer_button_says_it_opens_the_system_viewer(window: MainWindow) -
     window.open_viewer(window.grid_model.index(0, 0))
     assert window._viewer.external_button.text() == "Open in system viewer"
     window._viewer.close()
+
+
+def test_a_tag_that_does_not_exist_is_named_with_the_close_ones(window: MainWindow, qtbot) -> None:
+    """Item 2: `#dgos` said "No photos match", exactly as a real tag with no photo in view would."""
+    from photoclip.core.db import Library
+    from photoclip.core.search import unknown_tags
+
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.tagging.actions.add([window.grid_model.photo(0).id], "Animals/Dogs")
+    with Library(window.db_path) as lib:
+        assert unknown_tags(lib, ["animals", "ANIMALS/dogs"]) == {}  # a tag or a parent of one exists
+        assert unknown_tags(lib, ["dgos", "dogs", "zebra"]) == {"dgos": ["Animals/Dogs"], "dogs": ["Animals/Dogs"], "zebra": []}
+    for typed, words in (("#dgos", 'No tag "dgos" exists. Did you mean "Animals/Dogs"?'), ("#zebra", 'No tag "zebra" exists.')):
+        window.search_bar.edit.setText(typed)
+        with qtbot.waitSignal(window.results_shown, timeout=20000):
+            window.run_query()
+        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.no_results)
+        assert window.no_results.text() == words
+    # the tag box names a missing tag just the same; a real tag with no photo in view keeps the generic words
+    window.search_bar.clear()
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window.set_tag_filter("Animls")
+    assert window.no_results.text().startswith('No tag "Animls" exists. Did you mean "Animals/Dogs"?')
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window.set_tag_filter("")
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window.search_bar.edit.setText("#animals before 1900")
+        window.run_query()
+    assert window.no_results.text().startswith("No photos match")

@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 from photoclip.app.fetch import fetch_image, store_image_bytes
 from photoclip.core.db import Photo
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.search import Filters, QueryTerm, Result, filter_photos
+from photoclip.core.search import Filters, QueryTerm, Result, filter_photos, unknown_tags
 from photoclip.gui.models import (
     SORT_DATE,
     SORT_NAME,
@@ -125,11 +125,15 @@ class Queries(WindowPart):
         filters = self.filters()
         order = "name" if self.grid_model.sort == SORT_NAME else "taken"
 
-        def job(ctx: LibraryContext) -> list[Photo]:
+        def job(ctx: LibraryContext) -> tuple[list[Photo], dict[str, list[str]]]:
             photos = ctx.lib.all_photos(order=order)
-            return filter_photos(ctx.lib, photos, filters)
+            return filter_photos(ctx.lib, photos, filters), unknown_tags(ctx.lib, filters.tag_names())
 
-        self._start_query(job, lambda photos: self._show_library(photos, keep_order=keep_order))
+        def done(found: tuple[list[Photo], dict[str, list[str]]]) -> None:
+            self.explain_no_results(found[1])
+            self._show_library(found[0], keep_order=keep_order)
+
+        self._start_query(job, done)
 
     def _start_query(self, fn: Callable, on_done: Callable) -> None:  # type: ignore[type-arg]
         if self._query_token is not None:
