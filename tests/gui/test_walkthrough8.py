@@ -119,3 +119,34 @@ def test_a_tag_that_does_not_exist_is_named_with_the_close_ones(window: MainWind
         window.search_bar.edit.setText("#animals before 1900")
         window.run_query()
     assert window.no_results.text().startswith("No photos match")
+
+
+def test_first_start_without_weights_says_where_it_looked_and_how_to_side_load_as_the_cli_does(qtbot, tmp_path) -> None:
+    """Item 3: the banner named neither the file looked for nor where; the CLI's message did (one wording, in core)."""
+    from huggingface_hub import constants
+
+    from photoclip.core.model import ModelChoice, OpenClipEmbedder, WeightsDownloadFailed
+    from photoclip.core.model.offline import HOW_TO_CHOOSE
+    from photoclip.gui.services.model_service import CHOOSE_IN_WINDOW, MISSING, ModelService
+    from photoclip.gui.services.workers import TaskRunner
+
+    pool = TaskRunner("test")
+    try:
+        service = ModelService(pool)
+        service.start(ModelChoice())  # the default model: no weights here, and offline
+        qtbot.waitUntil(lambda: service.state == MISSING, timeout=120000)
+    finally:
+        pool.shutdown()
+    banner = service.message
+    cache = f"{constants.HF_HUB_CACHE}/models--laion--CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"
+    assert f"looked for open_clip_model.safetensors in {cache}" in banner
+    assert "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K/resolve/main/open_clip_model.safetensors" in banner
+    assert CHOOSE_IN_WINDOW in banner and "--weights" not in banner  # the window's way to give the file
+    try:  # the command line's message: the same sentences, with its own way to give the file
+        OpenClipEmbedder(ModelChoice(device="cpu")).load()
+    except WeightsDownloadFailed as exc:
+        cli = str(exc)
+    else:
+        raise AssertionError("the default weights loaded on a machine that has none")
+    shared = banner.split("is not on this computer yet.", 1)[1].split("model is ready. ", 1)[1]
+    assert shared.replace(CHOOSE_IN_WINDOW, HOW_TO_CHOOSE) in cli
