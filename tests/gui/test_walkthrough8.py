@@ -161,3 +161,38 @@ def test_no_gui_module_is_over_the_size_limit() -> None:
     root = Path(photoclip.gui.__file__).parent
     sizes = {str(p.relative_to(root)): len(p.read_text(encoding="utf-8").splitlines()) for p in root.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 400} == {}
+
+
+def test_the_filter_row_and_the_tag_list_follow_the_date_and_tag_chips(window: MainWindow, qtbot) -> None:
+    """Item 6: `#Animals/Dogs 2019` pinned as chips left the pickers, the Tag box and the tag list unchanged."""
+    from datetime import date
+
+    from photoclip.core.search import Filters
+
+    def tag_list_choice() -> str | None:
+        item = window.tag_list.tree.currentItem()
+        return item.data(0, 256) if item is not None and item.isSelected() else None  # Qt.UserRole
+
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.tagging.actions.add([window.grid_model.photo(0).id], "Animals/Dogs")
+    qtbot.waitUntil(lambda: window.tag_combo.findData("Animals/Dogs") > 0)
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window._pin_typed("#Animals/Dogs 2019")
+    assert sorted(p.kind for p in window.search_bar.parts()) == ["date", "tag"]
+    assert window.tag_filter() == "Animals/Dogs" and tag_list_choice() == "Animals/Dogs"
+    assert window.date_check.isChecked() and window.date_from.isEnabled()
+    assert (window.date_from.date().toPython(), window.date_to.date().toPython()) == (date(2019, 1, 1), date(2019, 12, 31))
+    assert window.base_filters() == Filters()  # the row only shows the chips: they are the filter, once
+
+    date_chip = next(c for c in window.search_bar.filter_chips if c.part.kind == "date")
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        date_chip.removed.emit(date_chip)  # the chip's ✕
+    assert not window.date_check.isChecked() and window.tag_filter() == "Animals/Dogs"
+
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window.date_check.setChecked(True)  # the user's own dates: the tag chip stays
+    assert window.base_filters().date_from is not None and [p.kind for p in window.search_bar.parts()] == ["tag"]
+
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window.tag_list.chosen.emit("")  # "all tags" in the sidebar replaces the tag chip
+    assert window.search_bar.parts() == [] and window.tag_filter() is None and tag_list_choice() is None
