@@ -29,7 +29,7 @@ def match_rank_text(rank: int, total: int) -> str:
     Shown instead of the raw CLIP similarity: those numbers (about -0.1 to 0.4, with no
     fixed meaning across queries or models) say nothing to a photographer, a place does.
     """
-    return f"match {rank:,} of {total:,} (1 = best)"
+    return f"#{rank:,} of {total:,}, best first"
 
 
 FILE_DATE_NOTE = "no date in the photo; file date shown"

@@ -61,7 +61,7 @@ def test_results_show_their_place_not_a_raw_score_in_grid_tooltip_and_viewer(win
     assert "4 of 4" in tip and not RAW_SCORE.search(tip.split("\n", 1)[1])
     window.open_viewer(model.index(worst, 0))
     details = _details(window)
-    assert details.get("Match") == "match 4 of 4 (1 = best)" and "Score" not in details
+    assert details.get("Match") == "#4 of 4, best first" and "Score" not in details
     assert not any(RAW_SCORE.fullmatch(v) for v in details.values())
     window._viewer.close()
     model.set_min_score(0.1)  # the filter hides rows, a photo keeps its number
@@ -148,7 +148,7 @@ def test_first_start_without_weights_says_where_it_looked_and_how_to_side_load_a
         cli = str(exc)
     else:
         raise AssertionError("the default weights loaded on a machine that has none")
-    shared = banner.split("is not on this computer yet.", 1)[1].split("model is ready. ", 1)[1]
+    shared = banner.split("browsable meanwhile. ", 1)[1]
     assert shared.replace(CHOOSE_IN_WINDOW, HOW_TO_CHOOSE) in cli
 
 

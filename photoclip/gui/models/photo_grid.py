@@ -226,7 +226,7 @@ def _tooltip(entry: Entry, match: str | None, failure: str | None) -> str:
     p = entry.photo
     lines = [display_path(p.path)]
     if match is not None:
-        lines.append(match[0].upper() + match[1:])
+        lines.append(f"Match {match}")
     if p.taken_at:
         lines.append(f"Taken: {taken_text(p.taken_at, p.taken_source)}")
     if p.width and p.height:

@@ -224,9 +224,8 @@ def missing_text(choice: ModelChoice | None, route: OfflineRoute | None = None) 
     """
     offline = route.instructions(CHOOSE_IN_WINDOW) if route is not None else offline_words(choice)
     return (
-        f"The search model {_describe(choice)} is not on this computer yet. "
-        "Download it (about 600 MB for the default model, once), or choose a checkpoint file "
-        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready. " + offline
+        f"The search model {_describe(choice)} is not on this computer yet. Download it (about 600 MB for the "
+        "default model, once) or choose a checkpoint file you already have; your photos stay browsable meanwhile. " + offline
     )
 
 
