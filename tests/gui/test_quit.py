@@ -57,3 +57,10 @@ def test_quit_without_a_model_ends_the_process_promptly(tmp_path: Path, photo_di
     env = {"HF_HUB_OFFLINE": "1"}
     took = _run(tmp_path, [{"add_folder": str(photo_dir)}, {"wait": "model"}, {"wait": "catalogued"}], env)
     assert took < QUIT_WITHIN_S, f"the process lived {took:.1f} s after quit"
+
+
+@pytest.mark.slow
+def test_quit_while_the_model_still_loads_ends_the_process_promptly(tmp_path: Path, tiny_weights: Path) -> None:
+    """Loading torch and the model cannot be interrupted; quitting must not wait for it (it writes nothing)."""
+    took = _run(tmp_path, [], {"PHOTOCLIP_MODEL": "photoclip-tiny", "PHOTOCLIP_WEIGHTS": str(tiny_weights)})
+    assert took < QUIT_WITHIN_S, f"the process lived {took:.1f} s after quit"
