@@ -21,3 +21,36 @@ def score_text(score: float, digits: int = 2) -> str:
     if text.startswith("-") and float(text) == 0.0:
         text = text[1:]
     return text
+
+
+def match_rank_text(rank: int, total: int) -> str:
+    """A search result's place among all results, best first.
+
+    Shown instead of the raw CLIP similarity: those numbers (about -0.1 to 0.4, with no
+    fixed meaning across queries or models) say nothing to a photographer, a place does.
+    """
+    return f"#{rank:,} of {total:,}, best first"
+
+
+FILE_DATE_NOTE = "no date in the photo; file date shown"
+
+
+def taken_text(taken_at: str, source: str | None) -> str:
+    """When a photo was taken, saying so when the date is only the file's (copied, not shot)."""
+    text = taken_at.replace("T", " ")
+    if source == "mtime":
+        return f"{text} ({FILE_DATE_NOTE})"
+    if source == "xmp":
+        return f"{text} (XMP)"
+    return text
+
+
+def unknown_tag_text(unknown: dict[str, list[str]]) -> str:
+    """Why a search with a tag nobody made finds nothing: `No tag "Dgos" exists. Did you mean "Dogs"?`"""
+    sentences = []
+    for name, close in unknown.items():
+        sentence = f'No tag "{name.strip()}" exists.'
+        if close:
+            sentence += " Did you mean " + " or ".join(f'"{c}"' for c in close) + "?"
+        sentences.append(sentence)
+    return " ".join(sentences)

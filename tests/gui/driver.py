@@ -28,7 +28,7 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"wait": "shown"}              wait until the grid shows what the last query found (search or browse)
   {"wait": "elsewhere"}          wait until the status bar shows another photoclip's indexing (services/watching.py)
   {"rescan": true}               press Rescan
-  {"quit": true}                 close the window
+  {"quit": true}                 close the window ({"quit": FILE} first writes the wall-clock time to FILE)
 Conditions are checked on a timer in the event loop; nothing blocks it.
 """
 
@@ -297,6 +297,10 @@ class ScriptDriver(QObject):
         elif "clear" in action:
             w.search_bar.clear()
         elif "quit" in action:
+            if isinstance(action["quit"], str):
+                import time
+
+                Path(action["quit"]).write_text(repr(time.time()), encoding="utf-8")  # when quit was asked
             w.close()
         else:
             raise ValueError(f"unknown test script action {action!r}")

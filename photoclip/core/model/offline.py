@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 from dataclasses import dataclass
 
 from photoclip.core.errors import ModelUnavailable, os_problem
@@ -38,15 +39,27 @@ class OfflineRoute:
     file_name: str  # the file to download from it
     file_url: str  # a direct link to that file
     alternative: str | None = None  # another name the same weights may have on that page
+    looked_in: str | None = None  # the download cache folder photoclip looks in before downloading
 
     def instructions(self, how_to_choose: str = HOW_TO_CHOOSE) -> str:
-        """What to do without a connection, in a few sentences (how_to_choose: the CLI's or the window's words)."""
+        """What to do without a connection, in a few sentences (how_to_choose: the CLI's or the window's words).
+
+        The command line's error and the window's banner both say exactly this: one wording.
+        """
         other = f" (if the page has only {self.alternative}, that one)" if self.alternative else ""
+        looked = f"photoclip looked for {self.file_name} in {self.looked_in} and did not find it. " if self.looked_in else ""
         return (
-            f"To set {self.model} up without a connection, download {self.file_name}{other} from {self.page} "
+            f"{looked}To set {self.model} up without a connection, download {self.file_name}{other} from {self.page} "
             f"on a computer with internet (direct link: {self.file_url}), copy it here and {how_to_choose}. "
             f"The file must be the one made for {self.model}: a checkpoint for another architecture is refused."
         )
+
+
+def hub_cache_folder(repo_id: str) -> str:
+    """The folder of the Hugging Face download cache that holds `repo_id`'s files (HF_HUB_CACHE honoured)."""
+    from huggingface_hub import constants
+
+    return os.path.join(constants.HF_HUB_CACHE, "models--" + repo_id.replace("/", "--"))
 
 
 def offline_route(choice: ModelChoice) -> OfflineRoute | None:
@@ -73,6 +86,7 @@ def offline_route(choice: ModelChoice) -> OfflineRoute | None:
             file_name=names[0],
             file_url=f"{page}/resolve/main/{names[0]}",
             alternative=names[1] if len(names) > 1 else None,
+            looked_in=hub_cache_folder(repo_id),
         )
     url = str(cfg.get("url") or "")
     if not url:

@@ -17,6 +17,7 @@ from photoclip.core.search.filters import (
     filter_photos,
     matching_tags,
     tag_matches,
+    unknown_tags,
 )
 from photoclip.core.search.query import (
     QueryError,
@@ -49,4 +50,5 @@ __all__ = [
     "parse_query",
     "query_vector",
     "tag_matches",
+    "unknown_tags",
 ]

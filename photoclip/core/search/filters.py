@@ -8,6 +8,7 @@ the same photos wherever it is used. Tags match case-insensitively, by whole
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -58,6 +59,30 @@ def matching_tags(names: Iterable[str], wanted: str) -> list[str]:
 
 def matching_label_ids(lib: Library, wanted: str) -> list[int]:
     return [label_id for label_id, name in sql.label_names(lib) if tag_matches(name, wanted)]
+
+
+def unknown_tags(lib: Library, wanted: Iterable[str], suggestions: int = 3) -> dict[str, list[str]]:
+    """The wanted tag names that no tag in the library is or lies under, each with close names.
+
+    A typo (`#dgos`) or a leaf alone (`#dogs` for "Animals/Dogs") otherwise looks exactly like
+    a tag that merely has no photos in the current view; the caller names what exists instead.
+    """
+    known = [name for _, name in sql.label_names(lib)]
+    # A tag is offered for its whole name and for its last level, so "dogs" finds "Animals/Dogs".
+    by_key: dict[str, str] = {}
+    for name in known:
+        levels = tag_levels(name)
+        if levels:
+            by_key.setdefault("/".join(levels), name)
+            by_key.setdefault(levels[-1], name)
+    out: dict[str, list[str]] = {}
+    for name in wanted:
+        want = tag_levels(name)
+        if not want or any(tag_matches(k, name) for k in known):
+            continue
+        close = difflib.get_close_matches("/".join(want), list(by_key), n=suggestions * 2, cutoff=0.6)
+        out[name] = list(dict.fromkeys(by_key[key] for key in close))[:suggestions]
+    return out
 
 
 def stored_place_names(lib: Library, wanted: Sequence[str]) -> list[str]:

@@ -16,8 +16,6 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -25,10 +23,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSlider,
-    QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -39,6 +34,7 @@ from photoclip.core import tagging
 from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.dialogs.label_editing import LabelEditing
+from photoclip.gui.dialogs.labels_layout import SLIDER_STEPS, build_labels_ui
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
@@ -48,7 +44,6 @@ from photoclip.gui.widgets.label_preview import PreviewGrid
 from photoclip.gui.widgets.screen import resize_to_fit
 from photoclip.gui.windows.tagging import TaggingCommands
 
-SLIDER_STEPS = 1000
 NO_MODEL_TEXT = "The model is not ready yet: the histogram appears once it is. You can still edit labels."
 
 
@@ -67,6 +62,28 @@ class LabelsDialog(QDialog):
     scores_shown = Signal(str)  # the histogram shows this label's scores (or says why not)
     applied = Signal(str)  # a label's threshold was stored and its tags rewritten
     failed = Signal(str)
+
+    # Built by labels_layout.build_labels_ui: what is where, and which button does what.
+    label_list: QListWidget
+    add_button: QPushButton
+    rename_button: QPushButton
+    delete_button: QPushButton
+    starter_button: QPushButton
+    import_button: QPushButton
+    export_button: QPushButton
+    descriptions: QPlainTextEdit
+    save_descriptions_button: QPushButton
+    histogram: HistogramWidget
+    slider: QSlider
+    count_label: QLabel
+    show_held_back: QCheckBox
+    background_rule: BackgroundRuleBox
+    preview: PreviewGrid
+    apply_button: QPushButton
+    reset_button: QPushButton
+    tag_all_button: QPushButton
+    progress: QProgressBar
+    status: QLabel
 
     def __init__(
         self,
@@ -90,119 +107,8 @@ class LabelsDialog(QDialog):
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
         self.editing = LabelEditing(self)
-        self._build_ui()
+        build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
-
-    # == layout ====================================================================
-
-    def _build_ui(self) -> None:
-        self.label_list = QListWidget(self)
-        self.add_button = QPushButton("Add…", self)
-        self.rename_button = QPushButton("Rename…", self)
-        self.delete_button = QPushButton("Delete…", self)
-        self.starter_button = QPushButton("Add starter labels", self)
-        left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.label_list)
-        row = QHBoxLayout()
-        for button in (self.add_button, self.rename_button, self.delete_button):
-            row.addWidget(button)
-        left_layout.addLayout(row)
-        left_layout.addWidget(self.starter_button)
-        files = QHBoxLayout()
-        self.import_button = QPushButton("Import…", self)
-        self.import_button.setToolTip("Add labels from a file someone shared (existing labels are kept)")
-        self.export_button = QPushButton("Export…", self)
-        self.export_button.setToolTip("Save your labels and their descriptions to a file to share")
-        files.addWidget(self.import_button)
-        files.addWidget(self.export_button)
-        left_layout.addLayout(files)
-
-        self.descriptions = QPlainTextEdit(self)
-        self.descriptions.setPlaceholderText("Description phrases, one per line (e.g. “a dog on a sofa”)")
-        self.descriptions.setMaximumHeight(90)
-        self.save_descriptions_button = QPushButton("Save descriptions", self)
-        self.histogram = HistogramWidget(self)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.slider.setRange(0, SLIDER_STEPS)
-        self.count_label = QLabel("", self)
-        self.show_held_back = QCheckBox("Show the photos held back", self)
-        self.show_held_back.setToolTip(
-            "Photos past the line that look as much like any photo as like this label: photoclip does not "
-            "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
-        )
-        self.show_held_back.setEnabled(False)
-        self.background_rule = BackgroundRuleBox(self)
-        self.preview = PreviewGrid(self.thumbs, self)
-        self.apply_button = QPushButton("Apply", self)
-        self.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
-        self.reset_button = QPushButton("Reset to calibrated", self)
-        self.tag_all_button = QPushButton("Tag library with all labels", self)
-        self.tag_all_button.setToolTip("Apply every label to every analysed photo (Ctrl+T in the main window)")
-        self.progress = QProgressBar(self)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(12)
-        self.progress.hide()
-        self.status = QLabel("", self)
-        for text in (self.status, self.count_label):
-            # Wrapped and free to shrink: a long message takes more lines, never a wider dialog.
-            text.setWordWrap(True)
-            text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            text.setMinimumWidth(0)
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(QLabel("Descriptions:", self))
-        right_layout.addWidget(self.descriptions)
-        right_layout.addWidget(self.save_descriptions_button, 0, Qt.AlignmentFlag.AlignRight)
-        right_layout.addWidget(self.histogram, 1)
-        right_layout.addWidget(self.slider)
-        right_layout.addWidget(self.count_label)
-        right_layout.addWidget(self.show_held_back)
-        right_layout.addWidget(self.background_rule)
-        right_layout.addWidget(self.preview)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.reset_button)
-        buttons.addWidget(self.apply_button)
-        right_layout.addLayout(buttons)
-
-        splitter = QSplitter(self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        close.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.tag_all_button)
-        bottom.addStretch(1)
-        bottom.addWidget(close)
-        layout.addLayout(bottom)
-
-        self.label_list.currentItemChanged.connect(lambda *_: self._selection_changed())
-        self.add_button.clicked.connect(self.editing.ask_add)
-        self.rename_button.clicked.connect(self.editing.ask_rename)
-        self.delete_button.clicked.connect(self.editing.ask_delete)
-        self.starter_button.clicked.connect(self.editing.add_starter_labels)
-        self.import_button.clicked.connect(self.editing.ask_import)
-        self.export_button.clicked.connect(self.editing.ask_export)
-        self.save_descriptions_button.clicked.connect(self.save_descriptions)
-        self.slider.valueChanged.connect(self._slider_moved)
-        self.show_held_back.toggled.connect(lambda _on: self._slider_moved())
-        self.apply_button.clicked.connect(self.apply_threshold)
-        self.reset_button.clicked.connect(self.reset_threshold)
-        self.tag_all_button.clicked.connect(self.tag_library)
-        self.tagging.tagger.progress.connect(self._tag_progress)
-        self.tagging.tagger.running_changed.connect(self.progress.setVisible)
-        self.tagging.tagger.finished.connect(self._tagged)
-        self.tagging.tagger.failed.connect(self._failed_text)
-        self.preview.customContextMenuRequested.connect(self._preview_menu)
-        self._update_enabled()
 
     # == state ========================================================================
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.app.tags import PhotoLabels
+from photoclip.app.words import taken_text
 from photoclip.core.db import Photo, display_path
 from photoclip.core.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 from photoclip.gui.models import PhotoGridModel
@@ -142,7 +143,7 @@ class ViewerDialog(QDialog):
         # The photo itself, not its row: the grid may be re-queried while the viewer is open
         # (a tag filter after a tag change) and the rows shift under it.
         self._photo: Photo = model.photo(row) if outside is None else outside_photo(outside)
-        self._score: float | None = model.entry(row).score if outside is None else None
+        self._match: str | None = model.match_text(row) if outside is None else None
         model.modelReset.connect(self._grid_changed)
         model.rowsRemoved.connect(self._grid_changed)
 
@@ -179,7 +180,7 @@ class ViewerDialog(QDialog):
         self.prev_button = QPushButton("◀ Previous", self)
         self.next_button = QPushButton("Next ▶", self)
         similar = self.find_similar_button = QPushButton("Find similar", self)
-        external = QPushButton("Open in viewer", self)
+        external = self.external_button = QPushButton("Open in system viewer", self)
         close = QPushButton("Close", self)
         self.prev_button.clicked.connect(lambda: self.show_row(self.row - 1))
         self.next_button.clicked.connect(lambda: self.show_row(self.row + 1))
@@ -222,7 +223,7 @@ class ViewerDialog(QDialog):
             return
         self.row = row
         self._photo = self._model.photo(row)
-        self._score = self._model.entry(row).score
+        self._match = self._model.match_text(row)
         self._show(self._photo)
 
     def _show(self, photo: Photo) -> None:
@@ -230,7 +231,7 @@ class ViewerDialog(QDialog):
         self._update_buttons()
         self._pixmap = None
         self.image.set_source(None, "Loading…")
-        self._fill_details(photo, self._score)
+        self._fill_details(photo, self._match)
         if self._token is not None:
             self._pool.discard(self._token)  # the user moved on: drop the old photo's result
         self._token = self._pool.run(
@@ -263,18 +264,17 @@ class ViewerDialog(QDialog):
         if not self._closed:
             self._load_labels()
 
-    def _fill_details(self, photo: Photo, score: float | None) -> None:
+    def _fill_details(self, photo: Photo, match: str | None) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
         rows: list[tuple[str, str]] = [("File", display_path(photo.name)), ("Folder", display_path(os.path.dirname(photo.path)))]
-        if score is not None:
-            rows.append(("Score", f"{score:.3f}"))
+        if match is not None:
+            rows.append(("Match", match))
         if photo.width and photo.height:
             rows.append(("Size", f"{photo.width} × {photo.height} px"))
         rows.append(("File size", _size_text(photo.size)))
         if photo.taken_at:
-            source = {"exif": "", "xmp": " (XMP)", "mtime": " (file date)"}.get(photo.taken_source or "", "")
-            rows.append(("Taken", photo.taken_at.replace("T", " ") + source))
+            rows.append(("Taken", taken_text(photo.taken_at, photo.taken_source)))
         if photo.camera:
             rows.append(("Camera", photo.camera))
         if photo.gps_lat is not None and photo.gps_lon is not None:

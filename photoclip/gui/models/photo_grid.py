@@ -16,12 +16,14 @@ from PySide6.QtCore import (
     Slot,
 )
 
+from photoclip.app.words import match_rank_text, taken_text
 from photoclip.core.db import Photo, display_path
 from photoclip.gui.models.roles import (
     FAILED_ROLE,
     ID_ROLE,
     PATH_ROLE,
     PHOTO_ROLE,
+    RANK_ROLE,
     SCORE_ROLE,
     SORT_DATE,
     SORT_NAME,
@@ -60,6 +62,7 @@ class PhotoGridModel(QAbstractListModel):
         self._all: list[Entry] = []
         self._rows: list[Entry] = []
         self._row_of: dict[int, int] = {}
+        self._rank_of: dict[int, int] = {}  # photo id -> place among all results, best first
         self._min_score: float | None = None
         self._sort = SORT_DATE
         self.is_search = False
@@ -72,6 +75,10 @@ class PhotoGridModel(QAbstractListModel):
         self.beginResetModel()
         self._all = list(entries)
         self.is_search = is_search
+        # Places are taken among all fetched results, so a photo keeps its number whatever
+        # the sort or the minimum-score filter shows.
+        by_score = sorted(self._all, key=lambda e: -(e.score if e.score is not None else float("-inf")))
+        self._rank_of = {e.photo.id: i + 1 for i, e in enumerate(by_score)} if is_search else {}
         if self._thumbs is not None:
             self._thumbs.drop_pending()  # requests for the old rows are stale now
         self._rebuild()
@@ -139,6 +146,15 @@ class PhotoGridModel(QAbstractListModel):
     def photo(self, row: int) -> Photo:
         return self._rows[row].photo
 
+    def rank(self, row: int) -> int | None:
+        """The row's place among the search results, best first (None when browsing)."""
+        return self._rank_of.get(self._rows[row].photo.id)
+
+    def match_text(self, row: int) -> str | None:
+        """What the viewer and the tooltip say about how well the row matches the query."""
+        rank = self.rank(row)
+        return None if rank is None else match_rank_text(rank, len(self._all))
+
     def row_of(self, photo_id: int) -> int | None:
         return self._row_of.get(photo_id)
 
@@ -162,11 +178,13 @@ class PhotoGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbs.pixmap(photo.id, photo.path) if self._thumbs is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(entry, self._thumbs.failure(photo.id) if self._thumbs else None)
+            return _tooltip(entry, self.match_text(index.row()), self._thumbs.failure(photo.id) if self._thumbs else None)
         if role == PHOTO_ROLE:
             return photo
         if role == SCORE_ROLE:
             return entry.score
+        if role == RANK_ROLE:
+            return self._rank_of.get(photo.id)
         if role == PATH_ROLE:
             return photo.path
         if role == ID_ROLE:
@@ -204,13 +222,13 @@ class PhotoGridModel(QAbstractListModel):
             emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-def _tooltip(entry: Entry, failure: str | None) -> str:
+def _tooltip(entry: Entry, match: str | None, failure: str | None) -> str:
     p = entry.photo
     lines = [display_path(p.path)]
-    if entry.score is not None:
-        lines.append(f"Score: {entry.score:.3f}")
+    if match is not None:
+        lines.append(f"Match {match}")
     if p.taken_at:
-        lines.append(f"Taken: {p.taken_at.replace('T', ' ')}")
+        lines.append(f"Taken: {taken_text(p.taken_at, p.taken_source)}")
     if p.width and p.height:
         lines.append(f"{p.width} × {p.height}")
     if failure:

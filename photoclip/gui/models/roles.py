@@ -15,6 +15,7 @@ SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 ID_ROLE = Qt.ItemDataRole.UserRole + 4
 FAILED_ROLE = Qt.ItemDataRole.UserRole + 5
+RANK_ROLE = Qt.ItemDataRole.UserRole + 6  # a search result's place, best first (1-based)
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 10
 
 SORT_RELEVANCE = "relevance"

@@ -22,17 +22,25 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.model import Embedder, ModelChoice
+from photoclip.core.model import Embedder, ModelChoice, OfflineRoute
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
 CHECKING, MISSING, LOADING, READY, UNAVAILABLE = "checking", "missing", "loading", "ready", "unavailable"
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """The weights are not on this computer; `route` names the file to fetch (None when unknown)."""
+
+    route: OfflineRoute | None
 
 
 class ModelService(QObject):
@@ -63,14 +71,16 @@ class ModelService(QObject):
         self.query_embedder = self._query_over = None
         self._set(LOADING if download else CHECKING, _describe(choice))
 
-        def job() -> Embedder | None:
+        def job() -> Embedder | _Missing:
             # The tower first, alone on the CPU (well under a second; importing torch beside it
             # would slow it several times): words typed now are answered while the model loads.
             tower = _open_tower(choice)
             if tower is not None:
                 emit(self._tower_opened, generation, tower)  # queued to the GUI thread
             if not download and not weights_on_disk(choice):
-                return None
+                from photoclip.core.model import offline_route
+
+                return _Missing(offline_route(choice))  # the exact file to side-load, found here (imports open_clip)
             from photoclip.core.model import OpenClipEmbedder
 
             return OpenClipEmbedder(choice, progress=self._on_download_progress).load()
@@ -85,11 +95,11 @@ class ModelService(QObject):
         # Called in the worker thread: a signal is the safe way back to the GUI.
         emit(self.download_progress, int(done), int(total or 0))
 
-    def _loaded(self, generation: int, embedder: Embedder | None) -> None:
+    def _loaded(self, generation: int, embedder: Embedder | _Missing) -> None:
         if generation != self._generation:
             return  # the user chose another model meanwhile
-        if embedder is None:
-            self._set(MISSING, missing_text(self.choice))
+        if isinstance(embedder, _Missing):
+            self._set(MISSING, missing_text(self.choice, embedder.route))
             return
         self.embedder = embedder
         self.query_embedder, self._query_over = _over(embedder), embedder
@@ -206,11 +216,16 @@ def window_text(exc: BaseException, choice: ModelChoice | None) -> str:
     return text
 
 
-def missing_text(choice: ModelChoice | None) -> str:
+def missing_text(choice: ModelChoice | None, route: OfflineRoute | None = None) -> str:
+    """The first start's banner: what is missing, where photoclip looked, and how to side-load it.
+
+    With the route (the exact file, from core) the offline part is the same sentence the
+    command line prints, in the window's words for choosing the file.
+    """
+    offline = route.instructions(CHOOSE_IN_WINDOW) if route is not None else offline_words(choice)
     return (
-        f"The search model {_describe(choice)} is not on this computer yet. "
-        "Download it (about 600 MB for the default model, once), or choose a checkpoint file "
-        "you already have. Your photos stay browsable meanwhile; they become searchable once a model is ready. " + offline_words(choice)
+        f"The search model {_describe(choice)} is not on this computer yet. Download it (about 600 MB for the "
+        "default model, once) or choose a checkpoint file you already have; your photos stay browsable meanwhile. " + offline
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Worker(QObject):
         *,
         newest_first: bool = False,
         max_pending: int | None = None,
+        may_abandon: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -97,7 +99,9 @@ class Worker(QObject):
         self._bridge = _Bridge()
         self._bridge.progressed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        self._threads = [threading.Thread(target=self._loop, name=f"photoclip-{name}-{i}") for i in range(threads)]
+        # `may_abandon`: jobs that write nothing the library needs (loading a model) and cannot be
+        # interrupted; their threads are daemons, so a quit need not wait for them (`shutdown(wait_s)`).
+        self._threads = [threading.Thread(target=self._loop, name=f"photoclip-{name}-{i}", daemon=may_abandon) for i in range(threads)]
         with _THREADS_LOCK:
             _THREADS.update(self._threads)
         for thread in self._threads:
@@ -171,10 +175,15 @@ class Worker(QObject):
         with self._cond:
             return len(self._pending) + len(self._running)
 
-    def shutdown(self) -> None:
-        """Drop waiting jobs, cancel running ones and wait for the threads to end."""
+    def shutdown(self, wait_s: float | None = None) -> None:
+        """Drop waiting jobs, cancel running ones and wait for the threads to end.
+
+        `wait_s` bounds the wait, only for a worker made with `may_abandon` (daemon threads):
+        a job still running then is left to end with the process; its result is dropped.
+        """
         if self._closed:
             return
+        deadline = None if wait_s is None or not self._threads[0].daemon else time.monotonic() + wait_s
         with self._cond:
             self._closed = True
             self._pending.clear()
@@ -183,7 +192,9 @@ class Worker(QObject):
                 entry.cancel.cancel()
             self._cond.notify_all()
         for thread in self._threads:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.info("%s: left a running job to end with the process", thread.name)
 
     @Slot(int, object)
     def _on_progress(self, token: int, item: object) -> None:
@@ -251,8 +262,8 @@ class Worker(QObject):
 class TaskRunner(Worker):
     """Short jobs that need no cancel token: `run(fn, on_done, on_error)`."""
 
-    def __init__(self, name: str, max_workers: int = 2, parent: QObject | None = None) -> None:
-        super().__init__(name, threads=max_workers, parent=parent)
+    def __init__(self, name: str, max_workers: int = 2, parent: QObject | None = None, *, may_abandon: bool = False) -> None:
+        super().__init__(name, threads=max_workers, may_abandon=may_abandon, parent=parent)
 
     def run(self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None) -> int:
         return self.submit(lambda _cancel: fn(), on_done, on_error)

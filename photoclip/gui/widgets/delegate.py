@@ -1,4 +1,4 @@
-"""How one grid cell is painted: the thumbnail, its name and score."""
+"""How one grid cell is painted: the thumbnail, its name, its place in a search, a file-date mark."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
-from photoclip.app.words import score_text
-from photoclip.gui.models import FAILED_ROLE, SCORE_ROLE
+from photoclip.gui.models import FAILED_ROLE, PHOTO_ROLE, RANK_ROLE
 
 TEXT_LINE = 18  # px under each thumbnail for the file name
+FILE_DATE_MARK = "file date"  # on photos whose date is the file's: no date inside the photo
 
 
 class PhotoDelegate(QStyledItemDelegate):
-    """Paints one grid cell: thumbnail (or placeholder), file name, score badge."""
+    """Paints one grid cell: thumbnail (or placeholder), file name, rank badge, file-date mark."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -71,9 +71,12 @@ class PhotoDelegate(QStyledItemDelegate):
             str(model.data(index, Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle, text_rect.width()
         )
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
-        score = model.data(index, SCORE_ROLE)
-        if score is not None:
-            self._badge(painter, drawn, score_text(score))  # on the photo's own corner
+        rank = model.data(index, RANK_ROLE)
+        if rank is not None:
+            self._badge(painter, drawn, f"#{rank}")  # on the photo's own corner
+        photo = model.data(index, PHOTO_ROLE)
+        if photo is not None and photo.taken_at and photo.taken_source == "mtime":
+            self._badge(painter, drawn, FILE_DATE_MARK, bottom=True)
         painter.restore()
 
     def _placeholder(self, painter: QPainter, box: QRect, palette: QPalette, failed: bool) -> None:
@@ -87,13 +90,14 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, "no preview")
 
-    def _badge(self, painter: QPainter, box: QRect, text: str) -> None:
+    def _badge(self, painter: QPainter, box: QRect, text: str, *, bottom: bool = False) -> None:
         font = QFont(painter.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         font.setBold(True)
         painter.setFont(font)
         width = painter.fontMetrics().horizontalAdvance(text) + 10
-        badge = QRect(box.left() + 4, box.top() + 4, width, painter.fontMetrics().height() + 4)
+        height = painter.fontMetrics().height() + 4
+        badge = QRect(box.left() + 4, box.bottom() - 4 - height if bottom else box.top() + 4, width, height)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(badge, 4, 4)

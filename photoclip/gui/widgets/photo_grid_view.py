@@ -18,13 +18,13 @@ import bisect
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette, QRegion, QResizeEvent
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QPalette, QRegion, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyleOptionViewItem, QWidget
 
 from photoclip.gui.models.timeline import Timeline
+from photoclip.gui.widgets.month_header import HEADER_HEIGHT, paint_month_header
 
 Index = QModelIndex | QPersistentModelIndex
-HEADER_HEIGHT = 40  # px of a month's header row
 _ACTION = QAbstractItemView.CursorAction
 
 
@@ -378,31 +378,17 @@ class PhotoGridView(QAbstractItemView):
                 y = section.top - offset
                 if y > area.bottom():
                     break
-                self._paint_header(painter, y, section, sticky=False)
+                paint_month_header(
+                    painter, self, QRect(0, y, self.viewport().width(), self._header), section.label, section.count, sticky=False
+                )
             pinned = self.sticky()
             if pinned is not None:
                 section = self._sections[self._section_at_y(offset)]
-                self._paint_header(painter, pinned[1], section, sticky=True)
+                paint_month_header(
+                    painter, self, QRect(0, pinned[1], self.viewport().width(), self._header), section.label, section.count, sticky=True
+                )
         painter.end()
 
-    def _paint_header(self, painter: QPainter, y: int, section: _Section, *, sticky: bool) -> None:
-        palette = self.palette()
+    def _header_at(self, painter: QPainter, y: int, section: _Section, *, sticky: bool) -> None:
         box = QRect(0, y, self.viewport().width(), self._header)
-        painter.fillRect(box, palette.color(QPalette.ColorRole.Base))
-        font = QFont(self.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        painter.setFont(font)
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        text_box = box.adjusted(10, 4, -10, 0)
-        painter.drawText(text_box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, section.label or "")
-        small = QFont(self.font())
-        painter.setFont(small)
-        faint = QColor(palette.color(QPalette.ColorRole.Text))
-        faint.setAlpha(140)
-        painter.setPen(faint)
-        count = f"{section.count:,} photo" + ("" if section.count == 1 else "s")
-        painter.drawText(text_box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count)
-        if sticky:  # a hairline under the pinned header: photos slide beneath it
-            line = QColor(palette.color(QPalette.ColorRole.Mid))
-            painter.fillRect(QRect(0, box.bottom(), box.width(), 1), line)
+        paint_month_header(painter, self, box, section.label, section.count, sticky=sticky)

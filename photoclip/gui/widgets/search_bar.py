@@ -214,6 +214,18 @@ class SearchBar(QFrame):
         # CLIP chips first, then the filter chips: keep each group together.
         self.chip_box.insertWidget(len(self.chips) - 1, chip)
 
+    def drop_filter_chips(self, kind: str) -> bool:
+        """Remove the filter chips of one kind ("date", "tag") without a new query; whether any went.
+
+        The filter row's date pickers and Tag box edit what those chips said: a change
+        there replaces the chips rather than narrowing them further, unseen."""
+        gone = [c for c in self.filter_chips if c.part.kind == kind]
+        for chip in gone:
+            self.filter_chips.remove(chip)
+            chip.setParent(None)
+            chip.deleteLater()
+        return bool(gone)
+
     def _remove_filter(self, chip: FilterChip) -> None:
         if chip in self.filter_chips:
             self.filter_chips.remove(chip)

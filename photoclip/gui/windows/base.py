@@ -279,6 +279,9 @@ class WindowBase(QMainWindow):
     def _after_query_shown(self) -> None:
         raise NotImplementedError
 
+    def explain_no_results(self, unknown: dict[str, list[str]]) -> None:
+        raise NotImplementedError
+
     def _min_score_changed(self, value: int) -> None:
         raise NotImplementedError
 

@@ -197,7 +197,8 @@ class GridActions(WindowPart):
             page = self.grid
         elif not self.counts.get("folders") and not self.grid_model.is_search:
             page = self.empty
-        elif self.grid_model.is_search or self.grid_model.total or self.filters() != Filters():
+        elif self.grid_model.is_search or self.grid_model.total or self.filters() != Filters() or self.search_bar.typed_text():
+            # typed filter words alone (`#dogs`, `2019`) make an empty browse list: say why, not a blank grid
             page = self.no_results
         else:
             page = self.grid

@@ -54,6 +54,9 @@ Keys = str | QKeySequence | QKeySequence.StandardKey | list[QKeySequence] | None
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
 
+NO_RESULTS_TEXT = "No photos match. Try other words, lower the minimum score, or clear the filters."
+
+
 class WindowLayout(WindowPart):
     # == layout ===================================================================
 
@@ -167,8 +170,9 @@ class WindowLayout(WindowPart):
         self.grid.setItemDelegate(self.delegate)
         self.grid.setModel(self.grid_model)
         self.empty = EmptyState(self)
-        self.no_results = QLabel("No photos match. Try other words, lower the minimum score, or clear the filters.", self)
+        self.no_results = QLabel(NO_RESULTS_TEXT, self)
         self.no_results.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_results.setWordWrap(True)
         self.problems = QTableView(self)
         self.problems.setModel(self.problems_model)
         self.problems.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

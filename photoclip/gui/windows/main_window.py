@@ -69,6 +69,9 @@ def default_window_size(room: QSize) -> QSize:
     return fitted_size(QSize(1280, 820), room)
 
 
+MODEL_QUIT_WAIT_S = 0.5  # a quit waits this long for a model load in progress, then leaves it
+
+
 class MainWindow(
     WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommands, TimelineView, GridActions, Opening, WatchingView, WindowBase
 ):
@@ -88,7 +91,11 @@ class MainWindow(
         self.pool.unhandled = self.library.unhandled = self._report_error
         self.thumbs = ThumbnailLoader(self.thumbnail_dir, parent=self)
         self.indexer = IndexController(self.db_path, self.thumbnail_dir, parent=self)
-        self.model_service = ModelService(self.pool, parent=self)
+        # Loading torch and a model takes seconds and cannot be interrupted; it writes nothing
+        # the library needs, so its own threads may be left behind when the window closes.
+        self.model_pool = TaskRunner("model", max_workers=2, parent=self, may_abandon=True)
+        self.model_pool.unhandled = self._report_error
+        self.model_service = ModelService(self.model_pool, parent=self)
         self.indexer.write_xmp = self.settings.write_xmp
         # The app watches the folders too, and never indexes beside another photoclip (services/watching.py).
         self.watching = LibraryWatch(
@@ -132,10 +139,10 @@ class MainWindow(
         self.rescan_button.clicked.connect(self.rescan)
         self.problems_button.toggled.connect(self._show_problems)
         self.date_check.toggled.connect(self._date_toggled)
-        self.date_from.dateChanged.connect(self.run_query)
-        self.date_to.dateChanged.connect(self.run_query)
-        self.tag_line().editingFinished.connect(self.run_query)
-        self.tag_combo.activated.connect(self.run_query)
+        self.date_from.dateChanged.connect(self._dates_edited)
+        self.date_to.dateChanged.connect(self._dates_edited)
+        self.tag_line().editingFinished.connect(self._tag_edited)
+        self.tag_combo.activated.connect(self._tag_edited)
         self.tag_list.chosen.connect(self.set_tag_filter)
         self.min_score.valueChanged.connect(self._min_score_changed)
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
@@ -363,4 +370,5 @@ class MainWindow(
         self.tagging.shutdown()
         self.thumbs.shutdown()
         self.pool.shutdown()
+        self.model_pool.shutdown(wait_s=MODEL_QUIT_WAIT_S)
         self.library.shutdown()

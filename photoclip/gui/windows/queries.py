@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from datetime import date
 
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QDate, QMimeData, Qt
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 from photoclip.app.fetch import fetch_image, store_image_bytes
 from photoclip.core.db import Photo
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.search import Filters, QueryTerm, Result, filter_photos
+from photoclip.core.search import Filters, QueryTerm, Result, filter_photos, unknown_tags
 from photoclip.gui.models import (
     SORT_DATE,
     SORT_NAME,
@@ -30,6 +30,7 @@ from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import CHECKING, LOADING
 from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets import ChipTerm
+from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.widgets.search_bar import accept_without_move
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.understood import understood_search
@@ -49,12 +50,84 @@ class Queries(WindowPart):
         return self.with_chip_filters(self.base_filters())
 
     def base_filters(self) -> Filters:
+        """The filter row's own filters; what it only shows of the chips (see `follow_chips`) is left to them."""
         date_from: date | None = None
         date_to: date | None = None
-        if self.date_check.isChecked():
-            date_from = self.date_from.date().toPython()  # type: ignore[assignment]  # a date, the stubs say object
-            date_to = self.date_to.date().toPython()  # type: ignore[assignment]
-        return Filters(folder=self.folder_filter, date_from=date_from, date_to=date_to, label=self.tag_filter())
+        shown = self._dates_shown()
+        if shown is not None and shown != self._mirrored_dates:
+            date_from, date_to = shown
+        label = self.tag_filter()
+        if label is not None and label == self._mirrored_tag:
+            label = None
+        return Filters(folder=self.folder_filter, date_from=date_from, date_to=date_to, label=label)
+
+    # == the filter row follows the chips ===========================================================
+
+    _mirrored_tag: str | None = None  # the tag chip the Tag box shows (not a filter of its own)
+    _mirrored_dates: tuple[date, date] | None = None  # the date chip's days the pickers show
+
+    def follow_chips(self) -> None:
+        """Date and tag chips in the search box show in the date pickers, the Tag box and the
+        sidebar's tag list; removing the chip clears them again. The chips stay the one source
+        of those filters: `base_filters` skips what the row only mirrors, and editing the row
+        replaces the chips (`_dates_edited`, `_tag_edited`)."""
+        understood = understanding_of(self.search_bar.parts())
+        tag = understood.tags[-1] if understood.tags else None
+        if tag is not None:
+            self._show_tag(tag)
+        elif self._mirrored_tag is not None and self.tag_filter() == self._mirrored_tag:
+            self._show_tag("")
+        self._mirrored_tag = tag
+        dates = understood.dates
+        if dates is not None:
+            earliest: date = self.date_from.minimumDate().toPython()  # type: ignore[assignment]  # a date, the stubs say object
+            start = dates.start or earliest
+            self._show_dates((start, dates.end or max(date.today(), start)))  # an open end: up to today
+            self._mirrored_dates = self._dates_shown()
+        else:
+            if self._mirrored_dates is not None and self._dates_shown() == self._mirrored_dates:
+                self._show_dates(None)
+            self._mirrored_dates = None
+
+    def _dates_shown(self) -> tuple[date, date] | None:
+        if not self.date_check.isChecked():
+            return None
+        return self.date_from.date().toPython(), self.date_to.date().toPython()  # type: ignore[return-value]  # dates
+
+    def _show_dates(self, days: tuple[date, date] | None) -> None:
+        widgets = (self.date_check, self.date_from, self.date_to)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.date_check.setChecked(days is not None)
+        if days is not None:
+            self.date_from.setDate(QDate(days[0].year, days[0].month, days[0].day))
+            self.date_to.setDate(QDate(days[1].year, days[1].month, days[1].day))
+        for widget in widgets:
+            widget.blockSignals(False)
+        self.date_from.setEnabled(days is not None)
+        self.date_to.setEnabled(days is not None)
+
+    def _show_tag(self, name: str) -> None:
+        self.tag_combo.blockSignals(True)
+        index = self.tag_combo.findData(name) if name else 0
+        self.tag_combo.setCurrentIndex(max(index, 0))
+        if index < 0:
+            self.tag_combo.setEditText(name)
+        self.tag_combo.blockSignals(False)
+
+    def _dates_edited(self) -> None:
+        """The user changed the pickers: they now say the dates, in place of any date chip."""
+        if self._dates_shown() != self._mirrored_dates:
+            self.search_bar.drop_filter_chips("date")
+            self._mirrored_dates = None
+        self.run_query()
+
+    def _tag_edited(self) -> None:
+        """The Tag box or the tag list chose a tag: it replaces any tag chip (leaving the box unchanged keeps it)."""
+        if self.tag_filter() != self._mirrored_tag:
+            self.search_bar.drop_filter_chips("tag")
+            self._mirrored_tag = None
+        self.run_query()
 
     def tag_filter(self) -> str | None:
         data = self.tag_combo.currentData()
@@ -65,17 +138,15 @@ class Queries(WindowPart):
 
     def set_tag_filter(self, name: str) -> None:
         """Show only photos with this tag ("" for all), as choosing it in the filter row would."""
-        index = self.tag_combo.findData(name) if name else 0
-        self.tag_combo.setCurrentIndex(max(index, 0))
-        if index < 0:
-            self.tag_combo.setEditText(name)
-        self.run_query()
+        self._show_tag(name)
+        self._tag_edited()
 
     def run_query(self) -> None:
         """Search with the bar's terms, or browse the library when the bar is empty."""
         self.typing_timer.stop()
         if self._closed:
             return
+        self.follow_chips()
         self.tag_list.select(self.tag_filter())
         terms = self.search_bar.chip_terms()
         typed = self.search_bar.typed_text()
@@ -125,11 +196,15 @@ class Queries(WindowPart):
         filters = self.filters()
         order = "name" if self.grid_model.sort == SORT_NAME else "taken"
 
-        def job(ctx: LibraryContext) -> list[Photo]:
+        def job(ctx: LibraryContext) -> tuple[list[Photo], dict[str, list[str]]]:
             photos = ctx.lib.all_photos(order=order)
-            return filter_photos(ctx.lib, photos, filters)
+            return filter_photos(ctx.lib, photos, filters), unknown_tags(ctx.lib, filters.tag_names())
 
-        self._start_query(job, lambda photos: self._show_library(photos, keep_order=keep_order))
+        def done(found: tuple[list[Photo], dict[str, list[str]]]) -> None:
+            self.explain_no_results(found[1])
+            self._show_library(found[0], keep_order=keep_order)
+
+        self._start_query(job, done)
 
     def _start_query(self, fn: Callable, on_done: Callable) -> None:  # type: ignore[type-arg]
         if self._query_token is not None:
@@ -186,7 +261,7 @@ class Queries(WindowPart):
     def _date_toggled(self, on: bool) -> None:
         self.date_from.setEnabled(on)
         self.date_to.setEnabled(on)
-        self.run_query()
+        self._dates_edited()
 
     # == drops and paste ====================================================================
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from PySide6.QtCore import Qt
 
+from photoclip.app.words import unknown_tag_text
 from photoclip.core.db import Photo
 from photoclip.core.db import places as places_sql
 from photoclip.core.model import Embedder
-from photoclip.core.search import Filters, QueryError, QueryTerm, Result, filter_photos
+from photoclip.core.search import Filters, QueryError, QueryTerm, Result, filter_photos, unknown_tags
 from photoclip.core.search.filters import as_day
 from photoclip.core.search.request import SearchRequest, build_request, library_places
 from photoclip.core.search.understand import Part, Understanding
@@ -27,6 +28,7 @@ from photoclip.gui.models import SORT_DATE
 from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
+from photoclip.gui.windows.layout import NO_RESULTS_TEXT
 
 PIN_HINT = "  · Enter pins them"
 
@@ -39,6 +41,7 @@ class Outcome:
     results: list[Result] | None = None
     photos: list[Photo] | None = None
     needs_model: bool = False
+    unknown_tags: dict[str, list[str]] = field(default_factory=dict)  # tags asked for that do not exist: close names
 
 
 def merge_parts(base: Filters, parts: Sequence[Part]) -> Filters:
@@ -88,12 +91,14 @@ def understood_search(
     terms = [*chip_terms, *(request.terms if request else ())]
     merged = request.filters if request else filters
     understood = request.understood if request else Understanding(typed)
+    unknown = unknown_tags(ctx.lib, merged.tag_names())
     if not terms:
         photos = filter_photos(ctx.lib, ctx.lib.all_photos(order="taken"), merged)
-        return Outcome(understood, photos=photos)
+        return Outcome(understood, photos=photos, unknown_tags=unknown)
     if embedder is None or (not images and any(term.kind == "image" for term in terms)):
         return Outcome(understood, needs_model=True)
-    return Outcome(understood, results=ctx.searcher(embedder).search(terms, limit=limit, filters=merged))
+    results = ctx.searcher(embedder).search(terms, limit=limit, filters=merged)
+    return Outcome(understood, results=results, unknown_tags=unknown)
 
 
 def place_text(ctx: LibraryContext, photo_id: int) -> str | None:
@@ -126,6 +131,7 @@ class UnderstoodQueries(WindowPart):
             self.statusBar().showMessage(self._understood_hint, 6000)
         else:
             self._clear_understood_hint()
+        self.explain_no_results(outcome.unknown_tags)
         if outcome.needs_model:
             self._query_token = None
             self._pending_query = True
@@ -136,6 +142,10 @@ class UnderstoodQueries(WindowPart):
             assert outcome.results is not None
             self._show_results(outcome.results)
         self._after_query_shown()
+
+    def explain_no_results(self, unknown: dict[str, list[str]]) -> None:
+        """What the empty page says: a tag that does not exist is named (with close ones), not "no photos match"."""
+        self.no_results.setText(unknown_tag_text(unknown) if unknown else NO_RESULTS_TEXT)
 
     def _clear_understood_hint(self) -> None:
         if self._understood_hint and self.statusBar().currentMessage() == self._understood_hint:

@@ -1,0 +1,146 @@
+"""The Labels dialog's layout: which widget goes where and which button does what.
+
+Kept apart from labels.py, which holds what the dialog does (load, score, apply), as the
+main window keeps windows/layout.py apart from its behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.gui.widgets.background_rule import BackgroundRuleBox
+from photoclip.gui.widgets.histogram import HistogramWidget
+from photoclip.gui.widgets.label_preview import PreviewGrid
+
+if TYPE_CHECKING:
+    from photoclip.gui.dialogs.labels import LabelsDialog
+
+SLIDER_STEPS = 1000
+
+
+def build_labels_ui(dialog: LabelsDialog) -> None:
+    """Make the dialog's widgets (as its attributes), lay them out and connect them."""
+    dialog.label_list = QListWidget(dialog)
+    dialog.add_button = QPushButton("Add…", dialog)
+    dialog.rename_button = QPushButton("Rename…", dialog)
+    dialog.delete_button = QPushButton("Delete…", dialog)
+    dialog.starter_button = QPushButton("Add starter labels", dialog)
+    left = QWidget(dialog)
+    left_layout = QVBoxLayout(left)
+    left_layout.setContentsMargins(0, 0, 0, 0)
+    left_layout.addWidget(dialog.label_list)
+    row = QHBoxLayout()
+    for button in (dialog.add_button, dialog.rename_button, dialog.delete_button):
+        row.addWidget(button)
+    left_layout.addLayout(row)
+    left_layout.addWidget(dialog.starter_button)
+    files = QHBoxLayout()
+    dialog.import_button = QPushButton("Import…", dialog)
+    dialog.import_button.setToolTip("Add labels from a file someone shared (existing labels are kept)")
+    dialog.export_button = QPushButton("Export…", dialog)
+    dialog.export_button.setToolTip("Save your labels and their descriptions to a file to share")
+    files.addWidget(dialog.import_button)
+    files.addWidget(dialog.export_button)
+    left_layout.addLayout(files)
+
+    dialog.descriptions = QPlainTextEdit(dialog)
+    dialog.descriptions.setPlaceholderText("Description phrases, one per line (e.g. “a dog on a sofa”)")
+    dialog.descriptions.setMaximumHeight(90)
+    dialog.save_descriptions_button = QPushButton("Save descriptions", dialog)
+    dialog.histogram = HistogramWidget(dialog)
+    dialog.slider = QSlider(Qt.Orientation.Horizontal, dialog)
+    dialog.slider.setRange(0, SLIDER_STEPS)
+    dialog.count_label = QLabel("", dialog)
+    dialog.show_held_back = QCheckBox("Show the photos held back", dialog)
+    dialog.show_held_back.setToolTip(
+        "Photos past the line that look as much like any photo as like this label: photoclip does not "
+        "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
+    )
+    dialog.show_held_back.setEnabled(False)
+    dialog.background_rule = BackgroundRuleBox(dialog)
+    dialog.preview = PreviewGrid(dialog.thumbs, dialog)
+    dialog.apply_button = QPushButton("Apply", dialog)
+    dialog.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
+    dialog.reset_button = QPushButton("Reset to calibrated", dialog)
+    dialog.tag_all_button = QPushButton("Tag library with all labels", dialog)
+    dialog.tag_all_button.setToolTip("Apply every label to every analysed photo (Ctrl+T in the main window)")
+    dialog.progress = QProgressBar(dialog)
+    dialog.progress.setTextVisible(False)
+    dialog.progress.setMaximumHeight(12)
+    dialog.progress.hide()
+    dialog.status = QLabel("", dialog)
+    for text in (dialog.status, dialog.count_label):
+        # Wrapped and free to shrink: a long message takes more lines, never a wider dialog.
+        text.setWordWrap(True)
+        text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        text.setMinimumWidth(0)
+    right = QWidget(dialog)
+    right_layout = QVBoxLayout(right)
+    right_layout.setContentsMargins(0, 0, 0, 0)
+    right_layout.addWidget(QLabel("Descriptions:", dialog))
+    right_layout.addWidget(dialog.descriptions)
+    right_layout.addWidget(dialog.save_descriptions_button, 0, Qt.AlignmentFlag.AlignRight)
+    right_layout.addWidget(dialog.histogram, 1)
+    right_layout.addWidget(dialog.slider)
+    right_layout.addWidget(dialog.count_label)
+    right_layout.addWidget(dialog.show_held_back)
+    right_layout.addWidget(dialog.background_rule)
+    right_layout.addWidget(dialog.preview)
+    buttons = QHBoxLayout()
+    buttons.addStretch(1)
+    buttons.addWidget(dialog.reset_button)
+    buttons.addWidget(dialog.apply_button)
+    right_layout.addLayout(buttons)
+
+    splitter = QSplitter(dialog)
+    splitter.addWidget(left)
+    splitter.addWidget(right)
+    splitter.setStretchFactor(1, 1)
+    close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+    close.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(splitter, 1)
+    layout.addWidget(dialog.status)
+    layout.addWidget(dialog.progress)
+    bottom = QHBoxLayout()
+    bottom.addWidget(dialog.tag_all_button)
+    bottom.addStretch(1)
+    bottom.addWidget(close)
+    layout.addLayout(bottom)
+
+    dialog.label_list.currentItemChanged.connect(lambda *_: dialog._selection_changed())
+    dialog.add_button.clicked.connect(dialog.editing.ask_add)
+    dialog.rename_button.clicked.connect(dialog.editing.ask_rename)
+    dialog.delete_button.clicked.connect(dialog.editing.ask_delete)
+    dialog.starter_button.clicked.connect(dialog.editing.add_starter_labels)
+    dialog.import_button.clicked.connect(dialog.editing.ask_import)
+    dialog.export_button.clicked.connect(dialog.editing.ask_export)
+    dialog.save_descriptions_button.clicked.connect(dialog.save_descriptions)
+    dialog.slider.valueChanged.connect(dialog._slider_moved)
+    dialog.show_held_back.toggled.connect(lambda _on: dialog._slider_moved())
+    dialog.apply_button.clicked.connect(dialog.apply_threshold)
+    dialog.reset_button.clicked.connect(dialog.reset_threshold)
+    dialog.tag_all_button.clicked.connect(dialog.tag_library)
+    dialog.tagging.tagger.progress.connect(dialog._tag_progress)
+    dialog.tagging.tagger.running_changed.connect(dialog.progress.setVisible)
+    dialog.tagging.tagger.finished.connect(dialog._tagged)
+    dialog.tagging.tagger.failed.connect(dialog._failed_text)
+    dialog.preview.customContextMenuRequested.connect(dialog._preview_menu)
+    dialog._update_enabled()

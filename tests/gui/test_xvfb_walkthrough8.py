@@ -1,0 +1,55 @@
+"""Screenshots of what the round-8 walkthrough fixed, at laptop sizes, for a person to look at:
+the first start without weights (the banner says where it looked and how to side-load) and a
+search for a tag that does not exist (named, with the close ones)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.gui.test_xvfb import ARTIFACTS, _xvfb, launch_command
+
+pytestmark = [
+    pytest.mark.xvfb,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+]
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1024, 700)])
+def test_first_start_banner_and_a_missing_tag_at_laptop_sizes(screen: tuple[int, int], tmp_path: Path, photo_dir: Path) -> None:
+    width, height = screen
+    ARTIFACTS.mkdir(exist_ok=True)
+    banner_shot = ARTIFACTS / f"xvfb-{width}x{height}-first-start-banner.png"
+    tag_shot = ARTIFACTS / f"xvfb-{width}x{height}-missing-tag.png"
+    report = tmp_path / "report.json"
+    script = tmp_path / "script.json"
+    actions = [
+        {"add_folder": str(photo_dir)},
+        {"wait": "model"},
+        {"wait": "catalogued"},
+        {"wait": "thumbnails"},
+        {"screenshot": str(banner_shot)},
+        {"report": str(report)},
+        {"pin": "#dgos"},
+        {"wait": "shown"},
+        {"screenshot": str(tag_shot)},
+        {"quit": True},
+    ]
+    script.write_text(json.dumps({"timeout": 180, "actions": actions}))
+    with _xvfb(f"{width}x{height}x24") as display:
+        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PHOTOCLIP_HOME=str(tmp_path / "home"), HF_HUB_OFFLINE="1")
+        for var in ("WAYLAND_DISPLAY", "PHOTOCLIP_MODEL", "PHOTOCLIP_WEIGHTS"):
+            env.pop(var, None)
+        done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(report.read_text())
+    assert result["model"] == "missing"
+    assert "looked for open_clip_model.safetensors in" in result["banner"]
+    for shot in (banner_shot, tag_shot):
+        assert shot.is_file() and shot.stat().st_size > 10_000, f"{shot} is missing or blank"
