@@ -257,6 +257,8 @@ class ScriptDriver(QObject):
                         "counts": w.counts,
                         "rows": rows,
                         "banner": w.banner.text.text() if w.banner.isVisible() else "",
+                        "banner_details": w.banner.details.text() if w.banner.isVisible() else "",
+                        "banner_details_shown": w.banner.details.isVisible(),
                         "tags": [w.tag_combo.itemData(i) for i in range(1, w.tag_combo.count())],
                         "status": w.statusBar().currentMessage(),
                         "index_status": w.index_status.label.text() if w.index_status.isVisible() else "",
@@ -266,6 +268,8 @@ class ScriptDriver(QObject):
                     indent=1,
                 )
             )
+        elif "unfold_banner" in action:  # the banner's folded details link, as a click
+            w.banner.more.click()
         elif "rescan" in action:
             w.rescan()
         elif "resize" in action:

@@ -106,5 +106,30 @@ def test_no_model_banner_and_library_browsable(qtbot, indexed_db: Path) -> None:
     win.model_service._set("missing", "The search model X is not on this computer yet.")
     assert win.banner.isVisible()
     assert win.banner.first.text() == "Download model"
+    assert not win.banner.more.isVisible()  # nothing folded: no link to unfold it
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8)
+    win.close()
+
+
+def test_the_offline_how_to_is_folded_until_asked_for(qtbot, indexed_db: Path) -> None:
+    """At 1024x700 the whole first-start message took a third of the window: what to do
+    now stays in view, the offline how-to opens from its link."""
+    from photoclip.gui.services.model_service import missing_text
+
+    win = MainWindow(indexed_db, Settings(), load_model=False)
+    qtbot.addWidget(win)
+    win.resize(1024, 700)
+    win.show()
+    message = missing_text(None)
+    win.model_service._set("missing", message)
+    banner = win.banner
+    assert banner.text.text().endswith("your photos stay browsable meanwhile.")
+    assert "another computer" in banner.details.text() and "another computer" not in banner.text.text()
+    folded = banner.sizeHint().height()
+    assert banner.more.isVisible() and not banner.details.isVisible()
+    banner.more.click()
+    assert banner.details.isVisible()
+    assert banner.sizeHint().height() > folded
+    banner.more.click()
+    assert not banner.details.isVisible()
     win.close()

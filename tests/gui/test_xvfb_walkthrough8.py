@@ -27,6 +27,8 @@ def test_first_start_banner_and_a_missing_tag_at_laptop_sizes(screen: tuple[int,
     ARTIFACTS.mkdir(exist_ok=True)
     banner_shot = ARTIFACTS / f"xvfb-{width}x{height}-first-start-banner.png"
     tag_shot = ARTIFACTS / f"xvfb-{width}x{height}-missing-tag.png"
+    unfolded_shot = ARTIFACTS / f"xvfb-{width}x{height}-first-start-banner-unfolded.png"
+    unfolded = tmp_path / "unfolded.json"
     report = tmp_path / "report.json"
     script = tmp_path / "script.json"
     actions = [
@@ -36,6 +38,10 @@ def test_first_start_banner_and_a_missing_tag_at_laptop_sizes(screen: tuple[int,
         {"wait": "thumbnails"},
         {"screenshot": str(banner_shot)},
         {"report": str(report)},
+        {"unfold_banner": True},
+        {"screenshot": str(unfolded_shot)},
+        {"report": str(unfolded)},
+        {"unfold_banner": True},
         {"pin": "#dgos"},
         {"wait": "shown"},
         {"screenshot": str(tag_shot)},
@@ -50,6 +56,9 @@ def test_first_start_banner_and_a_missing_tag_at_laptop_sizes(screen: tuple[int,
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(report.read_text())
     assert result["model"] == "missing"
-    assert "looked for open_clip_model.safetensors in" in result["banner"]
-    for shot in (banner_shot, tag_shot):
+    # What to do now in view; where photoclip looked and the offline how-to folded behind a link.
+    assert result["banner"].endswith("browsable meanwhile.") and not result["banner_details_shown"]
+    assert "looked for open_clip_model.safetensors in" in result["banner_details"]
+    assert json.loads(unfolded.read_text())["banner_details_shown"]
+    for shot in (banner_shot, unfolded_shot, tag_shot):
         assert shot.is_file() and shot.stat().st_size > 10_000, f"{shot} is missing or blank"

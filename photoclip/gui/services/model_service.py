@@ -216,6 +216,15 @@ def window_text(exc: BaseException, choice: ModelChoice | None) -> str:
     return text
 
 
+MISSING_HEAD_END = "your photos stay browsable meanwhile."
+
+
+def missing_parts(message: str) -> tuple[str, str]:
+    """The first start's banner split into what to do now and the offline how-to (folded)."""
+    head, found, rest = message.partition(MISSING_HEAD_END)
+    return (head + found, rest.strip()) if found else (message, "")
+
+
 def missing_text(choice: ModelChoice | None, route: OfflineRoute | None = None) -> str:
     """The first start's banner: what is missing, where photoclip looked, and how to side-load it.
 
@@ -225,7 +234,7 @@ def missing_text(choice: ModelChoice | None, route: OfflineRoute | None = None) 
     offline = route.instructions(CHOOSE_IN_WINDOW) if route is not None else offline_words(choice)
     return (
         f"The search model {_describe(choice)} is not on this computer yet. Download it (about 600 MB for the "
-        "default model, once) or choose a checkpoint file you already have; your photos stay browsable meanwhile. " + offline
+        "default model, once) or choose a checkpoint file you already have; " + MISSING_HEAD_END + " " + offline
     )
 
 

@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 
 
 class Banner(QFrame):
-    """A message strip above the grid with up to two action buttons."""
+    """A message strip above the grid with up to two action buttons, and optional details
+    (the long how-to for a computer without internet) folded away behind a link: at a
+    laptop's 700 px the full text took a third of the window above the photos."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,24 +31,51 @@ class Banner(QFrame):
         self.setStyleSheet("QFrame#banner { background: rgba(241,196,15,45); border: 1px solid rgba(183,149,11,160); border-radius: 6px; }")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
+        words = QVBoxLayout()
+        words.setContentsMargins(0, 0, 0, 0)
         self.text = QLabel(self)
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        layout.addWidget(self.text, 1)
+        self.more = QToolButton(self)
+        self.more.setCheckable(True)
+        self.more.setAutoRaise(True)
+        self.more.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more.setArrowType(Qt.ArrowType.RightArrow)
+        self.more.toggled.connect(self._show_details)
+        self.details = QLabel(self)
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        words.addWidget(self.text)
+        words.addWidget(self.more, 0, Qt.AlignmentFlag.AlignLeft)
+        words.addWidget(self.details)
+        layout.addLayout(words, 1)
         self.first = QPushButton(self)
         self.second = QPushButton(self)
         layout.addWidget(self.first)
         layout.addWidget(self.second)
         self.hide()
 
-    def show_message(self, text: str, first: str | None = None, second: str | None = None) -> None:
+    def show_message(
+        self, text: str, first: str | None = None, second: str | None = None, *, details: str = "", details_link: str = ""
+    ) -> None:
+        """`details` stay folded behind `details_link` until the user opens them."""
         self.text.setText(text)
         for button, label in ((self.first, first), (self.second, second)):
             button.setVisible(bool(label))
             if label:
                 button.setText(label)
+        self.details.setText(details)
+        self.more.setText(details_link or "More")
+        self.more.setVisible(bool(details))
+        self.more.setChecked(False)
+        self._show_details(False)
         self.show()
+
+    def _show_details(self, shown: bool) -> None:
+        self.details.setVisible(shown and bool(self.details.text()))
+        self.more.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
 
 class IndexStatus(QWidget):

@@ -38,7 +38,7 @@ from photoclip.gui.models import (
 )
 from photoclip.gui.qtcompat import keep_singletons_alive
 from photoclip.gui.services.indexer import IndexController
-from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService
+from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, ModelService, missing_parts
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.watching import LibraryWatch
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
@@ -217,7 +217,8 @@ class MainWindow(
         self.model_label.setText(text)
         self.model_label.setToolTip(message)
         if state == MISSING:
-            self.banner.show_message(message, "Download model", "Choose checkpoint file…")
+            now, offline = missing_parts(message)
+            self.banner.show_message(now, "Download model", "Choose checkpoint file…", details=offline, details_link="No internet here?")
         elif state == UNAVAILABLE:
             choice = self.model_service.choice
             # A local file cannot be downloaded: "try again" loads it again, nothing more.
