@@ -149,8 +149,17 @@ def test_while_the_model_loads_photos_are_decoded_far_ahead_then_embedded_in_bat
 
     monkeypatch.setattr(pipeline, "decode_item", watching)
     monkeypatch.setattr(embedder, "embed_images", embedding)
-    final = drain(index_library(library, embedder, batch_size=4, workers=1, commit_every=0.0))
+    events = index_library(library, embedder, batch_size=4, workers=1, commit_every=0.0)
+    seen: set[int] = set()
+    while True:
+        try:
+            seen.add(next(events).embedded)
+        except StopIteration as stop:
+            final = stop.value
+            break
     assert final.embedded == 30 and library.counts(embedder.model_id)["embedded"] == 30
+    # The waiting photos went in a batch per event (each committed), not all in one go.
+    assert len(seen - {0}) >= 30 // 4
     assert decoded_at_first_batch[0] >= 25
     assert len(decoded) == 30  # nothing decoded twice
 

@@ -247,15 +247,13 @@ class _Run:
         return not self.checked and bool(getattr(self.embedder, "loading", False))
 
     def embed_batch(self, progress: IndexProgress) -> bool:
-        """Embed what is waiting, batch_size photos at a time (more wait after a model load)."""
-        if len(self.batch) <= self.batch_size:
+        """Embed the first batch_size photos waiting. After a model load more wait: they go
+        a batch per call, so that commits and progress events come between batches."""
+        waiting, self.batch = self.batch[self.batch_size :], self.batch[: self.batch_size]
+        try:
             return self._embed_waiting(progress)
-        waiting, self.batch = self.batch, []
-        embedded = False
-        for start in range(0, len(waiting), self.batch_size):
-            self.batch = waiting[start : start + self.batch_size]
-            embedded = self._embed_waiting(progress) or embedded
-        return embedded
+        finally:
+            self.batch.extend(waiting)
 
     def _embed_waiting(self, progress: IndexProgress) -> bool:
         if not self.batch or self.embedder is None:
@@ -326,9 +324,12 @@ class _Run:
                         if item is None:
                             break
                         pending.append(pool.submit(decode, item))
-                    if not pending:
+                    if pending:
+                        embedded = self.receive(pending.popleft().result(), progress)
+                    elif self.batch and self.embedder is not None:
+                        embedded = self.embed_batch(progress)  # the last photos, a batch at a time
+                    else:
                         break
-                    embedded = self.receive(pending.popleft().result(), progress)
                     now = time.monotonic()
                     if now - self.last_commit >= self.commit_every:
                         self.commit(progress)
@@ -341,8 +342,6 @@ class _Run:
                         progress.eta = remaining / progress.rate if progress.rate > 0 else None
                         yield progress
                         progress = _fresh_event(progress)
-                if not progress.cancelled:
-                    self.embed_batch(progress)
             finally:
                 for future in pending:
                     future.cancel()
