@@ -76,3 +76,18 @@ def test_a_vector_move_that_misclassifies_earlier_answers_is_refused() -> None:
     wrong = int(np.flatnonzero(~truth)[10])
     answers[wrong] = True
     assert held_out_errors(text, photos, answers, [wrong]) >= held_out_errors(text, photos, answers, [])
+
+
+def test_a_first_disagreeing_yes_moves_the_vector() -> None:
+    # With only ✓ answers, held out, the lowest ✓ is misclassified whatever the vector, so
+    # the held-out test refused the move that finds a small subject (d' = 3, 5%: eight
+    # answers before the first move). Until both kinds of answer exist, a disagreeing
+    # answer moves the vector.
+    photos, truth, text = library(11, 2000, 0.05, 3.0)
+    state = FeedbackState(text)
+    before = tagged(state, photos)
+    missed = [int(r) for r in np.flatnonzero(truth & ~before)[:2]]
+    for row in missed:
+        assert answer(state, photos, row, True) is False
+    assert state.movers == missed
+    assert not np.array_equal(state.vector(photos), text)

@@ -11,7 +11,10 @@ subject, photos with it), when the data show two groups:
    if it explains the scores clearly better than one group (BIC), the groups are well
    apart (separation >= MIN_SEPARATION pooled sigmas) and the upper group is not a
    handful of photos; a small upper group (under 5%) must also put clearly more photos
-   above its line than the bell of the rest would by itself. When background scores are
+   above its line than the bell of the rest would by itself; and a group under 30% (upper
+   or lower; the two groups then make one hump) must do the same on the scores themselves
+   (a bell with short tails, a label everything matches alike, fits as a small lower and a
+   large upper group). When background scores are
    given (the same photos against generic "a photo" prompts), the upper group must also
    beat the background more often than the lower group does: a second mode that is just
    "photos in general" is not a subject.
@@ -59,7 +62,15 @@ KAPPAS = (-0.15, 0.0, 0.1, 0.2, 0.3, 0.45)
 # _stands_out_of_the_bell): with 6 bends x 7 starts, EM finds a "small group" in the tail
 # of one plain bell in about one library of 1,000 photos in ten.
 SMALL_GROUP_SHARE = 0.05
-STANDOUT_RATIO = 2.0  # photos above the line, at least this many times what the bell puts there
+# A group (upper or lower) under this share must also stand out of the other group's bell
+# on the straight score axis: two groups d' = 3 apart make one hump until the smaller one
+# holds about 20-30% of the photos, so below that only the tail can tell them from one bell.
+ONE_HUMP_SHARE = 0.3
+# ... and by more than a small group must: with the bell read where the group cannot reach
+# (see _stands_out_of_the_bell), one short-tailed bell's own flank reaches 2-2.5 times the
+# bell's prediction, two Gaussian groups d' = 3 apart 4-5 times.
+ONE_HUMP_RATIO = 3.0
+STANDOUT_RATIO = 2.0  # photos beyond the line, at least this many times what the bell puts there
 STANDOUT_P = 1e-3  # and that many photos this unlikely from the bell alone (Poisson)
 
 
@@ -192,9 +203,20 @@ def _two_groups(
         return None
     best.split = split
     line = _best_expected_f1(best, warp)
-    if high_share < SMALL_GROUP_SHARE and not _stands_out_of_the_bell(y, line):
+    if high_share < SMALL_GROUP_SHARE and not _stands_out_of_the_bell(y, line, high_share):
         return None
     threshold = warp.inverse(line)
+    # A group that does not make a second hump must stand out of the other group's bell
+    # on the scores themselves, not only on the bent axis: a bend stretches one tail, and
+    # a bell with short tails (everything matches alike) then reads as a small group plus
+    # a large one (11% / 89% of a triangular bell, its 89% tagged).
+    if min(high_share, 1.0 - high_share) < ONE_HUMP_SHARE:
+        if high_share <= 0.5:
+            stands_out = _stands_out_of_the_bell(x, threshold, high_share, ONE_HUMP_RATIO)
+        else:
+            stands_out = _stands_out_of_the_bell(-x, -threshold, 1.0 - high_share, ONE_HUMP_RATIO)
+        if not stands_out:
+            return None
     if margin is not None and not _upper_beats_background(x, margin, threshold):
         return None
     return ScoreShape(threshold, 2, False, low_mean, low_sigma, high_mean, high_sigma, high_share, warp)
@@ -214,20 +236,26 @@ def _best_expected_f1(fit: Mixture, warp: Warp) -> float:
     return float(grid[int(np.argmax(f1))])
 
 
-def _stands_out_of_the_bell(y: np.ndarray, line: float) -> bool:
+def _stands_out_of_the_bell(y: np.ndarray, line: float, share: float, ratio: float = STANDOUT_RATIO) -> bool:
     """Whether clearly more photos lie above `line` (on the fitted axis) than the bell of the
-    photos without the subject puts there by itself.
+    other photos puts there by itself, for an upper group of about `share` of the photos.
 
-    The bell is read from the median and the lower tail (the 10th percentile), which a small
-    upper group cannot reach, so the group's own photos do not widen the bell that is meant
-    to explain them away."""
-    median = float(np.median(y))
-    sigma = (median - float(np.quantile(y, 0.1))) / 1.2816
+    The bell is read from its median and its 10th percentile, taken where the upper group
+    cannot reach: the bell holds 1 - share of the photos, so its quantile q is about the
+    quantile q * (1 - share) of all of them. Then the group's own photos neither widen nor
+    shift the bell that is meant to explain them away. The bell is then counted as if it
+    held every photo: an upper bound on what it puts beyond the line, because for a bell
+    with short tails there is no second group and the correction above is too generous
+    (a triangular bell's top 28% otherwise "stand out" 2.5 times). Called on (-y, -line)
+    with the lower group's share it asks the same of a lower group."""
+    rest = 1.0 - share
+    median, tenth = (float(v) for v in np.quantile(y, [0.5 * rest, 0.1 * rest]))
+    sigma = (median - tenth) / 1.2816
     observed = int((y >= line).sum())
     if sigma <= 0.0:  # the lower half is one tied score: anything above it stands out
         return observed > 0
     expected = y.size * float(normal_sf(np.array([(line - median) / sigma]), 0.0, 1.0)[0])
-    return observed >= STANDOUT_RATIO * expected and poisson_sf(expected, observed) < STANDOUT_P
+    return observed >= ratio * expected and poisson_sf(expected, observed) < STANDOUT_P
 
 
 def _upper_beats_background(x: np.ndarray, margin: np.ndarray, threshold: float) -> bool:
