@@ -202,3 +202,24 @@ def test_an_export_that_fails_is_not_tried_on_every_search(tiny_weights: Path, m
     record = read_record(OpenClipEmbedder(choice).model_id)
     assert record is not None and not record.verified and "cannot trace" in record.reason
     assert not needs_export(choice) and TextTower.open(choice) is None
+
+
+def test_work_folders_of_abandoned_exports_are_removed(tmp_path: Path) -> None:
+    """The app leaves an export running when it quits; a killed process leaves its folder:
+    the next full-model load removes those whose process is gone, never a live one's."""
+    import os
+    import time
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    gone = tmp_path / f".export-{ended.stdout.strip()}-abc"
+    mine = tmp_path / f".export-{os.getpid()}-def"
+    alive = tmp_path / ".export-1-ghi"  # init: always running
+    unnamed_old, unnamed_new = tmp_path / ".export-old", tmp_path / ".export-new"
+    for folder in (gone, mine, alive, unnamed_old, unnamed_new):
+        folder.mkdir()
+        (folder / "textual.weights").write_bytes(b"x" * 1000)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(unnamed_old, (hours_ago, hours_ago))
+    texttower.remove_abandoned_exports(tmp_path)
+    assert not gone.exists() and not unnamed_old.exists()
+    assert mine.exists() and alive.exists() and unnamed_new.exists()

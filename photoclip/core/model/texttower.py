@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,6 +192,7 @@ def needs_export(choice: ModelChoice) -> bool:
         model_id = model_id_for(choice)
     except Exception:
         return False
+    remove_abandoned_exports(towers_dir())
     record = read_record(model_id)
     return record is None or not record.current(model_id)
 
@@ -259,7 +261,8 @@ def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
 
     target = tower_dir(model_id)
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    remove_abandoned_exports(target.parent)
+    work = Path(tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", dir=target.parent))
     try:
         fastpath = torch.backends.mha.get_fastpath_enabled()
         torch.backends.mha.set_fastpath_enabled(False)  # its fused kernel cannot be traced
@@ -308,6 +311,42 @@ def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
         return record
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def remove_abandoned_exports(folder: Path) -> None:
+    """Remove the work folders of exports whose process is gone (~250 MB each for ViT-B-32).
+
+    The app leaves an export running when it quits rather than keep the user waiting, and
+    a killed process never reaches its clean-up: whoever next loads a full model clears up."""
+    try:
+        works = list(folder.glob(".export-*"))
+    except OSError:
+        return
+    for work in works:
+        if not _abandoned(work):
+            continue
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _abandoned(work: Path) -> bool:
+    """A work folder named `.export-PID-…` whose process has ended (where that can be asked
+    safely: on Windows os.kill ends a process, so there an hour's age decides)."""
+    parts = work.name.split("-")
+    pid = int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
+    if pid is None or os.name != "posix":
+        try:
+            return time.time() - work.stat().st_mtime > 3600
+        except OSError:
+            return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's process)
+    return False
 
 
 def _optimise(raw: Path, target: Path) -> None:
