@@ -7,11 +7,13 @@ subject's photos add a subject direction, the label's text leans partly on the s
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from photoclip.core.model import normalize
-from photoclip.core.tagging.converge import FeedbackState, answer, held_out_errors, tagged
+from photoclip.core.tagging.converge import FeedbackState, answer, held_out_errors, line_for, tagged
+from photoclip.core.tagging.verdict_line import STEP_Z
 
 DIM = 64
 
@@ -91,3 +93,20 @@ def test_a_first_disagreeing_yes_moves_the_vector() -> None:
         assert answer(state, photos, row, True) is False
     assert state.movers == missed
     assert not np.array_equal(state.vector(photos), text)
+
+
+def test_a_refitted_line_moves_only_as_far_as_the_answers_that_contradict_it() -> None:
+    # Scores as coordinates: vector (1, 0) scores each photo by its first entry.
+    rng = np.random.default_rng(2)
+    scores = np.concatenate([rng.normal(0.18, 0.025, 1800), rng.normal(0.28, 0.025, 200)])
+    library_rows = np.stack([scores, np.zeros_like(scores)], axis=1)
+    vector = np.array([1.0, 0.0])
+    shape_line, _ = line_for(vector, library_rows, library_rows[:0], {}, None)
+    # Four ✓ well above the line the shape gives, one just under it (the user's latest).
+    answered_scores = np.array([shape_line + 0.08, shape_line + 0.07, shape_line + 0.06, shape_line + 0.05, shape_line - 0.001])
+    answered = np.stack([answered_scores, np.zeros(5)], axis=1)
+    line, stats = line_for(vector, library_rows, answered, dict.fromkeys(range(5), True), None)
+    # One answer contradicts the shape's line: one step under it. Counting all five as
+    # evidence stepped 16 steps down, past most of the library.
+    assert line == pytest.approx(shape_line - 0.001 - STEP_Z * stats.scale)
+    assert (scores >= line).sum() < 1.3 * (scores >= shape_line).sum()

@@ -81,3 +81,31 @@ def test_the_line_stays_between_floor_and_ceiling(seed):
     yes, no = rng.normal(1, 1, rng.integers(0, 6)), rng.normal(0, 1, rng.integers(1, 6))
     line = line_after_verdict(float(rng.normal()), yes, no, agreed=False, scale=float(rng.uniform(0.01, 3)), floor=-1.0, ceiling=1.5)
     assert -1.0 <= line <= 1.5
+
+
+def test_steps_past_a_refitted_line_double_only_with_the_answers_that_contradict_it():
+    # Five confirmations, four well above the re-fitted line at 0.45 and one just under it:
+    # one answer's evidence, so one step below it, not 2**4 steps.
+    confirmed = np.array([0.52, 0.50, 0.49, 0.5005, 0.446])
+    line = line_after_verdict(0.45, confirmed, np.array([]), agreed=False, scale=0.05, prior=0.45, evidence_from=0.45)
+    assert line == 0.446 - STEP_Z * 0.05
+    # Without evidence_from every confirmation counts (a line that moved with each answer).
+    far = line_after_verdict(0.45, confirmed, np.array([]), agreed=False, scale=0.05, prior=0.45)
+    assert far == 0.446 - STEP_Z * 0.05 * 2**4
+    # Two confirmations under the line: twice the step.
+    two = np.array([0.52, 0.44, 0.446])
+    assert line_after_verdict(0.45, two, np.array([]), agreed=False, scale=0.05, evidence_from=0.45) == 0.44 - STEP_Z * 0.05 * 2
+
+
+def test_a_refitted_line_crossing_one_rejection_stops_just_past_it_not_at_the_middle():
+    # A rejection at 0.366 sits just above the re-fitted line 0.365; the nearest
+    # confirmation is at 0.46. Bisection went to 0.413, untagging every photo in between.
+    confirmed, rejected = np.array([0.46, 0.54]), np.array([0.24, 0.366])
+    line = line_after_verdict(0.365, confirmed, rejected, agreed=False, scale=0.01, prior=0.365, evidence_from=0.365)
+    assert line == np.nextafter(0.366, 1.0)
+    assert verdict_errors(np.array([line]), confirmed, rejected)[0] == 0  # every answer still kept
+    # Coming down onto a confirmation: the line stops at it (a photo on the line is tagged).
+    down = line_after_verdict(0.5, np.array([0.46]), np.array([0.3]), agreed=False, scale=0.01, evidence_from=0.5)
+    assert down == 0.46
+    # Without evidence_from, the band is halved as before.
+    assert line_after_verdict(0.5, np.array([0.46]), np.array([0.3]), agreed=False, scale=0.01) == 0.38

@@ -16,7 +16,12 @@ vector, so it could make the tags worse. Here:
    others. A move that only fits the newest photo is refused; the line still moves.
 3. The line is recomputed in the chosen vector's scores: the line the shape of those
    scores gives (thresholds.py), corrected by every answer so far (verdict_line.py: the
-   stretch that contradicts the fewest answers, bisection, doubling steps).
+   stretch that contradicts the fewest answers, bisection, doubling steps). The answers
+   bound how far the re-fitted line may move: it goes just past the answers that
+   contradict the shape's line (between two answers) or, past the last answer, by a step
+   that doubles with the number of them, not with every answer given (five ✓, one of
+   them just under the re-fitted line, once sent the line 16 sigmas down: 2,639 of 3,000
+   photos tagged, F1 0.04 for four answers).
    A line the user pinned keeps its decisions instead: when the vector moves, it is
    re-placed in the new scores where it changes the fewest photos' sides (a raw line
    kept under a moved vector once untagged all ten photos of a label after one ✗).
@@ -108,8 +113,19 @@ def line_for(
     scores = answered @ vector
     yes = np.array([scores[r] for r, a in answers.items() if a])
     no = np.array([scores[r] for r, a in answers.items() if not a])
+    # The answers are evidence against the line the shape gives for this vector: a step
+    # past the last answer grows only with the answers that contradict that line.
+    shape_line = stats.calibrated
     return line_after_verdict(
-        line, yes, no, agreed=False, scale=stats.scale, floor=stats.low, ceiling=stats.high, prior=stats.calibrated
+        line,
+        yes,
+        no,
+        agreed=False,
+        scale=stats.scale,
+        floor=stats.low,
+        ceiling=stats.high,
+        prior=shape_line,
+        evidence_from=shape_line,
     ), stats
 
 

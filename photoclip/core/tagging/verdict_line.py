@@ -20,6 +20,12 @@ the last one), and the line is placed like a search for where the subject starts
    each verdict on that side (STEP_Z, 2 STEP_Z, 4 STEP_Z, ... in the label's robust
    sigmas), so a line far off comes back in a few answers rather than hundreds.
 
+5. Given `evidence_from` (converge.py: the shape's line for a re-fitted vector), the
+   verdicts bound the move: steps double only with the verdicts that contradict that
+   line, and inside a bounded stretch the line stops just past the verdict it crosses
+   rather than at the middle, so it does not jump past photos nobody has looked at on
+   the strength of one answer.
+
 Confirmed photos keep their manual tag and rejected ones are never auto-tagged, whatever
 the line: the line is about every other photo. Pure NumPy, tested and simulated on its own
 (benchmarks/bench_calibration.py --feedback).
@@ -44,6 +50,15 @@ def verdict_errors(lines: np.ndarray, confirmed: np.ndarray, rejected: np.ndarra
     return result
 
 
+def _doublings(contradicting: int) -> int:
+    """How often the step past the last verdict doubles: once per verdict beyond the first
+    that says the line being replaced is off on that side. Counting only those matters once
+    the line is re-fitted (converge.py): five confirmations, four of them well above a
+    re-fitted line and one just below it, are one answer's evidence, not five; counted as
+    five the line stepped 16 sigmas down and tagged 2,639 of 3,000 photos."""
+    return min(max(contradicting - 1, 0), MAX_DOUBLINGS)
+
+
 def line_after_verdict(
     line: float,
     confirmed: np.ndarray,
@@ -54,6 +69,7 @@ def line_after_verdict(
     floor: float = -math.inf,
     ceiling: float = math.inf,
     prior: float | None = None,
+    evidence_from: float | None = None,
 ) -> float:
     """The new line after one more verdict (see the module's docstring).
 
@@ -63,6 +79,10 @@ def line_after_verdict(
     `floor` / `ceiling`: the range the line must stay in (the scores' 1st percentile, a
     little above the best photo). `prior`: the line the shape of the scores gives now;
     when it contradicts no more verdicts than any other line, the line goes back to it.
+    `evidence_from`: the line the verdicts are evidence against. A step past the last
+    verdict doubles only with the verdicts that contradict this line (confirmations below
+    it, rejections at or above it); None: with every verdict on that side, as when each of
+    them was answered at a line that had just moved (see _doublings).
     """
     confirmed = np.asarray(confirmed, np.float64).ravel()
     rejected = np.asarray(rejected, np.float64).ravel()
@@ -82,13 +102,27 @@ def line_after_verdict(
     stretch = int(best[np.argmin(np.abs(best - current))])
     step = STEP_Z * max(scale, 1e-9)
     if stretch == 0:  # below every verdict: step down past the lowest confirmation
-        doublings = min(max(confirmed.size - 1, 0), MAX_DOUBLINGS)
-        new = points[0] - step * 2.0**doublings
+        against = confirmed if evidence_from is None else confirmed[confirmed < evidence_from]
+        new = points[0] - step * 2.0 ** _doublings(against.size)
     elif stretch == points.size:  # above every verdict: step up past the highest rejection
-        doublings = min(max(rejected.size - 1, 0), MAX_DOUBLINGS)
-        new = points[-1] + step * 2.0**doublings
+        against = rejected if evidence_from is None else rejected[rejected >= evidence_from]
+        new = points[-1] + step * 2.0 ** _doublings(against.size)
     else:
-        new = 0.5 * (points[stretch - 1] + points[stretch])
+        low, high = float(points[stretch - 1]), float(points[stretch])
+        new = 0.5 * (low + high)
+        if evidence_from is not None:
+            new = _past_the_answer(low, high, stretch < current)
         # (a, b]: the middle is inside; nudge a line that lands exactly on a (ties) above it.
-        new = max(new, float(np.nextafter(points[stretch - 1], math.inf)))
+        new = max(new, float(np.nextafter(low, math.inf)))
     return float(np.clip(new, floor, ceiling))
+
+
+def _past_the_answer(low: float, high: float, down: bool) -> float:
+    """A line in the stretch (low, high] between two answers, reached coming `down` from
+    above it (else up from below): just past the answer it crosses, no further. The
+    middle (bisection) skipped every photo in half the stretch however little the answers
+    said: a re-fitted line just under one old ✗ jumped half way to the nearest ✓ and
+    untagged 144 photos with the subject (F1 0.91 to 0.67). A step of a quarter sigma
+    past the answer did worse in simulation too (d' = 3, 10%: 0.89 after ten answers
+    against 0.92 just past it): the next question is asked right there anyway."""
+    return high if down else float(np.nextafter(low, math.inf))
