@@ -1,0 +1,70 @@
+"""Raw CLIP scores stay out of sight: the Match slider, the viewer's label rows, another model.
+
+Random weights carry no meaning: only what holds for any scores is asserted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from PySide6.QtWidgets import QLabel
+
+from photoclip.core.db import Library
+from photoclip.core.search import albums as core_albums
+from photoclip.gui.widgets.match_filter import kept, match_text, percent_for, threshold_for
+from photoclip.gui.windows.main_window import MainWindow
+
+# -- the Match slider ----------------------------------------------------------------------------
+
+
+def test_scale_runs_from_the_weakest_to_the_best_result() -> None:
+    scores = [0.31, 0.25, 0.22, 0.20, 0.12]
+    assert threshold_for(0, scores) is None and kept(None, scores) == 5
+    assert threshold_for(100, scores) == pytest.approx(0.31) and kept(threshold_for(100, scores), scores) == 1
+    half = threshold_for(50, scores)
+    assert half == pytest.approx(0.215) and kept(half, scores) == 3
+    assert match_text(half, scores) == "50% · keeps 3 of 5"
+    assert match_text(None, scores) == "all 5"
+    # a raw cut-off from an old album or `--min-score`: shown on the scale, never as 0% when it hides photos
+    assert percent_for(0.20, scores) == 42 and percent_for(0.1201, scores) == 1
+    assert percent_for(0.05, scores) == 0 and percent_for(0.5, scores) == 100
+    assert threshold_for(60, [0.2]) == pytest.approx(0.2)  # one result: it stays
+
+
+def _search(qtbot, window: MainWindow, text: str) -> list[float]:
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        qtbot.keyClicks(window.search_bar.edit, text)
+    return [window.grid_model.entry(r).score for r in range(window.grid_model.rowCount())]
+
+
+def test_match_slider_keeps_a_share_of_the_results_and_albums_keep_raw_scores(window: MainWindow, qtbot) -> None:
+    texts = [w.text() for w in window.filter_bar.findChildren(QLabel)]
+    assert not any("score" in t.lower() for t in texts), texts
+    assert not window.match_filter.slider.isEnabled()  # browsing: nothing to rank
+    scores = _search(qtbot, window, "a cat")
+    assert len(scores) == 8 and window.match_filter.count.text() == "all 8"
+    window.match_filter.set_percent(50)
+    shown = window.grid_model.rowCount()
+    assert shown == kept(threshold_for(50, scores), scores)
+    assert window.match_filter.count.text() == (f"50% · keeps {shown} of 8" if shown < 8 else "all 8")
+
+    # saved albums keep core's raw minimum score
+    window.save_album_as("half")
+    qtbot.waitUntil(lambda: window.albums_panel.names() == ["half"], timeout=20000)
+    with Library(window.db_path) as lib:
+        saved = core_albums.album(lib, "half").request
+        assert saved.filters.min_score == pytest.approx(threshold_for(50, scores))
+        # an album saved before this change (or by the CLI): a raw score, kept exactly on opening
+        raw = sorted(scores, reverse=True)[2]
+        core_albums.save_album(lib, "old", replace(saved, filters=replace(saved.filters, min_score=raw)))
+    window.match_filter.set_percent(0)
+    window.clear_search()
+    qtbot.waitUntil(lambda: not window.grid_model.is_search and not window.library.busy, timeout=20000)
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        window.open_album("old")
+    qtbot.waitUntil(lambda: not window.library.busy, timeout=20000)
+    assert window.match_filter.threshold() == raw
+    assert window.grid_model.rowCount() == kept(raw, scores) >= 3
+    assert window.match_filter.percent() == percent_for(raw, scores)
+    assert window.match_filter.count.text() == match_text(raw, scores)
