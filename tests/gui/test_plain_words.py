@@ -68,3 +68,40 @@ def test_match_slider_keeps_a_share_of_the_results_and_albums_keep_raw_scores(wi
     assert window.grid_model.rowCount() == kept(raw, scores) >= 3
     assert window.match_filter.percent() == percent_for(raw, scores)
     assert window.match_filter.count.text() == match_text(raw, scores)
+
+
+# -- the viewer's label rows ---------------------------------------------------------------------
+
+
+def test_label_rows_say_how_far_past_the_line_never_the_score(qtbot) -> None:
+    from photoclip.app.tags import PhotoLabels
+    from photoclip.core.tagging import LabelMatch
+    from photoclip.core.tagging.manual import Tag
+    from photoclip.gui.widgets.photo_labels import LineBar, PhotoLabelsPanel, distance_text
+
+    assert distance_text(0.30, 0.25) == "well past the line"
+    assert distance_text(0.265, 0.25) == "past the line"
+    assert distance_text(0.25, 0.25) == "just past the line"
+    assert distance_text(0.245, 0.25) == "just below the line"
+    assert distance_text(0.23, 0.25) == "below the line"
+    assert distance_text(0.10, 0.25) == "far below the line"
+
+    panel = PhotoLabelsPanel()
+    qtbot.addWidget(panel)
+    matches = [
+        LabelMatch("cat", 0.301, 0.255, True),
+        LabelMatch("sofa", 0.262, 0.258, True),
+        LabelMatch("dog", 0.185, 0.201, False),
+        LabelMatch("sea", 0.150, None, False),
+    ]
+    tags = [Tag("cat", "auto", 0.301)]
+    panel.set_labels(PhotoLabels(1, tags, matches, ["cat", "sofa", "dog", "sea"]), True)
+    words = {m.label: panel.findChild(QLabel, f"state:{m.label}").text() for m in matches}
+    assert words["sofa"] == "just past the line · not tagged yet"
+    assert words["dog"] == "below the line"
+    assert words["sea"] == "not calibrated yet"
+    assert words["cat"] == "tagged · well past the line"
+    shown = " ".join(w.text() for w in panel.rows.findChildren(QLabel))
+    assert not any(f"{m.score:.3f}" in shown or f"{m.score:.2f}" in shown for m in matches), shown
+    bars = {b.score: b.reach() for b in panel.rows.findChildren(LineBar)}
+    assert bars[0.301] > bars[0.262] > 0 > bars[0.185] and bars[0.150] == 0  # each against its own line
