@@ -105,3 +105,64 @@ def test_label_rows_say_how_far_past_the_line_never_the_score(qtbot) -> None:
     assert not any(f"{m.score:.3f}" in shown or f"{m.score:.2f}" in shown for m in matches), shown
     bars = {b.score: b.reach() for b in panel.rows.findChildren(LineBar)}
     assert bars[0.301] > bars[0.262] > 0 > bars[0.185] and bars[0.150] == 0  # each against its own line
+
+
+# -- another open_clip model ---------------------------------------------------------------------
+
+
+def test_check_pair_names_what_open_clip_knows() -> None:
+    from photoclip.gui.dialogs.other_model import check_pair
+
+    pairs = [("ViT-B-16", "openai"), ("ViT-B-16", "laion2b_s34b_b88k"), ("ViT-L-14", "openai")]
+    assert check_pair(" ViT-B-16 ", "openai", pairs) is None
+    assert check_pair("vit-b-16", "openai", pairs) == "open_clip has no architecture “vit-b-16”. Did you mean “ViT-B-16”?"
+    assert check_pair("ResNet-9000", "x", pairs) == "open_clip has no architecture “ResNet-9000”."
+    assert check_pair("ViT-B-16", "laion5b", pairs) == "ViT-B-16 has no pretrained tag “laion5b”. It has: openai, laion2b_s34b_b88k."
+    assert check_pair("ViT-L-14", "", pairs) == "Type a pretrained tag for ViT-L-14: openai."
+
+
+def test_settings_offer_any_open_clip_model_checked_off_the_gui_thread(qtbot, tmp_path, monkeypatch) -> None:
+    import threading
+
+    from photoclip.core.settings import Settings
+    from photoclip.gui.dialogs import other_model
+    from photoclip.gui.dialogs.settings import OTHER, SettingsDialog
+    from photoclip.gui.services.workers import TaskRunner
+
+    threads: list[threading.Thread] = []
+    real = other_model.check_pair
+
+    def spy(*args):
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    pool = TaskRunner("test")
+    try:
+        monkeypatch.setattr(other_model, "check_pair", spy)
+        dialog = SettingsDialog(Settings(), [], tmp_path / "thumbs", pool)
+        qtbot.addWidget(dialog)
+        dialog.model.setCurrentIndex(dialog.model.findData(OTHER))
+        assert dialog.model.currentText() == "Other open_clip model…" and dialog.other.isVisibleTo(dialog)
+        # it starts from the pair chosen before, which open_clip knows
+        qtbot.waitUntil(lambda: dialog.other.known, timeout=60000)
+        dialog.other.architecture.setText("ViT-B-16")
+        dialog.other.tag.setText("no-such-tag")
+        assert not dialog.ok_button.isEnabled()
+        qtbot.waitUntil(lambda: "no pretrained tag “no-such-tag”" in dialog.other.message.text(), timeout=20000)
+        assert not dialog.ok_button.isEnabled() and "openai" in dialog.other.message.text()
+        dialog.other.tag.setText("openai")
+        qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=20000)
+        assert threads and threading.main_thread() not in threads
+        chosen = dialog.result_settings()
+        assert (chosen.model, chosen.weights) == ("ViT-B-16", "openai")
+        dialog.close()
+
+        # saved, it is the current choice when the dialog opens again
+        again = SettingsDialog(chosen, [], tmp_path / "thumbs", pool)
+        qtbot.addWidget(again)
+        assert again.model.currentData() == ("ViT-B-16", "openai") and again.model.currentText() == "ViT-B-16 · openai"
+        assert again.ok_button.isEnabled() and not again.other.isVisibleTo(again)
+        assert (again.result_settings().model, again.result_settings().weights) == ("ViT-B-16", "openai")
+        again.close()
+    finally:
+        pool.shutdown()
