@@ -13,14 +13,14 @@ import functools
 from collections.abc import Sequence
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from photoclip.core.model import describe_models
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import TaskRunner
 
 CHECK_DELAY_MS = 300  # a check waits for a pause in typing
-MAX_LISTED = 8  # tags named in a message; ViT-B-32 alone has more than a dozen
+MAX_LISTED = 4  # tags named in a message (ViT-B-32 alone has more than a dozen): three lines fit a small screen
 
 
 @functools.cache
@@ -53,13 +53,13 @@ def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]]) -> str | N
     return None
 
 
-class OtherModelFields(QWidget):
+class OtherModelFields(QGroupBox):
     """Two fields and a message; `checked(bool)` says whether open_clip knows the typed pair."""
 
     checked = Signal(bool)
 
     def __init__(self, pool: TaskRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Other open_clip model", parent)
         self._pool = pool
         self.known = False
         self.architecture = QLineEdit(self)
@@ -68,11 +68,12 @@ class OtherModelFields(QWidget):
         self.tag.setPlaceholderText("Pretrained tag, e.g. datacomp_xl_s13b_b90k")
         self.message = QLabel(self)
         self.message.setWordWrap(True)
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
+        box = QVBoxLayout(self)
+        form = QFormLayout()
         form.addRow("Architecture", self.architecture)
         form.addRow("Pretrained", self.tag)
-        form.addRow("", self.message)
+        box.addLayout(form)
+        box.addWidget(self.message)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(CHECK_DELAY_MS)

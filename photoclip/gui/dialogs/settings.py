@@ -90,7 +90,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
 
         model_box = QGroupBox("Search model", self)
-        form = QFormLayout(model_box)
+        form = self.model_form = QFormLayout(model_box)
         self.model = QComboBox(model_box)
         for name, weights, note in KNOWN_MODELS:
             self.model.addItem(f"{name} · {weights}", (name, weights))
@@ -112,12 +112,10 @@ class SettingsDialog(QDialog):
         self.note = QLabel(model_box)
         self.note.setWordWrap(True)
         self.other = OtherModelFields(pool, model_box)
-        self.other.hide()
         self._last_pair: tuple[str, str] = current
         self.model.currentIndexChanged.connect(self._show_note)
         form.addRow("Model", self.model)
         form.addRow("", self.note)
-        form.addRow("", self.other)
         self.in_use = QLabel(model_box)
         self.in_use.setWordWrap(True)
         self.in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -141,6 +139,11 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Checkpoint file", row)
         layout.addWidget(model_box)
+        # Its own box under the model's, not rows of that form: rows shown later in a form with
+        # wrapping labels were squeezed to a few pixels (the form kept its first measure).
+        self.other.setParent(self)
+        self.other.hide()
+        layout.addWidget(self.other)
 
         folder_box = QGroupBox("Library folders", self)
         folder_layout = QVBoxLayout(folder_box)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 from photoclip.gui.qtcompat import emit
 
+WIDEST_COUNT = "100% · keeps 1,000 of 1,000"
 MATCH_TIP = "Hide weaker matches. 100% is the best photo of this search, 0% the weakest one; the count says how many photos stay."
 
 
@@ -77,6 +78,9 @@ class MatchFilter(QWidget):
         self.slider.setToolTip(MATCH_TIP)
         self.count = QLabel(self)
         self.count.setToolTip(MATCH_TIP)
+        # Room for the longest count from the start (a search fetches at most a thousand): the
+        # filter row is laid out once and never shifts or clips as the numbers change.
+        self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance(WIDEST_COUNT) + 4)
         self.title.setToolTip(MATCH_TIP)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -103,15 +107,12 @@ class MatchFilter(QWidget):
         self.slider.setEnabled(bool(self._scores))
         if not self._scores:
             self.count.setText("for searches")
-            self.count.setMinimumWidth(0)
             return
         if self._held:
             self._held = False
             self._show_place()
         else:
             self._set_threshold(threshold_for(self.slider.value(), self._scores))
-        widest = self.fontMetrics().horizontalAdvance(f"100% · keeps {len(self._scores):,} of {len(self._scores):,}")
-        self.count.setMinimumWidth(widest)  # the row does not shift as the count changes
         self._show_text()
 
     def set_threshold(self, threshold: float | None) -> None:
