@@ -20,6 +20,9 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
   {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels, Suggest or Settings dialog
   {"open_settings": true}        open the Settings dialog (non-modal here, so the script goes on)
+  {"other_model": [ARCH, TAG]}   in the open Settings, choose "Other open_clip model…" and type a pair;
+                                 {"wait": "model_checked"} waits for open_clip's answer
+  {"match": PERCENT}             move the filter row's Match slider (search results only)
   {"sizes": JSON}                write the screen's room and the window's and open dialog's frames
   {"report": JSON}               write what the window shows (rows, first result, model state)
   {"resize": [W, H]}             resize the window (screenshots at a laptop's sizes)
@@ -134,6 +137,9 @@ class ScriptDriver(QObject):
             return w.watching.other is not None and w.index_status.isVisible() and not w.library.busy
         if what == "tagged":
             return self._tag_runs > 0 and not w.tagging.tagger.running and not w.library.busy
+        if what == "model_checked":
+            text = self._dialog.other.message.text()
+            return bool(text) and text != "Checking…"
         if what in ("viewer", "labels_dialog"):
             return self._dialog_ready and not w.library.busy
         if what == "suggestions":
@@ -223,6 +229,14 @@ class ScriptDriver(QObject):
             self._dialog = SettingsDialog(w.settings, folders, w.thumbnail_dir, w.pool, w, in_use=w.model_service.choice)
             self._dialog.show()
             self._dialog_ready = True
+        elif "other_model" in action:
+            from photoclip.gui.dialogs.settings import OTHER
+
+            self._dialog.model.setCurrentIndex(self._dialog.model.findData(OTHER))
+            self._dialog.other.architecture.setText(action["other_model"][0])
+            self._dialog.other.tag.setText(action["other_model"][1])
+        elif "match" in action:
+            w.match_filter.set_percent(int(action["match"]))
         elif "sizes" in action:
 
             def frame(widget) -> list[int]:

@@ -279,9 +279,9 @@ def test_label_rows_keep_their_order_and_words_match_the_bar(qtbot) -> None:
     assert panel.order() == ["sea", "cat", "dog"]
 
     labels = PhotoLabels(3, [], [], [])
-    assert state_text(labels, LabelMatch("cat", 0.30, 0.20, False)) == HELD_BACK  # past the tick: never "below"
-    assert state_text(labels, LabelMatch("cat", 0.10, 0.20, False)) == "below the line"
-    assert state_text(labels, LabelMatch("cat", 0.30, 0.20, True)) == "past the line; not tagged yet"
+    assert state_text(labels, LabelMatch("cat", 0.30, 0.20, False)) == f"well past the line · {HELD_BACK}"  # never "below"
+    assert state_text(labels, LabelMatch("cat", 0.10, 0.20, False)) == "far below the line"
+    assert state_text(labels, LabelMatch("cat", 0.30, 0.20, True)) == "well past the line · not tagged yet"
 
 
 def test_a_photo_outside_the_library_opens_in_the_viewer_without_tag_edits(window: MainWindow, qtbot, tmp_path) -> None:

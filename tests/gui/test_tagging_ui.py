@@ -124,12 +124,12 @@ def test_viewer_shows_top_labels_and_learns_from_confirm_and_reject(window: Main
 
     first = shown[0].label
     _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, f"confirm:{first}").click)
-    assert _state(viewer, first) == "tagged by you"
+    assert _state(viewer, first).startswith("tagged by you")
     with Library(indexed_db) as lib:
         assert any(t.label == first and t.source == "manual" for t in tagging.photo_tags(lib, photo.id))
 
     _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, f"reject:{first}").click)
-    assert _state(viewer, first) == "you said no"
+    assert _state(viewer, first).startswith("you said no")
     with Library(indexed_db) as lib:
         assert all(t.label != first for t in tagging.photo_tags(lib, photo.id))
     # A fresh run of every label does not bring the rejected tag back.
@@ -144,12 +144,12 @@ def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, index
     viewer.labels_panel.entry.setText("Trips/Norway 2024")
     _reload(viewer, qtbot, viewer.labels_panel.entry.returnPressed.emit)
     # With a model the new label is scored at once and shown with its bar.
-    assert _state(viewer, "Trips/Norway 2024") == "tagged by you"
+    assert _state(viewer, "Trips/Norway 2024").startswith("tagged by you")
     with Library(indexed_db) as lib:
         assert [t.label for t in tagging.photo_tags(lib, photo.id)] == ["Trips/Norway 2024"]
     qtbot.waitUntil(lambda: window.tag_combo.findData("Trips/Norway 2024") > 0)  # and it is in the tag filter
     _reload(viewer, qtbot, viewer.labels_panel.findChild(QToolButton, "reject:Trips/Norway 2024").click)
-    assert _state(viewer, "Trips/Norway 2024") == "you said no"
+    assert _state(viewer, "Trips/Norway 2024").startswith("you said no")
     with Library(indexed_db) as lib:
         assert tagging.photo_tags(lib, photo.id) == []
     viewer.close()
@@ -305,7 +305,7 @@ def test_viewer_keeps_its_photo_when_the_filtered_grid_changes_under_it(window: 
     qtbot.waitUntil(lambda: viewer.labels_panel.labels is not None, timeout=20000)
     assert window.grid_model.row_of(shown) is None
     assert viewer.photo.id == shown and viewer.windowTitle() == title
-    assert viewer.labels_panel.labels.photo_id == shown and _state(viewer, "beach") == "you said no"
+    assert viewer.labels_panel.labels.photo_id == shown and _state(viewer, "beach").startswith("you said no")
     assert not viewer.prev_button.isEnabled()  # it left the grid: Next starts again at the top
     viewer.next_button.click()
     assert viewer.photo.id == window.grid_model.photo(0).id

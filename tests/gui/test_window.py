@@ -75,9 +75,9 @@ def test_text_search_runs_off_thread_and_min_score_filters(window: MainWindow, q
     assert window.grid_model.rowCount() == 8
     scores = [window.grid_model.entry(r).score for r in range(8)]
     assert scores == sorted(scores, reverse=True)
-    window.min_score.setValue(int(scores[3] * 100) + 1 if scores[3] > 0 else 100)
-    assert window.grid_model.rowCount() < 8
-    window.min_score.setValue(0)
+    window.match_filter.set_percent(100)  # the best result only (and any tie with it)
+    assert window.grid_model.rowCount() < 8 or scores[0] == scores[-1]
+    window.match_filter.set_percent(0)
     assert window.grid_model.rowCount() == 8
     # Enter pins the words as a chip; the query stays the same
     with qtbot.waitSignal(window.results_shown, timeout=30000):

@@ -233,8 +233,9 @@ def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, 
     width, height = screen
     ARTIFACTS.mkdir(exist_ok=True)
     name = f"{width}x{height}"
-    shots = {what: ARTIFACTS / f"xvfb-{name}-{what}.png" for what in ("results", "viewer", "labels", "settings")}
-    sizes = {what: tmp_path / f"sizes-{what}.json" for what in ("results", "viewer", "labels", "settings")}
+    parts = ("results", "viewer", "labels", "settings", "settings-other")
+    shots = {what: ARTIFACTS / f"xvfb-{name}-{what}.png" for what in parts}
+    sizes = {what: tmp_path / f"sizes-{what}.json" for what in parts}
     script = tmp_path / "script.json"
     script.write_text(
         json.dumps(
@@ -249,6 +250,7 @@ def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, 
                     {"wait": "tagged"},
                     {"search": "a cat sitting"},
                     {"wait": "results"},
+                    {"match": 40},
                     {"screenshot": str(shots["results"])},
                     {"sizes": str(sizes["results"])},
                     {"open_viewer": 0},
@@ -262,6 +264,10 @@ def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, 
                     {"open_settings": True},
                     {"screenshot_dialog": str(shots["settings"])},
                     {"sizes": str(sizes["settings"])},
+                    {"other_model": ["ViT-B-16", "laion5b"]},
+                    {"wait": "model_checked"},
+                    {"screenshot_dialog": str(shots["settings-other"])},
+                    {"sizes": str(sizes["settings-other"])},
                     {"quit": True},
                 ],
             }

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS, ModelChoice
 from photoclip.core.settings import Settings
+from photoclip.gui.dialogs.other_model import OtherModelFields
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import describe_in_full
 from photoclip.gui.services.workers import TaskRunner
@@ -40,6 +41,9 @@ KNOWN_MODELS: list[tuple[str, str, str]] = [
     ("ViT-L-14", "datacomp_xl_s13b_b90k", "About 1.7 GB · about 10× slower · most accurate; a GPU helps"),
 ]
 DEVICES = [("auto", "Automatic (GPU if available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)")]
+
+OTHER = "other"  # the combo entry that opens the fields for any open_clip pair
+OTHER_TEXT = "Other open_clip model…"
 
 CHECKPOINT_FILTER = "Model checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)"
 
@@ -86,7 +90,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
 
         model_box = QGroupBox("Search model", self)
-        form = QFormLayout(model_box)
+        form = self.model_form = QFormLayout(model_box)
         self.model = QComboBox(model_box)
         for name, weights, note in KNOWN_MODELS:
             self.model.addItem(f"{name} · {weights}", (name, weights))
@@ -100,9 +104,15 @@ class SettingsDialog(QDialog):
             label = f"{settings.model} · file {os.path.basename(settings.weights)}" if is_file else f"{current[0]} · {current[1]}"
             self.model.addItem(label, current)
             self.model.setItemData(self.model.count() - 1, "Your checkpoint file for this architecture", Qt.ItemDataRole.ToolTipRole)
+        self.model.addItem(OTHER_TEXT, OTHER)
+        self.model.setItemData(
+            self.model.count() - 1, "Any architecture and pretrained tag open_clip can download", Qt.ItemDataRole.ToolTipRole
+        )
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
         self.note = QLabel(model_box)
         self.note.setWordWrap(True)
+        self.other = OtherModelFields(pool, model_box)
+        self._last_pair: tuple[str, str] = current
         self.model.currentIndexChanged.connect(self._show_note)
         form.addRow("Model", self.model)
         form.addRow("", self.note)
@@ -129,6 +139,11 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Checkpoint file", row)
         layout.addWidget(model_box)
+        # Its own box under the model's, not rows of that form: rows shown later in a form with
+        # wrapping labels were squeezed to a few pixels (the form kept its first measure).
+        self.other.setParent(self)
+        self.other.hide()
+        layout.addWidget(self.other)
 
         folder_box = QGroupBox("Library folders", self)
         folder_layout = QVBoxLayout(folder_box)
@@ -175,6 +190,8 @@ class SettingsDialog(QDialog):
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         layout.addWidget(box)
+        self.ok_button = box.button(QDialogButtonBox.StandardButton.Ok)
+        self.other.checked.connect(lambda _known: self._allow_ok())
         self._show_note()
         self._measure()
 
@@ -184,7 +201,7 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> Settings:
         """The edited settings (the caller saves them)."""
-        name, weights = self.model.currentData()
+        name, weights = self.other.pair() if self.model.currentData() == OTHER else self.model.currentData()
         checkpoint = self.checkpoint.text().strip()
         if ModelChoice(name, weights).weights_is_file and not checkpoint:
             weights = DEFAULT_WEIGHTS if name == DEFAULT_MODEL else weights  # the file was cleared: back to a download
@@ -200,8 +217,23 @@ class SettingsDialog(QDialog):
     def _show_note(self) -> None:
         self.note.setText(self.model.itemData(self.model.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
         data = self.model.currentData()
-        if data and hasattr(self, "checkpoint") and not ModelChoice(*data).weights_is_file:
+        other = data == OTHER
+        if hasattr(self, "other"):
+            self.other.setVisible(other)
+            if other and not self.other.pair()[0]:
+                name, weights = self._last_pair
+                # Start from the pair chosen before (a file is no tag: the architecture only).
+                self.other.set_pair(name, "" if ModelChoice(name, weights).weights_is_file else weights)
+            elif not other and data:
+                self._last_pair = data
+            self._allow_ok()
+        if data and not other and hasattr(self, "checkpoint") and not ModelChoice(*data).weights_is_file:
             self.checkpoint.clear()  # a downloadable pair chosen: a file for another pair would not fit it
+
+    def _allow_ok(self) -> None:
+        """Saving an "other" pair waits until open_clip is known to have it."""
+        if hasattr(self, "ok_button"):
+            self.ok_button.setEnabled(self.model.currentData() != OTHER or self.other.known)
 
     def _choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", ask.downloads_folder(), CHECKPOINT_FILTER)

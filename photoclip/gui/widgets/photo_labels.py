@@ -1,10 +1,12 @@
-"""One photo's labels in the viewer: its best labels with scores, its tags, and corrections.
+"""One photo's labels in the viewer: its best labels, how far past their lines, its tags, corrections.
 
 `TagActions` is the one way the app's widgets change tags: each edit runs on the
 library thread (see `tags.py`), keeps the sidecars in step when the user asked for
 that, and announces itself with `changed` so the window can refresh its tag list.
-`PhotoLabelsPanel` draws the classic CLIP demo with the user's own labels: a bar
-per label, where its threshold lies, and buttons to confirm or reject.
+`PhotoLabelsPanel` draws the classic CLIP demo with the user's own labels: per label a
+small bar centred on that label's line and words for how far the photo is past it or
+below it (never the raw similarity, which means nothing to a photographer), and buttons
+to confirm or reject.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from PySide6.QtWidgets import (
 
 from photoclip.app import tags
 from photoclip.app.changes import Changes
-from photoclip.app.words import score_text
 from photoclip.core.model import Embedder
 from photoclip.core.tagging import LabelMatch
+from photoclip.core.tagging.apply import LINE_TOLERANCE
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import LibraryRunner
 
@@ -100,36 +102,58 @@ class TagActions(QObject):
 # -- showing ---------------------------------------------------------------------------------
 
 
-class ScoreBar(QWidget):
-    """A horizontal bar for one score on a shared scale, with a tick where the threshold is."""
+# How far a score is from its label's line, in cosine units. A label's scores over a library
+# spread by about 0.01 to 0.02 (the robust scale calibration.py measures): within NEAR the
+# photo could go either way, past WELL it clearly fits (or clearly does not). FAR is the
+# distance the bar draws at full length on either side of the line.
+NEAR, WELL, FAR = 0.01, 0.03, 0.06
 
-    def __init__(self, score: float, lo: float, hi: float, threshold: float | None, passes: bool, parent: QWidget | None = None) -> None:
+
+def distance_text(score: float, line: float) -> str:
+    """Where a photo stands against a label's line, in words: "well past the line" …"""
+    gap = score - line
+    if gap >= -LINE_TOLERANCE:  # the same comparison the tagging makes (apply.past_line)
+        return "well past the line" if gap >= WELL else "past the line" if gap >= NEAR else "just past the line"
+    return "far below the line" if gap <= -WELL else "below the line" if gap <= -NEAR else "just below the line"
+
+
+class LineBar(QWidget):
+    """A small bar centred on the label's line (the red tick): it reaches right as far as
+    the photo is past the line, left as far as it is below; the same scale for every row."""
+
+    def __init__(self, score: float, line: float | None, tagged: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.score, self.lo, self.hi, self.threshold, self.passes = score, lo, hi, threshold, passes
-        self.setMinimumWidth(80)
+        self.score, self.line, self.tagged = score, line, tagged
+        self.setMinimumWidth(60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
-        return QSize(120, 14)
+        return QSize(100, 14)
 
-    def _x(self, value: float, area: QRectF) -> float:
-        span = self.hi - self.lo
-        fraction = (value - self.lo) / span if span > 0 else 0.5
-        return area.left() + area.width() * min(max(fraction, 0.0), 1.0)
+    def reach(self) -> float:
+        """-1 (far below) to 1 (far past); 0 at the line, and without a line."""
+        if self.line is None:
+            return 0.0
+        return min(max((self.score - self.line) / FAR, -1.0), 1.0)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         area = QRectF(self.rect()).adjusted(0, 2, -1, -2)
         painter.fillRect(area, self.palette().alternateBase())
-        fill = self.palette().highlight().color() if self.passes else QColor(150, 150, 150)
-        painter.fillRect(QRectF(area.left(), area.top(), self._x(self.score, area) - area.left(), area.height()), fill)
-        if self.threshold is not None:
-            x = self._x(self.threshold, area)
-            painter.setPen(QPen(QColor(220, 40, 40), 2))
-            painter.drawLine(int(x), int(area.top()) - 2, int(x), int(area.bottom()) + 2)
+        if self.line is None:
+            return  # not calibrated: no line to measure from
+        middle = area.center().x()
+        reach = self.reach() * area.width() / 2
+        past = reach >= 0
+        fill = self.palette().highlight().color() if past else QColor(150, 150, 150)
+        if self.tagged and not past:
+            fill = fill.darker(130)  # tagged below the line (by hand): still a tag
+        painter.fillRect(QRectF(min(middle, middle + reach), area.top(), abs(reach), area.height()), fill)
+        painter.setPen(QPen(QColor(220, 40, 40), 2))
+        painter.drawLine(int(middle), int(area.top()) - 2, int(middle), int(area.bottom()) + 2)
 
 
-HELD_BACK = "past the line, held back"
+HELD_BACK = "held back"
 HELD_BACK_TIP = (
     "The score is past the label's line, but this photo fits a plain description such as "
     "“a photo” about as well as the label, so photoclip does not tag it on its own. "
@@ -139,17 +163,24 @@ HELD_BACK_TIP = (
 
 def state_text(labels: tags.PhotoLabels, match: LabelMatch) -> str:
     """The one source of the words beside a label's bar: read from the same score and line
-    the bar draws, so the words never contradict the picture."""
+    the bar draws, so the words never contradict the picture.
+
+    "tagged · well past the line", "just below the line", "past the line · held back"…
+    """
     tag = labels.tag(match.label)
+    state = None
     if tag is not None:
-        return "tagged by you" if tag.source == "manual" else "tagged"
-    if match.label in labels.rejected:
-        return "you said no"
+        state = "tagged by you" if tag.source == "manual" else "tagged"
+    elif match.label in labels.rejected:
+        state = "you said no"
     if match.threshold is None:
-        return "not calibrated yet"
-    if match.score < match.threshold:
-        return "below the line"
-    return "past the line; not tagged yet" if match.passes else HELD_BACK
+        return state or "not calibrated yet"
+    where = distance_text(match.score, match.threshold)
+    if state is not None:
+        return f"{state} · {where}"
+    if match.score < match.threshold - LINE_TOLERANCE:
+        return where
+    return f"{where} · not tagged yet" if match.passes else f"{where} · {HELD_BACK}"
 
 
 class PhotoLabelsPanel(QWidget):
@@ -201,7 +232,7 @@ class PhotoLabelsPanel(QWidget):
         self._clear()
         self.completer.model().setStringList(labels.label_names)  # type: ignore[attr-defined]
         if labels.matches:
-            self.note.setText("Best matching labels; the red tick is each label's line: past it, the label fits.")
+            self.note.setText("Best matching labels. The red tick is each label's line: a bar reaching right is past it, the label fits.")
         elif not labels.label_names:
             self.note.setText("No labels yet: make some in Tools → Labels, or type a tag below.")
         elif not has_model:
@@ -250,26 +281,23 @@ class PhotoLabelsPanel(QWidget):
         matches = self._stable(labels)
         if not matches:
             return
-        values = [m.score for m in matches] + [m.threshold for m in matches if m.threshold is not None]
-        pad = 0.1 * (max(values) - min(values) or 0.1)
-        lo, hi = min(values) - pad, max(values) + pad
         for row, match in enumerate(matches):
             tag = labels.tag(match.label)
             tagged = tag is not None
             name = QLabel(match.label, self.rows)
-            name.setToolTip(f"score {match.score:.3f}" + (f", threshold {match.threshold:.3f}" if match.threshold is not None else ""))
-            bar = ScoreBar(match.score, lo, hi, match.threshold, tagged, self.rows)
-            score = QLabel(score_text(match.score, 3), self.rows)
+            # The raw numbers stay for the curious, out of the way.
+            name.setToolTip(f"CLIP similarity {match.score:.3f}" + (f", line {match.threshold:.3f}" if match.threshold is not None else ""))
+            bar = LineBar(match.score, match.threshold, tagged, self.rows)
             text = state_text(labels, match)
             state = QLabel(text, self.rows)
-            state.setWordWrap(True)  # "past the line, held back" folds on a narrow side panel
+            state.setWordWrap(True)  # "just past the line · held back" folds on a narrow side panel
             state.setObjectName(f"state:{match.label}")
-            if text == HELD_BACK:
+            if text.endswith(HELD_BACK):
                 state.setToolTip(HELD_BACK_TIP)
             yes = self._button("✓", f"Yes, this is “{match.label}” (the label learns from it)", self.confirm, match.label)
             yes.setEnabled(not (tag is not None and tag.source == "manual"))
             no = self._button("✗", f"No, this is not “{match.label}” (the label learns from it)", self.reject, match.label)
-            for col, widget in enumerate((name, bar, score, state, yes, no)):
+            for col, widget in enumerate((name, bar, state, yes, no)):
                 self.grid.addWidget(widget, row, col)
         self.grid.setColumnStretch(1, 1)
 

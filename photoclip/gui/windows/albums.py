@@ -165,7 +165,8 @@ class AlbumCommands(WindowPart):
         # The filter row alone: the chips are saved as parts, and core merges them in again.
         typed, filters = self.search_bar.typed_text(), self.base_filters()
         sort = "date" if self.sort_combo.currentData() == SORT_DATE else "score"
-        min_score = self.min_score.value() / 100 if self.min_score.value() and self.grid_model.is_search else None
+        # Albums keep core's raw minimum score: the Match slider's place converted for these results.
+        min_score = self.match_filter.threshold() if self.grid_model.is_search else None
         today = date.today()
 
         def saved(found: core_albums.Album) -> None:
@@ -206,7 +207,7 @@ class AlbumCommands(WindowPart):
         self.library.call(lambda ctx: open_album(ctx, name), self._album_opened, self._report_error)
 
     def _album_opened(self, opened: OpenedAlbum) -> None:
-        for widget in (self.date_check, self.date_from, self.date_to, self.tag_combo, self.min_score):
+        for widget in (self.date_check, self.date_from, self.date_to, self.tag_combo):
             widget.blockSignals(True)
         try:
             has_dates = opened.date_from is not None or opened.date_to is not None
@@ -221,11 +222,10 @@ class AlbumCommands(WindowPart):
             self.tag_combo.setCurrentIndex(max(index, 0))
             if opened.tag and index < 0:
                 self.tag_combo.setEditText(opened.tag)
-            self.min_score.setValue(round((opened.min_score or 0) * 100))
         finally:
-            for widget in (self.date_check, self.date_from, self.date_to, self.tag_combo, self.min_score):
+            for widget in (self.date_check, self.date_from, self.date_to, self.tag_combo):
                 widget.blockSignals(False)
-        self._min_score_changed(self.min_score.value())
+        self.match_filter.set_threshold(opened.min_score)  # exact, for the album's results to come
         self.folder_filter = opened.folder
         self.folder_view.selectionModel().blockSignals(True)
         self.folder_view.setCurrentIndex(self.folder_model.index(self.folder_model.row_of(opened.folder), 0))

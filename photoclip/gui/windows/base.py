@@ -52,6 +52,7 @@ from photoclip.gui.services.watching import LibraryWatch
 from photoclip.gui.services.workers import LibraryRunner, TaskRunner
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 from photoclip.gui.widgets.albums import AlbumsPanel
+from photoclip.gui.widgets.match_filter import MatchFilter
 from photoclip.gui.widgets.photo_grid_view import PhotoGridView
 from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
@@ -104,8 +105,7 @@ class WindowBase(QMainWindow):
     date_from: QDateEdit
     date_to: QDateEdit
     tag_combo: QComboBox
-    min_score: QSlider
-    min_score_label: QLabel
+    match_filter: MatchFilter
     sort_combo: QComboBox
     size_slider: QSlider
     banner: Banner
@@ -282,7 +282,7 @@ class WindowBase(QMainWindow):
     def explain_no_results(self, unknown: dict[str, list[str]]) -> None:
         raise NotImplementedError
 
-    def _min_score_changed(self, value: int) -> None:
+    def _min_score_changed(self, threshold: float | None) -> None:
         raise NotImplementedError
 
     def save_album_dialog(self) -> None:

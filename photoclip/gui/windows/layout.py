@@ -38,6 +38,7 @@ from photoclip.gui.models import (
 from photoclip.gui.widgets import Banner, EmptyState, IndexStatus, PhotoDelegate, SearchBar
 from photoclip.gui.widgets.albums import AlbumsPanel
 from photoclip.gui.widgets.flow import FlowLayout
+from photoclip.gui.widgets.match_filter import MatchFilter
 from photoclip.gui.widgets.photo_grid_view import PhotoGridView
 from photoclip.gui.widgets.places import PlacesPanel
 from photoclip.gui.widgets.tag_list import TagListPanel
@@ -47,14 +48,14 @@ from photoclip.gui.windows.grid_actions import OnResize, open_folder_or_say_wher
 
 log = logging.getLogger(__name__)
 
-SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
+SEARCH_LIMIT = 1000  # results fetched per query; the Match slider filters these live
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 # A menu action's shortcut: one key sequence, a standard key, or several.
 Keys = str | QKeySequence | QKeySequence.StandardKey | list[QKeySequence] | None
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
 
-NO_RESULTS_TEXT = "No photos match. Try other words, lower the minimum score, or clear the filters."
+NO_RESULTS_TEXT = "No photos match. Try other words, lower the Match slider, or clear the filters."
 
 
 class WindowLayout(WindowPart):
@@ -118,11 +119,7 @@ class WindowLayout(WindowPart):
         self.tag_combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
         self.tag_line().setPlaceholderText("Any tag")
         self.tag_combo.setToolTip("Only photos with this tag")
-        self.min_score = QSlider(Qt.Orientation.Horizontal, filters)
-        self.min_score.setRange(0, 100)
-        self.min_score.setFixedWidth(110)
-        self.min_score.setToolTip("Hide results scoring below this")
-        self.min_score_label = QLabel("Min score 0.00", filters)
+        self.match_filter = MatchFilter(filters)
         self.sort_combo = QComboBox(filters)
         self.sort_combo.addItem("Relevance", SORT_RELEVANCE)
         self.sort_combo.addItem("Date taken", SORT_DATE)
@@ -139,7 +136,7 @@ class WindowLayout(WindowPart):
         groups: list[tuple[QWidget, ...]] = [
             (self.date_check, self.date_from, QLabel("to", filters), self.date_to),
             (QLabel("Tag", filters), self.tag_combo),
-            (self.min_score_label, self.min_score),
+            (self.match_filter,),
             (QLabel("Sort", filters), self.sort_combo),
             (QLabel("Size", filters), self.size_slider),
         ]

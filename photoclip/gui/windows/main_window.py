@@ -144,7 +144,7 @@ class MainWindow(
         self.tag_line().editingFinished.connect(self._tag_edited)
         self.tag_combo.activated.connect(self._tag_edited)
         self.tag_list.chosen.connect(self.set_tag_filter)
-        self.min_score.valueChanged.connect(self._min_score_changed)
+        self.match_filter.changed.connect(self._min_score_changed)
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
         self.size_slider.valueChanged.connect(self.set_thumbnail_edge)
         self.grid.activated.connect(self.open_viewer)

@@ -215,8 +215,9 @@ class Queries(WindowPart):
         self._query_token = None
         if not self.grid_model.is_search and self.sort_combo.currentData() == SORT_DATE:
             self.sort_combo.setCurrentIndex(self.sort_combo.findData(SORT_RELEVANCE))  # a new search: best first
+        # The scale first: the grid then fills once, with the Match cut-off these results give.
+        self.match_filter.set_scores([r.score for r in results])
         self.grid_model.set_entries((Entry(r.photo, r.score) for r in results), is_search=True)
-        self.min_score.setEnabled(True)
         if self.grid_model.rowCount():
             self.grid.setCurrentIndex(self.grid_model.index(0, 0))
         emit(self.results_shown, True)
@@ -226,7 +227,7 @@ class Queries(WindowPart):
         if self.grid_model.is_search and self.sort_combo.currentData() == SORT_RELEVANCE:
             self.sort_combo.setCurrentIndex(self.sort_combo.findData(SORT_DATE))  # browsing: newest first
         self.grid_model.set_photos(photos, keep_order=keep_order)
-        self.min_score.setEnabled(False)
+        self.match_filter.set_scores(None)
         emit(self.results_shown, False)
 
     def _query_failed(self, exc: BaseException) -> None:
@@ -248,9 +249,8 @@ class Queries(WindowPart):
         self.search_bar.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_bar.edit.selectAll()
 
-    def _min_score_changed(self, value: int) -> None:
-        self.min_score_label.setText(f"Min score {value / 100:.2f}")
-        self.grid_model.set_min_score(value / 100 if value else None)
+    def _min_score_changed(self, threshold: float | None) -> None:
+        self.grid_model.set_min_score(threshold)
 
     def _sort_changed(self) -> None:
         self.grid_model.set_sort(self.sort_combo.currentData())
