@@ -168,7 +168,7 @@ def test_settings_show_exactly_the_model_in_use(qtbot, tmp_path) -> None:
         shown = dialog.model.currentText()
         assert shown == "ViT-B-32 · file clip-b32.safetensors", shown
         assert "datacomp" not in shown
-        assert dialog.in_use.text() == f"ViT-B-32 · file {checkpoint}"
+        assert dialog.in_use.text().replace("\u200b", "") == f"ViT-B-32 · file {checkpoint}"
         assert dialog.checkpoint.text() == str(checkpoint)
         result = dialog.result_settings()
         assert (result.model, result.weights) == ("ViT-B-32", str(checkpoint))  # OK keeps exactly that
@@ -309,3 +309,28 @@ def test_a_photo_outside_the_library_opens_in_the_viewer_without_tag_edits(windo
 
     with Library(window.db_path) as lib:
         assert str(outside) not in lib.paths_by_id().values()  # never added
+
+
+def test_settings_fit_a_laptop_width_with_long_paths(qtbot, tmp_path) -> None:
+    """Long paths (no spaces to wrap at) set the dialog's width and were cut off at the
+    right on a 1024x700 screen; the boxes now wrap paths after each folder and scroll
+    vertically above a fixed OK/Cancel row."""
+    from photoclip.core.model import ModelChoice
+    from photoclip.core.settings import Settings
+    from photoclip.gui.dialogs.settings import SettingsDialog
+    from photoclip.gui.services.workers import TaskRunner
+
+    deep = tmp_path.joinpath(*[f"a-rather-long-folder-name-{i}" for i in range(6)])
+    checkpoint = deep / "clip-b32.safetensors"
+    pool = TaskRunner("test-jobs", max_workers=1)
+    try:
+        dialog = SettingsDialog(Settings(), [str(deep)], deep / "thumbs", pool, in_use=ModelChoice("ViT-B-32", str(checkpoint)))
+        qtbot.addWidget(dialog)
+        dialog.resize(640, 560)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        assert dialog.scroll.widget().minimumSizeHint().width() <= dialog.scroll.viewport().width()
+        assert dialog.in_use.toolTip().startswith(f"ViT-B-32 · file {checkpoint}")  # the whole path, as it is
+        dialog.close()
+    finally:
+        pool.shutdown()

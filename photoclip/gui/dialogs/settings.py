@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +48,12 @@ OTHER = "other"  # the combo entry that opens the fields for any open_clip pair
 OTHER_TEXT = "Other open_clip model…"
 
 CHECKPOINT_FILTER = "Model checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)"
+
+
+def breakable(text: str) -> str:
+    """A path that may wrap after each folder (a zero-width space after each separator):
+    without spaces, a long path sets the dialog's width and is cut off on a laptop."""
+    return text.replace(os.sep, os.sep + "\u200b")
 
 
 def cache_size(path: Path) -> int:
@@ -83,11 +91,23 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        resize_to_fit(self, 640, 560)
+        resize_to_fit(self, 640, 680)
         self._settings = settings
         self._thumbnails = thumbnails
         self._pool = pool
-        layout = QVBoxLayout(self)
+        # The boxes scroll above a fixed OK/Cancel row: on a 700 px screen, with the
+        # other-model box open, they need more height than the dialog has, and a squeezed
+        # form draws its wrapped lines over each other.
+        outer = QVBoxLayout(self)
+        self.scroll = scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long lines wrap instead
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        content = QWidget(scroll)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        scroll.setWidget(content)
+        outer.addWidget(scroll, 1)
 
         model_box = QGroupBox("Search model", self)
         form = self.model_form = QFormLayout(model_box)
@@ -124,6 +144,10 @@ class SettingsDialog(QDialog):
             if (in_use.name, in_use.weights) != (settings.model, settings.weights):
                 self.in_use.setText(describe_in_full(in_use) + "  (set for this session by the command line or the environment)")
         self.in_use.setVisible(in_use is not None)
+        # A long path has no spaces to wrap at: let it break after each folder (the copy
+        # a user selects is the same path; the tooltip has it whole).
+        self.in_use.setToolTip(self.in_use.text())
+        self.in_use.setText(breakable(self.in_use.text()))
         form.addRow("In use now", self.in_use)
         self.device = QComboBox(model_box)
         for value, label in DEVICES:
@@ -177,7 +201,8 @@ class SettingsDialog(QDialog):
 
         cache_box = QGroupBox("Thumbnail cache", self)
         cache_layout = QHBoxLayout(cache_box)
-        self.cache_label = QLabel(f"{thumbnails}\nMeasuring…", cache_box)
+        self.cache_label = QLabel(f"{breakable(str(thumbnails))}\nMeasuring…", cache_box)
+        self.cache_label.setWordWrap(True)
         self.cache_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         clear = QPushButton("Clear", cache_box)
         clear.setToolTip("Thumbnails are made again when needed")
@@ -189,7 +214,7 @@ class SettingsDialog(QDialog):
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
-        layout.addWidget(box)
+        outer.addWidget(box)
         self.ok_button = box.button(QDialogButtonBox.StandardButton.Ok)
         self.other.checked.connect(lambda _known: self._allow_ok())
         self._show_note()
@@ -248,11 +273,11 @@ class SettingsDialog(QDialog):
     def _measure(self) -> None:
         self._pool.run(
             lambda: cache_size(self._thumbnails),
-            lambda n: self.cache_label.setText(f"{self._thumbnails}\n{n / 1024 / 1024:.1f} MB"),
+            lambda n: self.cache_label.setText(f"{breakable(str(self._thumbnails))}\n{n / 1024 / 1024:.1f} MB"),
         )
 
     def _clear_cache(self) -> None:
-        self.cache_label.setText(f"{self._thumbnails}\nClearing…")
+        self.cache_label.setText(f"{breakable(str(self._thumbnails))}\nClearing…")
         self._pool.run(lambda: clear_cache(self._thumbnails), lambda _: self._cache_was_cleared())
 
     def _cache_was_cleared(self) -> None:
