@@ -329,7 +329,7 @@ def test_settings_fit_a_laptop_width_with_long_paths(qtbot, tmp_path) -> None:
         dialog.resize(640, 560)
         dialog.show()
         qtbot.waitExposed(dialog)
-        assert dialog.scroll.widget().minimumSizeHint().width() <= dialog.scroll.viewport().width()
+        assert dialog.boxes_area.widget().minimumSizeHint().width() <= dialog.boxes_area.viewport().width()
         assert dialog.in_use.toolTip().startswith(f"ViT-B-32 · file {checkpoint}")  # the whole path, as it is
         dialog.close()
     finally:

@@ -99,7 +99,7 @@ class SettingsDialog(QDialog):
         # other-model box open, they need more height than the dialog has, and a squeezed
         # form draws its wrapped lines over each other.
         outer = QVBoxLayout(self)
-        self.scroll = scroll = QScrollArea(self)
+        self.boxes_area = scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long lines wrap instead
         scroll.setFrameShape(QFrame.Shape.NoFrame)
