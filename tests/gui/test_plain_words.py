@@ -166,3 +166,19 @@ def test_settings_offer_any_open_clip_model_checked_off_the_gui_thread(qtbot, tm
         again.close()
     finally:
         pool.shutdown()
+
+
+def test_label_rows_are_visible_as_soon_as_the_panel_has_them(qtbot) -> None:
+    """The rows were left to the layout's queued show, so a screenshot taken on 'labels
+    shown' (the small-screen Xvfb test) had the note and no rows."""
+    from photoclip.app.tags import PhotoLabels
+    from photoclip.core.tagging import LabelMatch
+    from photoclip.gui.widgets.photo_labels import PhotoLabelsPanel
+
+    panel = PhotoLabelsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_labels(PhotoLabels(1, [], [LabelMatch("cat", 0.30, 0.25, True)], ["cat"]), True)
+    state = panel.findChild(QLabel, "state:cat")
+    assert state is not None and state.isVisible()  # no event-loop turn in between

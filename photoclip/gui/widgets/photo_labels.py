@@ -299,6 +299,9 @@ class PhotoLabelsPanel(QWidget):
             no = self._button("✗", f"No, this is not “{match.label}” (the label learns from it)", self.reject, match.label)
             for col, widget in enumerate((name, bar, state, yes, no)):
                 self.grid.addWidget(widget, row, col)
+                # Shown now, not on the layout's queued show: whoever reacts to the panel's
+                # "labels shown" (a screenshot, a test, a screen reader) finds the rows there.
+                widget.show()
         self.grid.setColumnStretch(1, 1)
 
     def _fill_other_tags(self, labels: tags.PhotoLabels) -> None:
