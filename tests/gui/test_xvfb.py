@@ -62,6 +62,23 @@ def launch_command(script: Path) -> list[str]:
     return [sys.executable, str(Path(__file__).with_name("launch_app.py")), str(script)]
 
 
+def run_driven_app(script: Path, display: str, timeout: int, **settings: str | None) -> None:
+    """Run the app on `display` through the driver `script` and require a clean exit.
+
+    `settings` are environment variables for the app; None removes one, so that the
+    tester's own (a PHOTOCLIP_MODEL, say) never leaks in.
+    """
+    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    env.pop("WAYLAND_DISPLAY", None)
+    for name, value in settings.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path
 ) -> None:
@@ -107,17 +124,14 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
             }
         )
     )
-    env = dict(
-        os.environ,
-        DISPLAY=xvfb_display,
-        QT_QPA_PLATFORM="xcb",
+    run_driven_app(
+        script,
+        xvfb_display,
+        300,
         PHOTOCLIP_HOME=str(tmp_path / "home"),
         PHOTOCLIP_MODEL="photoclip-tiny",
         PHOTOCLIP_WEIGHTS=str(tiny_weights),
     )
-    env.pop("WAYLAND_DISPLAY", None)
-    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
     for shot in (shot_text, shot_drop, shot_tagged, shot_viewer, shot_labels):
         assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
     result = json.loads(report.read_text())
@@ -153,17 +167,8 @@ def test_first_run_without_a_model_stays_browsable(xvfb_display: str, tmp_path: 
             }
         )
     )
-    env = dict(
-        os.environ,
-        DISPLAY=xvfb_display,
-        QT_QPA_PLATFORM="xcb",
-        PHOTOCLIP_HOME=str(tmp_path / "home"),
-        HF_HUB_OFFLINE="1",
-    )
-    for var in ("WAYLAND_DISPLAY", "PHOTOCLIP_MODEL", "PHOTOCLIP_WEIGHTS"):
-        env.pop(var, None)
-    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
+    home = str(tmp_path / "home")
+    run_driven_app(script, xvfb_display, 240, PHOTOCLIP_HOME=home, HF_HUB_OFFLINE="1", PHOTOCLIP_MODEL=None, PHOTOCLIP_WEIGHTS=None)
     result = json.loads(report.read_text())
     assert result["model"] == "missing"
     assert len(result["rows"]) == 8 and result["banner"].startswith("The search model")
@@ -204,17 +209,14 @@ def test_labels_and_suggest_dialogs_fit_a_laptop_screen(xvfb_display: str, tmp_p
     ]
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"timeout": 240, "actions": actions}))
-    env = dict(
-        os.environ,
-        DISPLAY=xvfb_display,
-        QT_QPA_PLATFORM="xcb",
+    run_driven_app(
+        script,
+        xvfb_display,
+        300,
         PHOTOCLIP_HOME=str(tmp_path / "home"),
         PHOTOCLIP_MODEL="photoclip-tiny",
         PHOTOCLIP_WEIGHTS=str(tiny_weights),
     )
-    env.pop("WAYLAND_DISPLAY", None)
-    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
     for shot in shots:
         assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
     from photoclip.core import tagging
@@ -274,17 +276,14 @@ def test_small_screens_show_everything(screen: tuple[int, int], tmp_path: Path, 
         )
     )
     with _xvfb(f"{width}x{height}x24") as display:
-        env = dict(
-            os.environ,
-            DISPLAY=display,
-            QT_QPA_PLATFORM="xcb",
+        run_driven_app(
+            script,
+            display,
+            300,
             PHOTOCLIP_HOME=str(tmp_path / "home"),
             PHOTOCLIP_MODEL="photoclip-tiny",
             PHOTOCLIP_WEIGHTS=str(tiny_weights),
         )
-        env.pop("WAYLAND_DISPLAY", None)
-        done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
     for what, shot in shots.items():
         assert shot.is_file() and shot.stat().st_size > 10_000, f"{shot} is missing or blank"
         measured = json.loads(sizes[what].read_text())
@@ -335,20 +334,13 @@ def test_another_photoclip_indexing_is_shown_at_laptop_sizes(
     status.publish(indexed_db, {"pid": os.getpid(), "kind": "watcher", "db": os.path.realpath(indexed_db), "indexing": indexing})
     try:
         with _xvfb(f"{width}x{height}x24") as display:
-            env = dict(
-                os.environ,  # this test's PHOTOCLIP_HOME: the app finds the status file published above
-                DISPLAY=display,
-                QT_QPA_PLATFORM="xcb",
-                PHOTOCLIP_DB=str(indexed_db),
-                PHOTOCLIP_MODEL="photoclip-tiny",
-                PHOTOCLIP_WEIGHTS=str(tiny_weights),
+            # This test's PHOTOCLIP_HOME: the app finds the status file published above.
+            run_driven_app(
+                script, display, 300, PHOTOCLIP_DB=str(indexed_db), PHOTOCLIP_MODEL="photoclip-tiny", PHOTOCLIP_WEIGHTS=str(tiny_weights)
             )
-            env.pop("WAYLAND_DISPLAY", None)
-            done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
     finally:
         lock.release()
         status.withdraw(indexed_db)
-    assert done.returncode == 0, done.stdout + done.stderr
     assert shot.is_file() and shot.stat().st_size > 10_000, f"{shot} is missing or blank"
     shown = json.loads(report.read_text())
     assert shown["index_status"] == "The background watcher is adding photos: 37 of 120"
@@ -422,17 +414,14 @@ def test_timeline_and_understood_chips_at_laptop_sizes(xvfb_display: str, tmp_pa
     actions.append({"quit": True})
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"timeout": 240, "actions": actions}))
-    env = dict(
-        os.environ,
-        DISPLAY=xvfb_display,
-        QT_QPA_PLATFORM="xcb",
+    run_driven_app(
+        script,
+        xvfb_display,
+        300,
         PHOTOCLIP_HOME=str(tmp_path / "home"),
         PHOTOCLIP_MODEL="photoclip-tiny",
         PHOTOCLIP_WEIGHTS=str(tiny_weights),
     )
-    env.pop("WAYLAND_DISPLAY", None)
-    done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
     for files in shots.values():
         for shot in files:
             assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"

@@ -5,14 +5,12 @@ search for a tag that does not exist (named, with the close ones)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.gui.test_xvfb import ARTIFACTS, _xvfb, launch_command
+from tests.gui.test_xvfb import ARTIFACTS, _xvfb, run_driven_app
 
 pytestmark = [
     pytest.mark.xvfb,
@@ -49,11 +47,8 @@ def test_first_start_banner_and_a_missing_tag_at_laptop_sizes(screen: tuple[int,
     ]
     script.write_text(json.dumps({"timeout": 180, "actions": actions}))
     with _xvfb(f"{width}x{height}x24") as display:
-        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PHOTOCLIP_HOME=str(tmp_path / "home"), HF_HUB_OFFLINE="1")
-        for var in ("WAYLAND_DISPLAY", "PHOTOCLIP_MODEL", "PHOTOCLIP_WEIGHTS"):
-            env.pop(var, None)
-        done = subprocess.run(launch_command(script), env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
+        home = str(tmp_path / "home")
+        run_driven_app(script, display, 240, PHOTOCLIP_HOME=home, HF_HUB_OFFLINE="1", PHOTOCLIP_MODEL=None, PHOTOCLIP_WEIGHTS=None)
     result = json.loads(report.read_text())
     assert result["model"] == "missing"
     # What to do now in view; where photoclip looked and the offline how-to folded behind a link.
