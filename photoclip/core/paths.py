@@ -163,7 +163,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, mode: int = 0o64
         raise
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether `pid` may still run (unknowable here, as on Windows: yes)."""
     if pid <= 0 or os.name != "posix":
         return True  # not a pid we could have written; on Windows os.kill would end the process
     try:
@@ -190,7 +191,7 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> list[str]:
     except OSError:
         return removed
     for path, pid in candidates:
-        if pid == os.getpid() or _process_alive(pid):
+        if pid == os.getpid() or process_alive(pid):
             continue
         try:
             os.unlink(path)

@@ -261,7 +261,6 @@ def _export(choice: ModelChoice, checkpoint: str) -> TowerRecord:
 
     target = tower_dir(model_id)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_exports(target.parent)
     work = Path(tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", dir=target.parent))
     try:
         fastpath = torch.backends.mha.get_fastpath_enabled()
@@ -317,7 +316,8 @@ def remove_abandoned_exports(folder: Path) -> None:
     """Remove the work folders of exports whose process is gone (~250 MB each for ViT-B-32).
 
     The app leaves an export running when it quits rather than keep the user waiting, and
-    a killed process never reaches its clean-up: whoever next loads a full model clears up."""
+    a killed process never reaches its clean-up: whoever next loads a full model clears up
+    (`needs_export`, asked after every full-model load and before any export)."""
     try:
         works = list(folder.glob(".export-*"))
     except OSError:
@@ -338,15 +338,7 @@ def _abandoned(work: Path) -> bool:
             return time.time() - work.stat().st_mtime > 3600
         except OSError:
             return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists (another user's process)
-    return False
+    return pid != os.getpid() and not paths.process_alive(pid)
 
 
 def _optimise(raw: Path, target: Path) -> None:
