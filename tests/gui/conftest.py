@@ -55,20 +55,27 @@ def indexed_db(db_path: Path, photo_dir: Path, tiny_embedder) -> Path:
     return db_path
 
 
-@pytest.fixture
-def window(qtbot, indexed_db: Path, tiny_embedder):
-    """The main window over the indexed photos, its model ready and the first pass done."""
+def open_ready_window(qtbot, db: Path, embedder):
+    """The main window over `db`, shown, `embedder` handed to it as the loaded model, and the
+    indexing pass that this starts finished."""
     from photoclip.core.settings import Settings
     from photoclip.gui.qtcompat import emit
     from photoclip.gui.windows.main_window import MainWindow
 
-    win = MainWindow(indexed_db, Settings(), load_model=False)
+    win = MainWindow(db, Settings(), load_model=False)
     qtbot.addWidget(win)
     win.show()
     with qtbot.waitSignal(win.indexer.finished, timeout=60000):
-        win.model_service.embedder = tiny_embedder
+        win.model_service.embedder = embedder
         win.model_service._set("ready", "photoclip-tiny")
-        emit(win.model_service.ready, tiny_embedder)
+        emit(win.model_service.ready, embedder)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, indexed_db: Path, tiny_embedder):
+    """The main window over the indexed photos, its model ready and the first pass done."""
+    win = open_ready_window(qtbot, indexed_db, tiny_embedder)
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == 8 and not win.library.busy)
     yield win
     win.close()

@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from photoclip.cli.served import serve_command
-from photoclip.core.settings import Settings
-from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.serving import serve_commands_with
 from photoclip.worker import runtime
 from tests.conftest import TINY_MODEL
 from tests.core.test_cli_watch import heavy, imported
+from tests.gui.conftest import open_ready_window
 
 pytestmark = pytest.mark.slow
 
@@ -45,16 +44,8 @@ def env(tiny_weights: Path, isolated_home: Path) -> dict[str, str]:
 @pytest.fixture
 def serving_window(qtbot, indexed_db: Path, tiny_embedder, env):
     """The window as `photoclip` opens it: the CLI's command runner handed over first (photoclip/__main__.py)."""
-    from photoclip.gui.windows.main_window import MainWindow
-
     serve_commands_with(serve_command)
-    win = MainWindow(indexed_db, Settings(), load_model=False)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.indexer.finished, timeout=60000):
-        win.model_service.embedder = tiny_embedder
-        win.model_service._set("ready", "photoclip-tiny")
-        emit(win.model_service.ready, tiny_embedder)
+    win = open_ready_window(qtbot, indexed_db, tiny_embedder)
     try:
         yield win
     finally:
