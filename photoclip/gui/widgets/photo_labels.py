@@ -241,6 +241,11 @@ class PhotoLabelsPanel(QWidget):
             self.note.setText("This photo has not been analysed yet.")
         self._fill_matches(labels)
         self._fill_other_tags(labels)
+        # Shown now, not on the layouts' queued show: whoever reacts to the viewer's
+        # "labels shown" (a screenshot, a test, a screen reader) finds the rows there.
+        for holder in (self.rows, self.other_tags):
+            for child in holder.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+                child.show()
         # The rows arrive after the dialog is laid out: ask the layouts above for room now,
         # or they keep the height of the "Loading…" state and squeeze the rows to nothing.
         self.grid.invalidate()
@@ -299,9 +304,6 @@ class PhotoLabelsPanel(QWidget):
             no = self._button("✗", f"No, this is not “{match.label}” (the label learns from it)", self.reject, match.label)
             for col, widget in enumerate((name, bar, state, yes, no)):
                 self.grid.addWidget(widget, row, col)
-                # Shown now, not on the layout's queued show: whoever reacts to the panel's
-                # "labels shown" (a screenshot, a test, a screen reader) finds the rows there.
-                widget.show()
         self.grid.setColumnStretch(1, 1)
 
     def _fill_other_tags(self, labels: tags.PhotoLabels) -> None:
