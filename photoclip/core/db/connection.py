@@ -12,6 +12,7 @@ Rules kept here:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -76,5 +77,15 @@ def enable_wal(conn: Connection) -> None:
     """Switch the file to WAL (a write, unless it is in WAL already) and relax fsync to WAL's safe level."""
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if str(mode).lower() != "wal":
-        conn.execute("PRAGMA journal_mode=WAL")
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                sqlite3.Connection.execute(conn, "PRAGMA journal_mode=WAL")  # untranslated: "locked" is retried
+                break
+            except sqlite3.OperationalError as exc:
+                # Two processes opening a new library at once: SQLite can refuse one's switch
+                # to WAL as "locked" at once, without waiting in its busy handler. Bounded.
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise translate(exc, conn.library_path) from exc
+                time.sleep(0.05)
     conn.execute("PRAGMA synchronous=NORMAL")
