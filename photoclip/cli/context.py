@@ -33,9 +33,24 @@ class Context:
     def db_path(self) -> Path:
         return Path(self.args.db) if self.args.db else paths.default_db_path()
 
+    def check_db(self) -> None:
+        """check_db_path, after making the default library's folder on a first run.
+
+        The platform's data folder is ours to create (a fresh account has none); a folder
+        named by --db or PHOTOCLIP_DB is the user's, so a missing one is refused as a typo.
+        """
+        if not self.args.db and not os.environ.get("PHOTOCLIP_DB"):
+            folder = self.db_path.parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                shown = display_path(str(folder))
+                raise PhotoclipError(f"Cannot create the folder {shown} for the library: {exc.strerror}") from exc
+        check_db_path(self.db_path)
+
     def library(self) -> Library:
         if self._library is None:
-            check_db_path(self.db_path)
+            self.check_db()
             self._library = Library(self.db_path)
         return self._library
 
@@ -85,7 +100,7 @@ class Context:
             return None
         from photoclip.worker.client import ask
 
-        check_db_path(self.db_path)
+        self.check_db()
         return ask(self.db_path, self.model_choice(), op, params)
 
     def query_embedder(self) -> QueryEmbedder:

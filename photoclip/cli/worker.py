@@ -8,7 +8,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from photoclip.cli.context import Context, check_db_path
+from photoclip.cli.context import Context
 from photoclip.cli.parser import seconds
 from photoclip.core import paths
 
@@ -33,7 +33,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     from photoclip.core.settings import Settings
     from photoclip.worker.daemon import Worker, WorkerOptions
 
-    check_db_path(ctx.db_path)
+    ctx.check_db()
     lib = ctx.library()  # created and migrated here, so a refused library is one line before anything starts
     if not lib.folder_paths():
         ctx.err("The library has no folders yet; watching anyway (add one with `photoclip add-folder DIR`).")

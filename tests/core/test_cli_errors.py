@@ -113,6 +113,20 @@ def test_db_that_is_a_folder_or_a_fifo_is_refused(env, tmp_path):
     assert_refused(photoclip("--db", str(fifo), "status", env=env, timeout=30), "not a regular file")
 
 
+def test_a_first_run_creates_the_default_library_folder(env, tmp_path):
+    """A fresh account has no data folder: the default library's is made, a --db's is not."""
+    fresh = {key: value for key, value in env.items() if key not in ("PHOTOCLIP_HOME", "PHOTOCLIP_DB")}
+    fresh.update(HOME=str(tmp_path / "newcomer"), XDG_DATA_HOME="", XDG_CONFIG_HOME="", XDG_CACHE_HOME="")
+    (tmp_path / "newcomer").mkdir()
+    folder = tmp_path / "pics"
+    write_jpeg(folder / "one.jpg")
+    proc = photoclip("add-folder", str(folder), env=fresh)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "newcomer" / ".local" / "share" / "photoclip" / "library.db").is_file()
+    assert_refused(photoclip("--db", str(tmp_path / "typo" / "lib.db"), "status", env=env), "does not exist")
+    assert not (tmp_path / "typo").exists()
+
+
 def test_another_applications_database_is_refused_and_left_untouched(env, tmp_path):
     other = tmp_path / "notes.sqlite"
     conn = sqlite3.connect(other)
