@@ -194,6 +194,25 @@ def test_album_round_trips_its_chips_and_gains_photos_indexed_later(trip, librar
     assert len(library.all_photos()) == 4  # albums never touch photos
 
 
+def test_an_album_survives_a_model_change_and_is_scored_by_the_new_model(trip, library, fake_embedder):
+    """An album stores its words and filters, not vectors: after the library moves to another
+    model (another width, too) it answers with that model's scores."""
+    from photoclip.core.model import FakeEmbedder
+
+    request = build_request(["sea", "in", "Lisbon"], today=TODAY, places=library_places(library), filters=Filters(min_score=-1.0), limit=50)
+    save_album(library, "Lisbon", request)
+    before = {_names([r])[0]: r.score for r in members(Searcher(library, fake_embedder), album(library, "Lisbon"))}
+
+    other = FakeEmbedder(dim=48, model_id="fake-other", text_vectors={"sea": [1.0] + [0.0] * 47})
+    index(library, other)
+    searcher = Searcher(library, other)
+    after = {_names([r])[0]: r.score for r in members(searcher, album(library, "Lisbon"))}
+    assert sorted(after) == sorted(before) == ["lis-2019.jpg", "lis-2023.jpg"]
+    direct = {_names([r])[0]: r.score for r in run_request(searcher, request)}
+    assert after == direct  # the new model's own answer to the same search
+    assert after != before
+
+
 def test_a_damaged_saved_album_is_a_clear_error(library):
     with library.transaction():
         library.conn.execute("INSERT INTO albums (name, query, created_at, updated_at) VALUES ('bad', '{\"terms\": 3}', 0, 0)")
