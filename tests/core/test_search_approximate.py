@@ -363,6 +363,26 @@ def test_new_photos_are_added_to_the_graph_without_a_rebuild(library, tmp_path, 
         assert answers(searcher, query) == answers(exact(library), query)
 
 
+def test_the_newest_photo_purged_then_a_new_one_is_added_to_the_saved_graph(library, tmp_path, forced, monkeypatch):
+    """The new photo's vector once took the purged one's rowid, which a graph covering
+    "rows up to N" never added, not even after a restart (m012 numbers rows above a mark)."""
+    ids = add_photos(library, tmp_path, random_vectors(300))
+    searcher = ready(approximate(library))
+    searcher.approximate.save_now()
+    no_rebuild(monkeypatch)
+    library.forget_photo(ids[-1])
+    more = tmp_path / "more"
+    more.mkdir()
+    target = random_vectors(1, seed=17)[0]
+    (new,) = add_photos(library, more, [target])
+    for live in (searcher, approximate(library)):
+        live.refresh()
+        live.approximate.sync(library, live.index)
+        assert answers(live, target)[0][0] == new
+        assert live.approximate.answered == "approximate"
+        assert new in live.approximate.graph.nearest(target, 1)
+
+
 def test_file_ahead_of_the_database_is_rebuilt(library, tmp_path, forced):
     """A library restored from an older copy: the index file covers rows it does not have."""
     add_photos(library, tmp_path, random_vectors(300))

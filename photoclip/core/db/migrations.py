@@ -371,3 +371,15 @@ def m011_vector_removals(db: sqlite_utils.Database) -> None:
         "(SELECT value FROM change_counters WHERE name = 'vectors_removed') - 1000000; END",
     ):
         db.execute(statement)
+
+
+@MIGRATIONS()
+def m012_vector_rowid_mark(db: sqlite_utils.Database) -> None:
+    """A high-water mark for the rowids of vectors, so that none is ever given out twice.
+
+    The in-memory store and the approximate index read "rows after the last rowid I saw".
+    SQLite gives a new row max(rowid) + 1, so after the newest vector was deleted (its
+    photo purged) the next photo's vector took the same rowid and both readers passed over
+    it until a full reload. `put_vectors` now numbers rows itself above this mark.
+    """
+    db.execute("INSERT INTO change_counters (name, value) VALUES ('vectors_rowid_high', (SELECT IFNULL(MAX(rowid), 0) FROM vectors))")

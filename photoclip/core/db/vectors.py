@@ -62,12 +62,26 @@ class VectorTables(TransactionalStore):
         """
         dim = int(vectors.shape[1])
         blobs = np.ascontiguousarray(vectors, dtype=VECTOR_DTYPE)
-        cur = self.conn.executemany(
-            "INSERT OR REPLACE INTO vectors (photo_id, model_id, dim, vec) "
-            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-            [(int(pid), model_id, dim, blobs[i].tobytes(), int(pid)) for i, pid in enumerate(photo_ids)],
-        )
-        return int(cur.rowcount)
+        n = len(photo_ids)
+        if n == 0:
+            return 0
+        with self.transaction():
+            # Rowids are numbered here, above a mark that never goes down (m012): readers
+            # take "rows after the last rowid seen", which SQLite's max(rowid) + 1 breaks
+            # once the newest row has been deleted. Reserving them first takes the write
+            # lock, so two writers never share a number.
+            (top,) = self.conn.execute(
+                "UPDATE change_counters SET value = MAX(value, (SELECT IFNULL(MAX(rowid), 0) FROM vectors)) + ? "
+                "WHERE name = 'vectors_rowid_high' RETURNING value",
+                (n,),
+            ).fetchone()
+            first = int(top) - n + 1
+            cur = self.conn.executemany(
+                "INSERT OR REPLACE INTO vectors (rowid, photo_id, model_id, dim, vec) "
+                "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                [(first + i, int(pid), model_id, dim, blobs[i].tobytes(), int(pid)) for i, pid in enumerate(photo_ids)],
+            )
+            return int(cur.rowcount)
 
     def vector_count(self, model_id: str) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM vectors WHERE model_id = ?", (model_id,)).fetchone()[0])
