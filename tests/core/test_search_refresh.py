@@ -140,3 +140,39 @@ def test_rows_arriving_batch_by_batch_match_a_fresh_load(library, tmp_path):
     np.testing.assert_array_equal(searcher.index.ids[order], fresh.ids[fresh_order])
     np.testing.assert_allclose(searcher.index.matrix[order], fresh.matrix[fresh_order], rtol=0, atol=1e-6)
     np.testing.assert_array_equal(searcher.index.present[order], fresh.present[fresh_order])
+
+
+def test_a_purge_takes_rows_out_without_reloading_every_vector(library, tmp_path, monkeypatch):
+    ids = add_photos(library, tmp_path, VECTORS)
+    searcher = searcher_over(library)
+    library.forget_photo(ids[1])
+    library.put_vectors("fake", [ids[0]], np.asarray([unit(0, 0, 0, 1)]))  # and one re-embedded
+    reads = []
+    load = library.load_vectors
+    monkeypatch.setattr(library, "load_vectors", lambda model, after=0: reads.append(after) or load(model, after))
+    searcher.refresh()
+    assert reads and 0 not in reads  # only rows after the last one seen
+    assert sorted(searcher.index.ids.tolist()) == sorted([ids[0], ids[2], ids[3]])
+    np.testing.assert_allclose(searcher.index.vector_of(ids[0]), unit(0, 0, 0, 1))
+    assert searcher.index.present.all()
+
+
+def test_the_newest_vector_deleted_then_a_new_photo_is_still_seen(library, tmp_path):
+    """SQLite would give the new photo's vector the deleted one's rowid, which a store that
+    reads "rows after the last one seen" passes over (m012 numbers rows above a mark)."""
+    ids = add_photos(library, tmp_path, VECTORS)
+    searcher = searcher_over(library)
+    library.forget_photo(ids[-1])
+    (new,) = add_photos(library, more_dir(tmp_path), [unit(0, 0, 1, 1)])
+    searcher.refresh()
+    assert sorted(searcher.index.ids.tolist()) == sorted([*ids[:-1], new])
+    np.testing.assert_allclose(searcher.index.vector_of(new), unit(0, 0, 1, 1), atol=1e-3)  # stored as float16
+
+
+def test_vectors_deleted_beyond_the_log_reload_everything(library, tmp_path, monkeypatch):
+    ids = add_photos(library, tmp_path, VECTORS)
+    searcher = searcher_over(library)
+    library.forget_photo(ids[0])
+    monkeypatch.setattr(library, "removed_vector_ids", lambda *a: None)  # a trimmed log
+    searcher.refresh()
+    assert sorted(searcher.index.ids.tolist()) == sorted(ids[1:])
