@@ -196,3 +196,25 @@ def test_the_filter_row_and_the_tag_list_follow_the_date_and_tag_chips(window: M
     with qtbot.waitSignal(window.results_shown, timeout=20000):
         window.tag_list.chosen.emit("")  # "all tags" in the sidebar replaces the tag chip
     assert window.search_bar.parts() == [] and window.tag_filter() is None and tag_list_choice() is None
+
+
+def test_the_tag_box_names_every_tag_chip_not_only_the_last(window: MainWindow, qtbot) -> None:
+    """`#Dogs #Beach` requires both tags; the Tag box showed only "Beach" as if it were the filter."""
+    from photoclip.core.search import Filters
+
+    first = window.grid_model.photo(0).id
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.tagging.actions.add([first], "Dogs")
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.tagging.actions.add([first], "Beach")
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window._pin_typed("#Dogs #Beach")
+    assert [p.kind for p in window.search_bar.parts()] == ["tag", "tag"]
+    assert window.tag_combo.currentText() == "Dogs & Beach"
+    assert window.base_filters() == Filters()  # a mirror of the chips, not a third tag
+    assert [window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())] == [first]
+
+    beach = next(c for c in window.search_bar.filter_chips if c.part.text == "#Beach")
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        beach.removed.emit(beach)
+    assert window.tag_filter() == "Dogs" and window.base_filters() == Filters()

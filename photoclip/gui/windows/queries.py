@@ -41,6 +41,8 @@ SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters t
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
+TAGS_JOINED = " & "  # how the Tag box shows several tag chips, every one of them required
+
 
 class Queries(WindowPart):
     # == queries ====================================================================================
@@ -63,7 +65,7 @@ class Queries(WindowPart):
 
     # == the filter row follows the chips ===========================================================
 
-    _mirrored_tag: str | None = None  # the tag chip the Tag box shows (not a filter of its own)
+    _mirrored_tag: str | None = None  # the tag chip(s) the Tag box shows (not a filter of its own)
     _mirrored_dates: tuple[date, date] | None = None  # the date chip's days the pickers show
 
     def follow_chips(self) -> None:
@@ -72,7 +74,9 @@ class Queries(WindowPart):
         of those filters: `base_filters` skips what the row only mirrors, and editing the row
         replaces the chips (`_dates_edited`, `_tag_edited`)."""
         understood = understanding_of(self.search_bar.parts())
-        tag = understood.tags[-1] if understood.tags else None
+        # Several tag chips are all required: the box names them all ("Dogs & Beach"), not
+        # the last one as if it were the only filter. The text is a mirror, never a filter.
+        tag = TAGS_JOINED.join(understood.tags) if understood.tags else None
         if tag is not None:
             self._show_tag(tag)
         elif self._mirrored_tag is not None and self.tag_filter() == self._mirrored_tag:
