@@ -119,6 +119,10 @@ def test_check_pair_names_what_open_clip_knows() -> None:
     assert check_pair("ResNet-9000", "x", pairs) == "open_clip has no architecture “ResNet-9000”."
     assert check_pair("ViT-B-16", "laion5b", pairs) == "ViT-B-16 has no pretrained tag “laion5b”. It has: openai, laion2b_s34b_b88k."
     assert check_pair("ViT-L-14", "", pairs) == "Type a pretrained tag for ViT-L-14: openai."
+    # weights from a checkpoint file: only the architecture must be one open_clip has
+    assert check_pair("ViT-L-14", "", pairs, from_file=True) is None
+    assert check_pair("ViT-L-14", "laion5b", pairs, from_file=True) is None
+    assert check_pair("ResNet-9000", "", pairs, from_file=True) == "open_clip has no architecture “ResNet-9000”."
 
 
 def test_settings_offer_any_open_clip_model_checked_off_the_gui_thread(qtbot, tmp_path, monkeypatch) -> None:
@@ -164,6 +168,34 @@ def test_settings_offer_any_open_clip_model_checked_off_the_gui_thread(qtbot, tm
         assert again.ok_button.isEnabled() and not again.other.isVisibleTo(again)
         assert (again.result_settings().model, again.result_settings().weights) == ("ViT-B-16", "openai")
         again.close()
+    finally:
+        pool.shutdown()
+
+
+def test_another_architecture_with_a_checkpoint_file_needs_no_tag(qtbot, tmp_path) -> None:
+    """Other open_clip model + a checkpoint file: the tag field wanted a downloadable tag anyway."""
+    from photoclip.core.settings import Settings
+    from photoclip.gui.dialogs.settings import OTHER, SettingsDialog
+    from photoclip.gui.services.workers import TaskRunner
+
+    pool = TaskRunner("test")
+    try:
+        dialog = SettingsDialog(Settings(), [], tmp_path / "thumbs", pool)
+        qtbot.addWidget(dialog)
+        dialog.model.setCurrentIndex(dialog.model.findData(OTHER))
+        dialog.other.architecture.setText("ViT-B-16")
+        dialog.other.tag.setText("")
+        qtbot.waitUntil(lambda: "Type a pretrained tag" in dialog.other.message.text(), timeout=60000)
+        assert not dialog.ok_button.isEnabled()
+        weights = tmp_path / "my-vit-b-16.pt"
+        dialog.checkpoint.setText(str(weights))
+        qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=20000)
+        assert "from your checkpoint file" in dialog.other.message.text()
+        chosen = dialog.result_settings()
+        assert (chosen.model, chosen.weights) == ("ViT-B-16", str(weights))
+        dialog.checkpoint.setText("")  # the file cleared: a tag is needed again
+        qtbot.waitUntil(lambda: not dialog.ok_button.isEnabled() and "Type a pretrained tag" in dialog.other.message.text(), timeout=20000)
+        dialog.close()
     finally:
         pool.shutdown()
 

@@ -20,6 +20,7 @@ from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import TaskRunner
 
 CHECK_DELAY_MS = 300  # a check waits for a pause in typing
+TAG_HINT = "Pretrained tag, e.g. datacomp_xl_s13b_b90k"
 MAX_LISTED = 4  # tags named in a message (ViT-B-32 alone has more than a dozen): three lines fit a small screen
 
 
@@ -34,8 +35,11 @@ def _listed(names: Sequence[str]) -> str:
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
 
-def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]]) -> str | None:
-    """None when open_clip knows the pair; else one line that says what is wrong."""
+def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]], from_file: bool = False) -> str | None:
+    """None when open_clip knows the pair; else one line that says what is wrong.
+
+    With weights `from_file` (a checkpoint chosen below) only the architecture matters:
+    the file replaces any download, so the tag may be left empty and is not checked."""
     name, tag = name.strip(), tag.strip()
     architectures = sorted({n for n, _ in pairs})
     if not name:
@@ -46,6 +50,8 @@ def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]]) -> str | N
         hint = " Did you mean " + " or ".join(f"“{c}”" for c in close) + "?" if close else ""
         return f"open_clip has no architecture “{name}”.{hint}"
     tags = [t for n, t in pairs if n == name]
+    if from_file:
+        return None
     if not tag:
         return f"Type a pretrained tag for {name}: {_listed(tags)}."
     if tag not in tags:
@@ -62,10 +68,11 @@ class OtherModelFields(QGroupBox):
         super().__init__("Other open_clip model", parent)
         self._pool = pool
         self.known = False
+        self.from_file = False  # a checkpoint file is chosen: the tag is not needed
         self.architecture = QLineEdit(self)
         self.architecture.setPlaceholderText("Architecture, e.g. ViT-B-16")
         self.tag = QLineEdit(self)
-        self.tag.setPlaceholderText("Pretrained tag, e.g. datacomp_xl_s13b_b90k")
+        self.tag.setPlaceholderText(TAG_HINT)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
         box = QVBoxLayout(self)
@@ -89,6 +96,13 @@ class OtherModelFields(QGroupBox):
         self.tag.setText(tag)
         self.check_now()
 
+    def set_from_file(self, from_file: bool) -> None:
+        """A checkpoint file was chosen (or cleared) in the dialog: check again."""
+        if from_file != self.from_file:
+            self.from_file = from_file
+            self.tag.setPlaceholderText("Not needed: the weights come from your file" if from_file else TAG_HINT)
+            self._edited()
+
     def _edited(self) -> None:
         self._set_known(False)
         self.message.setText("Checking…")
@@ -97,12 +111,21 @@ class OtherModelFields(QGroupBox):
     def check_now(self) -> None:
         self._timer.stop()
         name, tag = self.pair()
-        self._pool.run(lambda: check_pair(name, tag, open_clip_pairs()), lambda problem: self._checked(name, tag, problem), self._failed)
+        from_file = self.from_file
+        self._pool.run(
+            lambda: check_pair(name, tag, open_clip_pairs(), from_file),
+            lambda problem: self._checked(name, tag, from_file, problem),
+            self._failed,
+        )
 
-    def _checked(self, name: str, tag: str, problem: str | None) -> None:
-        if (name, tag) != self.pair():
+    def _checked(self, name: str, tag: str, from_file: bool, problem: str | None) -> None:
+        if (name, tag) != self.pair() or from_file != self.from_file:
             return  # the user typed on meanwhile: a newer check is coming
-        self.message.setText(problem or f"open_clip knows {name} · {tag}; its weights download when first used.")
+        if problem is None and from_file:
+            problem_or_fine = f"open_clip knows {name}; its weights come from your checkpoint file."
+        else:
+            problem_or_fine = problem or f"open_clip knows {name} · {tag}; its weights download when first used."
+        self.message.setText(problem_or_fine)
         self._set_known(problem is None)
 
     def _failed(self, exc: BaseException) -> None:

@@ -217,6 +217,8 @@ class SettingsDialog(QDialog):
         outer.addWidget(box)
         self.ok_button = box.button(QDialogButtonBox.StandardButton.Ok)
         self.other.checked.connect(lambda _known: self._allow_ok())
+        self.checkpoint.textChanged.connect(lambda text: self.other.set_from_file(bool(text.strip())))
+        self.other.set_from_file(bool(self.checkpoint.text().strip()))
         self._show_note()
         self._measure()
 
