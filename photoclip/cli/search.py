@@ -35,11 +35,17 @@ def filters_from(args: argparse.Namespace, ctx: Context) -> Filters:
     return filters
 
 
+NO_MATCH = "No photos matched (a filter or --min-score may leave none)."
+
+
 def print_results(ctx: Context, results: Sequence[Result], as_json: bool, understood: Understanding | None = None) -> None:
     if as_json:
         head = {} if understood is None else {"understood": understood.to_json()}
         ctx.json({**head, "results": [r.to_json() for r in results]})
         return
+    if not results:
+        # Silence read as "did it run?": say so on stderr, so stdout stays empty for scripts.
+        ctx.err(NO_MATCH)
     for r in results:
         ctx.out(f"{r.score:.3f}\t{r.photo.path}" if r.scored else f"-\t{r.photo.path}")
 
@@ -119,6 +125,8 @@ def cmd_duplicates(args: argparse.Namespace, ctx: Context) -> int:
     groups = answer(ctx, "duplicates", {"threshold": args.threshold})
     if args.json:
         ctx.json({"groups": [[r.to_json() for r in group] for group in groups]})
+    elif not groups:
+        ctx.err(f"No near-duplicate photos at --threshold {args.threshold:g}.")
     else:
         for n, group in enumerate(groups, 1):
             ctx.out(f"group {n}:")
