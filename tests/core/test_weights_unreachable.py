@@ -54,4 +54,6 @@ def test_an_unreachable_hub_is_reported_without_retrying(unreachable_hub, caplog
         weights_module.resolve_weights(ModelChoice(TINY_MODEL, "demo"))
     assert unreachable_hub == [], "huggingface_hub retried (and slept) before photoclip answered"
     assert "could not be reached" in str(info.value)
+    # The command line prints "photoclip: " + this; it read "photoclip: photoclip could not download ...".
+    assert not str(info.value).lower().startswith("photoclip")
     assert "Retrying" not in caplog.text and "thrown while requesting" not in caplog.text
