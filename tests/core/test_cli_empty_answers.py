@@ -46,3 +46,27 @@ def test_duplicates_without_a_group_says_so():
     ctx = Ctx()
     assert cli_search.cmd_duplicates(argparse.Namespace(threshold=0.99, json=False), ctx) == 0
     assert ctx.out_lines == [] and ctx.err_lines == ["No near-duplicate photos at --threshold 0.99."]
+
+
+class LibraryCtx(Ctx):
+    def __init__(self, library) -> None:
+        super().__init__()
+        self._library = library
+
+    def library(self):
+        return self._library
+
+
+def test_problems_and_albums_list_on_a_fresh_library_say_there_are_none(library):
+    from photoclip.cli import albums as cli_albums
+    from photoclip.cli import library as cli_library
+
+    ctx = LibraryCtx(library)
+    assert cli_library.cmd_problems(argparse.Namespace(json=False), ctx) == 0
+    assert cli_albums.cmd_list(argparse.Namespace(json=False), ctx) == 0
+    assert ctx.out_lines == []
+    assert ctx.err_lines[0].startswith("No problems") and ctx.err_lines[1].startswith("No albums yet")
+    ctx = LibraryCtx(library)
+    cli_library.cmd_problems(argparse.Namespace(json=True), ctx)
+    cli_albums.cmd_list(argparse.Namespace(json=True), ctx)
+    assert ctx.err_lines == [] and [json.loads(line) for line in ctx.out_lines] == [{"skipped": []}, {"albums": []}]
