@@ -70,3 +70,14 @@ def test_problems_and_albums_list_on_a_fresh_library_say_there_are_none(library)
     cli_library.cmd_problems(argparse.Namespace(json=True), ctx)
     cli_albums.cmd_list(argparse.Namespace(json=True), ctx)
     assert ctx.err_lines == [] and [json.loads(line) for line in ctx.out_lines] == [{"skipped": []}, {"albums": []}]
+
+
+class EmptyLibraryCtx(Ctx):
+    def ask_worker(self, op: str, params: dict) -> tuple[list, int]:
+        return [], 0  # nothing embedded with this model yet
+
+
+def test_an_unindexed_library_is_explained_once_not_twice():
+    ctx = EmptyLibraryCtx()
+    assert cli_search.cmd_duplicates(argparse.Namespace(threshold=0.9, json=False), ctx) == 0
+    assert len(ctx.err_lines) == 1 and "run `photoclip index` first" in ctx.err_lines[0]
