@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def gui_main(argv: list[str] | None = None) -> int:
-    from photoclip.platform_check import explain_missing_platform_libraries
+    from photoclip.platform_check import explain_missing_platform_libraries, explain_no_display
 
-    problem = explain_missing_platform_libraries()
+    problem = explain_missing_platform_libraries() or explain_no_display()
     if problem is not None:
         print(f"photoclip: {problem}", file=sys.stderr)
         return 2

@@ -5,6 +5,10 @@ Qt 6.5), Qt aborts with its own message about plugins, which does not say what t
 install. So on Linux, when Qt would use xcb, the plugin's shared-library dependencies
 are listed with ldd first, and a missing one is named with the Debian/Ubuntu and
 Fedora packages that provide it. Nothing here imports Qt: PySide6 is only located.
+
+Without any display (a terminal over SSH, a console login) Qt aborts the process too
+(SIGABRT, a core dump) and blames the xcb-cursor library, which is installed: that case
+is told apart first, with what works instead.
 """
 
 from __future__ import annotations
@@ -113,4 +117,16 @@ def explain_missing_platform_libraries(
     return (
         f"the window cannot open: Qt's X11 platform plugin needs {', '.join(missing)}, which this computer lacks. "
         f"Install it ({'; '.join(advice)}) and start photoclip again."
+    )
+
+
+def explain_no_display(environ: Mapping[str, str] | None = None) -> str | None:
+    """A sentence when the window has no display to open on (Linux, Qt left to choose or told xcb); else None."""
+    environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or not _qt_would_use_xcb(environ) or environ.get("DISPLAY", "").strip():
+        return None
+    return (
+        "the window cannot open: there is no display here (DISPLAY is not set, as in a terminal over SSH "
+        "or outside the desktop). Start photoclip from your desktop session (or `ssh -X`), or use its "
+        "commands, which need no window: `photoclip --help`."
     )

@@ -37,6 +37,8 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     found = albums(ctx.library())
     if args.json:
         ctx.json({"albums": [_summary(a) for a in found]})
+    elif not found:
+        ctx.err("No albums yet: save a search as one with `photoclip albums save NAME TERM...`.")
     else:
         for a in found:
             ctx.out(f"{a.name}\t{' '.join(a.request.typed)}")

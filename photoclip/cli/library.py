@@ -181,6 +181,8 @@ def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:
     rows = ctx.library().skipped()
     if args.json:
         ctx.json({"skipped": [{"path": display_path(p), "reason": r} for p, r in rows]})
+    elif not rows:
+        ctx.err("No problems: no file has been skipped.")
     else:
         for path, reason in rows:
             ctx.out(f"{display_path(path)}\t{reason}")

@@ -35,11 +35,20 @@ def filters_from(args: argparse.Namespace, ctx: Context) -> Filters:
     return filters
 
 
-def print_results(ctx: Context, results: Sequence[Result], as_json: bool, understood: Understanding | None = None) -> None:
+NO_MATCH = "No photos matched (a filter or --min-score may leave none)."
+
+
+def print_results(
+    ctx: Context, results: Sequence[Result], as_json: bool, understood: Understanding | None = None, *, explained: bool = False
+) -> None:
+    """The results on stdout; `explained`: why there are none was said already (nothing embedded yet)."""
     if as_json:
         head = {} if understood is None else {"understood": understood.to_json()}
         ctx.json({**head, "results": [r.to_json() for r in results]})
         return
+    if not results and not explained:
+        # Silence read as "did it run?": say so on stderr, so stdout stays empty for scripts.
+        ctx.err(NO_MATCH)
     for r in results:
         ctx.out(f"{r.score:.3f}\t{r.photo.path}" if r.scored else f"-\t{r.photo.path}")
 
@@ -69,6 +78,11 @@ def searcher(ctx: Context) -> Searcher:
 
 def answer(ctx: Context, op: str, params: dict[str, object], note_empty: bool = True) -> Any:
     """A running worker's answer when one serves this library and model, else the same query here."""
+    return counted_answer(ctx, op, params, note_empty)[0]
+
+
+def counted_answer(ctx: Context, op: str, params: dict[str, object], note_empty: bool = True) -> tuple[Any, int]:
+    """`answer`, with how many photos the model has embedded (0: the note says so on stderr)."""
     asked = ctx.ask_worker(op, params)
     if asked is None:
         found = searcher(ctx)
@@ -76,7 +90,7 @@ def answer(ctx: Context, op: str, params: dict[str, object], note_empty: bool = 
     value, indexed = asked
     if note_empty and indexed == 0:
         ctx.err("No photo has been embedded with this model yet: run `photoclip index` first.")
-    return value
+    return value, indexed
 
 
 def query_image(path: str) -> str:
@@ -95,6 +109,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     request = request_from_args(args, ctx)
     if not args.literal:
         ctx.err(request.understood.describe())
+    indexed = -1  # not asked
     if not request.terms:
         results = browse(ctx.library(), request)  # only filters: nothing to score, no model needed
     else:
@@ -102,23 +117,26 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
             if term.kind == "image":
                 query_image(str(term.value))
         params = {"terms": terms_to_json(request.terms), "limit": request.limit, "filters": filters_to_json(request.filters)}
-        results = sort_results(answer(ctx, "search", params), request.sort)
-    print_results(ctx, results, args.json, request.understood)
+        found, indexed = counted_answer(ctx, "search", params)
+        results = sort_results(found, request.sort)
+    print_results(ctx, results, args.json, request.understood, explained=indexed == 0)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
     path = query_image(args.path)
     filters = filters_from(args, ctx)
-    results = answer(ctx, "similar", {"target": path, "limit": args.limit, "filters": filters_to_json(filters)})
-    print_results(ctx, results, args.json)
+    results, indexed = counted_answer(ctx, "similar", {"target": path, "limit": args.limit, "filters": filters_to_json(filters)})
+    print_results(ctx, results, args.json, explained=indexed == 0)
     return 0
 
 
 def cmd_duplicates(args: argparse.Namespace, ctx: Context) -> int:
-    groups = answer(ctx, "duplicates", {"threshold": args.threshold})
+    groups, indexed = counted_answer(ctx, "duplicates", {"threshold": args.threshold})
     if args.json:
         ctx.json({"groups": [[r.to_json() for r in group] for group in groups]})
+    elif not groups and indexed:
+        ctx.err(f"No near-duplicate photos at --threshold {args.threshold:g}.")
     else:
         for n, group in enumerate(groups, 1):
             ctx.out(f"group {n}:")

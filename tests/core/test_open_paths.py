@@ -14,7 +14,7 @@ import pytest
 import photoclip.__main__ as entry
 from photoclip.cli.launch import app_launch
 from photoclip.cli.parser import command_names
-from photoclip.platform_check import explain_missing_platform_libraries, not_found_in_ldd_output
+from photoclip.platform_check import explain_missing_platform_libraries, explain_no_display, not_found_in_ldd_output
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,3 +154,29 @@ def test_ldd_output_is_read_for_not_found_libraries():
         "\tlibQt6XcbQpa.so.6 => /x/libQt6XcbQpa.so.6 (0x1)\n\tlibxcb-cursor.so.0 => not found\n\tlibxcb-icccm.so.4 => not found\n"
     )
     assert not_found_in_ldd_output(out) == ["libxcb-cursor.so.0", "libxcb-icccm.so.4"]
+
+
+# The test run sets QT_QPA_PLATFORM=offscreen (tests/conftest.py), so no test started the app
+# the way a terminal without a display does: Qt aborted the process (exit -6, a core dump)
+# blaming libxcb-cursor0, which was installed.
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the X11 platform is Linux's")
+def test_the_app_without_a_display_says_so_in_one_line_instead_of_aborting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "XDG_SESSION_TYPE")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "photoclip"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "photoclip --help" in lines[0], done.stderr
+
+
+def test_the_display_check_only_speaks_when_qt_would_need_x11():
+    if not sys.platform.startswith("linux"):
+        assert explain_no_display({}) is None
+        return
+    assert explain_no_display({}) is not None
+    assert explain_no_display({"QT_QPA_PLATFORM": "xcb"}) is not None
+    assert explain_no_display({"DISPLAY": ":0"}) is None
+    assert explain_no_display({"QT_QPA_PLATFORM": "offscreen"}) is None
+    assert explain_no_display({"WAYLAND_DISPLAY": "wayland-0"}) is None

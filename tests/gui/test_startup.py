@@ -125,3 +125,38 @@ def test_a_later_launch_hands_its_paths_to_the_running_window(qtbot, tmp_path: P
         assert window.opened[1:] == [[str(photo)]] and window.raised == 3
     finally:
         server.server.close()
+
+
+REFUSAL_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from PySide6.QtWidgets import QMessageBox
+    shown = []
+    QMessageBox.critical = staticmethod(lambda parent, title, text, *a: shown.append([title, text]))
+    from photoclip.gui.app import run_app
+    code = run_app(["--db", sys.argv[1]])
+    print(json.dumps({"code": code, "shown": shown}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_library_from_a_newer_photoclip_is_refused_in_one_dialog_before_the_window(tmp_path: Path) -> None:
+    """Before: the window opened and its indexer, watcher and query server each met the refusal
+    (a crash dialog for the server's thread, a second dialog, a banner); the test run always
+    opened a fresh library, which hid it."""
+    import sqlite3
+
+    from photoclip.core.db import Library
+
+    path = tmp_path / "library.db"
+    Library(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('photoclip', 'm999_future', 'x')")
+    conn.close()
+    env = dict(os.environ, PHOTOCLIP_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", REFUSAL_PROBE, str(path)], env=env, capture_output=True, text=True, timeout=60)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 2 and len(report["shown"]) == 1
+    assert "newer version of photoclip" in report["shown"][0][1]
+    assert "Traceback" not in done.stderr

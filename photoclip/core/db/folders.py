@@ -26,15 +26,36 @@ class FolderTables(TransactionalStore):
         return int(cur.lastrowid or 0)
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
-        """Stop tracking a folder. Its photos' rows, vectors and tags go; files are untouched."""
+        """Stop tracking a folder. Its photos' rows, vectors and tags go; files are untouched.
+
+        A photo that another library folder still covers (one inside this folder, or one this
+        folder sits in) is kept and moves to that folder: with ~/Pictures and ~/Pictures/Trips
+        both added, removing ~/Pictures used to forget the Trips photos with their tags, and
+        the next scan found them again as new photos.
+        """
         folder = os.path.abspath(os.fspath(path))
         with self.transaction():
             row = self.conn.execute("SELECT id FROM folders WHERE path = ?", (db_path(folder),)).fetchone()
             if not row:
                 raise FolderError(f"{display_path(folder)} is not one of the library's folders")
+            self._hand_over_covered_photos(int(row[0]))
             removed = int(self.conn.execute("DELETE FROM photos WHERE folder_id = ?", (row[0],)).rowcount)
             self.conn.execute("DELETE FROM folders WHERE id = ?", (row[0],))
         return removed
+
+    def _hand_over_covered_photos(self, folder_id: int) -> None:
+        """Give the photos of `folder_id` that another folder covers to the deepest such folder."""
+        others = [(fid, os.path.join(path, "")) for fid, path in self.folder_paths() if fid != folder_id]
+        if not others:
+            return
+        others.sort(key=lambda item: len(item[1]), reverse=True)  # the deepest folder first
+        moves = []
+        for photo_id, stored in self.conn.execute("SELECT id, path FROM photos WHERE folder_id = ?", (folder_id,)):
+            photo = fs_path(stored)
+            owner = next((fid for fid, prefix in others if photo.startswith(prefix)), None)
+            if owner is not None:
+                moves.append((owner, photo_id))
+        self.conn.executemany("UPDATE photos SET folder_id = ? WHERE id = ?", moves)
 
     def folder_paths(self) -> list[tuple[int, str]]:
         rows = self.conn.execute("SELECT id, path FROM folders ORDER BY path").fetchall()

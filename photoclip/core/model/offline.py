@@ -120,7 +120,8 @@ def plain_reason(exc: BaseException) -> str:
 
 def download_failed(choice: ModelChoice, exc: BaseException) -> WeightsDownloadFailed:
     route = offline_route(choice)
-    message = f"photoclip could not download the weights of {choice.name} ({choice.weights}): {plain_reason(exc)}."
+    # No "photoclip" up front: the command line prefixes "photoclip: " to every error.
+    message = f"The weights of {choice.name} ({choice.weights}) could not be downloaded: {plain_reason(exc)}."
     if route is not None:
         message += " " + route.instructions()
     message += " Your library stays browsable meanwhile; photos are embedded once a model is available."

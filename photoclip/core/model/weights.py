@@ -127,6 +127,7 @@ def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
     if cached is not None:
         return cached
     repo_id, names = hub_files(hub)
+    _require_reachable_hub(repo_id, names[0])
     tqdm_class = _ProgressBar(progress, repo_id).make() if progress else None
     for name in names[:-1]:
         try:
@@ -134,6 +135,31 @@ def _download_from_hub(hub: str, progress: ProgressCallback | None) -> str:
         except EntryNotFoundError:
             continue  # this repo has the other file format; any other error is final
     return hf_hub_download(repo_id=repo_id, filename=names[-1], tqdm_class=tqdm_class)
+
+
+class HubUnreachable(ConnectionError):
+    """The download site did not answer at all (no network, no name resolution, a firewall)."""
+
+
+def _require_reachable_hub(repo_id: str, name: str) -> None:
+    """Ask the hub once, without retries, before hf_hub_download does.
+
+    When no copy is cached, hf_hub_download retries a request that failed on the network five
+    times with growing pauses (about 25 s per file name, two warnings per try): on an offline
+    computer that was most of a minute of noise before photoclip could say what to do. Any
+    answer from the site (even "no such file") lets the download go on and give its own error.
+    """
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if constants.HF_HUB_OFFLINE:
+        return  # hf_hub_download refuses at once, with its own offline error
+    try:
+        get_hf_file_metadata(hf_hub_url(repo_id, name), timeout=10)
+    except HfHubHTTPError:
+        return
+    except Exception as exc:
+        raise HubUnreachable(f"no answer from the download site: {exc}") from exc
 
 
 def describe_models() -> list[tuple[str, str]]:

@@ -90,7 +90,13 @@ def run_app(argv: list[str], on_window: WindowHook | None = None) -> int:
         return 0
     try:
         server = InstanceServer(name)
+        from photoclip.core.db import Library
         from photoclip.gui.windows.main_window import MainWindow
+
+        # A foreign file or a library written by a newer photoclip is refused here, in one dialog,
+        # before the window's services open it on threads of their own: each refused it on its
+        # own, under a crash dialog, a second dialog and a banner over an empty window.
+        Library(db_path, migrate=False).close()
 
         window = MainWindow(db_path)
     except PhotoclipError as exc:

@@ -1,0 +1,83 @@
+"""A search, album or duplicates run that finds nothing says so (on stderr), instead of printing nothing.
+
+Seen on a first walk through the README: `photoclip search snow in Innsbruck last winter`
+and `photoclip albums show Lisbon` printed nothing and exited 0, which reads as "did it run?".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from photoclip.cli import search as cli_search
+
+
+class Ctx:
+    def __init__(self) -> None:
+        self.out_lines: list[str] = []
+        self.err_lines: list[str] = []
+
+    def out(self, text: str = "") -> None:
+        self.out_lines.append(text)
+
+    def err(self, text: str) -> None:
+        self.err_lines.append(text)
+
+    def json(self, doc: object) -> None:
+        self.out_lines.append(json.dumps(doc))
+
+    def ask_worker(self, op: str, params: dict) -> tuple[list, int]:
+        return [], 5  # a worker that found no group among 5 embedded photos
+
+
+def test_no_results_is_said_on_stderr_and_stdout_stays_empty():
+    ctx = Ctx()
+    cli_search.print_results(ctx, [], as_json=False)
+    assert ctx.out_lines == [] and ctx.err_lines == [cli_search.NO_MATCH]
+
+
+def test_json_output_stays_one_document_without_the_note():
+    ctx = Ctx()
+    cli_search.print_results(ctx, [], as_json=True)
+    assert ctx.err_lines == [] and json.loads(ctx.out_lines[0]) == {"results": []}
+
+
+def test_duplicates_without_a_group_says_so():
+    ctx = Ctx()
+    assert cli_search.cmd_duplicates(argparse.Namespace(threshold=0.99, json=False), ctx) == 0
+    assert ctx.out_lines == [] and ctx.err_lines == ["No near-duplicate photos at --threshold 0.99."]
+
+
+class LibraryCtx(Ctx):
+    def __init__(self, library) -> None:
+        super().__init__()
+        self._library = library
+
+    def library(self):
+        return self._library
+
+
+def test_problems_and_albums_list_on_a_fresh_library_say_there_are_none(library):
+    from photoclip.cli import albums as cli_albums
+    from photoclip.cli import library as cli_library
+
+    ctx = LibraryCtx(library)
+    assert cli_library.cmd_problems(argparse.Namespace(json=False), ctx) == 0
+    assert cli_albums.cmd_list(argparse.Namespace(json=False), ctx) == 0
+    assert ctx.out_lines == []
+    assert ctx.err_lines[0].startswith("No problems") and ctx.err_lines[1].startswith("No albums yet")
+    ctx = LibraryCtx(library)
+    cli_library.cmd_problems(argparse.Namespace(json=True), ctx)
+    cli_albums.cmd_list(argparse.Namespace(json=True), ctx)
+    assert ctx.err_lines == [] and [json.loads(line) for line in ctx.out_lines] == [{"skipped": []}, {"albums": []}]
+
+
+class EmptyLibraryCtx(Ctx):
+    def ask_worker(self, op: str, params: dict) -> tuple[list, int]:
+        return [], 0  # nothing embedded with this model yet
+
+
+def test_an_unindexed_library_is_explained_once_not_twice():
+    ctx = EmptyLibraryCtx()
+    assert cli_search.cmd_duplicates(argparse.Namespace(threshold=0.9, json=False), ctx) == 0
+    assert len(ctx.err_lines) == 1 and "run `photoclip index` first" in ctx.err_lines[0]
