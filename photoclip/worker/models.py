@@ -8,6 +8,7 @@ makes them fast, keeping it forever is what makes a background worker a bad citi
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from photoclip.core.model import Embedder
+
+log = logging.getLogger(__name__)
 
 # What must match for two processes' answers to agree (worker/client.model_identity).
 Identity = dict[str, object]
@@ -36,6 +39,8 @@ class ModelSource(Protocol):
     def loaded(self) -> bool: ...
 
     def use(self) -> AbstractContextManager[Embedder]: ...
+
+    def warm(self) -> bool: ...
 
     def on_unload(self, listener: Callable[[], None]) -> None: ...
 
@@ -83,6 +88,7 @@ class ModelHolder(_ModelSlot):
         self._last_used = time.monotonic()
         self._cond = threading.Condition()
         self._closed = False
+        self._warming = False
         self.unloaded = threading.Event()  # set each time the model is given back (tests await it)
         self._reaper = threading.Thread(target=self._reap, name="photoclip-model-idle", daemon=True)
         self._reaper.start()
@@ -111,6 +117,32 @@ class ModelHolder(_ModelSlot):
                 self._users -= 1
                 self._last_used = time.monotonic()
                 self._cond.notify_all()
+
+    def warm(self) -> bool:
+        """True when the model is loaded now; else start loading it on a thread and say False.
+
+        A query that finds the model given back (the idle time passed) is not kept waiting
+        for a load of many seconds: the asker answers in-process meanwhile (the cached text
+        tower answers a text search in about a second), and the next query finds it loaded.
+        """
+        with self._cond:
+            if self._embedder is not None:
+                return True
+            if self._closed or self._warming:
+                return False
+            self._warming = True
+        threading.Thread(target=self._warm_up, name="photoclip-model-warm", daemon=True).start()
+        return False
+
+    def _warm_up(self) -> None:
+        try:
+            with self.use():
+                pass
+        except Exception as exc:  # the model cannot be had: each query says so in-process
+            log.warning("The model could not be loaded for queries: %s", exc)
+        finally:
+            with self._cond:
+                self._warming = False
 
     def unload(self) -> bool:
         """Give the model back now unless it is in use; True when it was unloaded."""
@@ -189,3 +221,7 @@ class LentModel(_ModelSlot):
         if embedder is None:
             raise ModelNotReady("the app's model is not loaded yet")
         yield embedder
+
+    def warm(self) -> bool:
+        """The app loads its own model: nothing to start here."""
+        return self.loaded

@@ -151,6 +151,8 @@ class QueryServer:
             return {"ok": True, "answer": {"pid": os.getpid()}}
         if not isinstance(op, str) or not isinstance(params, dict):
             return {"ok": False, "refused": "malformed request"}
+        if not self.holder.warm():
+            return {"ok": False, "refused": "the model is loading"}  # the asker answers in-process meanwhile
         try:
             with self.holder.use() as embedder:
                 if self.holder.identity is not model:
@@ -181,6 +183,8 @@ class QueryServer:
             return {"ok": False, "refused": "commands are not served here"}
         if model is None:
             return {"ok": False, "refused": "no model here yet"}
+        if not self.holder.warm():
+            return {"ok": False, "refused": "the model is loading"}  # the asker runs the command itself meanwhile
         try:
             with self.holder.use() as embedder:
                 if self.holder.identity is not model:

@@ -148,6 +148,7 @@ def test_the_socket_answers_as_the_library_answers_in_process(start_worker, phot
 
 def test_a_query_mistake_comes_back_as_the_same_error(start_worker, photo_dir):
     running = start_worker(photo_dir)
+    running.until(lambda lib: lib.vector_count(MODEL_ID) > 0)  # the model is loaded: the worker answers
     from photoclip.core.errors import PhotoclipError
 
     with pytest.raises(PhotoclipError, match="No such file"):
@@ -212,13 +213,28 @@ def test_a_pass_waits_for_another_indexer_then_runs(start_worker, photo_dir, tmp
 
 
 def test_the_model_is_given_back_after_the_idle_time_and_reloaded_for_a_query(start_worker, photo_dir):
+    """A query that finds the model given back is not kept waiting for the load (many
+    seconds for a real model; in-process, the cached text tower answers in about one):
+    it is refused at once, the model loads in the background, and later queries are served."""
+    running = start_worker(photo_dir, idle_unload=30)
+    running.until(lambda lib: lib.vector_count(MODEL_ID) > 0)
+    assert running.worker.holder.unload()
+    assert status.worker_status(running.db)["model_loaded"] is False
+    loads = len(running.loads)
+    assert client.ask(running.db, CHOICE, "duplicates", {"threshold": 0.9}) is None  # the asker works in-process
+    deadline = time.monotonic() + 30
+    while not running.worker.holder.loaded and time.monotonic() < deadline:
+        running.worker.holder.unloaded.wait(0.05)  # a bounded wait for the background load, not a fixed sleep
+    assert running.worker.holder.loaded and len(running.loads) == loads + 1
+    assert client.ask(running.db, CHOICE, "duplicates", {"threshold": 0.9}) is not None
+    assert len(running.loads) == loads + 1  # loaded once, for both queries
+
+
+def test_the_model_is_given_back_after_the_idle_time(start_worker, photo_dir):
     running = start_worker(photo_dir, idle_unload=0.2)
     running.until(lambda lib: lib.vector_count(MODEL_ID) > 0)
     assert running.worker.holder.unloaded.wait(30)
     assert status.worker_status(running.db)["model_loaded"] is False
-    loads = len(running.loads)
-    assert client.ask(running.db, CHOICE, "duplicates", {"threshold": 0.9}) is not None
-    assert len(running.loads) == loads + 1
 
 
 def test_a_burst_of_changes_is_one_pass():
