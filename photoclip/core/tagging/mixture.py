@@ -55,6 +55,8 @@ def poisson_sf(expected: float, k: int) -> float:
 class Warp:
     """y = (1 - exp(-kappa * z)) / kappa with z = (x - centre) / scale: a monotone bend of the
     score axis (kappa > 0 shortens a long right tail, kappa < 0 a left one; 0 is x itself).
+    With `log`, y = log(1 + kappa * z) / kappa instead: it shortens a right tail without
+    end (a lognormal's), where the exponential bend piles the tail up against its end.
 
     Thresholds are about order only, so a line found on the bent axis is a line on the
     scores. Everything is relative to the scores' own centre and spread, so shifting every
@@ -64,17 +66,24 @@ class Warp:
     kappa: float = 0.0
     centre: float = 0.0
     scale: float = 1.0
+    log: bool = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         z = (np.asarray(x, np.float64) - self.centre) / self.scale
         if self.kappa == 0.0:
             return z * self.scale + self.centre
+        if self.log:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                logged: np.ndarray = np.log1p(self.kappa * z) / self.kappa
+            return logged
         result: np.ndarray = -np.expm1(-self.kappa * z) / self.kappa
         return result
 
     def inverse(self, y: float) -> float:
         if self.kappa == 0.0:
             return float(y)
+        if self.log:
+            return self.centre + self.scale * math.expm1(min(self.kappa * float(y), 700.0)) / self.kappa
         inside = 1.0 - self.kappa * float(y)
         if inside <= 0.0:  # beyond the bent axis' end: above every score
             return math.inf
@@ -85,6 +94,10 @@ class Warp:
         if self.kappa == 0.0:
             return np.zeros(np.shape(x))
         z = (np.asarray(x, np.float64) - self.centre) / self.scale
+        if self.log:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                logged: np.ndarray = -np.log1p(self.kappa * z) - math.log(self.scale)
+            return logged
         result: np.ndarray = -self.kappa * z - math.log(self.scale)
         return result
 
