@@ -25,6 +25,7 @@ $(VENV)/bin/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	@echo "Installing torch and photoclip's other packages into .venv (several GB the first time: minutes with no output)..."
 	$(PIP) install --quiet $(TORCH_INDEX_ARGS) $(TORCH_SPEC)
 	$(PIP) install --quiet -e .
 	touch $@

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from photoclip.app import sync
+from photoclip.app.words import plural
 from photoclip.cli import labels as labels_cli
 from photoclip.cli.parser import positive_int
 from photoclip.core import tagging
@@ -107,7 +108,7 @@ def cmd_labels_import(args: argparse.Namespace, ctx: Ctx) -> int:
 
 def cmd_labels_export(args: argparse.Namespace, ctx: Ctx) -> int:
     count = tagging.export_labels(ctx.library(), args.file)
-    ctx.out(f"Exported {count} labels to {args.file}")
+    ctx.out(f"Exported {plural(count, 'label')} to {args.file}")
     return 0
 
 
@@ -159,7 +160,7 @@ def sidecar_report(sidecars: list[str], problems: list[tuple[str, str]]) -> dict
 
 def report_sidecars(sidecars: list[str], problems: list[tuple[str, str]]) -> None:
     """Plain output: sidecars are a side effect, so they are told on stderr."""
-    _err(f"Wrote {len(sidecars)} XMP sidecars")
+    _err(f"Wrote {plural(len(sidecars), 'XMP sidecar')}")
     for path, reason in problems:
         _err(f"  skipped {display_path(path)}: {reason}")
 
@@ -325,7 +326,7 @@ def cmd_xmp_export(args: argparse.Namespace, ctx: Ctx) -> int:
     else:
         for path in touched:
             ctx.out(display_path(path))
-        _err(f"Wrote {len(touched)} sidecars")
+        _err(f"Wrote {plural(len(touched), 'sidecar')}")
         for path, reason in problems:
             _err(f"  skipped {display_path(path)}: {reason}")
     return 1 if problems else 0
@@ -386,12 +387,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_tags)
 
     p = subparsers.add_parser("feedback", help="confirm or reject a label on a photo; the label learns")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("label", metavar="LABEL")
+    p.add_argument("path", metavar="PATH", help="a photo in the library")
+    p.add_argument("label", metavar="LABEL", help="the label's name")
     verdict = p.add_mutually_exclusive_group(required=True)
-    verdict.add_argument("--confirm", action="store_true", dest="confirm")
-    verdict.add_argument("--reject", action="store_false", dest="confirm")
-    p.add_argument("--json", action="store_true")
+    verdict.add_argument("--confirm", action="store_true", dest="confirm", help="yes, the photo shows it: tag it")
+    verdict.add_argument("--reject", action="store_false", dest="confirm", help="no, it does not: untag it")
+    p.add_argument("--json", action="store_true", help="print the label's line and score before and after as JSON")
     p.set_defaults(handler=cmd_feedback, confirm=None)
 
     xmp = subparsers.add_parser("xmp", help="XMP sidecars other photo apps read")

@@ -77,7 +77,11 @@ def test_label_commands(library, fake_embedder, tmp_path):
     assert run(ctx, "labels", "rename", "Sunset", "Sky/Sunset") == 0
     exported = tmp_path / "labels.json"
     assert run(ctx, "labels", "export", str(exported)) == 0
+    assert f"Exported 2 labels to {exported}" in ctx.text
     assert run(ctx, "labels", "remove", "Sky/Sunset") == 0
+    one = tmp_path / "one.json"
+    assert run(ctx, "labels", "export", str(one)) == 0
+    assert f"Exported 1 label to {one}" in ctx.text  # not "1 labels"
     assert [l.name for l in tagging.list_labels(library)] == ["Animals/Dogs"]
     assert run(ctx, "labels", "import", str(exported)) == 0
     assert [l.name for l in tagging.list_labels(library)] == ["Animals/Dogs", "Sky/Sunset"]
@@ -244,7 +248,7 @@ def test_tag_and_feedback_write_sidecars_when_the_setting_is_on(library, fake_em
     assert sidecar.read_keywords(photo_dir / "skimage_chelsea.jpg.xmp") == ["Cats"]
     assert doc["sidecar_problems"] == []
     assert run(ctx, "tag") == 0  # nothing changed: nothing written, said on stderr
-    assert "Wrote 0 XMP sidecars" in capsys.readouterr().err
+    assert "Wrote 0 XMP sidecars" in capsys.readouterr().err  # plural(0) reads "0 ... sidecars"
 
     assert run(ctx, "feedback", str(photo_dir / "skimage_coffee.jpg"), "Food", "--reject", "--json") == 0
     doc = ctx.json()
@@ -305,7 +309,7 @@ def test_index_writes_sidecars_of_the_photos_it_tags_when_the_setting_is_on(tmp_
     plain = tmp_path / "plain.db"
     with Library(plain) as lib:
         tagging.create_label(lib, "Favourites")
-    assert f"Wrote {len(tagged)} XMP sidecars" in index(plain)["err"]
+    assert f"Wrote {len(tagged)} XMP sidecar{'' if len(tagged) == 1 else 's'}" in index(plain)["err"]
 
 
 def test_labels_rename_and_remove_update_sidecars_when_the_setting_is_on(library, fake_embedder, photo_dir):

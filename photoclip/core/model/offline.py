@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 HUB_PAGE = "https://huggingface.co"
 # The file names open_clip asks the hub for, in its order, when the config names only the repository.
 HUB_FILE_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-HOW_TO_CHOOSE = "choose it as the checkpoint file (Settings → Model → Checkpoint file, or `--weights FILE` on the command line)"
+HOW_TO_CHOOSE = (
+    "choose it as the checkpoint file (in the app: File → Settings… → Search model → Checkpoint file; "
+    "or `--weights FILE` on the command line)"
+)
 
 
 def hub_files(hub: str) -> tuple[str, list[str]]:

@@ -169,7 +169,7 @@ def _prepare_tower(embedder: Embedder) -> None:
             log.warning("the text tower could not be exported; searches load the full model", exc_info=True)
 
 
-CHOOSE_IN_WINDOW = "press “Choose checkpoint file…” here (or use Settings → Checkpoint file)"
+CHOOSE_IN_WINDOW = "press “Choose checkpoint file…” here (or File → Settings… → Search model → Checkpoint file)"
 
 
 def _describe(choice: ModelChoice | None) -> str:
