@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 from photoclip.app.changes import Changes
@@ -9,8 +10,24 @@ from photoclip.app.words import plural
 from photoclip.core.db import Library, Photo, display_path
 
 
+def covering_folder(lib: Library, folder: str) -> str | None:
+    """The library folder that already holds `folder` (a folder inside it), or None.
+
+    Its photos are the outer folder's already: added again, the inner folder was listed
+    with 0 photos while it held some, which reads as a failed scan."""
+    inner = os.path.abspath(folder)
+    for _, path in lib.folder_paths():
+        outer = os.path.abspath(path)
+        if inner != outer and inner.startswith(outer.rstrip(os.sep) + os.sep):
+            return outer
+    return None
+
+
 def add_folder(lib: Library, folder: str) -> Changes:
     """Track a folder (indexing it is the caller's next step)."""
+    outer = covering_folder(lib, folder)
+    if outer is not None:
+        return Changes(f"{display_path(folder)} is in the library already: it is inside {display_path(outer)}")
     lib.add_folder(folder)
     return Changes(f"Added {display_path(folder)}; reading its photos…", folders_changed=True)
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from photoclip.app.words import plural
 from photoclip.cli.context import Context, progress_bar
 from photoclip.cli.parser import add_json, positive_int, seconds
 from photoclip.core import paths
@@ -16,8 +17,14 @@ from photoclip.worker.status import worker_status
 
 
 def cmd_add_folder(args: argparse.Namespace, ctx: Context) -> int:
+    from photoclip.app.library import covering_folder
+
     lib = ctx.library()
     for folder in args.folders:
+        outer = covering_folder(lib, folder)
+        if outer is not None:
+            ctx.err(f"{display_path(os.path.abspath(folder))} is in the library already: it is inside {display_path(outer)}.")
+            continue
         lib.add_folder(folder)
         ctx.err(f"Added {display_path(os.path.abspath(folder))}. Run `photoclip index` to scan it.")
     return 0
@@ -25,7 +32,7 @@ def cmd_add_folder(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_remove_folder(args: argparse.Namespace, ctx: Context) -> int:
     removed = ctx.library().remove_folder(args.folder)
-    ctx.err(f"Removed the folder from the library ({removed} photos forgotten; no files were touched).")
+    ctx.err(f"Removed the folder from the library ({plural(removed, 'photo')} forgotten; no files were touched).")
     return 0
 
 

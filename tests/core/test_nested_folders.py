@@ -62,3 +62,34 @@ def test_a_lone_folder_still_forgets_its_photos(tmp_path):
         lib.add_folder(tmp_path / "Pictures-old")
         photo = lib.insert_photo(str(folder / "a.jpg"), fid, 1, 1, "a")
         assert lib.remove_folder(folder) == 1 and lib.photo(photo) is None
+
+
+def test_adding_a_folder_inside_a_library_folder_says_it_is_covered_and_adds_nothing(tmp_path, capsys):
+    """`add-folder ~/Pictures/Trips` after ~/Pictures said "Added", and `status` then listed
+    Trips with 0 photos while it held some (they are ~/Pictures' photos)."""
+    import argparse
+
+    from photoclip.app.library import add_folder
+    from photoclip.cli.library import cmd_add_folder
+
+    outer = tmp_path / "Pictures"
+    inner = outer / "Trips"
+    inner.mkdir(parents=True)
+    sibling = tmp_path / "Pictures 2"  # a name that starts like the folder is not inside it
+    sibling.mkdir()
+    with Library(tmp_path / "lib.db") as lib:
+        lib.add_folder(outer)
+        changes = add_folder(lib, str(inner))
+        assert not changes.folders_changed and "inside" in changes.message
+        assert add_folder(lib, str(sibling)).folders_changed
+
+        class Ctx:
+            def library(self):
+                return lib
+
+            def err(self, text: str) -> None:
+                print(text, file=__import__("sys").stderr)
+
+        assert cmd_add_folder(argparse.Namespace(folders=[str(inner)]), Ctx()) == 0  # type: ignore[arg-type]
+        assert "is in the library already: it is inside" in capsys.readouterr().err
+        assert sorted(path for _, path in lib.folder_paths()) == sorted([str(outer), str(sibling)])
