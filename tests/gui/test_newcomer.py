@@ -139,7 +139,7 @@ def test_words_and_safety(window: MainWindow, qtbot, monkeypatch, tmp_path) -> N
     text = window.tag_combo.itemText(index)
     assert view.fontMetrics().horizontalAdvance(text) < view.minimumWidth()  # the popup shows it whole
 
-    monkeypatch.setattr("photoclip.gui.windows.grid_actions.open_path", lambda path: False)
+    monkeypatch.setattr("photoclip.gui.windows.grid_actions.open_path", lambda path, on_failed=None: False)
     from photoclip.gui.windows.grid_actions import open_folder_or_say_where
 
     open_folder_or_say_where(window, tmp_path, "The log folder")

@@ -6,12 +6,12 @@ import logging
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, QUrl
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt
 from PySide6.QtGui import (
-    QDesktopServices,
     QGuiApplication,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QMenu,
     QMessageBox,
     QStyle,
@@ -25,6 +25,7 @@ from photoclip.app.words import plural
 from photoclip.core.db import Photo, display_path
 from photoclip.core.search import Filters
 from photoclip.gui.dialogs.viewer import ViewerDialog
+from photoclip.gui.services.desktop_open import open_with_desktop
 from photoclip.gui.services.model_service import CHECKING, LOADING
 from photoclip.gui.services.reveal import show_in_file_manager
 from photoclip.gui.widgets import ask
@@ -80,7 +81,7 @@ class GridActions(WindowPart):
         menu = QMenu(self)
         menu.addAction("Open", lambda: self.open_viewer(index))
         menu.addAction("Open with system viewer", lambda: open_paths(photos))
-        menu.addAction("Show in file manager", lambda: show_in_file_manager(photo.path, parent=self))
+        menu.addAction("Show in file manager", lambda: self.show_in_file_manager(photo.path))
         menu.addAction("Copy path" if len(photos) == 1 else f"Copy {len(photos)} paths", lambda: copy_paths(photos))
         menu.addSeparator()
         menu.addAction("Find similar", lambda: self.find_similar(photo.id))
@@ -98,6 +99,11 @@ class GridActions(WindowPart):
         menu.addSeparator()
         menu.addAction(self.trash_action)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def show_in_file_manager(self, path: str) -> None:
+        """The photo selected in the file manager; else its folder opened; else where it is."""
+        folder_instead = lambda target: open_folder_or_say_where(self, os.path.dirname(target), "The photo's folder")  # noqa: E731
+        show_in_file_manager(path, parent=self, fallback=folder_instead)
 
     def trash_selected(self, *, confirm: bool = True) -> None:
         photos = self.selected_photos()
@@ -243,20 +249,38 @@ class OnResize(QObject):
         return False
 
 
-def open_path(path: str | os.PathLike[str]) -> bool:
-    """Hand a file or folder to the desktop; False when no program took it."""
-    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(path))))
+_UNOWNED_BOXES: set[QMessageBox] = set()
+
+
+def say_where(parent: QWidget | None, path: str | os.PathLike[str], what: str, missing: str) -> None:
+    """No program took the file or folder: say where it is (selectable, to copy)."""
+    box = QMessageBox(QMessageBox.Icon.Information, what, f"{what} is here:\n\n{os.fspath(path)}", QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText(f"No program to open {missing} was found on this computer; copy the path above.")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if parent is None:  # nothing owns it (the app was not the active window): keep it until closed
+        _UNOWNED_BOXES.add(box)
+        box.finished.connect(lambda _result: _UNOWNED_BOXES.discard(box))
+    box.open()
+
+
+def _say_where_it_is(target: str) -> None:
+    if os.path.isdir(target):
+        say_where(QApplication.activeWindow(), target, "The folder", "folders")
+    else:
+        say_where(QApplication.activeWindow(), target, "The photo", "this kind of file")
+
+
+def open_path(path: str | os.PathLike[str], on_failed: Callable[[str], None] = _say_where_it_is) -> bool:
+    """Hand a file or folder to the desktop; False when no program could be asked. When the
+    desktop answers later that none could open it, `on_failed` says where it is instead."""
+    return open_with_desktop(path, on_failed)
 
 
 def open_folder_or_say_where(parent: QWidget, folder: str | os.PathLike[str], what: str) -> None:
     """Open a folder in the file manager; without one, say where it is (selectable, to copy)."""
-    if open_path(folder):
-        return
-    box = QMessageBox(QMessageBox.Icon.Information, what, f"{what} is here:\n\n{os.fspath(folder)}", QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText("No program to open folders was found on this computer; copy the path above.")
-    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.open()
+    if not open_path(folder, lambda target: say_where(parent, target, what, "folders")):
+        say_where(parent, folder, what, "folders")
 
 
 def open_paths(photos: list[Photo]) -> None:
