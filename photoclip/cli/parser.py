@@ -48,6 +48,11 @@ def cosine(text: str) -> float:
     return value
 
 
+# A year: a longer wait means "never" in practice, and the thread waits that get these
+# values overflow past threading.TIMEOUT_MAX (watch --idle-unload 1e308 was a traceback).
+MAX_SECONDS = 366 * 24 * 3600
+
+
 def seconds(text: str) -> float:
     try:
         value = float(text)
@@ -55,6 +60,8 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SECONDS} seconds (a year), not {text}")
     return value
 
 

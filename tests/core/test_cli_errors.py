@@ -81,6 +81,10 @@ def with_folder(env, tmp_path):
         (["tags", "x.jpg", "--top", "0"], "must be 1 or more"),
         (["index", "--batch-size", "0"], "must be 1 or more"),
         (["index", "--commit-every", "nan"], "must be 0 or more seconds"),
+        # Before: accepted, and the worker's idle timer died with OverflowError (a traceback).
+        (["watch", "--idle-unload", "1e308"], "must be at most 31622400 seconds"),
+        (["watch", "--rescan-every", "1e12"], "must be at most 31622400 seconds"),
+        (["index", "--commit-every", "1e300"], "must be at most 31622400 seconds"),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(env, with_folder, args, expected):
