@@ -137,8 +137,12 @@ def cmd_import_vectors(args: argparse.Namespace, ctx: Context) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise PhotoclipError(f"Not a folder: {display_path(str(folder))}")
-    model_id = model_id_for(ctx.model_choice())
-    result = import_vectors(ctx.library(), folder, model_id, pairs)
+    from photoclip.core.model import OpenClipEmbedder
+
+    choice = ctx.model_choice()
+    model_id = model_id_for(choice)
+    shape = OpenClipEmbedder(choice).planned_shape()  # from the config file, without loading the model
+    result = import_vectors(ctx.library(), folder, model_id, pairs, dim=shape[0] if shape else None)
     if args.json:
         ctx.json({**vars(result), "problems": [{"path": display_path(p), "reason": r} for p, r in result.problems], "model": model_id})
         return 0
