@@ -85,6 +85,13 @@ def with_folder(env, tmp_path):
         (["watch", "--idle-unload", "1e308"], "must be at most 31622400 seconds"),
         (["watch", "--rescan-every", "1e12"], "must be at most 31622400 seconds"),
         (["index", "--commit-every", "1e300"], "must be at most 31622400 seconds"),
+        # Before: an empty value (a script's unset variable) meant the default library or model,
+        # or the current folder for --to and --out.
+        (["--db", "", "labels", "add", "Dogs"], "argument --db: must not be empty"),
+        (["--model", " ", "status"], "argument --model: must not be empty"),
+        (["--weights", "", "status"], "argument --weights: must not be empty"),
+        (["albums", "export", "A", "--to", ""], "argument --to: must not be empty"),
+        (["embed-archive", "x", "--out", ""], "argument --out: must not be empty"),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(env, with_folder, args, expected):
