@@ -85,7 +85,8 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         final = one_pass(embedder)
     except ModelUnavailable as exc:  # the model, loading while the pass began, could not be had
         model_problem = str(exc)
-        ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
+        ctx.err(f"photoclip: {exc}")
+        ctx.err("Cataloguing files and metadata only; embedding waits for a model.")
         ctx.forget_embedder()
         embedder = None
         final = one_pass(None)

@@ -32,6 +32,18 @@ def os_problem(exc: OSError) -> str:
     return ENVIRONMENT_ERRORS.get(code) or PATH_ERRORS.get(code) or (exc.strerror or str(exc)).lower()
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters shown as escapes (\\n, \\x1b): a message naming a
+    file called "a\\nb.jpg" stays one line, and a name holding terminal escape sequences
+    cannot retitle or clear the user's terminal when it is printed."""
+    if text.isprintable():
+        return text
+    return "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 32 or 127 <= ord(c) < 160 else c) for c in text)
+
+
 class PhotoclipError(Exception):
     """A problem the user can understand and fix; its message is shown as is."""
 

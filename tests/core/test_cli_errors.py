@@ -228,3 +228,23 @@ def test_a_read_only_library_or_folder_is_a_sentence(env, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 2, proc.stderr
     assert "read-only" in lines[0] and "read-only" in lines[1], proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["similar", "no\nsuch.jpg"], ["info", "no\nsuch.jpg"], ["add-folder", "no\nsuch"], ["similar", "\x1b]0;owned\x07.jpg"]],
+    ids=["similar", "info", "add-folder", "terminal escape"],
+)
+def test_a_name_with_control_characters_is_one_line_with_escapes(env, with_folder, args):
+    # Before: "photoclip: No such file: no" and "such.jpg" on a second line; an escape
+    # sequence in a name went to the terminal as is.
+    proc = photoclip(*args, env=env)
+    assert_refused(proc, "")
+    assert "\x1b" not in proc.stderr and ("no\\nsuch" in proc.stderr or "\\x1b]0;owned\\x07" in proc.stderr), proc.stderr
+
+
+def test_one_line_escapes_control_characters_only():
+    from photoclip.core.errors import one_line
+
+    assert one_line("Café/été.jpg") == "Café/été.jpg"
+    assert one_line("a\nb\tc\rd\x1b[2Je\x85f\x7f") == "a\\nb\\tc\\rd\\x1b[2Je\\x85f\\x7f"
