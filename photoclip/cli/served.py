@@ -30,7 +30,7 @@ from photoclip.cli.context import Context
 from photoclip.cli.parser import build_parser, split_negations
 from photoclip.cli.quick import QUICK_COMMANDS, SHARED_ENV
 from photoclip.core.db import Library
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, one_line
 from photoclip.core.model import ModelChoice
 from photoclip.core.search import Searcher
 from photoclip.worker.client import model_identity
@@ -203,10 +203,10 @@ class ServedContext(Context):
         pass
 
     def out(self, text: str = "") -> None:
-        self.output.append(["out", f"{text}\n"])
+        self.output.append(["out", one_line(text, keep="\t") + "\n"])  # as Context.out
 
     def err(self, text: str) -> None:
-        self.output.append(["err", f"{text}\n"])
+        self.output.append(["err", f"{one_line(text)}\n"])
 
     def json(self, document: object) -> None:
         self.output.append(["out", json.dumps(document, indent=2, ensure_ascii=False) + "\n"])

@@ -8,6 +8,7 @@ advice instead of the expected sentence.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -248,3 +249,18 @@ def test_one_line_escapes_control_characters_only():
 
     assert one_line("Café/été.jpg") == "Café/été.jpg"
     assert one_line("a\nb\tc\rd\x1b[2Je\x85f\x7f") == "a\\nb\\tc\\rd\\x1b[2Je\\x85f\\x7f"
+
+
+def test_a_result_line_naming_a_file_with_a_line_break_stays_one_line(env, tmp_path):
+    # Before: `problems` printed "…/bad" and "name.jpg\tnot an image…" as two lines, so a
+    # script reading one result per line saw a file that does not exist.
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "bad\nname.jpg").write_bytes(b"not a jpeg")
+    assert photoclip("add-folder", str(folder), env=env).returncode == 0
+    photoclip("index", "--catalogue-only", env=env)
+    plain = photoclip("problems", env=env)
+    assert plain.returncode == 0 and plain.stdout.count("\n") == 1, plain.stdout
+    assert plain.stdout.startswith(str(folder / "bad\\nname.jpg") + "\tnot an image")
+    as_json = photoclip("problems", "--json", env=env)
+    assert json.loads(as_json.stdout)["skipped"][0]["path"] == str(folder / "bad\nname.jpg")  # JSON keeps the real name
