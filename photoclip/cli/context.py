@@ -127,9 +127,7 @@ class Context:
             prepare_text_tower(self._embedder, unload=True)
 
     def out(self, text: str = "") -> None:
-        """One line on stdout: a path with a line break ("new\\nline.jpg") must not split a
-        result in two, nor a name's escape sequences reach the terminal (--json keeps them)."""
-        print(one_line(text, keep="\t"), file=sys.stdout)
+        print(text, file=sys.stdout)
 
     def err(self, text: str) -> None:
         """One line on stderr (a file name's control characters are shown as escapes)."""

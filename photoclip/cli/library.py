@@ -11,7 +11,7 @@ from photoclip.cli.context import Context, progress_bar
 from photoclip.cli.parser import add_json, positive_int, seconds
 from photoclip.core import paths
 from photoclip.core.db import display_path
-from photoclip.core.errors import ModelUnavailable, PhotoclipError
+from photoclip.core.errors import ModelUnavailable, PhotoclipError, one_line
 from photoclip.worker.status import worker_status
 
 
@@ -184,7 +184,7 @@ def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:
         ctx.json({"skipped": [{"path": display_path(p), "reason": r} for p, r in rows]})
     else:
         for path, reason in rows:
-            ctx.out(f"{display_path(path)}\t{reason}")
+            ctx.out(f"{one_line(display_path(path))}\t{reason}")  # one line per file, whatever its name
     return 0
 
 

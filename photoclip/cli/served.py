@@ -203,7 +203,7 @@ class ServedContext(Context):
         pass
 
     def out(self, text: str = "") -> None:
-        self.output.append(["out", one_line(text, keep="\t") + "\n"])  # as Context.out
+        self.output.append(["out", f"{text}\n"])
 
     def err(self, text: str) -> None:
         self.output.append(["err", f"{one_line(text)}\n"])
