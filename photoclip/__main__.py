@@ -22,12 +22,12 @@ def main(argv: list[str] | None = None) -> int:
         return code
     from photoclip.cli.launch import app_launch
     from photoclip.cli.parser import command_names
-    from photoclip.core.errors import PhotoclipError
+    from photoclip.core.errors import PhotoclipError, one_line
 
     try:
         launch = app_launch(argv, command_names())
     except PhotoclipError as exc:
-        print(f"photoclip: {exc}", file=sys.stderr)
+        print(f"photoclip: {one_line(str(exc))}", file=sys.stderr)
         return 2
     if launch is not None:
         return gui_main(launch.argv)

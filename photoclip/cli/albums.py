@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json
+from photoclip.cli.parser import add_json, not_blank
 from photoclip.cli.search import add_query_options, print_results, request_from_args, searcher
 from photoclip.core.db import display_path
 from photoclip.core.search.albums import Album, album, albums, members, remove_album, rename_album, save_album
@@ -134,7 +134,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     q = commands.add_parser("export", help="links to, copies of, or a list of the album's photos in a folder (never moves)")
     q.add_argument("name", metavar="NAME")
-    q.add_argument("--to", required=True, metavar="DIR", help="the folder (made if missing); nothing in it is overwritten")
+    q.add_argument("--to", required=True, type=not_blank, metavar="DIR", help="the folder (made if missing); nothing in it is overwritten")
     q.add_argument("--as", dest="kind", choices=["links", "copies", "list"], default="links", help="default: links")
     add_json(q)
     q.set_defaults(handler=cmd_export)

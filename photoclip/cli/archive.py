@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json, positive_int
+from photoclip.cli.parser import add_json, not_blank, positive_int
 from photoclip.core.archive import require_cluster_extra
 from photoclip.core.db import display_path
 from photoclip.core.errors import PhotoclipError
@@ -137,8 +137,12 @@ def cmd_import_vectors(args: argparse.Namespace, ctx: Context) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise PhotoclipError(f"Not a folder: {display_path(str(folder))}")
-    model_id = model_id_for(ctx.model_choice())
-    result = import_vectors(ctx.library(), folder, model_id, pairs)
+    from photoclip.core.model import OpenClipEmbedder
+
+    choice = ctx.model_choice()
+    model_id = model_id_for(choice)
+    shape = OpenClipEmbedder(choice).planned_shape()  # from the config file, without loading the model
+    result = import_vectors(ctx.library(), folder, model_id, pairs, dim=shape[0] if shape else None)
     if args.json:
         ctx.json({**vars(result), "problems": [{"path": display_path(p), "reason": r} for p, r in result.problems], "model": model_id})
         return 0
@@ -157,7 +161,7 @@ def cmd_import_vectors(args: argparse.Namespace, ctx: Context) -> int:
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("embed-archive", help="embed folders on a Ray cluster into Parquet shards (photoclip[cluster])")
     p.add_argument("roots", nargs="+", metavar="ROOT", help="folders to embed")
-    p.add_argument("--out", required=True, metavar="DIR", help="the archive folder: shards and manifest (a rerun resumes)")
+    p.add_argument("--out", required=True, type=not_blank, metavar="DIR", help="the archive folder: shards and manifest (a rerun resumes)")
     p.add_argument("--ray-address", metavar="ADDR", help="a running Ray cluster (default: start Ray on this machine)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="photos per model batch (default 64)")
     p.add_argument("--shard-size", type=positive_int, default=4096, help="photos per Parquet shard (default 4096)")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from photoclip.core import paths
 from photoclip.core.db import Library, display_path
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, one_line
 
 if TYPE_CHECKING:
     from photoclip.core.model import Embedder, ModelChoice
@@ -130,7 +130,8 @@ class Context:
         print(text, file=sys.stdout)
 
     def err(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        """One line on stderr (a file name's control characters are shown as escapes)."""
+        print(one_line(text), file=sys.stderr)
 
     def json(self, document: object) -> None:
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)

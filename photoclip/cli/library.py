@@ -12,7 +12,7 @@ from photoclip.cli.context import Context, progress_bar
 from photoclip.cli.parser import add_json, positive_int, seconds
 from photoclip.core import paths
 from photoclip.core.db import display_path
-from photoclip.core.errors import ModelUnavailable, PhotoclipError
+from photoclip.core.errors import ModelUnavailable, PhotoclipError, one_line
 from photoclip.worker.status import worker_status
 
 
@@ -92,7 +92,8 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
         final = one_pass(embedder)
     except ModelUnavailable as exc:  # the model, loading while the pass began, could not be had
         model_problem = str(exc)
-        ctx.err(f"photoclip: {exc}\nCataloguing files and metadata only; embedding waits for a model.")
+        ctx.err(f"photoclip: {exc}")
+        ctx.err("Cataloguing files and metadata only; embedding waits for a model.")
         ctx.forget_embedder()
         embedder = None
         final = one_pass(None)
@@ -192,7 +193,7 @@ def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:
         ctx.err("No problems: no file has been skipped.")
     else:
         for path, reason in rows:
-            ctx.out(f"{display_path(path)}\t{reason}")
+            ctx.out(f"{one_line(display_path(path))}\t{reason}")  # one line per file, whatever its name
     return 0
 
 

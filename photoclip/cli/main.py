@@ -19,7 +19,7 @@ from photoclip.cli.parser import build_parser, split_negations
 from photoclip.cli.quick import quiet_stdout_errors
 from photoclip.core import paths
 from photoclip.core.db import display_path
-from photoclip.core.errors import ENVIRONMENT_ERRORS, PATH_ERRORS, PhotoclipError
+from photoclip.core.errors import ENVIRONMENT_ERRORS, PATH_ERRORS, PhotoclipError, one_line
 
 # SQLite says these in its own words; each gets a sentence a person can act on.
 _SQLITE = (
@@ -64,7 +64,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             ctx.prepare_text_tower()  # after the answer is out: the next search starts fast
         return code
     except PhotoclipError as exc:
-        print(f"photoclip: {exc}", file=sys.stderr)
+        print(f"photoclip: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("photoclip: interrupted", file=sys.stderr)
@@ -74,10 +74,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         sentence = environment_problem(exc, _db_path(ctx))
         if sentence is not None:
-            print(f"photoclip: {sentence}", file=sys.stderr)
+            print(f"photoclip: {one_line(sentence)}", file=sys.stderr)
             return 2
         log_file = _write_crash_log()
-        print(f"photoclip: internal error: {type(exc).__name__}: {exc} (details in {log_file})", file=sys.stderr)
+        print(one_line(f"photoclip: internal error: {type(exc).__name__}: {exc} (details in {log_file})"), file=sys.stderr)
         return 1
     finally:
         try:

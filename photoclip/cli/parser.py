@@ -48,6 +48,11 @@ def cosine(text: str) -> float:
     return value
 
 
+# A year: a longer wait means "never" in practice, and the thread waits that get these
+# values overflow past threading.TIMEOUT_MAX (watch --idle-unload 1e308 was a traceback).
+MAX_SECONDS = 366 * 24 * 3600
+
+
 def seconds(text: str) -> float:
     try:
         value = float(text)
@@ -55,7 +60,17 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SECONDS} seconds (a year), not {text}")
     return value
+
+
+def not_blank(text: str) -> str:
+    """A name or a path that must be given: an empty value (a script's unset variable,
+    `--db "$LIB"`) fell back to the default before, and wrote to the user's own library."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def day(text: str) -> date:
@@ -77,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find your photos by describing them. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"photoclip {__version__}")
-    parser.add_argument("--db", help="library database (default: PHOTOCLIP_DB or the user data folder)")
-    parser.add_argument("--model", help="open_clip model name (or PHOTOCLIP_MODEL)")
-    parser.add_argument("--weights", help="pretrained tag or checkpoint file (or PHOTOCLIP_WEIGHTS)")
+    parser.add_argument("--db", type=not_blank, help="library database (default: PHOTOCLIP_DB or the user data folder)")
+    parser.add_argument("--model", type=not_blank, help="open_clip model name (or PHOTOCLIP_MODEL)")
+    parser.add_argument("--weights", type=not_blank, help="pretrained tag or checkpoint file (or PHOTOCLIP_WEIGHTS)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the model runs")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--install-desktop-entry", action="store_true", help="add photoclip to the desktop menu")

@@ -16,6 +16,7 @@ from typing import Any
 from photoclip.cli.context import Context
 from photoclip.cli.parser import add_json, cosine, day, positive_int
 from photoclip.core.db import display_path
+from photoclip.core.errors import one_line
 from photoclip.core.search import Filters, QueryError, Result, Searcher, check_filters
 from photoclip.core.search.request import SORTS, SearchRequest, browse, build_request, library_places, sort_results
 from photoclip.core.search.understand import Understanding
@@ -50,7 +51,8 @@ def print_results(
         # Silence read as "did it run?": say so on stderr, so stdout stays empty for scripts.
         ctx.err(NO_MATCH)
     for r in results:
-        ctx.out(f"{r.score:.3f}\t{r.photo.path}" if r.scored else f"-\t{r.photo.path}")
+        shown = one_line(r.photo.path)  # a name with a line break must not split the result line
+        ctx.out(f"{r.score:.3f}\t{shown}" if r.scored else f"-\t{shown}")
 
 
 def request_from_args(args: argparse.Namespace, ctx: Context) -> SearchRequest:
@@ -141,7 +143,7 @@ def cmd_duplicates(args: argparse.Namespace, ctx: Context) -> int:
         for n, group in enumerate(groups, 1):
             ctx.out(f"group {n}:")
             for r in group:
-                ctx.out(f"  {r.score:.3f}\t{r.photo.path}")
+                ctx.out(f"  {r.score:.3f}\t{one_line(r.photo.path)}")
     return 0
 
 

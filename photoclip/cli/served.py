@@ -30,7 +30,7 @@ from photoclip.cli.context import Context
 from photoclip.cli.parser import build_parser, split_negations
 from photoclip.cli.quick import QUICK_COMMANDS, SHARED_ENV
 from photoclip.core.db import Library
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, one_line
 from photoclip.core.model import ModelChoice
 from photoclip.core.search import Searcher
 from photoclip.worker.client import model_identity
@@ -206,7 +206,7 @@ class ServedContext(Context):
         self.output.append(["out", f"{text}\n"])
 
     def err(self, text: str) -> None:
-        self.output.append(["err", f"{text}\n"])
+        self.output.append(["err", f"{one_line(text)}\n"])
 
     def json(self, document: object) -> None:
         self.output.append(["out", json.dumps(document, indent=2, ensure_ascii=False) + "\n"])

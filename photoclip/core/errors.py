@@ -32,6 +32,23 @@ def os_problem(exc: OSError) -> str:
     return ENVIRONMENT_ERRORS.get(code) or PATH_ERRORS.get(code) or (exc.strerror or str(exc)).lower()
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str, keep: str = "") -> str:
+    """`text` with control characters shown as escapes (\\n, \\x1b): a message naming a
+    file called "a\\nb.jpg" stays one line, and a name holding terminal escape sequences
+    cannot retitle or clear the user's terminal when it is printed. `keep`: characters
+    left as they are (the tab between the columns of a result line)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c in keep else _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if _control(c) else c) for c in text)
+
+
+def _control(c: str) -> bool:
+    return ord(c) < 32 or 127 <= ord(c) < 160
+
+
 class PhotoclipError(Exception):
     """A problem the user can understand and fix; its message is shown as is."""
 

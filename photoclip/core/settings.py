@@ -59,7 +59,7 @@ class Settings:
             if field.name not in raw:
                 continue
             value = raw[field.name]
-            if _fits(value, type(getattr(defaults, field.name))):
+            if _fits(value, type(getattr(defaults, field.name))) and _in_range(field.name, value):
                 values[field.name] = value
             else:
                 log.warning("Ignoring %r in the settings file %s: %r is not a valid value; using the default", field.name, path, value)
@@ -89,6 +89,21 @@ def _fits(value: object, kind: type) -> bool:
     if kind is str:
         return isinstance(value, str) and bool(value.strip())  # a blank model or device name means nothing
     return isinstance(value, kind)
+
+
+# Whole numbers the program can use only within bounds: a hand-edited
+# "model_idle_minutes": 1e300-as-an-integer made the worker's idle timer overflow
+# (a traceback in its thread, and the model was never given back).
+_RANGES = {
+    "thumbnail_edge": (16, 4096),
+    "model_idle_minutes": (0, 366 * 24 * 60),
+    "approximate_search_from": (0, 1 << 62),
+}
+
+
+def _in_range(name: str, value: object) -> bool:
+    bounds = _RANGES.get(name)
+    return bounds is None or (isinstance(value, int) and bounds[0] <= value <= bounds[1])
 
 
 _NOTHING = object()  # no usable file (JSON null is a value, and a wrong one)

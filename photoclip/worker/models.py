@@ -176,7 +176,9 @@ class ModelHolder(_ModelSlot):
                     continue
                 remaining = self._last_used + self.idle_seconds - time.monotonic()
                 if remaining > 0:
-                    self._cond.wait(remaining)
+                    # Bounded: past threading.TIMEOUT_MAX the wait raises OverflowError and
+                    # this thread would die (a huge idle time then never gave the model back).
+                    self._cond.wait(min(remaining, threading.TIMEOUT_MAX))
                     continue
                 self._drop()
                 self._cond.release()

@@ -99,7 +99,8 @@ class Changes:
                     if now >= deadline:
                         return False
                     wake = min(wake, deadline)
-                self._cond.wait(None if wake == float("inf") else wake - now)
+                # Bounded: a huge timeout (rescan_every) would overflow the wait.
+                self._cond.wait(None if wake == float("inf") else min(wake - now, threading.TIMEOUT_MAX))
             return False
 
 

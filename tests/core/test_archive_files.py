@@ -18,6 +18,9 @@ from photoclip.core.archive.importer import import_vectors, map_path, parse_pref
 from photoclip.core.archive.pipeline import Resources, list_work, plan_resources  # noqa: E402
 from photoclip.core.archive.shards import ArchiveError, Manifest, write_manifest, write_shard  # noqa: E402
 from photoclip.core.archive.tasks import decode_files, to_shard_rows  # noqa: E402
+from photoclip.core.model import FakeEmbedder  # noqa: E402
+
+TINY_DIM = 64  # the tiny model's embed_dim (tests/data/model-configs/photoclip-tiny.json)
 
 
 def make_archive(photos: Path, out: Path, embedder, shard_size: int = 3) -> Manifest:
@@ -112,7 +115,7 @@ def tiny_archive(photo_dir, tmp_path, tiny_weights):
 
     model_id = model_id_for(ModelChoice(TINY_MODEL, str(tiny_weights)))
     out = tmp_path / "archive"
-    make_archive(photo_dir, out, FakeEmbedder(model_id=model_id))
+    make_archive(photo_dir, out, FakeEmbedder(dim=TINY_DIM, model_id=model_id))
     return out
 
 
@@ -154,6 +157,51 @@ def test_import_vectors_refuses_a_damaged_archive_before_writing(tiny_archive, t
     assert code == 2
     assert len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "lib.db").exists() or _library_photos(tmp_path) == 0
+
+
+def _replace_vectors(out: Path, values: list[float | None]) -> None:
+    """Rewrite the first shard with these vectors (one value repeated, or null) and a manifest that vouches for it."""
+    from photoclip.core.archive.shards import read_manifest, read_shard
+
+    manifest = read_manifest(out)
+    assert manifest is not None
+    table = read_shard(out, manifest.shards[0], manifest)
+    field = table.schema.field("vector")
+    vectors = [None if v is None else [v] * manifest.dim for v in values]
+    table = table.set_column(table.schema.get_field_index("vector"), field, pa.array(vectors, type=field.type))
+    manifest.shards[0] = write_shard(out, 0, table)
+    write_manifest(out, manifest)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 100.0, 0.0], ids=["nan", "inf", "long", "zero"])
+def test_import_vectors_refuses_vectors_that_are_not_unit_length(tiny_archive, tmp_path, tiny_weights, capsys, bad):
+    # Before: imported; `duplicates` then listed 'inf' scores and NaN ranked anywhere.
+    _replace_vectors(tiny_archive, [None, bad, None])
+    code, err = _cli(["import-vectors", str(tiny_archive)], tmp_path, tiny_weights, capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "not of unit length" in err, err
+    assert not (tmp_path / "lib.db").exists() or _library_photos(tmp_path) == 0
+
+
+def test_import_vectors_refuses_vectors_of_another_size_than_the_model_gives(photo_dir, tmp_path, tiny_weights, capsys):
+    # Before: a manifest naming the model with 32-number vectors was imported (the model gives 64),
+    # and every later search, similar, tag and duplicates was an internal error.
+    from photoclip.core.model import FakeEmbedder, ModelChoice, model_id_for
+
+    model_id = model_id_for(ModelChoice(TINY_MODEL, str(tiny_weights)))
+    make_archive(photo_dir, tmp_path / "archive", FakeEmbedder(dim=32, model_id=model_id))
+    code, err = _cli(["import-vectors", str(tmp_path / "archive")], tmp_path, tiny_weights, capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "have 32 numbers each, but the model gives 64" in err, err
+    assert not (tmp_path / "lib.db").exists() or _library_photos(tmp_path) == 0
+
+
+def test_import_refuses_vectors_of_another_size_than_the_library_holds(photo_dir, tmp_path, library):
+    # Without a known model size (an embedder-free call), the library's own record decides.
+    with library.transaction():
+        library.register_model("m", 64)
+    make_archive(photo_dir, tmp_path / "archive", FakeEmbedder(dim=32, model_id="m"))
+    with pytest.raises(ArchiveError, match="the library holds 64"):
+        import_vectors(library, tmp_path / "archive", "m", [])
+    assert library.counts(None)["photos"] == 0 and library.folders() == []
 
 
 @pytest.mark.parametrize(

@@ -145,3 +145,17 @@ def test_sigkill_mid_index_leaves_a_sound_database_and_rerun_resumes(env, tmp_pa
     assert summary["embedded"] == total - before
     status = json.loads(photoclip("status", "--json", env=env).stdout)
     assert status["embedded"] == total and status["pending"] == 0
+
+
+def test_a_result_named_with_a_line_break_is_one_line_and_json_keeps_the_name(env, tmp_path):
+    # Before: `search` printed "0.123\t…/new" and "line.jpg" as two result lines.
+    folder = tmp_path / "odd"
+    odd = write_jpeg(folder / "new\nline.jpg")
+    photoclip("add-folder", str(folder), env=env)
+    photoclip("index", env=env)
+    plain = photoclip("search", "a photo", env=env).stdout
+    assert plain.count("\n") == 1 and plain.rstrip("\n").endswith("\t" + str(folder / "new\\nline.jpg")), plain
+    similar = photoclip("similar", str(odd), env=env).stdout
+    assert similar.count("\n") == 1, similar
+    as_json = json.loads(photoclip("search", "a photo", "--json", env=env).stdout)
+    assert as_json["results"][0]["path"] == str(odd)

@@ -8,6 +8,7 @@ advice instead of the expected sentence.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -81,6 +82,17 @@ def with_folder(env, tmp_path):
         (["tags", "x.jpg", "--top", "0"], "must be 1 or more"),
         (["index", "--batch-size", "0"], "must be 1 or more"),
         (["index", "--commit-every", "nan"], "must be 0 or more seconds"),
+        # Before: accepted, and the worker's idle timer died with OverflowError (a traceback).
+        (["watch", "--idle-unload", "1e308"], "must be at most 31622400 seconds"),
+        (["watch", "--rescan-every", "1e12"], "must be at most 31622400 seconds"),
+        (["index", "--commit-every", "1e300"], "must be at most 31622400 seconds"),
+        # Before: an empty value (a script's unset variable) meant the default library or model,
+        # or the current folder for --to and --out.
+        (["--db", "", "labels", "add", "Dogs"], "argument --db: must not be empty"),
+        (["--model", " ", "status"], "argument --model: must not be empty"),
+        (["--weights", "", "status"], "argument --weights: must not be empty"),
+        (["albums", "export", "A", "--to", ""], "argument --to: must not be empty"),
+        (["embed-archive", "x", "--out", ""], "argument --out: must not be empty"),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(env, with_folder, args, expected):
@@ -217,3 +229,38 @@ def test_a_read_only_library_or_folder_is_a_sentence(env, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 2, proc.stderr
     assert "read-only" in lines[0] and "read-only" in lines[1], proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["similar", "no\nsuch.jpg"], ["info", "no\nsuch.jpg"], ["add-folder", "no\nsuch"], ["similar", "\x1b]0;owned\x07.jpg"]],
+    ids=["similar", "info", "add-folder", "terminal escape"],
+)
+def test_a_name_with_control_characters_is_one_line_with_escapes(env, with_folder, args):
+    # Before: "photoclip: No such file: no" and "such.jpg" on a second line; an escape
+    # sequence in a name went to the terminal as is.
+    proc = photoclip(*args, env=env)
+    assert_refused(proc, "")
+    assert "\x1b" not in proc.stderr and ("no\\nsuch" in proc.stderr or "\\x1b]0;owned\\x07" in proc.stderr), proc.stderr
+
+
+def test_one_line_escapes_control_characters_only():
+    from photoclip.core.errors import one_line
+
+    assert one_line("Café/été.jpg") == "Café/été.jpg"
+    assert one_line("a\nb\tc\rd\x1b[2Je\x85f\x7f") == "a\\nb\\tc\\rd\\x1b[2Je\\x85f\\x7f"
+
+
+def test_a_result_line_naming_a_file_with_a_line_break_stays_one_line(env, tmp_path):
+    # Before: `problems` printed "…/bad" and "name.jpg\tnot an image…" as two lines, so a
+    # script reading one result per line saw a file that does not exist.
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "bad\nname.jpg").write_bytes(b"not a jpeg")
+    assert photoclip("add-folder", str(folder), env=env).returncode == 0
+    photoclip("index", "--catalogue-only", env=env)
+    plain = photoclip("problems", env=env)
+    assert plain.returncode == 0 and plain.stdout.count("\n") == 1, plain.stdout
+    assert plain.stdout.startswith(str(folder / "bad\\nname.jpg") + "\tnot an image")
+    as_json = photoclip("problems", "--json", env=env)
+    assert json.loads(as_json.stdout)["skipped"][0]["path"] == str(folder / "bad\nname.jpg")  # JSON keeps the real name

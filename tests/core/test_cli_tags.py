@@ -377,3 +377,27 @@ def test_cli_labels_export_to_a_missing_folder_exits_2_and_leaves_no_temp_file(t
     code, err = cli_exit(capsys, "--db", db, "labels", "export", str(tmp_path / "missing" / "labels.json"))
     assert code == 2 and "does not exist" in err and err.count("\n") == 1
     assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("Line\nBreak", "control characters"), ("Tab\there", "control characters"), ("a" * 256, "at most 255")],
+    ids=["newline", "tab", "too long"],
+)
+def test_a_new_label_name_with_control_characters_or_too_long_is_refused(tmp_path, capsys, name, message):
+    # Before: accepted; a newline in a name split every line-per-label listing in two.
+    db = str(tmp_path / "lib.db")
+    code, err = cli_exit(capsys, "--db", db, "labels", "add", name)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Dogs")[0] == 0
+    code, err = cli_exit(capsys, "--db", db, "labels", "rename", "Dogs", name)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert cli_exit(capsys, "--db", db, "labels", "add", "a" * 255)[0] == 0  # the longest allowed
+
+
+def test_a_label_made_before_the_name_rules_can_still_be_renamed_and_removed(library):
+    with library.transaction():
+        library.conn.execute("INSERT INTO labels (name, descriptions, created_at, updated_at) VALUES (?, '[]', 0, 0)", ("Old\nOne",))
+    assert tagging.rename_label(library, "Old\nOne", "Old One").name == "Old One"
+    tagging.delete_label(library, "Old One")
+    assert tagging.list_labels(library) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -156,3 +157,56 @@ def test_thumbnail_cache_is_keyed_by_path_size_and_mtime(tmp_path):
     assert second != first
     leftovers = [p for p in cache.rglob("*") if p.name.startswith(".tmp-")]
     assert leftovers == []
+
+
+# -- huge images: one at a time, reduced at once --------------------------------------------
+
+
+def test_a_huge_image_is_reduced_to_what_the_caller_needs(tmp_path, monkeypatch):
+    # Before: a 13000x13000 PNG of 500 KB came back at full size (507 MB), and four decode
+    # threads each held one with its copies: `index` peaked at 5.8 GB for 2 MB of files.
+    from photoclip.core.media import decode
+
+    monkeypatch.setattr(decode, "HUGE_PIXELS", 10_000)  # this test's 400x300 image counts as huge
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (400, 300), (10, 20, 30)).save(path)
+    img, size, _, _ = open_image(str(path), 64)
+    assert size == (400, 300)  # the metadata keeps the true size
+    assert min(img.size) >= 64 and img.size == (400 // 4, 300 // 4)
+    assert img.getpixel((5, 5)) == (10, 20, 30)
+    full, _, _, _ = open_image(str(path), None)  # no size asked for: the whole image
+    assert full.size == (400, 300)
+
+
+def test_huge_images_are_decoded_one_at_a_time(tmp_path, monkeypatch):
+    from photoclip.core.media import decode
+
+    monkeypatch.setattr(decode, "HUGE_PIXELS", 10_000)
+    inside, release = threading.Event(), threading.Event()
+    real_to_rgb = decode.to_rgb
+
+    def held_to_rgb(img):
+        inside.set()
+        release.wait(30)
+        return real_to_rgb(img)
+
+    monkeypatch.setattr(decode, "to_rgb", held_to_rgb)
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (400, 300)).save(path)
+    worker = threading.Thread(target=open_image, args=(str(path), 64))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        assert decode._one_huge_at_a_time.locked()  # a second huge image waits for this one
+    finally:
+        release.set()
+        worker.join(30)
+    assert not decode._one_huge_at_a_time.locked()
+
+
+def test_pixel_blocks_are_large_enough_to_go_back_to_the_system_when_freed():
+    from photoclip.core.media import decode
+
+    if "PILLOW_BLOCK_SIZE" in os.environ:
+        pytest.skip("the user's PILLOW_BLOCK_SIZE wins")
+    assert Image.core.get_block_size() == decode.LARGE_BLOCK > 32 << 20

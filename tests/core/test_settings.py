@@ -98,3 +98,23 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp_file(settings_file,
     monkeypatch.undo()
     assert settings_file.read_bytes() == before
     assert os.listdir(settings_file.parent) == [settings_file.name]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("model_idle_minutes", 10**30),
+        ("model_idle_minutes", -5),
+        ("thumbnail_edge", 0),
+        ("thumbnail_edge", 10**9),
+        ("approximate_search_from", -1),
+    ],
+)
+def test_whole_numbers_out_of_range_fall_back_to_their_defaults(settings_file, caplog, name, value):
+    # Before: "model_idle_minutes": 10**30 was taken as is and the worker's idle timer
+    # died with OverflowError in its thread.
+    settings_file.write_text(json.dumps({name: value, "device": "cpu"}), "utf-8")
+    with caplog.at_level(logging.WARNING):
+        loaded = Settings.load()
+    assert loaded == Settings(device="cpu")
+    assert repr(name) in caplog.text

@@ -422,3 +422,13 @@ def test_a_photo_trashed_while_its_sidecar_is_written_does_not_break_the_export(
     assert sorted(touched) == sorted([str(photo_dir / "skimage_chelsea.jpg.xmp"), str(photo_dir / "skimage_coffee.jpg.xmp")])
     assert owned(library, chelsea_id) == set()
     assert owned(library, tagged_library["skimage_coffee.jpg"]) == {"Food"}
+
+
+def test_keywords_that_cannot_be_label_names_are_not_imported(library, photo_dir, tagged_library):
+    # Before: another app's keyword with a line break (or 300 characters) became a label.
+    astronaut = tagged_library["skimage_astronaut.png"]
+    bad = DARKTABLE_SIDECAR.replace("<rdf:li>Holiday</rdf:li>", "<rdf:li>Holi&#10;day</rdf:li><rdf:li>" + "x" * 300 + "</rdf:li>")
+    assert bad != DARKTABLE_SIDECAR
+    (photo_dir / "skimage_astronaut.xmp").write_text(bad, "utf-8")
+    assert sidecar.import_sidecar_tags(library, astronaut, photo_dir / "skimage_astronaut.png") == ["Places/Paris"]
+    assert all("\n" not in label.name and len(label.name) <= 255 for label in tagging.list_labels(library))

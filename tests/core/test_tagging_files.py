@@ -33,6 +33,9 @@ def refused(library, path: Path) -> str:
         ({"labels": [{"name": 5}]}, "cannot read label entry"),
         ({"labels": "Dogs"}, "no list of labels"),
         (["Dogs", ["Cats"]], "cannot read label entry"),
+        # Before: a bad name after good ones was found only while adding: half the file was imported.
+        (["Dogs", "Line\nBreak"], "control characters"),
+        (["Dogs", {"name": "x" * 300}], "at most 255"),
     ],
 )
 def test_entries_of_the_wrong_type_are_refused(library, tmp_path, doc, words):

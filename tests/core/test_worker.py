@@ -322,3 +322,43 @@ def test_the_worker_refuses_to_listen_in_a_folder_others_can_use(tmp_path, photo
     with pytest.raises(runtime.NotPrivate, match="others can use"):
         worker.run()
     assert not status.worker_alive(db)  # nothing left locked
+
+
+def test_a_wait_far_beyond_what_threads_can_wait_is_bounded_not_an_overflow():
+    # Before: Changes.wait(timeout=1e308) raised OverflowError from Condition.wait.
+    from photoclip.worker.watcher import Changes
+
+    changes = Changes()
+    with changes._cond:  # held until the wait releases it: the wake can only come once we wait
+        waker = threading.Thread(target=changes.wake)
+        waker.start()
+        assert changes.wait(debounce=1e308, max_delay=1e308, timeout=1e308) is False
+    waker.join()
+
+
+def test_an_idle_time_beyond_what_threads_can_wait_keeps_the_idle_timer_alive(monkeypatch):
+    # Before: idle_seconds=1e308 (watch --idle-unload 1e308, or a huge model_idle_minutes in
+    # the settings file) killed the idle thread with OverflowError as soon as the model was used.
+    from photoclip.worker.models import ModelHolder
+
+    timed = threading.Event()
+    original = threading.Condition.wait
+
+    def noting_wait(cond: threading.Condition, timeout: float | None = None) -> bool:
+        if timeout is not None and threading.current_thread().name == "photoclip-model-idle":
+            timed.set()
+        return original(cond, timeout)
+
+    monkeypatch.setattr(threading.Condition, "wait", noting_wait)
+    holder = ModelHolder(lambda: FakeEmbedder(model_id=MODEL_ID), idle_seconds=1e308)
+    try:
+        with holder.use():
+            pass
+        assert timed.wait(10)  # the timer now holds the lock until it waits (or dies)
+        holder.idle_seconds = 0
+        with holder.use():  # its end wakes the timer, which gives the model back now
+            pass
+        assert holder.unloaded.wait(10)
+        assert holder._reaper.is_alive()
+    finally:
+        holder.close()

@@ -80,8 +80,30 @@ def load_manifest(folder: Path, model_id: str) -> Manifest:
     return manifest
 
 
-def import_vectors(lib: Library, folder: Path, model_id: str, pairs: PrefixMap, cancel: CancelToken | None = None) -> ImportResult:
+def _check_dimension(lib: Library, manifest: Manifest, model_id: str, dim: int | None) -> None:
+    """The archive's vectors must have the size the model gives here (and that the library
+    holds for it): before, a manifest that named this model with other-sized vectors was
+    imported, and every later search, similar, tag and duplicates was an internal error."""
+    held = {m: d for m, d, _ in lib.models()}.get(model_id)
+    for expected, whose in ((held, "the library holds"), (dim, "the model gives")):
+        if expected is not None and expected != manifest.dim:
+            raise ArchiveError(
+                f"The archive's vectors have {manifest.dim} numbers each, but {whose} {expected} for {model_id}: "
+                "it is damaged or was made by another model."
+            )
+
+
+def import_vectors(
+    lib: Library,
+    folder: Path,
+    model_id: str,
+    pairs: PrefixMap,
+    cancel: CancelToken | None = None,
+    dim: int | None = None,
+) -> ImportResult:
+    """`dim`: the vector size the model gives here, when it is known without loading it."""
     manifest = load_manifest(folder, model_id)
+    _check_dimension(lib, manifest, model_id, dim)
     latest, roots = _check_archive(folder, manifest, pairs)
     result = ImportResult()
     folder_ids = {root: lib.add_folder(root) for root in roots}
@@ -113,6 +135,7 @@ def _check_archive(folder: Path, manifest: Manifest, pairs: PrefixMap) -> tuple[
     roots: set[str] = set()
     for number, entry in enumerate(manifest.shards):
         table = read_shard(folder, entry, manifest, ["path", "root", "model_id", "vector"])
+        _check_vectors(table, manifest, folder / entry.file)
         for i, path in enumerate(table.column("path").to_pylist()):
             latest[path] = (number, i)
         roots.update(map_path(os.fsdecode(r), pairs) for r in table.column("root").unique().to_pylist())
@@ -123,6 +146,23 @@ def _check_archive(folder: Path, manifest: Manifest, pairs: PrefixMap) -> tuple[
                 "give --map-prefix FROM=TO when the archive was made where its paths differ."
             )
     return latest, roots
+
+
+# Stored as float16: a unit vector's norm comes back within about 1e-3 of 1.
+_UNIT_TOLERANCE = 0.01
+
+
+def _check_vectors(table: Any, manifest: Manifest, path: Path) -> None:
+    """Every vector finite and of unit length: search scores are dot products, so NaN, inf or
+    a long vector (before: accepted) gave NaN or 'inf' scores and wrecked every ranking."""
+    column = table.column("vector").combine_chunks()
+    if len(column) == 0 or column.null_count == len(column):
+        return
+    values = column.drop_null().values.to_numpy(zero_copy_only=False).astype(np.float32)
+    vectors = values.reshape(-1, manifest.dim)
+    norms = np.linalg.norm(vectors, axis=1)
+    if not (np.isfinite(vectors).all() and (np.abs(norms - 1.0) <= _UNIT_TOLERANCE).all()):
+        raise ArchiveError(f"The shard {display_path(str(path))} is damaged: it holds vectors that are not of unit length")
 
 
 def _import_row(

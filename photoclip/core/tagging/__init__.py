@@ -79,7 +79,7 @@ from photoclip.core.tagging.labels import (
     set_ignore_background,
 )
 from photoclip.core.tagging.manual import Tag, add_tag, photo_tags, photos_with_label, rejected_labels, remove_tag, tag_counts
-from photoclip.core.tagging.names import LabelError, normalize_name
+from photoclip.core.tagging.names import LabelError, check_new_name, normalize_name
 from photoclip.core.tagging.prompts import BACKGROUND_PROMPTS, TEMPLATES, TEXT_BATCH, Cancelled, ensemble, prompts_for, text_vectors
 from photoclip.core.tagging.ranking import LabelMatch, LabelScores, label_scores, set_threshold, top_labels
 from photoclip.core.tagging.suggest import Suggestion, suggest_labels, vocabulary
@@ -128,6 +128,7 @@ __all__ = [
     "add_starter_labels",
     "add_tag",
     "apply_labels",
+    "check_new_name",
     "create_label",
     "decide",
     "delete_label",

@@ -20,7 +20,7 @@ from photoclip.core.db import Library
 from photoclip.core.errors import os_problem
 from photoclip.core.paths import write_atomically
 from photoclip.core.tagging.labels import create_label, find_label, list_labels, set_descriptions
-from photoclip.core.tagging.names import LabelError, clean_descriptions, normalize_name
+from photoclip.core.tagging.names import LabelError, check_new_name, clean_descriptions
 
 LABELS_FORMAT = "photoclip-labels"
 MAX_LABEL_FILE = 8 * 1024 * 1024  # bytes; a set of thousands of labels with descriptions is well under 1 MiB
@@ -134,9 +134,9 @@ def read_label_file(path: str | os.PathLike[str]) -> list[LabelSpec]:
     specs = []
     for item in items:
         if isinstance(item, str):
-            specs.append(LabelSpec(normalize_name(item)))
+            specs.append(LabelSpec(check_new_name(item)))
         elif isinstance(item, dict) and isinstance(item.get("name"), str):
-            name = normalize_name(item["name"])
+            name = check_new_name(item["name"])
             specs.append(LabelSpec(name, _descriptions(where, name, item.get("descriptions"))))
         else:
             raise LabelError(f"{where}: cannot read label entry {_short(item)}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
-from photoclip.core.tagging.names import LabelError, clean_descriptions, leaf, normalize_name
+from photoclip.core.tagging.names import LabelError, check_new_name, clean_descriptions, leaf, normalize_name
 from photoclip.core.tagging.prompts import prompts_for
 
 
@@ -88,7 +88,7 @@ def resolve_labels(lib: Library, names: Iterable[str] | None) -> list[Label]:
 
 
 def create_label(lib: Library, name: str, descriptions: Iterable[str] = ()) -> Label:
-    name = normalize_name(name)
+    name = check_new_name(name)
     if find_label(lib, name):
         raise LabelError(f"A label named {name!r} already exists")
     with lib.transaction():
@@ -123,7 +123,7 @@ def set_ignore_background(lib: Library, name: str, ignore: bool) -> Label:
 
 def rename_label(lib: Library, old: str, new: str) -> Label:
     """Rename a label; its children (`Old/...`) move with it. Tags follow (they refer to ids)."""
-    old, new = normalize_name(old), normalize_name(new)
+    old, new = normalize_name(old), check_new_name(new)
     label = get_label(lib, old)
     if old == new:
         return label

@@ -23,6 +23,23 @@ def normalize_name(name: str) -> str:
     return "/".join(parts)
 
 
+# A hierarchy several levels deep fits easily; a name this long is pasted text, not a label.
+MAX_NAME = 255
+
+
+def check_new_name(name: str) -> str:
+    """`normalize_name`, and what a NEW label's name must also be: no control characters
+    (a newline in a name split every line-per-label output and the sidecars' keyword lists)
+    and at most MAX_NAME characters. Looking up an existing label uses only
+    `normalize_name`, so a label made before these rules can still be renamed or removed."""
+    cleaned = normalize_name(name)
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in cleaned):
+        raise LabelError(f"Invalid label name {cleaned!r}: it contains control characters (a line break, a tab...)")
+    if len(cleaned) > MAX_NAME:
+        raise LabelError(f"Invalid label name: it has {len(cleaned)} characters, at most {MAX_NAME} are allowed")
+    return cleaned
+
+
 def clean_descriptions(descriptions: Iterable[str]) -> tuple[str, ...]:
     """Whitespace collapsed, empty ones dropped, duplicates dropped (first one kept)."""
     seen: dict[str, None] = {}

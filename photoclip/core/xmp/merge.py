@@ -25,7 +25,7 @@ SUBJECT = f"{{{DC}}}subject"
 def clean_name(raw: str) -> str | None:
     """A keyword as a label name, or None when it cannot be one."""
     try:
-        return tagging.normalize_name(raw)
+        return tagging.check_new_name(raw)  # a keyword becomes a label: the same rules
     except tagging.LabelError:
         return None
 
