@@ -11,7 +11,7 @@ from photoclip.cli.parser import add_json
 from photoclip.core.db import display_path
 from photoclip.core.db import places as places_sql
 from photoclip.core.db import tags as tags_sql
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, one_line
 
 
 def photo_info(ctx: Context, path: str) -> dict[str, Any]:
@@ -51,22 +51,26 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
         ctx.json(info)
         return 0
     sources = {"exif": "EXIF", "xmp": "XMP", "mtime": "file time"}
-    ctx.out(f"path:    {info['path']}")
+
+    def out(line: str) -> None:
+        ctx.out(one_line(line))  # a file name or a camera's EXIF text may hold control characters
+
+    out(f"path:    {info['path']}")
     if info["status"] != "ok":
-        ctx.out(f"status:  {info['status']}" + (f" ({info['skip_reason']})" if info["skip_reason"] else ""))
+        out(f"status:  {info['status']}" + (f" ({info['skip_reason']})" if info["skip_reason"] else ""))
     taken = info["taken_at"] or "unknown"
-    ctx.out(f"taken:   {taken}" + (f" (from {sources.get(info['taken_source'], info['taken_source'])})" if info["taken_at"] else ""))
-    ctx.out(f"camera:  {info['camera'] or 'unknown'}")
+    out(f"taken:   {taken}" + (f" (from {sources.get(info['taken_source'], info['taken_source'])})" if info["taken_at"] else ""))
+    out(f"camera:  {info['camera'] or 'unknown'}")
     dims = f", {info['width']} x {info['height']} pixels" if info["width"] else ""
-    ctx.out(f"size:    {info['size_bytes']} bytes{dims}")
+    out(f"size:    {info['size_bytes']} bytes{dims}")
     gps = info["gps"]
-    ctx.out(f"gps:     {gps['lat']:.6f}, {gps['lon']:.6f}" if gps else "gps:     none")
+    out(f"gps:     {gps['lat']:.6f}, {gps['lon']:.6f}" if gps else "gps:     none")
     place = info["place"]
     if place:
-        ctx.out("place:   " + ", ".join(p for p in (place["city"], place["region"], place["country"]) if p))
+        out("place:   " + ", ".join(p for p in (place["city"], place["region"], place["country"]) if p))
     elif gps:
-        ctx.out("place:   none found near (or not looked up yet: run `photoclip index`)")
-    ctx.out("tags:    " + (", ".join(t["name"] for t in info["tags"]) or "none"))
+        out("place:   none found near (or not looked up yet: run `photoclip index`)")
+    out("tags:    " + (", ".join(t["name"] for t in info["tags"]) or "none"))
     return 0
 
 

@@ -121,3 +121,36 @@ def test_album_save_takes_words_to_avoid_like_search():
         "albums", "save", "-x", "beach", "-", "people", "--min-score", "-0.5",
     ]  # fmt: skip
     assert split_negations(["albums", "show", "-x"]) == ["albums", "show", "-x"]
+
+
+def test_info_shows_control_characters_in_names_as_escapes(monkeypatch):
+    """A camera's EXIF text or a file name may hold terminal escape sequences: `info` printed them raw."""
+    import argparse
+
+    from photoclip.cli import info as info_cli
+
+    hostile = {
+        "path": "/photos/a\nb.jpg",
+        "status": "ok",
+        "skip_reason": None,
+        "taken_at": None,
+        "taken_source": None,
+        "camera": "Evil\x1b]0;pwned\x07 Cam",
+        "size_bytes": 1,
+        "width": None,
+        "height": None,
+        "gps": None,
+        "place": None,
+        "tags": [{"name": "x\x1b[2Jy", "source": "manual", "score": None}],
+    }
+    monkeypatch.setattr(info_cli, "photo_info", lambda ctx, path: hostile)
+    lines: list[str] = []
+
+    class Ctx:
+        def out(self, text: str = "") -> None:
+            lines.append(text)
+
+    assert info_cli.cmd_info(argparse.Namespace(path="x", json=False), Ctx()) == 0  # type: ignore[arg-type]
+    printed = "\n".join(lines)
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "path:    /photos/a\\nb.jpg" in lines and "Evil\\x1b]0;pwned\\x07 Cam" in printed
