@@ -7,17 +7,15 @@ the image file) is checked first: a mistake costs no model load.
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from photoclip.cli.context import Context
 from photoclip.cli.parser import add_json, cosine, day, positive_int
-from photoclip.core.db import display_path
 from photoclip.core.errors import one_line
-from photoclip.core.search import Filters, QueryError, Result, Searcher, check_filters
+from photoclip.core.search import Filters, Result, Searcher, check_filters
+from photoclip.core.search.query import image_file
 from photoclip.core.search.request import SORTS, SearchRequest, browse, build_request, library_places, sort_results
 from photoclip.core.search.understand import Understanding
 from photoclip.worker.protocol import filters_to_json, run_query, terms_to_json
@@ -97,14 +95,7 @@ def counted_answer(ctx: Context, op: str, params: dict[str, object], note_empty:
 
 def query_image(path: str) -> str:
     """An existing regular file (a FIFO or a device would block the decoder)."""
-    full = os.path.abspath(os.path.expanduser(path))
-    try:
-        mode = os.stat(full).st_mode
-    except OSError:
-        raise QueryError(f"No such file: {display_path(path)}") from None
-    if not stat.S_ISREG(mode):
-        raise QueryError(f"Not a regular file: {display_path(path)}")
-    return full
+    return image_file(path)
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:

@@ -116,6 +116,10 @@ def test_a_fifo_or_a_folder_as_the_query_image_is_refused_without_blocking(env, 
     assert_refused(photoclip("search", "cat", "+", str(fifo), env=env, timeout=30), "Not a regular file")
     (tmp_path / "dir.jpg").mkdir()
     assert_refused(photoclip("similar", str(tmp_path / "dir.jpg"), env=env), "Not a regular file")
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)  # named for what it is, not "No such file"
+    assert_refused(photoclip("similar", str(loop), env=env), "a loop of symbolic links")
+    assert_refused(photoclip("search", "cat", "+", str(loop), env=env), "a loop of symbolic links")
 
 
 def test_db_that_is_a_folder_or_a_fifo_is_refused(env, tmp_path):

@@ -7,6 +7,7 @@ sum, renormalised.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -57,16 +58,25 @@ def looks_like_image_path(term: str) -> bool:
     return not any(c.isspace() for c in term) or os.path.isfile(os.path.expanduser(term))
 
 
-def _image_term(text: str, weight: float) -> QueryTerm:
+def image_file(text: str) -> str:
+    """The absolute path of an existing regular file named by a query, or a QueryError that
+    says what is wrong with it (a link loop is not "no such file")."""
     path = os.path.abspath(os.path.expanduser(text))
     try:
         mode = os.stat(path).st_mode
-    except OSError:
+    except FileNotFoundError:
         raise QueryError(f"No such file: {display_path(text)}") from None
+    except OSError as exc:
+        reason = "a loop of symbolic links" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise QueryError(f"Cannot read {display_path(text)}: {reason}") from None
     if not stat.S_ISREG(mode):
         # A FIFO or a device would block the decoder, a folder cannot be decoded.
         raise QueryError(f"Not a regular file: {display_path(text)}")
-    return QueryTerm("image", path, weight)
+    return path
+
+
+def _image_term(text: str, weight: float) -> QueryTerm:
+    return QueryTerm("image", image_file(text), weight)
 
 
 def _weighted(text: str) -> tuple[float, str]:

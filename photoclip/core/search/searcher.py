@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from photoclip.core.model import Embedder
 from photoclip.core.search.approximate import ApproximateSearch
 from photoclip.core.search.duplicates import near_duplicate_groups
 from photoclip.core.search.filters import Filters, allowed_photo_ids
-from photoclip.core.search.query import QueryError, QueryTerm, query_vector
+from photoclip.core.search.query import QueryError, QueryTerm, image_file, query_vector
 from photoclip.core.search.store import Hit, VectorIndex
 from photoclip.core.settings import Settings
 
@@ -81,13 +80,7 @@ class Searcher:
 
     def similar(self, path_or_id: str | int, limit: int = 50, filters: Filters | None = None) -> list[Result]:
         """Photos most like a library photo (by id or path) or any image file."""
-        if isinstance(path_or_id, int):
-            term = QueryTerm("photo", path_or_id)
-        else:
-            path = os.path.abspath(os.path.expanduser(path_or_id))
-            if not os.path.isfile(path):
-                raise QueryError(f"No such file: {display_path(path_or_id)}")
-            term = QueryTerm("image", path)
+        term = QueryTerm("photo", path_or_id) if isinstance(path_or_id, int) else QueryTerm("image", image_file(path_or_id))
         return self.search([term], limit, filters)
 
     def duplicates(self, threshold: float = 0.95, block: int = 2048) -> list[list[Result]]:
