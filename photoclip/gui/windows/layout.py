@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -233,7 +234,7 @@ class WindowLayout(WindowPart):
             self.size_slider,
             self.grid,
         ]
-        for before, after in zip(chain, chain[1:]):
+        for before, after in itertools.pairwise(chain):
             QWidget.setTabOrder(before, after)
 
     def _build_actions(self) -> None:
