@@ -83,6 +83,9 @@ class FittedImage(QLabel):
         self.setMinimumSize(320, 240)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setStyleSheet("background: #202020; color: #ccc;")
+        # The photo takes the keyboard when the viewer opens, so ←/→ step through the results
+        # at once (the "Add a tag…" box, first in line otherwise, would take them as cursor moves).
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def set_source(self, pixmap: QPixmap | None, text: str = "") -> None:
         self._source = pixmap
@@ -198,6 +201,7 @@ class ViewerDialog(QDialog):
         layout.addLayout(buttons)
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.show_row(self.row - 1))
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, lambda: self.show_row(self.row + 1))
+        self.image.setFocus()
         if outside is None:
             self.show_row(row)
         else:

@@ -112,6 +112,7 @@ class SearchBar(QFrame):
     image_dropped = Signal(object)  # QMimeData
     pin_requested = Signal(str)  # Enter, when `understands`: the window answers with pin_understood
     save_requested = Signal()  # "Save search as album…"
+    results_requested = Signal()  # ↓ in the line: the user is done typing and goes to the results
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -287,6 +288,9 @@ class SearchBar(QFrame):
             emit(self.query_changed)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.edit and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Down:
+            emit(self.results_requested)  # a one-line box has nothing below its text
+            return True
         # Backspace in an empty line removes the last chip, as in tag inputs everywhere.
         if (
             obj is self.edit

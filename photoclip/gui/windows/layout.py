@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -216,6 +217,25 @@ class WindowLayout(WindowPart):
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.set_thumbnail_edge(self.settings.thumbnail_edge)
+        self._order_tabs()
+
+    def _order_tabs(self) -> None:
+        """Tab walks the window as it reads, top to bottom: the search box, the filter row, the
+        results, and only then the sidebar (built first, so Qt's own order put it second)."""
+        chain: list[QWidget] = [
+            self.search_bar.edit,
+            self.search_bar.save_button,
+            self.date_check,
+            self.date_from,
+            self.date_to,
+            self.tag_combo,
+            self.match_filter.slider,
+            self.sort_combo,
+            self.size_slider,
+            self.grid,
+        ]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
 
     def _build_actions(self) -> None:
         def action(text: str, slot: Callable[[], object], keys: Keys = None, where: QWidget | None = None) -> QAction:

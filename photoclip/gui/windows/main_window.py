@@ -131,6 +131,7 @@ class MainWindow(
         self.search_bar.text_edited.connect(self.typing_timer.start)
         self.search_bar.query_changed.connect(self.run_query)
         self.search_bar.image_dropped.connect(self.handle_mime)
+        self.search_bar.results_requested.connect(self.focus_results)
         self.typing_timer.timeout.connect(self.run_query)
         self.folder_view.selectionModel().currentChanged.connect(self._folder_selected)
         self.folder_view.customContextMenuRequested.connect(self._folder_menu)

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from datetime import date
 
-from PySide6.QtCore import QDate, QMimeData, Qt
+from PySide6.QtCore import QDate, QItemSelectionModel, QMimeData, Qt
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -252,6 +252,16 @@ class Queries(WindowPart):
     def focus_search(self) -> None:
         self.search_bar.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_bar.edit.selectAll()
+
+    def focus_results(self) -> None:
+        """↓ in the search box: the keyboard goes to the results, the first one current, so
+        Enter opens it and the arrows move on from there."""
+        self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        chosen = self.grid.selectionModel()
+        if not chosen.hasSelection() and self.grid_model.rowCount():
+            current = self.grid.currentIndex()
+            first = current if current.isValid() else self.grid_model.index(0, 0)
+            chosen.setCurrentIndex(first, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def _min_score_changed(self, threshold: float | None) -> None:
         self.grid_model.set_min_score(threshold)
