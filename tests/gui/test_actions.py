@@ -50,6 +50,27 @@ def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypat
     assert "Undo" in window.statusBar().currentMessage() and "2 photos" in window.statusBar().currentMessage()
 
 
+def test_trashing_a_search_result_closes_up_the_places_and_keeps_the_keyboard_place(window: MainWindow, qtbot, monkeypatch) -> None:
+    """The photographer's walk: after trashing result #1 the rest read #2..#8, Match still
+    said "all 8" and nothing was selected, so a keyboard user lost their place."""
+    import send2trash
+
+    monkeypatch.setattr(send2trash, "send2trash", lambda path: None)
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        qtbot.keyClicks(window.search_bar.edit, "a cat")
+    assert window.grid_model.rowCount() == 8 and window.grid_model.rank(0) == 1
+    window.grid.setCurrentIndex(window.grid_model.index(0, 0))
+    next_best = window.grid_model.photo(1).id
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected(confirm=False)
+    assert window.grid_model.rowCount() == 7
+    assert sorted(window.grid_model.rank(r) for r in range(7)) == list(range(1, 8))
+    assert window.grid_model.rank(window.grid_model.row_of(next_best)) == 1
+    assert window.match_filter.count.text() == "all 7"
+    assert window.grid.currentIndex().row() == 0 and window.grid_model.photo(0).id == next_best
+    assert window.grid.selectionModel().isSelected(window.grid.currentIndex())
+
+
 def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:
     QGuiApplication.clipboard().setImage(QImage(str(photo_dir / "skimage_camera.png")))
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):

@@ -77,12 +77,19 @@ class PhotoGridModel(QAbstractListModel):
         self.is_search = is_search
         # Places are taken among all fetched results, so a photo keeps its number whatever
         # the sort or the minimum-score filter shows.
-        by_score = sorted(self._all, key=lambda e: -(e.score if e.score is not None else float("-inf")))
-        self._rank_of = {e.photo.id: i + 1 for i, e in enumerate(by_score)} if is_search else {}
+        self._rank_results()
         if self._thumbs is not None:
             self._thumbs.drop_pending()  # requests for the old rows are stale now
         self._rebuild()
         self.endResetModel()
+
+    def _rank_results(self) -> None:
+        by_score = sorted(self._all, key=lambda e: -(e.score if e.score is not None else float("-inf")))
+        self._rank_of = {e.photo.id: i + 1 for i, e in enumerate(by_score)} if self.is_search else {}
+
+    def scores(self) -> list[float | None]:
+        """Every fetched result's score (the Match slider's scale)."""
+        return [e.score for e in self._all]
 
     def set_photos(self, photos: Sequence[Photo], *, keep_order: bool = False) -> None:
         """Browse mode: the library's photos in the order given (newest first from core).
@@ -139,6 +146,10 @@ class PhotoGridModel(QAbstractListModel):
             self.endRemoveRows()
         self._all = [e for e in self._all if e.photo.id not in gone]
         self._row_of = {e.photo.id: i for i, e in enumerate(self._rows)}
+        if self.is_search and self._rows:
+            # The places close up ("#1" trashed: the next best is #1 now, "match 1 of 37").
+            self._rank_results()
+            emit(self.dataChanged, self.index(0, 0), self.index(len(self._rows) - 1, 0))
 
     def entry(self, row: int) -> Entry:
         return self._rows[row]

@@ -157,7 +157,7 @@ class GridActions(WindowPart):
         if changes.message:
             self.statusBar().showMessage(changes.message, 8000)
         if changes.photos_removed:
-            self.grid_model.remove_ids(sorted(changes.photos_removed))
+            self._remove_rows(changes.photos_removed)
         if changes.library_changed:
             self.refresh_sidebar()
         if changes.tags_changed and self.tag_filter():
@@ -167,6 +167,18 @@ class GridActions(WindowPart):
         # edit of this photo redraws it; an edit of other photos does not.
         if viewer is not None and (changes.labels_changed or (changes.tags_changed and changes.touches(viewer.photo.id))):
             viewer.refresh_labels()
+
+    def _remove_rows(self, photo_ids: set[int]) -> None:
+        """Take trashed photos out of the grid; the photo after them is selected, so a keyboard
+        user keeps their place, and the Match scale and counts are of what is left."""
+        rows = [r for r in (self.grid_model.row_of(i) for i in photo_ids) if r is not None]
+        self.grid_model.remove_ids(sorted(photo_ids))
+        if self.grid_model.is_search:
+            self.match_filter.set_scores(self.grid_model.scores())
+        self._update_counts()
+        count = self.grid_model.rowCount()
+        if rows and count:
+            self.grid.setCurrentIndex(self.grid_model.index(min(min(rows), count - 1), 0))
 
     # == view ===================================================================================
 
