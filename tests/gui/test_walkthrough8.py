@@ -188,6 +188,10 @@ def test_the_filter_row_and_the_tag_list_follow_the_date_and_tag_chips(window: M
     with qtbot.waitSignal(window.results_shown, timeout=20000):
         date_chip.removed.emit(date_chip)  # the chip's ✕
     assert not window.date_check.isChecked() and window.tag_filter() == "Animals/Dogs"
+    # the chip's 2019 is not left greyed out in the pickers, as if it still filtered
+    from PySide6.QtCore import QDate
+
+    assert (window.date_from.date(), window.date_to.date()) == (QDate.currentDate().addYears(-1), QDate.currentDate())
 
     with qtbot.waitSignal(window.results_shown, timeout=20000):
         window.date_check.setChecked(True)  # the user's own dates: the tag chip stays

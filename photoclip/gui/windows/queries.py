@@ -106,6 +106,9 @@ class Queries(WindowPart):
         if days is not None:
             self.date_from.setDate(QDate(days[0].year, days[0].month, days[0].day))
             self.date_to.setDate(QDate(days[1].year, days[1].month, days[1].day))
+        else:  # a chip's dates left greyed out read as a filter still there: back to the last year
+            self.date_from.setDate(QDate.currentDate().addYears(-1))
+            self.date_to.setDate(QDate.currentDate())
         for widget in widgets:
             widget.blockSignals(False)
         self.date_from.setEnabled(days is not None)
