@@ -79,9 +79,14 @@ def test_lists_labels_and_adds_one(qtbot, runner: LibraryRunner, commands: Taggi
     assert dialog.current_name() == "Dogs"
     assert dialog.descriptions.toPlainText() == "a dog on a sofa"
     assert dialog.histogram.message == NO_MODEL_TEXT  # no model: says so, editing still works
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.add_button.setFocus()
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.add_label("Animals/Cats")
     assert dialog.current_name() == "Animals/Cats"
+    # its phrases are what comes next: the keyboard is in the descriptions box, not back on Add…
+    assert dialog.focusWidget() is dialog.descriptions
     with Library(vector_db) as lib:
         assert tagging.find_label(lib, "Animals/Cats") is not None
 

@@ -31,7 +31,10 @@ class LabelEditing:
         self.dialog = dialog
 
     def add_label(self, name: str, descriptions: list[str] | None = None) -> None:
-        self.dialog._call(lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name, self.dialog.reload)
+        self.dialog._call(
+            lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name,
+            lambda made: self.dialog.reload(made, describe=True),
+        )
 
     def rename_label(self, old: str, new: str) -> None:
         write = self.dialog.tagging.write_xmp

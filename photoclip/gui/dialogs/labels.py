@@ -167,12 +167,14 @@ class LabelsDialog(QDialog):
         self._closed = True
         super().done(result)
 
-    def reload(self, select: str | None = None) -> None:
-        """Re-read the labels (with tag counts); keep or move the selection to `select`."""
+    def reload(self, select: str | None = None, *, describe: bool = False) -> None:
+        """Re-read the labels (with tag counts); keep or move the selection to `select`.
+        With `describe`, the descriptions box gets the focus then (a label just made: its
+        phrases are what the user types next)."""
         keep = select or self.current_name()
-        self._call(lambda ctx: tagging.list_labels(ctx.lib), lambda labels: self._labels_loaded(labels, keep))
+        self._call(lambda ctx: tagging.list_labels(ctx.lib), lambda labels: self._labels_loaded(labels, keep, describe))
 
-    def _labels_loaded(self, labels: list[Label], select: str | None) -> None:
+    def _labels_loaded(self, labels: list[Label], select: str | None, describe: bool = False) -> None:
         self.labels = {label.name: label for label in labels}
         self.label_list.blockSignals(True)
         self.label_list.clear()
@@ -189,6 +191,8 @@ class LabelsDialog(QDialog):
         self.label_list.blockSignals(False)
         emit(self.labels_loaded)
         self._selection_changed()
+        if describe and self.descriptions.isEnabled():
+            self.descriptions.setFocus()
 
     def _selection_changed(self) -> None:
         self._generation += 1
