@@ -71,6 +71,36 @@ def test_trashing_a_search_result_closes_up_the_places_and_keeps_the_keyboard_pl
     assert window.grid.selectionModel().isSelected(window.grid.currentIndex())
 
 
+def test_undo_of_a_trash_brings_the_photo_back_into_the_search_results(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+    import shutil
+
+    import send2trash
+
+    from photoclip.app.trash import Restored
+    from photoclip.gui.windows import grid_actions
+
+    bin_dir = tmp_path / "trash-can"
+    bin_dir.mkdir()
+    monkeypatch.setattr(send2trash, "send2trash", lambda path: shutil.move(path, bin_dir / Path(path).name))
+
+    def restore(paths: list[str]) -> Restored:
+        for path in paths:
+            shutil.move(bin_dir / Path(path).name, path)
+        return Restored(restored=list(paths))
+
+    monkeypatch.setattr(grid_actions, "restore_from_trash", restore)
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        qtbot.keyClicks(window.search_bar.edit, "a cat")
+    window.grid.setCurrentIndex(window.grid_model.index(0, 0))
+    gone = window.grid_model.photo(0).path
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected(confirm=False)
+    assert window.grid_model.rowCount() == 7 and not Path(gone).exists()
+    window.undo_trash()
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 8, timeout=60000)
+    assert gone in {window.grid_model.photo(r).path for r in range(8)} and window.grid_model.is_search
+
+
 def test_paste_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:
     QGuiApplication.clipboard().setImage(QImage(str(photo_dir / "skimage_camera.png")))
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
