@@ -144,6 +144,25 @@ def faiss_ivf_candidate(nlist: int) -> Candidate:
     return Candidate(f"faiss-ivf{nlist}-sq8", build, search, memory, [(f"nprobe={p}", knob(p)) for p in (16, 64, 256)])
 
 
+def shortlisted(
+    encode: Callable[[np.ndarray], np.ndarray], sizes: tuple[int, ...]
+) -> tuple[Callable[[object, np.ndarray, int], np.ndarray], list[tuple[str, Callable[[object], None]]]]:
+    """A scan index's search asked for a shortlist (the knob swept) to be re-ranked exactly."""
+    shortlist = [0]
+
+    def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
+        _, ids = index.search(encode(query)[None, :], max(count, shortlist[0]))  # type: ignore[attr-defined]
+        return np.asarray(ids[0], np.int64)
+
+    def knob(size: int) -> Callable[[object], None]:
+        def set_shortlist(_index: object) -> None:
+            shortlist[0] = size
+
+        return set_shortlist
+
+    return search, [(f"shortlist={size}", knob(size)) for size in sizes]
+
+
 def binary_candidate() -> Candidate:
     """Sign bits (64 bytes a vector) scanned by Hamming distance, then the best few re-ranked exactly."""
 
@@ -156,25 +175,8 @@ def binary_candidate() -> Candidate:
             index.add(np.packbits(matrix[start : start + step] > 0, axis=1))
         return index
 
-    shortlist = [0]
-
-    def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
-        _, ids = index.search(np.packbits(query > 0)[None, :], max(count, shortlist[0]))  # type: ignore[attr-defined]
-        return np.asarray(ids[0], np.int64)
-
-    def knob(size: int) -> Callable[[object], None]:
-        def set_shortlist(_index: object) -> None:
-            shortlist[0] = size
-
-        return set_shortlist
-
-    return Candidate(
-        "binary-scan+rerank",
-        build,
-        search,
-        lambda index: int(index.ntotal) * DIM // 8,  # type: ignore[attr-defined]
-        [(f"shortlist={s}", knob(s)) for s in (256, 1024, 4096)],
-    )
+    search, settings = shortlisted(lambda query: np.packbits(query > 0), (256, 1024, 4096))
+    return Candidate("binary-scan+rerank", build, search, lambda index: int(index.ntotal) * DIM // 8, settings)  # type: ignore[attr-defined]
 
 
 def pq_fastscan_candidate(subquantizers: int = 128) -> Candidate:
@@ -190,25 +192,9 @@ def pq_fastscan_candidate(subquantizers: int = 128) -> Candidate:
         index.add(matrix)
         return index
 
-    shortlist = [0]
-
-    def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
-        _, ids = index.search(query[None, :], max(count, shortlist[0]))  # type: ignore[attr-defined]
-        return np.asarray(ids[0], np.int64)
-
-    def knob(size: int) -> Callable[[object], None]:
-        def set_shortlist(_index: object) -> None:
-            shortlist[0] = size
-
-        return set_shortlist
-
-    return Candidate(
-        f"faiss-pq{subquantizers}x4-fs+rerank",
-        build,
-        search,
-        lambda index: int(index.ntotal) * subquantizers // 2,  # type: ignore[attr-defined]
-        [(f"shortlist={s}", knob(s)) for s in (1000, 4000, 8000)],
-    )
+    search, settings = shortlisted(lambda query: query, (1000, 4000, 8000))
+    codes = lambda index: int(index.ntotal) * subquantizers // 2  # type: ignore[attr-defined]  # noqa: E731
+    return Candidate(f"faiss-pq{subquantizers}x4-fs+rerank", build, search, codes, settings)
 
 
 def candidates(n: int) -> dict[str, Candidate]:
