@@ -20,8 +20,20 @@ class ProtocolError(Exception):
     """A message that is not a well-formed request or answer."""
 
 
+def encode_message(message: object) -> bytes:
+    return json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def decode_message(line: bytes) -> Any:
+    """The JSON document of one line (without its newline); ProtocolError when it is not one."""
+    try:
+        return json.loads(line.decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"not a JSON message: {exc}") from None
+
+
 def send_message(sock: socket.socket, message: object) -> None:
-    sock.sendall(json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n")
+    sock.sendall(encode_message(message))
 
 
 def receive_message(sock: socket.socket, limit: int) -> Any:
@@ -40,7 +52,4 @@ def receive_message(sock: socket.socket, limit: int) -> Any:
         total += len(chunk)
         if total > limit:
             raise ProtocolError("the message is too long")
-    try:
-        return json.loads(b"".join(chunks).decode("ascii"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(f"not a JSON message: {exc}") from None
+    return decode_message(b"".join(chunks))
