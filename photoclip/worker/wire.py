@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from typing import Any
 
 PROTOCOL_VERSION = 1
@@ -36,11 +37,20 @@ def send_message(sock: socket.socket, message: object) -> None:
     sock.sendall(encode_message(message))
 
 
-def receive_message(sock: socket.socket, limit: int) -> Any:
-    """One newline-terminated JSON document; ProtocolError when too long, cut short or not JSON."""
+def receive_message(sock: socket.socket, limit: int, within: float | None = None) -> Any:
+    """One newline-terminated JSON document; ProtocolError when too long, cut short or not JSON.
+
+    `within` bounds the whole message in seconds (TimeoutError past it): a socket's own timeout
+    is per recv, so a peer sending a byte now and then would never reach it."""
     chunks: list[bytes] = []
     total = 0
+    deadline = None if within is None else time.monotonic() + within
     while True:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the message took too long")
+            sock.settimeout(remaining)
         chunk = sock.recv(1 << 16)
         if not chunk:
             raise ProtocolError("the connection closed before the message ended")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from photoclip.core.db import Library
 from photoclip.core.model import FakeEmbedder
-from photoclip.worker import client, connections
+from photoclip.worker import client, connections, runtime
 from photoclip.worker.models import LentModel
 from photoclip.worker.server import QueryServer
 from photoclip.worker.wire import PROTOCOL_VERSION, encode_message, receive_message
@@ -155,3 +156,41 @@ def test_a_request_of_the_wrong_shape_is_refused_in_words(server, change, refuse
     sock.close()
     assert reply["ok"] is False and refused in reply["refused"]
     assert _ping(server)["ok"] is True
+
+
+def test_a_worker_that_drips_its_answer_is_given_up_on_at_the_deadline(tmp_path, isolated_home, monkeypatch):
+    """The asker's 120 s was per recv: a wedged worker sending a byte now and then kept
+    `photoclip search` waiting for ever. Now the whole answer has a deadline, and the asker
+    answers in-process (NoWorker)."""
+    monkeypatch.setattr(client, "ANSWER_TIMEOUT_S", 0.5)
+    db = tmp_path / "library.db"
+    path = runtime.socket_path(db)
+    runtime.make_private_dir(path.parent)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(os.fspath(path))
+    os.chmod(path, 0o600)
+    listener.listen(1)
+    done = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b'{"ok": ')
+            give_up = time.monotonic() + 2 * PROMPT_S  # so that a client without a deadline fails, not hangs
+            while not done.wait(0.05) and time.monotonic() < give_up:  # a byte every 50 ms
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(client.NoWorker):
+            client.exchange(db, IDENTITY, "ping", {})
+        assert time.monotonic() - started < PROMPT_S
+    finally:
+        done.set()
+        thread.join(PROMPT_S)
+        listener.close()
