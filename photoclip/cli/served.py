@@ -52,6 +52,10 @@ def serve_command(params: dict[str, Any], lib: Library, searcher: Searcher, work
                 raise Refused(f"the worker runs with another {name}")
         with client_folder(cwd):
             args = _parse(argv)
+            if args.db and os.path.realpath(args.db) != os.path.realpath(lib.path):
+                # The client sends to the socket of the library its --db names, so this one is not
+                # that library: answering from ours would be another library's answer.
+                raise Refused("the command names another library")
             ctx = ServedContext(args, lib, searcher, env)
             if model_identity(ctx.model_choice()) != worker_model:
                 raise Refused("another model")
@@ -67,11 +71,13 @@ def serve_command(params: dict[str, Any], lib: Library, searcher: Searcher, work
 
 def _request(params: dict[str, Any]) -> tuple[list[str], str, dict[str, str | None]]:
     argv, cwd, env = params.get("argv"), params.get("cwd"), params.get("env")
-    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+    # A NUL cannot come from a real command line or environment, and the os functions raise
+    # ValueError (not OSError) on one: refuse it here, with the other shapes a client never sends.
+    if not (isinstance(argv, list) and all(isinstance(a, str) and "\0" not in a for a in argv)):
         raise Refused("malformed command line")
-    if not (isinstance(cwd, str) and os.path.isabs(cwd)):
+    if not (isinstance(cwd, str) and os.path.isabs(cwd) and "\0" not in cwd):
         raise Refused("malformed working folder")
-    if not (isinstance(env, dict) and all(isinstance(v, str | None) for v in env.values())):
+    if not (isinstance(env, dict) and all(v is None or (isinstance(v, str) and "\0" not in v) for v in env.values())):
         raise Refused("malformed environment")
     return argv, cwd, env
 

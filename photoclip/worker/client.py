@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 0.5
-# A worker loading its model takes seconds; one that takes longer than this is wedged.
+# A worker loading its model takes seconds; one whose whole answer takes longer is wedged.
 ANSWER_TIMEOUT_S = 120.0
 
 
@@ -89,7 +89,7 @@ def exchange(db_path: Path, model: dict[str, object] | None, op: str, params: di
             raise NoWorker("another user")
         sock.settimeout(ANSWER_TIMEOUT_S)
         send_message(sock, request)
-        reply = receive_message(sock, MAX_ANSWER_BYTES)
+        reply = receive_message(sock, MAX_ANSWER_BYTES, within=ANSWER_TIMEOUT_S)
     except (OSError, ProtocolError) as exc:
         raise NoWorker(str(exc)) from None
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import socket
 import threading
 from collections.abc import Callable
@@ -22,15 +21,14 @@ from photoclip.core.model import Embedder, OpenClipEmbedder
 from photoclip.core.model.query import QueryEmbedder
 from photoclip.core.search import Searcher
 from photoclip.worker import runtime
+from photoclip.worker.connections import MAX_CONNECTIONS, Connections
 from photoclip.worker.models import ModelNotReady, ModelSource
 from photoclip.worker.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
     ProtocolError,
     answer_to_json,
-    receive_message,
     run_query,
-    send_message,
 )
 
 log = logging.getLogger(__name__)
@@ -40,9 +38,6 @@ log = logging.getLogger(__name__)
 # -> the reply. It refuses, rather than answers, whatever it cannot answer exactly as
 # the client would in-process.
 CommandRunner = Callable[[dict[str, Any], Library, Searcher, dict[str, object]], dict[str, object]]
-
-# A client that connects and says nothing must not hold the (one-at-a-time) server for long.
-REQUEST_TIMEOUT_S = 10.0
 
 
 class QueryServer:
@@ -62,8 +57,8 @@ class QueryServer:
         holder.on_unload(self._forget_searcher)
         self._wake_r, self._wake_w = os.pipe()
         self._listener = self._bind()
+        self._connections = Connections(self._listener, self._wake_r, self._admit, MAX_REQUEST_BYTES)
         self._thread = threading.Thread(target=self._serve, name="photoclip-queries", daemon=True)
-        self.served = 0
 
     def _bind(self) -> socket.socket:
         try:
@@ -81,7 +76,7 @@ class QueryServer:
         try:
             listener.bind(os.fspath(self.path))
             os.chmod(self.path, 0o600)
-            listener.listen(16)
+            listener.listen(MAX_CONNECTIONS)
         except BaseException:
             listener.close()
             raise
@@ -105,39 +100,28 @@ class QueryServer:
         self._searcher = None  # it holds the model and the vectors: let both go
         self._held = None
 
+    @property
+    def served(self) -> int:
+        return self._connections.served
+
     def _serve(self) -> None:
-        lib = Library(self.db_path)
+        lib = Library(self.db_path)  # this thread's own connection: every answer is made here
         try:
-            while True:
-                ready, _, _ = select.select([self._listener.fileno(), self._wake_r], [], [])
-                if self._wake_r in ready:
-                    return
-                try:
-                    conn, _ = self._listener.accept()
-                except OSError:
-                    continue
-                with conn:
-                    self._handle(conn, lib)
+            self._connections.run(lambda request: self._answer(request, lib))
         finally:
             self._searcher = None
             lib.close()
 
-    def _handle(self, conn: socket.socket, lib: Library) -> None:
-        try:
-            uid = runtime.peer_uid(conn)
-            if uid is not None and uid != os.getuid():
-                log.warning("Refused a query from another user (uid %s)", uid)
-                return
-            conn.settimeout(REQUEST_TIMEOUT_S)
-            request = receive_message(conn, MAX_REQUEST_BYTES)
-            conn.settimeout(None)
-            send_message(conn, self._answer(request, lib))
-            self.served += 1
-        except (OSError, ProtocolError) as exc:
-            log.info("A query connection failed: %s", exc)
+    def _admit(self, conn: socket.socket) -> bool:
+        uid = runtime.peer_uid(conn)
+        if uid is not None and uid != os.getuid():
+            log.warning("Refused a query from another user (uid %s)", uid)
+            return False
+        return True
 
     def _answer(self, request: Any, lib: Library) -> dict[str, object]:
-        if not isinstance(request, dict) or request.get("version") != PROTOCOL_VERSION:
+        version = request.get("version") if isinstance(request, dict) else None
+        if isinstance(version, bool) or version != PROTOCOL_VERSION:  # true == 1 in Python, not on the wire
             return {"ok": False, "refused": "protocol version"}
         if request.get("db") != self.real_db:
             return {"ok": False, "refused": "another library"}

@@ -122,3 +122,30 @@ def test_another_environment_or_library_is_refused(served, tmp_path):
     other = tmp_path / "other.db"
     Library(other).close()
     assert quick.answer_by_worker(["--db", str(other), "search", "beach"]) is None  # no worker for that library
+
+
+def test_a_hostile_command_request_is_refused_and_the_worker_answers_the_next(served, tmp_path):
+    """Requests no real client sends: a NUL (the os functions raise ValueError, not OSError,
+    on one: it was answered 'internal error: ValueError' with a traceback in the worker's log),
+    and a --db naming another library than the worker's (it was answered from the worker's)."""
+    from photoclip.worker import client
+
+    running, folder = served
+    env = {name: os.environ.get(name) for name in (*quick.SHARED_ENV, *quick.MODEL_ENV)}
+    base = {"argv": ["--db", str(running.db), "similar", str(folder / "first.jpg")], "cwd": str(folder), "env": env}
+    other = tmp_path / "other.db"
+    Library(other).close()
+    for bad, refused in (
+        ({"argv": ["similar", "first\0.jpg"]}, "malformed command line"),
+        ({"cwd": "/tmp\0"}, "malformed working folder"),
+        ({"env": {**env, "HOME": "/root\0"}}, "malformed environment"),
+        ({"argv": ["--db", str(other), "search", "beach"]}, "another library"),
+        ({"argv": ["--db", "other.db", "search", "beach"], "cwd": str(tmp_path)}, "another library"),
+    ):
+        reply = client.exchange(running.db, None, "command", {**base, **bad})
+        assert reply["ok"] is False and refused in str(reply["refused"]), (bad, reply)
+    reply = client.exchange(running.db, None, "command", base)
+    assert reply["ok"] is True and reply["answer"]["code"] == 0
+    # The same library by a relative path, from the client's folder, is served.
+    relative = {**base, "argv": ["--db", running.db.name, "search", "beach"], "cwd": str(running.db.parent)}
+    assert client.exchange(running.db, None, "command", relative)["ok"] is True

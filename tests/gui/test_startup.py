@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from photoclip.worker import runtime
 
 PROBE = textwrap.dedent(
     """
@@ -160,3 +167,55 @@ def test_a_library_from_a_newer_photoclip_is_refused_in_one_dialog_before_the_wi
     assert report["code"] == 2 and len(report["shown"]) == 1
     assert "newer version of photoclip" in report["shown"][0][1]
     assert "Traceback" not in done.stderr
+
+
+def test_another_user_cannot_take_the_window_socket_first(qtbot, tmp_path: Path, isolated_home: Path) -> None:
+    """The window's socket was a bare name, which Qt puts in the shared temp folder:
+    /tmp/photoclip-USER-KEY, a name anyone could compute and bind first (as root here: a socket
+    given to uid 65534 with mode 0777). A later launch then handed that user its paths and
+    quit, believing the window was open. Now it lives in this user's private runtime folder."""
+    from photoclip.gui.app import InstanceServer, ask_running_instance, server_name
+
+    db = tmp_path / "library.db"
+    name = server_name(db)
+    assert os.path.dirname(name) == os.fspath(runtime.runtime_dir())
+    # The old name, bound first by "another user".
+    key = hashlib.blake2b(os.fsencode(os.path.abspath(db)), digest_size=8).hexdigest()
+    squat_path = os.path.join(tempfile.gettempdir(), f"photoclip-{os.environ.get('USER') or 'user'}-{key}")
+    squatter = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(squat_path)
+    squatter.bind(squat_path)
+    squatter.listen(1)
+    os.chmod(squat_path, 0o777)
+    if os.getuid() == 0:
+        os.chown(squat_path, 65534, 65534)
+    squatter.setblocking(False)
+    try:
+        assert not ask_running_instance(name, 200, paths=["/home/me/private.jpg"])
+        with pytest.raises(BlockingIOError):
+            squatter.accept()  # nothing reached the other user's socket
+        server = InstanceServer(name)
+        try:
+            mode = os.lstat(server.server.fullServerName()).st_mode
+            assert stat.S_IMODE(mode) & 0o077 == 0 and stat.S_IMODE(os.lstat(os.path.dirname(name)).st_mode) == 0o700
+            with qtbot.waitSignal(server.activate, timeout=5000):
+                assert ask_running_instance(name)
+        finally:
+            server.server.close()
+    finally:
+        squatter.close()
+        os.unlink(squat_path)
+
+
+def test_a_runtime_folder_others_can_use_is_refused_by_both_launches(qtbot, tmp_path: Path, isolated_home: Path) -> None:
+    from photoclip.core.errors import PhotoclipError
+    from photoclip.gui.app import InstanceServer, ask_running_instance, server_name
+
+    name = server_name(tmp_path / "library.db")
+    folder = os.path.dirname(name)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o777)
+    assert not ask_running_instance(name, 200)
+    with pytest.raises(PhotoclipError, match="permissions"):
+        InstanceServer(name)

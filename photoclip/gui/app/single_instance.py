@@ -5,11 +5,15 @@ The message is one line over a QLocalSocket: `raise`, or `open ` followed by a J
 absolute paths (the later launch may run in another working folder). Anything else, or a
 line longer than MAX_MESSAGE, is ignored: the socket belongs to this user, but a stray
 client must never make the window misbehave.
+
+The socket is a full path in this user's private runtime folder (worker/runtime.py, mode
+0700), never a bare name: Qt puts those in the shared temp folder, where another user could
+bind the predictable name first and receive the paths of every later launch, which would
+then quit believing the window was open.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from photoclip.core.errors import PhotoclipError
+from photoclip.worker import runtime
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +32,8 @@ MAX_MESSAGE = 1 << 20  # bytes: thousands of paths, and a bound on what a stray 
 
 
 def server_name(db_path: Path) -> str:
-    key = hashlib.blake2b(os.fsencode(os.path.abspath(db_path)), digest_size=8).hexdigest()
-    user = os.environ.get("USER") or os.environ.get("USERNAME") or "user"
-    return f"photoclip-{user}-{key}"
+    """The window's socket for this library: the same file by any path gives the same socket."""
+    return os.fspath(runtime.runtime_dir() / f"{runtime.library_key(db_path)}.window")
 
 
 def request(paths: Sequence[str] = ()) -> bytes:
@@ -58,7 +62,17 @@ def parse_request(line: bytes) -> list[str] | None:
 
 def ask_running_instance(name: str, timeout_ms: int = 1000, paths: Sequence[str] = ()) -> bool:
     """True if another photoclip has this library open: it was asked to come forward and
-    to open `paths` (made absolute here, where the relative ones mean something)."""
+    to open `paths` (made absolute here, where the relative ones mean something).
+
+    False, too, when the socket's folder or the socket is not this user's alone: this launch
+    then tries to open the window itself and says why it cannot."""
+    if not os.path.lexists(name):
+        return False  # no window open (a folder others can use is refused by InstanceServer)
+    try:
+        runtime.check_private_socket(Path(name))
+    except runtime.NotPrivate as exc:
+        log.warning("not asking the open window: %s", exc)
+        return False
     socket = QLocalSocket()
     socket.connectToServer(name)
     if not socket.waitForConnected(timeout_ms):
@@ -77,7 +91,14 @@ class InstanceServer(QObject):
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        try:
+            runtime.make_private_dir(Path(name).parent)
+        except runtime.NotPrivate as exc:
+            raise runtime.NotPrivate(f"The window will not listen in a folder others can use: {exc}.") from None
+        if len(os.fsencode(name)) > runtime.MAX_SOCKET_PATH:
+            raise PhotoclipError(f"The window's socket path {name} is too long; set XDG_RUNTIME_DIR to a shorter folder.")
         self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)  # mode 0700: the folder says so too
         QLocalServer.removeServer(name)  # a stale socket from a crashed run
         if not self.server.listen(name):
             raise PhotoclipError(f"Cannot claim the library for this window: {self.server.errorString()}")
