@@ -29,6 +29,9 @@ REQUEST_TIMEOUT_S = 10.0
 # The whole answer must be taken within this long (a million photos' duplicates take ~1 s).
 SEND_TIMEOUT_S = 60.0
 MAX_CONNECTIONS = 64
+# Out of file descriptors with none of ours to give back: the pending connection keeps
+# the listener readable, so without a pause the loop spun a core and logged each turn.
+ACCEPT_BACKOFF_S = 0.2
 
 _LISTENER, _WAKE = "listener", "wake"
 
@@ -65,6 +68,7 @@ class Connections:
         self._selector.register(listener, selectors.EVENT_READ, _LISTENER)
         self._selector.register(wake_fd, selectors.EVENT_READ, _WAKE)
         self._open: dict[socket.socket, _Connection] = {}  # insertion order: oldest first
+        self._starved = False  # accept is failing for want of file descriptors (said once)
 
     def run(self, answer: Callable[[Any], dict[str, object]]) -> None:
         """Serve until the wake descriptor is readable; then close every connection."""
@@ -103,11 +107,20 @@ class Connections:
                 return
             except OSError as exc:
                 # Out of descriptors: make room by dropping the oldest, or wait for the next round.
-                log.warning("The query server could not accept a connection: %s", exc)
-                if exc.errno in (errno.EMFILE, errno.ENFILE) and self._open:
+                out_of_files = exc.errno in (errno.EMFILE, errno.ENFILE)
+                if out_of_files and self._open:
+                    log.warning("The query server could not accept a connection: %s", exc)
                     self._close(next(iter(self._open.values())))
                     continue
+                if out_of_files:
+                    if not self._starved:
+                        log.warning("The query server could not accept a connection: %s; retrying", exc)
+                    self._starved = True
+                    time.sleep(ACCEPT_BACKOFF_S)  # the process holds every descriptor: wait for one
+                else:
+                    log.warning("The query server could not accept a connection: %s", exc)
                 return
+            self._starved = False
             try:
                 if not self.admit(sock):
                     sock.close()

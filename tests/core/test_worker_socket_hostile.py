@@ -194,3 +194,49 @@ def test_a_worker_that_drips_its_answer_is_given_up_on_at_the_deadline(tmp_path,
         done.set()
         thread.join(PROMPT_S)
         listener.close()
+
+
+def test_running_out_of_file_descriptors_does_not_spin_the_server(tmp_path):
+    """accept() failing with EMFILE while no connection of ours can be dropped left the
+    listener readable: the loop turned as fast as it could, logging each turn."""
+    import errno as errno_module
+    import os as os_module
+    import socket as socket_module
+    import threading as threading_module
+
+    from photoclip.worker.connections import Connections
+
+    path = str(tmp_path / "s")
+    real = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    real.bind(path)
+    real.listen()
+    calls = 0
+
+    class Starved:
+        def fileno(self) -> int:
+            return real.fileno()
+
+        def setblocking(self, flag: bool) -> None:
+            real.setblocking(flag)
+
+        def accept(self):
+            nonlocal calls
+            calls += 1
+            raise OSError(errno_module.EMFILE, "Too many open files")
+
+    wake_r, wake_w = os_module.pipe()
+    server = Connections(Starved(), wake_r, lambda sock: True, 1 << 16)  # type: ignore[arg-type]
+    waiting = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    waiting.connect(path)  # a connection the server cannot take: the listener stays readable
+    thread = threading_module.Thread(target=server.run, args=(lambda request: {"ok": True},), daemon=True)
+    thread.start()
+    done = threading_module.Event()
+    done.wait(1.0)  # let it run a second: a spinning loop calls accept thousands of times
+    os_module.write(wake_w, b"x")
+    thread.join(10)
+    assert not thread.is_alive()
+    assert 1 <= calls <= 10, f"accept was tried {calls} times in a second"
+    waiting.close()
+    real.close()
+    os_module.close(wake_r)
+    os_module.close(wake_w)
