@@ -14,6 +14,7 @@ The app gets the global options first and then the absolute paths:
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +72,15 @@ def local_path(token: str) -> str:
     elif len(parts.scheme) > 1 and "://" in token:  # one letter is a Windows drive, not a scheme
         raise PhotoclipError(f"photoclip opens files on this computer only, not {token}")
     path = os.path.abspath(os.path.expanduser(token))
-    if not os.path.exists(path):
-        raise PhotoclipError(f"no such file or folder: {token}")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise PhotoclipError(f"no such file or folder: {token}") from None
+    except OSError as exc:
+        raise PhotoclipError(f"cannot open {token}: {exc.strerror or exc}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # A FIFO or a device named like a photo: the app would only show it as missing.
+        raise PhotoclipError(f"{token} is not a regular file or a folder, so photoclip cannot open it")
     return path
 
 

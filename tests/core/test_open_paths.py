@@ -55,6 +55,18 @@ def test_paths_that_cannot_be_opened_are_one_line_and_exit_2(argv, words, app_ca
     assert words in err and err.count("\n") == 1 and not app_calls
 
 
+def test_a_fifo_or_a_link_loop_named_like_a_photo_is_refused_before_the_app_starts(tmp_path, app_calls, capsys):
+    """The app started with a FIFO and showed it only as "missing"."""
+    fifo = tmp_path / "x.fifo.jpg"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    for path, words in ((fifo, "is not a regular file or a folder"), (loop, "cannot open")):
+        assert entry.main([str(path)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1 and not app_calls
+
+
 def test_commands_win_over_files_of_the_same_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "status").mkdir()
