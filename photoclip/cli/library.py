@@ -49,7 +49,11 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
     write_xmp = write_xmp_enabled()
     sidecars: list[str] = []
     sidecar_problems: list[tuple[str, str]] = []
-    thumbs = None if args.no_thumbnails else paths.thumbnail_dir()
+    thumbs = None
+    if not args.no_thumbnails:
+        thumbs, why_not = paths.usable_thumbnail_dir()
+        if why_not:
+            ctx.err(f"photoclip: {why_not}; indexing goes on without them.")
 
     def one_pass(embedder: Any) -> Any:
         tag_new = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)

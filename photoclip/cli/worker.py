@@ -42,7 +42,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
         idle_unload=args.idle_unload if args.idle_unload is not None else settings.model_idle_minutes * 60.0,
         debounce=args.debounce,
         rescan_every=args.rescan_every,
-        thumbnails=None if args.no_thumbnails else paths.thumbnail_dir(),
+        thumbnails=None if args.no_thumbnails else _thumbnails(ctx),
         write_xmp=write_xmp_enabled(),
         run_command=serve_command,  # quick clients (cli/quick.py) hand whole commands over
     )
@@ -77,3 +77,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--idle-unload", type=seconds, default=None, metavar="SECONDS", help="free the model after this idle time")
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
     p.set_defaults(handler=cmd_watch)
+
+
+def _thumbnails(ctx: Context) -> Path | None:
+    folder, why_not = paths.usable_thumbnail_dir()
+    if why_not:
+        ctx.err(f"photoclip: {why_not}; watching goes on without them.")
+    return folder

@@ -57,6 +57,19 @@ def thumbnail_dir() -> Path:
     return cache_dir() / "thumbnails"
 
 
+def usable_thumbnail_dir() -> tuple[Path | None, str | None]:
+    """The thumbnail folder, made if needed; or (None, why) when it cannot be used (the
+    cache path names a file, a read-only place): said once, not once per photo."""
+    folder = thumbnail_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return None, f"thumbnails are off: cannot use {folder} ({exc.strerror or exc})"
+    if not os.access(folder, os.W_OK):
+        return None, f"thumbnails are off: {folder} is not writable"
+    return folder, None
+
+
 # -- reading and writing files that someone else may have swapped ---------------------
 #
 # Sidecars and the settings file live where other programs (or a hostile user) can put

@@ -159,3 +159,17 @@ def test_a_result_named_with_a_line_break_is_one_line_and_json_keeps_the_name(en
     assert similar.count("\n") == 1, similar
     as_json = json.loads(photoclip("search", "a photo", "--json", env=env).stdout)
     assert as_json["results"][0]["path"] == str(odd)
+
+
+def test_a_thumbnail_cache_that_cannot_be_used_is_said_once_and_indexing_goes_on(env, photo_dir, tmp_path):
+    """PHOTOCLIP_CACHE naming a regular file printed one warning for every photo."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    env = {**env, "PHOTOCLIP_CACHE": str(blocker)}
+    photoclip("add-folder", str(photo_dir), env=env)
+    proc = photoclip("index", env=env)
+    assert proc.stderr.count("thumbnails are off") == 1, proc.stderr
+    assert sum("thumbnail" in line for line in proc.stderr.splitlines()) == 1, proc.stderr  # no line per photo
+    count = len(list(photo_dir.iterdir()))
+    assert json.loads(photoclip("status", "--json", env=env).stdout)["embedded"] == count
+    assert blocker.read_text() == "x"  # not ours: untouched
