@@ -160,3 +160,11 @@ def test_tokens_cover_the_text_in_order(text):
     assert all(a.end <= b.start for a, b in itertools.pairwise(tokens))
     outside = "".join(c for i, c in enumerate(text) if not any(t.start <= i < t.end for t in tokens))
     assert not outside.strip()  # only spaces are between tokens
+
+
+def test_a_pasted_page_is_not_echoed_whole_on_the_understood_line():
+    """An 84 KB query was repeated in full on stderr's "understood:" line."""
+    u = understand("sunset 2019 " + "very " * 20_000 + "long", today=TODAY, places=PLACES)
+    line = u.describe()
+    assert line.startswith('understood: text "sunset') and "date" in line and len(line) < 400
+    assert len(u.text) > 100_000  # the search itself still gets every word

@@ -35,6 +35,8 @@ _PREFIX_ONLY = re.compile(r"^(?:#|(?:camera|tag|place):)$", re.IGNORECASE)
 _OUTER_PUNCTUATION = ",;:!?()[]{}"
 _WEIGHTED = re.compile(r"^\d+(?:\.\d+)?\*")
 
+ECHO_LIMIT = 200  # characters of the remaining text that the "understood:" line repeats
+
 
 @dataclass(frozen=True)
 class Part:
@@ -103,7 +105,8 @@ class Understanding:
 
     def describe(self) -> str:
         """One line for people: `understood: text "snow", place Innsbruck, date 2019-01-01..2019-12-31`."""
-        bits = [f'text "{self.text}"'] if self.text else []
+        text = self.text if len(self.text) <= ECHO_LIMIT else self.text[: ECHO_LIMIT - 1] + "…"  # a pasted page: not echoed whole
+        bits = [f'text "{text}"'] if self.text else []
         bits += [f"{p.kind} {p.value}" for p in self.parts]
         return "understood: " + ", ".join(bits) if self.parts else "understood: nothing but the text"
 
