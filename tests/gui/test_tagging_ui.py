@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
 from photoclip.app.tag_runs import TagOutcome
@@ -389,3 +390,20 @@ def test_photos_tagged_while_indexing_get_sidecars_written_by_the_app(
     assert sorted(written.args[0].sidecars_written) == expected
     assert all(sidecar.read_keywords(p) == ["picnic"] for p in expected)
     qtbot.waitUntil(lambda: not window.indexer.running, timeout=60000)
+
+
+def test_the_tag_filter_survives_its_count_changing(window: MainWindow, qtbot, indexed_db: Path) -> None:
+    # The photographer's walk (round 18): filtered by "boat (1)", removing the tag by hand
+    # redrew the Tag box with "boat (0)" but kept the old text, so the filter became a tag
+    # called "boat (1)" that does not exist, and the sidebar lost its selection.
+    ids = _grid_filtered_by_beach(window, qtbot, indexed_db)
+    with Library(indexed_db) as lib:
+        tagging.remove_tag(lib, ids[0], "beach")
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
+        window.refresh_sidebar()
+    assert window.tag_filter() == "beach"
+    assert window.tag_combo.currentText() == "beach (3)"  # the box shows the new count
+    assert [i.data(0, Qt.ItemDataRole.UserRole) for i in window.tag_list.tree.selectedItems()] == ["beach"]
+    with qtbot.waitSignal(window.results_shown, timeout=10000):
+        window.run_query()
+    assert {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())} == set(ids[1:])

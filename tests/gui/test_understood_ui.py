@@ -331,3 +331,21 @@ def test_the_understood_hint_fits_the_status_bar_and_goes_once_the_words_are_chi
     type_and_pin(qtbot, win, "sunset Lisbon 2019 camera:canon")
     settle(qtbot, win)
     assert win.search_bar.parts() and PIN_HINT not in bar.currentMessage()
+
+
+def test_renaming_the_open_album_keeps_it_selected_and_says_so_and_removing_says_so(qtbot, win):
+    """The photographer's walk (round 18): after Rename… the album on screen lost its
+    highlight and the status bar still named the old album; Remove… said nothing."""
+    win.date_check.setChecked(True)
+    win.date_from.setDate(QDate(2019, 1, 1))
+    win.date_to.setDate(QDate(2019, 12, 31))
+    settle(qtbot, win)
+    win.save_album_as("2019")
+    qtbot.waitUntil(lambda: win.albums_panel.current() == "2019", timeout=20000)
+    win.rename_album("2019", "Year 2019")
+    qtbot.waitUntil(lambda: win.albums_panel.names() == ["Year 2019"], timeout=20000)
+    assert win.albums_panel.current() == "Year 2019"
+    assert "“Year 2019”" in win.statusBar().currentMessage() and "2019”" in win.statusBar().currentMessage()
+    win.remove_album("Year 2019")
+    qtbot.waitUntil(lambda: win.albums_panel.names() == [], timeout=20000)
+    assert win.statusBar().currentMessage().startswith("Removed the album “Year 2019”")

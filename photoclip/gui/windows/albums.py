@@ -171,8 +171,7 @@ class AlbumCommands(WindowPart):
 
         def saved(found: core_albums.Album) -> None:
             self.statusBar().showMessage(f"Saved the album “{found.name}”.", 6000)
-            self.refresh_albums()
-            self.albums_panel.select(found.name)
+            self.refresh_albums(select=found.name)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, core_albums.AlbumError) and "already" in str(exc) and not replace_existing:
@@ -194,12 +193,15 @@ class AlbumCommands(WindowPart):
 
     # -- the list -------------------------------------------------------------------------
 
-    def refresh_albums(self) -> None:
+    def refresh_albums(self, select: str | None = None) -> None:
+        """Reload the list; `select` highlights that album once it is there (one just saved or renamed)."""
         embedder = self.embedder
-        self.library.call(lambda ctx: album_counts(ctx, embedder), self._albums_loaded)
+        self.library.call(lambda ctx: album_counts(ctx, embedder), lambda counts: self._albums_loaded(counts, select))
 
-    def _albums_loaded(self, counts: list[tuple[str, int | None]]) -> None:
+    def _albums_loaded(self, counts: list[tuple[str, int | None]], select: str | None = None) -> None:
         self.albums_panel.set_albums([n for n, _ in counts], dict(counts))
+        if select is not None:
+            self.albums_panel.select(select)
 
     # -- opening ------------------------------------------------------------------------
 
@@ -248,7 +250,14 @@ class AlbumCommands(WindowPart):
             self.rename_album(name, new)
 
     def rename_album(self, old: str, new: str) -> None:
-        self.library.call(lambda ctx: core_albums.rename_album(ctx.lib, old, new), lambda _: self.refresh_albums(), self._report_error)
+        # The album on screen keeps its highlight under its new name (it was the old name's row).
+        was_open = self.albums_panel.current() == old
+
+        def renamed(found: core_albums.Album) -> None:
+            self.statusBar().showMessage(f"Renamed the album “{old}” to “{found.name}”.", 6000)
+            self.refresh_albums(select=found.name if was_open else None)
+
+        self.library.call(lambda ctx: core_albums.rename_album(ctx.lib, old, new), renamed, self._report_error)
 
     def remove_album_dialog(self, name: str) -> None:
         answer = QMessageBox.question(self, "Remove album", f"Remove the album “{name}”?\n\nIt is a saved search: no photo is touched.")
@@ -256,7 +265,11 @@ class AlbumCommands(WindowPart):
             self.remove_album(name)
 
     def remove_album(self, name: str) -> None:
-        self.library.call(lambda ctx: core_albums.remove_album(ctx.lib, name), lambda _: self.refresh_albums(), self._report_error)
+        def removed(_: object) -> None:
+            self.statusBar().showMessage(f"Removed the album “{name}” (a saved search: no photo was touched).", 6000)
+            self.refresh_albums()
+
+        self.library.call(lambda ctx: core_albums.remove_album(ctx.lib, name), removed, self._report_error)
 
     def export_album_dialog(self, name: str) -> None:
         choice, ok = QInputDialog.getItem(self, f"Export “{name}”", "Export the album's photos as:", list(EXPORT_CHOICES), 0, False)

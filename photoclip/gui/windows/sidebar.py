@@ -57,13 +57,18 @@ class Sidebar(WindowPart):
         self.problems_model.set_problems(data["skipped"])
         self.problems_button.setText(f"Problems ({len(data['skipped']):,})")
         self.counts = data["counts"]
-        typed = self.tag_combo.currentText()
+        # The tag filtered by, not the box's text: "boat (1)" kept as text after the count
+        # changed would filter by a tag of that name, which does not exist.
+        chosen = self.tag_filter()
         self.tag_combo.blockSignals(True)
         self.tag_combo.clear()
         self.tag_combo.addItem("", "")
         for name, count in data["tags"]:
             self.tag_combo.addItem(f"{name} ({count})", name)
-        self.tag_combo.setEditText(typed)
+        index = self.tag_combo.findData(chosen) if chosen else 0
+        self.tag_combo.setCurrentIndex(max(index, 0))
+        if index < 0:  # a typed name that is no tag stays as typed
+            self.tag_combo.setEditText(chosen or "")
         self.tag_combo.blockSignals(False)
         # The drop-down as wide as its longest name (the combo itself stays narrow in the filter bar).
         view = self.tag_combo.view()
