@@ -257,6 +257,7 @@ def test_album_keeps_the_filter_row_and_can_be_renamed_exported_and_removed(qtbo
     win.last_export = None
     win.export_album("Year 2019", out, "links")
     qtbot.waitUntil(lambda: win.last_export is not None, timeout=20000)
+    assert win.statusBar().currentMessage().startswith("Exported 2 files to")
     assert sorted(os.listdir(out)) == ["ibk-2019.jpg", "lis-2019.jpg"]
     assert all(os.path.islink(out / n) for n in os.listdir(out))
     win.remove_album("Year 2019")

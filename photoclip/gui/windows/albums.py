@@ -18,6 +18,7 @@ from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
 from photoclip.app.albums import EXPORT_KINDS, ExportReport, export_photos
+from photoclip.app.words import plural
 from photoclip.core.db import display_path
 from photoclip.core.model import Embedder
 from photoclip.core.search import Filters, QueryTerm
@@ -284,14 +285,14 @@ class AlbumCommands(WindowPart):
         embedder = self.embedder
 
         def write(sources: list[str]) -> None:
-            self.statusBar().showMessage(f"Exporting {len(sources):,} photos…")
+            self.statusBar().showMessage(f"Exporting {plural(len(sources), 'photo')}…")
             self.pool.run(lambda: export_photos(sources, folder, kind, list_name=name), self._exported, self._report_error)
 
         self.library.call(lambda ctx: album_paths(ctx, embedder, name), write, self._report_error)
 
     def _exported(self, report: ExportReport) -> None:
         where = display_path(str(report.written[0].parent)) if report.written else ""
-        text = f"Exported {len(report.written):,} files to {where}."
+        text = f"Exported {plural(len(report.written), 'file')} to {where}."
         if report.problems:
             photo, why = report.problems[0]
             more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""
