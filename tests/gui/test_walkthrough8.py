@@ -222,3 +222,18 @@ def test_the_tag_box_names_every_tag_chip_not_only_the_last(window: MainWindow, 
     with qtbot.waitSignal(window.results_shown, timeout=20000):
         beach.removed.emit(beach)
     assert window.tag_filter() == "Dogs" and window.base_filters() == Filters()
+
+
+def test_an_empty_browse_names_the_filters_not_words_never_typed(window: MainWindow, qtbot) -> None:
+    """Browsing with a filter that matches nothing said "Try other words, lower the Match
+    slider" although no words were typed and the slider does nothing when browsing."""
+    from PySide6.QtCore import QDate
+
+    from photoclip.gui.windows.layout import NO_PHOTOS_TEXT
+
+    window.date_from.setDate(QDate(1990, 1, 1))
+    window.date_to.setDate(QDate(1990, 12, 31))
+    with qtbot.waitSignal(window.results_shown, timeout=20000):
+        window.date_check.setChecked(True)
+    assert window.grid_model.rowCount() == 0 and not window.grid_model.is_search
+    assert window.no_results.text() == NO_PHOTOS_TEXT and "words" not in window.no_results.text()

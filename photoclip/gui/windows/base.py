@@ -279,7 +279,7 @@ class WindowBase(QMainWindow):
     def _after_query_shown(self) -> None:
         raise NotImplementedError
 
-    def explain_no_results(self, unknown: dict[str, list[str]]) -> None:
+    def explain_no_results(self, unknown: dict[str, list[str]], *, browsing: bool = False) -> None:
         raise NotImplementedError
 
     def _min_score_changed(self, threshold: float | None) -> None:

@@ -57,6 +57,8 @@ MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
 
 NO_RESULTS_TEXT = "No photos match. Try other words, lower the Match slider, or clear the filters."
+# Browsing (no words typed): only the filters can be why nothing shows.
+NO_PHOTOS_TEXT = "No photos match these filters. Clear the Tag box, the dates or the folder to see more."
 
 
 class WindowLayout(WindowPart):

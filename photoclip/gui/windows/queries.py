@@ -208,7 +208,7 @@ class Queries(WindowPart):
             return filter_photos(ctx.lib, photos, filters), unknown_tags(ctx.lib, filters.tag_names())
 
         def done(found: tuple[list[Photo], dict[str, list[str]]]) -> None:
-            self.explain_no_results(found[1])
+            self.explain_no_results(found[1], browsing=True)
             self._show_library(found[0], keep_order=keep_order)
 
         self._start_query(job, done)

@@ -28,7 +28,7 @@ from photoclip.gui.models import SORT_DATE
 from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
-from photoclip.gui.windows.layout import NO_RESULTS_TEXT
+from photoclip.gui.windows.layout import NO_PHOTOS_TEXT, NO_RESULTS_TEXT
 
 PIN_HINT = "  · Enter pins them"
 
@@ -143,9 +143,10 @@ class UnderstoodQueries(WindowPart):
             self._show_results(outcome.results)
         self._after_query_shown()
 
-    def explain_no_results(self, unknown: dict[str, list[str]]) -> None:
-        """What the empty page says: a tag that does not exist is named (with close ones), not "no photos match"."""
-        self.no_results.setText(unknown_tag_text(unknown) if unknown else NO_RESULTS_TEXT)
+    def explain_no_results(self, unknown: dict[str, list[str]], *, browsing: bool = False) -> None:
+        """What the empty page says: a tag that does not exist is named (with close ones), not
+        "no photos match"; with no words to change, only the filters are named."""
+        self.no_results.setText(unknown_tag_text(unknown) if unknown else NO_PHOTOS_TEXT if browsing else NO_RESULTS_TEXT)
 
     def _clear_understood_hint(self) -> None:
         if self._understood_hint and self.statusBar().currentMessage() == self._understood_hint:
