@@ -401,3 +401,12 @@ def test_a_label_made_before_the_name_rules_can_still_be_renamed_and_removed(lib
     assert tagging.rename_label(library, "Old\nOne", "Old One").name == "Old One"
     tagging.delete_label(library, "Old One")
     assert tagging.list_labels(library) == []
+
+
+def test_renaming_a_parent_cannot_push_a_childs_name_past_the_limit(library):
+    tagging.create_label(library, "A")
+    tagging.create_label(library, "A/" + "c" * 250)  # 252 characters: allowed
+    with pytest.raises(tagging.LabelError, match="at most 255"):
+        tagging.rename_label(library, "A", "Animals")  # the child would have 258
+    assert sorted(label.name for label in tagging.list_labels(library)) == ["A", "A/" + "c" * 250]  # nothing moved
+    assert tagging.rename_label(library, "A", "Ab").name == "Ab"  # 253 is fine

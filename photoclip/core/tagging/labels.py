@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
-from photoclip.core.tagging.names import LabelError, check_new_name, clean_descriptions, leaf, normalize_name
+from photoclip.core.tagging.names import MAX_NAME, LabelError, check_new_name, clean_descriptions, leaf, normalize_name
 from photoclip.core.tagging.prompts import prompts_for
 
 
@@ -131,6 +131,9 @@ def rename_label(lib: Library, old: str, new: str) -> Label:
         raise LabelError(f"A label named {new!r} already exists")
     below = label_db.children(lib, old)
     moved = [(label.id, new)] + [(cid, new + cname[len(old) :]) for cid, cname in below]
+    too_long = [n for _, n in moved if len(n) > MAX_NAME]
+    if too_long:  # a child's whole name grows with its parent's
+        raise LabelError(f"Cannot rename: {too_long[0][:60]!r}… would have {len(too_long[0])} characters, at most {MAX_NAME} are allowed")
     taken = label_db.label_names(lib) - {old} - {cname for _, cname in below}
     clash = [n for _, n in moved if n in taken]
     if clash:
