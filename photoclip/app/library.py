@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from photoclip.app.changes import Changes
 from photoclip.app.words import plural
+from photoclip.core import paths
 from photoclip.core.db import Library, Photo, display_path
 
 
@@ -18,7 +19,7 @@ def covering_folder(lib: Library, folder: str) -> str | None:
     inner = os.path.abspath(folder)
     for _, path in lib.folder_paths():
         outer = os.path.abspath(path)
-        if inner != outer and inner.startswith(outer.rstrip(os.sep) + os.sep):
+        if inner != outer and paths.within(inner, outer):
             return outer
     return None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from photoclip.cli.context import Context
 from photoclip.cli.parser import add_json, not_blank, positive_int
+from photoclip.core import paths
 from photoclip.core.archive import require_cluster_extra
 from photoclip.core.db import display_path
 from photoclip.core.errors import PhotoclipError
@@ -64,7 +65,7 @@ def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
         if not os.path.isdir(root):
             raise PhotoclipError(f"Not a folder: {display_path(root)}")
     out = Path(os.path.abspath(args.out))
-    if any(str(out) == r or str(out).startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+    if any(paths.within(str(out), r) for r in roots):
         # Its Parquet files are not photos, but a photo folder is the user's: never write into it.
         raise PhotoclipError(f"--out {display_path(str(out))} is inside a folder being embedded: choose a folder outside it.")
     # The model is loaded once here: its id and input size go into the job, and a missing

@@ -46,6 +46,11 @@ def log_dir() -> Path:
     return home / "logs" if home else Path(platformdirs.user_log_dir(APP, appauthor=False))
 
 
+def within(path: str, folder: str) -> bool:
+    """`path` is `folder` or lies below it (as text: both absolute and normalised alike)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def default_db_path() -> Path:
     override = os.environ.get("PHOTOCLIP_DB")
     if override:

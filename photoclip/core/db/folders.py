@@ -9,6 +9,7 @@ from photoclip.core.db.pathcodec import db_path, display_path, fs_path
 from photoclip.core.db.records import MISSING, NEW, OK, SKIPPED, Folder
 from photoclip.core.db.transactions import TransactionalStore
 from photoclip.core.errors import FolderError
+from photoclip.core.paths import within
 
 
 class FolderTables(TransactionalStore):
@@ -45,14 +46,14 @@ class FolderTables(TransactionalStore):
 
     def _hand_over_covered_photos(self, folder_id: int) -> None:
         """Give the photos of `folder_id` that another folder covers to the deepest such folder."""
-        others = [(fid, os.path.join(path, "")) for fid, path in self.folder_paths() if fid != folder_id]
+        others = [(fid, path) for fid, path in self.folder_paths() if fid != folder_id]
         if not others:
             return
         others.sort(key=lambda item: len(item[1]), reverse=True)  # the deepest folder first
         moves = []
         for photo_id, stored in self.conn.execute("SELECT id, path FROM photos WHERE folder_id = ?", (folder_id,)):
             photo = fs_path(stored)
-            owner = next((fid for fid, prefix in others if photo.startswith(prefix)), None)
+            owner = next((fid for fid, folder in others if within(photo, folder)), None)
             if owner is not None:
                 moves.append((owner, photo_id))
         self.conn.executemany("UPDATE photos SET folder_id = ? WHERE id = ?", moves)

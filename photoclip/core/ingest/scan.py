@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import MISSING, Library
 from photoclip.core.media.decode import HEIF_EXTENSIONS, JPEG_EXTENSIONS, RAW_EXTENSIONS, extension, is_candidate
+from photoclip.core.paths import within
 from photoclip.core.xmp.sidecar import import_sidecar_tags
 
 # Folders that hold caches or other apps' data rather than photos.
@@ -149,10 +150,6 @@ def _classify(entry: os.DirEntry[str], files: list[FileEntry], subdirs: list[str
     files.append(FileEntry(entry.path, st.st_size, st.st_mtime_ns))
 
 
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 # Progress (and the commit before it) at least this often, and every this many files.
 EVENT_INTERVAL = 0.25
 EVENT_FILES = 500
@@ -205,7 +202,7 @@ def scan_library(
                 last_event = time.monotonic()
                 if cancel is not None and cancel.cancelled:
                     return result
-    gone = [rec[0] for path, rec in known.items() if path not in seen and rec[3] != MISSING and any(_under(path, f) for f in available)]
+    gone = [rec[0] for path, rec in known.items() if path not in seen and rec[3] != MISSING and any(within(path, f) for f in available)]
     with lib.transaction():
         _write(lib, pending, result)
         lib.mark_missing(gone)

@@ -13,7 +13,6 @@ that kills the indexer.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from photoclip.core.db import MISSING, Library, Photo
 from photoclip.core.ingest.decoding import DecodedItem
 from photoclip.core.ingest.scan import ScanResult
 from photoclip.core.media.metadata import Metadata
+from photoclip.core.paths import within
 
 
 @dataclass
@@ -140,7 +140,7 @@ class IndexWriter:
 
     def _folder_of(self, path: str) -> int | None:
         for folder_id, folder in self._folders:
-            if path == folder or path.startswith(folder.rstrip(os.sep) + os.sep):
+            if within(path, folder):
                 return folder_id
         return None
 
