@@ -64,10 +64,7 @@ def request_from_args(args: argparse.Namespace, ctx: Context) -> SearchRequest:
         sort=args.sort,
         limit=args.limit,
     )
-    check_filters(ctx.library(), request.filters)
-    for term in request.terms:
-        if term.kind == "image":
-            query_image(str(term.value))
+    check_filters(ctx.library(), request.filters)  # image terms were checked as they were read (query.image_file)
     return request
 
 
@@ -93,11 +90,6 @@ def counted_answer(ctx: Context, op: str, params: dict[str, object], note_empty:
     return value, indexed
 
 
-def query_image(path: str) -> str:
-    """An existing regular file (a FIFO or a device would block the decoder)."""
-    return image_file(path)
-
-
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     request = request_from_args(args, ctx)
     if not args.literal:
@@ -106,9 +98,6 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     if not request.terms:
         results = browse(ctx.library(), request)  # only filters: nothing to score, no model needed
     else:
-        for term in request.terms:
-            if term.kind == "image":
-                query_image(str(term.value))
         params = {"terms": terms_to_json(request.terms), "limit": request.limit, "filters": filters_to_json(request.filters)}
         found, indexed = counted_answer(ctx, "search", params)
         results = sort_results(found, request.sort)
@@ -117,7 +106,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
-    path = query_image(args.path)
+    path = image_file(args.path)  # a FIFO or a device would block the decoder
     filters = filters_from(args, ctx)
     results, indexed = counted_answer(ctx, "similar", {"target": path, "limit": args.limit, "filters": filters_to_json(filters)})
     print_results(ctx, results, args.json, explained=indexed == 0)
