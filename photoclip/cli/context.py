@@ -48,6 +48,13 @@ class Context:
                 raise PhotoclipError(f"Cannot create the folder {shown} for the library: {exc.strerror}") from exc
         check_db_path(self.db_path)
 
+    def thumbnail_dir(self, work: str) -> Path | None:
+        """The thumbnail folder for a pass, or None (said once) when it cannot be used."""
+        folder, why_not = paths.usable_thumbnail_dir()
+        if why_not:
+            self.err(f"photoclip: {why_not}; {work} goes on without them.")
+        return folder
+
     def library(self) -> Library:
         if self._library is None:
             self.check_db()

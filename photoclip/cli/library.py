@@ -10,7 +10,6 @@ from typing import Any
 from photoclip.app.words import plural
 from photoclip.cli.context import Context, progress_bar
 from photoclip.cli.parser import add_json, positive_int, seconds
-from photoclip.core import paths
 from photoclip.core.db import display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError, one_line
 from photoclip.worker.status import worker_status
@@ -49,11 +48,7 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
     write_xmp = write_xmp_enabled()
     sidecars: list[str] = []
     sidecar_problems: list[tuple[str, str]] = []
-    thumbs = None
-    if not args.no_thumbnails:
-        thumbs, why_not = paths.usable_thumbnail_dir()
-        if why_not:
-            ctx.err(f"photoclip: {why_not}; indexing goes on without them.")
+    thumbs = None if args.no_thumbnails else ctx.thumbnail_dir("indexing")
 
     def one_pass(embedder: Any) -> Any:
         tag_new = new_photo_tagger(lib, embedder, write_xmp=write_xmp, sidecars=sidecars, problems=sidecar_problems)

@@ -10,7 +10,6 @@ from typing import Any
 
 from photoclip.cli.context import Context
 from photoclip.cli.parser import seconds
-from photoclip.core import paths
 
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
@@ -33,8 +32,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     from photoclip.core.settings import Settings
     from photoclip.worker.daemon import Worker, WorkerOptions
 
-    ctx.check_db()
-    lib = ctx.library()  # created and migrated here, so a refused library is one line before anything starts
+    lib = ctx.library()  # checked, created and migrated here, so a refused library is one line before anything starts
     if not lib.folder_paths():
         ctx.err("The library has no folders yet; watching anyway (add one with `photoclip add-folder DIR`).")
     settings = Settings.load()
@@ -42,7 +40,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
         idle_unload=args.idle_unload if args.idle_unload is not None else settings.model_idle_minutes * 60.0,
         debounce=args.debounce,
         rescan_every=args.rescan_every,
-        thumbnails=None if args.no_thumbnails else _thumbnails(ctx),
+        thumbnails=None if args.no_thumbnails else ctx.thumbnail_dir("watching"),
         write_xmp=write_xmp_enabled(),
         run_command=serve_command,  # quick clients (cli/quick.py) hand whole commands over
     )
@@ -77,10 +75,3 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--idle-unload", type=seconds, default=None, metavar="SECONDS", help="free the model after this idle time")
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
     p.set_defaults(handler=cmd_watch)
-
-
-def _thumbnails(ctx: Context) -> Path | None:
-    folder, why_not = paths.usable_thumbnail_dir()
-    if why_not:
-        ctx.err(f"photoclip: {why_not}; watching goes on without them.")
-    return folder
