@@ -18,7 +18,7 @@ import selectors
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from photoclip.worker.wire import ProtocolError, decode_message, encode_message
 
@@ -34,6 +34,7 @@ MAX_CONNECTIONS = 64
 ACCEPT_BACKOFF_S = 0.2
 
 _LISTENER, _WAKE = "listener", "wake"
+T = TypeVar("T")
 
 
 class _Connection:
@@ -144,14 +145,21 @@ class Connections:
         elif conn.outbox is not None and mask & selectors.EVENT_WRITE:
             self._write(conn)
 
-    def _read(self, conn: _Connection) -> None:
+    def _io(self, conn: _Connection, step: Callable[[socket.socket], T]) -> T | None:
+        """One non-blocking recv or send; None when the socket is not ready, or when it
+        failed (then the connection is closed)."""
         try:
-            chunk = conn.sock.recv(1 << 16)
+            return step(conn.sock)
         except (BlockingIOError, InterruptedError):
-            return
+            return None
         except OSError as exc:
             log.info("A query connection failed: %s", exc)
             self._close(conn)
+            return None
+
+    def _read(self, conn: _Connection) -> None:
+        chunk = self._io(conn, lambda sock: sock.recv(1 << 16))
+        if chunk is None:
             return
         if not chunk:
             self._close(conn)  # closed before the request ended
@@ -183,16 +191,12 @@ class Connections:
         self._write(conn)  # most answers fit the socket's buffer: done at once
 
     def _write(self, conn: _Connection) -> None:
-        assert conn.outbox is not None
-        try:
-            sent = conn.sock.send(conn.outbox)
-        except (BlockingIOError, InterruptedError):
+        outbox = conn.outbox
+        assert outbox is not None
+        sent = self._io(conn, lambda sock: sock.send(outbox))
+        if sent is None:
             return
-        except OSError as exc:
-            log.info("A query connection failed: %s", exc)
-            self._close(conn)
-            return
-        conn.outbox = conn.outbox[sent:]
+        conn.outbox = outbox[sent:]
         if not conn.outbox:
             self.served += 1
             self._close(conn)
