@@ -40,7 +40,6 @@ T = TypeVar("T")
 class _Connection:
     def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
-        self.opened = now
         self.deadline = now + REQUEST_TIMEOUT_S
         self.inbox = bytearray()
         self.outbox: memoryview | None = None
