@@ -285,6 +285,9 @@ class WindowBase(QMainWindow):
     def _min_score_changed(self, threshold: float | None) -> None:
         raise NotImplementedError
 
+    def _show_tag(self, name: str) -> None:
+        raise NotImplementedError
+
     def save_album_dialog(self) -> None:
         raise NotImplementedError
 

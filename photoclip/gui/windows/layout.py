@@ -61,6 +61,12 @@ NO_RESULTS_TEXT = "No photos match. Try other words, lower the Match slider, or 
 NO_PHOTOS_TEXT = "No photos match these filters. Clear the Tag box, the dates or the folder to see more."
 
 
+def default_dates() -> tuple[QDate, QDate]:
+    """The date pickers' range until the user or a date chip sets one: the last year."""
+    today = QDate.currentDate()
+    return today.addYears(-1), today
+
+
 class WindowLayout(WindowPart):
     # == layout ===================================================================
 
@@ -107,8 +113,9 @@ class WindowLayout(WindowPart):
         # filter row
         filters = self.filter_bar = QWidget(self)
         self.date_check = QCheckBox("Taken from", filters)
-        self.date_from = QDateEdit(QDate.currentDate().addYears(-1), filters)
-        self.date_to = QDateEdit(QDate.currentDate(), filters)
+        first, last = default_dates()
+        self.date_from = QDateEdit(first, filters)
+        self.date_to = QDateEdit(last, filters)
         for d in (self.date_from, self.date_to):
             d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")

@@ -33,6 +33,7 @@ from photoclip.gui.widgets import ChipTerm
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.widgets.search_bar import accept_without_move
 from photoclip.gui.windows.base import WindowPart
+from photoclip.gui.windows.layout import default_dates
 from photoclip.gui.windows.understood import understood_search
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,10 @@ class Queries(WindowPart):
         if days is not None:
             self.date_from.setDate(QDate(days[0].year, days[0].month, days[0].day))
             self.date_to.setDate(QDate(days[1].year, days[1].month, days[1].day))
-        else:  # a chip's dates left greyed out read as a filter still there: back to the last year
-            self.date_from.setDate(QDate.currentDate().addYears(-1))
-            self.date_to.setDate(QDate.currentDate())
+        else:  # a chip's dates left greyed out read as a filter still there: back to the default
+            first, last = default_dates()
+            self.date_from.setDate(first)
+            self.date_to.setDate(last)
         for widget in widgets:
             widget.blockSignals(False)
         self.date_from.setEnabled(days is not None)

@@ -65,11 +65,8 @@ class Sidebar(WindowPart):
         self.tag_combo.addItem("", "")
         for name, count in data["tags"]:
             self.tag_combo.addItem(f"{name} ({count})", name)
-        index = self.tag_combo.findData(chosen) if chosen else 0
-        self.tag_combo.setCurrentIndex(max(index, 0))
-        if index < 0:  # a typed name that is no tag stays as typed
-            self.tag_combo.setEditText(chosen or "")
         self.tag_combo.blockSignals(False)
+        self._show_tag(chosen or "")  # a typed name that is no tag stays as typed
         # The drop-down as wide as its longest name (the combo itself stays narrow in the filter bar).
         view = self.tag_combo.view()
         view.setMinimumWidth(view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width() + 8)
