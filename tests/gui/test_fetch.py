@@ -39,7 +39,11 @@ def serve() -> Iterator[Callable[[Handler], str]]:
                 pass
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Request)
-        server.block_on_close = True  # server_close joins the request threads
+        # server_close joins the request threads, but only threads that are not daemons:
+        # ThreadingHTTPServer makes daemons, whose handler could still be closing its
+        # connection when the test's leftover-thread check ran (a CI failure).
+        server.daemon_threads = False
+        server.block_on_close = True
         thread = threading.Thread(target=server.serve_forever, name="test-http")
         thread.start()
         servers.append((server, thread))
