@@ -99,10 +99,10 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
     assert final is not None
     if embedder is not None:
         # The approximate index of a big library, built now rather than by a thread a later search
-        # would start and its exit end (worker/graph.py); nothing happens below the setting.
-        from photoclip.worker.graph import GraphKeeper
+        # would start and its exit end (worker/index_keeper.py); nothing happens below the setting.
+        from photoclip.worker.index_keeper import IndexKeeper
 
-        GraphKeeper(ctx.db_path).after_pass(lib, embedder.model_id, announce=lambda text: ctx.err(f"photoclip: {text}"))
+        IndexKeeper(ctx.db_path).after_pass(lib, embedder.model_id, announce=lambda text: ctx.err(f"photoclip: {text}"))
     summary: dict[str, Any] = {
         "seen": final.seen,
         "new": final.scan.new if final.scan else 0,

@@ -27,7 +27,7 @@ from photoclip.core.ingest.scan import scan_library
 from photoclip.core.model import Embedder, ModelChoice, model_id_for
 from photoclip.worker import runtime, status
 from photoclip.worker.client import model_identity
-from photoclip.worker.graph import GraphKeeper
+from photoclip.worker.index_keeper import IndexKeeper
 from photoclip.worker.models import ModelHolder
 from photoclip.worker.power import on_battery
 from photoclip.worker.server import CommandRunner, QueryServer
@@ -73,7 +73,7 @@ class Worker:
         self._last_publish = 0.0
         self._model_problem: str | None = None
         self._follower: FolderFollower | None = None
-        self.graph = GraphKeeper(db_path)  # the approximate index, current after each pass (big libraries only)
+        self.index_keeper = IndexKeeper(db_path)  # the approximate index, current after each pass (big libraries only)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class Worker:
             self._index(lib, embedder, scanned)
         if model_id is not None and not self.stop_requested.is_set():
             # Without waiting for a build: new photos must not wait behind it (it writes its file when done).
-            self.graph.after_pass(lib, model_id, stop=self.stop_requested.is_set, announce=self.report, wait=False)
+            self.index_keeper.after_pass(lib, model_id, stop=self.stop_requested.is_set, announce=self.report, wait=False)
         self._finish_pass()
 
     def _scan(self, lib: Library) -> bool | None:

@@ -1,25 +1,31 @@
-"""Approximate search for big libraries: a usearch HNSW graph over one model's vectors.
+"""Approximate search for big libraries: every vector compressed to a short code, scanned fast.
 
 Below `approximate_from` vectors (a setting; by default where the exact scan passes
 ~50 ms on the project's 2-core CPU) search stays exact (store.VectorIndex.top). Above it
-the graph proposes a few hundred candidates, which are re-scored exactly against the
+FAISS's product quantizer with 4-bit codes, scanned with SIMD shuffles ("fast scan"),
+proposes a shortlist of a few thousand candidates, which are re-scored exactly against the
 vectors in memory, so every score shown is exact and only the choice of candidates is
-approximate. Why usearch: README.md and benchmarks/bench_ann.py.
+approximate. Every code is scanned: there is no partition or graph that can miss the true
+neighbours of a query far from everything (benchmarks/bench_ann.py: at 1M random vectors
+recall@10 0.97 where usearch's graph, used before, reached 0.35 at 100k and took most of
+an hour to build). Why FAISS and this index: README.md.
 
-The graph is kept in a file beside the library (one per model), written whole through a
+The index is kept in a file beside the library (one per model), written whole through a
 temp file and a rename, with a header saying what it covers: the model, the dimension,
 the database's vector-deletion counter (migration m009) and the highest vector rowid
-taken in. A file whose header does not match, whose checksum fails or that usearch
-cannot read is never used: the graph is rebuilt in a background thread while search
-stays exact. Vectors added later (higher rowids) are taken in as they arrive; vectors
-deleted later (a purged photo, a re-embedded one) are read from the database's log of
-deletions (m011) and taken out. HNSW leaves a removed node behind as a tombstone that
-searches still walk through, so once removals reach REBUILD_SHARE of the graph a fresh
-one is built in the background while the worn one keeps answering.
+taken in. A file whose header does not match, whose checksum fails or that FAISS cannot
+read is never used: the index is rebuilt in a background thread while search stays
+exact. Vectors added later (higher rowids) are coded with the same codebooks as they
+arrive; vectors deleted later (a purged photo, a re-embedded one) are read from the
+database's log of deletions (m011) and marked dead. A dead code still takes a place in
+the scan and may take one in a shortlist, so once removals reach REBUILD_SHARE of the
+index a fresh one (with codebooks trained again) is built in the background while the
+worn one keeps answering.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,46 +44,54 @@ from photoclip.core.search.store import Hit, VectorIndex
 
 log = logging.getLogger(__name__)
 
-# HNSW settings chosen with benchmarks/bench_ann.py (see README.md).
-CONNECTIVITY = 16
-EXPANSION_ADD = 128
-EXPANSION_SEARCH = 256
-# Candidates asked of the graph, before exact re-scoring: enough that a filter letting
-# through a fair share of the library still leaves `limit` results.
-MIN_FETCH = 256
-MAX_FETCH = 4096
+# Dimensions per 4-bit code: 512-d vectors become 128 codes, 64 bytes (1/16 of float16).
+# Chosen with benchmarks/bench_ann.py: 8 dimensions a code halves the scan but the
+# shortlist then misses a third of the true top 10 at 1M random vectors.
+DIMS_PER_CODE = 4
+# Vectors the codebooks are trained on (a sample of the library: k-means of 16 centroids
+# per code settles long before this, and training on all of 1M would take minutes).
+TRAIN_SAMPLE = 65_536
+# Candidates asked of the scan, before exact re-scoring. At 1M random vectors a shortlist
+# of 8,000 holds 0.97 of the true top 10 (bench_ann.py); real photos, which form groups,
+# need fewer, and the re-scoring of 8,000 rows costs a few ms.
+MIN_FETCH = 8192
+MAX_FETCH = 65_536
 # A filter that lets through at most this many photos is answered exactly over just those
-# photos: cheaper than asking the graph for enough candidates to survive it.
+# photos: cheaper than asking the scan for enough candidates to survive it.
 EXACT_SUBSET = 50_000
-# Threads for adding vectors; 0 is every core. A parallel build is not repeatable, and on
-# tight groups of photos about 1 query in 60 misses a member of its own group among 40
-# candidates, where a one-at-a-time build misses none; tests that need exact answers set 1.
-BUILD_THREADS = 0
-# Removed keys (tombstones) past this share of the graph: build a fresh one.
+# Dead codes (removed vectors) past this share of the index: build a fresh one.
 REBUILD_SHARE = 0.2
-MAGIC = b"PHOTOCLIP-ANN-1\n"
+MAGIC = b"PHOTOCLIP-ANN-2\n"
 MAX_FILE_BYTES = 1 << 40
 
 
-def usearch_available() -> bool:
+def faiss_available() -> bool:
     try:
-        import usearch.index  # noqa: F401
+        import faiss  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 def index_path(db_path: Path, model_id: str) -> Path:
-    """The graph file for one model, beside the library file (model ids hold any characters)."""
-    digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
-    return db_path.with_name(f"{db_path.name}.ann-{digest}.usearch")
+    """The index file for one model, beside the library file (model ids hold any characters)."""
+    return db_path.with_name(f"{db_path.name}.ann-{_digest(model_id)}.faiss")
+
+
+def old_index_path(db_path: Path, model_id: str) -> Path:
+    """Where earlier versions kept a usearch graph: deleted once the new index file is written."""
+    return db_path.with_name(f"{db_path.name}.ann-{_digest(model_id)}.usearch")
+
+
+def _digest(model_id: str) -> str:
+    return hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Coverage:
-    """What a graph holds: every vector of `model_id` up to `last_rowid`, as of `removed` deletions.
+    """What an index holds: every vector of `model_id` up to `last_rowid`, as of `removed` deletions.
 
-    `worn` counts the keys removed from the graph since it was built (tombstones)."""
+    `worn` counts the dead codes: vectors taken out since the index was built."""
 
     model_id: str
     dim: int
@@ -87,37 +101,72 @@ class Coverage:
 
 
 class UnusableIndexFile(Exception):
-    """The file is not a graph this library can trust."""
+    """The file is not an index this library can trust."""
 
 
-class Graph:
-    """A usearch index keyed by photo id, and what it covers."""
+def _codes_for(dim: int) -> int:
+    """How many 4-bit codes a vector gets: one per DIMS_PER_CODE dimensions, fewer dimensions
+    a code where the dimension does not divide (FAISS needs a whole number per code)."""
+    for per_code in (DIMS_PER_CODE, 2, 1):
+        if dim % per_code == 0:
+            return dim // per_code
+    return dim
 
-    def __init__(self, coverage: Coverage, index: Any = None) -> None:
-        from usearch.index import Index
 
+def _new_faiss_index(dim: int) -> Any:
+    import faiss
+
+    index = faiss.IndexPQFastScan(dim, _codes_for(dim), 4, faiss.METRIC_INNER_PRODUCT)
+    # Small libraries have fewer than FAISS's 39 training points per centroid: train anyway
+    # (the codes only choose candidates) instead of printing a warning to the user's terminal.
+    index.pq.cp.min_points_per_centroid = 1
+    return index
+
+
+class CompressedIndex:
+    """FAISS fast-scan codes of a library's vectors, the photo id of each code, and what it covers.
+
+    Codes are never taken out of FAISS's index (their places are positions): a removed
+    photo's code is marked dead, and dead codes are dropped from every answer."""
+
+    def __init__(self, coverage: Coverage, index: Any = None, keys: np.ndarray | None = None, alive: np.ndarray | None = None) -> None:
         self.coverage = coverage
-        self.index: Any = index or Index(ndim=coverage.dim, metric="ip", dtype="i8", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
+        self.index: Any = index if index is not None else _new_faiss_index(coverage.dim)
+        self._keys = keys if keys is not None else np.empty(0, np.int64)  # photo id of each code, by position
+        self._alive = alive if alive is not None else np.empty(0, bool)
 
     def __len__(self) -> int:
-        return len(self.index)
+        """Live codes: the photos the index can propose."""
+        return int(np.count_nonzero(self._alive))
+
+    def live_keys(self) -> np.ndarray:
+        """The photo ids of the live codes."""
+        live: np.ndarray = self._keys[self._alive]
+        return live
 
     def take(self, ids: np.ndarray, matrix: np.ndarray) -> None:
-        """Add vectors; a photo already in the graph (re-embedded) is replaced."""
+        """Add vectors; a photo already in the index (re-embedded) is replaced. The first
+        vectors taken train the codebooks (a fresh build takes the whole library at once)."""
         if not len(ids):
             return
         self.drop(ids)
-        self.index.add(ids.astype(np.uint64), np.ascontiguousarray(matrix, np.float32), threads=BUILD_THREADS)
+        rows = np.ascontiguousarray(matrix, np.float32)
+        if not self.index.is_trained:
+            sample = rows if len(rows) <= TRAIN_SAMPLE else rows[np.random.default_rng(0).choice(len(rows), TRAIN_SAMPLE, replace=False)]
+            # k-means needs as many points as centroids (16): a tiny library repeats its own.
+            self.index.train(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
+        self.index.add(rows)
+        self._keys = np.concatenate([self._keys, ids.astype(np.int64)])
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), bool)])
 
     def drop(self, ids: np.ndarray) -> int:
-        """Remove these photos from the graph (those it holds); returns how many it held."""
-        if not len(ids):
+        """Mark these photos' codes dead (those it holds); returns how many it held."""
+        if not len(ids) or not len(self._keys):
             return 0
-        keys = ids.astype(np.uint64)
-        there = np.asarray(self.index.contains(keys), bool).reshape(-1)
+        there = self._alive & np.isin(self._keys, ids.astype(np.int64))
         held = int(np.count_nonzero(there))
         if held:
-            self.index.remove(keys[there])
+            self._alive[there] = False
             self.coverage = replace(self.coverage, worn=self.coverage.worn + held)
         return held
 
@@ -125,33 +174,38 @@ class Graph:
         return self.coverage.worn > REBUILD_SHARE * max(len(self), 1)
 
     def nearest(self, query: np.ndarray, count: int) -> np.ndarray:
-        self.index.expansion_search = max(EXPANSION_SEARCH, count)
-        keys = self.index.search(np.ascontiguousarray(query, np.float32), count).keys
-        return np.asarray(keys, np.int64).reshape(-1)
+        """The photo ids of the (about) `count` best codes for `query`, best first."""
+        best: np.ndarray = self.nearest_many(np.asarray(query, np.float32).reshape(1, -1), count)[0]
+        return best
 
     def nearest_many(self, queries: np.ndarray, count: int) -> np.ndarray:
-        """The `count` nearest keys of each query row, one row each; -1 where fewer were found."""
-        self.index.expansion_search = max(EXPANSION_SEARCH, count)
-        found = self.index.search(np.ascontiguousarray(queries, np.float32), count)
-        keys = np.full((len(queries), count), -1, np.int64)
-        if not hasattr(found, "counts"):  # one query: usearch answers with its found keys alone
-            got = np.asarray(found.keys, np.uint64).astype(np.int64).reshape(-1)
-            keys[0, : len(got)] = got
-            return keys
-        rows: np.ndarray = np.asarray(found.keys, np.uint64).astype(np.int64).reshape(len(queries), -1)[:, :count]
-        counts = np.asarray(found.counts).reshape(-1, 1)
-        keys[:, : rows.shape[1]] = np.where(np.arange(rows.shape[1])[None, :] < counts, rows, -1)
-        return keys
+        """The `count` best photo ids of each query row, one row each; -1 where fewer were found."""
+        total = int(self.index.ntotal)
+        if total == 0 or count <= 0:
+            return np.full((len(queries), max(count, 0)), -1, np.int64)
+        # Dead codes may take places in the shortlist: ask for more, as many as there are.
+        asked = min(total, count + min(self.coverage.worn, count))
+        _, places = self.index.search(np.ascontiguousarray(queries, np.float32), asked)
+        places = np.asarray(places, np.int64)
+        found = places >= 0
+        safe = np.where(found, places, 0)
+        live = found & self._alive[safe]
+        keys = np.where(live, self._keys[safe], -1)
+        # Live keys first in each row, in the scan's order, then cut to `count`.
+        order = np.argsort(~live, axis=1, kind="stable")
+        return np.take_along_axis(keys, order, axis=1)[:, :count]
 
     def to_bytes(self) -> bytes:
-        body = bytes(self.index.save())
-        header = json.dumps({**self.coverage.__dict__, "bytes": len(body), "crc32": zlib.crc32(body)}).encode("utf-8")
+        import faiss
+
+        codes = faiss.serialize_index(self.index).tobytes()
+        body = codes + self._keys.astype("<i8").tobytes() + self._alive.astype(np.uint8).tobytes()
+        fields = {**self.coverage.__dict__, "codes": len(codes), "count": len(self._keys), "bytes": len(body), "crc32": zlib.crc32(body)}
+        header = json.dumps(fields).encode("utf-8")
         return MAGIC + len(header).to_bytes(4, "little") + header + body
 
     @classmethod
-    def from_bytes(cls, data: bytes, model_id: str, dim: int) -> Graph:
-        from usearch.index import Index
-
+    def from_bytes(cls, data: bytes, model_id: str, dim: int) -> CompressedIndex:
         if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
             raise UnusableIndexFile("not a photoclip index file")
         start = len(MAGIC) + 4
@@ -161,40 +215,51 @@ class Graph:
             coverage = Coverage(
                 str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]), int(header.get("worn", 0))
             )
-            length, crc = int(header["bytes"]), int(header["crc32"])
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+            length, crc, code_bytes, count = int(header["bytes"]), int(header["crc32"]), int(header["codes"]), int(header["count"])
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise UnusableIndexFile(f"unreadable header ({exc})") from exc
         if coverage.model_id != model_id or coverage.dim != dim:
             raise UnusableIndexFile(f"made for model {coverage.model_id} ({coverage.dim} dims)")
         body = data[start + size :]
-        # The checksum comes before usearch sees the bytes: a damaged graph is never parsed.
+        # The checksum and the sizes come before FAISS sees the bytes: a damaged file is never parsed.
         if len(body) != length or zlib.crc32(body) != crc:
             raise UnusableIndexFile("damaged (checksum)")
-        try:
-            index = Index.restore(body)
-        except (RuntimeError, ValueError) as exc:
-            raise UnusableIndexFile(f"usearch cannot read it ({exc})") from exc
-        if index is None or index.ndim != dim:
-            raise UnusableIndexFile("usearch cannot read it")
-        return cls(coverage, index)
+        if not 0 <= code_bytes <= length or count < 0 or code_bytes + 9 * count != length:
+            raise UnusableIndexFile("damaged (sizes)")
+        return cls(coverage, *_restore(body, code_bytes, count, dim))
+
+
+def _restore(body: bytes, code_bytes: int, count: int, dim: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    import faiss
+
+    try:
+        index = faiss.deserialize_index(np.frombuffer(body, np.uint8, code_bytes))
+    except RuntimeError as exc:
+        raise UnusableIndexFile(f"FAISS cannot read it ({exc})") from exc
+    if not isinstance(index, faiss.IndexPQFastScan) or index.d != dim or index.ntotal != count or not index.is_trained:
+        raise UnusableIndexFile("FAISS reads something else in it")
+    keys = np.frombuffer(body, "<i8", count, code_bytes).astype(np.int64)
+    alive = np.frombuffer(body, np.uint8, count, code_bytes + 8 * count).astype(bool)
+    return index, keys, alive
 
 
 class ApproximateSearch:
-    """The graph of one model for one Searcher: loaded, built, kept current, asked.
+    """The compressed index of one model for one Searcher: loaded, built, kept current, asked.
 
     Not thread-safe, like the Searcher that owns it; the only other thread is the
-    background build, which works on its own snapshot and hands over its graph through
+    background build, which works on its own snapshot and hands over its index through
     `_built`.
     """
 
     def __init__(self, db_path: Path | None, model_id: str, approximate_from: int) -> None:
         self.path = index_path(db_path, model_id) if db_path is not None else None
+        self._old_path = old_index_path(db_path, model_id) if db_path is not None else None
         self.model_id = model_id
         self.approximate_from = approximate_from
-        self.graph: Graph | None = None
+        self.compressed: CompressedIndex | None = None
         self.answered = "exact"  # how the last query was answered: "exact" or "approximate"
         self._building: threading.Thread | None = None
-        self._built: Graph | None = None
+        self._built: CompressedIndex | None = None
         self._built_event = threading.Event()
         self._build_failed = False  # not retried in this session: the exact path answers
         self._unsaved = 0
@@ -203,87 +268,87 @@ class ApproximateSearch:
         self._sorted_rows = np.empty(0, np.int64)
 
     def enabled_for(self, index: VectorIndex) -> bool:
-        return 0 < self.approximate_from <= len(index) and usearch_available()
+        return 0 < self.approximate_from <= len(index) and faiss_available()
 
     def wait_built(self, timeout: float) -> bool:
-        """Wait for a background build to finish (tests, and a command that wants the graph now)."""
+        """Wait for a background build to finish (tests, and a command that wants the index now)."""
         return self._built_event.wait(timeout)
 
     def save_now(self) -> None:
-        """Write the graph if it took in vectors since it was last written (before a process exits)."""
-        if self.graph is not None and self._unsaved:
-            self._save(self.graph)
+        """Write the index if it took in vectors since it was last written (before a process exits)."""
+        if self.compressed is not None and self._unsaved:
+            self._save(self.compressed)
 
     @property
     def rebuilding(self) -> bool:
-        """A build runs in the background (the graph is missing, stale or worn out)."""
+        """A build runs in the background (the index is missing, stale or worn out)."""
         return self._building is not None
 
     def sync(self, lib: Library, index: VectorIndex) -> None:
-        """Bring the graph up to the library after `index.refresh`: adopt, load, build, catch up."""
+        """Bring the index up to the library after `index.refresh`: adopt, load, build, catch up."""
         if not self.enabled_for(index):
-            self.graph = None
+            self.compressed = None
             return
         removed = vectors_removed_version(lib)
         self._adopt_built()
-        if self.graph is not None and not self._take_out_removed(lib, self.graph, removed):
+        if self.compressed is not None and not self._take_out_removed(lib, self.compressed, removed):
             log.info("Vectors were removed since the search index was made and the database no longer says which; rebuilding it")
-            self.graph = None
-        if self.graph is None and self._building is None and not self._build_failed:
+            self.compressed = None
+        if self.compressed is None and self._building is None and not self._build_failed:
             loaded = self._load(index.matrix.shape[1])
             if loaded is not None and loaded.coverage.last_rowid <= index.last_rowid and self._take_out_removed(lib, loaded, removed):
-                self.graph = loaded
+                self.compressed = loaded
             else:
                 if loaded is not None:
                     log.info("The search index file %s is out of date; rebuilding it", self.path)
                 self._start_build(index, lib)
-        graph = self.graph
-        if graph is None:
+        compressed = self.compressed
+        if compressed is None:
             return
-        if graph.coverage.last_rowid < index.last_rowid:
-            ids, matrix, last = lib.load_vectors(self.model_id, graph.coverage.last_rowid)
-            graph.take(ids, matrix)
-            graph.coverage = replace(graph.coverage, last_rowid=max(last, graph.coverage.last_rowid))
+        if compressed.coverage.last_rowid < index.last_rowid:
+            ids, matrix, last = lib.load_vectors(self.model_id, compressed.coverage.last_rowid)
+            compressed.take(ids, matrix)
+            compressed.coverage = replace(compressed.coverage, last_rowid=max(last, compressed.coverage.last_rowid))
             self._unsaved += len(ids)
-        if graph.worn_out() and self._building is None and not self._build_failed:
+        if compressed.worn_out() and self._building is None and not self._build_failed:
             log.info("Many photos left the search index since it was made; rebuilding it in the background")
-            self._start_build(index, lib)  # the worn graph answers meanwhile
-        if self._unsaved >= max(10_000, len(graph) // 20):  # a whole graph is big: write it now and then
-            self._save(graph)
+            self._start_build(index, lib)  # the worn index answers meanwhile
+        if self._unsaved >= max(10_000, len(compressed) // 20):  # a whole index is big: write it now and then
+            self._save(compressed)
 
-    def graph_now(self, lib: Library, index: VectorIndex, timeout: float = 24 * 3600.0) -> Graph | None:
-        """The graph, current, waiting for a build if there is none yet; None below the setting
-        (or when the build failed). For work that costs far more without a graph than a build
+    def index_now(self, lib: Library, index: VectorIndex, timeout: float = 24 * 3600.0) -> CompressedIndex | None:
+        """The compressed index, current, waiting for a build if there is none yet; None below the setting
+        (or when the build failed). For work that costs far more without one than a build
         does, such as comparing every photo with every other (duplicates)."""
         self.sync(lib, index)
-        if self.graph is None and self.rebuilding and self.wait_built(timeout):
+        if self.compressed is None and self.rebuilding and self.wait_built(timeout):
             self.sync(lib, index)
-        return self.graph
+        return self.compressed
 
-    def _take_out_removed(self, lib: Library, graph: Graph, removed: int) -> bool:
-        """Take out of `graph` the vectors deleted since it was made; False when the database
-        cannot say which (a graph from before migration m011, or a library restored from an
+    def _take_out_removed(self, lib: Library, compressed: CompressedIndex, removed: int) -> bool:
+        """Take out of `compressed` the vectors deleted since it was made; False when the database
+        cannot say which (an index from before migration m011, or a library restored from an
         older copy): only a rebuild can tell then."""
-        covered = graph.coverage
+        covered = compressed.coverage
         if covered.removed == removed:
             return True
         gone = lib.removed_vector_ids(self.model_id, covered.removed, removed)
         if gone is None:
             return False
-        graph.drop(gone)
-        # A re-embedded photo's new vector may be among the rows the graph covers already
+        compressed.drop(gone)
+        # A re-embedded photo's new vector may be among the rows the index covers already
         # (it was written between two reads of the database): put that one back.
         ids, matrix = lib.vectors_of(self.model_id, gone, covered.last_rowid)
-        graph.take(ids, matrix)
-        graph.coverage = replace(graph.coverage, removed=removed)
+        compressed.take(ids, matrix)
+        compressed.coverage = replace(compressed.coverage, removed=removed)
         self._unsaved += len(gone)
         return True
 
     def top(self, index: VectorIndex, query: np.ndarray, limit: int, mask: np.ndarray | None, min_score: float | None) -> list[Hit] | None:
         """The best `limit` hits as `index.top` gives them, or None when only the exact scan can say."""
         self.answered = "exact"
-        graph = self.graph
-        if graph is None or not self.enabled_for(index) or limit <= 0:
+        compressed = self.compressed
+        if compressed is None or not self.enabled_for(index) or limit <= 0:
             return None
         allowed = index.present if mask is None else (index.present & mask)
         share = int(np.count_nonzero(allowed))
@@ -293,7 +358,7 @@ class ApproximateSearch:
             rows = np.flatnonzero(allowed)
         else:
             fetch = min(MAX_FETCH, max(MIN_FETCH, 2 * limit * len(index) // share))
-            rows = self._rows_of(index, graph.nearest(query, fetch))
+            rows = self._rows_of(index, compressed.nearest(query, fetch))
             rows = rows[allowed[rows]]
         scores = index.matrix[rows] @ query.astype(np.float32, copy=False)
         if min_score is not None:
@@ -317,7 +382,7 @@ class ApproximateSearch:
         found = self._sorted_ids[where] == keys if len(self._sorted_ids) else np.zeros(len(keys), bool)
         return np.unique(self._sorted_rows[where[found]])
 
-    def _load(self, dim: int) -> Graph | None:
+    def _load(self, dim: int) -> CompressedIndex | None:
         if self.path is None:
             return None
         try:
@@ -328,23 +393,26 @@ class ApproximateSearch:
             log.warning("Not using the search index file %s: %s", self.path, exc)
             return None
         try:
-            return Graph.from_bytes(data, self.model_id, dim)
+            return CompressedIndex.from_bytes(data, self.model_id, dim)
         except UnusableIndexFile as exc:
             log.warning("Not using the search index file %s: %s; rebuilding it", self.path, exc)
             return None
 
-    def _save(self, graph: Graph) -> None:
+    def _save(self, compressed: CompressedIndex) -> None:
         if self.path is None:
             return
         try:
-            paths.write_atomically(self.path, graph.to_bytes(), 0o600)
+            paths.write_atomically(self.path, compressed.to_bytes(), 0o600)
             self._unsaved = 0
+            if self._old_path is not None:
+                with contextlib.suppress(OSError):  # an earlier version's graph, replaced by this file
+                    self._old_path.unlink(missing_ok=True)
         except OSError as exc:  # a full disk costs a rebuild next time, never a search
             log.warning("Could not write the search index file %s: %s", self.path, exc)
 
     def _start_build(self, index: VectorIndex, lib: Library) -> None:
         # A snapshot: the rows there now. Rows added or re-embedded meanwhile carry higher
-        # rowids than `last_rowid` and are taken in when the graph is adopted. The deletion
+        # rowids than `last_rowid` and are taken in when the index is adopted. The deletion
         # counter is the one read before the index read its rows: deletions that came while
         # it read them are taken out again, which is harmless (see _take_out_removed).
         removed = index.seen_removed if index.seen_removed is not None else vectors_removed_version(lib)
@@ -354,11 +422,11 @@ class ApproximateSearch:
 
         def build() -> None:
             try:
-                graph = Graph(coverage)
-                graph.take(ids, matrix)
-                self._save(graph)
-                self._built = graph
-            except Exception:  # the exact path keeps answering; say why there is no graph
+                compressed = CompressedIndex(coverage)
+                compressed.take(ids, matrix)
+                self._save(compressed)
+                self._built = compressed
+            except Exception:  # the exact path keeps answering; say why there is no index
                 log.exception("Building the search index failed")
                 self._build_failed = True
             finally:
@@ -372,5 +440,5 @@ class ApproximateSearch:
         if self._building is None or not self._built_event.is_set():
             return
         self._building = None
-        if self._built is not None:  # a failed rebuild leaves a worn graph answering
-            self.graph, self._built = self._built, None
+        if self._built is not None:  # a failed rebuild leaves a worn index answering
+            self.compressed, self._built = self._built, None

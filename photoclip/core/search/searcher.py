@@ -87,8 +87,8 @@ class Searcher:
         """Groups of near-identical photos: connected components of pairs above `threshold`."""
         # Above the setting, pairs come from the approximate index, waited for if it is
         # being built: comparing every photo with every other takes far longer than a build.
-        graph = self.approximate.graph_now(self.lib, self.index)
-        return [self._results(group) for group in near_duplicate_groups(self.index, threshold, block, graph)]
+        approximate = self.approximate.index_now(self.lib, self.index)
+        return [self._results(group) for group in near_duplicate_groups(self.index, threshold, block, approximate)]
 
     def _results(self, hits: Iterable[Hit]) -> list[Result]:
         hits = list(hits)

@@ -1,4 +1,4 @@
-"""`index` and the watcher leave the approximate index file current (worker/graph.py).
+"""`index` and the watcher leave the approximate index file current (worker/index_keeper.py).
 
 A graph built by a search's background thread dies with a one-shot command; these check
 that the end of a pass writes a file covering every vector, which a later process loads
@@ -14,19 +14,19 @@ import pytest
 
 from photoclip.core.db import Library
 from photoclip.core.search import Searcher
-from photoclip.core.search.approximate import ApproximateSearch, Graph, index_path
-from photoclip.worker.graph import GraphKeeper
+from photoclip.core.search.approximate import ApproximateSearch, CompressedIndex, index_path
+from photoclip.worker.index_keeper import IndexKeeper
 from tests.core.test_cli_watch import env, photoclip  # noqa: F401  (env is a fixture)
 from tests.core.test_search import add_photos
 from tests.core.test_search_approximate import DIM, answers, exact, queries, random_vectors
 from tests.core.test_worker import MODEL_ID, start_worker  # noqa: F401  (a fixture)
 
-pytest.importorskip("usearch")
+pytest.importorskip("faiss")
 
 
-def covered(db: Path, model_id: str, dim: int) -> Graph:
+def covered(db: Path, model_id: str, dim: int) -> CompressedIndex:
     """The graph in the index file (its header checked against the model and dimension)."""
-    return Graph.from_bytes(index_path(db, model_id).read_bytes(), model_id, dim)
+    return CompressedIndex.from_bytes(index_path(db, model_id).read_bytes(), model_id, dim)
 
 
 def max_rowid(lib: Library, model_id: str) -> int:
@@ -37,7 +37,7 @@ def test_a_pass_above_the_setting_leaves_a_current_file_a_new_process_answers_fr
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     add_photos(library, tmp_path / "one", random_vectors(150))
-    keeper = GraphKeeper(library.path, approximate_from=100)
+    keeper = IndexKeeper(library.path, approximate_from=100)
     assert keeper.after_pass(library, "fake")
     graph = covered(library.path, "fake", DIM)
     assert len(graph) == 150 and graph.coverage.last_rowid == max_rowid(library, "fake")
@@ -58,7 +58,7 @@ def test_a_pass_above_the_setting_leaves_a_current_file_a_new_process_answers_fr
 
 def test_a_pass_takes_removed_photos_out_of_the_file_and_rebuilds_only_a_worn_graph(library, tmp_path, monkeypatch):
     ids = add_photos(library, tmp_path, random_vectors(200))
-    keeper = GraphKeeper(library.path, approximate_from=100)
+    keeper = IndexKeeper(library.path, approximate_from=100)
     assert keeper.after_pass(library, "fake")
     builds = []
     real_build = ApproximateSearch._start_build
@@ -69,7 +69,7 @@ def test_a_pass_takes_removed_photos_out_of_the_file_and_rebuilds_only_a_worn_gr
     assert keeper.after_pass(library, "fake")
     graph = covered(library.path, "fake", DIM)
     assert not builds and len(graph) == 170 and graph.coverage.worn == 30
-    assert not {int(k) for k in graph.index.keys} & set(ids[:30])
+    assert not {int(k) for k in graph.live_keys()} & set(ids[:30])
 
     announced: list[str] = []
     for pid in ids[30:50]:  # 50 of 200 now: past the 20% share, so the pass waits for a fresh graph
@@ -78,21 +78,21 @@ def test_a_pass_takes_removed_photos_out_of_the_file_and_rebuilds_only_a_worn_gr
     graph = covered(library.path, "fake", DIM)
     assert builds == [1] and len(graph) == 150 and graph.coverage.worn == 0
     assert announced == ["Rebuilding (many photos left it) the search index of 150 photos for fast search…"]
-    assert not {int(k) for k in graph.index.keys} & set(ids[:50])
+    assert not {int(k) for k in graph.live_keys()} & set(ids[:50])
 
 
 def test_below_the_setting_a_pass_reads_and_writes_nothing(library, tmp_path, monkeypatch):
     add_photos(library, tmp_path, random_vectors(50))
-    monkeypatch.setattr("photoclip.worker.graph.VectorIndex.load", lambda *a: pytest.fail("loaded the vectors below the setting"))
-    assert not GraphKeeper(library.path, approximate_from=100).after_pass(library, "fake")
-    assert not GraphKeeper(library.path, approximate_from=0).after_pass(library, "fake")  # 0: always exact
+    monkeypatch.setattr("photoclip.worker.index_keeper.VectorIndex.load", lambda *a: pytest.fail("loaded the vectors below the setting"))
+    assert not IndexKeeper(library.path, approximate_from=100).after_pass(library, "fake")
+    assert not IndexKeeper(library.path, approximate_from=0).after_pass(library, "fake")  # 0: always exact
     assert not index_path(library.path, "fake").exists()
 
 
 def test_a_stop_request_ends_the_wait_for_a_build(library, tmp_path, monkeypatch):
     add_photos(library, tmp_path, random_vectors(150))
     monkeypatch.setattr(ApproximateSearch, "_start_build", lambda *a: None)  # a build that never ends
-    assert not GraphKeeper(library.path, approximate_from=100).after_pass(library, "fake", stop=lambda: True)
+    assert not IndexKeeper(library.path, approximate_from=100).after_pass(library, "fake", stop=lambda: True)
 
 
 def _settings(home: Path, **values: object) -> None:

@@ -1,10 +1,10 @@
 """The approximate index brought up to date at the end of an indexing pass.
 
-A search keeps the graph beside the library current by itself (core/search/approximate.py),
-but a graph missing or stale is built in a background thread, which a one-shot command
+A search keeps the index file beside the library current by itself (core/search/approximate.py),
+but an index missing or stale is built in a background thread, which a one-shot command
 ends before it is done: every `photoclip search` would then start the build again and
 answer exactly meanwhile. So `photoclip index` and the watcher finish each pass by
-bringing the graph file up to the library: built if it is missing, stale or worn out by
+bringing the index file up to the library: built if it is missing, stale or worn out by
 many removals (and waited for), with new vectors taken in, removed ones taken out, and written. Below the setting
 `approximate_search_from` this costs one COUNT and does nothing.
 """
@@ -15,17 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from photoclip.core.db import Library
-from photoclip.core.search.approximate import ApproximateSearch, usearch_available
+from photoclip.core.search.approximate import ApproximateSearch, faiss_available
 from photoclip.core.search.store import VectorIndex
 from photoclip.core.settings import Settings
 
 WAIT_STEP_S = 0.5  # how often a wait for the build looks whether it should stop (Ctrl+C, the worker stopping)
 
 
-class GraphKeeper:
+class IndexKeeper:
     """Keeps one model's approximate index file current; holds the vectors between passes once above the setting.
 
-    Between passes only the new vectors are read (VectorIndex.refresh) and taken into the graph,
+    Between passes only the new vectors are read (VectorIndex.refresh) and taken into the index,
     which is why the watcher keeps one keeper: a big library is loaded once, not every pass."""
 
     def __init__(self, db_path: Path, approximate_from: int | None = None) -> None:
@@ -33,7 +33,7 @@ class GraphKeeper:
         self.approximate_from = Settings.load().approximate_search_from if approximate_from is None else approximate_from
         self._model_id: str | None = None
         self._index: VectorIndex | None = None
-        self._graph: ApproximateSearch | None = None
+        self._approximate: ApproximateSearch | None = None
         self._announced = False  # a build in the background is announced once, not at every pass
 
     def after_pass(
@@ -44,37 +44,37 @@ class GraphKeeper:
         announce: Callable[[str], None] | None = None,
         wait: bool = True,
     ) -> bool:
-        """Bring the graph of `model_id` up to the library; True when it is (False below the setting, or stopped).
+        """Bring the approximate index of `model_id` up to the library; True when it is (False below the setting, or stopped).
 
-        `announce` hears one sentence when a whole graph has to be built (slow: see benchmarks/README.md).
+        `announce` hears one sentence when a whole index has to be built (slow: see benchmarks/README.md).
         Without `wait` (a long-lived process) a build goes on in the background, writes the file itself
         when done, and is adopted and topped up at a later pass."""
-        if self.approximate_from <= 0 or not usearch_available() or lib.vector_count(model_id) < self.approximate_from:
+        if self.approximate_from <= 0 or not faiss_available() or lib.vector_count(model_id) < self.approximate_from:
             self.release()  # below the setting (photos removed, say): give the memory back
             return False
-        if self._model_id != model_id or self._index is None or self._graph is None:
+        if self._model_id != model_id or self._index is None or self._approximate is None:
             self._model_id = model_id
             self._index = VectorIndex.load(lib, model_id)
-            self._graph = ApproximateSearch(self.db_path, model_id, self.approximate_from)
+            self._approximate = ApproximateSearch(self.db_path, model_id, self.approximate_from)
             self._announced = False
         else:
             self._index.refresh(lib)
-        ann, index = self._graph, self._index
+        ann, index = self._approximate, self._index
         ann.sync(lib, index)
         if ann.rebuilding and announce is not None and not self._announced:
             self._announced = True
-            what = "Building" if ann.graph is None else "Rebuilding (many photos left it)"
+            what = "Building" if ann.compressed is None else "Rebuilding (many photos left it)"
             announce(f"{what} the search index of {len(index):,} photos for fast search…")
-        # A worn graph still answers while its replacement builds, but a one-shot command
+        # A worn index still answers while its replacement builds, but a one-shot command
         # ending now would kill that build, and every later pass would start it again.
         while ann.rebuilding:
             if stop() or not wait:
                 break
             if ann.wait_built(WAIT_STEP_S):
-                ann.sync(lib, index)  # adopts the built graph (the build wrote its file), takes in what came meanwhile
-                if ann.graph is None:
+                ann.sync(lib, index)  # adopts the built index (the build wrote its file), takes in what came meanwhile
+                if ann.compressed is None:
                     return False  # the build failed (logged): searches stay exact
-        if ann.graph is None:
+        if ann.compressed is None:
             return False
         if not ann.rebuilding:
             self._announced = False  # a later rebuild is announced again
@@ -82,4 +82,4 @@ class GraphKeeper:
         return True
 
     def release(self) -> None:
-        self._model_id = self._index = self._graph = None
+        self._model_id = self._index = self._approximate = None
