@@ -1,0 +1,105 @@
+"""SIGKILL at chosen points of CLI commands (tests/core/killpoint.py stops the process there):
+afterwards the library opens, a rerun finishes, nothing that is not ours changed, and no
+temp file is left where the user sees it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from photoclip.core import tagging
+from photoclip.core.db import Library
+from photoclip.core.paths import TEMP_MARKER
+from photoclip.core.xmp import sidecar
+from tests.core.helpers import write_jpeg
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="SIGKILL")]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(tmp_path, isolated_home):
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PHOTOCLIP_HOME": str(isolated_home),
+        "PHOTOCLIP_DB": str(tmp_path / "library.db"),
+        "PHOTOCLIP_NO_WORKER": "1",
+    }
+
+
+def photoclip(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "photoclip", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def kill_at(env: dict[str, str], target: str, when: str, nth: int, *args: str) -> None:
+    """Run `photoclip ARGS` until the `nth` call of `target` (before or after it), then SIGKILL it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.core.killpoint", target, when, str(nth), "--", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.strip() == "KILLPOINT":
+                break
+            seen.append(line)
+        else:
+            raise AssertionError(f"exit {proc.wait()} before the kill point {target}:\n{''.join(seen)}")
+    finally:
+        proc.kill()
+        proc.wait(60)
+
+
+def user_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_library_opens(env: dict[str, str]) -> None:
+    proc = photoclip(env, "status")
+    assert proc.returncode == 0, proc.stderr
+
+
+FOREIGN = b'<?xml version="1.0"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><!-- another app --></x:xmpmeta>\n'
+
+
+def test_xmp_export_killed_between_the_sidecar_and_the_library_still_owns_its_keyword(env, tmp_path):
+    pics = tmp_path / "pics"
+    photos = [write_jpeg(pics / f"{name}.jpg", seed=i) for i, name in enumerate("abc")]
+    # Another app's sidecars: Lightroom's photo.xmp beside a tagged photo, darktable's of an untagged one.
+    (pics / "a.xmp").write_bytes(FOREIGN)
+    (pics / "c.jpg.xmp").write_bytes(FOREIGN)
+    with Library(Path(env["PHOTOCLIP_DB"])) as lib:
+        folder = lib.add_folder(str(pics))
+        ids = [lib.insert_photo(str(p), folder, p.stat().st_size, p.stat().st_mtime_ns, None) for p in photos]
+        for pid in ids[:2]:
+            tagging.add_tag(lib, pid, "Dogs")
+    foreign = {name: (pics / name).read_bytes() for name in ("a.xmp", "c.jpg.xmp")}
+
+    # Killed right after the first sidecar was replaced, before the library wrote down that
+    # the keyword in it is photoclip's.
+    kill_at(env, "photoclip.core.xmp.keywords:replace_sidecar", "after", 1, "xmp", "export")
+    assert_library_opens(env)
+    rerun = photoclip(env, "xmp", "export")
+    assert rerun.returncode == 0, rerun.stderr
+    assert not [n for n in os.listdir(pics) if TEMP_MARKER in n]
+    assert {name: (pics / name).read_bytes() for name in foreign} == foreign
+
+    # A renamed label's old keyword goes from every sidecar photoclip wrote it into: before,
+    # the one written just before the kill kept "Dogs" for ever (taken for another app's).
+    with Library(Path(env["PHOTOCLIP_DB"])) as lib:
+        tagging.rename_label(lib, "Dogs", "Pets")
+    assert photoclip(env, "xmp", "export").returncode == 0
+    for photo in photos[:2]:
+        assert sidecar.read_keywords(f"{photo}.xmp") == ["Pets"]
+    assert {name: (pics / name).read_bytes() for name in foreign} == foreign
