@@ -103,3 +103,42 @@ def test_xmp_export_killed_between_the_sidecar_and_the_library_still_owns_its_ke
     for photo in photos[:2]:
         assert sidecar.read_keywords(f"{photo}.xmp") == ["Pets"]
     assert {name: (pics / name).read_bytes() for name in foreign} == foreign
+
+
+def tagged_library(env: dict[str, str], pics: Path, count: int) -> list[Path]:
+    photos = [write_jpeg(pics / f"p{i}.jpg", seed=i) for i in range(count)]
+    with Library(Path(env["PHOTOCLIP_DB"])) as lib:
+        folder = lib.add_folder(str(pics))
+        for p in photos:
+            tagging.add_tag(lib, lib.insert_photo(str(p), folder, p.stat().st_size, p.stat().st_mtime_ns, None), "Dogs")
+    return photos
+
+
+@pytest.mark.parametrize("kind", ["copies", "links"])
+def test_an_album_export_killed_midway_finishes_when_run_again_and_leaves_no_temp_file(env, tmp_path, kind):
+    photos = tagged_library(env, tmp_path / "pics", 4)
+    before = user_files(tmp_path / "pics")
+    assert photoclip(env, "albums", "save", "dogs", "tag:Dogs").returncode == 0
+    out = tmp_path / "out"
+    # copies: killed after the second photo's copy is complete under its temp name, before
+    # it is linked into place; links: after the second link.
+    target = "shutil:copy2" if kind == "copies" else "os:symlink"
+    kill_at(env, target, "after", 2, "albums", "export", "dogs", "--to", str(out), "--as", kind)
+    assert_library_opens(env)
+    assert len(os.listdir(out)) == 2
+
+    # Before: "…/out/p3.jpg already exists: nothing was written", and the hidden temp copy stayed.
+    rerun = photoclip(env, "albums", "export", "dogs", "--to", str(out), "--as", kind)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(os.listdir(out)) == sorted(p.name for p in photos)
+    for p in photos:
+        assert (out / p.name).read_bytes() == p.read_bytes()
+        assert (out / p.name).is_symlink() == (kind == "links")
+    assert user_files(tmp_path / "pics") == before
+
+    # A file of the same name that is another photo is still refused, nothing overwritten.
+    (out / photos[0].name).unlink()
+    (out / photos[0].name).write_bytes(b"someone else's")
+    again = photoclip(env, "albums", "export", "dogs", "--to", str(out), "--as", kind)
+    assert again.returncode == 2 and "already exists: nothing was written" in again.stderr
+    assert (out / photos[0].name).read_bytes() == b"someone else's"
