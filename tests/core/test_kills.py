@@ -142,3 +142,22 @@ def test_an_album_export_killed_midway_finishes_when_run_again_and_leaves_no_tem
     again = photoclip(env, "albums", "export", "dogs", "--to", str(out), "--as", kind)
     assert again.returncode == 2 and "already exists: nothing was written" in again.stderr
     assert (out / photos[0].name).read_bytes() == b"someone else's"
+
+
+def test_an_index_killed_while_writing_thumbnails_leaves_no_temp_file_after_the_next_run(env, tmp_path, isolated_home):
+    pics = tmp_path / "pics"
+    for i in range(6):
+        write_jpeg(pics / f"p{i}.jpg", seed=i)
+    before = user_files(pics)
+    assert photoclip(env, "add-folder", str(pics)).returncode == 0
+    # Killed inside the third thumbnail's write: its temp file is open, not yet renamed.
+    kill_at(env, "PIL.Image:Image.save", "before", 3, "index", "--catalogue-only")
+    assert_library_opens(env)
+    rerun = photoclip(env, "index", "--catalogue-only")
+    assert rerun.returncode == 0, rerun.stderr
+
+    thumbs = [p for p in (isolated_home / "cache" / "thumbnails").rglob("*") if p.is_file()]
+    # Before: the killed writer's `.tmp-*.jpg` stayed in the cache for good.
+    assert sorted(p.name for p in thumbs if p.name.startswith(".")) == []
+    assert len(thumbs) == 6
+    assert user_files(pics) == before
