@@ -161,3 +161,31 @@ def test_an_index_killed_while_writing_thumbnails_leaves_no_temp_file_after_the_
     assert sorted(p.name for p in thumbs if p.name.startswith(".")) == []
     assert len(thumbs) == 6
     assert user_files(pics) == before
+
+
+def test_a_labels_import_killed_midway_is_finished_by_running_it_again(env, tmp_path):
+    import json
+
+    labels = [{"name": f"Label {i}", "descriptions": [f"a photo of thing {i}", f"thing {i} outdoors"]} for i in range(5)]
+    file = tmp_path / "labels.json"
+    file.write_text(json.dumps({"format": "photoclip-labels", "version": 1, "labels": labels}))
+    before = file.read_bytes()
+    assert photoclip(env, "status").returncode == 0  # the library exists
+    # Killed after the second label was created (each is its own committed write).
+    kill_at(env, "photoclip.core.tagging.labelfiles:create_label", "after", 2, "labels", "import", str(file))
+    assert_library_opens(env)
+    rerun = photoclip(env, "labels", "import", str(file))
+    assert rerun.returncode == 0, rerun.stderr
+    with Library(Path(env["PHOTOCLIP_DB"])) as lib:
+        found = {label.name: list(label.descriptions) for label in tagging.list_labels(lib)}
+    assert found == {entry["name"]: entry["descriptions"] for entry in labels}  # each once, nothing doubled
+    assert file.read_bytes() == before
+
+
+def test_an_albums_save_killed_before_its_write_leaves_no_album_and_is_saved_by_running_it_again(env, tmp_path):
+    tagged_library(env, tmp_path / "pics", 2)
+    kill_at(env, "photoclip.cli.albums:save_album", "before", 1, "albums", "save", "dogs", "tag:Dogs")
+    assert_library_opens(env)
+    assert "No albums yet" in photoclip(env, "albums", "list").stderr
+    assert photoclip(env, "albums", "save", "dogs", "tag:Dogs").returncode == 0
+    assert photoclip(env, "albums", "list").stdout.split("\t")[0] == "dogs"
