@@ -5,11 +5,16 @@ before the first file is written, and each file is then created so that it fails
 rather than replace a file that appeared meanwhile (a link is made exclusively; a copy
 is written to a temporary name and hard-linked into place). Two photos with the same
 name from different folders get "name (2).jpg".
+
+An export that was killed midway can be run again: the temp file of its unfinished copy
+is removed, and a target that already is the photo (the link to it, an identical copy)
+is kept as done rather than refused.
 """
 
 from __future__ import annotations
 
 import errno
+import filecmp
 import os
 import shutil
 import stat
@@ -70,11 +75,24 @@ def _copy_exclusive(source: str, target: Path) -> None:
             pass
 
 
+def _already_exported(source: str, target: Path, kind: str) -> bool:
+    """`target` is what exporting `source` as `kind` makes: the link to it, or a regular file
+    with its very bytes (what an earlier, interrupted run of the same export wrote)."""
+    try:
+        st = os.lstat(target)
+        if kind == "links":
+            return stat.S_ISLNK(st.st_mode) and os.readlink(target) == os.path.abspath(source)
+        return stat.S_ISREG(st.st_mode) and stat.S_ISREG(os.stat(source).st_mode) and filecmp.cmp(source, target, shallow=False)
+    except OSError:
+        return False
+
+
 def export_photos(sources: Sequence[str], folder: Path, kind: str, list_name: str = "album") -> ExportReport:
     """Put links to, copies of, or a list of `sources` into `folder`; refuse to overwrite anything."""
     if kind not in EXPORT_KINDS:
         raise PhotoclipError(f"Export as {', '.join(EXPORT_KINDS)}, not {kind!r}.")
     _check_folder(folder)
+    paths.remove_stale_temps(folder)  # the unfinished file of a killed export
     report = ExportReport()
     if kind == "list":
         target = folder / f"{list_name}.txt"
@@ -85,11 +103,15 @@ def export_photos(sources: Sequence[str], folder: Path, kind: str, list_name: st
         report.written.append(target)
         return report
     targets = [folder / name for name in target_names(sources)]
-    existing = [t for t in targets if os.path.lexists(t)]
+    done = {t for s, t in zip(sources, targets) if _already_exported(s, t, kind)}
+    existing = [t for t in targets if t not in done and os.path.lexists(t)]
     if existing:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise PhotoclipError(f"{display_path(str(existing[0]))} already exists{more}: nothing was written.")
     for source, target in zip(sources, targets):
+        if target in done:
+            report.written.append(target)
+            continue
         try:
             if kind == "links":
                 os.symlink(os.path.abspath(source), target)

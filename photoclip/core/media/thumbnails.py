@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from photoclip.core.errors import SkipFile
 from photoclip.core.media.decode import open_image
+from photoclip.core.paths import remove_stale_temps, temp_path_for
 
 THUMBNAIL_SIZE = 320
 
@@ -21,12 +21,26 @@ def thumbnail_path(cache: Path, path: str, size: int, mtime_ns: int) -> Path:
     return cache / key[:2] / f"{key}.jpg"
 
 
+# Cache folders this process has cleared of the temp files of killed writers (each once).
+_cleaned: set[Path] = set()
+
+
 def save_thumbnail(img: Image.Image, target: Path, edge: int = THUMBNAIL_SIZE) -> Path:
-    """Write a thumbnail atomically: a temp file in the same folder, then rename."""
+    """Write a thumbnail atomically: a temp file in the same folder, then rename.
+
+    The temp name carries the writer's pid (paths.temp_path_for), so the temp file of an
+    index killed mid-write is recognised and removed by a later writer in that folder;
+    before, each kill left its `.tmp-*.jpg` files in the cache for good.
+    """
     thumb = img.copy()
     thumb.thumbnail((edge, edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder not in _cleaned:
+        _cleaned.add(folder)
+        remove_stale_temps(folder)
+    tmp = temp_path_for(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             thumb.save(fh, "JPEG", quality=85)

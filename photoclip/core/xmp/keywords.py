@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from photoclip.core import tagging
 from photoclip.core.db import Library
@@ -36,10 +36,16 @@ def merge_into_file(
     add: Iterable[str] = (),
     remove: Iterable[str] = (),
     keep_subjects: Iterable[str] = (),
+    before_write: Callable[[Merge], None] | None = None,
 ) -> Merge:
     """write_keywords, also saying which names of `add` the file did not hold before (the
     keywords this write put there; the rest were already someone's) and which flat
-    dc:subject words it put there. See merge.merge_keywords for `keep_subjects`."""
+    dc:subject words it put there. See merge.merge_keywords for `keep_subjects`.
+
+    `before_write` is given the merge before the file is replaced (only when it changes),
+    so the library can write down what becomes its own first: a process killed between
+    the two then leaves a library that owns a keyword the file may lack, which the next
+    export puts right, never a file holding a keyword no one remembers writing."""
     path = os.fspath(path)
     exists = sidecar_exists(path)  # refuses pipes, devices, folders and links before anything is read
     add = list(add)
@@ -48,6 +54,8 @@ def merge_into_file(
     doc = load(path) if exists else Document(NEW_SIDECAR, path)
     result = merge_keywords(doc, add, remove, keep_subjects, is_new=not exists)
     if result.changed:
+        if before_write is not None:
+            before_write(result)
         replace_sidecar(path, doc.serialize(), exists)
     return result
 

@@ -25,7 +25,7 @@ from photoclip.core.search.filters import matching_tags, tag_matches
 from photoclip.core.xmp.document import DC, DIGIKAM, LR, RDF, X
 from photoclip.core.xmp.files import SidecarError, clean_folder, find_sidecar, sidecar_path
 from photoclip.core.xmp.keywords import import_sidecar_tags, merge_into_file, read_keywords, write_keywords
-from photoclip.core.xmp.merge import leaf
+from photoclip.core.xmp.merge import Merge, leaf
 
 __all__ = [
     "DC",
@@ -120,21 +120,31 @@ def export_xmp(
         if folder not in cleaned:
             cleaned.add(folder)
             clean_folder(folder)
+        claimed: list[str] = []
+
+        def claim(merged: Merge, pid: int = pid, claimed: list[str] = claimed) -> None:
+            # Before the file is replaced (see merge_into_file): the keywords it adds are ours.
+            # A flat word photoclip put there for an earlier name (before a rename) is still its own.
+            own_leaves = merged.new_leaves | own_subjects.get(pid, set())
+            records.record_written(lib, pid, gone=(), added=[(n, label_ids.get(n), leaf(n) in own_leaves) for n in merged.added])
+            claimed.extend(merged.added)
+
         try:
             merged = merge_into_file(
                 target,
                 add=sorted(desired),
                 remove=remove,
                 keep_subjects=foreign_subjects.get(pid, set()) - own_subjects.get(pid, set()) - {leaf(n) for n in rejected.get(pid, set())},
+                before_write=claim,
             )
         except SidecarError as exc:
+            records.record_written(lib, pid, gone=claimed, added=())  # the file was not replaced: not ours after all
             if problems is not None:
                 problems.append((target, str(exc)))
             continue
-        # Only now, with the file replaced, may the library say these keywords are ours.
-        # A flat word photoclip put there for an earlier name (before a rename) is still its own.
-        own_leaves = merged.new_leaves | own_subjects.get(pid, set())
-        records.record_written(lib, pid, gone=ours - desired, added=[(n, label_ids.get(n), leaf(n) in own_leaves) for n in merged.added])
+        # Only now, with the file replaced, are the keywords taken out forgotten (a kill before
+        # this leaves them remembered, and the next export finds them gone from the file).
+        records.record_written(lib, pid, gone=ours - desired, added=())
         if merged.changed:
             touched.append(target)
     return touched
