@@ -474,3 +474,22 @@ def test_duplicates_below_the_setting_compare_every_pair(library, tmp_path, monk
     assert searcher.approximate.compressed is None and not index_path(library.path, "fake").exists()
     assert [len(g) for g in got] == [30] * 3
     assert got == duplicate_groups(exact(library), 0.9)
+
+
+def test_on_macos_faiss_is_told_another_openmp_runtime_is_fine_and_runs_on_one_thread(monkeypatch):
+    """torch and faiss-cpu each bundle libomp on macOS: without this the process aborts."""
+    import faiss
+
+    from photoclip.core.search import approximate as module
+
+    before = faiss.omp_get_max_threads()
+    monkeypatch.delenv("KMP_DUPLICATE_LIB_OK", raising=False)
+    monkeypatch.setattr(module.sys, "platform", "linux")
+    module.load_faiss()
+    assert "KMP_DUPLICATE_LIB_OK" not in module.os.environ and faiss.omp_get_max_threads() == before
+    monkeypatch.setattr(module.sys, "platform", "darwin")
+    try:
+        module.load_faiss()
+        assert module.os.environ["KMP_DUPLICATE_LIB_OK"] == "TRUE" and faiss.omp_get_max_threads() == 1
+    finally:
+        faiss.omp_set_num_threads(before)

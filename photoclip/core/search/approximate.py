@@ -29,6 +29,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import sys
 import threading
 import zlib
 from dataclasses import dataclass, replace
@@ -67,10 +69,24 @@ MAX_FILE_BYTES = 1 << 40
 
 def faiss_available() -> bool:
     try:
-        import faiss  # noqa: F401
+        load_faiss()
     except ImportError:
         return False
     return True
+
+
+def load_faiss() -> Any:
+    """Import FAISS. On macOS torch and faiss-cpu each bring their own OpenMP runtime, and the
+    second to start aborts the process ("OMP: Error #15") unless told a duplicate is
+    acceptable; FAISS's parallel kernels can then crash, so there it runs on one thread
+    (faiss-wheels issue 73; other projects that load both do the same). Untested on a Mac."""
+    if sys.platform == "darwin":
+        os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")
+    import faiss
+
+    if sys.platform == "darwin":
+        faiss.omp_set_num_threads(1)
+    return faiss
 
 
 def index_path(db_path: Path, model_id: str) -> Path:
@@ -114,8 +130,7 @@ def _codes_for(dim: int) -> int:
 
 
 def _new_faiss_index(dim: int) -> Any:
-    import faiss
-
+    faiss = load_faiss()
     index = faiss.IndexPQFastScan(dim, _codes_for(dim), 4, faiss.METRIC_INNER_PRODUCT)
     # Small libraries have fewer than FAISS's 39 training points per centroid: train anyway
     # (the codes only choose candidates) instead of printing a warning to the user's terminal.
@@ -196,9 +211,7 @@ class CompressedIndex:
         return np.take_along_axis(keys, order, axis=1)[:, :count]
 
     def to_bytes(self) -> bytes:
-        import faiss
-
-        codes = faiss.serialize_index(self.index).tobytes()
+        codes = bytes(load_faiss().serialize_index(self.index))
         body = codes + self._keys.astype("<i8").tobytes() + self._alive.astype(np.uint8).tobytes()
         fields = {**self.coverage.__dict__, "codes": len(codes), "count": len(self._keys), "bytes": len(body), "crc32": zlib.crc32(body)}
         header = json.dumps(fields).encode("utf-8")
@@ -230,8 +243,7 @@ class CompressedIndex:
 
 
 def _restore(body: bytes, code_bytes: int, count: int, dim: int) -> tuple[Any, np.ndarray, np.ndarray]:
-    import faiss
-
+    faiss = load_faiss()
     try:
         index = faiss.deserialize_index(np.frombuffer(body, np.uint8, code_bytes))
     except RuntimeError as exc:
