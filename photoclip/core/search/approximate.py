@@ -53,6 +53,7 @@ DIMS_PER_CODE = 4
 # Vectors the codebooks are trained on (a sample of the library: k-means of 16 centroids
 # per code settles long before this, and training on all of 1M would take minutes).
 TRAIN_SAMPLE = 65_536
+ADD_STEP = 65_536  # vectors coded at once
 # Candidates asked of the scan, before exact re-scoring. At 1M random vectors a shortlist
 # of 8,000 holds 0.97 of the true top 10 (bench_ann.py); real photos, which form groups,
 # need fewer, and the re-scoring of 8,000 rows costs a few ms.
@@ -165,12 +166,16 @@ class CompressedIndex:
         if not len(ids):
             return
         self.drop(ids)
-        rows = np.ascontiguousarray(matrix, np.float32)
         if not self.index.is_trained:
-            sample = rows if len(rows) <= TRAIN_SAMPLE else rows[np.random.default_rng(0).choice(len(rows), TRAIN_SAMPLE, replace=False)]
+            rng = np.random.default_rng(0)
+            some = np.sort(rng.choice(len(matrix), TRAIN_SAMPLE, replace=False)) if len(matrix) > TRAIN_SAMPLE else None
+            picked = matrix if some is None else matrix[some]
+            sample = np.ascontiguousarray(picked, np.float32)
             # k-means needs as many points as centroids (16): a tiny library repeats its own.
             self.index.train(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
-        self.index.add(rows)
+        # In steps: a float16 matrix (or a slice of one) is never copied whole as float32.
+        for start in range(0, len(matrix), ADD_STEP):
+            self.index.add(np.ascontiguousarray(matrix[start : start + ADD_STEP], np.float32))
         self._keys = np.concatenate([self._keys, ids.astype(np.int64)])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), bool)])
 
