@@ -493,3 +493,25 @@ def test_on_macos_faiss_is_told_another_openmp_runtime_is_fine_and_runs_on_one_t
         assert module.os.environ["KMP_DUPLICATE_LIB_OK"] == "TRUE" and faiss.omp_get_max_threads() == 1
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def test_a_build_step_that_fails_leaves_codes_and_ids_in_line(monkeypatch):
+    """Out of memory halfway through coding: the steps coded keep their ids, nothing more."""
+    from photoclip.core.search import approximate as module
+
+    monkeypatch.setattr(module, "ADD_STEP", 100)
+    rows = np.stack(random_vectors(300))
+    compressed = module.CompressedIndex(module.Coverage("m", DIM, 0, 0))
+    real_add, calls = compressed.index.add, []
+
+    def add(block):
+        calls.append(len(block))
+        if len(calls) == 2:
+            raise MemoryError
+        real_add(block)
+
+    monkeypatch.setattr(compressed.index, "add", add, raising=False)
+    with pytest.raises(MemoryError):
+        compressed.take(np.arange(300) + 1, rows)
+    assert calls == [100, 100] and len(compressed) == compressed.index.ntotal == 100
+    assert compressed.nearest(rows[5], 1)[0] == 6

@@ -174,10 +174,16 @@ class CompressedIndex:
             # k-means needs as many points as centroids (16): a tiny library repeats its own.
             self.index.train(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
         # In steps: a float16 matrix (or a slice of one) is never copied whole as float32.
-        for start in range(0, len(matrix), ADD_STEP):
-            self.index.add(np.ascontiguousarray(matrix[start : start + ADD_STEP], np.float32))
-        self._keys = np.concatenate([self._keys, ids.astype(np.int64)])
-        self._alive = np.concatenate([self._alive, np.ones(len(ids), bool)])
+        # The ids of the steps coded are kept even if a later step fails (memory), so codes
+        # and ids stay in line.
+        coded = 0
+        try:
+            for start in range(0, len(matrix), ADD_STEP):
+                self.index.add(np.ascontiguousarray(matrix[start : start + ADD_STEP], np.float32))
+                coded = min(len(matrix), start + ADD_STEP)
+        finally:
+            self._keys = np.concatenate([self._keys, ids[:coded].astype(np.int64)])
+            self._alive = np.concatenate([self._alive, np.ones(coded, bool)])
 
     def drop(self, ids: np.ndarray) -> int:
         """Mark these photos' codes dead (those it holds); returns how many it held."""
