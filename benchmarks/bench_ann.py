@@ -185,7 +185,7 @@ def binary_candidate() -> Candidate:
     return Candidate("binary-scan+rerank", build, search, lambda index: int(index.ntotal) * DIM // 8, settings)  # type: ignore[attr-defined]
 
 
-def photoclip_candidate() -> Candidate:
+def photoclip_candidate(n: int) -> Candidate:
     """photoclip's own approximate index (core/search/approximate.CompressedIndex): FAISS
     product quantization with 4-bit codes (128 of them, 64 bytes a 512-d vector) scanned by
     SIMD shuffles ("fast scan"), every vector scanned, then a shortlist re-ranked exactly.
@@ -197,7 +197,7 @@ def photoclip_candidate() -> Candidate:
         index.take(np.arange(len(matrix), dtype=np.int64), matrix)
         return index
 
-    shortlist = [approximate.MIN_FETCH]
+    shortlist = [approximate.shortlist_size(n)]
 
     def search(index: object, query: np.ndarray, count: int) -> np.ndarray:
         return index.nearest(query, max(count, shortlist[0]))  # type: ignore[attr-defined,no-any-return]
@@ -208,7 +208,8 @@ def photoclip_candidate() -> Candidate:
 
         return set_shortlist
 
-    sizes = (2000, 4000, approximate.MIN_FETCH)
+    # photoclip's own shortlist for this library last, smaller ones before it
+    sizes = sorted({2000, approximate.MIN_FETCH, approximate.shortlist_size(n)})
     # Codes, plus the photo id (8 bytes) and live flag (1 byte) photoclip keeps per vector.
     held = lambda index: int(index.index.ntotal) * (approximate._codes_for(DIM) // 2 + 9)  # type: ignore[attr-defined]  # noqa: E731
     return Candidate("photoclip-pq128x4fs+rerank", build, search, held, [(f"shortlist={size}", knob(size)) for size in sizes])
@@ -217,7 +218,7 @@ def photoclip_candidate() -> Candidate:
 def candidates(n: int) -> dict[str, Candidate]:
     nlist = 1024 if n >= 500_000 else 256
     found = {
-        "pq-fastscan": photoclip_candidate(),
+        "pq-fastscan": photoclip_candidate(n),
         "faiss-ivf-sq8": faiss_ivf_candidate(nlist),
         "binary": binary_candidate(),
     }

@@ -515,3 +515,11 @@ def test_a_build_step_that_fails_leaves_codes_and_ids_in_line(monkeypatch):
         compressed.take(np.arange(300) + 1, rows)
     assert calls == [100, 100] and len(compressed) == compressed.index.ntotal == 100
     assert compressed.nearest(rows[5], 1)[0] == 6
+
+
+def test_the_shortlist_grows_with_the_library_between_its_bounds():
+    from photoclip.core.search.approximate import MAX_FETCH, MIN_FETCH, SHORTLIST_SHARE, shortlist_size
+
+    assert shortlist_size(1_000) == shortlist_size(1_000_000) == MIN_FETCH  # 1M / 128 is under the floor
+    assert shortlist_size(10_000_000) == 10_000_000 // SHORTLIST_SHARE > MIN_FETCH
+    assert shortlist_size(10**10) == MAX_FETCH

@@ -54,11 +54,14 @@ DIMS_PER_CODE = 4
 # per code settles long before this, and training on all of 1M would take minutes).
 TRAIN_SAMPLE = 65_536
 ADD_STEP = 65_536  # vectors coded at once
-# Candidates asked of the scan, before exact re-scoring. At 1M random vectors a shortlist
-# of 8,000 holds 0.97 of the true top 10 (bench_ann.py); real photos, which form groups,
-# need fewer, and the re-scoring of 8,000 rows costs a few ms.
+# Candidates asked of the scan, before exact re-scoring: at least MIN_FETCH, and more in
+# proportion to the library (one in SHORTLIST_SHARE), since the codes' errors let more
+# photos overtake a true top 10 the more photos there are. At random vectors a shortlist
+# of 8,192 held 0.97 of the true top 10 at 1M but 0.91 at 10M (bench_ann.py); real
+# photos, which form groups, need fewer. Re-scoring 8,192 rows costs a few ms.
 MIN_FETCH = 8192
-MAX_FETCH = 65_536
+SHORTLIST_SHARE = 128
+MAX_FETCH = 262_144
 # A filter that lets through at most this many photos is answered exactly over just those
 # photos: cheaper than asking the scan for enough candidates to survive it.
 EXACT_SUBSET = 50_000
@@ -66,6 +69,11 @@ EXACT_SUBSET = 50_000
 REBUILD_SHARE = 0.2
 MAGIC = b"PHOTOCLIP-ANN-2\n"
 MAX_FILE_BYTES = 1 << 40
+
+
+def shortlist_size(vectors: int) -> int:
+    """Candidates the scan proposes for one query in a library of this many vectors."""
+    return min(MAX_FETCH, max(MIN_FETCH, vectors // SHORTLIST_SHARE))
 
 
 def faiss_available() -> bool:
@@ -380,7 +388,7 @@ class ApproximateSearch:
         if share <= EXACT_SUBSET:
             rows = np.flatnonzero(allowed)
         else:
-            fetch = min(MAX_FETCH, max(MIN_FETCH, 2 * limit * len(index) // share))
+            fetch = min(MAX_FETCH, max(shortlist_size(len(index)), 2 * limit * len(index) // share))
             rows = self._rows_of(index, compressed.nearest(query, fetch))
             rows = rows[allowed[rows]]
         scores = index.matrix[rows] @ query.astype(np.float32, copy=False)
