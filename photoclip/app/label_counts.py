@@ -12,17 +12,23 @@ from photoclip.core.tagging import LabelScores, past_line
 def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
     """(photo id, score) past the line that photoclip does not tag on its own, best first:
     they fit a plain description ("a photo") about as well as the label (the background rule)."""
-    mask = past_line(scores.scores, threshold) & ~scores.background_ok & ~scores.rejected
+    mask = past_line(scores.scores, threshold) & ~scores.background_ok & ~scores.rejected & ~_confirmed(scores)
     order = np.argsort(-scores.scores[mask], kind="stable")
     ids, values = scores.photo_ids[mask][order], scores.scores[mask][order]
     return [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
+
+
+def _confirmed(scores: LabelScores) -> np.ndarray:
+    """The photos the user said yes to: tagged by hand, so never "held back"."""
+    return np.zeros(len(scores.scores), bool) if scores.confirmed is None else scores.confirmed
 
 
 def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
     """The count under the slider, and why photos past the line may still not be tagged."""
     above = past_line(scores.scores, threshold)
     text = f"{plural(count, 'photo')} would be tagged (line at {threshold:.3f})"
-    generic = int((above & ~scores.background_ok & ~scores.rejected).sum())
+    confirmed = _confirmed(scores)
+    generic = int((above & ~scores.background_ok & ~scores.rejected & ~confirmed).sum())
     rejected = int((above & scores.rejected).sum())
     if generic:
         text += (
@@ -31,4 +37,6 @@ def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
         )
     if rejected:
         text += f" · you said no to {plural(rejected, 'photo')}"
+    if confirmed.any():
+        text += f" · you said yes to {plural(int(confirmed.sum()), 'photo')}: tagged whatever the line"
     return text
