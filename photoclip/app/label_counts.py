@@ -40,3 +40,24 @@ def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
     if confirmed.any():
         text += f" · you said yes to {plural(int(confirmed.sum()), 'photo')}: tagged whatever the line"
     return text
+
+
+def empty_preview_text(name: str, held: int, showing_held: bool) -> str:
+    """What the Labels dialog's empty preview says: why no photo is there, and what to do."""
+    if showing_held:
+        return "No photo past the line is held back."
+    if held:
+        return (
+            f"No photo is tagged at this line: {plural(held, 'photo')} past it "
+            f"{'looks' if held == 1 else 'look'} as much like any photo as like “{name}”. "
+            "Tick the box above to see them, or drag the line to the left."
+        )
+    return f"No photo is past the line. Drag the line to the left to see the photos “{name}” would tag."
+
+
+def made_label_text(name: str) -> str:
+    """The Labels dialog's first words on a label just made from a suggestion."""
+    return (
+        f"Made “{name}” from a suggestion; nothing is tagged yet. It tags the photos past the red line: "
+        "drag the line until the photos below are the right ones, then press Apply."
+    )

@@ -375,3 +375,27 @@ def test_overruling_the_background_rule_previews_until_apply_and_keeps_the_dragg
     with Library(vector_db) as lib:
         assert not set(generic) & set(tagging.photos_with_label(lib, "Dogs"))
         assert tagging.get_label(lib, "Dogs").ignore_background is False
+
+
+def test_an_empty_preview_says_why_and_what_to_do(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder
+) -> None:
+    """The walk of round 19: with the line past every photo the preview was an empty white
+    box that said nothing; now it says why it is empty and what to do."""
+    with Library(vector_db) as lib:
+        tagging.set_threshold(lib, emb, "Dogs", 0.99)  # past every photo's score
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.resize(900, 640)
+    assert dialog.preview.count() == 0
+    assert dialog.preview.empty_text == "No photo is past the line. Drag the line to the left to see the photos “Dogs” would tag."
+    said = dialog.preview.grab().toImage()
+    dialog.preview.set_empty_text("")
+    assert dialog.preview.grab().toImage() != said  # the words are drawn in the box
+
+
+def test_empty_preview_words_for_photos_held_back() -> None:
+    from photoclip.app.label_counts import empty_preview_text
+
+    assert empty_preview_text("Dogs", 2, False).startswith("No photo is tagged at this line: 2 photos past it look as much like any photo")
+    assert "Tick the box above" in empty_preview_text("Dogs", 1, False)
+    assert empty_preview_text("Dogs", 0, True) == "No photo past the line is held back."

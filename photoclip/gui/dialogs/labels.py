@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app.label_counts import held_back, would_tag_text
+from photoclip.app.label_counts import empty_preview_text, held_back, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.app.words import plural
 from photoclip.core import tagging
@@ -202,6 +202,7 @@ class LabelsDialog(QDialog):
         self.descriptions.setPlainText("\n".join(label.descriptions) if label else "")
         self.background_rule.show_label(label)
         self.preview.clear()
+        self.preview.set_empty_text("")
         self._set_count(0, "")
         self._update_enabled()
         if name is None:
@@ -244,6 +245,7 @@ class LabelsDialog(QDialog):
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
         shown = held if self.show_held_back.isChecked() else hits
+        self.preview.set_empty_text(empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked()))
         self.preview.show_photos(shown, self.photo_paths)
 
     def _preview_menu(self, pos: QPoint) -> None:

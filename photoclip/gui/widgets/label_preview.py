@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPainter, QPaintEvent
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from photoclip.app.words import score_text
@@ -24,6 +24,7 @@ class PreviewGrid(QListWidget):
         super().__init__(parent)
         self.thumbs = thumbs
         self.paths: dict[int, str] = {}
+        self.empty_text = ""  # said in the empty box: an empty white box told the walk's photographer nothing
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
         self.setGridSize(QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36))
@@ -46,6 +47,19 @@ class PreviewGrid(QListWidget):
             item.setData(Qt.ItemDataRole.UserRole, pid)
             item.setToolTip(f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}")
             self._set_icon(item)
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_text = text
+        self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.count() == 0 and self.empty_text:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            area = self.viewport().rect().adjusted(16, 16, -16, -16)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
+            painter.end()
 
     def selected_ids(self) -> list[int]:
         return [int(item.data(Qt.ItemDataRole.UserRole)) for item in self.selectedItems()]
