@@ -48,7 +48,7 @@ def empty_preview_text(name: str, held: int, showing_held: bool) -> str:
         return "No photo past the line is held back."
     if held:
         return (
-            f"No photo is tagged at this line: {plural(held, 'photo')} past it "
+            f"No photo is tagged at this line: the {plural(held, 'photo')} past it "
             f"{'looks' if held == 1 else 'look'} as much like any photo as like “{name}”. "
             "Tick the box above to see them, or drag the line to the left."
         )

@@ -396,6 +396,6 @@ def test_an_empty_preview_says_why_and_what_to_do(
 def test_empty_preview_words_for_photos_held_back() -> None:
     from photoclip.app.label_counts import empty_preview_text
 
-    assert empty_preview_text("Dogs", 2, False).startswith("No photo is tagged at this line: 2 photos past it look as much like any photo")
+    assert empty_preview_text("Dogs", 2, False).startswith("No photo is tagged at this line: the 2 photos past it look as much like any photo")
     assert "Tick the box above" in empty_preview_text("Dogs", 1, False)
     assert empty_preview_text("Dogs", 0, True) == "No photo past the line is held back."
