@@ -130,11 +130,14 @@ def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, c
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.rename_label("Dogs", "Pets/Dogs")
     assert dialog.current_name() == "Pets/Dogs"
+    # The line under the list says what was done (it kept the last answer about the old name).
+    assert dialog.status.text() == "Renamed “Dogs” to “Pets/Dogs”: its photos keep the tag under the new name."
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.add_starter_labels()
     starters = {spec.name for spec in tagging.starter_labels()}
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.delete_label("Pets/Dogs")
+    assert dialog.status.text() == "Deleted “Pets/Dogs”; no photo was touched."
     with Library(vector_db) as lib:
         names = {label.name for label in tagging.list_labels(lib)}
     assert names == starters
@@ -396,6 +399,8 @@ def test_an_empty_preview_says_why_and_what_to_do(
 def test_empty_preview_words_for_photos_held_back() -> None:
     from photoclip.app.label_counts import empty_preview_text
 
-    assert empty_preview_text("Dogs", 2, False).startswith("No photo is tagged at this line: the 2 photos past it look as much like any photo")
+    assert empty_preview_text("Dogs", 2, False).startswith(
+        "No photo is tagged at this line: the 2 photos past it look as much like any photo"
+    )
     assert "Tick the box above" in empty_preview_text("Dogs", 1, False)
     assert empty_preview_text("Dogs", 0, True) == "No photo past the line is held back."
