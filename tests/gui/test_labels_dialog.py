@@ -404,3 +404,20 @@ def test_empty_preview_words_for_photos_held_back() -> None:
     )
     assert "Tick the box above" in empty_preview_text("Dogs", 1, False)
     assert empty_preview_text("Dogs", 0, True) == "No photo past the line is held back."
+
+
+def test_a_tick_not_applied_yet_survives_an_answer(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder
+) -> None:
+    """The walk of round 19 (shots 8->9): the photographer ticked the background rule, then
+    said no to a photo in the preview; the answer's reload silently unticked the box."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    box = dialog.background_rule
+    box.click()  # previewed, not applied
+    assert box.isChecked()
+    pid = dialog.scores.photo_ids[0]
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([int(pid)], confirm=False)
+    assert box.isChecked() and dialog.scores.label.ignore_background  # the tick is still shown and previewed
+    with Library(vector_db) as lib:
+        assert tagging.get_label(lib, "Dogs").ignore_background is False  # and still not stored: Apply does that

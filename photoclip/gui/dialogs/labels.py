@@ -106,6 +106,7 @@ class LabelsDialog(QDialog):
         self._generation = 0  # bumps on every selection change: late score results for another label are dropped
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
+        self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
         self.editing = LabelEditing(self)
         build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
@@ -219,6 +220,10 @@ class LabelsDialog(QDialog):
     def _scores_loaded(self, generation: int, name: str, scores: LabelScores, paths: dict[int, str]) -> None:
         if generation != self._generation:
             return  # the user selected another label meanwhile
+        kept, self._kept_rule = self._kept_rule, None
+        if kept is not None and kept[0] == name:
+            scores = scores.with_background_rule(kept[1])
+            self.background_rule.setChecked(kept[1])
         self.scores, self.photo_paths = scores, paths
         if not len(scores.scores):
             self.histogram.set_message("No photo has been analysed with this model yet.")
@@ -264,6 +269,10 @@ class LabelsDialog(QDialog):
         name = self.current_name()
         if name is None:
             return
+        label = self.labels.get(name)
+        ticked = self.background_rule.isChecked()
+        # The answer reloads the label; a tick of the background rule not applied yet must survive it.
+        self._kept_rule = (name, ticked) if label is not None and ticked != label.ignore_background else None
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 
