@@ -18,6 +18,23 @@ def held_back(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
     return [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
 
 
+NEAR_LINE = 12  # photos on each side of the line offered for a yes or a no
+
+
+def near_line(scores: LabelScores, threshold: float, per_side: int = NEAR_LINE) -> list[tuple[int, float]]:
+    """(photo id, score) of the photos closest to the line on either side, highest first,
+    leaving out the ones already answered: the answers that teach a label the most."""
+    open_ = ~scores.rejected & ~_confirmed(scores)
+    past = past_line(scores.scores, threshold)
+    above = np.flatnonzero(past & open_)
+    below = np.flatnonzero(~past & open_)
+    above = above[np.argsort(scores.scores[above], kind="stable")][:per_side]
+    below = below[np.argsort(-scores.scores[below], kind="stable")][:per_side]
+    rows = np.concatenate([above, below])
+    rows = rows[np.argsort(-scores.scores[rows], kind="stable")]
+    return [(int(scores.photo_ids[r]), float(scores.scores[r])) for r in rows]
+
+
 def _confirmed(scores: LabelScores) -> np.ndarray:
     """The photos the user said yes to: tagged by hand, so never "held back"."""
     return np.zeros(len(scores.scores), bool) if scores.confirmed is None else scores.confirmed
@@ -42,8 +59,10 @@ def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
     return text
 
 
-def empty_preview_text(name: str, held: int, showing_held: bool) -> str:
+def empty_preview_text(name: str, held: int, showing_held: bool, showing_near: bool = False) -> str:
     """What the Labels dialog's empty preview says: why no photo is there, and what to do."""
+    if showing_near:
+        return "No photo left to answer: you said yes or no to every photo."
     if showing_held:
         return "No photo past the line is held back."
     if held:

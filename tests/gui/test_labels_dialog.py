@@ -421,3 +421,29 @@ def test_a_tick_not_applied_yet_survives_an_answer(
     assert box.isChecked() and dialog.scores.label.ignore_background  # the tick is still shown and previewed
     with Library(vector_db) as lib:
         assert tagging.get_label(lib, "Dogs").ignore_background is False  # and still not stored: Apply does that
+
+
+def test_photos_nearest_the_line_are_offered_to_answer(qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder) -> None:
+    """The walk of round 19: the preview offered the photos a line tags, best first, so the
+    photos near the line (whose answers teach the label the most) were never there to answer."""
+    from photoclip.app.label_counts import near_line
+
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.slider.setValue(500)  # the line among the photos: some past it, some below
+    line = dialog.current_threshold()
+    scores = dialog.scores
+    dialog.show_held_back.setChecked(True)
+    dialog.show_near_line.setChecked(True)
+    assert not dialog.show_held_back.isChecked()  # one choice at a time
+    shown = [dialog.preview.item(i) for i in range(dialog.preview.count())]
+    expected = near_line(scores, line)
+    assert [item.data(Qt.ItemDataRole.UserRole) for item in shown] == [pid for pid, _ in expected]
+    past = [s for _, s in expected if s >= line]
+    below = [s for _, s in expected if s < line]
+    assert past and below  # both sides of the line
+    # The closest on each side: no photo left out is nearer the line than one shown.
+    others = [s for pid, s in zip(scores.photo_ids, scores.scores) if pid not in {p for p, _ in expected}]
+    assert all(o > max(past) or o < min(below) for o in others)
+    assert shown[0].text().startswith("past · ") and shown[-1].text().startswith("below · ")
+    dialog.show_near_line.setChecked(False)
+    assert dialog.preview.count() == len(scores.would_tag(line))

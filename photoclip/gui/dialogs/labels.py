@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app.label_counts import empty_preview_text, held_back, would_tag_text
+from photoclip.app.label_counts import empty_preview_text, held_back, near_line, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.app.words import plural
 from photoclip.core import tagging
@@ -77,6 +77,7 @@ class LabelsDialog(QDialog):
     slider: QSlider
     count_label: QLabel
     show_held_back: QCheckBox
+    show_near_line: QCheckBox
     background_rule: BackgroundRuleBox
     preview: PreviewGrid
     apply_button: QPushButton
@@ -249,9 +250,20 @@ class LabelsDialog(QDialog):
         held = held_back(self.scores, threshold)
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
-        shown = held if self.show_held_back.isChecked() else hits
-        self.preview.set_empty_text(empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked()))
-        self.preview.show_photos(shown, self.photo_paths)
+        near = self.show_near_line.isChecked()
+        shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
+        empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
+        self.preview.set_empty_text(empty)
+        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None)
+
+    def _show_changed(self, box: QCheckBox, on: bool) -> None:
+        # One choice of what the preview shows at a time: ticking one unticks the other.
+        other = self.show_near_line if box is self.show_held_back else self.show_held_back
+        if on and other.isChecked():
+            other.blockSignals(True)
+            other.setChecked(False)
+            other.blockSignals(False)
+        self._slider_moved()
 
     def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
