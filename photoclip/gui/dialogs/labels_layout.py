@@ -74,7 +74,7 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
         "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
     )
     dialog.show_held_back.setEnabled(False)
-    dialog.show_near_line = QCheckBox("Show the photos nearest the line, to answer", dialog)
+    dialog.show_near_line = QCheckBox("Show photos near the line", dialog)
     dialog.show_near_line.setToolTip(
         "The photos just past and just below the line: right-click one and say Yes or No. "
         "These answers teach the label the most, and the line moves with them."
