@@ -69,7 +69,7 @@ def empty_preview_text(name: str, held: int, showing_held: bool, showing_near: b
         return (
             f"No photo is tagged at this line: the {plural(held, 'photo')} past it "
             f"{'looks' if held == 1 else 'look'} as much like any photo as like “{name}”. "
-            "Tick the box above to see them, or drag the line to the left."
+            f"Tick the box above to see {'it' if held == 1 else 'them'}, or drag the line to the left."
         )
     return f"No photo is past the line. Drag the line to the left to see the photos “{name}” would tag."
 

@@ -402,7 +402,8 @@ def test_empty_preview_words_for_photos_held_back() -> None:
     assert empty_preview_text("Dogs", 2, False).startswith(
         "No photo is tagged at this line: the 2 photos past it look as much like any photo"
     )
-    assert "Tick the box above" in empty_preview_text("Dogs", 1, False)
+    assert "Tick the box above to see it," in empty_preview_text("Dogs", 1, False)
+    assert "Tick the box above to see them," in empty_preview_text("Dogs", 2, False)
     assert empty_preview_text("Dogs", 0, True) == "No photo past the line is held back."
 
 
