@@ -98,6 +98,15 @@ def export_photos(sources: Sequence[str], folder: Path, kind: str, list_name: st
         target = folder / f"{list_name}.txt"
         if os.path.lexists(target):
             raise PhotoclipError(f"{display_path(str(target))} already exists: nothing was written.")
+        # One path a line is what a shell loop or a text editor reads; a name with a line
+        # break in it would read as two paths, so such a list is refused, not written wrong.
+        broken = [s for s in sources if "\n" in s or "\r" in s]
+        if broken:
+            more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+            raise PhotoclipError(
+                f"{display_path(broken[0])}{more} has a line break in its name, which a list of one path a line "
+                "cannot hold: nothing was written. Export as links or copies instead."
+            )
         text = b"".join(os.fsencode(s) + b"\n" for s in sources)
         paths.write_atomically(target, text)
         report.written.append(target)

@@ -135,6 +135,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     q = commands.add_parser("export", help="links to, copies of, or a list of the album's photos in a folder (never moves)")
     q.add_argument("name", metavar="NAME")
     q.add_argument("--to", required=True, type=not_blank, metavar="DIR", help="the folder (made if missing); nothing in it is overwritten")
-    q.add_argument("--as", dest="kind", choices=["links", "copies", "list"], default="links", help="default: links")
+    q.add_argument(
+        "--as",
+        dest="kind",
+        choices=["links", "copies", "list"],
+        default="links",
+        help="links (default), copies, or list: ALBUM.txt with one path a line (an album with a line break in a file name is refused)",
+    )
     add_json(q)
     q.set_defaults(handler=cmd_export)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from photoclip.app.label_counts import held_back, would_tag_text
 from photoclip.app.label_rules import set_background_rule
 from photoclip.core import tagging
 from photoclip.core.db import Library
@@ -82,3 +83,19 @@ def test_the_preview_and_a_tag_run_agree_on_a_line_placed_exactly_on_a_score() -
     assert len(scores.would_tag(line)) == int(passes.sum()) == 1
     # Within the tolerance, not beyond: a line one slider step (1e-4) above stays above.
     assert not tagging.past_line(preview_scores, line + 1e-4).any()
+
+
+def test_a_photo_the_user_said_yes_to_is_never_listed_as_held_back(generic_beach) -> None:
+    """The walk of round 19: ✓ on a held-back photo tagged it, yet the Labels dialog still
+    listed it under "Show the photos held back" and counted it there."""
+    emb, db_path, (_beach, generic, _weak) = generic_beach
+    with Library(db_path) as lib:
+        scores = tagging.label_scores(lib, emb, "Beach")
+        assert [p for p, _ in held_back(scores, 0.25)] == [generic]  # the rule holds it back
+        tagging.feedback(lib, emb, generic, "Beach", confirm=True)
+        assert generic in tagging.photos_with_label(lib, "Beach")
+        scores = tagging.label_scores(lib, emb, "Beach")
+        line = scores.threshold
+        assert generic not in [p for p, _ in held_back(scores, line)]
+        text = would_tag_text(scores, line, len(scores.would_tag(line)))
+        assert "held back" not in text and "you said yes to 1 photo" in text

@@ -130,11 +130,14 @@ def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, c
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.rename_label("Dogs", "Pets/Dogs")
     assert dialog.current_name() == "Pets/Dogs"
+    # The line under the list says what was done (it kept the last answer about the old name).
+    assert dialog.status.text() == "Renamed “Dogs” to “Pets/Dogs”: its photos keep the tag under the new name."
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.add_starter_labels()
     starters = {spec.name for spec in tagging.starter_labels()}
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.delete_label("Pets/Dogs")
+    assert dialog.status.text() == "Deleted “Pets/Dogs”; no photo was touched."
     with Library(vector_db) as lib:
         names = {label.name for label in tagging.list_labels(lib)}
     assert names == starters
@@ -375,3 +378,73 @@ def test_overruling_the_background_rule_previews_until_apply_and_keeps_the_dragg
     with Library(vector_db) as lib:
         assert not set(generic) & set(tagging.photos_with_label(lib, "Dogs"))
         assert tagging.get_label(lib, "Dogs").ignore_background is False
+
+
+def test_an_empty_preview_says_why_and_what_to_do(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder
+) -> None:
+    """The walk of round 19: with the line past every photo the preview was an empty white
+    box that said nothing; now it says why it is empty and what to do."""
+    with Library(vector_db) as lib:
+        tagging.set_threshold(lib, emb, "Dogs", 0.99)  # past every photo's score
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.resize(900, 640)
+    assert dialog.preview.count() == 0
+    assert dialog.preview.empty_text == "No photo is past the line. Drag the line to the left to see the photos “Dogs” would tag."
+    said = dialog.preview.grab().toImage()
+    dialog.preview.set_empty_text("")
+    assert dialog.preview.grab().toImage() != said  # the words are drawn in the box
+
+
+def test_empty_preview_words_for_photos_held_back() -> None:
+    from photoclip.app.label_counts import empty_preview_text
+
+    assert empty_preview_text("Dogs", 2, False).startswith(
+        "No photo is tagged at this line: the 2 photos past it look as much like any photo"
+    )
+    assert "Tick the box above to see it," in empty_preview_text("Dogs", 1, False)
+    assert "Tick the box above to see them," in empty_preview_text("Dogs", 2, False)
+    assert empty_preview_text("Dogs", 0, True) == "No photo past the line is held back."
+
+
+def test_a_tick_not_applied_yet_survives_an_answer(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder
+) -> None:
+    """The walk of round 19 (shots 8->9): the photographer ticked the background rule, then
+    said no to a photo in the preview; the answer's reload silently unticked the box."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    box = dialog.background_rule
+    box.click()  # previewed, not applied
+    assert box.isChecked()
+    pid = dialog.scores.photo_ids[0]
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([int(pid)], confirm=False)
+    assert box.isChecked() and dialog.scores.label.ignore_background  # the tick is still shown and previewed
+    with Library(vector_db) as lib:
+        assert tagging.get_label(lib, "Dogs").ignore_background is False  # and still not stored: Apply does that
+
+
+def test_photos_nearest_the_line_are_offered_to_answer(qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder) -> None:
+    """The walk of round 19: the preview offered the photos a line tags, best first, so the
+    photos near the line (whose answers teach the label the most) were never there to answer."""
+    from photoclip.app.label_counts import near_line
+
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.slider.setValue(500)  # the line among the photos: some past it, some below
+    line = dialog.current_threshold()
+    scores = dialog.scores
+    dialog.show_held_back.setChecked(True)
+    dialog.show_near_line.setChecked(True)
+    assert not dialog.show_held_back.isChecked()  # one choice at a time
+    shown = [dialog.preview.item(i) for i in range(dialog.preview.count())]
+    expected = near_line(scores, line)
+    assert [item.data(Qt.ItemDataRole.UserRole) for item in shown] == [pid for pid, _ in expected]
+    past = [s for _, s in expected if s >= line]
+    below = [s for _, s in expected if s < line]
+    assert past and below  # both sides of the line
+    # The closest on each side: no photo left out is nearer the line than one shown.
+    others = [s for pid, s in zip(scores.photo_ids, scores.scores) if pid not in {p for p, _ in expected}]
+    assert all(o > max(past) or o < min(below) for o in others)
+    assert shown[0].text().startswith("past · ") and shown[-1].text().startswith("below · ")
+    dialog.show_near_line.setChecked(False)
+    assert dialog.preview.count() == len(scores.would_tag(line))

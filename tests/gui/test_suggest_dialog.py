@@ -167,6 +167,9 @@ def test_tools_menu_opens_suggestions_and_a_made_label_opens_in_the_labels_dialo
     labels = win.findChild(LabelsDialog)
     assert labels is not None
     qtbot.waitUntil(lambda: labels.current_name() == "birthday cake", timeout=10000)
+    # It says what happened and what is next (the walk of round 19 found it silent there).
+    assert labels.status.text().startswith("Made “birthday cake” from a suggestion; nothing is tagged yet.")
+    assert "press Apply" in labels.status.text()
     labels.reject()
     dialog.reject()
     win.close()

@@ -30,6 +30,9 @@ class LabelScores:
     stats: ScoreStats
     threshold: float  # the effective threshold now
     words_fit: np.ndarray | None = None  # bool per photo: the text beats the background (the rule alone)
+    # bool per photo: the user said yes (tagged by hand, whatever the line and the rule say);
+    # None where unknown (hand-made scores in tests)
+    confirmed: np.ndarray | None = None
 
     def with_background_rule(self, ignore: bool) -> LabelScores:
         """The same scores as if the label's background rule were overruled (`ignore`) or
@@ -68,12 +71,14 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
     all_scores, text_scores, background = lv.split(photos @ lv.stacked().T)
     scores = all_scores[:, 0]
     fit = text_scores[:, 0] >= background + BACKGROUND_MARGIN
-    rejected_ids = {p for p, _ in tag_db.rejected_pairs(lib, [label.id])}
-    rejected = np.fromiter((int(p) in rejected_ids for p in ids), bool, count=len(ids))
+    verdicts = tag_db.verdicts_of_label(lib, label.id)
+    rejected = np.fromiter((verdicts.get(int(p), ("",))[0] == "reject" for p in ids), bool, count=len(ids))
+    confirmed = np.fromiter((verdicts.get(int(p), ("",))[0] == "confirm" for p in ids), bool, count=len(ids))
     rows = sample_rows(len(scores))
     stats = score_stats(scores[rows], background[rows])
     ok = fit | label.ignore_background
-    return LabelScores(label, ids, scores, ok, rejected, stats, effective_threshold(label, embedder.model_id, stats), fit)
+    threshold = effective_threshold(label, embedder.model_id, stats)
+    return LabelScores(label, ids, scores, ok, rejected, stats, threshold, fit, confirmed)
 
 
 def set_threshold(lib: Library, embedder: Embedder, name: str, threshold: float) -> Label:

@@ -38,11 +38,23 @@ class LabelEditing:
 
     def rename_label(self, old: str, new: str) -> None:
         write = self.dialog.tagging.write_xmp
-        self.dialog._call(lambda ctx: sync.rename_label(ctx.lib, old, new, write_xmp=write).name, self.dialog.reload)
+
+        def renamed(name: str) -> None:
+            # Said here, or the line under the list kept the last answer about the old name.
+            self.dialog.status.setText(f"Renamed “{old}” to “{name}”: its photos keep the tag under the new name.")
+            self.dialog.reload(name)
+
+        self.dialog._call(lambda ctx: sync.rename_label(ctx.lib, old, new, write_xmp=write).name, renamed)
 
     def delete_label(self, name: str) -> None:
         write = self.dialog.tagging.write_xmp
-        self.dialog._call(lambda ctx: sync.delete_label(ctx.lib, name, write_xmp=write), lambda _: self.dialog.reload())
+
+        def deleted(removed: int) -> None:
+            tags = f" and its {plural(removed, 'tag')}" if removed else ""
+            self.dialog.status.setText(f"Deleted “{name}”{tags}; no photo was touched.")
+            self.dialog.reload()
+
+        self.dialog._call(lambda ctx: sync.delete_label(ctx.lib, name, write_xmp=write), deleted)
 
     def add_starter_labels(self) -> None:
         def done(created: list[str]) -> None:

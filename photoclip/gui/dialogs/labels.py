@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app.label_counts import held_back, would_tag_text
+from photoclip.app.label_counts import empty_preview_text, held_back, near_line, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.app.words import plural
 from photoclip.core import tagging
@@ -77,6 +77,7 @@ class LabelsDialog(QDialog):
     slider: QSlider
     count_label: QLabel
     show_held_back: QCheckBox
+    show_near_line: QCheckBox
     background_rule: BackgroundRuleBox
     preview: PreviewGrid
     apply_button: QPushButton
@@ -106,6 +107,7 @@ class LabelsDialog(QDialog):
         self._generation = 0  # bumps on every selection change: late score results for another label are dropped
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
+        self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
         self.editing = LabelEditing(self)
         build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
@@ -202,6 +204,7 @@ class LabelsDialog(QDialog):
         self.descriptions.setPlainText("\n".join(label.descriptions) if label else "")
         self.background_rule.show_label(label)
         self.preview.clear()
+        self.preview.set_empty_text("")
         self._set_count(0, "")
         self._update_enabled()
         if name is None:
@@ -218,6 +221,10 @@ class LabelsDialog(QDialog):
     def _scores_loaded(self, generation: int, name: str, scores: LabelScores, paths: dict[int, str]) -> None:
         if generation != self._generation:
             return  # the user selected another label meanwhile
+        kept, self._kept_rule = self._kept_rule, None
+        if kept is not None and kept[0] == name:
+            scores = scores.with_background_rule(kept[1])
+            self.background_rule.setChecked(kept[1])
         self.scores, self.photo_paths = scores, paths
         if not len(scores.scores):
             self.histogram.set_message("No photo has been analysed with this model yet.")
@@ -243,8 +250,20 @@ class LabelsDialog(QDialog):
         held = held_back(self.scores, threshold)
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
-        shown = held if self.show_held_back.isChecked() else hits
-        self.preview.show_photos(shown, self.photo_paths)
+        near = self.show_near_line.isChecked()
+        shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
+        empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
+        self.preview.set_empty_text(empty)
+        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None)
+
+    def _show_changed(self, box: QCheckBox, on: bool) -> None:
+        # One choice of what the preview shows at a time: ticking one unticks the other.
+        other = self.show_near_line if box is self.show_held_back else self.show_held_back
+        if on and other.isChecked():
+            other.blockSignals(True)
+            other.setChecked(False)
+            other.blockSignals(False)
+        self._slider_moved()
 
     def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
@@ -262,6 +281,10 @@ class LabelsDialog(QDialog):
         name = self.current_name()
         if name is None:
             return
+        label = self.labels.get(name)
+        ticked = self.background_rule.isChecked()
+        # The answer reloads the label; a tick of the background rule not applied yet must survive it.
+        self._kept_rule = (name, ticked) if label is not None and ticked != label.ignore_background else None
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 

@@ -74,6 +74,11 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
         "tag them on its own. Right-click one and choose Yes to tag it anyway (the label learns from it)."
     )
     dialog.show_held_back.setEnabled(False)
+    dialog.show_near_line = QCheckBox("Show photos near the line", dialog)
+    dialog.show_near_line.setToolTip(
+        "The photos just past and just below the line: right-click one and say Yes or No. "
+        "These answers teach the label the most, and the line moves with them."
+    )
     dialog.background_rule = BackgroundRuleBox(dialog)
     dialog.preview = PreviewGrid(dialog.thumbs, dialog)
     dialog.apply_button = QPushButton("Apply", dialog)
@@ -100,7 +105,11 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     right_layout.addWidget(dialog.histogram, 1)
     right_layout.addWidget(dialog.slider)
     right_layout.addWidget(dialog.count_label)
-    right_layout.addWidget(dialog.show_held_back)
+    shows = QHBoxLayout()
+    shows.addWidget(dialog.show_held_back)
+    shows.addWidget(dialog.show_near_line)
+    shows.addStretch(1)
+    right_layout.addLayout(shows)
     right_layout.addWidget(dialog.background_rule)
     right_layout.addWidget(dialog.preview)
     buttons = QHBoxLayout()
@@ -134,7 +143,8 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     dialog.export_button.clicked.connect(dialog.editing.ask_export)
     dialog.save_descriptions_button.clicked.connect(dialog.save_descriptions)
     dialog.slider.valueChanged.connect(dialog._slider_moved)
-    dialog.show_held_back.toggled.connect(lambda _on: dialog._slider_moved())
+    dialog.show_held_back.toggled.connect(lambda on: dialog._show_changed(dialog.show_held_back, on))
+    dialog.show_near_line.toggled.connect(lambda on: dialog._show_changed(dialog.show_near_line, on))
     dialog.apply_button.clicked.connect(dialog.apply_threshold)
     dialog.reset_button.clicked.connect(dialog.reset_threshold)
     dialog.tag_all_button.clicked.connect(dialog.tag_library)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPainter, QPaintEvent
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from photoclip.app.words import score_text
 from photoclip.core.db import display_path
+from photoclip.core.tagging import past_line
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 
 PREVIEW_ICON = 72
@@ -24,6 +26,7 @@ class PreviewGrid(QListWidget):
         super().__init__(parent)
         self.thumbs = thumbs
         self.paths: dict[int, str] = {}
+        self.empty_text = ""  # said in the empty box: an empty white box told the walk's photographer nothing
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
         self.setGridSize(QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36))
@@ -36,16 +39,33 @@ class PreviewGrid(QListWidget):
         if thumbs is not None:
             thumbs.ready.connect(self._thumbnail_ready)
 
-    def show_photos(self, shown: Sequence[tuple[int, float]], paths: dict[int, str]) -> None:
-        """(photo id, score) pairs, best first; only the first PREVIEW_LIMIT are drawn."""
+    def show_photos(self, shown: Sequence[tuple[int, float]], paths: dict[int, str], line: float | None = None) -> None:
+        """(photo id, score) pairs, best first; only the first PREVIEW_LIMIT are drawn.
+        With `line`, each says which side of it it is on (photos near the line, to answer)."""
         self.paths = paths
         self.clear()
         for pid, score in shown[:PREVIEW_LIMIT]:
             path = paths.get(pid, "")
-            item = QListWidgetItem(score_text(score, 3), self)
+            text = score_text(score, 3)
+            if line is not None:
+                text = f"{'past' if past_line(np.array([score]), line)[0] else 'below'} · {text}"
+            item = QListWidgetItem(text, self)
             item.setData(Qt.ItemDataRole.UserRole, pid)
             item.setToolTip(f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}")
             self._set_icon(item)
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_text = text
+        self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.count() == 0 and self.empty_text:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            area = self.viewport().rect().adjusted(16, 16, -16, -16)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
+            painter.end()
 
     def selected_ids(self) -> list[int]:
         return [int(item.data(Qt.ItemDataRole.UserRole)) for item in self.selectedItems()]

@@ -305,9 +305,19 @@ class MainWindow(
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.model_service.ready.connect(dialog.set_embedder)
         dialog.changed.connect(self.apply_changes)
-        dialog.label_made.connect(self.open_labels)
+        dialog.label_made.connect(self._open_made_label)
         dialog.show()
         return dialog
+
+    def _open_made_label(self, name: str) -> None:
+        """A label just made from a suggestion: the Labels dialog says what happened and
+        what is next (the suggestion's photo count is a group, not what the line tags)."""
+        from photoclip.app.label_counts import made_label_text
+        from photoclip.gui.dialogs.labels import LabelsDialog  # imported here, as open_labels does
+
+        labels = self.open_labels(name)
+        assert isinstance(labels, LabelsDialog)
+        labels.status.setText(made_label_text(name))
 
     def about(self) -> None:
         QMessageBox.about(
