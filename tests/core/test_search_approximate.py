@@ -126,10 +126,14 @@ def test_dead_codes_never_come_back_and_a_replaced_photo_is_found_by_its_new_vec
     assert again.nearest_many(rows[:20], 10).tolist() == compressed.nearest_many(rows[:20], 10).tolist()
 
 
-def test_random_queries_with_the_default_candidates_equal_exact_ones(library, tmp_path, monkeypatch):
+def test_random_queries_with_a_shortlist_smaller_than_the_library_equal_exact_ones(library, tmp_path, monkeypatch):
+    """A shortlist of a third of the library, from near-lossless codes (one dimension a
+    code): the plumbing from scan to exact re-rank, where the scan does the choosing."""
     from photoclip.core.search import approximate as module
 
     monkeypatch.setattr(module, "EXACT_SUBSET", 0)
+    monkeypatch.setattr(module, "MIN_FETCH", 500)
+    monkeypatch.setattr(module, "DIMS_PER_CODE", 1)
     add_photos(library, tmp_path, random_vectors(1500))
     fast, slow = ready(approximate(library)), exact(library)
     for query in queries():
@@ -523,3 +527,83 @@ def test_the_shortlist_grows_with_the_library_between_its_bounds():
     assert shortlist_size(1_000) == shortlist_size(1_000_000) == MIN_FETCH  # 1M / 128 is under the floor
     assert shortlist_size(10_000_000) == 10_000_000 // SHORTLIST_SHARE > MIN_FETCH
     assert shortlist_size(10**10) == MAX_FETCH
+
+
+def test_a_filter_grows_the_shortlist_so_its_own_best_photos_are_among_it(library, tmp_path, monkeypatch):
+    """The default 4-dimension codes on random vectors: a filter letting a tenth of the
+    photos through keeps a tenth of a fixed shortlist, which missed most of the filter's
+    true top 10; the shortlist grows by the inverse share instead."""
+    from photoclip.core.search import approximate as module
+
+    monkeypatch.setattr(module, "EXACT_SUBSET", 0)
+    monkeypatch.setattr(module, "MIN_FETCH", 150)
+    ids = add_photos(library, tmp_path, random_vectors(3000, seed=4))
+    fast, slow = ready(approximate(library)), exact(library)
+    tenth = Filters(photo_ids=frozenset(ids[::10]))
+    for query in queries(10):
+        assert answers(fast, query, filters=tenth) == answers(slow, query, filters=tenth)
+        assert fast.approximate.answered == "approximate"
+
+
+def test_dead_copies_crowding_a_photo_do_not_hide_its_duplicate():
+    """Forty deleted near-copies of each of two similar photos: their dead codes fill the
+    first shortlists, and the two photos must still find each other (the index is far from
+    worn out, so nothing rebuilds it)."""
+    from photoclip.core.search.approximate import CompressedIndex, Coverage
+    from photoclip.core.search.duplicates import near_duplicate_groups
+    from photoclip.core.search.store import VectorIndex
+
+    rng = np.random.default_rng(0)
+    unit = lambda x: (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)  # noqa: E731
+    rest = unit(rng.standard_normal((3000, 64)))
+    q = unit(rng.standard_normal(64))
+    near = unit(q + 0.48 * unit(rng.standard_normal(64)))
+    copies = unit(np.vstack([q + 0.03 * rng.standard_normal((40, 64)), near + 0.03 * rng.standard_normal((40, 64))]))
+    rows = np.vstack([rest, [q], [near], copies])
+    ids = np.arange(1, len(rows) + 1)
+    compressed = CompressedIndex(Coverage("m", 64, 0, 0))
+    compressed.take(ids, rows)
+    compressed.drop(ids[3002:])
+    assert not compressed.worn_out()
+    assert list(compressed.nearest_many(rows[[3000]], 17)[0][:2]) == [3001, 3002]
+    library = VectorIndex("m")
+    library.ids, library.matrix, library.present = ids[:3002], rows[:3002], np.ones(3002, bool)
+    groups = [sorted(h.photo_id for h in g) for g in near_duplicate_groups(library, 0.85, approximate=compressed)]
+    assert groups == [sorted(h.photo_id for h in g) for g in near_duplicate_groups(library, 0.85)] == [[3001, 3002]]
+    everything_dead = CompressedIndex(Coverage("m", 64, 0, 0))
+    everything_dead.take(ids[:20], rows[:20])
+    everything_dead.drop(ids[:20])
+    assert near_duplicate_groups(library, 0.85, approximate=everything_dead) == []  # nothing to ask: no pairs, no error
+
+
+def test_a_file_whose_faiss_part_asks_for_terabytes_is_rebuilt_not_a_crash(library, tmp_path, forced):
+    """A checksum only catches accidents: a file written with a matching one (a bug, another
+    program) whose FAISS bytes hold a huge length made FAISS raise MemoryError through search."""
+    import json
+    import struct
+    import zlib
+
+    add_photos(library, tmp_path, random_vectors(300))
+    ready(approximate(library))
+    path = index_path(library.path, "fake")
+    data = path.read_bytes()
+    start = len(MAGIC) + 4
+    size = int.from_bytes(data[len(MAGIC) : start], "little")
+    header, body = json.loads(data[start : start + size]), bytearray(data[start + size :])
+    body[36:44] = struct.pack("<q", 1 << 40)  # a length field inside FAISS's own bytes
+    header["crc32"] = zlib.crc32(bytes(body))
+    text = json.dumps(header).encode()
+    path.write_bytes(MAGIC + len(text).to_bytes(4, "little") + text + bytes(body))
+    again = approximate(library)
+    assert again.approximate._load(DIM) is None
+    query = queries(1)[0]
+    assert answers(again, query) == answers(exact(library), query)  # exact meanwhile, rebuilt behind
+
+
+def test_one_vector_is_searched_exactly(library, tmp_path):
+    """Codebooks trained on one vector find nothing in FAISS: a library of one stays exact."""
+    add_photos(library, tmp_path, random_vectors(1))
+    searcher = approximate(library, approximate_from=1)
+    query = queries(1)[0]
+    assert len(answers(searcher, query)) == 1 and searcher.approximate.answered == "exact"
+    assert not searcher.approximate.enabled_for(searcher.index) and not searcher.approximate.rebuilding

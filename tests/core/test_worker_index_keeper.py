@@ -8,6 +8,7 @@ and answers from at once, and that below the setting nothing is read or written.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,24 @@ def test_below_the_setting_a_pass_reads_and_writes_nothing(library, tmp_path, mo
 
 def test_a_stop_request_ends_the_wait_for_a_build(library, tmp_path, monkeypatch):
     add_photos(library, tmp_path, random_vectors(150))
-    monkeypatch.setattr(ApproximateSearch, "_start_build", lambda *a: None)  # a build that never ends
-    assert not IndexKeeper(library.path, approximate_from=100).after_pass(library, "fake", stop=lambda: True)
+
+    def never_ending_build(self, *args):
+        self._building = threading.Thread(target=lambda: None)  # never started: "rebuilding" for ever
+        self._built_event.clear()
+
+    waits: list[float] = []
+
+    def wait_built(self, timeout):
+        waits.append(timeout)
+        assert len(waits) < 20, "the stop request was not heard"
+        return False
+
+    monkeypatch.setattr(ApproximateSearch, "_start_build", never_ending_build)
+    monkeypatch.setattr(ApproximateSearch, "wait_built", wait_built)
+    asked: list[int] = []
+    stop = lambda: asked.append(1) or len(asked) >= 3  # noqa: E731
+    assert not IndexKeeper(library.path, approximate_from=100).after_pass(library, "fake", stop=stop)
+    assert len(asked) == 3 and len(waits) == 2  # waited twice, then heard the third ask
 
 
 def _settings(home: Path, **values: object) -> None:

@@ -65,6 +65,9 @@ MAX_FETCH = 262_144
 # A filter that lets through at most this many photos is answered exactly over just those
 # photos: cheaper than asking the scan for enough candidates to survive it.
 EXACT_SUBSET = 50_000
+# Codebooks trained on one vector have 16 identical centroids, which leave FAISS's lookup
+# tables no range and it finds nothing: from two vectors on (a smaller library is exact).
+MIN_VECTORS = 2
 # Dead codes (removed vectors) past this share of the index: build a fresh one.
 REBUILD_SHARE = 0.2
 MAGIC = b"PHOTOCLIP-ANN-2\n"
@@ -217,13 +220,20 @@ class CompressedIndex:
         total = int(self.index.ntotal)
         if total == 0 or count <= 0:
             return np.full((len(queries), max(count, 0)), -1, np.int64)
-        # Dead codes may take places in the shortlist: ask for more, as many as there are.
+        rows = np.ascontiguousarray(queries, np.float32)
+        # Dead codes take places in a shortlist: ask for more, and twice as many again while
+        # a row still holds fewer than `count` live ones (dead copies crowding one photo's
+        # neighbourhood), until every code has been asked for.
         asked = min(total, count + min(self.coverage.worn, count))
-        _, places = self.index.search(np.ascontiguousarray(queries, np.float32), asked)
-        places = np.asarray(places, np.int64)
-        found = places >= 0
-        safe = np.where(found, places, 0)
-        live = found & self._alive[safe]
+        while True:
+            _, places = self.index.search(rows, asked)
+            places = np.asarray(places, np.int64)
+            found = places >= 0
+            safe = np.where(found, places, 0)
+            live = found & self._alive[safe]
+            if asked >= total or not self.coverage.worn or (live.sum(axis=1) >= count).all():
+                break
+            asked = min(total, 2 * asked)
         keys = np.where(live, self._keys[safe], -1)
         # Live keys first in each row, in the scan's order, then cut to `count`.
         order = np.argsort(~live, axis=1, kind="stable")
@@ -265,9 +275,17 @@ def _restore(body: bytes, code_bytes: int, count: int, dim: int) -> tuple[Any, n
     faiss = load_faiss()
     try:
         index = faiss.deserialize_index(np.frombuffer(body, np.uint8, code_bytes))
-    except RuntimeError as exc:
-        raise UnusableIndexFile(f"FAISS cannot read it ({exc})") from exc
-    if not isinstance(index, faiss.IndexPQFastScan) or index.d != dim or index.ntotal != count or not index.is_trained:
+    except (RuntimeError, MemoryError, ValueError) as exc:  # a size inside FAISS's bytes can ask for terabytes
+        raise UnusableIndexFile(f"FAISS cannot read it ({type(exc).__name__}: {exc})") from exc
+    if (
+        not isinstance(index, faiss.IndexPQFastScan)
+        or index.d != dim
+        or index.ntotal != count
+        or not index.is_trained
+        or index.metric_type != faiss.METRIC_INNER_PRODUCT
+        or _codes_for(dim) != index.pq.M
+        or index.pq.nbits != 4
+    ):
         raise UnusableIndexFile("FAISS reads something else in it")
     keys = np.frombuffer(body, "<i8", count, code_bytes).astype(np.int64)
     alive = np.frombuffer(body, np.uint8, count, code_bytes + 8 * count).astype(bool)
@@ -299,7 +317,7 @@ class ApproximateSearch:
         self._sorted_rows = np.empty(0, np.int64)
 
     def enabled_for(self, index: VectorIndex) -> bool:
-        return 0 < self.approximate_from <= len(index) and faiss_available()
+        return self.approximate_from > 0 and max(self.approximate_from, MIN_VECTORS) <= len(index) and faiss_available()
 
     def wait_built(self, timeout: float) -> bool:
         """Wait for a background build to finish (tests, and a command that wants the index now)."""
@@ -385,17 +403,21 @@ class ApproximateSearch:
         share = int(np.count_nonzero(allowed))
         if share == 0:
             return []
-        if share <= EXACT_SUBSET:
+        # A filter letting through a share of the photos keeps about that share of the
+        # candidates, so the shortlist grows by the inverse share; where that passes
+        # MAX_FETCH, scoring the filter's photos exactly is the cheaper way.
+        fetch = max(shortlist_size(len(index)), 2 * limit) * len(index) // share
+        exact = share <= EXACT_SUBSET or fetch > MAX_FETCH
+        if exact:
             rows = np.flatnonzero(allowed)
         else:
-            fetch = min(MAX_FETCH, max(shortlist_size(len(index)), 2 * limit * len(index) // share))
             rows = self._rows_of(index, compressed.nearest(query, fetch))
             rows = rows[allowed[rows]]
         scores = index.matrix[rows] @ query.astype(np.float32, copy=False)
         if min_score is not None:
             keep = scores >= min_score
             rows, scores = rows[keep], scores[keep]
-        if len(rows) < limit and share > EXACT_SUBSET:
+        if len(rows) < limit and not exact:
             return None  # the candidates ran out: they cannot prove there are no more results
         order = np.argsort(-scores, kind="stable")[:limit]
         self.answered = "approximate"
@@ -430,16 +452,25 @@ class ApproximateSearch:
             return None
 
     def _save(self, compressed: CompressedIndex) -> None:
-        if self.path is None:
+        """Write the index in use (the searcher's thread). Not while a build runs: the build
+        writes its own index, and a worn one written after it would replace the fresh file."""
+        if self.rebuilding:
             return
+        if self._write(compressed):
+            self._unsaved = 0
+
+    def _write(self, compressed: CompressedIndex) -> bool:
+        if self.path is None:
+            return False
         try:
             paths.write_atomically(self.path, compressed.to_bytes(), 0o600)
-            self._unsaved = 0
             if self._old_path is not None:
                 with contextlib.suppress(OSError):  # an earlier version's graph, replaced by this file
                     self._old_path.unlink(missing_ok=True)
         except OSError as exc:  # a full disk costs a rebuild next time, never a search
             log.warning("Could not write the search index file %s: %s", self.path, exc)
+            return False
+        return True
 
     def _start_build(self, index: VectorIndex, lib: Library) -> None:
         # A snapshot: the rows there now. Rows added or re-embedded meanwhile carry higher
@@ -455,7 +486,7 @@ class ApproximateSearch:
             try:
                 compressed = CompressedIndex(coverage)
                 compressed.take(ids, matrix)
-                self._save(compressed)
+                self._write(compressed)
                 self._built = compressed
             except Exception:  # the exact path keeps answering; say why there is no index
                 log.exception("Building the search index failed")

@@ -81,6 +81,8 @@ def _pairs_through_index(index: VectorIndex, approximate: CompressedIndex, thres
     sorted_ids = index.ids[order]
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     pending, count = np.flatnonzero(index.present), NEIGHBOURS
+    if len(approximate) == 0:  # no live code to ask
+        pending = pending[:0]
     while len(pending):
         asked = min(count + 1, len(approximate))  # +1: a photo finds itself
         step = max(1, GATHER_FLOATS // (asked * max(index.matrix.shape[1], 1)))
