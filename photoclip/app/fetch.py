@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from photoclip.core import paths
+from photoclip.core.cancel import CancelToken
 from photoclip.core.errors import PhotoclipError
 
 MAX_BYTES = 25 * 1024 * 1024
@@ -28,6 +29,7 @@ TIMEOUT = 15.0
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
 CHUNK = 64 * 1024
+CANCEL_POLL_S = 0.1  # how soon a cancelled download (a newer drop, the window closing) lets go
 IMAGE_SUFFIXES = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -49,22 +51,29 @@ def query_dir() -> Path:
     return target
 
 
-def fetch_image(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT) -> str:
+class FetchCancelled(FetchError):
+    pass
+
+
+def fetch_image(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT, cancel: CancelToken | None = None) -> str:
     """Download an image URL to the query folder within `timeout` seconds in all; returns its path.
 
-    Worker thread only. Raises FetchError with a sentence for people on any failure.
+    Worker thread only. Raises FetchError with a sentence for people on any failure, and
+    FetchCancelled within CANCEL_POLL_S of `cancel` being cancelled.
     """
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        kind, data, location = _get(url, deadline, timeout, max_bytes)
+        kind, data, location = _get(url, deadline, timeout, max_bytes, cancel or CancelToken())
         if location is None:
             return _store(data, IMAGE_SUFFIXES.get(kind, ".img"))
         url = urljoin(url, location)  # checked by the next _get before it connects
     raise FetchError(f"The address redirected more than {MAX_REDIRECTS} times.")
 
 
-def _get(url: str, deadline: float, timeout: float, max_bytes: int) -> tuple[str, bytes, str | None]:
+def _get(url: str, deadline: float, timeout: float, max_bytes: int, cancel: CancelToken) -> tuple[str, bytes, str | None]:
     """One request: (content type, body, None), or ("", b"", where it redirects to)."""
+    if cancel.cancelled:
+        raise FetchCancelled("The download was cancelled.")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         what = "The address" if not parts.scheme else f"The address ({parts.scheme}:)"
@@ -85,15 +94,18 @@ def _get(url: str, deadline: float, timeout: float, max_bytes: int) -> tuple[str
         conn.close()
         raise FetchError(f"Could not download the image: {exc}") from exc
     # The socket timeout bounds each read; this watchdog bounds them all together by
-    # shutting the socket at the deadline, which wakes up a read blocked on it. It holds
-    # the socket itself: the connection forgets it once an HTTP/1.0 response begins.
-    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (conn.sock,))
-    watchdog.name = "photoclip-fetch-deadline"
+    # shutting the socket at the deadline, or once the download is cancelled (the window
+    # closing joins this thread: it must not wait out the deadline), which wakes up a read
+    # blocked on it. It holds the socket itself: the connection forgets it once an
+    # HTTP/1.0 response begins.
+    finished = threading.Event()
+    watchdog = threading.Thread(target=_watch, args=(conn.sock, deadline, cancel, finished), name="photoclip-fetch-deadline")
     watchdog.start()
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("GET", target, headers={"User-Agent": "photoclip (image search)", "Accept": "image/*"})
         response = conn.getresponse()
+        _check_cancel(cancel)
         if time.monotonic() >= deadline:
             raise _too_slow(timeout)  # the watchdog cut the headers short: they are not the server's
         if response.status in REDIRECTS:
@@ -115,21 +127,42 @@ def _get(url: str, deadline: float, timeout: float, max_bytes: int) -> tuple[str
             if not chunk:
                 break
             data += chunk
+        _check_cancel(cancel)
         if time.monotonic() >= deadline:
             raise _too_slow(timeout)  # the watchdog cut it: what came is incomplete
         if len(data) > max_bytes:
             raise _too_large(max_bytes)
+        if length and length.isdigit() and len(data) < int(length):
+            # read1 reports a connection closed early as the end: half a JPEG is not the image.
+            raise FetchError(f"The download was cut off after {len(data)} of {int(length)} bytes; try again.")
         return kind, bytes(data), None
     except FetchError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
+        _check_cancel(cancel)
         if time.monotonic() >= deadline:
             raise _too_slow(timeout) from exc
         raise FetchError(f"Could not download the image: {exc}") from exc
     finally:
-        watchdog.cancel()
+        finished.set()
         watchdog.join()
         conn.close()
+
+
+def _watch(sock: socket.socket, deadline: float, cancel: CancelToken, finished: threading.Event) -> None:
+    """Shut `sock` at the deadline or on cancel, unless the request `finished` first."""
+    while not cancel.cancelled:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if finished.wait(min(left, CANCEL_POLL_S)):
+            return
+    _cut(sock)
+
+
+def _check_cancel(cancel: CancelToken) -> None:
+    if cancel.cancelled:
+        raise FetchCancelled("The download was cancelled.")
 
 
 def _cut(sock: socket.socket) -> None:

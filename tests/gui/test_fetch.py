@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.app.fetch import FetchError, fetch_image
+from photoclip.app.fetch import FetchCancelled, FetchError, fetch_image, query_dir
+from photoclip.core.cancel import CancelToken
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler, threading.Event], None]
 
@@ -150,3 +151,33 @@ def test_endless_redirects_stop(serve) -> None:
 
     with pytest.raises(FetchError, match="redirect"):
         fetch_image(serve(loop) + "/a", timeout=5.0)
+
+
+def test_a_body_cut_short_is_not_taken_for_the_image(serve, photo_dir: Path) -> None:
+    """Content-Length promises the whole JPEG, the server closes after its first 100 bytes."""
+    data = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+
+    def cut(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "image/jpeg")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data[:100])
+        request.close_connection = True
+
+    before = set(query_dir().iterdir())
+    with pytest.raises(FetchError, match="cut off after 100 of"):
+        fetch_image(serve(cut) + "/cat.jpg", timeout=5.0)
+    assert set(query_dir().iterdir()) == before  # no half image kept as a query
+
+
+def test_a_cancelled_download_lets_go_at_once(serve) -> None:
+    cancel = CancelToken()
+    url = serve(drip_body) + "/slow.jpg"
+    canceller = threading.Timer(0.3, cancel.cancel)
+    canceller.start()
+    started = time.monotonic()
+    with pytest.raises(FetchCancelled):
+        fetch_image(url, timeout=30.0, cancel=cancel)
+    assert time.monotonic() - started < 3.0  # not the 30 s deadline
+    canceller.join()

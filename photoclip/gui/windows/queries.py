@@ -16,7 +16,8 @@ from PySide6.QtGui import (
     QImage,
 )
 
-from photoclip.app.fetch import fetch_image, store_image_bytes
+from photoclip.app.fetch import FetchCancelled, fetch_image, store_image_bytes
+from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Photo
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.search import Filters, QueryTerm, Result, filter_photos, unknown_tags
@@ -46,6 +47,7 @@ TAGS_JOINED = " & "  # how the Tag box shows several tag chips, every one of the
 
 
 class Queries(WindowPart):
+    _drop_token: int | None = None  # the download or paste on its way to becoming the query
     # == queries ====================================================================================
 
     def filters(self) -> Filters:
@@ -324,8 +326,31 @@ class Queries(WindowPart):
         return False
 
     def _fetch_url(self, url: str) -> None:
+        self.forget_pending_drop()
         self.statusBar().showMessage(f"Downloading {url}…")
-        self.pool.run(lambda: fetch_image(url), self.search_image_file, self._query_failed)
+        self._start_drop(lambda cancel: fetch_image(url, cancel=cancel), self.search_image_file)
+
+    def _start_drop(self, job: Callable[[CancelToken], str], use: Callable[[str], None]) -> None:
+        """Run `job` in the pool; its file becomes the query only if nothing newer came first."""
+
+        def arrived(path: str) -> None:
+            self._drop_token = None
+            use(path)
+
+        def failed(exc: BaseException) -> None:
+            self._drop_token = None
+            if not isinstance(exc, FetchCancelled):
+                self._query_failed(exc)
+
+        self._drop_token = self.pool.submit(job, arrived, failed)
+
+    def forget_pending_drop(self) -> None:
+        """The query changed (typing, another drop): a download still running would overwrite
+        it when it lands, seconds later; it is stopped and its result dropped."""
+        token, self._drop_token = self._drop_token, None
+        if token is not None:
+            self.pool.cancel(token)  # the download lets go of its thread within a moment
+            self.pool.discard(token)
 
     def _search_qimage(self, image: QImage) -> None:
         def save() -> str:
@@ -337,7 +362,12 @@ class Queries(WindowPart):
             image.save(buffer, "PNG")  # type: ignore[call-overload]  # the binding takes a str; the stubs say bytes
             return store_image_bytes(bytes(buffer.data().data()), ".png")
 
-        self.pool.run(save, lambda path: self.search_bar.add_chip(ChipTerm("image", path, 1.0, "pasted image"), replace=True))
+        self.forget_pending_drop()
+
+        def use(path: str) -> None:
+            self.search_bar.add_chip(ChipTerm("image", path, 1.0, "pasted image"), replace=True)
+
+        self._start_drop(lambda _cancel: save(), use)
 
     def paste_image(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()

@@ -1,0 +1,91 @@
+"""URL drops while the download is slow: quitting does not wait for it, and a download that
+arrives after the user moved on to another query does not overwrite that query.
+
+The servers are the local http.server of test_fetch, each request waiting on an Event
+(never a sleep), so every step here is awaited.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QUrl
+
+from photoclip.gui.windows.main_window import MainWindow
+from tests.gui.test_fetch import serve  # noqa: F401  (the fixture)
+
+
+def held_image(data: bytes, arrived: threading.Event, release: threading.Event, finished: threading.Event):
+    """A server that answers with `data` once `release` is set (headers first, body after)."""
+
+    def answer(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        try:
+            request.send_response(200)
+            request.send_header("Content-Type", "image/jpeg")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.flush()
+            arrived.set()
+            while not (release.wait(0.05) or stop.is_set()):
+                pass
+            request.wfile.write(data)
+            request.wfile.flush()
+        finally:
+            finished.set()
+
+    return answer
+
+
+def drop_url(window: MainWindow, url: str) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl(url)])
+    assert window.handle_mime(mime)
+
+
+def test_quitting_during_a_slow_download_does_not_wait_for_it(window: MainWindow, qtbot, serve) -> None:  # noqa: F811
+    arrived, release, finished = threading.Event(), threading.Event(), threading.Event()
+    url = serve(held_image(b"\xff\xd8" * 10, arrived, release, finished)) + "/slow.jpg"
+    drop_url(window, url)
+    qtbot.waitUntil(arrived.is_set, timeout=10000)
+    started = time.monotonic()
+    window.shutdown()
+    # Before: the pool joined the download's thread, which ran to fetch's 15 s deadline.
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_download_that_arrives_after_the_user_typed_leaves_the_query_alone(
+    window: MainWindow,
+    qtbot,
+    serve,  # noqa: F811
+    photo_dir: Path,
+) -> None:
+    arrived, release, finished = threading.Event(), threading.Event(), threading.Event()
+    data = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+    drop_url(window, serve(held_image(data, arrived, release, finished)) + "/cat.jpg")
+    qtbot.waitUntil(arrived.is_set, timeout=10000)
+    qtbot.keyClicks(window.search_bar.edit, "red car")
+    release.set()
+    qtbot.waitUntil(finished.is_set, timeout=10000)
+    qtbot.waitUntil(lambda: window.pool.pending == 0 and not window.pool.busy, timeout=10000)
+    qtbot.wait(0)  # deliver anything the worker posted
+    assert window.search_bar.edit.text() == "red car"
+    assert [chip.term.kind for chip in window.search_bar.chips] == []
+
+
+def test_a_second_drop_wins_over_a_slow_first_one(window: MainWindow, qtbot, serve, photo_dir: Path) -> None:  # noqa: F811
+    arrived, release, finished = threading.Event(), threading.Event(), threading.Event()
+    slow = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+    drop_url(window, serve(held_image(slow, arrived, release, finished)) + "/first.jpg")
+    qtbot.waitUntil(arrived.is_set, timeout=10000)
+    second = photo_dir / "skimage_coffee.jpg"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(second))])
+    assert window.handle_mime(mime)
+    release.set()
+    qtbot.waitUntil(finished.is_set, timeout=10000)
+    qtbot.waitUntil(lambda: window.pool.pending == 0 and not window.pool.busy, timeout=10000)
+    qtbot.wait(0)
+    assert [chip.term.value for chip in window.search_bar.chips] == [str(second)]
