@@ -89,3 +89,17 @@ def test_a_second_drop_wins_over_a_slow_first_one(window: MainWindow, qtbot, ser
     qtbot.waitUntil(lambda: window.pool.pending == 0 and not window.pool.busy, timeout=10000)
     qtbot.wait(0)
     assert [chip.term.value for chip in window.search_bar.chips] == [str(second)]
+
+
+def test_a_fifo_a_device_and_a_data_address_are_refused_with_a_message(window: MainWindow, qtbot, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)  # opening it to read would block until a writer comes: nothing may open it
+    for url in (QUrl.fromLocalFile(str(fifo)), QUrl.fromLocalFile("/dev/zero"), QUrl("data:image/png;base64,iVBORw0KGgo=")):
+        window.statusBar().clearMessage()
+        mime = QMimeData()
+        mime.setUrls([url])
+        assert not window.handle_mime(mime)
+        assert "Only image files" in window.statusBar().currentMessage()
+        assert window.search_bar.chips == [] and window.pool.pending == 0
