@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import os
 import socket
 import tempfile
@@ -20,24 +21,31 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from PIL import Image, UnidentifiedImageError
+
 from photoclip.core import paths
 from photoclip.core.cancel import CancelToken
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, SkipFile
+from photoclip.core.media.decode import open_image
 
 MAX_BYTES = 25 * 1024 * 1024
 TIMEOUT = 15.0
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
 CHUNK = 64 * 1024
+SMALL_SIDE = 64  # the check decodes at about this size (JPEG's DCT scaling makes it cheap)
 CANCEL_POLL_S = 0.1  # how soon a cancelled download (a newer drop, the window closing) lets go
-IMAGE_SUFFIXES = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "image/gif": ".gif",
-    "image/bmp": ".bmp",
-    "image/tiff": ".tif",
-    "image/avif": ".avif",
+# Pillow's name of the format that a download turned out to be -> the query file's suffix.
+FORMAT_SUFFIXES = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+    "BMP": ".bmp",
+    "TIFF": ".tif",
+    "AVIF": ".avif",
+    "HEIF": ".heic",
 }
 
 
@@ -63,9 +71,9 @@ def fetch_image(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT, 
     """
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        kind, data, location = _get(url, deadline, timeout, max_bytes, cancel or CancelToken())
+        _kind, data, location = _get(url, deadline, timeout, max_bytes, cancel or CancelToken())
         if location is None:
-            return _store(data, IMAGE_SUFFIXES.get(kind, ".img"))
+            return _store(data, _readable_suffix(data))
         url = urljoin(url, location)  # checked by the next _get before it connects
     raise FetchError(f"The address redirected more than {MAX_REDIRECTS} times.")
 
@@ -163,6 +171,26 @@ def _watch(sock: socket.socket, deadline: float, cancel: CancelToken, finished: 
 def _check_cancel(cancel: CancelToken) -> None:
     if cancel.cancelled:
         raise FetchCancelled("The download was cancelled.")
+
+
+def _readable_suffix(data: bytes) -> str:
+    """The suffix of the image `data` is, once it decodes as the search will decode it.
+
+    A server's Content-Type is only its word: a sign-in page sent as image/jpeg, an SVG or
+    a header without pixels was kept and made the query, and the search then failed naming
+    a cache file the user never saw."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            suffix = FORMAT_SUFFIXES.get(img.format or "")
+        if suffix is None:
+            raise SkipFile(f"{img.format} images cannot be searched with")
+        open_image(f"download{suffix}", SMALL_SIDE, io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise FetchError("The address sent no image photoclip can read (not a picture format it knows).") from None
+    except (SkipFile, OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = exc.reason if isinstance(exc, SkipFile) else str(exc)
+        raise FetchError(f"The address sent no image photoclip can read ({reason}).") from None
+    return suffix
 
 
 def _cut(sock: socket.socket) -> None:

@@ -73,6 +73,17 @@ def test_a_download_that_arrives_after_the_user_typed_leaves_the_query_alone(
     qtbot.wait(0)  # deliver anything the worker posted
     assert window.search_bar.edit.text() == "red car"
     assert [chip.term.kind for chip in window.search_bar.chips] == []
+    assert "Downloading" not in window.statusBar().currentMessage()  # it no longer is
+
+
+def test_once_the_image_is_here_the_bar_no_longer_says_downloading(window: MainWindow, qtbot, serve, photo_dir: Path) -> None:  # noqa: F811
+    arrived, release, finished = threading.Event(), threading.Event(), threading.Event()
+    release.set()
+    data = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        drop_url(window, serve(held_image(data, arrived, release, finished)) + "/cat.jpg")
+        assert window.statusBar().currentMessage().startswith("Downloading")
+    assert "Downloading" not in window.statusBar().currentMessage()  # before: for good
 
 
 def test_a_second_drop_wins_over_a_slow_first_one(window: MainWindow, qtbot, serve, photo_dir: Path) -> None:  # noqa: F811

@@ -181,3 +181,38 @@ def test_a_cancelled_download_lets_go_at_once(serve) -> None:
         fetch_image(url, timeout=30.0, cancel=cancel)
     assert time.monotonic() - started < 3.0  # not the 30 s deadline
     canceller.join()
+
+
+def sends(kind: str, data: bytes) -> Handler:
+    def answer(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", kind)
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("image/jpeg", b"<!doctype html><html><body>Sign in to see this photo</body></html>"),
+        ("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>"),
+        ("image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40),
+    ],
+    ids=["html-called-jpeg", "svg", "png-header-only"],
+)
+def test_what_is_not_a_readable_image_is_refused_before_it_is_kept(serve, kind: str, body: bytes) -> None:
+    """Before: stored in the query folder and made the query; the search then failed naming
+    a cache file the user never saw, and the useless chip stayed in the bar."""
+    before = set(query_dir().iterdir())
+    with pytest.raises(FetchError, match="sent no image photoclip can read"):
+        fetch_image(serve(sends(kind, body)) + "/photo", timeout=5.0)
+    assert set(query_dir().iterdir()) == before
+
+
+def test_the_kept_file_is_named_by_what_the_image_is(serve, photo_dir: Path) -> None:
+    data = (photo_dir / "skimage_camera.png").read_bytes()
+    path = fetch_image(serve(sends("image/jpeg", data)) + "/camera", timeout=5.0)  # the server's type is wrong
+    assert path.endswith(".png") and Path(path).read_bytes() == data

@@ -48,6 +48,7 @@ TAGS_JOINED = " & "  # how the Tag box shows several tag chips, every one of the
 
 class Queries(WindowPart):
     _drop_token: int | None = None  # the download or paste on its way to becoming the query
+    _drop_message = ""  # what the status bar says while that download runs
     # == queries ====================================================================================
 
     def filters(self) -> Filters:
@@ -327,18 +328,19 @@ class Queries(WindowPart):
 
     def _fetch_url(self, url: str) -> None:
         self.forget_pending_drop()
-        self.statusBar().showMessage(f"Downloading {url}…")
+        self._drop_message = f"Downloading {url}…"
+        self.statusBar().showMessage(self._drop_message)
         self._start_drop(lambda cancel: fetch_image(url, cancel=cancel), self.search_image_file)
 
     def _start_drop(self, job: Callable[[CancelToken], str], use: Callable[[str], None]) -> None:
         """Run `job` in the pool; its file becomes the query only if nothing newer came first."""
 
         def arrived(path: str) -> None:
-            self._drop_token = None
+            self._end_drop()
             use(path)
 
         def failed(exc: BaseException) -> None:
-            self._drop_token = None
+            self._end_drop()
             if not isinstance(exc, FetchCancelled):
                 self._query_failed(exc)
 
@@ -347,10 +349,18 @@ class Queries(WindowPart):
     def forget_pending_drop(self) -> None:
         """The query changed (typing, another drop): a download still running would overwrite
         it when it lands, seconds later; it is stopped and its result dropped."""
-        token, self._drop_token = self._drop_token, None
+        token = self._drop_token
+        self._end_drop()
         if token is not None:
             self.pool.cancel(token)  # the download lets go of its thread within a moment
             self.pool.discard(token)
+
+    def _end_drop(self) -> None:
+        """No download is on its way: the status bar stops saying one is (it said so for good)."""
+        self._drop_token = None
+        if self._drop_message and self.statusBar().currentMessage() == self._drop_message:
+            self.statusBar().clearMessage()
+        self._drop_message = ""
 
     def _search_qimage(self, image: QImage) -> None:
         def save() -> str:
