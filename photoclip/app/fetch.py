@@ -10,11 +10,14 @@ to it (urllib would happily follow a redirect to ftp://).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import io
 import os
+import select
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -89,27 +92,35 @@ def _get(url: str, deadline: float, timeout: float, max_bytes: int, cancel: Canc
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _too_slow(timeout)
-    connection_type = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
+    https = parts.scheme.lower() == "https"
+    connection_type = http.client.HTTPSConnection if https else http.client.HTTPConnection
     try:
         if not parts.hostname:
             raise ValueError("no host name")
         conn = connection_type(parts.hostname, parts.port, timeout=remaining)
     except ValueError as exc:  # a malformed port or host
         raise FetchError(f"Could not download the image: the address is not valid ({exc}).") from exc
-    try:
-        conn.connect()  # bounded by the socket timeout, which is the time left
-    except OSError as exc:
-        conn.close()
-        raise FetchError(f"Could not download the image: {exc}") from exc
+    raw = _connect(conn.host, conn.port, deadline, timeout, cancel)
+    raw.settimeout(max(0.001, deadline - time.monotonic()))  # each read; the watchdog bounds them all
     # The socket timeout bounds each read; this watchdog bounds them all together by
     # shutting the socket at the deadline, or once the download is cancelled (the window
     # closing joins this thread: it must not wait out the deadline), which wakes up a read
     # blocked on it. It holds the socket itself: the connection forgets it once an
-    # HTTP/1.0 response begins.
+    # HTTP/1.0 response begins. The TLS handshake is inside its watch too.
     finished = threading.Event()
-    watchdog = threading.Thread(target=_watch, args=(conn.sock, deadline, cancel, finished), name="photoclip-fetch-deadline")
+    watched = [raw]
+    watchdog = threading.Thread(target=_watch, args=(watched, deadline, cancel, finished), name="photoclip-fetch-deadline")
     watchdog.start()
     try:
+        if https:
+            # HTTPSConnection wraps the socket it made itself; this one is made here, so that
+            # a cancel can stop its connect, and wrapped here the same way.
+            # The handshake waits for the server too: the watchdog must hold the TLS socket first.
+            tls = ssl.create_default_context().wrap_socket(raw, server_hostname=conn.host, do_handshake_on_connect=False)
+            watched[0] = tls
+            _check_cancel(cancel)  # a cut that came while it was being wrapped found no socket
+            tls.do_handshake()
+        conn.sock = watched[0]
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("GET", target, headers={"User-Agent": "photoclip (image search)", "Accept": "image/*"})
         response = conn.getresponse()
@@ -155,17 +166,55 @@ def _get(url: str, deadline: float, timeout: float, max_bytes: int, cancel: Canc
         finished.set()
         watchdog.join()
         conn.close()
+        raw.close()  # when the TLS handshake failed, the connection never held it
 
 
-def _watch(sock: socket.socket, deadline: float, cancel: CancelToken, finished: threading.Event) -> None:
-    """Shut `sock` at the deadline or on cancel, unless the request `finished` first."""
+def _connect(host: str, port: int, deadline: float, timeout: float, cancel: CancelToken) -> socket.socket:
+    """A connected socket, the connect waited for in short steps so that a cancel stops it.
+
+    A host that never answers (off, or a firewall dropping the attempt) held a blocking
+    connect to the deadline, and the window's close waited on it. The name lookup before
+    it still blocks (the system resolver cannot be interrupted)."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise FetchError(f"Could not download the image: {exc}") from exc
+    error: OSError | None = None
+    for family, kind, proto, _name, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            code = sock.connect_ex(address)
+            while code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+                _check_cancel(cancel)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _too_slow(timeout)
+                _, ready, failed = select.select([], [sock], [sock], min(left, CANCEL_POLL_S))
+                if ready or failed:
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                raise OSError(code, os.strerror(code))
+            sock.setblocking(True)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise FetchError(f"Could not download the image: {error or 'the host has no address'}")
+
+
+def _watch(watched: list[socket.socket], deadline: float, cancel: CancelToken, finished: threading.Event) -> None:
+    """Shut the socket in `watched` at the deadline or on cancel, unless the request `finished` first."""
     while not cancel.cancelled:
         left = deadline - time.monotonic()
         if left <= 0:
             break
         if finished.wait(min(left, CANCEL_POLL_S)):
             return
-    _cut(sock)
+    _cut(watched[0])
 
 
 def _check_cancel(cancel: CancelToken) -> None:
@@ -195,7 +244,9 @@ def _readable_suffix(data: bytes) -> str:
 
 def _cut(sock: socket.socket) -> None:
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        # socket's own shutdown, also for a TLS socket: ssl's would drop its state under the
+        # reading thread's feet; this only ends the connection, which wakes that read.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed
 

@@ -216,3 +216,89 @@ def test_the_kept_file_is_named_by_what_the_image_is(serve, photo_dir: Path) -> 
     data = (photo_dir / "skimage_camera.png").read_bytes()
     path = fetch_image(serve(sends("image/jpeg", data)) + "/camera", timeout=5.0)  # the server's type is wrong
     assert path.endswith(".png") and Path(path).read_bytes() == data
+
+
+def test_a_cancel_also_stops_a_connect_that_hangs() -> None:
+    """A host that drops the connection attempt (a firewall, a machine that is off): the SYN
+    goes unanswered. Here a listener whose one-place backlog is taken. Before, cancel (the
+    window closing) could not stop the connect: it waited out the deadline."""
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    first = socket.create_connection(full.getsockname(), timeout=2.0)  # takes the one place
+    cancel = CancelToken()
+    canceller = threading.Timer(0.3, cancel.cancel)
+    canceller.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchCancelled):
+            fetch_image(f"http://127.0.0.1:{full.getsockname()[1]}/cat.jpg", timeout=20.0, cancel=cancel)
+        assert time.monotonic() - started < 3.0
+    finally:
+        canceller.join()
+        first.close()
+        full.close()
+
+
+def test_a_cancel_also_stops_a_tls_handshake_that_hangs() -> None:
+    """An https address whose server takes the connection and never answers the handshake."""
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+    cancel = CancelToken()
+    canceller = threading.Timer(0.3, cancel.cancel)
+    canceller.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchCancelled):
+            fetch_image(f"https://127.0.0.1:{mute.getsockname()[1]}/cat.jpg", timeout=20.0, cancel=cancel)
+        assert time.monotonic() - started < 3.0
+    finally:
+        canceller.join()
+        mute.close()
+
+
+def test_https_is_fetched_through_the_socket_fetch_connects_itself(serve, tmp_path: Path, photo_dir: Path, monkeypatch) -> None:
+    """fetch wraps its own socket in TLS (so that a cancel can stop the connect): with a
+    certificate the client trusts, an https image arrives whole and the name is checked."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from photoclip.app import fetch
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    name = ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *name, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    data = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+    base = serve(sends("image/jpeg", data))
+    server = socket.create_server(("127.0.0.1", 0))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    port = int(base.rsplit(":", 1)[1])
+
+    def relay() -> None:
+        """TLS outside, the plain test server inside."""
+        client, _ = server.accept()
+        with server_context.wrap_socket(client, server_side=True) as tls, socket.create_connection(("127.0.0.1", port)) as plain:
+            request = tls.recv(65536)
+            plain.sendall(request)
+            while chunk := plain.recv(65536):
+                tls.sendall(chunk)
+
+    thread = threading.Thread(target=relay, name="test-tls-relay")
+    thread.start()
+    client_context = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(fetch.ssl, "create_default_context", lambda: client_context)
+    try:
+        path = fetch_image(f"https://localhost:{server.getsockname()[1]}/cat.jpg", timeout=10.0)
+        assert Path(path).read_bytes() == data
+    finally:
+        thread.join(10)
+        server.close()
