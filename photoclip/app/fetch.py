@@ -18,7 +18,6 @@ import os
 import select
 import socket
 import ssl
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -56,9 +55,15 @@ class FetchError(PhotoclipError):
     pass
 
 
+_swept: set[Path] = set()  # query folders cleared of killed writes' leftovers, once per process
+
+
 def query_dir() -> Path:
     target = paths.cache_dir() / "queries"
     target.mkdir(parents=True, exist_ok=True)
+    if target not in _swept:
+        _swept.add(target)
+        paths.remove_stale_temps(target)
     return target
 
 
@@ -268,8 +273,9 @@ def _store(data: bytes, suffix: str) -> str:
     digest = hashlib.blake2b(data, digest_size=12).hexdigest()
     target = query_dir() / f"{digest}{suffix}"
     if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=suffix)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        try:
+            # Its temp is named by this process: one a kill leaves is cleared by the next.
+            paths.write_atomically(target, data)
+        except OSError as exc:
+            raise FetchError(f"Could not keep the image to search with: {exc.strerror or exc}.") from exc
     return str(target)

@@ -302,3 +302,33 @@ def test_https_is_fetched_through_the_socket_fetch_connects_itself(serve, tmp_pa
     finally:
         thread.join(10)
         server.close()
+
+
+def test_a_query_image_that_cannot_be_kept_leaves_no_temp_file(photo_dir: Path, monkeypatch) -> None:
+    """The disk full (here: the rename refused): before, a .tmp- file stayed in the query
+    folder for good and the error was an OSError, which the window reports as a crash."""
+    from photoclip.app import fetch
+
+    def refuse(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fetch.os, "replace", refuse)
+    with pytest.raises(FetchError, match="Could not keep the image to search with: No space left"):
+        fetch.store_image_bytes((photo_dir / "skimage_camera.png").read_bytes())
+    monkeypatch.undo()
+    assert list(query_dir().iterdir()) == []
+
+
+def test_the_temp_of_a_killed_query_write_is_cleared(isolated_home: Path) -> None:
+    import subprocess
+    import sys
+
+    from photoclip.core import paths
+
+    folder = paths.cache_dir() / "queries"
+    folder.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    left = folder / f".0123abcd.png{paths.TEMP_MARKER}{int(dead.stdout)}-0badcafe"
+    left.write_bytes(b"\x89PNG half")
+    assert query_dir() == folder
+    assert not left.exists()
