@@ -332,3 +332,18 @@ def test_the_temp_of_a_killed_query_write_is_cleared(isolated_home: Path) -> Non
     left.write_bytes(b"\x89PNG half")
     assert query_dir() == folder
     assert not left.exists()
+
+
+def test_an_endless_body_without_a_length_stops_at_the_cap(serve) -> None:
+    """No Content-Length, the connection never ends: the cap, not the memory, decides."""
+
+    def endless(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "image/jpeg")
+        request.end_headers()
+        block = b"\xff" * 65536
+        while not stop.is_set():
+            request.wfile.write(block)
+
+    with pytest.raises(FetchError, match="larger than 1 MB"):
+        fetch_image(serve(endless) + "/big.jpg", max_bytes=1024 * 1024, timeout=10.0)
