@@ -10,6 +10,8 @@ to it (urllib would happily follow a redirect to ftp://).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import errno
 import hashlib
 import http.client
@@ -21,7 +23,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
@@ -262,6 +264,25 @@ def _too_slow(timeout: float) -> FetchError:
 
 def _too_large(max_bytes: int) -> FetchError:
     return FetchError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+
+
+def image_from_data_url(text: str, max_bytes: int = MAX_BYTES) -> str:
+    """A `data:` address (a browser drags an inline picture as one) kept as a query file.
+
+    Worker thread only: the text may be megabytes. Only base64 data is taken (an image is
+    never sent as percent-escaped text); the same size cap and image check as a download."""
+    header, comma, payload = text.partition(",")
+    if not comma or not header.lower().startswith("data:") or not header.lower().endswith(";base64"):
+        raise FetchError("The dropped data: address holds no base64 image.")
+    if len(payload) * 3 // 4 > max_bytes + 3:
+        raise _too_large(max_bytes)
+    try:
+        data = base64.b64decode(unquote(payload), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FetchError(f"The dropped data: address is damaged ({exc}).") from None
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    return _store(data, _readable_suffix(data))
 
 
 def store_image_bytes(data: bytes, suffix: str = ".png") -> str:

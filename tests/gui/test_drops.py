@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QUrl
 
 from photoclip.gui.windows.main_window import MainWindow
@@ -102,15 +103,38 @@ def test_a_second_drop_wins_over_a_slow_first_one(window: MainWindow, qtbot, ser
     assert [chip.term.value for chip in window.search_bar.chips] == [str(second)]
 
 
-def test_a_fifo_a_device_and_a_data_address_are_refused_with_a_message(window: MainWindow, qtbot, tmp_path: Path) -> None:
+def test_a_fifo_a_device_and_a_data_address_of_text_are_refused_with_a_message(window: MainWindow, qtbot, tmp_path: Path) -> None:
     import os
 
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)  # opening it to read would block until a writer comes: nothing may open it
-    for url in (QUrl.fromLocalFile(str(fifo)), QUrl.fromLocalFile("/dev/zero"), QUrl("data:image/png;base64,iVBORw0KGgo=")):
+    for url in (QUrl.fromLocalFile(str(fifo)), QUrl.fromLocalFile("/dev/zero"), QUrl("data:text/plain,hello")):
         window.statusBar().clearMessage()
         mime = QMimeData()
         mime.setUrls([url])
         assert not window.handle_mime(mime)
         assert "Only image files" in window.statusBar().currentMessage()
         assert window.search_bar.chips == [] and window.pool.pending == 0
+
+
+def test_a_dropped_data_address_of_an_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:
+    """A browser drags an inline picture as a data: address. Before: 'Only image files…'."""
+    import base64
+
+    data = (photo_dir / "skimage_grass.png").read_bytes()
+    mime = QMimeData()
+    mime.setUrls([QUrl("data:image/png;base64," + base64.b64encode(data).decode())])
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        assert window.handle_mime(mime)
+    chip = window.search_bar.chips[0]
+    assert chip.term.kind == "image" and chip.term.label == "dropped image"
+    assert Path(str(chip.term.value)).read_bytes() == data
+    assert window.grid_model.entry(0).score == pytest.approx(1.0, abs=0.02)  # the same pixels as a library photo
+
+
+def test_a_damaged_data_address_says_so(window: MainWindow, qtbot) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl("data:image/png;base64,iVBORw0K!!!not base64")])
+    assert window.handle_mime(mime)
+    qtbot.waitUntil(lambda: "damaged" in window.statusBar().currentMessage(), timeout=10000)
+    assert window.search_bar.chips == []

@@ -347,3 +347,21 @@ def test_an_endless_body_without_a_length_stops_at_the_cap(serve) -> None:
 
     with pytest.raises(FetchError, match="larger than 1 MB"):
         fetch_image(serve(endless) + "/big.jpg", max_bytes=1024 * 1024, timeout=10.0)
+
+
+def test_data_addresses(photo_dir: Path) -> None:
+    import base64
+
+    from photoclip.app.fetch import image_from_data_url
+
+    data = (photo_dir / "skimage_camera.png").read_bytes()
+    text = "data:image/png;base64," + base64.b64encode(data).decode()
+    assert Path(image_from_data_url(text)).read_bytes() == data
+    with pytest.raises(FetchError, match="larger than"):
+        image_from_data_url(text, max_bytes=1000)
+    with pytest.raises(FetchError, match="no base64 image"):
+        image_from_data_url("data:image/png,%89PNG")
+    with pytest.raises(FetchError, match="damaged"):
+        image_from_data_url("data:image/png;base64,@@@@")
+    with pytest.raises(FetchError, match="sent no image photoclip can read"):
+        image_from_data_url("data:image/png;base64," + base64.b64encode(b"<html>").decode())

@@ -16,7 +16,7 @@ from PySide6.QtGui import (
     QImage,
 )
 
-from photoclip.app.fetch import FetchCancelled, fetch_image, store_image_bytes
+from photoclip.app.fetch import FetchCancelled, fetch_image, image_from_data_url, store_image_bytes
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Photo
 from photoclip.core.errors import PhotoclipError
@@ -313,6 +313,9 @@ class Queries(WindowPart):
             elif url.scheme() in ("http", "https"):
                 self._fetch_url(url.toString())
                 return True
+            elif url.scheme() == "data" and url.path().lower().startswith("image/"):
+                self._take_data_url(url.toString())  # a browser drags an inline picture so
+                return True
         for folder in folders:
             self.add_folder(folder)
         if folders:
@@ -331,6 +334,14 @@ class Queries(WindowPart):
         self._drop_message = f"Downloading {url}…"
         self.statusBar().showMessage(self._drop_message)
         self._start_drop(lambda cancel: fetch_image(url, cancel=cancel), self.search_image_file)
+
+    def _take_data_url(self, text: str) -> None:
+        self.forget_pending_drop()
+
+        def use(path: str) -> None:
+            self.search_bar.add_chip(ChipTerm("image", path, 1.0, "dropped image"), replace=True)
+
+        self._start_drop(lambda _cancel: image_from_data_url(text), use)
 
     def _start_drop(self, job: Callable[[CancelToken], str], use: Callable[[str], None]) -> None:
         """Run `job` in the pool; its file becomes the query only if nothing newer came first."""
