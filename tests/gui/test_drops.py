@@ -112,9 +112,33 @@ def test_a_fifo_a_device_and_a_data_address_of_text_are_refused_with_a_message(w
         window.statusBar().clearMessage()
         mime = QMimeData()
         mime.setUrls([url])
-        assert not window.handle_mime(mime)
-        assert "Only image files" in window.statusBar().currentMessage()
-        assert window.search_bar.chips == [] and window.pool.pending == 0
+        window.handle_mime(mime)  # a local path is accepted, then looked at in a worker
+        qtbot.waitUntil(lambda: "Only image files" in window.statusBar().currentMessage(), timeout=10000)
+        assert window.search_bar.chips == []
+        qtbot.waitUntil(lambda: window.pool.pending == 0, timeout=10000)
+
+
+def test_the_window_never_looks_at_a_dropped_path_itself(window: MainWindow, qtbot, photo_dir: Path, monkeypatch) -> None:
+    """A file on a network drive that is asleep answers its first stat after seconds: the
+    window froze for them at the drop. Every stat of the dropped path is watched here."""
+    import os
+
+    target = str(photo_dir / "skimage_coffee.jpg")
+    real_stat = os.stat
+    from_window: list[str] = []
+
+    def stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.fspath(path) == target and threading.current_thread() is threading.main_thread():
+            from_window.append(target)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(target)])
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        assert window.handle_mime(mime)
+    assert [chip.term.value for chip in window.search_bar.chips] == [target]
+    assert from_window == []
 
 
 def test_a_dropped_data_address_of_an_image_searches_with_it(window: MainWindow, qtbot, photo_dir: Path) -> None:

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from PySide6.QtCore import QDate, QItemSelectionModel, QMimeData, Qt
 from PySide6.QtGui import (
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+NOT_DROPPABLE = "Only image files, folders and http(s) image addresses can be dropped."
 
 TAGS_JOINED = " & "  # how the Tag box shows several tag chips, every one of them required
 
@@ -301,33 +304,41 @@ class Queries(WindowPart):
 
     def handle_mime(self, mime: QMimeData) -> bool:
         """A drop or paste: folders are added, an image (file, URL or data) becomes the query."""
-        folders = []
+        local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        if local:
+            self._take_local_paths(local)
+            return True
         for url in mime.urls():
-            if url.isLocalFile():
-                path = url.toLocalFile()
-                if os.path.isdir(path):
-                    folders.append(path)
-                elif os.path.isfile(path):
-                    self.search_image_file(path)
-                    return True
-            elif url.scheme() in ("http", "https"):
+            if url.scheme() in ("http", "https"):
                 self._fetch_url(url.toString())
                 return True
-            elif url.scheme() == "data" and url.path().lower().startswith("image/"):
+            if url.scheme() == "data" and url.path().lower().startswith("image/"):
                 self._take_data_url(url.toString())  # a browser drags an inline picture so
                 return True
-        for folder in folders:
-            self.add_folder(folder)
-        if folders:
-            return True
         if mime.hasImage():
             image = mime.imageData()
             if isinstance(image, QImage) and not image.isNull():
                 self._search_qimage(image)
                 return True
         if mime.urls():
-            self.statusBar().showMessage("Only image files, folders and http(s) image addresses can be dropped.", 6000)
+            self.statusBar().showMessage(NOT_DROPPABLE, 6000)
         return False
+
+    def _take_local_paths(self, paths: list[str]) -> None:
+        """Dropped files and folders, looked at in a worker: a folder on a sleeping network
+        drive can take seconds to answer, and the window froze for them at the drop."""
+        self.forget_pending_drop()
+
+        def use(found: tuple[list[str], str | None]) -> None:
+            folders, image = found
+            if image is not None:
+                self.search_image_file(image)
+            for folder in folders if image is None else ():
+                self.add_folder(folder)
+            if image is None and not folders:
+                self.statusBar().showMessage(NOT_DROPPABLE, 6000)
+
+        self._start_drop(lambda _cancel: sort_dropped(paths), use)
 
     def _fetch_url(self, url: str) -> None:
         self.forget_pending_drop()
@@ -343,7 +354,7 @@ class Queries(WindowPart):
 
         self._start_drop(lambda _cancel: image_from_data_url(text), use)
 
-    def _start_drop(self, job: Callable[[CancelToken], str], use: Callable[[str], None]) -> None:
+    def _start_drop(self, job: Callable[[CancelToken], Any], use: Callable[[Any], None]) -> None:
         """Run `job` in the pool; its file becomes the query only if nothing newer came first."""
 
         def arrived(path: str) -> None:
@@ -397,3 +408,15 @@ class Queries(WindowPart):
 
 
 # -- helpers that run in workers ---------------------------------------------
+
+
+def sort_dropped(paths: list[str]) -> tuple[list[str], str | None]:
+    """(the folders, the first regular file): that file is the query, else the folders are added.
+    A FIFO or a device is neither (it is never opened)."""
+    folders = []
+    for path in paths:
+        if os.path.isdir(path):
+            folders.append(path)
+        elif os.path.isfile(path):
+            return folders, path
+    return folders, None
