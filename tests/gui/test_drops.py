@@ -81,9 +81,11 @@ def test_once_the_image_is_here_the_bar_no_longer_says_downloading(window: MainW
     arrived, release, finished = threading.Event(), threading.Event(), threading.Event()
     release.set()
     data = (photo_dir / "skimage_chelsea.jpg").read_bytes()
+    before = sorted(photo_dir.rglob("*"))
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
         drop_url(window, serve(held_image(data, arrived, release, finished)) + "/cat.jpg")
         assert window.statusBar().currentMessage().startswith("Downloading")
+    assert sorted(photo_dir.rglob("*")) == before  # kept in the cache, never beside the photos
     assert "Downloading" not in window.statusBar().currentMessage()  # before: for good
 
 
@@ -146,10 +148,12 @@ def test_a_dropped_data_address_of_an_image_searches_with_it(window: MainWindow,
     import base64
 
     data = (photo_dir / "skimage_grass.png").read_bytes()
+    before = sorted(photo_dir.rglob("*"))
     mime = QMimeData()
     mime.setUrls([QUrl("data:image/png;base64," + base64.b64encode(data).decode())])
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
         assert window.handle_mime(mime)
+    assert sorted(photo_dir.rglob("*")) == before  # kept in the cache, never beside the photos
     chip = window.search_bar.chips[0]
     assert chip.term.kind == "image" and chip.term.label == "dropped image"
     assert Path(str(chip.term.value)).read_bytes() == data
