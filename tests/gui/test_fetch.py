@@ -365,3 +365,27 @@ def test_data_addresses(photo_dir: Path) -> None:
         image_from_data_url("data:image/png;base64,@@@@")
     with pytest.raises(FetchError, match="sent no image photoclip can read"):
         image_from_data_url("data:image/png;base64," + base64.b64encode(b"<html>").decode())
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "message"),
+    [
+        (404, "text/html", "server answered 404 Not Found"),
+        (500, "image/jpeg", "server answered 500 Internal Server Error"),
+        (200, "text/html", r"not an image \(it is text/html\)"),
+    ],
+)
+def test_an_error_page_or_a_web_page_is_said_in_one_line(serve, status: int, kind: str, message: str) -> None:
+    def page(request: http.server.BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        body = b"<!doctype html><title>Oops</title>"
+        request.send_response(status)
+        request.send_header("Content-Type", kind)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    before = set(query_dir().iterdir())
+    with pytest.raises(FetchError, match=message) as caught:
+        fetch_image(serve(page) + "/photo.jpg", timeout=5.0)
+    assert "\n" not in str(caught.value)
+    assert set(query_dir().iterdir()) == before
