@@ -5,7 +5,9 @@ takes a path. Fetching runs in a worker thread (blocking is fine there), http(s)
 with a size cap and ONE deadline for the whole download: a socket timeout bounds each
 read only, so a server dripping a byte at a time would hold it for ever. Redirects are
 followed by hand, so an address that is not http(s) is refused before anything connects
-to it (urllib would happily follow a redirect to ftp://).
+to it (urllib would happily follow a redirect to ftp://). A cancel (a newer query, the
+window closing) stops every step within a moment: the name lookup, the connect, the TLS
+handshake and each read. What arrives is kept only once it decodes as an image.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from PIL import Image, UnidentifiedImageError
@@ -181,11 +184,8 @@ def _connect(host: str, port: int, deadline: float, timeout: float, cancel: Canc
 
     A host that never answers (off, or a firewall dropping the attempt) held a blocking
     connect to the deadline, and the window's close waited on it. The name lookup before
-    it still blocks (the system resolver cannot be interrupted)."""
-    try:
-        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise FetchError(f"Could not download the image: {exc}") from exc
+    it is waited for the same way (see _resolve)."""
+    addresses = _resolve(host, port, deadline, timeout, cancel)
     error: OSError | None = None
     for family, kind, proto, _name, address in addresses:
         sock = socket.socket(family, kind, proto)
@@ -211,6 +211,34 @@ def _connect(host: str, port: int, deadline: float, timeout: float, cancel: Canc
             sock.close()
             raise
     raise FetchError(f"Could not download the image: {error or 'the host has no address'}")
+
+
+def _resolve(host: str, port: int, deadline: float, timeout: float, cancel: CancelToken) -> list[Any]:
+    """The host's addresses. The system resolver cannot be interrupted (a DNS server that
+    does not answer holds it for its own timeouts): it runs in a thread of its own, left to
+    end by itself when the download is cancelled or out of time."""
+    found: list[Any] = []
+    failed: list[OSError] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            failed.append(exc)
+        finally:
+            done.set()
+
+    lookup = threading.Thread(target=look_up, name="photoclip-fetch-lookup", daemon=True)
+    lookup.start()
+    while not done.wait(min(CANCEL_POLL_S, max(0.0, deadline - time.monotonic()))):
+        _check_cancel(cancel)
+        if time.monotonic() >= deadline:
+            raise _too_slow(timeout)
+    lookup.join()  # it has answered: this only waits for the thread's last instructions
+    if failed:
+        raise FetchError(f"Could not download the image: {failed[0]}") from failed[0]
+    return found
 
 
 def _watch(watched: list[socket.socket], deadline: float, cancel: CancelToken, finished: threading.Event) -> None:

@@ -389,3 +389,45 @@ def test_an_error_page_or_a_web_page_is_said_in_one_line(serve, status: int, kin
         fetch_image(serve(page) + "/photo.jpg", timeout=5.0)
     assert "\n" not in str(caught.value)
     assert set(query_dir().iterdir()) == before
+
+
+def test_a_cancel_also_stops_a_name_lookup_that_hangs(monkeypatch) -> None:
+    """The system resolver can take its time (a DNS server that does not answer): here it
+    waits until the test lets it go. Before, a cancel had to wait for it, and so did closing."""
+    from photoclip.app import fetch
+
+    asked, answer = threading.Event(), threading.Event()
+    real = socket.getaddrinfo
+
+    def stuck(host: str, *args: object, **kwargs: object) -> object:
+        if host != "photos.example.net":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        asked.set()
+        answer.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", stuck)
+    cancel = CancelToken()
+    result: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            fetch_image("http://photos.example.net/cat.jpg", timeout=20.0, cancel=cancel)
+        except BaseException as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=download, name="test-download")
+    worker.start()
+    try:
+        assert asked.wait(10)
+        started = time.monotonic()
+        cancel.cancel()
+        worker.join(3.0)
+        assert not worker.is_alive() and time.monotonic() - started < 3.0
+        assert len(result) == 1 and isinstance(result[0], FetchCancelled)
+    finally:
+        answer.set()  # the lookup thread ends too
+        worker.join()
+        for thread in threading.enumerate():
+            if thread.name == "photoclip-fetch-lookup":
+                thread.join()
