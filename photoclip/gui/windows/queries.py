@@ -355,11 +355,11 @@ class Queries(WindowPart):
         self._start_drop(lambda _cancel: image_from_data_url(text), use)
 
     def _start_drop(self, job: Callable[[CancelToken], Any], use: Callable[[Any], None]) -> None:
-        """Run `job` in the pool; its file becomes the query only if nothing newer came first."""
+        """Run `job` in the pool; `use` gets its result only if nothing newer came first."""
 
-        def arrived(path: str) -> None:
+        def arrived(result: Any) -> None:
             self._end_drop()
-            use(path)
+            use(result)
 
         def failed(exc: BaseException) -> None:
             self._end_drop()
