@@ -1,6 +1,6 @@
 """SIGKILL during `import-vectors` (tests/core/killpoint.py stops it at a chosen call):
 afterwards `photoclip status` exits 0, and a rerun finishes with every photo and every
-vector exactly once, as an import never interrupted would have left them."""
+vector (and a sidecar's keywords) exactly once, as an import never interrupted would have left them."""
 
 from __future__ import annotations
 
@@ -28,17 +28,30 @@ def archive(photo_dir: Path, tmp_path: Path, tiny_weights: Path) -> Path:
     from photoclip.core.model import FakeEmbedder, ModelChoice, model_id_for
 
     model_id = model_id_for(ModelChoice(TINY_MODEL, str(tiny_weights)))
+    # Another app's keywords beside a photo of the second shard: imported with the photo.
+    (photo_dir / "skimage_coffee.jpg.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "<dc:subject><rdf:Bag><rdf:li>espresso</rdf:li><rdf:li>morning</rdf:li></rdf:Bag></dc:subject>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
     out = tmp_path / "archive"
     make_archive(photo_dir, out, FakeEmbedder(dim=TINY_DIM, model_id=model_id), shard_size=3)
     return out
 
 
-def rows(db: Path) -> tuple[list[bytes], list[tuple[bytes, str]]]:
+def rows(db: Path) -> tuple[list[bytes], list[tuple[bytes, str]], list[tuple[bytes, str, str]]]:
     with sqlite3.connect(db) as conn:
         photos = [p for (p,) in conn.execute("SELECT path FROM photos ORDER BY path")]
         vectors = list(conn.execute("SELECT p.path, v.model_id FROM vectors v JOIN photos p ON p.id = v.photo_id ORDER BY p.path"))
+        tags = list(
+            conn.execute(
+                "SELECT p.path, l.name, t.source FROM tags t JOIN photos p ON p.id = t.photo_id JOIN labels l ON l.id = t.label_id"
+                " ORDER BY p.path, l.name"
+            )
+        )
     conn.close()
-    return photos, vectors
+    return photos, vectors, tags
 
 
 @pytest.mark.parametrize(
@@ -57,7 +70,7 @@ def test_import_vectors_killed_then_run_again(env, tmp_path, archive, tiny_weigh
     done = photoclip({**env, "PHOTOCLIP_DB": str(tmp_path / "whole.db")}, *args)
     assert done.returncode == 0, done.stderr
     expected = rows(tmp_path / "whole.db")
-    assert len(expected[0]) == len(expected[1]) == 8
+    assert len(expected[0]) == len(expected[1]) == 8 and [t[1] for t in expected[2]] == ["espresso", "morning"]
 
     kill_at(env, target, when, nth, *args)
     assert_library_opens(env)
