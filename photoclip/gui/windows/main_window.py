@@ -129,6 +129,8 @@ class MainWindow(
 
     def _connect(self) -> None:
         self.search_bar.text_edited.connect(self.typing_timer.start)
+        self.search_bar.text_edited.connect(self.forget_pending_drop)
+        self.search_bar.query_changed.connect(self.forget_pending_drop)
         self.search_bar.query_changed.connect(self.run_query)
         self.search_bar.image_dropped.connect(self.handle_mime)
         self.search_bar.results_requested.connect(self.focus_results)
