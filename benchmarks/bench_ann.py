@@ -185,7 +185,7 @@ def binary_candidate() -> Candidate:
     return Candidate("binary-scan+rerank", build, search, lambda index: int(index.ntotal) * DIM // 8, settings)  # type: ignore[attr-defined]
 
 
-def photoclip_candidate(n: int) -> Candidate:
+def photoclip_candidate(n: int, sizes: list[int] | None = None) -> Candidate:
     """photoclip's own approximate index (core/search/approximate.CompressedIndex): FAISS
     product quantization with 4-bit codes (128 of them, 64 bytes a 512-d vector) scanned by
     SIMD shuffles ("fast scan"), every vector scanned, then a shortlist re-ranked exactly.
@@ -209,16 +209,16 @@ def photoclip_candidate(n: int) -> Candidate:
         return set_shortlist
 
     # photoclip's own shortlist for this library last, smaller ones before it
-    sizes = sorted({2000, approximate.MIN_FETCH, approximate.shortlist_size(n)})
+    sizes = sizes or sorted({2000, approximate.MIN_FETCH, approximate.shortlist_size(n)})
     # Codes, plus the photo id (8 bytes) and live flag (1 byte) photoclip keeps per vector.
     held = lambda index: int(index.index.ntotal) * (approximate._codes_for(DIM) // 2 + 9)  # type: ignore[attr-defined]  # noqa: E731
     return Candidate("photoclip-pq128x4fs+rerank", build, search, held, [(f"shortlist={size}", knob(size)) for size in sizes])
 
 
-def candidates(n: int) -> dict[str, Candidate]:
+def candidates(n: int, shortlists: list[int] | None = None) -> dict[str, Candidate]:
     nlist = 1024 if n >= 500_000 else 256
     found = {
-        "pq-fastscan": photoclip_candidate(n),
+        "pq-fastscan": photoclip_candidate(n, shortlists),
         "faiss-ivf-sq8": faiss_ivf_candidate(nlist),
         "binary": binary_candidate(),
     }
@@ -270,6 +270,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, help="queries per set (default 100)")
     parser.add_argument("--fetch", type=int, default=40, help="ids asked of the index, then re-ranked exactly (default 40)")
     parser.add_argument("--only", help="comma-separated candidate names")
+    parser.add_argument("--shortlists", help="comma-separated shortlist sizes for photoclip's index (default: 2000, 8192, photoclip's own)")
     parser.add_argument(
         "--float16",
         action="store_true",
@@ -307,7 +308,7 @@ def main() -> None:
         found, ms = timed_queries(matrix, queries[:5] if args.float16 else queries, exact)
         row += cells(found, truth[name][: len(found)], ms)
     print(row, flush=True)
-    chosen = candidates(n)
+    chosen = candidates(n, [int(v) for v in args.shortlists.split(",")] if args.shortlists else None)
     names = args.only.split(",") if args.only else list(chosen)
     for name in names:
         candidate = chosen[name]
