@@ -186,14 +186,14 @@ def binary_candidate() -> Candidate:
 
 
 def photoclip_candidate(n: int, sizes: list[int] | None = None) -> Candidate:
-    """photoclip's own approximate index (core/search/approximate.CompressedIndex): FAISS
+    """photoclip's own approximate index (core/search/compressed.CompressedIndex): FAISS
     product quantization with 4-bit codes (128 of them, 64 bytes a 512-d vector) scanned by
     SIMD shuffles ("fast scan"), every vector scanned, then a shortlist re-ranked exactly.
     A scan, so no partition or graph to miss the true neighbours of a random query."""
-    from photoclip.core.search import approximate
+    from photoclip.core.search import approximate, compressed
 
     def build(matrix: np.ndarray) -> object:
-        index = approximate.CompressedIndex(approximate.Coverage("bench", DIM, 0, len(matrix)))
+        index = compressed.CompressedIndex(compressed.Coverage("bench", DIM, 0, len(matrix)))
         index.take(np.arange(len(matrix), dtype=np.int64), matrix)
         return index
 
@@ -211,7 +211,7 @@ def photoclip_candidate(n: int, sizes: list[int] | None = None) -> Candidate:
     # photoclip's own shortlist for this library last, smaller ones before it
     sizes = sizes or sorted({2000, approximate.MIN_FETCH, approximate.shortlist_size(n)})
     # Codes, plus the photo id (8 bytes) and live flag (1 byte) photoclip keeps per vector.
-    held = lambda index: int(index.index.ntotal) * (approximate._codes_for(DIM) // 2 + 9)  # type: ignore[attr-defined]  # noqa: E731
+    held = lambda index: int(index.index.ntotal) * (compressed._codes_for(DIM) // 2 + 9)  # type: ignore[attr-defined]  # noqa: E731
     return Candidate("photoclip-pq128x4fs+rerank", build, search, held, [(f"shortlist={size}", knob(size)) for size in sizes])
 
 

@@ -23,7 +23,7 @@ common.isolate()
 
 import numpy as np  # noqa: E402
 
-from photoclip.core.search.approximate import CompressedIndex, Coverage  # noqa: E402
+from photoclip.core.search.compressed import CompressedIndex, Coverage  # noqa: E402
 from photoclip.core.search.duplicates import near_duplicate_groups  # noqa: E402
 from photoclip.core.search.store import VectorIndex  # noqa: E402
 

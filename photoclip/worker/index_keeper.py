@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from photoclip.core.db import Library
-from photoclip.core.search.approximate import ApproximateSearch, faiss_available
+from photoclip.core.search.approximate import ApproximateSearch
+from photoclip.core.search.compressed import faiss_available
 from photoclip.core.search.store import VectorIndex
 from photoclip.core.settings import Settings
 

@@ -13,7 +13,9 @@ import pytest
 
 from photoclip.core.model import FakeEmbedder
 from photoclip.core.search import Filters, Searcher
-from photoclip.core.search.approximate import MAGIC, index_path
+from photoclip.core.search import compressed as compressed_module
+from photoclip.core.search.approximate import index_path
+from photoclip.core.search.compressed import MAGIC
 from tests.core.test_search import add_photos
 
 pytest.importorskip("faiss")
@@ -79,7 +81,7 @@ def forced(monkeypatch):
     from photoclip.core.search import approximate as module
 
     monkeypatch.setattr(module, "MIN_FETCH", 40)
-    monkeypatch.setattr(module, "DIMS_PER_CODE", 1)
+    monkeypatch.setattr(compressed_module, "DIMS_PER_CODE", 1)
     monkeypatch.setattr(module, "EXACT_SUBSET", 0)
 
 
@@ -96,7 +98,7 @@ def test_approximate_answers_equal_exact_ones(library, tmp_path, forced):
 def test_the_shortlist_holds_every_group_member():
     """The codes only choose candidates, but tight groups (similar photos) must survive the
     compression: across ten libraries every query's true top 10 is among 40 candidates."""
-    from photoclip.core.search.approximate import CompressedIndex, Coverage
+    from photoclip.core.search.compressed import CompressedIndex, Coverage
 
     for seed in range(10):
         photos, near = clustered_vectors(seed=seed)
@@ -110,7 +112,7 @@ def test_the_shortlist_holds_every_group_member():
 
 
 def test_dead_codes_never_come_back_and_a_replaced_photo_is_found_by_its_new_vector():
-    from photoclip.core.search.approximate import CompressedIndex, Coverage
+    from photoclip.core.search.compressed import CompressedIndex, Coverage
 
     rows = np.stack(random_vectors(200))
     compressed = CompressedIndex(Coverage("m", DIM, 0, 0))
@@ -133,7 +135,7 @@ def test_random_queries_with_a_shortlist_smaller_than_the_library_equal_exact_on
 
     monkeypatch.setattr(module, "EXACT_SUBSET", 0)
     monkeypatch.setattr(module, "MIN_FETCH", 500)
-    monkeypatch.setattr(module, "DIMS_PER_CODE", 1)
+    monkeypatch.setattr(compressed_module, "DIMS_PER_CODE", 1)
     add_photos(library, tmp_path, random_vectors(1500))
     fast, slow = ready(approximate(library)), exact(library)
     for query in queries():
@@ -484,7 +486,7 @@ def test_on_macos_faiss_is_told_another_openmp_runtime_is_fine_and_runs_on_one_t
     """torch and faiss-cpu each bundle libomp on macOS: without this the process aborts."""
     import faiss
 
-    from photoclip.core.search import approximate as module
+    from photoclip.core.search import compressed as module
 
     before = faiss.omp_get_max_threads()
     monkeypatch.delenv("KMP_DUPLICATE_LIB_OK", raising=False)
@@ -501,7 +503,7 @@ def test_on_macos_faiss_is_told_another_openmp_runtime_is_fine_and_runs_on_one_t
 
 def test_a_build_step_that_fails_leaves_codes_and_ids_in_line(monkeypatch):
     """Out of memory halfway through coding: the steps coded keep their ids, nothing more."""
-    from photoclip.core.search import approximate as module
+    from photoclip.core.search import compressed as module
 
     monkeypatch.setattr(module, "ADD_STEP", 100)
     rows = np.stack(random_vectors(300))
@@ -549,7 +551,7 @@ def test_dead_copies_crowding_a_photo_do_not_hide_its_duplicate():
     """Forty deleted near-copies of each of two similar photos: their dead codes fill the
     first shortlists, and the two photos must still find each other (the index is far from
     worn out, so nothing rebuilds it)."""
-    from photoclip.core.search.approximate import CompressedIndex, Coverage
+    from photoclip.core.search.compressed import CompressedIndex, Coverage
     from photoclip.core.search.duplicates import near_duplicate_groups
     from photoclip.core.search.store import VectorIndex
 

@@ -15,7 +15,8 @@ import pytest
 
 from photoclip.core.db import Library
 from photoclip.core.search import Searcher
-from photoclip.core.search.approximate import ApproximateSearch, CompressedIndex, index_path
+from photoclip.core.search.approximate import ApproximateSearch, index_path
+from photoclip.core.search.compressed import CompressedIndex
 from photoclip.worker.index_keeper import IndexKeeper
 from tests.core.test_cli_watch import env, photoclip  # noqa: F401  (env is a fixture)
 from tests.core.test_search import add_photos

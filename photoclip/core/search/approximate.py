@@ -1,59 +1,48 @@
-"""Approximate search for big libraries: every vector compressed to a short code, scanned fast.
+"""Approximate search for big libraries: the compressed codes of every vector scanned, the
+best few thousand re-scored exactly.
 
 Below `approximate_from` vectors (a setting; by default where the exact scan passes
 ~50 ms on the project's 2-core CPU) search stays exact (store.VectorIndex.top). Above it
-FAISS's product quantizer with 4-bit codes, scanned with SIMD shuffles ("fast scan"),
-proposes a shortlist of a few thousand candidates, which are re-scored exactly against the
-vectors in memory, so every score shown is exact and only the choice of candidates is
-approximate. Every code is scanned: there is no partition or graph that can miss the true
-neighbours of a query far from everything (benchmarks/bench_ann.py: at 1M random vectors
-recall@10 0.97 where usearch's graph, used before, reached 0.35 at 100k and took most of
-an hour to build). Why FAISS and this index: README.md.
+the codes of core/search/compressed.py (FAISS's 4-bit product quantization, "fast scan")
+propose a shortlist, which is re-scored exactly against the vectors in memory, so every
+score shown is exact and only the choice of candidates is approximate. Every code is
+scanned: there is no partition or graph that can miss the true neighbours of a query far
+from everything (benchmarks/bench_ann.py: at 1M random vectors recall@10 0.98, where
+usearch's graph, used before, reached 0.35 at 100k and took most of an hour to build).
+Why FAISS and this index: README.md.
 
-The index is kept in a file beside the library (one per model), written whole through a
-temp file and a rename, with a header saying what it covers: the model, the dimension,
-the database's vector-deletion counter (migration m009) and the highest vector rowid
-taken in. A file whose header does not match, whose checksum fails or that FAISS cannot
-read is never used: the index is rebuilt in a background thread while search stays
-exact. Vectors added later (higher rowids) are coded with the same codebooks as they
-arrive; vectors deleted later (a purged photo, a re-embedded one) are read from the
-database's log of deletions (m011) and marked dead. A dead code still takes a place in
-the scan and may take one in a shortlist, so once removals reach REBUILD_SHARE of the
-index a fresh one (with codebooks trained again) is built in the background while the
-worn one keeps answering.
+Here the index is kept current: loaded from its file beside the library (one per model),
+written whole through a temp file and a rename, with a header saying what it covers: the
+model, the dimension, the database's vector-deletion counter (migration m009) and the
+highest vector rowid taken in. A file whose header does not match, whose checksum fails
+or that FAISS cannot read is never used: the index is rebuilt in a background thread
+while search stays exact. Vectors added later (higher rowids) are coded with the same
+codebooks as they arrive; vectors deleted later (a purged photo, a re-embedded one) are
+read from the database's log of deletions (m011) and marked dead. A dead code still
+takes a place in the scan and may take one in a shortlist, so once removals reach
+compressed.REBUILD_SHARE of the index a fresh one (with codebooks trained again) is built
+in the background while the worn one keeps answering.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
-import os
-import sys
 import threading
-import zlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from photoclip.core import paths
 from photoclip.core.db import Library
 from photoclip.core.db.filters import vectors_removed_version
+from photoclip.core.search.compressed import CompressedIndex, Coverage, UnusableIndexFile, faiss_available
 from photoclip.core.search.store import Hit, VectorIndex
 
 log = logging.getLogger(__name__)
 
-# Dimensions per 4-bit code: 512-d vectors become 128 codes, 64 bytes (1/16 of float16).
-# Chosen with benchmarks/bench_ann.py: 8 dimensions a code halves the scan but the
-# shortlist then misses a third of the true top 10 at 1M random vectors.
-DIMS_PER_CODE = 4
-# Vectors the codebooks are trained on (a sample of the library: k-means of 16 centroids
-# per code settles long before this, and training on all of 1M would take minutes).
-TRAIN_SAMPLE = 65_536
-ADD_STEP = 65_536  # vectors coded at once
 # Candidates asked of the scan, before exact re-scoring: at least MIN_FETCH, and more in
 # proportion to the library (one in SHORTLIST_SHARE), since the codes' errors let more
 # photos overtake a true top 10 the more photos there are. On random vectors (the hardest
@@ -68,37 +57,12 @@ EXACT_SUBSET = 50_000
 # Codebooks trained on one vector have 16 identical centroids, which leave FAISS's lookup
 # tables no range and it finds nothing: from two vectors on (a smaller library is exact).
 MIN_VECTORS = 2
-# Dead codes (removed vectors) past this share of the index: build a fresh one.
-REBUILD_SHARE = 0.2
-MAGIC = b"PHOTOCLIP-ANN-2\n"
 MAX_FILE_BYTES = 1 << 40
 
 
 def shortlist_size(vectors: int) -> int:
     """Candidates the scan proposes for one query in a library of this many vectors."""
     return min(MAX_FETCH, max(MIN_FETCH, vectors // SHORTLIST_SHARE))
-
-
-def faiss_available() -> bool:
-    try:
-        load_faiss()
-    except ImportError:
-        return False
-    return True
-
-
-def load_faiss() -> Any:
-    """Import FAISS. On macOS torch and faiss-cpu each bring their own OpenMP runtime, and the
-    second to start aborts the process ("OMP: Error #15") unless told a duplicate is
-    acceptable; FAISS's parallel kernels can then crash, so there it runs on one thread
-    (faiss-wheels issue 73; other projects that load both do the same). Untested on a Mac."""
-    if sys.platform == "darwin":
-        os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")
-    import faiss
-
-    if sys.platform == "darwin":
-        faiss.omp_set_num_threads(1)
-    return faiss
 
 
 def index_path(db_path: Path, model_id: str) -> Path:
@@ -113,183 +77,6 @@ def old_index_path(db_path: Path, model_id: str) -> Path:
 
 def _digest(model_id: str) -> str:
     return hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """What an index holds: every vector of `model_id` up to `last_rowid`, as of `removed` deletions.
-
-    `worn` counts the dead codes: vectors taken out since the index was built."""
-
-    model_id: str
-    dim: int
-    removed: int
-    last_rowid: int
-    worn: int = 0
-
-
-class UnusableIndexFile(Exception):
-    """The file is not an index this library can trust."""
-
-
-def _codes_for(dim: int) -> int:
-    """How many 4-bit codes a vector gets: one per DIMS_PER_CODE dimensions, fewer dimensions
-    a code where the dimension does not divide (FAISS needs a whole number per code)."""
-    for per_code in (DIMS_PER_CODE, 2, 1):
-        if dim % per_code == 0:
-            return dim // per_code
-    return dim
-
-
-def _new_faiss_index(dim: int) -> Any:
-    faiss = load_faiss()
-    index = faiss.IndexPQFastScan(dim, _codes_for(dim), 4, faiss.METRIC_INNER_PRODUCT)
-    # Small libraries have fewer than FAISS's 39 training points per centroid: train anyway
-    # (the codes only choose candidates) instead of printing a warning to the user's terminal.
-    index.pq.cp.min_points_per_centroid = 1
-    return index
-
-
-class CompressedIndex:
-    """FAISS fast-scan codes of a library's vectors, the photo id of each code, and what it covers.
-
-    Codes are never taken out of FAISS's index (their places are positions): a removed
-    photo's code is marked dead, and dead codes are dropped from every answer."""
-
-    def __init__(self, coverage: Coverage, index: Any = None, keys: np.ndarray | None = None, alive: np.ndarray | None = None) -> None:
-        self.coverage = coverage
-        self.index: Any = index if index is not None else _new_faiss_index(coverage.dim)
-        self._keys = keys if keys is not None else np.empty(0, np.int64)  # photo id of each code, by position
-        self._alive = alive if alive is not None else np.empty(0, bool)
-
-    def __len__(self) -> int:
-        """Live codes: the photos the index can propose."""
-        return int(np.count_nonzero(self._alive))
-
-    def live_keys(self) -> np.ndarray:
-        """The photo ids of the live codes."""
-        live: np.ndarray = self._keys[self._alive]
-        return live
-
-    def take(self, ids: np.ndarray, matrix: np.ndarray) -> None:
-        """Add vectors; a photo already in the index (re-embedded) is replaced. The first
-        vectors taken train the codebooks (a fresh build takes the whole library at once)."""
-        if not len(ids):
-            return
-        self.drop(ids)
-        if not self.index.is_trained:
-            rng = np.random.default_rng(0)
-            some = np.sort(rng.choice(len(matrix), TRAIN_SAMPLE, replace=False)) if len(matrix) > TRAIN_SAMPLE else None
-            picked = matrix if some is None else matrix[some]
-            sample = np.ascontiguousarray(picked, np.float32)
-            # k-means needs as many points as centroids (16): a tiny library repeats its own.
-            self.index.train(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
-        # In steps: a float16 matrix (or a slice of one) is never copied whole as float32.
-        # The ids of the steps coded are kept even if a later step fails (memory), so codes
-        # and ids stay in line.
-        coded = 0
-        try:
-            for start in range(0, len(matrix), ADD_STEP):
-                self.index.add(np.ascontiguousarray(matrix[start : start + ADD_STEP], np.float32))
-                coded = min(len(matrix), start + ADD_STEP)
-        finally:
-            self._keys = np.concatenate([self._keys, ids[:coded].astype(np.int64)])
-            self._alive = np.concatenate([self._alive, np.ones(coded, bool)])
-
-    def drop(self, ids: np.ndarray) -> int:
-        """Mark these photos' codes dead (those it holds); returns how many it held."""
-        if not len(ids) or not len(self._keys):
-            return 0
-        there = self._alive & np.isin(self._keys, ids.astype(np.int64))
-        held = int(np.count_nonzero(there))
-        if held:
-            self._alive[there] = False
-            self.coverage = replace(self.coverage, worn=self.coverage.worn + held)
-        return held
-
-    def worn_out(self) -> bool:
-        return self.coverage.worn > REBUILD_SHARE * max(len(self), 1)
-
-    def nearest(self, query: np.ndarray, count: int) -> np.ndarray:
-        """The photo ids of the (about) `count` best codes for `query`, best first."""
-        best: np.ndarray = self.nearest_many(np.asarray(query, np.float32).reshape(1, -1), count)[0]
-        return best
-
-    def nearest_many(self, queries: np.ndarray, count: int) -> np.ndarray:
-        """The `count` best photo ids of each query row, one row each; -1 where fewer were found."""
-        total = int(self.index.ntotal)
-        if total == 0 or count <= 0:
-            return np.full((len(queries), max(count, 0)), -1, np.int64)
-        rows = np.ascontiguousarray(queries, np.float32)
-        # Dead codes take places in a shortlist: ask for more, and twice as many again while
-        # a row still holds fewer than `count` live ones (dead copies crowding one photo's
-        # neighbourhood), until every code has been asked for.
-        asked = min(total, count + min(self.coverage.worn, count))
-        while True:
-            _, places = self.index.search(rows, asked)
-            places = np.asarray(places, np.int64)
-            found = places >= 0
-            safe = np.where(found, places, 0)
-            live = found & self._alive[safe]
-            if asked >= total or not self.coverage.worn or (live.sum(axis=1) >= count).all():
-                break
-            asked = min(total, 2 * asked)
-        keys = np.where(live, self._keys[safe], -1)
-        # Live keys first in each row, in the scan's order, then cut to `count`.
-        order = np.argsort(~live, axis=1, kind="stable")
-        return np.take_along_axis(keys, order, axis=1)[:, :count]
-
-    def to_bytes(self) -> bytes:
-        codes = bytes(load_faiss().serialize_index(self.index))
-        body = codes + self._keys.astype("<i8").tobytes() + self._alive.astype(np.uint8).tobytes()
-        fields = {**self.coverage.__dict__, "codes": len(codes), "count": len(self._keys), "bytes": len(body), "crc32": zlib.crc32(body)}
-        header = json.dumps(fields).encode("utf-8")
-        return MAGIC + len(header).to_bytes(4, "little") + header + body
-
-    @classmethod
-    def from_bytes(cls, data: bytes, model_id: str, dim: int) -> CompressedIndex:
-        if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
-            raise UnusableIndexFile("not a photoclip index file")
-        start = len(MAGIC) + 4
-        size = int.from_bytes(data[len(MAGIC) : start], "little")
-        try:
-            header = json.loads(data[start : start + size].decode("utf-8"))
-            coverage = Coverage(
-                str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]), int(header.get("worn", 0))
-            )
-            length, crc, code_bytes, count = int(header["bytes"]), int(header["crc32"]), int(header["codes"]), int(header["count"])
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise UnusableIndexFile(f"unreadable header ({exc})") from exc
-        if coverage.model_id != model_id or coverage.dim != dim:
-            raise UnusableIndexFile(f"made for model {coverage.model_id} ({coverage.dim} dims)")
-        body = data[start + size :]
-        # The checksum and the sizes come before FAISS sees the bytes: a damaged file is never parsed.
-        if len(body) != length or zlib.crc32(body) != crc:
-            raise UnusableIndexFile("damaged (checksum)")
-        if not 0 <= code_bytes <= length or count < 0 or code_bytes + 9 * count != length:
-            raise UnusableIndexFile("damaged (sizes)")
-        return cls(coverage, *_restore(body, code_bytes, count, dim))
-
-
-def _restore(body: bytes, code_bytes: int, count: int, dim: int) -> tuple[Any, np.ndarray, np.ndarray]:
-    faiss = load_faiss()
-    try:
-        index = faiss.deserialize_index(np.frombuffer(body, np.uint8, code_bytes))
-    except (RuntimeError, MemoryError, ValueError) as exc:  # a size inside FAISS's bytes can ask for terabytes
-        raise UnusableIndexFile(f"FAISS cannot read it ({type(exc).__name__}: {exc})") from exc
-    if (
-        not isinstance(index, faiss.IndexPQFastScan)
-        or index.d != dim
-        or index.ntotal != count
-        or not index.is_trained
-        or index.metric_type != faiss.METRIC_INNER_PRODUCT
-        or _codes_for(dim) != index.pq.M
-        or index.pq.nbits != 4
-    ):
-        raise UnusableIndexFile("FAISS reads something else in it")
-    keys = np.frombuffer(body, "<i8", count, code_bytes).astype(np.int64)
-    alive = np.frombuffer(body, np.uint8, count, code_bytes + 8 * count).astype(bool)
-    return index, keys, alive
 
 
 class ApproximateSearch:

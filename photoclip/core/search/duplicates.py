@@ -2,7 +2,7 @@
 
 Small libraries compare every photo with every other, block by block (the reference).
 At a million photos that is 10^12 products, hours; above the approximate_search_from
-setting each photo instead asks the approximate index (core/search/approximate.py) for its
+setting each photo instead asks the approximate index (core/search/compressed.py) for its
 nearest photos (a batched scan of compressed codes), and every pair it proposes is scored exactly. A photo with a candidate near
 the threshold among the last quarter of its candidates may have more duplicates than were
 asked for, so it asks again with twice as many until none is near: a pair is then missed only if the codes' shortlist misses one
@@ -20,7 +20,7 @@ from photoclip.core.search.query import QueryError
 from photoclip.core.search.store import Hit, VectorIndex
 
 if TYPE_CHECKING:
-    from photoclip.core.search.approximate import CompressedIndex
+    from photoclip.core.search.compressed import CompressedIndex
 
 # Neighbours asked of the approximate index per photo at first: most photos have no duplicate at all.
 NEIGHBOURS = 16
