@@ -46,6 +46,7 @@ from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.screen import fitted_size
 from photoclip.gui.windows.albums import AlbumCommands
 from photoclip.gui.windows.base import WindowBase
+from photoclip.gui.windows.drops import Drops
 from photoclip.gui.windows.grid_actions import GridActions, copy_paths, open_path  # noqa: F401  (public helpers)
 from photoclip.gui.windows.layout import WindowLayout
 from photoclip.gui.windows.opening import Opening
@@ -73,7 +74,7 @@ MODEL_QUIT_WAIT_S = 0.5  # a quit waits this long for a model load in progress, 
 
 
 class MainWindow(
-    WindowLayout, Sidebar, Queries, UnderstoodQueries, AlbumCommands, TimelineView, GridActions, Opening, WatchingView, WindowBase
+    WindowLayout, Sidebar, Queries, Drops, UnderstoodQueries, AlbumCommands, TimelineView, GridActions, Opening, WatchingView, WindowBase
 ):
     """The window: its parts are mixins, one job each (see photoclip/gui/windows/)."""
 

@@ -1,4 +1,4 @@
-"""Search and browse: the query bar, the filters, drops and pastes that become queries."""
+"""Search and browse: the query bar and the filters (drops and pastes: drops.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,9 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
-from PySide6.QtCore import QDate, QItemSelectionModel, QMimeData, Qt
-from PySide6.QtGui import (
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QGuiApplication,
-    QImage,
-)
+from PySide6.QtCore import QDate, QItemSelectionModel, Qt
 
-from photoclip.app.fetch import FetchCancelled, fetch_image, image_from_data_url, store_image_bytes
-from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Photo
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.search import Filters, QueryTerm, Result, filter_photos, unknown_tags
@@ -33,7 +23,6 @@ from photoclip.gui.services.model_service import CHECKING, LOADING
 from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets import ChipTerm
 from photoclip.gui.widgets.chips import understanding_of
-from photoclip.gui.widgets.search_bar import accept_without_move
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.layout import default_dates
 from photoclip.gui.windows.understood import understood_search
@@ -44,14 +33,10 @@ SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters t
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
-NOT_DROPPABLE = "Only image files, folders and http(s) image addresses can be dropped."
-
 TAGS_JOINED = " & "  # how the Tag box shows several tag chips, every one of them required
 
 
 class Queries(WindowPart):
-    _drop_token: int | None = None  # the download or paste on its way to becoming the query
-    _drop_message = ""  # what the status bar says while that download runs
     # == queries ====================================================================================
 
     def filters(self) -> Filters:
@@ -287,136 +272,3 @@ class Queries(WindowPart):
         self.date_from.setEnabled(on)
         self.date_to.setEnabled(on)
         self._dates_edited()
-
-    # == drops and paste ====================================================================
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
-            accept_without_move(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_without_move(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        if self.handle_mime(event.mimeData()):
-            accept_without_move(event)
-
-    def handle_mime(self, mime: QMimeData) -> bool:
-        """A drop or paste: folders are added, an image (file, URL or data) becomes the query."""
-        local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-        if local:
-            self._take_local_paths(local)
-            return True
-        for url in mime.urls():
-            if url.scheme() in ("http", "https"):
-                self._fetch_url(url.toString())
-                return True
-            if url.scheme() == "data" and url.path().lower().startswith("image/"):
-                self._take_data_url(url.toString())  # a browser drags an inline picture so
-                return True
-        if mime.hasImage():
-            image = mime.imageData()
-            if isinstance(image, QImage) and not image.isNull():
-                self._search_qimage(image)
-                return True
-        if mime.urls():
-            self.statusBar().showMessage(NOT_DROPPABLE, 6000)
-        return False
-
-    def _take_local_paths(self, paths: list[str]) -> None:
-        """Dropped files and folders, looked at in a worker: a folder on a sleeping network
-        drive can take seconds to answer, and the window froze for them at the drop."""
-        self.forget_pending_drop()
-
-        def use(found: tuple[list[str], str | None]) -> None:
-            folders, image = found
-            if image is not None:
-                self.search_image_file(image)
-            for folder in folders if image is None else ():
-                self.add_folder(folder)
-            if image is None and not folders:
-                self.statusBar().showMessage(NOT_DROPPABLE, 6000)
-
-        self._start_drop(lambda _cancel: sort_dropped(paths), use)
-
-    def _fetch_url(self, url: str) -> None:
-        self.forget_pending_drop()
-        self._drop_message = f"Downloading {url}…"
-        self.statusBar().showMessage(self._drop_message)
-        self._start_drop(lambda cancel: fetch_image(url, cancel=cancel), self.search_image_file)
-
-    def _take_data_url(self, text: str) -> None:
-        self.forget_pending_drop()
-
-        def use(path: str) -> None:
-            self.search_bar.add_chip(ChipTerm("image", path, 1.0, "dropped image"), replace=True)
-
-        self._start_drop(lambda _cancel: image_from_data_url(text), use)
-
-    def _start_drop(self, job: Callable[[CancelToken], Any], use: Callable[[Any], None]) -> None:
-        """Run `job` in the pool; `use` gets its result only if nothing newer came first."""
-
-        def arrived(result: Any) -> None:
-            self._end_drop()
-            use(result)
-
-        def failed(exc: BaseException) -> None:
-            self._end_drop()
-            if not isinstance(exc, FetchCancelled):
-                self._query_failed(exc)
-
-        self._drop_token = self.pool.submit(job, arrived, failed)
-
-    def forget_pending_drop(self) -> None:
-        """The query changed (typing, another drop): a download still running would overwrite
-        it when it lands, seconds later; it is stopped and its result dropped."""
-        token = self._drop_token
-        self._end_drop()
-        if token is not None:
-            self.pool.cancel(token)  # the download lets go of its thread within a moment
-            self.pool.discard(token)
-
-    def _end_drop(self) -> None:
-        """No download is on its way: the status bar stops saying one is (it said so for good)."""
-        self._drop_token = None
-        if self._drop_message and self.statusBar().currentMessage() == self._drop_message:
-            self.statusBar().clearMessage()
-        self._drop_message = ""
-
-    def _search_qimage(self, image: QImage) -> None:
-        def save() -> str:
-            # QImage (unlike QPixmap) may be used in any thread.
-            from PySide6.QtCore import QBuffer, QIODevice
-
-            buffer = QBuffer()
-            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            image.save(buffer, "PNG")  # type: ignore[call-overload]  # the binding takes a str; the stubs say bytes
-            return store_image_bytes(bytes(buffer.data().data()), ".png")
-
-        self.forget_pending_drop()
-
-        def use(path: str) -> None:
-            self.search_bar.add_chip(ChipTerm("image", path, 1.0, "pasted image"), replace=True)
-
-        self._start_drop(lambda _cancel: save(), use)
-
-    def paste_image(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is None or not self.handle_mime(mime):
-            self.statusBar().showMessage("The clipboard holds no image to search with.", 5000)
-
-
-# -- helpers that run in workers ---------------------------------------------
-
-
-def sort_dropped(paths: list[str]) -> tuple[list[str], str | None]:
-    """(the folders, the first regular file): that file is the query, else the folders are added.
-    A FIFO or a device is neither (it is never opened)."""
-    folders = []
-    for path in paths:
-        if os.path.isdir(path):
-            folders.append(path)
-        elif os.path.isfile(path):
-            return folders, path
-    return folders, None
