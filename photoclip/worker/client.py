@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,27 @@ def model_identity(choice: ModelChoice) -> dict[str, object]:
     """What must match for a worker's answers to equal ours (a weights file by its absolute path)."""
     weights = os.path.abspath(os.path.expanduser(choice.weights)) if choice.weights_is_file else choice.weights
     return {"name": choice.name, "weights": weights, "device": choice.device, "precision": choice.precision}
+
+
+def connect(path: str, timeout: float) -> socket.socket:
+    """A socket connected to the worker's. A Unix socket whose queue of connections waiting to
+    be accepted is full answers at once with EAGAIN instead of waiting: the worker is busy
+    accepting (a burst of askers), not gone, so try again until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            sock.connect(path)
+            return sock
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+        except BaseException:
+            sock.close()
+            raise
 
 
 class NoWorker(Exception):
@@ -79,10 +101,11 @@ def exchange(db_path: Path, model: dict[str, object] | None, op: str, params: di
         "op": op,
         "params": params,
     }
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(CONNECT_TIMEOUT_S)
-        sock.connect(os.fspath(path))
+        sock = connect(os.fspath(path), CONNECT_TIMEOUT_S)
+    except OSError as exc:
+        raise NoWorker(str(exc)) from None
+    try:
         uid = runtime.peer_uid(sock)
         if uid is not None and uid != os.getuid():
             log.warning("photoclip: not asking the background worker: its socket is served by another user (uid %s)", uid)

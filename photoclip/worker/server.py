@@ -21,7 +21,7 @@ from photoclip.core.model import Embedder, OpenClipEmbedder
 from photoclip.core.model.query import QueryEmbedder
 from photoclip.core.search import Searcher
 from photoclip.worker import runtime
-from photoclip.worker.connections import MAX_CONNECTIONS, Connections
+from photoclip.worker.connections import Connections
 from photoclip.worker.models import ModelNotReady, ModelSource
 from photoclip.worker.protocol import (
     MAX_REQUEST_BYTES,
@@ -76,7 +76,7 @@ class QueryServer:
         try:
             listener.bind(os.fspath(self.path))
             os.chmod(self.path, 0o600)
-            listener.listen(MAX_CONNECTIONS)
+            listener.listen(socket.SOMAXCONN)  # a burst of askers waits to be accepted, not refused
         except BaseException:
             listener.close()
             raise

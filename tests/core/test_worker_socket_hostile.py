@@ -240,3 +240,42 @@ def test_running_out_of_file_descriptors_does_not_spin_the_server(tmp_path):
     real.close()
     os_module.close(wake_r)
     os_module.close(wake_w)
+
+
+def test_an_asker_waits_for_a_moment_when_the_workers_queue_of_connections_is_full(tmp_path):
+    """A full queue of connections not yet accepted (a burst of askers, or CI under load)
+    made a Unix socket answer EAGAIN at once, and the asker gave up on a live worker."""
+    import socket
+    import threading
+
+    from photoclip.worker.client import connect
+
+    path = str(tmp_path / "full.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)
+    waiting = []
+    while True:  # fill the queue until the kernel refuses
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(path)
+        except BlockingIOError:
+            sock.close()
+            break
+        waiting.append(sock)
+    with pytest.raises(BlockingIOError):
+        connect(path, 0.1)  # nobody accepts: given up at the deadline
+    accepted = []
+    later = threading.Timer(0.2, lambda: accepted.extend(listener.accept() for _ in range(len(waiting) + 1)))
+    later.start()
+    try:
+        asker = connect(path, 5.0)
+        asker.close()
+    finally:
+        later.join()
+        for sock in waiting:
+            sock.close()
+        for conn, _ in accepted:
+            conn.close()
+        listener.close()
