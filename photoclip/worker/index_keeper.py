@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from photoclip.core.db import Library
-from photoclip.core.search.approximate import ApproximateSearch
-from photoclip.core.search.compressed import faiss_available
+from photoclip.core.search.approximate import ApproximateSearch, approximate_wanted
 from photoclip.core.search.store import VectorIndex
 from photoclip.core.settings import Settings
 
@@ -50,7 +49,7 @@ class IndexKeeper:
         `announce` hears one sentence when a whole index has to be built (slow: see benchmarks/README.md).
         Without `wait` (a long-lived process) a build goes on in the background, writes the file itself
         when done, and is adopted and topped up at a later pass."""
-        if self.approximate_from <= 0 or not faiss_available() or lib.vector_count(model_id) < self.approximate_from:
+        if not approximate_wanted(self.approximate_from, lib.vector_count(model_id)):
             self.release()  # below the setting (photos removed, say): give the memory back
             return False
         if self._model_id != model_id or self._index is None or self._approximate is None:

@@ -60,6 +60,12 @@ MIN_VECTORS = 2
 MAX_FILE_BYTES = 1 << 40
 
 
+def approximate_wanted(approximate_from: int, vectors: int) -> bool:
+    """Whether a library of this many vectors is searched through the index under the setting
+    (0: always exact); the searcher and the indexer's keeper ask the same question."""
+    return approximate_from > 0 and max(approximate_from, MIN_VECTORS) <= vectors and faiss_available()
+
+
 def shortlist_size(vectors: int) -> int:
     """Candidates the scan proposes for one query in a library of this many vectors."""
     return min(MAX_FETCH, max(MIN_FETCH, vectors // SHORTLIST_SHARE))
@@ -104,7 +110,7 @@ class ApproximateSearch:
         self._sorted_rows = np.empty(0, np.int64)
 
     def enabled_for(self, index: VectorIndex) -> bool:
-        return self.approximate_from > 0 and max(self.approximate_from, MIN_VECTORS) <= len(index) and faiss_available()
+        return approximate_wanted(self.approximate_from, len(index))
 
     def wait_built(self, timeout: float) -> bool:
         """Wait for a background build to finish (tests, and a command that wants the index now)."""
