@@ -125,7 +125,31 @@ def test_a_bell_with_long_tails_on_both_sides_is_not_two_groups(seed: int) -> No
     scores = LOW + SIGMA * t
     shape = score_shape(scores)
     assert shape.groups == 1
-    assert int((scores >= shape.threshold).sum()) <= 100  # at most the old tail rule's standouts
+    assert int((scores >= shape.threshold).sum()) == 0
+
+
+def student_t_bell(df: int, n: int, seed: int) -> np.ndarray:
+    """Scores of a label nothing matches, with long tails on both sides (Student's t)."""
+    return LOW + SIGMA * np.random.default_rng(seed).standard_t(df, n) / math.sqrt(df / (df - 2))
+
+
+@pytest.mark.parametrize("seed", [1, 4, 8, 9])
+def test_a_few_photos_far_below_the_rest_do_not_get_everything_else_tagged(seed: int) -> None:
+    # t3, 1,000 photos: EM read the 3-4 lowest photos as "the photos without the subject"
+    # and tagged the other 993-998. Both groups must be groups (MIN_GROUP), and a small
+    # group must stand out of the other side's tail too.
+    scores = student_t_bell(3, 1_000, seed)
+    assert int((scores >= threshold_from_scores(scores)).sum()) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_a_long_upper_tail_matched_by_a_long_lower_one_is_not_standouts(seed: int) -> None:
+    # t3, 10,000 photos: the photos past 3 sigmas read as standouts above one bell and
+    # 130-190 were tagged, while as many lay as far below the middle.
+    scores = student_t_bell(3, 10_000, seed)
+    shape = score_shape(scores)
+    assert not shape.standouts
+    assert int((scores >= shape.threshold).sum()) == 0
 
 
 @pytest.mark.parametrize("seed", [0, 6, 9])

@@ -26,10 +26,12 @@ subject, photos with it), when the data show two groups:
    is recalibrated as the library grows.
 4. With one group, a label either matches nothing (the scores are one bell, the best
    photos are just its tail) or a few photos stand out above the tail. The second case is
-   told apart by counting photos far above the bulk against what one bell predicts; then
-   the old tail rule applies (median + 3 sigmas of the upper half), otherwise the line
-   goes above every photo, so a label nothing matches tags nothing, and neither does one
-   that everything matches equally.
+   told apart by counting photos far above the bulk against what one bell predicts, and
+   against the photos as far below the middle (a subject adds photos to the top only; a
+   bell with long tails on both sides has as many far below as far above); then the old
+   tail rule applies (median + 3 sigmas of the upper half), otherwise the line goes above
+   every photo, so a label nothing matches tags nothing, and neither does one that
+   everything matches equally.
 
 Everything here is pure NumPy on one label's scores, so the app, the CLI and the
 indexer's hook share it and it is tested on its own (and simulated in
@@ -179,7 +181,7 @@ def _read_shape(x: np.ndarray, margin: np.ndarray | None, top: float) -> ScoreSh
     if n < SMALL_LIBRARY:
         return _small_library(x)
     _, warp, y, _, _ = readings[0]
-    return _one_group(y, warp, top)
+    return _one_group(x, y, warp, top)
 
 
 def _prefers_one(n: int, one: Mixture, fits: list[Mixture]) -> bool:
@@ -204,7 +206,9 @@ def _two_groups(
     gaps = [(best.means[k] - best.means[k - 1]) / math.sqrt(0.5 * (widths[k] ** 2 + widths[k - 1] ** 2)) for k in range(1, best.means.size)]
     split = int(np.argmax(gaps)) + 1
     high_share = float(best.shares[split:].sum())
-    if gaps[split - 1] < needed or high_share * n < MIN_GROUP:
+    # Both groups must be groups: a handful of photos far below the rest (a long left tail's
+    # outliers) is not "the photos without the subject" with everything else tagged.
+    if gaps[split - 1] < needed or min(high_share, 1.0 - high_share) * n < MIN_GROUP:
         return None
     # A narrow bell with a long tail (scores piled against a floor) also fits as a narrow
     # component plus a wide one above it; a subject's group is not many times wider than
@@ -264,8 +268,10 @@ def _stands_out_of_the_bell(y: np.ndarray, line: float, share: float, ratio: flo
     shift the bell that is meant to explain them away. The bell is then counted as if it
     held every photo: an upper bound on what it puts beyond the line, because for a bell
     with short tails there is no second group and the correction above is too generous
-    (a triangular bell's top 28% otherwise "stand out" 2.5 times). Called on (-y, -line)
-    with the lower group's share it asks the same of a lower group."""
+    (a triangular bell's top 28% otherwise "stand out" 2.5 times). What the bell puts there
+    is at least what lies as far below its median (see _mirrored): a bell with long tails
+    on both sides has them without any subject. Called on (-y, -line) with the lower
+    group's share it asks the same of a lower group."""
     rest = 1.0 - share
     median, tenth = (float(v) for v in np.quantile(y, [0.5 * rest, 0.1 * rest]))
     sigma = (median - tenth) / 1.2816
@@ -273,7 +279,26 @@ def _stands_out_of_the_bell(y: np.ndarray, line: float, share: float, ratio: flo
     if sigma <= 0.0:  # the lower half is one tied score: anything above it stands out
         return observed > 0
     expected = y.size * float(normal_sf(np.array([(line - median) / sigma]), 0.0, 1.0)[0])
+    expected = max(expected, float(_mirrored(y, line, median)))
     return observed >= ratio * expected and poisson_sf(expected, observed) < STANDOUT_P
+
+
+def _mirrored(y: np.ndarray, line: float, centre: float) -> int:
+    """Photos as far below `centre` as `line` is above it. A subject adds photos to the top
+    of a label's scores only; a bell whose tails are long on both sides (Student's t) has
+    as many far below as far above, and its upper tail is then not a group."""
+    return int((y <= 2.0 * centre - line).sum())
+
+
+def _plausible_up_to(expected: float) -> float:
+    """The most photos a bell that puts `expected` beyond a line plausibly puts there: a
+    Poisson margin of three standard deviations, plus two."""
+    return expected + 3.0 * math.sqrt(expected) + 2.0
+
+
+def _beats_its_mirror(y: np.ndarray, line: float, centre: float) -> bool:
+    """Clearly more photos above `line` than as far below `centre` (see _mirrored)."""
+    return int((y > line).sum()) > _plausible_up_to(_mirrored(y, line, centre))
 
 
 def _upper_beats_background(x: np.ndarray, margin: np.ndarray, threshold: float) -> bool:
@@ -299,9 +324,9 @@ def _small_library(x: np.ndarray) -> ScoreShape:
     return ScoreShape(threshold=line, groups=1, standouts=bool((x >= line).any()), low_mean=median, low_sigma=sigma)
 
 
-def _one_group(y: np.ndarray, warp: Warp, top: float) -> ScoreShape:
-    """One bell (on the fitted axis `y`): a few standouts above it get the old tail rule's
-    line, otherwise the line goes above every photo."""
+def _one_group(x: np.ndarray, y: np.ndarray, warp: Warp, top: float) -> ScoreShape:
+    """One bell (the scores `x`, read on the fitted axis `y`): a few standouts above it get
+    the old tail rule's line, otherwise the line goes above every photo."""
     median = float(np.median(y))
     # The upper half's spread: a right tail is what a label's best photos sit in, and a
     # skewed bell's MAD (taken over both halves) understates it.
@@ -311,7 +336,16 @@ def _one_group(y: np.ndarray, warp: Warp, top: float) -> ScoreShape:
     expected = y.size * 0.5 * math.erfc(TAIL_Z / math.sqrt(2.0))
     # More photos past 3 sigmas than one bell plausibly puts there (a Poisson margin of
     # three standard deviations plus two): a few photos have the subject.
-    standouts = beyond >= MIN_GROUP // 2 + 1 and beyond > expected + 3.0 * math.sqrt(expected) + 2.0
+    standouts = beyond >= MIN_GROUP // 2 + 1 and beyond > _plausible_up_to(expected)
     line = warp.inverse(tail_line)
+    # A bell with long tails on both sides (Student's t) has as many photos that far below
+    # its middle as above it, without any subject. Asked on the scores themselves, at least
+    # TAIL_Z sigmas out: a bend is chosen by the most extreme photos, so it is lopsided
+    # whenever they lie on one side (a t bell's few farthest, or the subject's photos),
+    # and then one tail looks long or short only on the bent axis.
+    if standouts:
+        centre = float(np.median(x))
+        raw_sigma = float(np.quantile(x, 0.9) - centre) / 1.2816
+        standouts = _beats_its_mirror(x, max(line, centre + TAIL_Z * raw_sigma), centre)
     threshold = line if standouts else max(top + 1e-6, line)
     return ScoreShape(threshold=threshold, groups=1, standouts=standouts, low_mean=median, low_sigma=upper_sigma, warp=warp)
