@@ -609,3 +609,25 @@ def test_one_vector_is_searched_exactly(library, tmp_path):
     query = queries(1)[0]
     assert len(answers(searcher, query)) == 1 and searcher.approximate.answered == "exact"
     assert not searcher.approximate.enabled_for(searcher.index) and not searcher.approximate.rebuilding
+
+
+def test_photo_ids_out_of_order_with_gaps_and_stale_codes_map_to_their_own_rows(forced):
+    # Rows are looked up by photo id through a table: ids that are shuffled, sparse, or
+    # held by codes of photos the matrix no longer has must still land on their own rows
+    # (a shortlist of 40 of 1,500 photos: the wrong rows would be the wrong candidates).
+    from photoclip.core.search.approximate import ApproximateSearch
+    from photoclip.core.search.compressed import CompressedIndex, Coverage
+    from photoclip.core.search.store import VectorIndex
+
+    photos, near = clustered_vectors()
+    matrix = np.stack(photos).astype(np.float32)
+    ids = np.random.default_rng(5).permutation(np.arange(1, 3 * len(photos) + 1, dtype=np.int64))[: len(photos)]
+    index = VectorIndex("m", ids=ids, matrix=matrix, present=np.ones(len(ids), bool))
+    compressed = CompressedIndex(Coverage("m", DIM, 0, 0))
+    stale = np.arange(10_000, 10_040, dtype=np.int64)  # past the largest id the matrix holds
+    compressed.take(np.concatenate([ids, stale]), np.concatenate([matrix, np.stack(random_vectors(40, seed=7))]))
+    searcher = ApproximateSearch(None, "m", approximate_from=2)
+    searcher.compressed = compressed
+    for query in near[:20]:
+        hits = searcher.top(index, query, 10, None, None) or []
+        assert [(h.photo_id, round(h.score, 5)) for h in hits] == [(h.photo_id, round(h.score, 5)) for h in index.top(query, 10)]
