@@ -526,7 +526,7 @@ def test_a_build_step_that_fails_leaves_codes_and_ids_in_line(monkeypatch):
 def test_the_shortlist_grows_with_the_library_between_its_bounds():
     from photoclip.core.search.approximate import MAX_FETCH, MIN_FETCH, SHORTLIST_SHARE, shortlist_size
 
-    assert shortlist_size(1_000) == shortlist_size(1_000_000) == MIN_FETCH  # 1M / 128 is under the floor
+    assert shortlist_size(1_000) == shortlist_size(1_000_000) == MIN_FETCH  # 1M / 400 is under the floor
     assert shortlist_size(10_000_000) == 10_000_000 // SHORTLIST_SHARE > MIN_FETCH
     assert shortlist_size(10**10) == MAX_FETCH
 
