@@ -100,6 +100,21 @@ def rename_label(lib: Library, old: str, new: str, *, write_xmp: bool = False) -
     return label
 
 
+def what_a_rename_changes(old: str, new: str) -> str | None:
+    """A sentence for people when renaming a label changes what it looks for (see
+    tagging.looks_for_something_else), else None: the tags stay as they are, but the next
+    tagging run reads the photos with the new word, and a word the model never learned
+    (a pet's name) finds other photos."""
+    word = tagging.looks_for_something_else(old, new)
+    if word is None:
+        return None
+    before = tagging.normalize_name(old).rsplit("/", 1)[-1]
+    return (
+        f"It now looks for “{word}” instead of “{before}”: tagging the library again may tag other photos. "
+        f"To go on finding what “{before}” found, add “{before}” to its descriptions."
+    )
+
+
 def delete_label(lib: Library, name: str, *, write_xmp: bool = False) -> int:
     """Delete one label and its tags; with write_xmp, the keyword leaves its photos' sidecars."""
     affected = tagging.photos_with_label(lib, name, include_children=False) if write_xmp else []

@@ -97,6 +97,9 @@ def cmd_labels_remove(args: argparse.Namespace, ctx: Ctx) -> int:
 def cmd_labels_rename(args: argparse.Namespace, ctx: Ctx) -> int:
     label = sync.rename_label(ctx.library(), args.old, args.new, write_xmp=write_xmp_enabled())
     ctx.out(f"Renamed {tagging.normalize_name(args.old)} to {label.name}")
+    changed = sync.what_a_rename_changes(args.old, label.name)
+    if changed:
+        ctx.err(changed)
     return 0
 
 

@@ -410,3 +410,27 @@ def test_renaming_a_parent_cannot_push_a_childs_name_past_the_limit(library):
         tagging.rename_label(library, "A", "Animals")  # the child would have 258
     assert sorted(label.name for label in tagging.list_labels(library)) == ["A", "A/" + "c" * 250]  # nothing moved
     assert tagging.rename_label(library, "A", "Ab").name == "Ab"  # 253 is fine
+
+
+def test_a_rename_that_changes_what_a_label_looks_for_says_so(library, capsys):
+    # The photo templates embed the name's last level: "Dogs" -> "Pets/Dogs" keeps the
+    # label's vector; "Dogs" -> "Rex" gives it a new one, which the next tagging run uses.
+    ctx = FakeCtx(library)
+    assert run(ctx, "labels", "add", "Dogs") == 0
+    capsys.readouterr()
+    assert run(ctx, "labels", "rename", "Dogs", "Pets/Dogs") == 0
+    assert capsys.readouterr().err == ""
+    assert run(ctx, "labels", "rename", "Pets/Dogs", "Pets/Rex") == 0
+    assert ctx.text == "Renamed Pets/Dogs to Pets/Rex"
+    assert capsys.readouterr().err.strip() == (
+        "It now looks for “Rex” instead of “Dogs”: tagging the library again may tag other photos. "
+        "To go on finding what “Dogs” found, add “Dogs” to its descriptions."
+    )
+
+
+def test_a_line_set_by_hand_survives_a_rename_that_keeps_what_the_label_looks_for(library, fake_embedder, photo_dir):
+    index_real_photos(library, fake_embedder, photo_dir)
+    tagging.create_label(library, "Dogs")
+    tagging.set_threshold(library, fake_embedder, "Dogs", 0.31)
+    assert tagging.rename_label(library, "Dogs", "Pets/Dogs").threshold_source == "user"
+    assert tagging.rename_label(library, "Pets/Dogs", "Pets/Rex").threshold_source != "user"

@@ -122,6 +122,18 @@ def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, commands: Tagg
         assert tagging.find_label(lib, "Dogs").threshold_source == "calibrated"
 
 
+def test_a_rename_that_changes_what_the_label_looks_for_says_so(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
+    dialog = _dialog(qtbot, runner, None, commands)
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.rename_label("Dogs", "Rex")
+    assert dialog.current_name() == "Rex"
+    assert dialog.status.text() == (
+        "Renamed “Dogs” to “Rex”: its photos keep the tag under the new name. "
+        "It now looks for “Rex” instead of “Dogs”: tagging the library again may tag other photos. "
+        "To go on finding what “Dogs” found, add “Dogs” to its descriptions."
+    )
+
+
 def test_rename_delete_descriptions_and_starters(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
     dialog.descriptions.setPlainText("a puppy\n\na dog on a sofa")

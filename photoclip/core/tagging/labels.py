@@ -121,6 +121,15 @@ def set_ignore_background(lib: Library, name: str, ignore: bool) -> Label:
     return get_label(lib, name)
 
 
+def looks_for_something_else(old: str, new: str) -> str | None:
+    """What a label renamed from `old` to `new` will look for instead, when the rename
+    changes it: the photo templates embed the name's last level, so "Dogs" -> "Pets/Dogs"
+    keeps the label's vector but "dog" -> "Rex" gives it a new one (and a model that never
+    read "Rex" finds other photos). None when the last level stays the same."""
+    before, after = leaf(normalize_name(old)), leaf(normalize_name(new))
+    return after if before != after else None
+
+
 def rename_label(lib: Library, old: str, new: str) -> Label:
     """Rename a label; its children (`Old/...`) move with it. Tags follow (they refer to ids)."""
     old, new = normalize_name(old), check_new_name(new)
@@ -142,7 +151,7 @@ def rename_label(lib: Library, old: str, new: str) -> Label:
     with lib.transaction():
         for label_id, name in moved:
             label_db.set_name(lib, label_id, name, now)
-        if label.leaf != leaf(new):  # the leaf is what the templates embed: the vector changes
+        if looks_for_something_else(old, new):  # a new vector: a line set by hand no longer fits it
             label_db.unpin_user_threshold(lib, label.id)
     return get_label(lib, new)
 

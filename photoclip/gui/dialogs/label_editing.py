@@ -41,7 +41,9 @@ class LabelEditing:
 
         def renamed(name: str) -> None:
             # Said here, or the line under the list kept the last answer about the old name.
-            self.dialog.status.setText(f"Renamed “{old}” to “{name}”: its photos keep the tag under the new name.")
+            said = f"Renamed “{old}” to “{name}”: its photos keep the tag under the new name."
+            changed = sync.what_a_rename_changes(old, name)
+            self.dialog.status.setText(f"{said} {changed}" if changed else said)
             self.dialog.reload(name)
 
         self.dialog._call(lambda ctx: sync.rename_label(ctx.lib, old, new, write_xmp=write).name, renamed)
