@@ -42,6 +42,8 @@ def taken_text(taken_at: str, source: str | None) -> str:
         return f"{text} ({FILE_DATE_NOTE})"
     if source == "xmp":
         return f"{text} (XMP)"
+    if source == "filename":
+        return f"{text} (from the file name)"
     return text
 
 

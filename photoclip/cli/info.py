@@ -50,7 +50,7 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.json(info)
         return 0
-    sources = {"exif": "EXIF", "xmp": "XMP", "mtime": "file time"}
+    sources = {"exif": "EXIF", "xmp": "XMP", "filename": "file name", "mtime": "file time"}
 
     def out(line: str) -> None:
         ctx.out(one_line(line))  # a file name or a camera's EXIF text may hold control characters

@@ -293,4 +293,4 @@ def decode_photo(path: str, min_side: int, fh: BinaryIO | None = None) -> Decode
             return decode_photo(path, min_side, own)
     mtime = os.fstat(fh.fileno()).st_mtime  # first: Pillow may close the file once it has loaded the pixels
     img, size, exif, xmp = open_image(path, min_side, fh)
-    return Decoded(img, read_metadata(size, exif, xmp, mtime))
+    return Decoded(img, read_metadata(size, exif, xmp, mtime, os.path.basename(path)))

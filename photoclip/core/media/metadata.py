@@ -1,4 +1,5 @@
-"""What a photo says about itself: date taken (EXIF, else XMP, else file time), camera, GPS.
+"""What a photo says about itself: date taken (EXIF, else XMP, else its file name, else file
+time), camera, GPS.
 
 Pure functions over what the decoder already read (EXIF and raw XMP bytes): no file access.
 """
@@ -11,13 +12,15 @@ from datetime import UTC, datetime
 
 from PIL import Image
 
+from photoclip.core.media.filename_dates import date_from_filename
+
 
 @dataclass(frozen=True)
 class Metadata:
     width: int
     height: int
     taken_at: str | None  # ISO 8601, local time as the camera wrote it
-    taken_source: str  # "exif", "xmp" or "mtime"
+    taken_source: str  # "exif", "xmp", "filename" or "mtime"
     camera: str | None
     gps_lat: float | None
     gps_lon: float | None
@@ -55,8 +58,8 @@ def _gps_coordinate(values: object, ref: object) -> float | None:
     return coord
 
 
-def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | None, mtime: float) -> Metadata:
-    """Date taken (EXIF, else XMP, else file time: recorded which), camera and GPS."""
+def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | None, mtime: float, name: str = "") -> Metadata:
+    """Date taken (EXIF, else XMP, else the file `name`, else file time: recorded which), camera and GPS."""
     taken: str | None = None
     source = "mtime"
     camera = None
@@ -93,6 +96,10 @@ def read_metadata(size: tuple[int, int], exif: Image.Exif | None, xmp: bytes | N
                 source = "xmp"
             except ValueError:
                 taken = None
+    if not taken and name:
+        taken = date_from_filename(name)
+        if taken:
+            source = "filename"
     if not taken:
         taken = datetime.fromtimestamp(mtime, tz=UTC).astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
         source = "mtime"
