@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from photoclip.core.db import Library
 from photoclip.core.search.approximate import ApproximateSearch, approximate_wanted
 from photoclip.core.search.store import VectorIndex
@@ -54,7 +56,7 @@ class IndexKeeper:
             return False
         if self._model_id != model_id or self._index is None or self._approximate is None:
             self._model_id = model_id
-            self._index = VectorIndex.load(lib, model_id)
+            self._index = VectorIndex.load(lib, model_id, np.float16)  # above the setting: see core/search/store.py
             self._approximate = ApproximateSearch(self.db_path, model_id, self.approximate_from)
             self._announced = False
         else:

@@ -631,3 +631,42 @@ def test_photo_ids_out_of_order_with_gaps_and_stale_codes_map_to_their_own_rows(
     for query in near[:20]:
         hits = searcher.top(index, query, 10, None, None) or []
         assert [(h.photo_id, round(h.score, 5)) for h in hits] == [(h.photo_id, round(h.score, 5)) for h in index.top(query, 10)]
+
+
+def test_a_library_searched_through_the_index_holds_its_rows_as_float16_and_scores_the_same(library, tmp_path, forced):
+    # The database stores float16: rows held as float16 are the same numbers, in half the
+    # memory, and every score is still computed in float32.
+    photos, near = clustered_vectors()
+    add_photos(library, tmp_path, photos)
+    fast, slow = ready(approximate(library)), exact(library)
+    for query in near[:5]:
+        got = [(r.photo.id, r.score) for r in fast.search_vector(query, 10)]
+        assert [pid for pid, _ in got] == [pid for pid, _ in answers(slow, query)]
+        assert np.allclose([s for _, s in got], [r.score for r in slow.search_vector(query, 10)], atol=1e-6)
+    assert fast.index.matrix.dtype == np.float16 and fast.index.matrix.nbytes * 2 == slow.index.matrix.nbytes
+    assert slow.index.matrix.dtype == np.float32
+    # A photo's own vector (similar, "more like this") comes back as float32.
+    own = fast.index.vector_of(int(fast.index.ids[0]))
+    assert own is not None and own.dtype == np.float32
+    # A new searcher of a library this big reads the rows as float16 straight away, so a
+    # float32 copy never exists beside them; they are the stored numbers, unchanged.
+    fresh = approximate(library)
+    assert fresh.index.matrix.dtype == np.float16
+    assert np.array_equal(fresh.index.matrix.astype(np.float32), slow.index.matrix)
+
+
+def test_the_exact_scan_over_float16_rows_widens_them_block_by_block(monkeypatch):
+    from photoclip.core.search import store
+    from photoclip.core.search.store import VectorIndex
+
+    monkeypatch.setattr(store, "SCORE_BLOCK", 7)  # blocks that do not divide the rows
+    matrix = np.stack(random_vectors(50, seed=3)).astype(np.float16).astype(np.float32)
+    held = VectorIndex("m", ids=np.arange(50, dtype=np.int64), matrix=matrix.copy(), present=np.ones(50, bool))
+    held.hold_as(np.float16)
+    plain = VectorIndex("m", ids=np.arange(50, dtype=np.int64), matrix=matrix, present=np.ones(50, bool))
+    query = queries(1)[0]
+    assert held.scores(query).dtype == np.float32
+    assert np.allclose(held.scores(query), plain.scores(query), atol=1e-6)
+    assert [h.photo_id for h in held.top(query, 10)] == [h.photo_id for h in plain.top(query, 10)]
+    held.hold_as(np.float32)
+    assert held.matrix.dtype == np.float32 and np.array_equal(held.matrix, matrix)

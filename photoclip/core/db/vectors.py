@@ -123,8 +123,11 @@ class VectorTables(TransactionalStore):
         matrix = np.frombuffer(b"".join(blobs), VECTOR_DTYPE).reshape(len(found), -1).astype(np.float32)
         return np.asarray(found, np.int64), matrix
 
-    def load_vectors(self, model_id: str, after_rowid: int = 0) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int]:
-        """(photo ids, float32 matrix, highest rowid seen) for vectors added after `after_rowid`."""
+    def load_vectors(
+        self, model_id: str, after_rowid: int = 0, dtype: type = np.float32
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int]:
+        """(photo ids, matrix, highest rowid seen) for vectors added after `after_rowid`; the
+        matrix is float32 unless `dtype` asks for float16 (the stored values, not widened)."""
         count, last = self.conn.execute(
             "SELECT COUNT(*), MAX(rowid) FROM vectors WHERE model_id = ? AND rowid > ?", (model_id, after_rowid)
         ).fetchone()
@@ -135,14 +138,14 @@ class VectorTables(TransactionalStore):
         )
         rows = cur.fetchmany(_LOAD_CHUNK)
         if not rows:
-            return np.empty(0, np.int64), np.empty((0, 0), np.float32), after_rowid
+            return np.empty(0, np.int64), np.empty((0, 0), dtype), after_rowid
         dim = rows[0][2]
         # Filled chunk by chunk into one preallocated matrix: no joined copy of every blob
         # and no float16 matrix of the whole library is held at once. The float16 ->
         # float32 conversion is about a third of the time and numpy runs it without the GIL,
         # so a second thread converts one chunk while SQLite reads the next.
         ids: npt.NDArray[np.int64] = np.empty(count, np.int64)
-        matrix: npt.NDArray[np.float32] = np.empty((count, dim), np.float32)
+        matrix: npt.NDArray[np.float32] = np.empty((count, dim), dtype)
         filled = 0
         last_seen = after_rowid
         pool = ThreadPoolExecutor(max_workers=1) if count > _LOAD_CHUNK else None

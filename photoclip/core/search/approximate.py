@@ -139,7 +139,9 @@ class ApproximateSearch:
         """Bring the index up to the library after `index.refresh`: adopt, load, build, catch up."""
         if not self.enabled_for(index):
             self.compressed = None
+            index.hold_as(np.float32)  # the exact scan reads float32 fastest
             return
+        index.hold_as(np.float16)  # only shortlists are read: half the memory (see store.py)
         removed = vectors_removed_version(lib)
         self._adopt_built()
         if self.compressed is not None and not self._take_out_removed(lib, self.compressed, removed):
@@ -215,7 +217,7 @@ class ApproximateSearch:
         else:
             rows = self._rows_of(index, compressed.nearest(query, fetch))
             rows = rows[allowed[rows]]
-        scores = index.matrix[rows] @ query.astype(np.float32, copy=False)
+        scores = index.rows(rows) @ query.astype(np.float32, copy=False)
         if min_score is not None:
             keep = scores >= min_score
             rows, scores = rows[keep], scores[keep]

@@ -56,7 +56,7 @@ def near_duplicate_groups(
     # Each pair scored again by one formula, whichever way it was found: a BLAS block
     # product and a gathered dot product differ in the last bits, and the two paths
     # must give the same answer.
-    sims = np.einsum("ij,ij->i", index.matrix[first], index.matrix[second]) if len(first) else sims
+    sims = np.einsum("ij,ij->i", index.rows(first), index.rows(second)) if len(first) else sims
     keep = sims >= threshold
     return _groups(index, first[keep], second[keep], sims[keep])
 
@@ -64,7 +64,7 @@ def near_duplicate_groups(
 def _all_pairs(index: VectorIndex, threshold: float, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair of present rows (i < j) at or above the threshold, as index rows and scores."""
     keep = np.flatnonzero(index.present)
-    matrix = index.matrix[keep]
+    matrix = index.rows(keep)
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, len(keep), block):
         sims = matrix[start : start + block] @ matrix[start:].T
@@ -89,11 +89,11 @@ def _pairs_through_index(index: VectorIndex, approximate: CompressedIndex, thres
         again: list[np.ndarray] = []
         for start in range(0, len(pending), step):
             batch = pending[start : start + step]
-            keys = approximate.nearest_many(index.matrix[batch], asked)
+            keys = approximate.nearest_many(index.rows(batch), asked)
             where = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
             known = (keys >= 0) & (sorted_ids[where] == keys)
             rows = np.where(known, order[where], 0)
-            sims = np.einsum("id,ikd->ik", index.matrix[batch], index.matrix[rows])
+            sims = np.einsum("id,ikd->ik", index.rows(batch), index.rows(rows))
             passing = known & (sims >= threshold)
             at, col = np.nonzero(passing & (rows != batch[:, None]) & index.present[rows])
             found.append((batch[at], rows[at, col], sims[at, col]))

@@ -10,7 +10,7 @@ import numpy as np
 
 from photoclip.core.db import Library, Photo, display_path
 from photoclip.core.model import Embedder
-from photoclip.core.search.approximate import ApproximateSearch
+from photoclip.core.search.approximate import ApproximateSearch, approximate_wanted
 from photoclip.core.search.duplicates import near_duplicate_groups
 from photoclip.core.search.filters import Filters, allowed_photo_ids
 from photoclip.core.search.query import QueryError, QueryTerm, image_file, query_vector
@@ -50,9 +50,12 @@ class Searcher:
         (None: the user's setting; 0: never)."""
         self.lib = lib
         self.embedder = embedder
-        self.index = VectorIndex.load(lib, embedder.model_id)
         if approximate_from is None:
             approximate_from = Settings.load().approximate_search_from
+        # Read as float16 straight away where the index will search (see store.py): a float32
+        # matrix first would cost half as much memory again at the peak.
+        big = approximate_wanted(approximate_from, lib.vector_count(embedder.model_id))
+        self.index = VectorIndex.load(lib, embedder.model_id, np.float16 if big else np.float32)
         self.approximate = ApproximateSearch(lib.path, embedder.model_id, approximate_from)
 
     def refresh(self) -> int:

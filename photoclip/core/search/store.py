@@ -4,6 +4,12 @@ Vectors are loaded once and topped up from the database as indexing adds rows
 (`refresh`), never reloaded per query. A query is one matrix-vector product plus a
 partial sort. Search and tagging both read this store, so it knows nothing of
 queries or filters beyond an allow-mask.
+
+The rows are held as float32, which the exact scan reads fastest, or as float16 (`hold_as`)
+for a library searched through the approximate index, which reads only a shortlist of
+rows: half the memory (1 GB at 1M photos, not 2), and nothing lost, because the database
+stores float16 (core/db/vectors.py) and float32 held only its values widened. Every score
+is computed in float32 either way.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ def _no_rows() -> np.ndarray:
     return np.empty((0, 0), np.float32)
 
 
+SCORE_BLOCK = 65_536  # rows widened at a time when they are held as float16 (16 MB of float32 at 512-d)
+
+
 def _no_flags() -> np.ndarray:
     return np.empty(0, bool)
 
@@ -48,11 +57,12 @@ class VectorIndex:
     seen_token: tuple[int, int] | None = None
     seen_presence: int | None = None
     seen_removed: int | None = None  # the vector-deletion counter, read before the rows (the approximate index's snapshot)
+    holds: np.dtype = field(default_factory=lambda: np.dtype(np.float32))  # how rows are held (see the module's docstring)
     _spare: np.ndarray | None = field(default=None, repr=False)  # `matrix` is a view of its first rows
 
     @classmethod
-    def load(cls, lib: Library, model_id: str) -> VectorIndex:
-        index = cls(model_id)
+    def load(cls, lib: Library, model_id: str, holds: type = np.float32) -> VectorIndex:
+        index = cls(model_id, holds=np.dtype(holds))
         index.refresh(lib)
         return index
 
@@ -77,12 +87,12 @@ class VectorIndex:
             self.ids, self.matrix, self.last_rowid, self.present = _no_ids(), _no_rows(), 0, _no_flags()
             self._spare = None
             rebuild_presence = True
-        ids, matrix, self.last_rowid = lib.load_vectors(self.model_id, self.last_rowid)
+        ids, matrix, self.last_rowid = lib.load_vectors(self.model_id, self.last_rowid, self.holds.type)
         if len(ids):
             if len(self.ids):
                 self._take_in(ids, matrix)
             else:
-                self.ids, self.matrix, self._spare = ids, matrix, None
+                self.ids, self.matrix, self._spare = ids, matrix.astype(self.holds, copy=False), None
                 rebuild_presence = True
         if rebuild_presence:
             self.present = np.isin(self.ids, present_photo_ids(lib))
@@ -136,7 +146,7 @@ class VectorIndex:
             return
         n, k = len(self.ids), len(ids)
         if self._spare is None or self._spare.shape[0] < n + k or self._spare.shape[1] != matrix.shape[1]:
-            grown = np.empty((n + k + (n + k) // 8, matrix.shape[1]), np.float32)
+            grown = np.empty((n + k + (n + k) // 8, matrix.shape[1]), self.holds)
             grown[:n] = self.matrix
             self._spare = grown
         self._spare[n : n + k] = matrix
@@ -144,13 +154,35 @@ class VectorIndex:
         self.ids = np.concatenate([self.ids, ids])
         self.present = np.concatenate([self.present, np.zeros(k, bool)])
 
+    def hold_as(self, dtype: type) -> None:
+        """Hold the rows as float32 or float16 from now on (a copy of the matrix once)."""
+        wanted = np.dtype(dtype)
+        if wanted == self.holds:
+            return
+        self.holds = wanted
+        self.matrix = self.matrix.astype(wanted)
+        self._spare = None
+
+    def rows(self, which: np.ndarray) -> np.ndarray:
+        """These rows as float32 (gathered; `which` may be any shape of row numbers)."""
+        return np.asarray(self.matrix[which], np.float32)
+
     def scores(self, query: np.ndarray) -> np.ndarray:
         if len(self.ids) == 0:
             return np.empty(0, np.float32)
+        query = query.astype(np.float32, copy=False)
         # einsum's own SIMD loop reads the matrix once at memory speed; OpenBLAS's
         # sgemv (what `@` calls for a matrix times a vector) ran ~4x slower here
         # (benchmarks/bench_search.py).
-        scores: np.ndarray = np.einsum("ij,j->i", self.matrix, query.astype(self.matrix.dtype, copy=False))
+        if self.matrix.dtype == np.float32:
+            scores: np.ndarray = np.einsum("ij,j->i", self.matrix, query)
+            return scores
+        # Rows held as float16 are widened a block at a time: float16 arithmetic would lose
+        # the third decimal of every score.
+        scores = np.empty(len(self.matrix), np.float32)
+        for start in range(0, len(self.matrix), SCORE_BLOCK):
+            block = self.matrix[start : start + SCORE_BLOCK].astype(np.float32)
+            scores[start : start + len(block)] = np.einsum("ij,j->i", block, query)
         return scores
 
     def top(self, query: np.ndarray, limit: int, mask: np.ndarray | None = None, min_score: float | None = None) -> list[Hit]:
@@ -180,4 +212,4 @@ class VectorIndex:
 
     def vector_of(self, photo_id: int) -> np.ndarray | None:
         where = np.flatnonzero(self.ids == photo_id)
-        return self.matrix[where[0]] if len(where) else None
+        return self.rows(where[0]) if len(where) else None
