@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 
+from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.protocol import DEFAULT_MODEL, DEFAULT_WEIGHTS
 
@@ -47,12 +49,40 @@ class ModelChoice:
         return f"{self.name} · {self.weights}"
 
 
+def checkpoint_problem(path: str) -> str | None:
+    """Why `path` cannot be a checkpoint file, in words (None when it may be one).
+
+    Checked before anything opens it: a named pipe would block a plain open() forever,
+    and /dev/zero or /dev/urandom behind a link would be read without end."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"is {paths.file_kind(st.st_mode)}, not a checkpoint file"
+    if st.st_size == 0:
+        return "is empty"
+    return None
+
+
 def file_digest(path: str) -> str:
-    """A short identity for a checkpoint file: size plus samples of its content."""
+    """A short identity for a checkpoint file: size plus samples of its content.
+
+    The open never blocks and the type is checked again on the open file: a named pipe
+    swapped in after checkpoint_problem looked cannot hang it."""
+    problem = checkpoint_problem(path)
+    if problem is not None:
+        raise ModelUnavailable(f"The model weights file {path} {problem}.")
     h = hashlib.blake2b(digest_size=8)
-    size = os.path.getsize(path)
-    h.update(str(size).encode())
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelUnavailable(f"The model weights file {path} is {paths.file_kind(st.st_mode)}, not a checkpoint file.")
+        size = st.st_size
+        h.update(str(size).encode())
         for offset in (0, max(0, size // 2 - 65536), max(0, size - 131072)):
             fh.seek(offset)
             h.update(fh.read(131072))

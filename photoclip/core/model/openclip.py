@@ -31,7 +31,7 @@ from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.streamload import load_converted, mappable
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
-from photoclip.core.model.weights import register_extra_model_configs, resolve_weights, short_reason
+from photoclip.core.model.weights import REFUSED_PICKLE, register_extra_model_configs, resolve_weights, short_reason
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +202,9 @@ class OpenClipEmbedder:
                 with building:  # the checkpoint overwrites every weight: no random fill first
                     model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
         except Exception as exc:
-            raise ModelUnavailable(
-                f"Could not load {self.choice.name} weights from {checkpoint}: {short_reason(exc)}. "
-                "Is it a checkpoint for this model architecture?"
-            ) from exc
+            reason = short_reason(exc)
+            question = "" if reason == REFUSED_PICKLE else " Is it a checkpoint for this model architecture?"
+            raise ModelUnavailable(f"Could not load {self.choice.name} weights from {checkpoint}: {reason}.{question}") from exc
         model.eval()
         self._model = model
         self._read_preprocessing(torch, model, device)

@@ -1,0 +1,87 @@
+"""What the user points --weights at may be anything: each is refused in words naming the
+file and what is wrong with it, without hanging, and a pickle that would run code never runs."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from pathlib import Path
+
+import pytest
+
+from photoclip.core.errors import ModelUnavailable
+from photoclip.core.model import ModelChoice, OpenClipEmbedder, model_id_for
+from photoclip.core.model.weights import resolve_weights
+from tests.conftest import TINY_MODEL
+
+
+def refusal(choice: ModelChoice, what) -> str:
+    """The message `what(choice)` raises, awaited on a thread so that a hang fails the test."""
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            what(choice)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "blocked on the file"
+    assert outcome and isinstance(outcome[0], ModelUnavailable), outcome
+    return str(outcome[0])
+
+
+@pytest.mark.parametrize("what", [model_id_for, resolve_weights])
+def test_a_named_pipe_is_refused_without_blocking(tmp_path, what):
+    fifo = tmp_path / "clip.pt"
+    os.mkfifo(fifo)  # no writer: a plain open() would wait forever
+    message = refusal(ModelChoice(TINY_MODEL, str(fifo)), what)
+    assert str(fifo) in message and "named pipe" in message
+
+
+@pytest.mark.parametrize("what", [model_id_for, resolve_weights])
+def test_a_link_to_a_device_is_named_a_device_not_missing(tmp_path, what):
+    link = tmp_path / "clip.pt"
+    link.symlink_to("/dev/zero")
+    message = refusal(ModelChoice(TINY_MODEL, str(link)), what)
+    assert str(link) in message and "device" in message and "does not exist" not in message
+
+
+@pytest.mark.parametrize("what", [model_id_for, resolve_weights])
+def test_a_folder_and_an_empty_file_say_what_they_are(tmp_path, what):
+    folder = tmp_path / "clip.pt"
+    folder.mkdir()
+    assert "is a folder" in refusal(ModelChoice(TINY_MODEL, str(folder)), what)
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    assert "is empty" in refusal(ModelChoice(TINY_MODEL, str(empty)), what)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (Path.touch, (Path(os.environ["PHOTOCLIP_HOME"]) / "ran",))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("zipped", [True, False])
+def test_a_pickle_that_would_run_code_is_refused_and_never_run(tmp_path, zipped):
+    import torch
+
+    path = tmp_path / "evil.pt"
+    if zipped:
+        torch.save({"weight": _RunsCode()}, path)
+    else:
+        path.write_bytes(pickle.dumps({"weight": _RunsCode()}))
+    before = path.read_bytes()
+    embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(path), device="cpu", precision="fp32"))
+    with pytest.raises(ModelUnavailable) as caught:
+        embedder.load()
+    message = str(caught.value)
+    assert str(path) in message and "could run code" in message
+    assert "weights_only" not in message  # torch's advice to load it unsafely is not passed on
+    assert not (Path(os.environ["PHOTOCLIP_HOME"]) / "ran").exists()
+    assert path.read_bytes() == before
