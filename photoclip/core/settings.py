@@ -101,7 +101,17 @@ _RANGES = {
 }
 
 
+# Names the program knows: "device": "tpu" stopped every model load, and "precision":
+# "fp8" ran in fp32 while the app said fp8.
+_CHOICES = {
+    "device": ("auto", "cpu", "cuda", "mps"),
+    "precision": ("auto", "fp32", "bf16", "fp16"),
+}
+
+
 def _in_range(name: str, value: object) -> bool:
+    if name in _CHOICES:
+        return value in _CHOICES[name]
     bounds = _RANGES.get(name)
     return bounds is None or (isinstance(value, int) and bounds[0] <= value <= bounds[1])
 

@@ -118,3 +118,14 @@ def test_whole_numbers_out_of_range_fall_back_to_their_defaults(settings_file, c
         loaded = Settings.load()
     assert loaded == Settings(device="cpu")
     assert repr(name) in caplog.text
+
+
+@pytest.mark.parametrize(("name", "value"), [("device", "tpu"), ("device", "CPU"), ("precision", "fp8"), ("precision", "int4")])
+def test_names_the_program_does_not_know_fall_back_to_their_defaults(settings_file, caplog, name, value):
+    # Before: "device": "tpu" was kept and every model load then failed; "precision": "fp8"
+    # ran the model in fp32 while photoclip reported fp8.
+    settings_file.write_text(json.dumps({name: value, "thumbnail_edge": 200}), "utf-8")
+    with caplog.at_level(logging.WARNING):
+        loaded = Settings.load()
+    assert loaded == Settings(thumbnail_edge=200)
+    assert repr(name) in caplog.text and repr(value) in caplog.text

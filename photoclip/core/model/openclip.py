@@ -28,16 +28,13 @@ from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.importing import import_open_clip
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
+from photoclip.core.model.precisioncache import cached_precisions, remember_precision
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.streamload import load_converted, mappable
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
 from photoclip.core.model.weights import REFUSED_PICKLE, register_extra_model_configs, resolve_weights, short_reason
 
 log = logging.getLogger(__name__)
-
-
-def _precision_cache() -> Path:
-    return paths.config_dir() / "precision.json"
 
 
 def _config_file(name: str) -> Path | None:
@@ -250,33 +247,19 @@ class OpenClipEmbedder:
             return requested
         if self.device in ("cuda", "mps"):
             return "fp16"
-        return self._cached_precisions().get(self._precision_key(torch))
+        return cached_precisions().get(self._precision_key(torch))
 
     def _precision_key(self, torch: Any) -> str:
         return f"{self.model_id}|{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
 
-    @staticmethod
-    def _cached_precisions() -> dict[str, str]:
-        try:
-            known = json.loads(_precision_cache().read_text())
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
-
     def _measured_cpu_precision(self, torch: Any) -> str:
         """bf16 is much faster than fp32 on CPUs with AMX/AVX512-BF16 and slower elsewhere: measure once."""
         key = self._precision_key(torch)
-        cache = _precision_cache()
-        known = self._cached_precisions()
-        if key in known:
-            return known[key]
+        known = cached_precisions().get(key)
+        if known is not None:
+            return known
         choice = self._measure_precision(torch)
-        known[key] = choice
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(known, indent=1))
-        except OSError:
-            pass
+        remember_precision(key, choice)
         return choice
 
     def _measure_precision(self, torch: Any) -> str:
