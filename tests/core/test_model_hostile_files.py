@@ -85,3 +85,30 @@ def test_a_pickle_that_would_run_code_is_refused_and_never_run(tmp_path, zipped)
     assert "weights_only" not in message  # torch's advice to load it unsafely is not passed on
     assert not (Path(os.environ["PHOTOCLIP_HOME"]) / "ran").exists()
     assert path.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_file_rewritten_while_it_is_read_is_refused(tiny_weights, tmp_path, monkeypatch):
+    """The id is taken from the file before its weights are read: weights read after a rewrite
+    would be stored under the id of the weights before it."""
+    import shutil
+
+    import torch
+
+    from photoclip.core.model import openclip
+
+    path = tmp_path / "clip.pt"
+    shutil.copyfile(tiny_weights, path)
+    checked = openclip.check_checkpoint
+
+    def check_then_rewrite(name: str, checkpoint: str) -> None:
+        checked(name, checkpoint)
+        weights = torch.load(checkpoint, weights_only=True)
+        torch.save({key: value + 1 if value.is_floating_point() else value for key, value in weights.items()}, checkpoint)
+
+    monkeypatch.setattr(openclip, "check_checkpoint", check_then_rewrite)
+    embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(path), device="cpu", precision="fp32"))
+    with pytest.raises(ModelUnavailable, match="changed while it was read") as caught:
+        embedder.load()
+    assert str(path) in str(caught.value)
+    assert not embedder.loaded

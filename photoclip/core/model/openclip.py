@@ -58,6 +58,15 @@ def _config_file(name: str) -> Path | None:
     return None
 
 
+def _file_state(path: str) -> tuple[int, ...] | None:
+    """What changes when a file is rewritten, replaced or grows: compared before and after a load."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class OpenClipEmbedder:
     """open_clip behind the Embedder protocol. Construction is cheap; `load()` is not."""
 
@@ -164,12 +173,20 @@ class OpenClipEmbedder:
         if open_clip.get_model_config(self.choice.name) is None:
             raise ModelUnavailable(f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows.")
         checkpoint = resolve_weights(self.choice, self._progress)
+        before = _file_state(checkpoint) if self.choice.weights_is_file else None
         if self.choice.weights_is_file:
             check_checkpoint(self.choice.name, checkpoint)  # open_clip would resize a misfit silently
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
         self._tokenizer = open_clip.get_tokenizer(self.choice.name)
         model, preprocess = self._build(open_clip, torch, checkpoint, device)
+        if before is not None and _file_state(checkpoint) != before:
+            # The id was taken from the file as it was: vectors of the weights read now
+            # would be stored under the id of other weights, and mix with theirs.
+            self._model = None
+            raise ModelUnavailable(
+                f"The model weights file {checkpoint} changed while it was read (still being copied?): load it again once it is complete."
+            )
         self._model = model
         self.checkpoint = checkpoint
         self.reference_preprocess = preprocess
