@@ -33,7 +33,10 @@ def cached_precisions() -> dict[str, str]:
         known = json.loads(paths.read_regular_file(path, _MAX_BYTES).decode("utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError, paths.NotAPlainFile, RecursionError) as exc:
+    except OSError as exc:  # an unreadable folder (the settings say so): measuring again is all it costs
+        log.info("cannot read the precision cache %s: %s", path, exc)
+        return {}
+    except (ValueError, paths.NotAPlainFile, RecursionError) as exc:
         if str(path) not in _warned:
             _warned.add(str(path))
             log.warning("Ignoring the precision cache %s (%s); measuring again", path, exc)
