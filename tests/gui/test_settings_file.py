@@ -35,3 +35,25 @@ def test_a_thumbnail_size_changed_in_the_window_is_still_kept(qtbot, db_path: Pa
     win.size_slider.setValue(edge)
     win.close()
     assert Settings.load().thumbnail_edge == edge != Settings().thumbnail_edge
+
+
+def test_settings_that_cannot_be_saved_are_said_in_the_window_not_raised(qtbot, db_path: Path, monkeypatch) -> None:
+    # Before: OK in the Settings dialog with a config folder that cannot be written raised
+    # OSError out of the slot (the app's "unexpected error" dialog and a traceback in the log).
+    from PySide6.QtWidgets import QDialog
+
+    from photoclip.core import paths
+    from photoclip.gui.dialogs.settings import SettingsDialog
+
+    folder = paths.config_dir()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the config folder should be")
+    win = MainWindow(db_path, load_model=False)
+    qtbot.addWidget(win)
+    win.show()
+    monkeypatch.setattr(SettingsDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    win.settings.write_xmp = not win.settings.write_xmp  # something to save
+    win.open_settings()
+    assert "Settings not saved" in win.statusBar().currentMessage() and str(folder) in win.statusBar().currentMessage()
+    win.close()
+    assert folder.read_text() == "a file where the config folder should be"

@@ -84,7 +84,7 @@ class MainWindow(
         keep_singletons_alive()
         self.db_path = Path(db_path)
         self.settings = settings or Settings.load()
-        self._settings_kept = copy.copy(self.settings)  # as on disk: a file the user wrote is rewritten only for a change
+        self._settings_kept = copy.copy(self.settings)  # as on disk (see save_settings)
         self.thumbnail_dir = paths.thumbnail_dir()
         self.setWindowTitle("photoclip")
         self.setAcceptDrops(True)
@@ -258,7 +258,7 @@ class MainWindow(
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", ask.downloads_folder(), CHECKPOINT_FILTER)
         if path:
             self.settings.weights = path
-            self._save_settings()
+            self.save_settings()
             self.load_model()
 
     # == settings, errors, lifecycle ==========================================================
@@ -283,7 +283,7 @@ class MainWindow(
         new.thumbnail_edge = self.settings.thumbnail_edge
         turned_on = new.write_xmp and not self.settings.write_xmp
         self.settings = new
-        self._save_settings()
+        self.save_settings()
         self.indexer.write_xmp = new.write_xmp
         if turned_on:
             self.tagging.export_sidecars(confirm=False)  # the user just asked for sidecars: bring them up to date
@@ -360,10 +360,6 @@ class MainWindow(
         if splitter is not None:
             self.splitter.restoreState(splitter)
 
-    def _save_settings(self) -> None:
-        self.settings.save()
-        self._settings_kept = copy.copy(self.settings)
-
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._viewer is not None:
             self._viewer.close()
@@ -371,11 +367,7 @@ class MainWindow(
         stored.setValue("geometry", self.saveGeometry())
         stored.setValue("splitter", self.splitter.saveState())
         stored.sync()
-        try:
-            if self.settings != self._settings_kept:  # the thumbnail size; a bad file left as the user wrote it
-                self._save_settings()
-        except OSError:
-            log.warning("could not save settings", exc_info=True)
+        self.save_settings(when_changed=True)  # the thumbnail size
         self.shutdown()
         super().closeEvent(event)
 
