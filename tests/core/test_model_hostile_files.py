@@ -112,3 +112,20 @@ def test_a_file_rewritten_while_it_is_read_is_refused(tiny_weights, tmp_path, mo
         embedder.load()
     assert str(path) in str(caught.value)
     assert not embedder.loaded
+
+
+@pytest.mark.slow
+def test_weights_that_are_not_numbers_are_refused_naming_the_tensor(tiny_weights, tmp_path):
+    # Before: the file loaded, every photo was stored with a NaN vector ("Embedded 8") and
+    # every search then said "The query's terms cancel out".
+    import torch
+
+    weights = torch.load(tiny_weights, weights_only=True)
+    weights["visual.proj"][0, 0] = float("nan")
+    path = tmp_path / "nan.pt"
+    torch.save(weights, path)
+    embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(path), device="cpu", precision="fp32"))
+    with pytest.raises(ModelUnavailable, match=r"damaged.*NaN or infinite") as caught:
+        embedder.load()
+    assert str(path) in str(caught.value) and "visual.proj" in str(caught.value)
+    assert not embedder.loaded

@@ -23,7 +23,7 @@ import numpy as np
 
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.model.checkpoint import check_checkpoint, quiet_root_logger
+from photoclip.core.model.checkpoint import check_checkpoint, non_finite_tensor, quiet_root_logger
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.importing import import_open_clip
@@ -180,6 +180,10 @@ class OpenClipEmbedder:
         device = pick_device(self.choice.device)
         self._tokenizer = open_clip.get_tokenizer(self.choice.name)
         model, preprocess = self._build(open_clip, torch, checkpoint, device)
+        if not self._answers_are_numbers(torch):  # every vector would be NaN, stored, and every search "cancel out"
+            damaged = non_finite_tensor(model) or "a weight"  # slow (a second per 150M weights): only when damaged
+            self._model = None
+            raise ModelUnavailable(f"The weights in {checkpoint} are damaged: {damaged} holds NaN or infinite values.")
         if before is not None and _file_state(checkpoint) != before:
             # The id was taken from the file as it was: vectors of the weights read now
             # would be stored under the id of other weights, and mix with theirs.
@@ -230,6 +234,14 @@ class OpenClipEmbedder:
         self._dtype = self._torch_dtype(torch, precision)
         model.to(self._dtype)
         return model, preprocess
+
+    def _answers_are_numbers(self, torch: Any) -> bool:
+        """One blank image and one text through the model give finite vectors (tens of ms: a
+        scan of every weight would take about a second on a CPU)."""
+        with torch.inference_mode():
+            image = torch.zeros((1, 3, self._size, self._size), dtype=self._dtype, device=self.device)
+            outputs = [self._model.encode_image(image), self._model.encode_text(self._tokenizer(["a photo"]).to(self.device))]
+        return all(bool(torch.isfinite(out).all()) for out in outputs)
 
     def _read_preprocessing(self, torch: Any, model: Any, device: str) -> None:
         cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
