@@ -14,6 +14,7 @@ from typing import Any
 from photoclip.cli.parser import positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
+from photoclip.core.tagging.suggest import MIN_GROUP
 
 
 def cmd_labels_suggest(args: argparse.Namespace, ctx: Any) -> int:
@@ -23,11 +24,22 @@ def cmd_labels_suggest(args: argparse.Namespace, ctx: Any) -> int:
         ctx.out(json.dumps({"suggestions": [_suggestion_doc(lib, s) for s in suggestions]}, indent=2, ensure_ascii=False))
         return 0
     if not suggestions:
-        ctx.out("No suggestions: index some photos first (`photoclip index`).")
+        ctx.out(_why_none(lib.counts(ctx.embedder().model_id)["embedded"]))
     for s in suggestions:
         ctx.out(f"{s.name}\t{s.photos} photos\t(also: {', '.join(s.phrases[1:]) or '-'})")
         ctx.out(f"    accept: {_accept_command(s)}")
     return 0
+
+
+def _why_none(embedded: int) -> str:
+    """Why there is nothing to suggest, in words that fit this library (it said "index some
+    photos first" to a library whose every photo was indexed)."""
+    if embedded == 0:
+        return "No suggestions: index some photos first (`photoclip index`)."
+    needed = 2 * MIN_GROUP
+    if embedded < needed:
+        return f"No suggestions: {embedded} photo{'s' if embedded != 1 else ''} indexed; suggestions need at least {needed}."
+    return "No suggestions: no group of similar photos is big enough, or the words that fit them are labels already."
 
 
 def _accept_command(s: tagging.Suggestion) -> str:

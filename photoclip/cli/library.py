@@ -136,16 +136,17 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     choice = ctx.model_choice()
     from photoclip.core.model import model_id_for
 
+    problem = None
     try:
         model_id = model_id_for(choice)
-    except ModelUnavailable:
-        model_id = None
+    except ModelUnavailable as exc:  # said, not hidden: the counts below then show nothing embedded
+        model_id, problem = None, str(exc)
     counts = lib.counts(model_id)
     status: dict[str, Any] = {
         **counts,
         "skip_reasons": lib.skip_reasons(),
         "database": str(lib.path),
-        "model": {"name": choice.name, "weights": choice.weights, "id": model_id, "device": choice.device},
+        "model": {"name": choice.name, "weights": choice.weights, "id": model_id, "device": choice.device, "problem": problem},
         "models_in_library": [{"id": m, "dim": d, "vectors": n} for m, d, n in lib.models()],
         "folders": [
             {"path": display_path(f.path), "photos": f.photos, "embedded": f.embedded, "missing": f.missing, "skipped": f.skipped}
@@ -158,6 +159,8 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     ctx.out(f"Library: {status['database']}")
     ctx.out(f"Model: {choice.name} ({choice.weights}), device {choice.device}")
+    if problem:
+        ctx.out(f"  cannot be used: {problem}")
     ctx.out(
         f"Photos: {counts['photos']}  embedded: {counts['embedded']}  pending: {counts['pending']}  "
         f"missing: {counts['missing']}  skipped: {counts['skipped']}"

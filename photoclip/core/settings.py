@@ -51,7 +51,7 @@ class Settings:
         if raw is _NOTHING:
             return cls()
         if not isinstance(raw, dict):
-            log.warning("Ignoring the settings file %s: it holds a JSON %s, not an object; using the defaults", path, type(raw).__name__)
+            _warn_once("Ignoring the settings file %s: it holds a JSON %s, not an object; using the defaults", path, type(raw).__name__)
             return cls()
         defaults = cls()
         values: dict[str, Any] = {}
@@ -62,7 +62,7 @@ class Settings:
             if _fits(value, type(getattr(defaults, field.name))) and _in_range(field.name, value):
                 values[field.name] = value
             else:
-                log.warning("Ignoring %r in the settings file %s: %r is not a valid value; using the default", field.name, path, value)
+                _warn_once("Ignoring %r in the settings file %s: %r is not a valid value; using the default", field.name, path, value)
         return cls(**values)
 
     def save(self) -> None:
@@ -101,9 +101,30 @@ _RANGES = {
 }
 
 
+# Names the program knows: "device": "tpu" stopped every model load, and "precision":
+# "fp8" ran in fp32 while the app said fp8.
+_CHOICES = {
+    "device": ("auto", "cpu", "cuda", "mps"),
+    "precision": ("auto", "fp32", "bf16", "fp16"),
+}
+
+
 def _in_range(name: str, value: object) -> bool:
+    if name in _CHOICES:
+        return value in _CHOICES[name]
     bounds = _RANGES.get(name)
     return bounds is None or (isinstance(value, int) and bounds[0] <= value <= bounds[1])
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str, *args: object) -> None:
+    """One warning per problem per process: a command reads the settings several times."""
+    text = message % args
+    if text not in _warned:
+        _warned.add(text)
+        log.warning("%s", text)
 
 
 _NOTHING = object()  # no usable file (JSON null is a value, and a wrong one)
@@ -116,13 +137,13 @@ def _read_json(path: Path) -> object:
     except FileNotFoundError:
         return _NOTHING
     except paths.NotAPlainFile as exc:
-        log.warning("Ignoring the settings file %s: it %s; using the defaults", path, exc)
+        _warn_once("Ignoring the settings file %s: it %s; using the defaults", path, exc)
         return _NOTHING
     except OSError as exc:
-        log.warning("Ignoring the settings file %s: cannot read it (%s); using the defaults", path, exc.strerror or exc)
+        _warn_once("Ignoring the settings file %s: cannot read it (%s); using the defaults", path, exc.strerror or exc)
         return _NOTHING
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        log.warning("Ignoring the settings file %s: it is not valid UTF-8 JSON (%s); using the defaults", path, exc)
+        _warn_once("Ignoring the settings file %s: it is not valid UTF-8 JSON (%s); using the defaults", path, exc)
         return _NOTHING

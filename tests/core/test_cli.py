@@ -173,3 +173,15 @@ def test_a_thumbnail_cache_that_cannot_be_used_is_said_once_and_indexing_goes_on
     count = len(list(photo_dir.iterdir()))
     assert json.loads(photoclip("status", "--json", env=env).stdout)["embedded"] == count
     assert blocker.read_text() == "x"  # not ours: untouched
+
+
+def test_status_says_why_the_weights_file_cannot_be_used(env, tmp_path):
+    # Before: status hung on a named pipe; then it showed "embedded: 0" with no word of why.
+    fifo = tmp_path / "clip.pt"
+    os.mkfifo(fifo)
+    env = {**env, "PHOTOCLIP_WEIGHTS": str(fifo)}
+    assert f"cannot be used: The model weights file {fifo} is a named pipe" in photoclip("status", env=env).stdout
+    model = json.loads(photoclip("status", "--json", env=env).stdout)["model"]
+    assert model["id"] is None and "named pipe" in model["problem"]
+    env["PHOTOCLIP_WEIGHTS"] = str(tmp_path / "gone.pt")
+    assert "does not exist" in json.loads(photoclip("status", "--json", env=env).stdout)["model"]["problem"]

@@ -159,3 +159,15 @@ def test_duplicate_groups_by_threshold(library, tmp_path):
     groups = [{r.photo.id for r in g} for g in searcher.duplicates(threshold=0.99, block=2)]
     assert groups == [{ids[0], ids[1], ids[2]}, {ids[3], ids[4]}]
     assert searcher.duplicates(threshold=0.9995) == []
+
+
+def test_exact_copies_are_duplicates_at_threshold_one():
+    # Before: a float32 vector's cosine with its copy came out 0.99999994 for about half of
+    # all vectors, so `photoclip duplicates --threshold 1` missed exact copies.
+    from photoclip.core.search.duplicates import near_duplicate_groups
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        v = normalize(rng.standard_normal((1, 512)).astype(np.float32))[0]
+        index = VectorIndex(model_id="m", ids=np.array([1, 2, 3]), matrix=np.stack([v, v, v]), present=np.ones(3, bool))
+        assert [{h.photo_id for h in g} for g in near_duplicate_groups(index, 1.0)] == [{1, 2, 3}]

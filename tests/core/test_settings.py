@@ -118,3 +118,23 @@ def test_whole_numbers_out_of_range_fall_back_to_their_defaults(settings_file, c
         loaded = Settings.load()
     assert loaded == Settings(device="cpu")
     assert repr(name) in caplog.text
+
+
+@pytest.mark.parametrize(("name", "value"), [("device", "tpu"), ("device", "CPU"), ("precision", "fp8"), ("precision", "int4")])
+def test_names_the_program_does_not_know_fall_back_to_their_defaults(settings_file, caplog, name, value):
+    # Before: "device": "tpu" was kept and every model load then failed; "precision": "fp8"
+    # ran the model in fp32 while photoclip reported fp8.
+    settings_file.write_text(json.dumps({name: value, "thumbnail_edge": 200}), "utf-8")
+    with caplog.at_level(logging.WARNING):
+        loaded = Settings.load()
+    assert loaded == Settings(thumbnail_edge=200)
+    assert repr(name) in caplog.text and repr(value) in caplog.text
+
+
+def test_a_problem_is_warned_about_once_however_often_the_settings_are_read(settings_file, caplog):
+    # Before: `photoclip index` read the settings four times and printed the same warning four times.
+    settings_file.write_text('{"thumbnail_edge": "big", "device": "cpu" "x": 1}', "utf-8")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(4):
+            assert Settings.load() == DEFAULTS
+    assert len(caplog.records) == 1 and "Ignoring the settings file" in caplog.text

@@ -125,3 +125,14 @@ def test_suggest_end_to_end_with_the_tiny_model_on_real_photos(library, tiny_emb
         assert s["accept"].startswith("photoclip labels add ")
     assert sum(s["photos"] for s in doc["suggestions"]) <= len(ids)
     assert tagging.list_labels(library) == []
+
+
+def test_the_command_says_why_a_small_library_gets_no_suggestion(library, emb, tmp_path):
+    # Before: "index some photos first" also to a library whose every photo was indexed.
+    ctx = FakeCtx(library, emb)
+    assert run(ctx, "labels", "suggest") == 0
+    assert "index some photos first" in ctx.text
+    add_photos(library, emb, [normalize(axis(0))], tmp_path)
+    ctx = FakeCtx(library, emb)
+    assert run(ctx, "labels", "suggest") == 0
+    assert "1 photo indexed; suggestions need at least 6" in ctx.text and "index some photos first" not in ctx.text

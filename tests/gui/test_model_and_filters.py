@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,35 @@ def test_broken_checkpoint_is_unavailable(qtbot, runner: TaskRunner, tmp_path: P
     service.start(ModelChoice("photoclip-tiny", str(bad), device="cpu"))
     assert _final_state(qtbot, service) == UNAVAILABLE
     assert "broken.pt" in service.message
+
+
+def test_a_named_pipe_as_the_checkpoint_is_unavailable_with_its_name(qtbot, runner: TaskRunner, tmp_path: Path) -> None:
+    # Before: the model id's digest opened the pipe and blocked: "Checking…" forever.
+    fifo = tmp_path / "clip.pt"
+    os.mkfifo(fifo)
+    service = ModelService(runner)
+    service.start(ModelChoice("photoclip-tiny", str(fifo), device="cpu"))
+    assert _final_state(qtbot, service) == UNAVAILABLE
+    assert str(fifo) in service.message and "named pipe" in service.message
+
+
+def test_a_pickle_that_would_run_code_is_unavailable_and_never_run(qtbot, runner: TaskRunner, tmp_path: Path) -> None:
+    evil = tmp_path / "evil.pt"
+    marker = tmp_path / "ran"
+    evil.write_bytes(pickle.dumps({"weight": _RunsCode(marker)}))
+    service = ModelService(runner)
+    service.start(ModelChoice("photoclip-tiny", str(evil), device="cpu"))
+    assert _final_state(qtbot, service) == UNAVAILABLE
+    assert "evil.pt" in service.message and "could run code" in service.message and "weights_only" not in service.message
+    assert not marker.exists()
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
 
 
 def test_tag_filter_shows_tagged_photos(window: MainWindow, qtbot, indexed_db: Path) -> None:

@@ -191,3 +191,14 @@ def check_checkpoint(name: str, path: str) -> None:
     else:
         advice = f"It matches no architecture open_clip knows (unknown): choose a file made for {name}."
     raise ModelUnavailable(f"The file {os.path.basename(path)} is not a checkpoint for {name}: {problem}. {advice}")
+
+
+def non_finite_tensor(model: Any) -> str | None:
+    """The name of the first weight holding NaN or an infinity, or None. Shapes say nothing
+    of values: a file of the right shapes with one NaN tensor loads, and makes every vector NaN."""
+    import torch
+
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return str(name)
+    return None

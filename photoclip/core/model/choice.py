@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 
+from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.protocol import DEFAULT_MODEL, DEFAULT_WEIGHTS
 
@@ -47,21 +49,66 @@ class ModelChoice:
         return f"{self.name} · {self.weights}"
 
 
+def checkpoint_problem(path: str) -> str | None:
+    """Why `path` cannot be a checkpoint file, in words (None when it may be one).
+
+    Checked before anything opens it: a named pipe would block a plain open() forever,
+    and /dev/zero or /dev/urandom behind a link would be read without end."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"is {paths.file_kind(st.st_mode)}, not a checkpoint file"
+    if st.st_size == 0:
+        return "is empty"
+    return None
+
+
+class NotARegularFile(OSError):
+    """A path to be digested is a pipe, device or folder (found on the open file itself)."""
+
+
 def file_digest(path: str) -> str:
-    """A short identity for a checkpoint file: size plus samples of its content."""
+    """A short identity for a file: size plus samples of its content.
+
+    The open never blocks and the type is checked on the open file: a named pipe would
+    block a plain open() forever, a device be read without end. Raises OSError
+    (NotARegularFile for those) when it cannot be read."""
     h = hashlib.blake2b(digest_size=8)
-    size = os.path.getsize(path)
-    h.update(str(size).encode())
-    with open(path, "rb") as fh:
-        for offset in (0, max(0, size // 2 - 65536), max(0, size - 131072)):
-            fh.seek(offset)
-            h.update(fh.read(131072))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(f"it is {paths.file_kind(st.st_mode)}, not a regular file")
+        h.update(str(st.st_size).encode())
+        for offset in (0, max(0, st.st_size // 2 - 65536), max(0, st.st_size - 131072)):
+            os.lseek(fd, offset, os.SEEK_SET)
+            h.update(_read_up_to(fd, 131072))
+    finally:
+        os.close(fd)
     return h.hexdigest()
+
+
+def _read_up_to(fd: int, count: int) -> bytes:
+    chunks = []
+    while count > 0:
+        chunk = os.read(fd, count)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
 
 
 def model_id_for(choice: ModelChoice) -> str:
     """The id stored beside every vector, so models never mix and can coexist."""
     if choice.weights_is_file:
+        problem = checkpoint_problem(choice.weights)
+        if problem is not None:
+            raise ModelUnavailable(f"The model weights file {choice.weights} {problem}.")
         try:
             return f"{choice.name}:file-{file_digest(choice.weights)}"
         except OSError as exc:

@@ -23,21 +23,18 @@ import numpy as np
 
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.model.checkpoint import check_checkpoint, quiet_root_logger
+from photoclip.core.model.checkpoint import check_checkpoint, non_finite_tensor, quiet_root_logger
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.importing import import_open_clip
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
+from photoclip.core.model.precisioncache import cached_precisions, remember_precision
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.streamload import load_converted, mappable
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
-from photoclip.core.model.weights import register_extra_model_configs, resolve_weights, short_reason
+from photoclip.core.model.weights import REFUSED_PICKLE, register_extra_model_configs, resolve_weights, short_reason
 
 log = logging.getLogger(__name__)
-
-
-def _precision_cache() -> Path:
-    return paths.config_dir() / "precision.json"
 
 
 def _config_file(name: str) -> Path | None:
@@ -59,6 +56,15 @@ def _config_file(name: str) -> Path | None:
         if (candidate / f"{name}.json").is_file():
             return candidate / f"{name}.json"
     return None
+
+
+def _file_state(path: str) -> tuple[int, ...] | None:
+    """What changes when a file is rewritten, replaced or grows: compared before and after a load."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class OpenClipEmbedder:
@@ -167,12 +173,24 @@ class OpenClipEmbedder:
         if open_clip.get_model_config(self.choice.name) is None:
             raise ModelUnavailable(f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows.")
         checkpoint = resolve_weights(self.choice, self._progress)
+        before = _file_state(checkpoint) if self.choice.weights_is_file else None
         if self.choice.weights_is_file:
             check_checkpoint(self.choice.name, checkpoint)  # open_clip would resize a misfit silently
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
         self._tokenizer = open_clip.get_tokenizer(self.choice.name)
         model, preprocess = self._build(open_clip, torch, checkpoint, device)
+        if not self._answers_are_numbers(torch):  # every vector would be NaN, stored, and every search "cancel out"
+            damaged = non_finite_tensor(model) or "a weight"  # slow (a second per 150M weights): only when damaged
+            self._model = None
+            raise ModelUnavailable(f"The weights in {checkpoint} are damaged: {damaged} holds NaN or infinite values.")
+        if before is not None and _file_state(checkpoint) != before:
+            # The id was taken from the file as it was: vectors of the weights read now
+            # would be stored under the id of other weights, and mix with theirs.
+            self._model = None
+            raise ModelUnavailable(
+                f"The model weights file {checkpoint} changed while it was read (still being copied?): load it again once it is complete."
+            )
         self._model = model
         self.checkpoint = checkpoint
         self.reference_preprocess = preprocess
@@ -202,10 +220,9 @@ class OpenClipEmbedder:
                 with building:  # the checkpoint overwrites every weight: no random fill first
                     model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
         except Exception as exc:
-            raise ModelUnavailable(
-                f"Could not load {self.choice.name} weights from {checkpoint}: {short_reason(exc)}. "
-                "Is it a checkpoint for this model architecture?"
-            ) from exc
+            reason = short_reason(exc)
+            question = "" if reason == REFUSED_PICKLE else " Is it a checkpoint for this model architecture?"
+            raise ModelUnavailable(f"Could not load {self.choice.name} weights from {checkpoint}: {reason}.{question}") from exc
         model.eval()
         self._model = model
         self._read_preprocessing(torch, model, device)
@@ -217,6 +234,14 @@ class OpenClipEmbedder:
         self._dtype = self._torch_dtype(torch, precision)
         model.to(self._dtype)
         return model, preprocess
+
+    def _answers_are_numbers(self, torch: Any) -> bool:
+        """One blank image and one text through the model give finite vectors (tens of ms: a
+        scan of every weight would take about a second on a CPU)."""
+        with torch.inference_mode():
+            image = torch.zeros((1, 3, self._size, self._size), dtype=self._dtype, device=self.device)
+            outputs = [self._model.encode_image(image), self._model.encode_text(self._tokenizer(["a photo"]).to(self.device))]
+        return all(bool(torch.isfinite(out).all()) for out in outputs)
 
     def _read_preprocessing(self, torch: Any, model: Any, device: str) -> None:
         cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
@@ -251,33 +276,19 @@ class OpenClipEmbedder:
             return requested
         if self.device in ("cuda", "mps"):
             return "fp16"
-        return self._cached_precisions().get(self._precision_key(torch))
+        return cached_precisions().get(self._precision_key(torch))
 
     def _precision_key(self, torch: Any) -> str:
         return f"{self.model_id}|{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
 
-    @staticmethod
-    def _cached_precisions() -> dict[str, str]:
-        try:
-            known = json.loads(_precision_cache().read_text())
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
-
     def _measured_cpu_precision(self, torch: Any) -> str:
         """bf16 is much faster than fp32 on CPUs with AMX/AVX512-BF16 and slower elsewhere: measure once."""
         key = self._precision_key(torch)
-        cache = _precision_cache()
-        known = self._cached_precisions()
-        if key in known:
-            return known[key]
+        known = cached_precisions().get(key)
+        if known is not None:
+            return known
         choice = self._measure_precision(torch)
-        known[key] = choice
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(known, indent=1))
-        except OSError:
-            pass
+        remember_precision(key, choice)
         return choice
 
     def _measure_precision(self, torch: Any) -> str:

@@ -110,10 +110,12 @@ class TowerRecord:
 
 
 def read_record(model_id: str) -> TowerRecord | None:
+    """The folder's record; None when there is no usable one (a named pipe in its place
+    is not opened: a plain read of one blocked every text search)."""
     try:
-        data = json.loads((tower_dir(model_id) / "tower.json").read_text())
+        data = json.loads(paths.read_regular_file(tower_dir(model_id) / "tower.json", 1 << 20))
         return TowerRecord(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError, paths.NotAPlainFile):
         return None
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.model.choice import ModelChoice
+from photoclip.core.model.choice import ModelChoice, checkpoint_problem
 from photoclip.core.model.offline import download_failed, hub_files
 from photoclip.core.model.protocol import ProgressCallback
 
@@ -65,8 +65,9 @@ def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = Non
     import open_clip
 
     if choice.weights_is_file:
-        if not os.path.isfile(choice.weights):
-            raise ModelUnavailable(f"The model weights file {choice.weights} does not exist.")
+        problem = checkpoint_problem(choice.weights)
+        if problem is not None:
+            raise ModelUnavailable(f"The model weights file {choice.weights} {problem}.")
         return choice.weights
     tags = open_clip.list_pretrained_tags_by_model(choice.name)
     if choice.weights not in tags:
@@ -83,7 +84,19 @@ def resolve_weights(choice: ModelChoice, progress: ProgressCallback | None = Non
         raise download_failed(choice, exc) from exc
 
 
+# torch's refusal of a pickle that holds more than tensors ends by suggesting
+# weights_only=False, i.e. running the file's code: never advice to pass on to a user.
+REFUSED_PICKLE = (
+    "it holds Python objects besides tensors, which could run code when opened, so photoclip "
+    "refuses it (use a file that holds only the weights: a state dict or .safetensors)"
+)
+
+
 def short_reason(exc: BaseException) -> str:
+    import pickle
+
+    if isinstance(exc, pickle.UnpicklingError) and "weights only load failed" in str(exc).lower():
+        return REFUSED_PICKLE
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
 

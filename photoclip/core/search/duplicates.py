@@ -28,6 +28,9 @@ NEIGHBOURS = 16
 # photos this close to each other roughly (near-identical 512-d pairs' estimated similarity
 # errs by ~0.013, sd; most pairs' by ~0.07), so a photo past one this close may still pass.
 ORDER_MARGIN = 0.1
+# Rounding of a float32 cosine of 512-1024 dimensions (a few units in the last place): a pair
+# this close below the threshold counts as at it.
+ROUNDING = 1e-5
 # Candidate vectors gathered at once (floats): 64 MB, whatever the number of neighbours asked.
 GATHER_FLOATS = 1 << 24
 
@@ -48,7 +51,9 @@ def near_duplicate_groups(
     similarity to another member); the biggest groups come first. With `approximate` (covering
     every vector of `index`) the pairs come from each photo's nearest neighbours in it.
     """
-    threshold = check_threshold(threshold)
+    # A float32 unit vector's product with an exact copy of itself is 1 only to within
+    # rounding (0.99999994 for half of them): --threshold 1 found no copies at all.
+    threshold = check_threshold(threshold) - ROUNDING
     if approximate is None:
         first, second, sims = _all_pairs(index, threshold, block)
     else:

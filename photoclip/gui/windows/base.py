@@ -7,6 +7,7 @@ sees one window. The stubs below are overridden by the part that owns each metho
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +136,25 @@ class WindowBase(QMainWindow):
     # Emitted when a query's results (or the browse list) are in the grid: tests and the script driver wait on it.
     results_shown = Signal(bool)  # True for a search, False for browsing
     sidebar_refreshed = Signal()
+
+    _settings_kept: Settings
+
+    def save_settings(self, *, when_changed: bool = False) -> None:
+        """Write the settings file (with `when_changed`, only if they changed since loaded or
+        saved: a file the user wrote that photoclip could not use stays as they wrote it). A
+        folder that cannot be written is said in the status bar, not raised: the settings
+        still apply until photoclip closes."""
+        if when_changed and self.settings == self._settings_kept:
+            return
+        try:
+            self.settings.save()
+        except OSError as exc:
+            log.warning("could not save the settings to %s: %s", Settings.path(), exc)
+            self.statusBar().showMessage(
+                f"Settings not saved: cannot write {Settings.path()} ({exc.strerror or exc}). They apply until photoclip closes.", 20000
+            )
+            return
+        self._settings_kept = copy.copy(self.settings)
 
     @property
     def embedder(self) -> Embedder | None:

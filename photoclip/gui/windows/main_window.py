@@ -8,6 +8,7 @@ QThread (`IndexController`), thumbnails in `ThumbnailLoader`'s workers.
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class MainWindow(
         keep_singletons_alive()
         self.db_path = Path(db_path)
         self.settings = settings or Settings.load()
+        self._settings_kept = copy.copy(self.settings)  # as on disk (see save_settings)
         self.thumbnail_dir = paths.thumbnail_dir()
         self.setWindowTitle("photoclip")
         self.setAcceptDrops(True)
@@ -256,7 +258,7 @@ class MainWindow(
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", ask.downloads_folder(), CHECKPOINT_FILTER)
         if path:
             self.settings.weights = path
-            self.settings.save()
+            self.save_settings()
             self.load_model()
 
     # == settings, errors, lifecycle ==========================================================
@@ -281,7 +283,7 @@ class MainWindow(
         new.thumbnail_edge = self.settings.thumbnail_edge
         turned_on = new.write_xmp and not self.settings.write_xmp
         self.settings = new
-        self.settings.save()
+        self.save_settings()
         self.indexer.write_xmp = new.write_xmp
         if turned_on:
             self.tagging.export_sidecars(confirm=False)  # the user just asked for sidecars: bring them up to date
@@ -365,10 +367,7 @@ class MainWindow(
         stored.setValue("geometry", self.saveGeometry())
         stored.setValue("splitter", self.splitter.saveState())
         stored.sync()
-        try:
-            self.settings.save()  # the thumbnail size
-        except OSError:
-            log.warning("could not save settings", exc_info=True)
+        self.save_settings(when_changed=True)  # the thumbnail size
         self.shutdown()
         super().closeEvent(event)
 
