@@ -85,3 +85,47 @@ def test_two_processes_write_the_same_library_at_once(tmp_path):
             i = int(photos[photo_id].name.split("-")[1].split(".")[0])
             assert i % 10 != 0
             np.testing.assert_array_equal(row, np.full(8, i, np.float32))
+
+
+# Another process adds a photo and closes the library: as the last connection it sees, it
+# checkpoints and deletes the -wal file.
+CLOSER = """
+import sys
+from photoclip.core.db import Library
+
+with Library(sys.argv[1]) as lib:
+    lib.insert_photo(sys.argv[2], lib.add_folder(sys.argv[3]), 1, 1, None)
+"""
+
+LISTER = """
+import sys
+from photoclip.core.db import Library
+
+with Library(sys.argv[1]) as lib:
+    print("\\n".join(row[0] for row in lib.db.execute("SELECT path FROM photos")))
+"""
+
+
+def test_opening_a_second_library_object_keeps_the_first_ones_locks(tmp_path):
+    # The app opens a Library on many threads. Each opening looked at the file's header
+    # with open() and close(), and closing any descriptor of a file drops every POSIX lock
+    # this process holds on it, those of its open connections too (SQLite's "How To
+    # Corrupt An SQLite Database File", 2.2). A `photoclip tag` closing meanwhile then
+    # believed itself the last user and deleted the WAL the app was reading: the app's
+    # next answer said "database disk image is malformed", and its writes were lost.
+    path = tmp_path / "library.db"
+    folder = str(tmp_path)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    with Library(path) as app:
+        folder_id = app.add_folder(folder)
+        app.insert_photo(f"{folder}/before.jpg", folder_id, 1, 1, None)
+        Library(path).close()  # another thread of the app opens (and closes) its own connection
+        subprocess.run([sys.executable, "-c", CLOSER, str(path), f"{folder}/cli.jpg", folder], check=True, env=env, cwd=ROOT)
+        app.insert_photo(f"{folder}/after.jpg", folder_id, 2, 2, None)
+        seen_by_app = {row[0] for row in app.db.execute("SELECT path FROM photos")}
+        # What any other process sees while the app is still open (the app's own close
+        # would checkpoint its orphaned WAL back and hide the loss).
+        listed = subprocess.run([sys.executable, "-c", LISTER, str(path)], check=True, env=env, cwd=ROOT, capture_output=True, text=True)
+    names = {f"{folder}/{n}.jpg" for n in ("before", "cli", "after")}
+    assert seen_by_app == names
+    assert set(listed.stdout.splitlines()) == names

@@ -44,6 +44,11 @@ def test_nothing_stands_out_says_nothing_is_tagged_and_what_to_do() -> None:
 def test_a_small_library_gets_a_first_guess_but_clear_groups_still_count() -> None:
     assert shape_text(_scores(NOTHING, SMALL_LIBRARY - 1)).startswith("Small library: the line is a first guess")
     assert shape_text(_scores(STANDOUTS, 50)).startswith("Small library")
+    # Why, in a photographer's words: how many photos there are, how many it takes to read
+    # the scores, and which photos the first guess tags.
+    text = explain_shape(STANDOUTS, 41, "cat")
+    assert "41 photos" in text and f"{SMALL_LIBRARY} photos" in text
+    assert "only the photos that score well above most of your photos" in text
     assert explain_shape(TWO, 100, "cat").startswith("Two groups found: 12 photos look like “cat”")
 
 

@@ -71,6 +71,20 @@ def test_folder_model(qtmodeltester) -> None:
     qtmodeltester.check(model)
 
 
+def test_folders_with_the_same_name_are_told_apart_by_where_they_are() -> None:
+    # `photoclip add-folder ~/Pictures` beside /mnt/disk/Pictures showed "Pictures (0)" and
+    # "Pictures (41)": which is which could only be found by hovering.
+    model = FolderModel()
+    folders = [
+        Folder(1, "/home/ann/Pictures", 0, 0, 0, 0),
+        Folder(2, "/mnt/disk/Pictures", 41, 41, 0, 0),
+        Folder(3, "/mnt/disk/Trips", 2, 2, 0, 0),
+    ]
+    model.set_folders(folders, {"photos": 43})
+    shown = [model.data(model.index(row, 0)) for row in (1, 2, 3)]
+    assert shown == ["Pictures in /home/ann (0)", "Pictures in /mnt/disk (41)", "Trips (2)"]
+
+
 def test_problems_model(qtmodeltester) -> None:
     model = ProblemsModel()
     qtmodeltester.check(model)

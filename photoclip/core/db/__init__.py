@@ -5,6 +5,8 @@ All SQL of the project lives in this package, one module per job:
 - connection.py   opening the file, its pragmas, translation of SQLite's errors
 - errors.py       the DatabaseProblem errors with plain messages (read-only, full, busy, foreign, ...)
 - identity.py     deciding, before writing a byte, that a file is a photoclip library
+- open_here.py    the library files this process has open (their header is not read again:
+                  closing a read of it would drop the open connections' locks)
 - transactions.py the one transaction style: `with lib.transaction():` (SAVEPOINT nesting)
 - migrations.py   the schema as named migrations, backup before migrating, refusing newer files
 - pathcodec.py    paths stored as text, or as raw bytes when not valid UTF-8

@@ -19,6 +19,7 @@ from photoclip.core.db.folders import FolderTables
 from photoclip.core.db.identity import check_library_file
 from photoclip.core.db.migrations import migrate as apply_migrations
 from photoclip.core.db.migrations import refuse_newer
+from photoclip.core.db.open_here import FileKey, closed, open_library_file
 from photoclip.core.db.photos import PhotoTables
 from photoclip.core.db.records import MISSING, NEW, OK, SKIPPED
 from photoclip.core.db.vectors import VectorTables
@@ -35,11 +36,12 @@ class Library(FolderTables, PhotoTables, VectorTables):
     """
 
     conn: Connection
+    _file_key: FileKey | None
 
     def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True) -> None:
         self.path = Path(path)
-        check_library_file(self.path)
-        self.conn = open_connection(self.path)
+        # Not the file's header again while this process has it open: see open_here.py.
+        self.conn, self._file_key = open_library_file(self.path, check_library_file, open_connection)
         self.db = sqlite_utils.Database(self.conn)
         try:
             refuse_newer(self.db, self.path)
@@ -47,7 +49,7 @@ class Library(FolderTables, PhotoTables, VectorTables):
             if migrate:
                 apply_migrations(self, self.db, self.path)
         except BaseException as exc:
-            self.conn.close()
+            self.close()
             if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, PhotoclipError):
                 raise DatabaseDamaged(f"{shown(self.path)} is not a photoclip library or is damaged: {exc}") from exc
             raise
@@ -56,6 +58,8 @@ class Library(FolderTables, PhotoTables, VectorTables):
 
     def close(self) -> None:
         self.conn.close()
+        key, self._file_key = self._file_key, None  # a second close counts nothing
+        closed(key)
 
     def __enter__(self) -> Library:
         return self

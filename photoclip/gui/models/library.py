@@ -59,7 +59,10 @@ class FolderModel(QAbstractListModel):
                 return _counts_text(self._totals)
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+            name = _name(folder.path)
+            if sum(_name(other.path) == name for other in self._folders) > 1:
+                # Two folders called "Pictures" (~/Pictures and a disk's): say where each one is.
+                return f"{display_path(name)} in {display_path(os.path.dirname(folder.path.rstrip(os.sep)))} ({folder.photos:,})"
             return f"{display_path(name)} ({folder.photos:,})"
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [display_path(folder.path), f"{folder.photos:,} photos, {folder.embedded:,} searchable"]
@@ -71,6 +74,10 @@ class FolderModel(QAbstractListModel):
         if role == FOLDER_ROLE:
             return folder.path
         return None
+
+
+def _name(path: str) -> str:
+    return os.path.basename(path.rstrip(os.sep)) or path
 
 
 def _counts_text(counts: dict[str, int]) -> str:

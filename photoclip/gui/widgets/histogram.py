@@ -46,7 +46,12 @@ def explain_shape(shape: ScoreShape, photos: int, name: str) -> str:
         alike = round(shape.high_share * photos)
         return f"Two groups found: {alike:,} photos look like “{name}”. The line sits where it best separates the two."
     if photos < SMALL_LIBRARY:
-        return "Small library: the line is a first guess. It is set again as you add photos."
+        # Why, not only what: the old tail rule (median + 3 spreads) tags only the standouts.
+        return (
+            f"Small library: the line is a first guess. With {photos:,} photos the scores cannot show a group "
+            f"of “{name}” photos (that takes about {SMALL_LIBRARY} photos), so it tags only the photos that "
+            "score well above most of your photos. It is set again as you add photos."
+        )
     if shape.standouts:
         return "A few photos stand out above the rest: the line sits just under them."
     return "No group of photos stands out: nothing is tagged until you move the line or confirm a few photos."
