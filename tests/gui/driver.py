@@ -17,6 +17,8 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"open_suggestions": true}     Tools → Suggest labels…; {"wait": "suggestions"} waits for them and their thumbnails
   {"make_label": INDEX}          click "Make label" on a suggestion; the Labels dialog it opens becomes the
                                  script's dialog ({"wait": "labels_dialog"} waits for its histogram)
+  {"rename_label": [OLD, NEW]}   in the open Labels dialog, rename a label as its Rename… does;
+                                 {"wait": "labels_dialog"} waits for the list to reload
   {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
   {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels, Suggest or Settings dialog
   {"open_settings": true}        open the Settings dialog (non-modal here, so the script goes on)
@@ -217,6 +219,11 @@ class ScriptDriver(QObject):
             suggest = self._dialog
             suggest.label_made.connect(self._labels_opened)  # after the window's slot, which opens it
             suggest.cards[int(action["make_label"])].make_button.click()
+        elif "rename_label" in action:
+            self._dialog_ready = False
+            old, new = action["rename_label"]
+            self._dialog.labels_loaded.connect(self._dialog_shown)
+            self._dialog.editing.rename_label(old, new)
         elif "resize_dialog" in action:
             width, height = action["resize_dialog"]
             self._dialog.resize(int(width), int(height))

@@ -48,6 +48,7 @@ def test_a_small_library_gets_a_first_guess_but_clear_groups_still_count() -> No
     # the scores, and which photos the first guess tags.
     text = explain_shape(STANDOUTS, 41, "cat")
     assert "41 photos" in text and f"{SMALL_LIBRARY} photos" in text
+    assert "With 1 photo the scores" in explain_shape(NOTHING, 1, "cat")  # not "1 photos"
     assert "only the photos that score well above most of your photos" in text
     assert explain_shape(TWO, 100, "cat").startswith("Two groups found: 12 photos look like “cat”")
 

@@ -428,3 +428,54 @@ def test_timeline_and_understood_chips_at_laptop_sizes(xvfb_display: str, tmp_pa
     result = json.loads(report.read_text())
     assert [p["kind"] for p in result["chips"]] == ["place", "date"]
     assert all(Path(r["path"]).name.endswith(".jpg") for r in result["rows"])
+
+
+def test_a_date_from_the_file_name_and_a_renamed_label_at_laptop_sizes(
+    xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path
+) -> None:
+    """A photo with no date inside it but one in its name (as phones name them), in the
+    viewer; a label renamed so it looks for another word, in the Labels dialog. Screenshots
+    at 1366x768 and 1024x700 for a person to look at."""
+    from PIL import Image
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    library = tmp_path / "phone"
+    library.mkdir()
+    source = sorted(photo_dir.glob("*.jpg"))[0]
+    Image.open(source).convert("RGB").save(library / "IMG_20190704_153012.jpg", "JPEG", quality=85)  # no EXIF
+    actions: list[dict] = [
+        {"add_folder": str(library)},
+        {"wait": "indexed"},
+        {"labels": ["Dogs"]},
+        {"wait": "labels"},
+        {"open_viewer": 0},
+        {"wait": "viewer"},
+    ]
+    shots = []
+    for w, h in SIZES:
+        shots.append(ARTIFACTS / f"xvfb-viewer-name-date-{w}x{h}.png")
+        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    actions += [{"open_labels": True}, {"wait": "labels_dialog"}, {"rename_label": ["Dogs", "Rex"]}, {"wait": "labels_dialog"}]
+    for w, h in SIZES:
+        shots.append(ARTIFACTS / f"xvfb-labels-renamed-{w}x{h}.png")
+        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    actions.append({"quit": True})
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
+    run_driven_app(
+        script,
+        xvfb_display,
+        300,
+        PHOTOCLIP_HOME=str(tmp_path / "home"),
+        PHOTOCLIP_MODEL="photoclip-tiny",
+        PHOTOCLIP_WEIGHTS=str(tiny_weights),
+    )
+    for shot in shots:
+        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    from photoclip.core import tagging
+    from photoclip.core.db import Library
+
+    with Library(tmp_path / "home" / "data" / "library.db") as lib:
+        assert [label.name for label in tagging.list_labels(lib)] == ["Rex"]
+        photo = lib.photo_by_path(library / "IMG_20190704_153012.jpg")
+    assert photo is not None and (photo.taken_at, photo.taken_source) == ("2019-07-04T15:30:12", "filename")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.app.words import plural
 from photoclip.core.tagging import LabelScores
 from photoclip.core.tagging.thresholds import SMALL_LIBRARY, ScoreShape
 
@@ -44,11 +45,11 @@ def explain_shape(shape: ScoreShape, photos: int, name: str) -> str:
     """The shape of one label's scores over `photos` photos, as a photographer would say it."""
     if shape.groups == 2 and shape.high_share is not None:
         alike = round(shape.high_share * photos)
-        return f"Two groups found: {alike:,} photos look like “{name}”. The line sits where it best separates the two."
+        return f"Two groups found: {plural(alike, 'photo')} look like “{name}”. The line sits where it best separates the two."
     if photos < SMALL_LIBRARY:
         # Why, not only what: the old tail rule (median + 3 spreads) tags only the standouts.
         return (
-            f"Small library: the line is a first guess. With {photos:,} photos the scores cannot show a group "
+            f"Small library: the line is a first guess. With {plural(photos, 'photo')} the scores cannot show a group "
             f"of “{name}” photos (that takes about {SMALL_LIBRARY} photos), so it tags only the photos that "
             "score well above most of your photos. It is set again as you add photos."
         )
