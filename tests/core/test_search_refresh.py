@@ -149,7 +149,7 @@ def test_a_purge_takes_rows_out_without_reloading_every_vector(library, tmp_path
     library.put_vectors("fake", [ids[0]], np.asarray([unit(0, 0, 0, 1)]))  # and one re-embedded
     reads = []
     load = library.load_vectors
-    monkeypatch.setattr(library, "load_vectors", lambda model, after=0: reads.append(after) or load(model, after))
+    monkeypatch.setattr(library, "load_vectors", lambda model, after=0, *rest: reads.append(after) or load(model, after, *rest))
     searcher.refresh()
     assert reads and 0 not in reads  # only rows after the last one seen
     assert sorted(searcher.index.ids.tolist()) == sorted([ids[0], ids[2], ids[3]])
