@@ -74,9 +74,10 @@ def empty_preview_text(name: str, held: int, showing_held: bool, showing_near: b
     return f"No photo is past the line. Drag the line to the left to see the photos “{name}” would tag."
 
 
-def made_label_text(name: str) -> str:
-    """The Labels dialog's first words on a label just made from a suggestion."""
+def made_label_text(name: str, from_suggestion: bool = True) -> str:
+    """The Labels dialog's first words on a label just made (from a suggestion, or with Add…)."""
+    made = f"Made “{name}” from a suggestion" if from_suggestion else f"Made “{name}”"
     return (
-        f"Made “{name}” from a suggestion; nothing is tagged yet. It tags the photos past the red line: "
+        f"{made}; nothing is tagged yet. It tags the photos past the red line: "
         "drag the line until the photos below are the right ones, then press Apply."
     )

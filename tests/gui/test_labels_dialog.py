@@ -122,6 +122,18 @@ def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, commands: Tagg
         assert tagging.find_label(lib, "Dogs").threshold_source == "calibrated"
 
 
+def test_a_label_made_with_add_says_what_to_do_next_not_the_last_message(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
+    dialog = _dialog(qtbot, runner, None, commands)
+    dialog.status.setText("Rejected “Dogs”: it now tags 0 photos automatically.")
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.add_label("Cats")
+    assert dialog.current_name() == "Cats"
+    assert dialog.status.text() == (
+        "Made “Cats”; nothing is tagged yet. It tags the photos past the red line: "
+        "drag the line until the photos below are the right ones, then press Apply."
+    )
+
+
 def test_a_rename_that_changes_what_the_label_looks_for_says_so(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
     with qtbot.waitSignal(dialog.labels_loaded):

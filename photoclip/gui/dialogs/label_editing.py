@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from photoclip.app import sync
+from photoclip.app.label_counts import made_label_text
 from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.db import display_path
@@ -31,10 +32,12 @@ class LabelEditing:
         self.dialog = dialog
 
     def add_label(self, name: str, descriptions: list[str] | None = None) -> None:
-        self.dialog._call(
-            lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name,
-            lambda made: self.dialog.reload(made, describe=True),
-        )
+        def made(label: str) -> None:
+            # Said here, or the line under the list kept the last answer about another label.
+            self.dialog.status.setText(made_label_text(label, from_suggestion=False))
+            self.dialog.reload(label, describe=True)
+
+        self.dialog._call(lambda ctx: tagging.create_label(ctx.lib, name, descriptions or ()).name, made)
 
     def rename_label(self, old: str, new: str) -> None:
         write = self.dialog.tagging.write_xmp
