@@ -42,7 +42,7 @@ from photoclip.gui.services.workers import LibraryRunner, Worker
 
 SAMPLE_EDGE = 88
 INTRO = (
-    "photoclip grouped similar photos in your library and named each group with everyday photo "
+    "photoclip groups similar photos in your library and names each group with everyday photo "
     "subjects. Make a label from a suggestion to see how many photos it would tag; nothing "
     "changes until you do."
 )
