@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,6 +79,23 @@ def run_driven_app(script: Path, display: str, timeout: int, **settings: str | N
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def run_with_tiny_model(display: str, tmp_path: Path, tiny_weights: Path, actions: list[dict], shots: Iterable[Path]) -> None:
+    """Drive the app through `actions` with the tests' tiny model and a fresh home in
+    `tmp_path`, then require every screenshot in `shots` to be there and not blank."""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
+    run_driven_app(
+        script,
+        display,
+        300,
+        PHOTOCLIP_HOME=str(tmp_path / "home"),
+        PHOTOCLIP_MODEL="photoclip-tiny",
+        PHOTOCLIP_WEIGHTS=str(tiny_weights),
+    )
+    for shot in shots:
+        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+
+
 def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path
 ) -> None:
@@ -92,48 +109,31 @@ def test_real_window_indexes_searches_and_finds_a_dropped_photo(
     report = tmp_path / "report.json"
     report_tags = tmp_path / "report-tags.json"
     dropped = photo_dir / "skimage_coffee.jpg"
-    script = tmp_path / "script.json"
-    script.write_text(
-        json.dumps(
-            {
-                "timeout": 240,
-                "actions": [
-                    {"add_folder": str(photo_dir)},
-                    {"wait": "indexed"},
-                    {"search": "a cat sitting"},
-                    {"wait": "results"},
-                    {"screenshot": str(shot_text)},
-                    {"drop": str(dropped)},
-                    {"wait": "results"},
-                    {"screenshot": str(shot_drop)},
-                    {"report": str(report)},
-                    {"labels": labels},
-                    {"wait": "labels"},  # created on the library thread; the tag run starts on its own
-                    {"tag_library": True},
-                    {"wait": "tagged"},
-                    {"screenshot": str(shot_tagged)},
-                    {"open_viewer": 0},
-                    {"wait": "viewer"},
-                    {"screenshot_dialog": str(shot_viewer)},
-                    {"open_labels": True},
-                    {"wait": "labels_dialog"},
-                    {"screenshot_dialog": str(shot_labels)},
-                    {"report": str(report_tags)},
-                    {"quit": True},
-                ],
-            }
-        )
-    )
-    run_driven_app(
-        script,
-        xvfb_display,
-        300,
-        PHOTOCLIP_HOME=str(tmp_path / "home"),
-        PHOTOCLIP_MODEL="photoclip-tiny",
-        PHOTOCLIP_WEIGHTS=str(tiny_weights),
-    )
-    for shot in (shot_text, shot_drop, shot_tagged, shot_viewer, shot_labels):
-        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    actions: list[dict] = [
+        {"add_folder": str(photo_dir)},
+        {"wait": "indexed"},
+        {"search": "a cat sitting"},
+        {"wait": "results"},
+        {"screenshot": str(shot_text)},
+        {"drop": str(dropped)},
+        {"wait": "results"},
+        {"screenshot": str(shot_drop)},
+        {"report": str(report)},
+        {"labels": labels},
+        {"wait": "labels"},  # created on the library thread; the tag run starts on its own
+        {"tag_library": True},
+        {"wait": "tagged"},
+        {"screenshot": str(shot_tagged)},
+        {"open_viewer": 0},
+        {"wait": "viewer"},
+        {"screenshot_dialog": str(shot_viewer)},
+        {"open_labels": True},
+        {"wait": "labels_dialog"},
+        {"screenshot_dialog": str(shot_labels)},
+        {"report": str(report_tags)},
+        {"quit": True},
+    ]
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, (shot_text, shot_drop, shot_tagged, shot_viewer, shot_labels))
     result = json.loads(report.read_text())
     assert result["model"] == "ready"
     assert result["counts"]["embedded"] == 8
@@ -178,11 +178,18 @@ def test_first_run_without_a_model_stays_browsable(xvfb_display: str, tmp_path: 
 SIZES = [(1366, 768), (1024, 700)]  # a common laptop screen, and a small one
 
 
+def dialog_at_sizes(actions: list[dict], name: str) -> list[Path]:
+    """Add to `actions` a screenshot of the open dialog resized to each of SIZES; their files."""
+    shots = [ARTIFACTS / f"xvfb-{name}-{w}x{h}.png" for w, h in SIZES]
+    for (w, h), shot in zip(SIZES, shots, strict=True):
+        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shot)}]
+    return shots
+
+
 def test_labels_and_suggest_dialogs_fit_a_laptop_screen(xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path) -> None:
     """Screenshots of the Labels dialog (fitted shape, caption) and the Suggest dialog at two
     window sizes, and of the Labels dialog a suggestion opens, for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
-    shots = []
     actions: list[dict] = [
         {"add_folder": str(photo_dir)},
         {"wait": "indexed"},
@@ -191,13 +198,9 @@ def test_labels_and_suggest_dialogs_fit_a_laptop_screen(xvfb_display: str, tmp_p
         {"open_labels": True},
         {"wait": "labels_dialog"},
     ]
-    for w, h in SIZES:
-        shots.append(ARTIFACTS / f"xvfb-labels-{w}x{h}.png")
-        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    shots = dialog_at_sizes(actions, "labels")
     actions += [{"open_suggestions": True}, {"wait": "suggestions"}]
-    for w, h in SIZES:
-        shots.append(ARTIFACTS / f"xvfb-suggest-{w}x{h}.png")
-        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    shots += dialog_at_sizes(actions, "suggest")
     shots.append(ARTIFACTS / "xvfb-suggest-made-label.png")
     report = tmp_path / "report.json"
     actions += [
@@ -207,18 +210,7 @@ def test_labels_and_suggest_dialogs_fit_a_laptop_screen(xvfb_display: str, tmp_p
         {"report": str(report)},
         {"quit": True},
     ]
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
-    run_driven_app(
-        script,
-        xvfb_display,
-        300,
-        PHOTOCLIP_HOME=str(tmp_path / "home"),
-        PHOTOCLIP_MODEL="photoclip-tiny",
-        PHOTOCLIP_WEIGHTS=str(tiny_weights),
-    )
-    for shot in shots:
-        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
     from photoclip.core import tagging
     from photoclip.core.db import Library
 
@@ -412,19 +404,7 @@ def test_timeline_and_understood_chips_at_laptop_sizes(xvfb_display: str, tmp_pa
             {"clear": True},
         ]
     actions.append({"quit": True})
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
-    run_driven_app(
-        script,
-        xvfb_display,
-        300,
-        PHOTOCLIP_HOME=str(tmp_path / "home"),
-        PHOTOCLIP_MODEL="photoclip-tiny",
-        PHOTOCLIP_WEIGHTS=str(tiny_weights),
-    )
-    for files in shots.values():
-        for shot in files:
-            assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, [shot for files in shots.values() for shot in files])
     result = json.loads(report.read_text())
     assert [p["kind"] for p in result["chips"]] == ["place", "date"]
     assert all(Path(r["path"]).name.endswith(".jpg") for r in result["rows"])
@@ -451,27 +431,11 @@ def test_a_date_from_the_file_name_and_a_renamed_label_at_laptop_sizes(
         {"open_viewer": 0},
         {"wait": "viewer"},
     ]
-    shots = []
-    for w, h in SIZES:
-        shots.append(ARTIFACTS / f"xvfb-viewer-name-date-{w}x{h}.png")
-        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    shots = dialog_at_sizes(actions, "viewer-name-date")
     actions += [{"open_labels": True}, {"wait": "labels_dialog"}, {"rename_label": ["Dogs", "Rex"]}, {"wait": "labels_dialog"}]
-    for w, h in SIZES:
-        shots.append(ARTIFACTS / f"xvfb-labels-renamed-{w}x{h}.png")
-        actions += [{"resize_dialog": [w, h]}, {"screenshot_dialog": str(shots[-1])}]
+    shots += dialog_at_sizes(actions, "labels-renamed")
     actions.append({"quit": True})
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps({"timeout": 240, "actions": actions}))
-    run_driven_app(
-        script,
-        xvfb_display,
-        300,
-        PHOTOCLIP_HOME=str(tmp_path / "home"),
-        PHOTOCLIP_MODEL="photoclip-tiny",
-        PHOTOCLIP_WEIGHTS=str(tiny_weights),
-    )
-    for shot in shots:
-        assert shot.is_file() and shot.stat().st_size > 20_000, f"{shot} is missing or blank"
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
     from photoclip.core import tagging
     from photoclip.core.db import Library
 
