@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,26 @@ DATA = Path(__file__).parent / "data"
 PHOTOS = DATA / "photos"
 MODEL_CONFIGS = DATA / "model-configs"
 TINY_MODEL = "photoclip-tiny"
+
+
+def outcome_within(call: Callable[[], object], seconds: float, blocked: str) -> object:
+    """What `call()` returned or raised, awaited on a thread for at most `seconds`, so that
+    a call that blocks (on a named pipe, say) fails the test with `blocked` instead of
+    hanging the run."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=seconds)
+    assert not worker.is_alive(), blocked
+    return outcome[0]
+
 
 os.environ["PHOTOCLIP_MODEL_CONFIGS"] = str(MODEL_CONFIGS)
 

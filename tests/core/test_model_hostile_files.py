@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,25 +12,14 @@ import pytest
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model import ModelChoice, OpenClipEmbedder, model_id_for
 from photoclip.core.model.weights import resolve_weights
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, outcome_within
 
 
 def refusal(choice: ModelChoice, what) -> str:
     """The message `what(choice)` raises, awaited on a thread so that a hang fails the test."""
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            what(choice)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout=20)
-    assert not worker.is_alive(), "blocked on the file"
-    assert outcome and isinstance(outcome[0], ModelUnavailable), outcome
-    return str(outcome[0])
+    raised = outcome_within(lambda: what(choice), 20, "blocked on the file")
+    assert isinstance(raised, ModelUnavailable), raised
+    return str(raised)
 
 
 @pytest.mark.parametrize("what", [model_id_for, resolve_weights])

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 
 import pytest
 
 from photoclip.core.model import ModelChoice, OpenClipEmbedder
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, outcome_within
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +26,7 @@ def cache_file():
 def load_measuring(weights) -> OpenClipEmbedder:
     """A load that consults the cache (precision auto), awaited so that a hang fails the test."""
     embedder = OpenClipEmbedder(ModelChoice(TINY_MODEL, str(weights), device="cpu", precision="auto"))
-    loader = threading.Thread(target=embedder.load, daemon=True)
-    loader.start()
-    loader.join(timeout=120)
-    assert not loader.is_alive(), "the load blocked"
+    outcome_within(embedder.load, 120, "the load blocked")
     assert embedder.loaded
     return embedder
 
