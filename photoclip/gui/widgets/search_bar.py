@@ -104,7 +104,20 @@ class Chip(QFrame):
         emit(self.changed)
 
 
-class SearchBar(QFrame):
+class TakesImageDrops:
+    """A widget that a file, folder, address or image can be dragged onto: offered as a copy
+    (see accept_without_move). The widget's own dropEvent says what a drop does."""
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            accept_without_move(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_without_move(event)
+
+
+class SearchBar(TakesImageDrops, QFrame):
     """Chips for the pinned terms, then a line for typing; emits `query_changed` (throttled by the window)."""
 
     query_changed = Signal()
@@ -308,14 +321,6 @@ class SearchBar(QFrame):
         return super().eventFilter(obj, event)
 
     # -- drops ------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
-            accept_without_move(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_without_move(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         emit(self.image_dropped, event.mimeData())

@@ -11,28 +11,20 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from photoclip.app.fetch import FetchCancelled, fetch_image, image_from_data_url, store_image_bytes
 from photoclip.core.cancel import CancelToken
 from photoclip.gui.widgets import ChipTerm
-from photoclip.gui.widgets.search_bar import accept_without_move
+from photoclip.gui.widgets.search_bar import TakesImageDrops, accept_without_move
 from photoclip.gui.windows.base import WindowPart
 
 NOT_DROPPABLE = "Only image files, folders and http(s) image addresses can be dropped."
 
 
-class Drops(WindowPart):
+class Drops(TakesImageDrops, WindowPart):
     _drop_token: int | None = None  # the download or paste on its way to becoming the query
     _drop_message = ""  # what the status bar says while that download runs
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
-            accept_without_move(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_without_move(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         if self.handle_mime(event.mimeData()):
