@@ -15,6 +15,7 @@ from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
+from photoclip.core.tagging.names import leaf
 from photoclip.core.xmp.sidecar import export_xmp
 
 
@@ -108,7 +109,7 @@ def what_a_rename_changes(old: str, new: str) -> str | None:
     word = tagging.looks_for_something_else(old, new)
     if word is None:
         return None
-    before = tagging.normalize_name(old).rsplit("/", 1)[-1]
+    before = leaf(tagging.normalize_name(old))
     return (
         f"It now looks for “{word}” instead of “{before}”: tagging the library again may tag other photos. "
         f"To go on finding what “{before}” found, add “{before}” to its descriptions."
