@@ -115,6 +115,26 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
+def open_regular(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """A descriptor open for reading on a regular file (links followed), and its stat.
+
+    The open never blocks (a named pipe would block a plain open for ever) and the type is
+    checked on the open descriptor, so a path swapped for something else in between is
+    caught. Raises NotAPlainFile for anything but a regular file, OSError when it cannot
+    be opened; the caller closes the descriptor."""
+    # getattr: Windows has neither O_NONBLOCK nor O_NOCTTY (and no named pipes in the file system).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAPlainFile(f"is {file_kind(st.st_mode)}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
     """The bytes of a regular file (links followed) of at most `limit` bytes.
 
@@ -123,9 +143,9 @@ def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
     non-blocking, so a named pipe swapped in between the two checks cannot hang it.
     """
     _check_regular(os.stat(path), limit)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    fd, st = open_regular(path)
     try:
-        _check_regular(os.fstat(fd), limit)
+        _check_regular(st, limit)
         chunks: list[bytes] = []
         total = 0
         while total <= limit:

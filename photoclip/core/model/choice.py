@@ -78,11 +78,11 @@ def file_digest(path: str) -> str:
     block a plain open() forever, a device be read without end. Raises OSError
     (NotARegularFile for those) when it cannot be read."""
     h = hashlib.blake2b(digest_size=8)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotARegularFile(f"it is {paths.file_kind(st.st_mode)}, not a regular file")
+        fd, st = paths.open_regular(path)
+    except paths.NotAPlainFile as exc:  # an OSError here: callers handle unreadable files as such
+        raise NotARegularFile(f"it {exc}") from exc
+    try:
         h.update(str(st.st_size).encode())
         for offset in (0, max(0, st.st_size // 2 - 65536), max(0, st.st_size - 131072)):
             os.lseek(fd, offset, os.SEEK_SET)
