@@ -82,8 +82,6 @@ def _all_pairs(index: VectorIndex, threshold: float, block: int) -> tuple[np.nda
 
 def _pairs_through_index(index: VectorIndex, approximate: CompressedIndex, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of present rows at or above the threshold among each photo's nearest in `approximate`."""
-    order = np.argsort(index.ids, kind="stable")
-    sorted_ids = index.ids[order]
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     pending, count = np.flatnonzero(index.present), NEIGHBOURS
     if len(approximate) == 0:  # no live code to ask
@@ -95,9 +93,9 @@ def _pairs_through_index(index: VectorIndex, approximate: CompressedIndex, thres
         for start in range(0, len(pending), step):
             batch = pending[start : start + step]
             keys = approximate.nearest_many(index.rows(batch), asked)
-            where = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
-            known = (keys >= 0) & (sorted_ids[where] == keys)
-            rows = np.where(known, order[where], 0)
+            found_rows = index.rows_of_ids(keys)
+            known = found_rows >= 0
+            rows = np.where(known, found_rows, 0)
             sims = np.einsum("id,ikd->ik", index.rows(batch), index.rows(rows))
             passing = known & (sims >= threshold)
             at, col = np.nonzero(passing & (rows != batch[:, None]) & index.present[rows])

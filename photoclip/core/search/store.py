@@ -59,6 +59,8 @@ class VectorIndex:
     seen_removed: int | None = None  # the vector-deletion counter, read before the rows (the approximate index's snapshot)
     holds: np.dtype = field(default_factory=lambda: np.dtype(np.float32))  # how rows are held (see the module's docstring)
     _spare: np.ndarray | None = field(default=None, repr=False)  # `matrix` is a view of its first rows
+    _row_table: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32), repr=False)  # see rows_of_ids
+    _table_of: np.ndarray | None = field(default=None, repr=False)  # the `ids` array the table was made for
 
     @classmethod
     def load(cls, lib: Library, model_id: str, holds: type = np.float32) -> VectorIndex:
@@ -162,6 +164,24 @@ class VectorIndex:
         self.holds = wanted
         self.matrix = self.matrix.astype(wanted)
         self._spare = None
+
+    def rows_of_ids(self, photo_ids: np.ndarray) -> np.ndarray:
+        """The row of each photo id (any shape; -1 where this index has no such photo).
+
+        Through a table indexed by id rather than a binary search of the sorted ids: 8,192
+        lookups took 4 ms searched in scan order at 1M photos, 0.1 ms here. Photo ids are
+        SQLite row ids, handed out in turn, so the table is about as long as the library
+        has ever been (4 bytes an id, against 1-2 KB of vector a photo). Made again
+        whenever the ids change (a refresh assigns a new array)."""
+        if self._table_of is not self.ids:
+            self._row_table = np.full(int(self.ids.max()) + 1 if len(self.ids) else 0, -1, np.int32)
+            self._row_table[self.ids] = np.arange(len(self.ids), dtype=np.int32)
+            self._table_of = self.ids
+        keys = np.asarray(photo_ids, np.int64)
+        rows = np.full(keys.shape, -1, np.int64)
+        inside = (keys >= 0) & (keys < len(self._row_table))
+        rows[inside] = self._row_table[keys[inside]]
+        return rows
 
     def rows(self, which: np.ndarray) -> np.ndarray:
         """These rows as float32 (gathered; `which` may be any shape of row numbers)."""
