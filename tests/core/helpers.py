@@ -9,6 +9,15 @@ import numpy as np
 from PIL import Image
 
 
+def drain(gen):
+    """Run a generator (an indexing pass) to its end; what it returns."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
 def write_jpeg(path: Path, size: tuple[int, int] = (320, 240), seed: int = 0, exif: Image.Exif | None = None, **kw) -> Path:
     rng = np.random.default_rng(seed)
     w, h = size

@@ -16,7 +16,7 @@ from photoclip.core.errors import ModelUnavailable
 from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.model import FakeEmbedder, ModelChoice, OpenClipEmbedder
 from tests.conftest import TINY_MODEL
-from tests.core.helpers import write_jpeg
+from tests.core.helpers import drain, write_jpeg
 
 
 class LoadingEmbedder(FakeEmbedder):
@@ -47,14 +47,6 @@ class LoadingEmbedder(FakeEmbedder):
         return super().embed_images(batch)
 
 
-def drain(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
-
-
 def photos(tmp_path, n):
     folder = tmp_path / "pics"
     for i in range(n):
@@ -71,11 +63,11 @@ def test_decoding_starts_before_the_model_is_loaded(library, tmp_path, planned, 
     decoded_sizes: list[int | None] = []
     real_decode = pipeline.decode_item
 
-    def watching(item, size, thumbs):
+    def watching(item, size, thumbs, leave_jpeg=False):
         decoded_sizes.append(size)
         if len(decoded_sizes) >= 3:
             embedder.ready.set()  # the model "finishes loading" once decoding is under way
-        return real_decode(item, size, thumbs)
+        return real_decode(item, size, thumbs, leave_jpeg)
 
     monkeypatch.setattr(pipeline, "decode_item", watching)
     final = drain(index_library(library, embedder, batch_size=4, workers=1, commit_every=0.0))
@@ -135,12 +127,12 @@ def test_while_the_model_loads_photos_are_decoded_far_ahead_then_embedded_in_bat
     real_decode = pipeline.decode_item
     real_embed = embedder.embed_images
 
-    def watching(item, size, thumbs):
+    def watching(item, size, thumbs, leave_jpeg=False):
         decoded.append(item.path)
         if len(decoded) >= 25:
             embedder.loading = False  # type: ignore[attr-defined]
             embedder.ready.set()
-        return real_decode(item, size, thumbs)
+        return real_decode(item, size, thumbs, leave_jpeg)
 
     def embedding(batch):
         decoded_at_first_batch.append(len(decoded))
@@ -186,9 +178,9 @@ def test_a_model_that_takes_long_to_load_bounds_the_photos_decoded_ahead(library
     embedder = SlowLoad(planned=32, real=32)
     real_decode = pipeline.decode_item
 
-    def watching(item, size, thumbs):
+    def watching(item, size, thumbs, leave_jpeg=False):
         decoded.append(item.path)
-        return real_decode(item, size, thumbs)
+        return real_decode(item, size, thumbs, leave_jpeg)
 
     monkeypatch.setattr(pipeline, "decode_item", watching)
     final = drain(index_library(library, embedder, batch_size=4, workers=1, commit_every=0.0))

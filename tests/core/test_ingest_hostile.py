@@ -14,17 +14,12 @@ from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.ingest.scan import scan_library
 from photoclip.core.media.decode import open_image
 from photoclip.core.model import FakeEmbedder
-from tests.core.helpers import write_jpeg
+from tests.core.helpers import drain, write_jpeg
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
 
 # Generous for a loaded machine, short enough that a hang fails the test, not the suite.
 DEADLINE = 30
-
-
-def drain(gen):
-    for _ in gen:
-        pass
 
 
 def index_in_own_connection(db: Path) -> None:

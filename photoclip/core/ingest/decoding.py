@@ -20,7 +20,7 @@ import numpy as np
 
 from photoclip.core.errors import SkipFile
 from photoclip.core.ingest.fingerprint import fingerprint
-from photoclip.core.media.decode import decode_photo, open_regular_file, prepare_for_model
+from photoclip.core.media.decode import decode_photo, open_regular_file, prepare_for_model, read_jpeg
 from photoclip.core.media.metadata import Metadata
 from photoclip.core.media.thumbnails import THUMBNAIL_SIZE, save_thumbnail, thumbnail_path
 
@@ -45,6 +45,16 @@ class DecodedItem:
     pixels: np.ndarray | None = None
     skip: str | None = None
     digest: str | None = None  # the content fingerprint, when the file could be read
+    # A JPEG left for the model's device to decode (see model/jpeg_device.py): its bytes,
+    # its EXIF orientation, and where its thumbnail goes when one must be made.
+    encoded: bytes | None = None
+    orientation: int = 1
+    thumbnail: Path | None = None
+
+    @property
+    def embeddable(self) -> bool:
+        """Whether the model can take it: pixels prepared here, or a JPEG for its device."""
+        return self.pixels is not None or self.encoded is not None
 
 
 MAX_DECODE_WORKERS = 32  # each holds one photo reduced by draft() at a time: memory stays small
@@ -65,8 +75,10 @@ def default_workers() -> int:
     return max(1, min(MAX_DECODE_WORKERS, usable_cores()))
 
 
-def decode_item(work: WorkItem, size: int | None, thumbs: Path | None) -> DecodedItem:
-    """Read one photo: never raises; anything unreadable comes back with a skip reason."""
+def decode_item(work: WorkItem, size: int | None, thumbs: Path | None, leave_jpeg: bool = False) -> DecodedItem:
+    """Read one photo: never raises; anything unreadable comes back with a skip reason.
+    With `leave_jpeg`, a JPEG that needs a vector is read but not decoded: the model's
+    device decodes it (a GPU's decoder outruns the CPU's many times over)."""
     digest = None
     try:
         min_side = max(size or 0, THUMBNAIL_SIZE if thumbs else 0) or THUMBNAIL_SIZE
@@ -80,6 +92,12 @@ def decode_item(work: WorkItem, size: int | None, thumbs: Path | None) -> Decode
                 fh.seek(0)
             except OSError as exc:
                 raise SkipFile(f"cannot read: {exc.strerror or exc}") from exc
+            jpeg = read_jpeg(work.path, fh) if leave_jpeg and size and work.needs_vector else None
+            if jpeg is not None:
+                target = thumbnail_path(thumbs, work.path, work.size, work.mtime_ns) if thumbs is not None else None
+                wanted = target if target is not None and not target.exists() else None
+                return DecodedItem(work, jpeg.meta, digest=digest, encoded=jpeg.data, orientation=jpeg.orientation, thumbnail=wanted)
+            fh.seek(0)
             decoded = decode_photo(work.path, min_side, fh)
         if thumbs is not None:
             target = thumbnail_path(thumbs, work.path, work.size, work.mtime_ns)

@@ -23,6 +23,7 @@ from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.ingest.decoding import DecodedItem, DecodeGate, WorkItem, decode_item, default_workers
+from photoclip.core.ingest.embedding import embed_items
 from photoclip.core.ingest.lock import IndexerBusy, IndexLock
 from photoclip.core.ingest.places import assign_places
 from photoclip.core.ingest.scan import ScanResult, scan_library
@@ -85,6 +86,7 @@ def index_library(
     after_commit: Callable[[Sequence[int]], None] | None = None,
     after_pass: Callable[[], object] | None = None,
     wait: bool = False,
+    decode_on_device: bool = True,
 ) -> Generator[IndexProgress, None, IndexProgress]:
     """Scan the folders, then read metadata and embed every pending photo.
 
@@ -94,7 +96,8 @@ def index_library(
     every pending photo, not after a cancel (tagging recalibrates its provisional
     thresholds). When another indexer holds this library,
     raises IndexerBusy, or with `wait=True` yields "waiting" events until it is done
-    (a cancel stops the wait).
+    (a cancel stops the wait). `decode_on_device=False` keeps JPEG decoding on the CPU
+    where the model runs on a GPU (benchmarks compare the two).
     """
     cancel = cancel or CancelToken()
     lock = IndexLock(lib.path)
@@ -108,7 +111,9 @@ def index_library(
                     return (yield from _finish(IndexProgress("done", cancelled=True)))
                 time.sleep(_LOCK_POLL)
         return (
-            yield from _index_locked(lib, embedder, cancel, scan, batch_size, workers, commit_every, thumbnails, after_commit, after_pass)
+            yield from _index_locked(
+                lib, embedder, cancel, scan, batch_size, workers, commit_every, thumbnails, after_commit, after_pass, decode_on_device
+            )
         )
     finally:
         lock.release()
@@ -125,6 +130,7 @@ def _index_locked(
     thumbnails: Path | None,
     after_commit: Callable[[Sequence[int]], None] | None,
     after_pass: Callable[[], object] | None,
+    decode_on_device: bool,
 ) -> Generator[IndexProgress, None, IndexProgress]:
     scan_result = None
     if scan:
@@ -153,6 +159,7 @@ def _index_locked(
     yield progress
     run = _Run(lib, embedder, IndexWriter(lib, model_id, scan_result), cancel, batch_size, commit_every, after_commit)
     run.model_dim = registered_dim
+    run.decode_on_device = decode_on_device
     final = yield from run.pipeline(work, workers or default_workers(), thumbnails, _fresh_event(progress))
     # Places of the photos of this pass (and of any indexed before places existed).
     assign_places(lib, cancel)
@@ -208,6 +215,9 @@ class _Run:
         self.thumbnails: Path | None = None
         self.checked = False
         self.model_dim: int | None = None  # as registered in the library
+        self.decode_on_device = True  # JPEGs left whole for a GPU to decode, where the model runs on one
+        self.leave_jpegs = False  # known once the model is loaded: photos decoded while it loads use the CPU
+        self.pool: ThreadPoolExecutor | None = None  # the decoders', which also write device-made thumbnails
 
     def commit(self, progress: IndexProgress) -> None:
         committed = self.writer.flush()
@@ -229,7 +239,7 @@ class _Run:
             progress.skipped += 1
             progress.done += 1
             progress.skipped_files.append((decoded.work.path, decoded.skip))
-        elif decoded.pixels is not None and needs_vector:
+        elif decoded.embeddable and needs_vector:
             self.batch.append((decoded, target))  # counted as done when its batch is embedded
             # While the model loads, photos wait in the batch, up to LOADING_LOOKAHEAD of them
             # (a first download can take minutes: memory must stay bounded meanwhile).
@@ -264,13 +274,25 @@ class _Run:
             self._decode_again()
         if not self.batch:
             return False
-        pixels = np.stack([d.pixels for d, _ in self.batch if d.pixels is not None])
-        with self.gate.model_running():
-            vectors = self.embedder.embed_images(pixels)
-        for (decoded, target), vector in zip(self.batch, vectors):
+        embedder = self.embedder
+
+        def run_model(pixels: np.ndarray) -> np.ndarray:
+            with self.gate.model_running():
+                return embedder.embed_images(pixels)
+
+        def decode_on_cpu(item: DecodedItem) -> DecodedItem:
+            return decode_item(item.work, self.size, self.thumbnails)
+
+        assert self.pool is not None
+        embedded = embed_items(embedder, [d for d, _ in self.batch], decode_on_cpu, run_model, self.pool)
+        for (decoded, vector), (_, target) in zip(embedded, self.batch):
             self.writer.add(decoded, target, vector)
-        progress.embedded += len(self.batch)
-        progress.done += len(self.batch)
+            if vector is None:  # a JPEG the device refused and the CPU could not read either
+                progress.skipped += 1
+                progress.skipped_files.append((decoded.work.path, decoded.skip or "unreadable"))
+            else:
+                progress.embedded += 1
+            progress.done += 1
         self.batch.clear()
         return True
 
@@ -281,10 +303,15 @@ class _Run:
         self.size = self.embedder.input_size  # waits for a model loading on its thread
         self.checked = True
         self.gate.enabled = getattr(self.embedder, "device", None) == "cpu"
+        self.leave_jpegs = self.jpegs_to_device()
         if self.model_dim is not None and self.embedder.dim != self.model_dim:
             raise ModelUnavailable(
                 f"{self.embedder.model_id} gives {self.embedder.dim}-d vectors, not the {self.model_dim} its config says"
             )
+
+    def jpegs_to_device(self) -> bool:
+        """Whether decoders leave JPEGs whole for the model's device: known once it is loaded."""
+        return self.decode_on_device and bool(getattr(self.embedder, "decodes_jpeg_on_device", False))
 
     def _decode_again(self) -> None:
         """Photos decoded at a planned input size the loaded model does not have: again, at
@@ -302,14 +329,19 @@ class _Run:
         steady = self.batch_size * 2 + workers
         gate = self.gate
 
+        self.thumbnails = thumbnails
+        if getattr(self.embedder, "loaded", False):
+            self.leave_jpegs = self.jpegs_to_device()
+
         def decode(item: WorkItem) -> DecodedItem:
             with gate.decoding():
-                return decode_item(item, self.size, thumbnails)
+                return decode_item(item, self.size, thumbnails, leave_jpeg=self.leave_jpegs)
 
         pending: deque[Future[DecodedItem]] = deque()
         queue = iter(work)
         last_event = 0.0
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photoclip-decode") as pool:
+            self.pool = pool
             try:
                 while True:
                     if self.cancel.paused:

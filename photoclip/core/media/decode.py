@@ -182,12 +182,10 @@ def open_image(path: str, min_side: int | None = None, fh: BinaryIO | None = Non
             img.close()
 
 
-def _decode(img: Image.Image, min_side: int | None) -> Opened:
+def _header(img: Image.Image) -> tuple[Image.Exif | None, bytes | None, int, tuple[int, int]]:
+    """What a photo's header says, read before any pixel: EXIF, raw XMP, the EXIF orientation
+    (1-8) and the size once upright."""
     w, h = img.size
-    if w <= 0 or h <= 0:
-        raise SkipFile("image has no pixels")
-    if w * h > MAX_PIXELS:
-        raise SkipFile(f"too many pixels ({w}x{h}); refusing a possible decompression bomb")
     try:
         exif = img.getexif()
     except Exception:
@@ -196,7 +194,18 @@ def _decode(img: Image.Image, min_side: int | None) -> Opened:
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8", "replace")
     orientation = exif.get(0x0112, 1) if exif else 1
-    oriented = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
+    return exif, xmp, orientation, (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _decode(img: Image.Image, min_side: int | None) -> Opened:
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise SkipFile("image has no pixels")
+    if w * h > MAX_PIXELS:
+        raise SkipFile(f"too many pixels ({w}x{h}); refusing a possible decompression bomb")
+    exif, xmp, _, oriented = _header(img)
     try:
         if min_side and img.format == "JPEG":
             # DCT scaling: decode at 1/2, 1/4 or 1/8 as long as both sides stay >= min_side.
@@ -284,6 +293,45 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
     top = round((new_h - size) / 2.0)
     cropped = resized.crop((left, top, left + size, top + size))
     return np.asarray(cropped, dtype=np.uint8)
+
+
+@dataclass
+class EncodedJpeg:
+    """A JPEG read whole but not decoded: for decoding where the model runs (a GPU)."""
+
+    data: bytes
+    orientation: int  # EXIF 1-8, applied after decoding
+    meta: Metadata
+
+
+# A 12-MP camera JPEG is 3-8 MB; anything far larger goes the CPU's way (DCT-scaled, bounded).
+MAX_ENCODED_BYTES = 64 << 20
+
+
+def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
+    """A JPEG's bytes and metadata, no pixel decoded; None for anything the CPU should decode
+    instead (then the caller does, and gives its usual skip reasons). Only plain RGB or grey
+    JPEGs of at most HUGE_PIXELS that end with their end marker: a truncated file must be
+    refused as the CPU refuses it, not decoded with grey rows by a lenient device decoder.
+    `fh` is the photo opened with `open_regular_file`; it is read from its start.
+    """
+    if extension(path) not in JPEG_EXTENSIONS:
+        return None
+    st = os.fstat(fh.fileno())
+    if st.st_size > MAX_ENCODED_BYTES:
+        return None
+    fh.seek(0)
+    data = fh.read(MAX_ENCODED_BYTES + 1)
+    if len(data) > MAX_ENCODED_BYTES or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format != "JPEG" or img.mode not in ("RGB", "L") or not 0 < img.width * img.height <= HUGE_PIXELS:
+                return None
+            exif, xmp, orientation, oriented = _header(img)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError):
+        return None
+    return EncodedJpeg(data, orientation, read_metadata(oriented, exif, xmp, st.st_mtime, os.path.basename(path)))
 
 
 def decode_photo(path: str, min_side: int, fh: BinaryIO | None = None) -> Decoded:

@@ -27,6 +27,7 @@ from photoclip.core.model.checkpoint import check_checkpoint, non_finite_tensor,
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.importing import import_open_clip
+from photoclip.core.model.jpeg_device import JpegBatch, decode_batch, jpeg_decoder_available
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.precisioncache import cached_precisions, remember_precision
 from photoclip.core.model.protocol import ProgressCallback, normalize
@@ -83,6 +84,7 @@ class OpenClipEmbedder:
         self._dtype: Any = None
         self._trimmed: bool | None = None  # texts run through only as many positions as the longest needs
         self.device = ""
+        self.decodes_jpeg_on_device = False
         self.precision = ""
         self._model_id: str | None = None
         self.checkpoint = ""  # the weights file the model was loaded from
@@ -208,6 +210,9 @@ class OpenClipEmbedder:
         loads it in fp32 and the model is converted afterwards.
         """
         self.device = device
+        # On a GPU JPEGs are decoded there (see jpeg_device.py); on a CPU, Pillow's DCT-scaled
+        # decode of a reduced image costs less than torchvision's decode of the whole.
+        self.decodes_jpeg_on_device = device == "cuda" and jpeg_decoder_available()
         precision = self._known_precision(torch)
         streamed = strict_checkpoint(checkpoint) and mappable(checkpoint)
         try:
@@ -317,10 +322,25 @@ class OpenClipEmbedder:
 
         with torch.inference_mode():
             pixels = torch.from_numpy(np.require(batch, np.uint8, ["C", "W"])).to(self.device)
-            pixels = pixels.permute(0, 3, 1, 2).float().div_(255.0)
-            pixels = ((pixels - self._mean) / self._std).to(self._dtype)
-            features = self._model.encode_image(pixels)
-            return normalize(features.float().cpu().numpy())
+            return self._encode_on_device(pixels.permute(0, 3, 1, 2))
+
+    def _encode_on_device(self, pixels: Any) -> np.ndarray:
+        """uint8 (N, 3, S, S) already on the model's device -> unit vectors."""
+        pixels = pixels.float().div_(255.0)
+        pixels = ((pixels - self._mean) / self._std).to(self._dtype)
+        features = self._model.encode_image(pixels)
+        return normalize(features.float().cpu().numpy())
+
+    def embed_jpegs(self, blobs: Sequence[bytes], orientations: Sequence[int], thumbnail_edges: Sequence[int | None]) -> JpegBatch:
+        """JPEG files' bytes decoded on the model's device and embedded (see jpeg_device.py).
+        Photos the device refuses come back in `failed`, for the caller to decode on the CPU."""
+        import torch
+
+        self.load()
+        with torch.inference_mode():
+            batch = decode_batch(blobs, orientations, self._size, self.device, thumbnail_edges)
+            vectors = self._encode_on_device(batch.pixels) if batch.decoded else np.empty((0, self._dim), np.float32)
+        return JpegBatch(vectors, batch.decoded, batch.thumbnails, batch.failed)
 
     def embed_images(self, batch: np.ndarray) -> np.ndarray:
         self.load()

@@ -1,0 +1,142 @@
+"""JPEGs decoded where the model runs: on a GPU, torchvision's batched nvJPEG decoder.
+
+On a CPU, decoding a 12-MP JPEG (~30 core-ms, even reduced by DCT scaling) costs less than
+the model; on a GPU the model embeds hundreds of photos a second and the CPU's decoders
+cannot keep up. Here the file's bytes go to the device in a batch, are decoded there at
+full size, turned upright, reduced to the model's input (and to a thumbnail) and handed on,
+so that only a few hundred kilobytes a photo cross back to the host.
+
+Any photo the device cannot decode (CMYK, arithmetic coding, a damaged file) is reported
+back by its position, and the caller decodes it on the CPU as before. torch is imported
+by the caller (the embedder, once loaded): importing this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class DeviceDecoded:
+    """One batch decoded on the device: `pixels` (N, 3, S, S) uint8 on the device, for the
+    photos decoded there, in the order of `decoded`; `thumbnails` (H, W, 3) uint8 on the
+    host, or None where none was asked for; `failed` the positions the device refused."""
+
+    pixels: Any
+    decoded: list[int]
+    thumbnails: list[np.ndarray | None]
+    failed: list[int]
+
+
+@dataclass
+class JpegBatch:
+    """What `OpenClipEmbedder.embed_jpegs` gives back: `vectors[i]` belongs to the photo at
+    position `decoded[i]`, as does `thumbnails[i]`; `failed` the positions left to the CPU."""
+
+    vectors: np.ndarray
+    decoded: list[int]
+    thumbnails: list[np.ndarray | None]
+    failed: list[int]
+
+
+def jpeg_decoder_available() -> bool:
+    """Whether this torchvision decodes JPEGs (deprecated since 0.29 in favour of TorchCodec:
+    where a later one has dropped it, photos are decoded on the CPU as before)."""
+    try:
+        from torchvision.io import ImageReadMode, decode_jpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def orient(torch: Any, image: Any, orientation: int) -> Any:
+    """(C, H, W) turned as EXIF orientation 1-8 says, as Pillow's `exif_transpose` does."""
+    if orientation == 2:
+        return image.flip(-1)
+    if orientation == 3:
+        return image.flip(-1).flip(-2)
+    if orientation == 4:
+        return image.flip(-2)
+    if orientation == 5:
+        return image.transpose(-1, -2)
+    if orientation == 6:
+        return torch.rot90(image, -1, (-2, -1))  # a quarter turn clockwise
+    if orientation == 7:
+        return image.transpose(-1, -2).flip(-1).flip(-2)  # across the other diagonal
+    if orientation == 8:
+        return torch.rot90(image, 1, (-2, -1))
+    return image
+
+
+def _resized(torch: Any, image: Any, height: int, width: int) -> Any:
+    """uint8 (C, H, W) -> uint8 (C, height, width), bicubic with antialiasing: the reduction
+    averages every source pixel, as Pillow's resize does, where plain bicubic would alias."""
+    scaled = torch.nn.functional.interpolate(
+        image.unsqueeze(0).float(), size=(height, width), mode="bicubic", antialias=True, align_corners=False
+    )
+    return scaled.squeeze(0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def model_input(torch: Any, image: Any, size: int) -> Any:
+    """The shortest side to `size`, centre-cropped: open_clip's preprocess geometry, as
+    media.decode.prepare_for_model does on the CPU."""
+    _, h, w = image.shape
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    resized = _resized(torch, image, new_h, new_w)
+    left = round((new_w - size) / 2.0)
+    top = round((new_h - size) / 2.0)
+    return resized[:, top : top + size, left : left + size]
+
+
+def thumbnail(torch: Any, image: Any, edge: int) -> np.ndarray:
+    """The longest side to `edge` (never enlarged), as host uint8 (H, W, 3)."""
+    _, h, w = image.shape
+    scale = min(1.0, edge / max(w, h))
+    small = _resized(torch, image, max(1, round(h * scale)), max(1, round(w * scale))) if scale < 1 else image
+    return np.ascontiguousarray(small.permute(1, 2, 0).cpu().numpy())
+
+
+def _decode_each(torch: Any, decode_jpeg: Any, mode: Any, blobs: Sequence[Any], device: str) -> list[Any]:
+    """One at a time, after a batch failed: each photo the device refuses becomes None."""
+    images: list[Any] = []
+    for blob in blobs:
+        try:
+            images.append(decode_jpeg(blob, mode=mode, device=device))
+        except (RuntimeError, ValueError):
+            images.append(None)
+    return images
+
+
+def decode_batch(
+    blobs: Sequence[bytes], orientations: Sequence[int], size: int, device: str, thumbnail_edges: Sequence[int | None]
+) -> DeviceDecoded:
+    """Decode a batch of JPEG files' bytes on `device`, upright, at the model's input size."""
+    import torch
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    encoded = [torch.frombuffer(bytearray(blob), dtype=torch.uint8) for blob in blobs]
+    try:
+        images = list(decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device))
+    except (RuntimeError, ValueError):
+        images = _decode_each(torch, decode_jpeg, ImageReadMode.RGB, encoded, device)
+    inputs: list[Any] = []
+    decoded: list[int] = []
+    thumbnails: list[np.ndarray | None] = []
+    failed: list[int] = []
+    for position, (orientation, edge) in enumerate(zip(orientations, thumbnail_edges)):
+        image, images[position] = images[position], None  # 36 MB on the device for 12 MP: freed once reduced
+        if image is None or image.ndim != 3 or image.shape[0] != 3 or min(image.shape[1:]) < 1:
+            failed.append(position)
+            continue
+        upright = orient(torch, image, orientation)
+        inputs.append(model_input(torch, upright, size))
+        decoded.append(position)
+        thumbnails.append(thumbnail(torch, upright, edge) if edge else None)
+        del image, upright
+    pixels = torch.stack(inputs) if inputs else torch.empty((0, 3, size, size), dtype=torch.uint8, device=device)
+    return DeviceDecoded(pixels, decoded, thumbnails, failed)
