@@ -97,6 +97,23 @@ def main() -> None:
     cost = statistics.median(costs)
     print(f"CPU decode: {cost * 1000:.0f} core-ms a photo -> at most {workers / cost:,.0f} photos/s on {workers} workers (no thumbnails)")
 
+    if embedder.decodes_jpeg_on_device:
+        from photoclip.core.model.jpeg_device import decode_batch
+
+        blobs = [p.read_bytes() for p in photos[:64]]
+        for batch in batch_sizes:
+            decode_batch(blobs[:batch], [1] * batch, size, embedder.device, [None] * batch)
+            sync()
+            start = time.perf_counter()
+            done = 0
+            while done < 128:
+                chunk = [blobs[(done + i) % len(blobs)] for i in range(batch)]
+                decode_batch(chunk, [1] * batch, size, embedder.device, [320] * batch)
+                done += batch
+            sync()
+            rate = done / (time.perf_counter() - start)
+            print(f"device decode alone, batch {batch}: {rate:,.0f} photos/s (bytes in memory; model input and thumbnail made)")
+
     # -- the pipeline ---------------------------------------------------------
     def index(name: str, paths: list[Path], batch: int, on_device: bool) -> tuple[float, dict[str, np.ndarray], int]:
         folder = common.out_dir("gpu-index", name)  # beside the photos: hard links, no copies
