@@ -167,3 +167,19 @@ def test_a_grey_jpeg_becomes_the_rgb_photo_pillow_gives() -> None:
     on_device = batch.pixels[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
     on_cpu = prepare_for_model(Image.open(io.BytesIO(data)).convert("RGB"), SIZE).astype(np.int16)
     assert np.abs(on_device - on_cpu).mean() < 2.0
+
+
+def test_a_large_photo_is_reduced_in_blocks_first_and_still_matches_the_cpu_path() -> None:
+    """A photo many times the model's input is averaged in blocks before it is resized (as
+    Pillow's reducing_gap does): the answer stays the CPU path's within rounding."""
+    photo = smooth_photo(1600, 1200, seed=3)
+    data = jpeg_of(photo, 6)
+    batch = decode_batch([data], [6], SIZE, DEVICE, [100])
+    on_device = batch.pixels[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    on_cpu = prepare_for_model(upright, SIZE).astype(np.int16)
+    assert np.abs(on_device - on_cpu).mean() < 2.0
+    thumb = batch.thumbnails[0]
+    assert thumb is not None and thumb.shape == (100, 75, 3)  # upright: portrait
+    expected = np.asarray(upright.resize((75, 100), Image.Resampling.BICUBIC), dtype=np.int16)
+    assert np.abs(thumb.astype(np.int16) - expected).mean() < 2.0

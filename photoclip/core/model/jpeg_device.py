@@ -72,18 +72,28 @@ def orient(torch: Any, image: Any, orientation: int) -> Any:
     return image
 
 
+def reduced(torch: Any, image: Any, short_side: int) -> Any:
+    """uint8 (C, H, W) -> float (C, h, w), averaged over k x k blocks while the short side
+    stays >= 2 x `short_side` (Pillow's reducing_gap, or the CPU path's DCT scaling): the
+    resizes after it then filter a few hundred rows, not 3,000. Each output pixel still
+    averages every pixel of its block, so nothing aliases."""
+    k = min(image.shape[1:]) // (2 * short_side)
+    pixels = image.unsqueeze(0).float()
+    if k >= 2:
+        pixels = torch.nn.functional.avg_pool2d(pixels, k, k)
+    return pixels.squeeze(0)
+
+
 def _resized(torch: Any, image: Any, height: int, width: int) -> Any:
-    """uint8 (C, H, W) -> uint8 (C, height, width), bicubic with antialiasing: the reduction
+    """float (C, H, W) -> uint8 (C, height, width), bicubic with antialiasing: the reduction
     averages every source pixel, as Pillow's resize does, where plain bicubic would alias."""
-    scaled = torch.nn.functional.interpolate(
-        image.unsqueeze(0).float(), size=(height, width), mode="bicubic", antialias=True, align_corners=False
-    )
+    scaled = torch.nn.functional.interpolate(image.unsqueeze(0), size=(height, width), mode="bicubic", antialias=True, align_corners=False)
     return scaled.squeeze(0).round_().clamp_(0, 255).to(torch.uint8)
 
 
 def model_input(torch: Any, image: Any, size: int) -> Any:
     """The shortest side to `size`, centre-cropped: open_clip's preprocess geometry, as
-    media.decode.prepare_for_model does on the CPU."""
+    media.decode.prepare_for_model does on the CPU. `image` is float (C, H, W)."""
     _, h, w = image.shape
     scale = size / min(w, h)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
@@ -93,12 +103,29 @@ def model_input(torch: Any, image: Any, size: int) -> Any:
     return resized[:, top : top + size, left : left + size]
 
 
-def thumbnail(torch: Any, image: Any, edge: int) -> np.ndarray:
-    """The longest side to `edge` (never enlarged), as host uint8 (H, W, 3)."""
+def thumbnail(torch: Any, image: Any, edge: int) -> Any:
+    """The longest side to `edge` (never enlarged): uint8 (H, W, 3), still on the device."""
     _, h, w = image.shape
     scale = min(1.0, edge / max(w, h))
-    small = _resized(torch, image, max(1, round(h * scale)), max(1, round(w * scale))) if scale < 1 else image
-    return np.ascontiguousarray(small.permute(1, 2, 0).cpu().numpy())
+    if scale < 1:
+        small = _resized(torch, image, max(1, round(h * scale)), max(1, round(w * scale)))
+    else:
+        small = image.round().clamp(0, 255).to(torch.uint8)
+    return small.permute(1, 2, 0)
+
+
+def _to_host(torch: Any, images: list[Any]) -> list[np.ndarray]:
+    """Several small device images to the host in one copy (one wait for the device, not one each)."""
+    if not images:
+        return []
+    flat = torch.cat([image.reshape(-1) for image in images]).cpu().numpy()
+    out: list[np.ndarray] = []
+    at = 0
+    for image in images:
+        n = image.numel()
+        out.append(flat[at : at + n].reshape(tuple(image.shape)))
+        at += n
+    return out
 
 
 def _decode_each(torch: Any, decode_jpeg: Any, mode: Any, blobs: Sequence[Any], device: str) -> list[Any]:
@@ -126,17 +153,23 @@ def decode_batch(
         images = _decode_each(torch, decode_jpeg, ImageReadMode.RGB, encoded, device)
     inputs: list[Any] = []
     decoded: list[int] = []
-    thumbnails: list[np.ndarray | None] = []
+    small: list[Any] = []
+    wanted: list[int] = []  # positions in `decoded` that asked for a thumbnail
     failed: list[int] = []
     for position, (orientation, edge) in enumerate(zip(orientations, thumbnail_edges)):
         image, images[position] = images[position], None  # 36 MB on the device for 12 MP: freed once reduced
         if image is None or image.ndim != 3 or image.shape[0] != 3 or min(image.shape[1:]) < 1:
             failed.append(position)
             continue
-        upright = orient(torch, image, orientation)
+        upright = reduced(torch, orient(torch, image, orientation), max(size, edge or 0))
         inputs.append(model_input(torch, upright, size))
+        if edge:
+            wanted.append(len(decoded))
+            small.append(thumbnail(torch, upright, edge))
         decoded.append(position)
-        thumbnails.append(thumbnail(torch, upright, edge) if edge else None)
         del image, upright
     pixels = torch.stack(inputs) if inputs else torch.empty((0, 3, size, size), dtype=torch.uint8, device=device)
+    thumbnails: list[np.ndarray | None] = [None] * len(decoded)
+    for at, host in zip(wanted, _to_host(torch, small)):
+        thumbnails[at] = host
     return DeviceDecoded(pixels, decoded, thumbnails, failed)
