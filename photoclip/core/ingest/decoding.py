@@ -60,6 +60,12 @@ class DecodedItem:
 MAX_DECODE_WORKERS = 32  # each holds one photo reduced by draft() at a time: memory stays small
 
 
+# JPEGs left for a GPU to decode are only read here (fingerprint, header): four readers keep
+# it fed. More only fight the pipeline's thread for the GIL: on 16 cores and an H200,
+# 322 photos/s with 4 readers, 312 with 8, 270 with 16 (benchmarks/bench_gpu_index.py).
+DEVICE_JPEG_READERS = 4
+
+
 def usable_cores() -> int:
     """The cores this process may run on (a container or `taskset` may allow fewer than exist)."""
     try:

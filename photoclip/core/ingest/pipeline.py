@@ -10,6 +10,7 @@ per library at a time (lock.py).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
@@ -22,12 +23,13 @@ import numpy as np
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.ingest.decoding import DecodedItem, DecodeGate, WorkItem, decode_item, default_workers
+from photoclip.core.ingest.decoding import DEVICE_JPEG_READERS, DecodedItem, DecodeGate, WorkItem, decode_item, default_workers
 from photoclip.core.ingest.embedding import embed_items
 from photoclip.core.ingest.lock import IndexerBusy, IndexLock
 from photoclip.core.ingest.places import assign_places
 from photoclip.core.ingest.scan import ScanResult, scan_library
 from photoclip.core.ingest.writer import IndexWriter
+from photoclip.core.media.decode import JPEG_EXTENSIONS, extension
 from photoclip.core.model import Embedder
 
 __all__ = ["IndexProgress", "IndexerBusy", "default_workers", "index_library"]
@@ -333,9 +335,14 @@ class _Run:
         if getattr(self.embedder, "loaded", False):
             self.leave_jpegs = self.jpegs_to_device()
 
+        readers = threading.Semaphore(DEVICE_JPEG_READERS)
+
         def decode(item: WorkItem) -> DecodedItem:
+            if self.leave_jpegs and extension(item.path) in JPEG_EXTENSIONS:
+                with readers:
+                    return decode_item(item, self.size, thumbnails, leave_jpeg=True)
             with gate.decoding():
-                return decode_item(item, self.size, thumbnails, leave_jpeg=self.leave_jpegs)
+                return decode_item(item, self.size, thumbnails)
 
         pending: deque[Future[DecodedItem]] = deque()
         queue = iter(work)
