@@ -217,8 +217,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("index", help="scan the folders and embed new photos")
     p.add_argument("--catalogue-only", action="store_true", help="read files and metadata, do not embed")
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
-    p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--workers", type=positive_int, default=None, help="decode threads (default: cores, at most 4)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="photos per model batch (default: 16 on a CPU, 32 on a GPU)")
+    p.add_argument("--workers", type=positive_int, default=None, help="decode threads (default: one per core, at most 32)")
     p.add_argument(
         "--commit-every",
         type=seconds,
