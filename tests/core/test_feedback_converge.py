@@ -12,7 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from photoclip.core.model import normalize
-from photoclip.core.tagging.converge import FeedbackState, answer, held_out_errors, line_for, tagged
+from photoclip.core.tagging.apply import past_line
+from photoclip.core.tagging.converge import (
+    FeedbackState,
+    answer,
+    held_out_errors,
+    line_for,
+    line_keeping_decisions,
+    tagged,
+    take_answer,
+    vector_from,
+    wipes_out,
+)
 from photoclip.core.tagging.verdict_line import STEP_Z
 
 DIM = 64
@@ -111,3 +122,55 @@ def test_a_refitted_line_moves_only_as_far_as_the_answers_that_contradict_it() -
     # evidence stepped 16 steps down, past most of the library.
     assert line == pytest.approx(shape_line - 0.001 - STEP_Z * stats.scale)
     assert (scores >= line).sum() < 1.3 * (scores >= shape_line).sum()
+
+
+def look_alikes_and_others(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seven near-identical photos (a burst) the label's text ranks first, and thirty others."""
+    rng = np.random.default_rng(seed)
+    axes = np.eye(16, dtype=np.float32)
+    burst = normalize((0.6 * axes[0] + axes[1] + 0.05 * rng.standard_normal((7, 16))).astype(np.float32))
+    others = normalize((0.3 * axes[0] + axes[3] + 0.05 * rng.standard_normal((30, 16))).astype(np.float32))
+    return np.concatenate([burst, others]), axes[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_rejection_under_a_pinned_line_never_untags_every_photo_it_tagged(seed: int) -> None:
+    """The user pins the line just under the burst; a ✗ on one of its photos proposes a vector
+    moved away from all seven, under which no line keeps the other six without tagging
+    others: "the fewest changes" was to untag all of them, 0 tagged (a walkthrough saw it).
+    Such a move is refused: the rejected photo alone leaves the label."""
+    photos, text = look_alikes_and_others(seed)
+    line = float((photos[:7] @ text).min()) - 1e-4
+    assert not past_line(photos[7:] @ text, line).any()
+    moved = vector_from(text, photos[[0]], {0: False}, [0])
+    unguarded = line_keeping_decisions(text, moved, line, photos, photos[[0]], {0: False})
+    assert not past_line(photos[1:7] @ moved, unguarded).any()  # what the guard prevents
+
+    step = take_answer(text, photos[[0]], {}, [], 0, False, line, photos, keep_line=True)
+
+    assert not step.moved and step.line == line
+    assert wipes_out(photos @ text, line, photos @ moved, unguarded, None)
+    now = past_line(photos @ text, step.line)
+    now[0] = False  # the answer itself
+    assert now.tolist() == [False] + [True] * 6 + [False] * 30
+
+
+def test_photos_the_background_rule_holds_back_do_not_vote_on_a_re_placed_pinned_line() -> None:
+    """Scores set by hand (column 0: the old vector's, column 1: the moved one's). Past the
+    pinned line 0.3: six tagged photos and thirty the background rule holds back. Counted,
+    the held-back ones pulled the re-placed line under five untagged photos, tagging them;
+    left out, the line keeps exactly the six."""
+    tagged_rows = [[0.5, 0.40]] * 6
+    high_held = [[0.6, 0.50]] * 10
+    untagged = [[0.1, 0.35]] * 5
+    low_held = [[0.45, 0.10]] * 20
+    library = np.array(tagged_rows + high_held + untagged + low_held, np.float32)
+    held = np.array([False] * 6 + [True] * 10 + [False] * 5 + [True] * 20)
+    old, new = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    no_answers = np.empty((0, 2), np.float32)
+
+    counted_all = line_keeping_decisions(old, new, 0.3, library, no_answers, {})
+    assert past_line(library[16:21] @ new, counted_all).all()  # before: five photos newly tagged
+    line = line_keeping_decisions(old, new, 0.3, library, no_answers, {}, held)
+    kept = past_line(library @ new, line) & ~held
+    assert kept.tolist() == [True] * 6 + [False] * 35

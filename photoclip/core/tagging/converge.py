@@ -151,12 +151,15 @@ def take_answer(
     *,
     background: np.ndarray | None = None,
     keep_line: bool = False,
+    held_back: np.ndarray | None = None,
 ) -> Step:
     """The rule of the module's docstring for one more answer `yes` on row `row` of
     `answered` (the answered photos' vectors; `answers` and `movers` index its rows and
     hold the earlier answers only). `line`: the current raw line for the current vector.
     `library`: the photos (or a sample) whose score shape places a line. `keep_line`: the
-    user pinned the line, so only the vector may move. Pure: the caller records the step."""
+    user pinned the line, so only the vector may move; `held_back`: the photos of `library`
+    the background rule keeps untagged wherever the line is (None: none), whose side of a
+    pinned line decides nothing. Pure: the caller records the step."""
     vector = vector_from(text, answered, answers, movers)
     agreed = bool(past_line(answered[row] @ vector, line)) == yes
     if agreed:
@@ -176,7 +179,10 @@ def take_answer(
         # A pinned line is the user's choice of which photos carry the label, not a number:
         # kept as a raw score under a moved vector it could drop every photo at once.
         new_vector = vector_from(text, answered, given, proposed)
-        return Step(False, True, line_keeping_decisions(vector, new_vector, line, library, answered, given))
+        new_line = line_keeping_decisions(vector, new_vector, line, library, answered, given, held_back)
+        if wipes_out(library @ vector, line, library @ new_vector, new_line, held_back):
+            return Step(False, False, line)  # the photo gets its answer; vector and line stay
+        return Step(False, True, new_line)
     if moved:
         new_line, _ = line_for(vector_from(text, answered, given, proposed), library, answered, given, None, background)
     else:
@@ -185,17 +191,39 @@ def take_answer(
 
 
 def line_keeping_decisions(
-    old: np.ndarray, new: np.ndarray, line: float, library: np.ndarray, answered: np.ndarray, answers: dict[int, bool]
+    old: np.ndarray,
+    new: np.ndarray,
+    line: float,
+    library: np.ndarray,
+    answered: np.ndarray,
+    answers: dict[int, bool],
+    held_back: np.ndarray | None = None,
 ) -> float:
     """The line, in the scores of vector `new`, that changes the fewest decisions `line`
     made with vector `old` over `library`, the answered photos counted as answered (so
-    only the photo that disagreed is meant to change side)."""
+    only the photo that disagreed is meant to change side). Photos the background rule
+    holds back (`held_back`) are left out: untagged on either side, they decide nothing,
+    and counted they could outvote the photos the label really tags (a walkthrough's
+    label lost all 6 of its photos to one ✗ so, keeping 4 held-back ones past the line)."""
+    counted = np.ones(len(library), bool) if held_back is None else ~np.asarray(held_back, bool)
     before = past_line(library @ old, line)
     after = library @ new
     scores = answered @ new
-    yes = np.concatenate([after[before], [scores[r] for r, a in answers.items() if a]])
-    no = np.concatenate([after[~before], [scores[r] for r, a in answers.items() if not a]])
+    yes = np.concatenate([after[before & counted], [scores[r] for r, a in answers.items() if a]])
+    no = np.concatenate([after[~before & counted], [scores[r] for r, a in answers.items() if not a]])
     return _separating_line(yes, no)
+
+
+def wipes_out(before: np.ndarray, line: float, after: np.ndarray, new_line: float, held_back: np.ndarray | None) -> bool:
+    """Whether a move leaves none of the photos a pinned line tagged (two or more, the
+    background rule applied) past the re-placed line. When the moved vector ranks every
+    one of them under photos the label did not tag, no line keeps them without tagging
+    those instead, and the fewest changes may be "untag them all": one ✗ would then wipe
+    the label the user drew (seen in simulation and in a walkthrough). Such a move is
+    refused; the answer still takes its own photo off."""
+    counted = np.ones(len(before), bool) if held_back is None else ~np.asarray(held_back, bool)
+    tagged = past_line(before, line) & counted
+    return int(tagged.sum()) >= 2 and not bool((tagged & past_line(after, new_line)).any())
 
 
 def answer(state: FeedbackState, photos: np.ndarray, row: int, yes: bool) -> bool:

@@ -32,7 +32,7 @@ from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
-from photoclip.core.tagging.apply import apply_labels, run_to_end
+from photoclip.core.tagging.apply import BACKGROUND_MARGIN, apply_labels, run_to_end
 from photoclip.core.tagging.calibration import ScoreStats, effective_threshold, sample_rows, score_stats
 from photoclip.core.tagging.converge import take_answer, vector_from
 from photoclip.core.tagging.labels import Label, get_label
@@ -100,6 +100,8 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
         lv = label_vectors(lib, embedder, [label])
         sample = photos[sample_rows(len(ids))]
         background = (sample @ lv.background.T).max(axis=1) if len(lv.background) else None
+        # The sample's photos the background rule keeps untagged whatever the line (apply.decide).
+        held_back = None if background is None or label.ignore_background else (sample @ lv.text[0]) < background + BACKGROUND_MARGIN
         given = _answers(lib, label, photos, row_of, photo_ids)
         vector = vector_from(lv.text[0], given.answered, given.answers, given.movers)
         stats: ScoreStats = score_stats(sample @ vector, background)
@@ -112,7 +114,17 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
             pid = given.pids[k]
             scores[pid] = float(given.answered[k] @ vector_from(lv.text[0], given.answered, given.answers, given.movers))
             step = take_answer(
-                lv.text[0], given.answered, given.answers, given.movers, k, confirm, line, sample, background=background, keep_line=pinned
+                lv.text[0],
+                given.answered,
+                given.answers,
+                given.movers,
+                k,
+                confirm,
+                line,
+                sample,
+                background=background,
+                keep_line=pinned,
+                held_back=held_back,
             )
             given.answers[k] = confirm
             if step.moved:
