@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,8 @@ from photoclip.core.ingest.decoding import DEVICE_JPEG_READERS, DecodedItem, Dec
 from photoclip.core.ingest.embedding import embed_items
 from photoclip.core.ingest.lock import IndexerBusy, IndexLock
 from photoclip.core.ingest.places import assign_places
-from photoclip.core.ingest.scan import ScanResult, scan_library
+from photoclip.core.ingest.progress import IndexProgress, RateMeter, fresh_event
+from photoclip.core.ingest.scan import scan_library
 from photoclip.core.ingest.writer import IndexWriter
 from photoclip.core.media.decode import JPEG_EXTENSIONS, extension
 from photoclip.core.model import Embedder
@@ -47,39 +47,6 @@ LOADING_LOOKAHEAD = 160
 # 481 of 64), and 32 decoded 12-MP photos take ~1.2 GB of its memory, which small cards have.
 CPU_BATCH = 16
 GPU_BATCH = 32
-
-
-@dataclass
-class IndexProgress:
-    phase: str  # "scan", "index" or "done"
-    done: int = 0  # photos processed in this run (embedded, catalogued or skipped)
-    total: int = 0  # photos this run had to process
-    embedded: int = 0
-    catalogued: int = 0  # metadata read without a model (or a moved photo's new metadata)
-    skipped: int = 0
-    seen: int = 0  # files seen by the scan
-    rate: float = 0.0  # photos per second, recent
-    eta: float | None = None  # seconds
-    skipped_files: list[tuple[str, str]] = field(default_factory=list)  # since the previous event
-    committed_ids: list[int] = field(default_factory=list)  # photos whose vectors were committed
-    message: str = ""
-    scan: ScanResult | None = None
-    cancelled: bool = False
-
-
-class _RateMeter:
-    """Photos per second over the last ~20 seconds, for a stable ETA."""
-
-    def __init__(self) -> None:
-        self._marks: deque[tuple[float, int]] = deque()
-
-    def update(self, done: int) -> float:
-        now = time.monotonic()
-        self._marks.append((now, done))
-        while len(self._marks) > 2 and now - self._marks[0][0] > 20:
-            self._marks.popleft()
-        t0, d0 = self._marks[0]
-        return (done - d0) / (now - t0) if now > t0 else 0.0
 
 
 def index_library(
@@ -169,7 +136,7 @@ def _index_locked(
     run = _Run(lib, embedder, IndexWriter(lib, model_id, scan_result), cancel, batch_size, commit_every, after_commit)
     run.model_dim = registered_dim
     run.decode_on_device = decode_on_device
-    final = yield from run.pipeline(work, workers or default_workers(), thumbnails, _fresh_event(progress))
+    final = yield from run.pipeline(work, workers or default_workers(), thumbnails, fresh_event(progress))
     # Places of the photos of this pass (and of any indexed before places existed).
     assign_places(lib, cancel)
     if after_pass is not None and not final.cancelled:
@@ -336,7 +303,7 @@ class _Run:
         self, work: list[WorkItem], workers: int, thumbnails: Path | None, progress: IndexProgress
     ) -> Generator[IndexProgress, None, IndexProgress]:
         self.size = _shape(self.embedder)[1] if self.embedder else None
-        meter = _RateMeter()
+        meter = RateMeter()
         gate = self.gate
 
         self.thumbnails = thumbnails
@@ -391,25 +358,9 @@ class _Run:
                         remaining = progress.total - progress.done
                         progress.eta = remaining / progress.rate if progress.rate > 0 else None
                         yield progress
-                        progress = _fresh_event(progress)
+                        progress = fresh_event(progress)
             finally:
                 for future in pending:
                     future.cancel()
                 self.commit(progress)
         return progress
-
-
-def _fresh_event(previous: IndexProgress) -> IndexProgress:
-    """The next event carries the running totals but only the new per-event lists."""
-    return IndexProgress(
-        phase=previous.phase,
-        done=previous.done,
-        total=previous.total,
-        embedded=previous.embedded,
-        catalogued=previous.catalogued,
-        skipped=previous.skipped,
-        seen=previous.seen,
-        rate=previous.rate,
-        eta=previous.eta,
-        scan=previous.scan,
-    )
