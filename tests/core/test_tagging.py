@@ -570,3 +570,25 @@ def test_a_photo_deleted_while_a_run_is_under_way_does_not_stop_it(library, emb,
     counts = tagging.run_to_end(run)
     assert set(tags_of(library, "Dogs")) == set(ids) - {gone}
     assert counts == {"Dogs": len(ids) - 1}  # the count is what was written
+
+
+def test_tagging_holds_the_library_as_stored_and_scores_as_float32_would(library, emb, dogs_library, monkeypatch):
+    """A million photos in float32 are 2 GB; as stored (float16), 1 GB. Tagging reads them
+    as stored and widens each chunk for the product: the same scores to the bit."""
+    from photoclip.core.tagging.vectors import score_matrix
+
+    asked = []
+    real_load = type(library).load_vectors
+
+    def recording(self, model_id, after_rowid=0, dtype=np.float32):
+        asked.append(np.dtype(dtype))
+        return real_load(self, model_id, after_rowid, dtype)
+
+    monkeypatch.setattr(type(library), "load_vectors", recording)
+    counts = apply(library, emb, ["Dogs"])
+    assert asked == [np.dtype(np.float16)] and counts["Dogs"] > 0
+
+    _, stored, _ = real_load(library, emb.model_id, 0, np.float16)
+    weights = np.random.default_rng(0).standard_normal((3, stored.shape[1])).astype(np.float32)
+    halves = np.concatenate([scores for _, scores in score_matrix(stored, weights, chunk_size=7)])
+    np.testing.assert_array_equal(halves, stored.astype(np.float32) @ weights.T)

@@ -80,7 +80,7 @@ def sample_rows(n: int, limit: int = CALIBRATION_SAMPLE) -> np.ndarray:
 def stats_for(photos: np.ndarray, vectors: np.ndarray, background: np.ndarray | None = None) -> list[ScoreStats]:
     """Each label's (row of `vectors`) statistics over the photos; `background` (B, dim)
     are the generic prompts whose best score per photo is the shape's second signal."""
-    sample = photos[sample_rows(len(photos))]
+    sample = np.asarray(photos[sample_rows(len(photos))], np.float32)
     scores = sample @ vectors.T
     generic = None if background is None or len(background) == 0 else (sample @ background.T).max(axis=1)
     return [score_stats(scores[:, j], generic) for j in range(vectors.shape[0])]

@@ -123,7 +123,9 @@ def label_vector(lib: Library, embedder: Embedder, name: str) -> np.ndarray:
 
 def score_matrix(photos: np.ndarray, weights: np.ndarray, chunk_size: int = CHUNK_SIZE) -> Iterable[tuple[int, np.ndarray]]:
     """(start row, photos[start:end] @ weights.T) chunk by chunk: one matrix product per
-    chunk for every label at once, with memory bounded by chunk_size x labels."""
+    chunk for every label at once, with memory bounded by chunk_size x labels. `photos`
+    may be the stored float16: each chunk is widened to float32 for the product (NumPy has
+    no fast float16 product), so the whole library is never held in float32."""
     weights_t = np.ascontiguousarray(np.asarray(weights, np.float32).T)
     for start in range(0, len(photos), chunk_size):
-        yield start, photos[start : start + chunk_size] @ weights_t
+        yield start, np.asarray(photos[start : start + chunk_size], np.float32) @ weights_t
