@@ -66,8 +66,12 @@ class Settings:
         return cls(**values)
 
     def save(self) -> None:
-        """Write the settings through a temp file and a rename: a crash keeps the old file whole."""
+        """Write the settings through a temp file and a rename: a crash keeps the old file whole.
+        A settings file that is a link (kept in a dotfiles repository, say) stays a link:
+        the file it points to is rewritten, where a rename over the link replaced it."""
         target = self.path()
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
         target.parent.mkdir(parents=True, exist_ok=True)
         paths.remove_stale_temps(target.parent)
         data = json.dumps(asdict(self), indent=2).encode("utf-8")

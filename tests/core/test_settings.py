@@ -138,3 +138,17 @@ def test_a_problem_is_warned_about_once_however_often_the_settings_are_read(sett
         for _ in range(4):
             assert Settings.load() == DEFAULTS
     assert len(caplog.records) == 1 and "Ignoring the settings file" in caplog.text
+
+
+def test_a_settings_file_kept_as_a_link_stays_a_link(settings_file, tmp_path):
+    """Kept in a dotfiles repository and linked into place: saving rewrites the file the
+    link points to; before, the rename replaced the link with a file of its own."""
+    dotfiles = tmp_path / "dotfiles" / "photoclip.json"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text("{}")
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.symlink_to(dotfiles)
+    Settings(device="cpu", thumbnail_edge=200).save()
+    assert settings_file.is_symlink() and os.readlink(settings_file) == str(dotfiles)
+    assert json.loads(dotfiles.read_text())["thumbnail_edge"] == 200
+    assert Settings.load() == Settings(device="cpu", thumbnail_edge=200)
