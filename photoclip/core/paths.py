@@ -85,8 +85,13 @@ def usable_thumbnail_dir() -> tuple[Path | None, str | None]:
 class NotAPlainFile(Exception):
     """A path that should be a regular file is something else, or is far too large.
 
-    The message says what it is ("is a named pipe"); nothing was read from it or written to it.
+    The message says what it is ("is a named pipe"); nothing was read from it or written to
+    it. `kind`, where known, is what it is in a few words ("a named pipe", "a device").
     """
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def file_kind(mode: int) -> str:
@@ -122,13 +127,15 @@ def open_regular(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
     checked on the open descriptor, so a path swapped for something else in between is
     caught. Raises NotAPlainFile for anything but a regular file, OSError when it cannot
     be opened; the caller closes the descriptor."""
-    # getattr: Windows has neither O_NONBLOCK nor O_NOCTTY (and no named pipes in the file system).
+    # getattr: Windows has neither O_NONBLOCK nor O_NOCTTY (and no named pipes in the file
+    # system); there O_BINARY keeps os.read from translating line ends in a photo's bytes.
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotAPlainFile(f"is {file_kind(st.st_mode)}, not a regular file")
+            raise NotAPlainFile(f"is {file_kind(st.st_mode)}, not a regular file", file_kind(st.st_mode))
     except BaseException:
         os.close(fd)
         raise

@@ -76,7 +76,7 @@ def test_photo_replaced_by_a_fifo_after_the_scan_is_skipped(tmp_path):
             release_fifo(fifo)
         assert failures == []
         reasons = dict(lib.skipped())
-        assert "not a regular file (a FIFO)" in reasons[str(fifo)]
+        assert "not a regular file (a named pipe)" in reasons[str(fifo)]
         assert lib.photo_by_path(folder / "good.jpg").status == "ok"
 
 
@@ -88,7 +88,7 @@ def test_open_image_refuses_fifos_devices_and_folders(tmp_path):
     folder = tmp_path / "folder.jpg"
     folder.mkdir()
     try:
-        for path, kind in ((fifo, "a FIFO"), (zero, "a device"), (folder, "a folder")):
+        for path, kind in ((fifo, "a named pipe"), (zero, "a device"), (folder, "a folder")):
             failures = finishes(open_image, str(path))
             assert len(failures) == 1 and isinstance(failures[0], SkipFile), (path, failures)
             assert failures[0].reason == f"not a regular file ({kind})"

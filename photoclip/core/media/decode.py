@@ -18,6 +18,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from photoclip.core import paths
 from photoclip.core.errors import SkipFile
 from photoclip.core.media.metadata import Metadata, read_metadata
 
@@ -106,18 +107,10 @@ class Decoded:
 
 # -- opening -----------------------------------------------------------------
 
-# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (and
-# a device may block too); it changes nothing for a regular file. O_NOCTTY: a terminal
-# named like a photo must not become our controlling terminal.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-
 Opened = tuple[Image.Image, tuple[int, int], Image.Exif | None, bytes | None]
 
 
-def _not_regular(mode: int) -> str:
-    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
-    if stat.S_ISDIR(mode):
-        kind = "a folder"
+def _not_regular(kind: str) -> str:
     return f"not a regular file ({kind})"
 
 
@@ -126,28 +119,23 @@ def open_regular_file(path: str) -> BinaryIO:
 
     A photo replaced by a FIFO, a device or a link to /dev/zero after the scan must
     be skipped, not read forever: the type is checked before opening (opening a
-    device can have effects), the open cannot block, and the type is checked again
-    on the open file, since the path may be swapped in between.
+    device can have effects), then paths.open_regular opens without blocking and checks
+    the type again on the open file, since the path may be swapped in between.
     """
     try:
         before = os.stat(path)
         if not stat.S_ISREG(before.st_mode):
-            raise SkipFile(_not_regular(before.st_mode))
-        fd = os.open(path, _OPEN_FLAGS)
+            raise SkipFile(_not_regular(paths.file_kind(before.st_mode)))
+        fd, _ = paths.open_regular(path)
+    except paths.NotAPlainFile as exc:
+        raise SkipFile(_not_regular(exc.kind or "not a regular file")) from exc
     except FileNotFoundError as exc:
         raise SkipFile("file vanished before it could be read") from exc
     except PermissionError as exc:
         raise SkipFile("permission denied") from exc
     except OSError as exc:
         raise SkipFile(f"cannot open: {exc.strerror or exc}") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise SkipFile(_not_regular(mode))
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    return os.fdopen(fd, "rb")
 
 
 # -- decoding ----------------------------------------------------------------
