@@ -85,7 +85,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from photoclip.cli import albums, archive, info, library, models, search, tags, worker
+    from photoclip.cli import albums, archive, info, labels, library, models, search, tags, worker
 
     parser = Parser(
         prog="photoclip",
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     albums.register(sub)
     info.register(sub)
     tags.register(sub)
+    labels.register(sub)
     models.register(sub)
     worker.register(sub)
     archive.register(sub)

@@ -1,4 +1,5 @@
-"""Command-line tagging: labels, applying them, a photo's tags, feedback and XMP export.
+"""Command-line tagging: applying labels, a photo's tags, feedback and XMP export (the
+`labels` actions are in labels.py).
 
 `register(subparsers)` adds the commands to the main parser. Each handler takes
 (args, ctx) where ctx gives `library()`, `embedder()` and `out(line)`; results go to
@@ -16,7 +17,6 @@ from typing import Any, Protocol
 
 from photoclip.app import sync
 from photoclip.app.words import plural
-from photoclip.cli import labels as labels_cli
 from photoclip.cli.parser import positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
@@ -38,7 +38,7 @@ class Ctx(Protocol):
     def ask_worker(self, op: str, params: dict[str, object]) -> tuple[object, int] | None: ...
 
 
-def _json(ctx: Ctx, document: object) -> None:
+def print_json(ctx: Ctx, document: object) -> None:
     ctx.out(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -46,7 +46,7 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _label_doc(label: tagging.Label) -> dict[str, Any]:
+def label_doc(label: tagging.Label) -> dict[str, Any]:
     return {
         "name": label.name,
         "descriptions": list(label.descriptions),
@@ -56,83 +56,6 @@ def _label_doc(label: tagging.Label) -> dict[str, Any]:
         "auto": label.auto_count,
         "manual": label.manual_count,
     }
-
-
-# -- labels ------------------------------------------------------------------------
-
-
-def cmd_labels_add(args: argparse.Namespace, ctx: Ctx) -> int:
-    lib = ctx.library()
-    existing = tagging.find_label(lib, args.name)
-    if existing is None:
-        label = tagging.create_label(lib, args.name, args.description)
-        ctx.out(f"Added label {label.name}")
-    else:
-        label = tagging.set_descriptions(lib, existing.name, existing.descriptions + tuple(args.description))
-        ctx.out(f"Label {label.name} exists; descriptions now: {'; '.join(label.descriptions) or '(none)'}")
-    return 0
-
-
-def cmd_labels_list(args: argparse.Namespace, ctx: Ctx) -> int:
-    labels = tagging.list_labels(ctx.library())
-    if args.json:
-        _json(ctx, {"labels": [_label_doc(l) for l in labels]})
-        return 0
-    if not labels:
-        ctx.out("No labels yet: add one with `photoclip labels add NAME`, or see `photoclip labels starter`.")
-    for label in labels:
-        threshold = f"{label.threshold:.3f}" if label.threshold is not None else "not calibrated"
-        ctx.out(f"{label.name}\t{label.auto_count} auto, {label.manual_count} manual\tthreshold {threshold}")
-        for text in label.descriptions:
-            ctx.out(f"    - {text}")
-    return 0
-
-
-def cmd_labels_remove(args: argparse.Namespace, ctx: Ctx) -> int:
-    removed = sync.delete_label(ctx.library(), args.name, write_xmp=write_xmp_enabled())
-    ctx.out(f"Removed label {tagging.normalize_name(args.name)} and its {removed} tags")
-    return 0
-
-
-def cmd_labels_rename(args: argparse.Namespace, ctx: Ctx) -> int:
-    label = sync.rename_label(ctx.library(), args.old, args.new, write_xmp=write_xmp_enabled())
-    ctx.out(f"Renamed {tagging.normalize_name(args.old)} to {label.name}")
-    changed = sync.what_a_rename_changes(args.old, label.name)
-    if changed:
-        ctx.err(changed)
-    return 0
-
-
-def cmd_labels_import(args: argparse.Namespace, ctx: Ctx) -> int:
-    created, updated = tagging.import_labels(ctx.library(), args.file)
-    ctx.out(f"Imported {len(created)} new labels, added descriptions to {len(updated)}")
-    return 0
-
-
-def cmd_labels_export(args: argparse.Namespace, ctx: Ctx) -> int:
-    count = tagging.export_labels(ctx.library(), args.file)
-    ctx.out(f"Exported {plural(count, 'label')} to {args.file}")
-    return 0
-
-
-def cmd_labels_starter(args: argparse.Namespace, ctx: Ctx) -> int:
-    created = tagging.add_starter_labels(ctx.library()) if args.add else []
-    if args.json:
-        _json(
-            ctx,
-            {
-                "starter": [{"name": s.name, "descriptions": list(s.descriptions)} for s in tagging.starter_labels()],
-                "added": created,
-            },
-        )
-        return 0
-    if args.add:
-        ctx.out(f"Added {len(created)} starter labels" + (f": {', '.join(created)}" if created else ""))
-        return 0
-    for spec in tagging.starter_labels():
-        ctx.out(f"{spec.name}\t{'; '.join(spec.descriptions)}")
-    ctx.out("Add them all with `photoclip labels starter --add`, or pick with `photoclip labels add`.")
-    return 0
 
 
 # -- sidecars written as a side effect -------------------------------------------------
@@ -214,13 +137,13 @@ def cmd_tag(args: argparse.Namespace, ctx: Ctx) -> int:
     if write_xmp:
         sidecars, problems = _sync_sidecars(lib, label_ids, before)
     if args.json:
-        _json(
+        print_json(
             ctx,
             {
                 "model": embedder.model_id,
                 "photos": photos,
                 "tagged": counts,
-                "labels": [_label_doc(tagging.get_label(lib, n)) for n in counts],
+                "labels": [label_doc(tagging.get_label(lib, n)) for n in counts],
                 **sidecar_report(sidecars, problems),
             },
         )
@@ -255,7 +178,7 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
         except ModelUnavailable as exc:
             note = f"top labels need the model: {exc}"
     if args.json:
-        _json(
+        print_json(
             ctx,
             {
                 "path": display_path(args.path if (photo := lib.photo(photo_id)) is None else photo.path),
@@ -291,7 +214,7 @@ def cmd_feedback(args: argparse.Namespace, ctx: Ctx) -> int:
         # A rejection of a tag the photo did not carry still has to leave its sidecar.
         sidecars, problems = _sync_sidecars(lib, [label.id], before, also={photo_id})
     if args.json:
-        _json(
+        print_json(
             ctx,
             {
                 "label": result.label,
@@ -319,7 +242,7 @@ def cmd_xmp_export(args: argparse.Namespace, ctx: Ctx) -> int:
     problems: list[tuple[str, str]] = []
     touched = sidecar.export_xmp(ctx.library(), args.label, problems=problems)
     if args.json:
-        _json(
+        print_json(
             ctx,
             {
                 "touched": [display_path(p) for p in touched],
@@ -339,45 +262,7 @@ def cmd_xmp_export(args: argparse.Namespace, ctx: Ctx) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add `labels`, `tag`, `tags`, `feedback` and `xmp` to the main parser."""
-    labels = subparsers.add_parser("labels", help="your tag labels: add, list, remove, rename, import, export")
-    sub = labels.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
-
-    p = sub.add_parser("add", help="add a label (or more descriptions to one)")
-    p.add_argument("name", metavar="NAME", help="e.g. 'Sunset' or 'Animals/Dogs'")
-    p.add_argument(
-        "--description", "-d", action="append", default=[], metavar="TEXT", help="a short phrase saying what it looks like; repeatable"
-    )
-    p.set_defaults(handler=cmd_labels_add)
-
-    p = sub.add_parser("list", help="labels with their tag counts")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_labels_list)
-
-    p = sub.add_parser("remove", help="delete a label and its tags")
-    p.add_argument("name", metavar="NAME")
-    p.set_defaults(handler=cmd_labels_remove)
-
-    p = sub.add_parser("rename", help="rename a label (its children follow)")
-    p.add_argument("old", metavar="OLD")
-    p.add_argument("new", metavar="NEW")
-    p.set_defaults(handler=cmd_labels_rename)
-
-    p = sub.add_parser("import", help="add labels from a JSON file")
-    p.add_argument("file", metavar="FILE")
-    p.set_defaults(handler=cmd_labels_import)
-
-    p = sub.add_parser("export", help="write the labels to a JSON file to share")
-    p.add_argument("file", metavar="FILE")
-    p.set_defaults(handler=cmd_labels_export)
-
-    p = sub.add_parser("starter", help="show (or --add) a starter set of common photo labels")
-    p.add_argument("--add", action="store_true", help="create the starter labels you do not have")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_labels_starter)
-
-    labels_cli.register_suggest(sub)
-
+    """Add `tag`, `tags`, `feedback` and `xmp` to the main parser."""
     p = subparsers.add_parser("tag", help="apply labels to the whole library")
     p.add_argument("--label", action="append", metavar="NAME", help="only this label; repeatable")
     p.add_argument("--json", action="store_true")

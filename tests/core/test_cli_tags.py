@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from photoclip.cli import labels as cli_labels
 from photoclip.cli import tags as cli_tags
 from photoclip.core import tagging
 from photoclip.core.errors import ModelUnavailable, PhotoclipError
@@ -57,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="photoclip")
     sub = root.add_subparsers(dest="command")
     cli_tags.register(sub)
+    cli_labels.register(sub)
     return root
 
 
