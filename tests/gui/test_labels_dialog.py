@@ -124,7 +124,7 @@ def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, commands: Tagg
 
 def test_a_label_made_with_add_says_what_to_do_next_not_the_last_message(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
-    dialog.status.setText("Rejected “Dogs”: it now tags 0 photos automatically.")
+    dialog.status.setText("No, not “Dogs”: no other photo changed. “Dogs” now tags 0 photos.")
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.add_label("Cats")
     assert dialog.current_name() == "Cats"
