@@ -103,7 +103,7 @@ def feedback_message(name: str, answered: Sequence[int], confirm: bool, before: 
             moves.append(f"{plural(others_left, 'other photo')} left it")
         if others_joined:
             moves.append(f"{plural(others_joined, 'other photo')} joined it")
-        effect = " and ".join(moves) + " (the label learned from your answer)"
+        effect = " and ".join(moves) + " as the label learned"
     else:
         effect = "no other photo changed"
     count = plural(len(after), "photo")

@@ -95,13 +95,13 @@ def test_feedback_says_which_other_photos_the_answer_moved(indexed_db: Path, tin
 
 def test_feedback_message_names_the_others_and_the_count() -> None:
     assert tags.feedback_message("Coffee", [9], False, {1, 2, 3, 9}, {1}, 1) == (
-        "No, not “Coffee”: 2 other photos left it (the label learned from your answer). “Coffee” now tags 1 photo."
+        "No, not “Coffee”: 2 other photos left it as the label learned. “Coffee” now tags 1 photo."
     )
     assert tags.feedback_message("Coffee", [5], True, {1, 2}, {1, 2, 5}, 2) == (
         "Yes, “Coffee”: no other photo changed. “Coffee” now tags 3 photos (2 automatically, 1 by your yes or your tag)."
     )
     assert tags.feedback_message("Coffee", [5, 6], True, {1}, {1, 4, 5, 6}, 2).startswith(
-        "Yes, “Coffee” for 2 photos: 1 other photo joined it (the label"
+        "Yes, “Coffee” for 2 photos: 1 other photo joined it as the label"
     )
 
 
