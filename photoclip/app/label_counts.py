@@ -40,10 +40,14 @@ def _confirmed(scores: LabelScores) -> np.ndarray:
     return np.zeros(len(scores.scores), bool) if scores.confirmed is None else scores.confirmed
 
 
-def would_tag_text(scores: LabelScores, threshold: float, count: int) -> str:
-    """The count under the slider, and why photos past the line may still not be tagged."""
+def would_tag_text(scores: LabelScores, threshold: float, count: int, applied: bool = False) -> str:
+    """The count under the slider, and why photos past the line may still not be tagged.
+
+    `applied`: the line and the box are the label's stored ones, so these photos ARE tagged;
+    "would be tagged" right after Apply read as if Apply had not worked (a walkthrough)."""
     above = past_line(scores.scores, threshold)
-    text = f"{plural(count, 'photo')} would be tagged (line at {threshold:.3f})"
+    verb = "tagged" if applied else "would be tagged"
+    text = f"{plural(count, 'photo')} {verb} (line at {threshold:.3f})"
     confirmed = _confirmed(scores)
     generic = int((above & ~scores.background_ok & ~scores.rejected & ~confirmed).sum())
     rejected = int((above & scores.rejected).sum())

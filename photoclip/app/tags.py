@@ -79,11 +79,37 @@ def give_feedback(
     label_ids = [tagging.get_label(lib, name).id]
     before = sync.tag_pairs(lib, label_ids)
     tagged = tagging.feedback_many(lib, embedder, photo_ids, name, confirm=confirm)
-    verb = "Confirmed" if confirm else "Rejected"
-    what = "" if len(photo_ids) == 1 else f" on {len(photo_ids):,} photos"
-    message = f"{verb} “{name}”{what}: it now tags {plural(tagged, 'photo')} automatically."
-    moved = {pid for pid, _ in before ^ sync.tag_pairs(lib, label_ids)}
+    after = sync.tag_pairs(lib, label_ids)
+    message = feedback_message(name, photo_ids, confirm, {p for p, _ in before}, {p for p, _ in after}, tagged)
+    moved = {pid for pid, _ in before ^ after}
     return _with_sidecars(lib, message, sorted(set(photo_ids) | moved), write_xmp, labels=True)
+
+
+def feedback_message(name: str, answered: Sequence[int], confirm: bool, before: set[int], after: set[int], automatic: int) -> str:
+    """What one ✓ or ✗ did, in words: the answer, the OTHER photos it moved, the label's count.
+
+    An answer re-applies the whole label, so photos the user never touched can join or
+    leave it. Saying only the new count ("now tags 4 photos") left a user who had 7 and
+    answered one ✗ to find out alone that two more had gone; "no other photo changed"
+    is worth saying too, since that is what the user most wants to know.
+    """
+    answer = "Yes," if confirm else "No, not"  # the words of the ✓ and ✗ menu entries
+    what = "" if len(answered) == 1 else f" for {plural(len(answered), 'photo')}"
+    others_left = len(before - after - set(answered))
+    others_joined = len(after - before - set(answered))
+    if others_left or others_joined:
+        moves = []
+        if others_left:
+            moves.append(f"{plural(others_left, 'other photo')} left it")
+        if others_joined:
+            moves.append(f"{plural(others_joined, 'other photo')} joined it")
+        effect = " and ".join(moves) + " as the label learned"
+    else:
+        effect = "no other photo changed"
+    count = plural(len(after), "photo")
+    manual = len(after) - automatic
+    how = f" ({automatic:,} automatically, {manual:,} by your yes or your tag)" if manual > 0 else ""
+    return f"{answer} “{name}”{what}: {effect}. “{name}” now tags {count}{how}."
 
 
 def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> Changes:

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from photoclip.app.label_counts import held_back, would_tag_text
+from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import FakeEmbedder, normalize
@@ -124,7 +125,7 @@ def test_histogram_slider_and_apply(qtbot, runner: LibraryRunner, commands: Tagg
 
 def test_a_label_made_with_add_says_what_to_do_next_not_the_last_message(qtbot, runner: LibraryRunner, commands: TaggingCommands) -> None:
     dialog = _dialog(qtbot, runner, None, commands)
-    dialog.status.setText("Rejected “Dogs”: it now tags 0 photos automatically.")
+    dialog.status.setText("No, not “Dogs”: no other photo changed. “Dogs” now tags 0 photos.")
     with qtbot.waitSignal(dialog.labels_loaded):
         dialog.editing.add_label("Cats")
     assert dialog.current_name() == "Cats"
@@ -342,6 +343,24 @@ def test_held_back_photos_can_be_seen_apply_confirms_and_long_text_never_widens(
     with qtbot.waitSignal(dialog.applied, timeout=10000):
         dialog.apply_threshold()
     assert dialog.status.text().startswith("Done: “Dogs” now tags ")
+
+
+def test_the_count_says_tagged_at_the_stored_line_and_would_be_tagged_elsewhere(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """A walkthrough: right after Apply the count still said "7 photos would be tagged", as
+    if Apply had not worked. At the label's stored line it says they are tagged."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    assert " tagged (line at " in dialog.count_label.text()
+    assert "would be" not in dialog.count_label.text()  # as the dialog opens: the stored line
+    far_end = dialog.slider.minimum() if dialog.slider.value() > dialog.slider.maximum() // 2 else dialog.slider.maximum()
+    dialog.slider.setValue(far_end)
+    assert " would be tagged (line at " in dialog.count_label.text()
+    with qtbot.waitSignal(dialog.scores_shown, timeout=20000):
+        dialog.apply_threshold()
+    assert dialog.count_label.text().startswith(f"{plural(dialog.would_tag_count(), 'photo')} tagged (line at ")
+    dialog.background_rule.click()  # a preview of the other setting: not applied yet
+    assert " would be tagged (line at " in dialog.count_label.text()
 
 
 def test_overruling_the_background_rule_previews_until_apply_and_keeps_the_dragged_line(

@@ -323,7 +323,7 @@ def test_labels_dialog_redraws_after_a_right_click_lesson_in_the_app(window: Mai
     name = dialog.current_name()
     with qtbot.waitSignal(dialog.scores_shown, timeout=30000):
         dialog.give_feedback([window.grid_model.photo(0).id], confirm=False)
-    assert dialog.status.text().startswith(f"Rejected “{name}”")
+    assert dialog.status.text().startswith(f"No, not “{name}”: ")
     dialog.reject()
 
 

@@ -10,6 +10,7 @@ import pytest
 from photoclip.app import library as library_ops
 from photoclip.app import sync, tags
 from photoclip.app.changes import Changes
+from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.gui.windows.main_window import MainWindow
@@ -68,6 +69,40 @@ def test_feedback_names_every_photo_the_label_moved_to_or_from(indexed_db: Path,
     # Even without sidecars to write, the views must hear of every photo whose tags moved.
     assert changes.photos_changed == moved | {photos[0].id}
     assert changes.labels_changed and changes.tags_changed
+
+
+def test_feedback_says_which_other_photos_the_answer_moved(indexed_db: Path, tiny_embedder) -> None:
+    # A walkthrough: 7 photos tagged, one ✗, and the window said only "it now tags 4 photos
+    # automatically": two more had left the label and nothing said so. Holds for any weights.
+    with Library(indexed_db) as lib:
+        photos = lib.all_photos()
+        tagging.create_label(lib, "beach")
+        label_ids = [tagging.get_label(lib, "beach").id]
+        tagging.set_threshold(lib, tiny_embedder, "beach", -1.0)  # every photo tagged
+        for _ in tagging.apply_labels(lib, tiny_embedder, ["beach"]):
+            pass
+        before = {pid for pid, _ in sync.tag_pairs(lib, label_ids)}
+        message = tags.give_feedback(lib, tiny_embedder, [photos[0].id], "beach", confirm=False).message
+        after = {pid for pid, _ in sync.tag_pairs(lib, label_ids)}
+    left = before - after - {photos[0].id}
+    assert message.startswith("No, not “beach”: ")
+    if left:
+        assert f"{len(left)} other photo" in message and " left it" in message
+    else:
+        assert "no other photo changed" in message
+    assert message.endswith(f"“beach” now tags {plural(len(after), 'photo')}.")
+
+
+def test_feedback_message_names_the_others_and_the_count() -> None:
+    assert tags.feedback_message("Coffee", [9], False, {1, 2, 3, 9}, {1}, 1) == (
+        "No, not “Coffee”: 2 other photos left it as the label learned. “Coffee” now tags 1 photo."
+    )
+    assert tags.feedback_message("Coffee", [5], True, {1, 2}, {1, 2, 5}, 2) == (
+        "Yes, “Coffee”: no other photo changed. “Coffee” now tags 3 photos (2 automatically, 1 by your yes or your tag)."
+    )
+    assert tags.feedback_message("Coffee", [5, 6], True, {1}, {1, 4, 5, 6}, 2).startswith(
+        "Yes, “Coffee” for 2 photos: 1 other photo joined it as the label"
+    )
 
 
 def test_changes_merge_and_touch() -> None:

@@ -246,7 +246,7 @@ class LabelsDialog(QDialog):
             return
         self.histogram.set_threshold(threshold)
         hits = self.scores.would_tag(threshold)
-        self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits)))
+        self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits), self._at_stored_line()))
         held = held_back(self.scores, threshold)
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
@@ -255,6 +255,14 @@ class LabelsDialog(QDialog):
         empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
         self.preview.set_empty_text(empty)
         self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None)
+
+    def _at_stored_line(self) -> bool:
+        """The slider and the background box show what the label has stored: nothing to Apply."""
+        stored = self.labels.get(self.current_name() or "")
+        if self.scores is None or stored is None or self.background_rule.isChecked() != stored.ignore_background:
+            return False
+        lo, hi = self._range()
+        return self.slider.value() == round(SLIDER_STEPS * (self.scores.threshold - lo) / (hi - lo))
 
     def _show_changed(self, box: QCheckBox, on: bool) -> None:
         # One choice of what the preview shows at a time: ticking one unticks the other.
