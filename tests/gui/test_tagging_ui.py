@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
@@ -153,6 +154,30 @@ def test_viewer_adds_a_typed_tag_and_rejects_it(window: MainWindow, qtbot, index
     assert _state(viewer, "Trips/Norway 2024").startswith("you said no")
     with Library(indexed_db) as lib:
         assert tagging.photo_tags(lib, photo.id) == []
+    viewer.close()
+
+
+def test_a_typed_tag_comes_off_with_remove_and_the_label_learns_nothing(window: MainWindow, qtbot, indexed_db: Path, tiny_embedder) -> None:
+    """A newcomer typed a tag and could take it off only with ✗, which says the label
+    learns from it: the row now offers a plain "remove", as the grid's Remove tag… does."""
+    from PySide6.QtWidgets import QLabel
+
+    viewer = _open_viewer(window, qtbot)
+    photo = viewer.photo
+    viewer.labels_panel.entry.setText("Holiday")
+    _reload(viewer, qtbot, viewer.labels_panel.entry.returnPressed.emit)
+    state = viewer.labels_panel.findChild(QLabel, "state:Holiday")
+    assert state.text().startswith("tagged by you") and 'href="remove"' in state.text()
+    with Library(indexed_db) as lib:
+        vector_before = tagging.label_vector(lib, tiny_embedder, "Holiday")
+    _reload(viewer, qtbot, lambda: state.linkActivated.emit("remove"))
+    with Library(indexed_db) as lib:
+        assert tagging.photo_tags(lib, photo.id) == []
+        assert tagging.find_label(lib, "Holiday") is not None  # the label stays
+        verdicts = lib.conn.execute("SELECT moves_vector FROM tag_feedback").fetchall()
+        assert all(moves == 0 for (moves,) in verdicts)  # nothing learned
+        np.testing.assert_array_equal(tagging.label_vector(lib, tiny_embedder, "Holiday"), vector_before)
+    assert "remove" not in viewer.labels_panel.findChild(QLabel, "state:Holiday").text()
     viewer.close()
 
 

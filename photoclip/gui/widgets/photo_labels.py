@@ -11,6 +11,7 @@ to confirm or reject.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal, SignalInstance
@@ -299,6 +300,13 @@ class PhotoLabelsPanel(QWidget):
             state.setObjectName(f"state:{match.label}")
             if text.endswith(HELD_BACK):
                 state.setToolTip(HELD_BACK_TIP)
+            if tag is not None and tag.source == "manual":
+                # A tag the user typed or confirmed comes off as plainly as it went on: ✗
+                # would teach the label too, which is not what "remove my tag" means.
+                state.setTextFormat(Qt.TextFormat.RichText)
+                state.setText(f'{html.escape(text)} · <a href="remove">remove</a>')
+                state.setToolTip(f"Take your tag “{match.label}” off this photo (the label learns nothing from it)")
+                state.linkActivated.connect(lambda _link, n=match.label: emit(self.remove_requested, n))
             yes = self._button("✓", f"Yes, this is “{match.label}” (the label learns from it)", self.confirm, match.label)
             yes.setEnabled(not (tag is not None and tag.source == "manual"))
             no = self._button("✗", f"No, this is not “{match.label}” (the label learns from it)", self.reject, match.label)
