@@ -296,11 +296,30 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
     w, h = img.size
     scale = size / min(w, h)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=None)
     left = round((new_w - size) / 2.0)
     top = round((new_h - size) / 2.0)
-    cropped = resized.crop((left, top, left + size, top + size))
+    if is_very_elongated(w, h):
+        # Resized whole, a 65500x1 JPEG of a few KB would become 14.7M x 224 pixels (13 GB):
+        # only the part the crop keeps is resized (Pillow's box; the same geometry, and the
+        # filter still reads the pixels around the box).
+        sx, sy = w / new_w, h / new_h
+        box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+        cropped = img.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=None)
+    else:
+        resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=None)
+        cropped = resized.crop((left, top, left + size, top + size))
     return np.asarray(cropped, dtype=np.uint8)
+
+
+# Beyond this ratio of long side to short, resizing a photo's short side to the model's input
+# before the centre crop costs more memory than the photo: see prepare_for_model.
+MAX_RESIZED_ASPECT = 16
+
+
+def is_very_elongated(width: int, height: int) -> bool:
+    """Whether a photo is so much longer than wide that the model's input must be cut out
+    before it is resized (a strip, a 1-pixel-high JPEG): see prepare_for_model."""
+    return max(width, height) > MAX_RESIZED_ASPECT * min(width, height)
 
 
 @dataclass
@@ -319,7 +338,7 @@ MAX_ENCODED_BYTES = 64 << 20
 def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     """A JPEG's bytes and metadata, no pixel decoded; None for anything the CPU should decode
     instead (then the caller does, and gives its usual skip reasons). Only plain RGB or grey
-    JPEGs of at most HUGE_PIXELS that end with their end marker: a truncated file must be
+    JPEGs of at most HUGE_PIXELS, not very elongated, that end with their end marker: a truncated file must be
     refused as the CPU refuses it, not decoded with grey rows by a lenient device decoder.
     `fh` is the photo opened with `open_regular_file`; it is read from its start.
     """
@@ -336,6 +355,8 @@ def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "JPEG" or img.mode not in ("RGB", "L") or not 0 < img.width * img.height <= HUGE_PIXELS:
                 return None
+            if is_very_elongated(img.width, img.height):
+                return None  # the device would resize it whole (gigabytes): the CPU cuts it out first
             exif, xmp, orientation, oriented = _header(img)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError):
         return None

@@ -1,0 +1,155 @@
+"""Hostile photos on both decode paths (the CPU's, and JPEGs decoded where the model runs):
+strips that would unpack to gigabytes when resized, and a device that fails on one photo."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+import weakref
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from photoclip.core.ingest.pipeline import index_library
+from photoclip.core.media.decode import MAX_RESIZED_ASPECT, open_regular_file, prepare_for_model, read_jpeg
+from photoclip.core.model import jpeg_device
+from photoclip.core.model.jpeg_device import decode_batch
+from tests.core.helpers import drain, write_jpeg
+
+SIZE = 64
+
+
+def test_a_one_pixel_high_strip_is_prepared_without_resizing_it_whole() -> None:
+    """A 65500x1 JPEG is a few KB; its short side to 224 then a crop resized the whole strip
+    first: 14.7M x 224 pixels, 13 GB (a MemoryError, or the OOM killer, per decode worker).
+    Under a 1 GiB address-space limit the model's input must still come out."""
+    script = textwrap.dedent(
+        """
+        import resource
+        import numpy as np
+        from PIL import Image
+        from photoclip.core.media.decode import prepare_for_model
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        for w, h in ((65500, 1), (1, 65500), (65500, 7)):
+            strip = np.zeros((h, w, 3), np.uint8)
+            strip[:, w // 2 :] = 200
+            out = prepare_for_model(Image.fromarray(strip), 224)
+            assert out.shape == (224, 224, 3), out.shape
+        print("prepared")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "prepared" in done.stdout, done.stderr[-2000:]
+
+
+def test_an_elongated_photo_gets_the_same_crop_as_before() -> None:
+    """The cut-out-first route keeps the geometry of resize-then-crop (within rounding)."""
+    rng = np.random.default_rng(1)
+    strip = Image.fromarray(rng.integers(0, 256, size=(30, 900, 3), dtype=np.uint8)).resize((1800, 60), Image.Resampling.BICUBIC)
+    whole = strip.resize((SIZE * 30, SIZE), Image.Resampling.BICUBIC, reducing_gap=None)
+    left = round((SIZE * 30 - SIZE) / 2.0)
+    expected = np.asarray(whole.crop((left, 0, left + SIZE, SIZE)), dtype=np.int16)
+    got = prepare_for_model(strip, SIZE).astype(np.int16)
+    assert np.abs(got - expected).max() <= 1
+
+
+def jpeg_bytes(w: int, h: int, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_a_very_elongated_jpeg_is_left_to_the_cpu(tmp_path: Path) -> None:
+    """On the device the short side was resized to the model's input before the crop: for a
+    65500x1 JPEG at 224 a 14.7M x 224 float image (39 GB). Such strips go to the CPU,
+    which cuts the crop out first, and never reach the device."""
+    strip = jpeg_bytes(2000, 10)
+    batch = decode_batch([jpeg_bytes(120, 90), strip, jpeg_bytes(10, 2000, 1)], [1, 1, 1], SIZE, "cpu", [None, 60, None])
+    assert batch.decoded == [0] and batch.failed == [1, 2]
+    assert batch.pixels.shape == (1, 3, SIZE, SIZE)
+    path = tmp_path / "strip.jpg"
+    path.write_bytes(strip)
+    with open_regular_file(str(path)) as fh:
+        assert read_jpeg(str(path), fh) is None
+    assert jpeg_device.MAX_RESIZED_ASPECT == MAX_RESIZED_ASPECT  # one limit on both sides
+
+
+def test_one_photo_the_device_cannot_reduce_goes_to_the_cpu_not_the_batch(monkeypatch) -> None:
+    """Out of device memory while one large photo is reduced (torch raises OutOfMemoryError, a
+    RuntimeError): before, the exception left decode_batch and ended the indexing pass."""
+    real = jpeg_device.orient
+
+    def short_of_memory(torch_module, image, orientation):
+        if tuple(image.shape[1:]) == (300, 400):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real(torch_module, image, orientation)
+
+    monkeypatch.setattr(jpeg_device, "orient", short_of_memory)
+    batch = decode_batch([jpeg_bytes(120, 90), jpeg_bytes(400, 300), jpeg_bytes(90, 120)], [1, 1, 1], SIZE, "cpu", [60, 60, None])
+    assert batch.decoded == [0, 2] and batch.failed == [1]
+    assert batch.pixels.shape == (2, 3, SIZE, SIZE)
+    assert batch.thumbnails[0] is not None and batch.thumbnails[0].shape == (45, 60, 3) and batch.thumbnails[1] is None
+
+
+def test_a_batch_the_device_fails_whole_is_decoded_one_photo_at_a_time(monkeypatch) -> None:
+    """A batch too large for the device's memory (32 photos of 50 MP) fails as a whole: then
+    each photo is decoded alone, and none is held at full size while the next is decoded."""
+    import torchvision.io
+
+    real = torchvision.io.decode_jpeg
+    decoded_alone: list[weakref.ref] = []
+    held_then: list[int] = []
+
+    def tracked(data, mode, device):
+        if isinstance(data, list):
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        held_then.append(sum(1 for ref in decoded_alone if ref() is not None))
+        image = real(data, mode=mode, device=device)
+        decoded_alone.append(weakref.ref(image))
+        return image
+
+    monkeypatch.setattr(torchvision.io, "decode_jpeg", tracked)
+    blobs = [jpeg_bytes(400, 300, i) for i in range(4)]
+    batch = decode_batch(blobs, [1] * 4, SIZE, "cpu", [None] * 4)
+    assert batch.decoded == [0, 1, 2, 3] and batch.failed == []
+    assert held_then == [0, 0, 0, 0]  # no earlier photo still held at full size when the next is decoded
+
+
+def test_an_empty_batch_is_an_empty_answer() -> None:
+    batch = decode_batch([], [], SIZE, "cpu", [])
+    assert batch.decoded == [] and batch.failed == [] and batch.pixels.shape == (0, 3, SIZE, SIZE)
+
+
+def test_a_batch_the_device_cannot_embed_is_decoded_on_the_cpu_and_the_pass_goes_on(tmp_path: Path, tiny_embedder, monkeypatch) -> None:
+    """Out of device memory where a batch's inputs are stacked or embedded ended the whole
+    indexing pass with a traceback; now those photos are decoded on the CPU and embedded."""
+    from photoclip.core.db import Library
+
+    photos = tmp_path / "photos"
+    for i in range(3):
+        write_jpeg(photos / f"p{i}.jpg", size=(200, 150), seed=i)
+    tried: list[int] = []
+
+    def out_of_memory(blobs, orientations, edges):
+        tried.append(len(blobs))
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(tiny_embedder, "embed_jpegs", out_of_memory)
+    monkeypatch.setattr(tiny_embedder, "decodes_jpeg_on_device", True)
+    lib = Library(tmp_path / "lib.db")
+    try:
+        lib.add_folder(photos)
+        final = drain(index_library(lib, tiny_embedder, batch_size=4, workers=2, thumbnails=tmp_path / "thumbs"))
+        assert sum(tried) == 3  # they were left whole for the device
+        assert final.embedded == 3 and final.skipped == 0
+        found, _, _ = lib.load_vectors(tiny_embedder.model_id)
+        assert len(found) == 3
+        assert len(list((tmp_path / "thumbs").rglob("*.*"))) == 3
+    finally:
+        lib.close()
