@@ -4,6 +4,7 @@ strips that would unpack to gigabytes when resized, and a device that fails on o
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import torch
 from PIL import Image
 
 from photoclip.core.ingest.pipeline import index_library
-from photoclip.core.media.decode import MAX_RESIZED_ASPECT, open_regular_file, prepare_for_model, read_jpeg
+from photoclip.core.media.decode import MAX_RESIZED_ASPECT, decode_photo, open_regular_file, prepare_for_model, read_jpeg
 from photoclip.core.model import jpeg_device
 from photoclip.core.model.jpeg_device import decode_batch
 from tests.core.helpers import drain, write_jpeg
@@ -153,3 +154,46 @@ def test_a_batch_the_device_cannot_embed_is_decoded_on_the_cpu_and_the_pass_goes
         assert len(list((tmp_path / "thumbs").rglob("*.*"))) == 3
     finally:
         lib.close()
+
+
+def raw_exif(*entries: tuple[int, int, int, bytes]) -> bytes:
+    """A big-endian EXIF block of (tag, type, count, 4-byte value) entries, values inline."""
+    ifd = struct.pack(">H", len(entries)) + b"".join(struct.pack(">HHI", tag, kind, count) + value for tag, kind, count, value in entries)
+    return b"Exif\0\0MM\0*" + struct.pack(">I", 8) + ifd + struct.pack(">I", 0)
+
+
+def photo_with_exif(path: Path, exif: bytes) -> Path:
+    rng = np.random.default_rng(5)
+    img = Image.fromarray(rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)).resize((320, 240), Image.Resampling.BICUBIC)
+    img.save(path, "JPEG", quality=90, exif=exif)
+    return path
+
+
+def test_a_tag_whose_type_and_value_disagree_does_not_skip_a_readable_photo(tmp_path: Path) -> None:
+    """Tag 0x0108 is a SHORT, here written as text ("Cam"): Pillow's exif_transpose wrote the
+    EXIF back out after turning the photo and failed (struct.error), so the CPU path skipped
+    it as 'corrupt or truncated' while the device path embedded it."""
+    path = photo_with_exif(tmp_path / "odd.jpg", raw_exif((0x0108, 2, 4, b"Cam\0"), (0x0112, 3, 1, b"\0\x06\0\0")))
+    decoded = decode_photo(str(path), 240)  # no DCT scaling: full size
+    assert decoded.image.size == (240, 320)  # upright: a quarter turn
+    assert (decoded.meta.width, decoded.meta.height) == (240, 320)
+    with open_regular_file(str(path)) as fh:
+        whole = read_jpeg(str(path), fh)
+    assert whole is not None and whole.orientation == 6
+    expected = Image.open(path).convert("RGB").transpose(Image.Transpose.ROTATE_270)
+    assert np.abs(prepare_for_model(decoded.image, SIZE).astype(int) - prepare_for_model(expected, SIZE).astype(int)).mean() < 2
+
+
+def test_an_orientation_stored_as_a_fraction_turns_the_photo_the_same_on_both_paths(tmp_path: Path) -> None:
+    """Orientation 6/1 (a RATIONAL): exif_transpose turned the photo on the CPU, while the
+    header (the metadata's size, the device's decoder) read it as 1: the device embedded the
+    photo on its side and the library showed it landscape."""
+    # A RATIONAL's 8 bytes do not fit inline: it lives after the IFD (offset 8 + 2 + 12 + 4 = 26).
+    block = raw_exif((0x0112, 5, 1, struct.pack(">I", 26))) + struct.pack(">II", 6, 1)
+    path = photo_with_exif(tmp_path / "rational.jpg", block)
+    decoded = decode_photo(str(path), 240)  # no DCT scaling: full size
+    with open_regular_file(str(path)) as fh:
+        whole = read_jpeg(str(path), fh)
+    assert whole is not None and whole.orientation == 6
+    assert decoded.image.size == (240, 320)
+    assert (decoded.meta.width, decoded.meta.height) == (240, 320) == (whole.meta.width, whole.meta.height)

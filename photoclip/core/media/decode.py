@@ -7,6 +7,7 @@ so it must not touch the database or any shared state.
 from __future__ import annotations
 
 import io
+import numbers
 import os
 import stat
 import struct
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photoclip.core.errors import SkipFile
 from photoclip.core.media.metadata import Metadata, read_metadata
@@ -196,10 +197,29 @@ def _header(img: Image.Image) -> tuple[Image.Exif | None, bytes | None, int, tup
     xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8", "replace")
-    orientation = exif.get(0x0112, 1) if exif else 1
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1
+    orientation = _orientation(exif.get(0x0112, 1) if exif else 1)
     return exif, xmp, orientation, (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _orientation(value: object) -> int:
+    """EXIF orientation 1-8 from the tag's value, else 1. A number stored as a RATIONAL (6/1)
+    counts, as Pillow's exif_transpose counted it; text, a list or 9 do not."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        return 1
+    number = float(value)
+    return int(number) if number.is_integer() and 1 <= number <= 8 else 1
+
+
+# Pillow's transposes that turn a photo upright, by EXIF orientation.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _decode(img: Image.Image, min_side: int | None) -> Opened:
@@ -208,7 +228,7 @@ def _decode(img: Image.Image, min_side: int | None) -> Opened:
         raise SkipFile("image has no pixels")
     if w * h > MAX_PIXELS:
         raise SkipFile(f"too many pixels ({w}x{h}); refusing a possible decompression bomb")
-    exif, xmp, _, oriented = _header(img)
+    exif, xmp, orientation, oriented = _header(img)
     try:
         if min_side and img.format == "JPEG":
             # DCT scaling: decode at 1/2, 1/4 or 1/8 as long as both sides stay >= min_side.
@@ -222,14 +242,18 @@ def _decode(img: Image.Image, min_side: int | None) -> Opened:
             img.seek(0)
         img.load()
         if min_side and w * h > HUGE_PIXELS:
-            # Reduced before anything copies it (exif_transpose makes a copy); both sides
+            # Reduced before anything copies it (turning it upright makes a copy); both sides
             # stay >= min_side, as with draft.
             full = to_rgb(img)
             factor = min(full.size) // min_side
             img = full.reduce(factor) if factor >= 2 else full
             del full
-        # exif_transpose must come after draft/load: it needs the pixels anyway.
-        img = ImageOps.exif_transpose(img)
+        # Upright by the orientation the header gave (the metadata's size and the device's
+        # decoder use the same), not ImageOps.exif_transpose: that also writes the EXIF
+        # back out, and a tag whose type and value disagree (struct.error) skipped a photo
+        # that reads fine. A copy either way: the caller closes the original.
+        method = _UPRIGHT.get(orientation)
+        img = img.transpose(method) if method is not None else img.copy()
         rgb = to_rgb(img)
     except Image.DecompressionBombError as exc:
         raise SkipFile(f"too many pixels (decompression bomb guard): {exc}") from exc
