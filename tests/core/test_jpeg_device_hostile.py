@@ -197,3 +197,93 @@ def test_an_orientation_stored_as_a_fraction_turns_the_photo_the_same_on_both_pa
     assert whole is not None and whole.orientation == 6
     assert decoded.image.size == (240, 320)
     assert (decoded.meta.width, decoded.meta.height) == (240, 320) == (whole.meta.width, whole.meta.height)
+
+
+def motion_photo(samsung: bool = False) -> tuple[bytes, bytes]:
+    """(the file, its JPEG): a photo with an EXIF thumbnail (a JPEG inside the JPEG, with its
+    own end marker) and a video appended after the end marker, as phones save Motion Photos."""
+    rng = np.random.default_rng(9)
+    img = Image.fromarray(rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)).resize((400, 300), Image.Resampling.BICUBIC)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    thumb = io.BytesIO()
+    img.resize((80, 60)).save(thumb, "JPEG")
+    # An EXIF thumbnail: IFD1 with JPEGInterchangeFormat (offset) and its length.
+    exif_block = raw_exif((0x0112, 3, 1, b"\0\x06\0\0"))[:-4]  # IFD0 without its "next IFD" link
+    ifd1_at = len(exif_block) - 6 + 4
+    ifd1 = struct.pack(">H", 2) + struct.pack(">HHI", 0x0201, 4, 1) + struct.pack(">I", ifd1_at + 2 + 24 + 4)
+    ifd1 += struct.pack(">HHI", 0x0202, 4, 1) + struct.pack(">I", len(thumb.getvalue())) + struct.pack(">I", 0)
+    block = exif_block + struct.pack(">I", ifd1_at) + ifd1 + thumb.getvalue()
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90, exif=block)
+    jpeg = out.getvalue()
+    video = struct.pack(">I", 24) + b"ftypisom" + b"\0" * 12 + b"\xff\xd9" + bytes(range(256)) * 8
+    return jpeg + (b"MotionPhoto_Data" if samsung else b"") + video, jpeg
+
+
+def test_a_motion_photos_jpeg_is_left_whole_without_its_video(tmp_path: Path) -> None:
+    """Before: a Motion Photo does not end with the JPEG's end marker (its video follows),
+    so it went the CPU's way like a truncated file: on a GPU, every such phone photo."""
+    for samsung in (False, True):
+        data, jpeg = motion_photo(samsung)
+        assert jpeg.count(b"\xff\xd8") == 2 and jpeg.index(b"\xff\xd9") < len(jpeg) - 2  # a thumbnail inside
+        path = tmp_path / f"motion-{samsung}.jpg"
+        path.write_bytes(data)
+        with open_regular_file(str(path)) as fh:
+            whole = read_jpeg(str(path), fh)
+        assert whole is not None and whole.data == jpeg and whole.orientation == 6
+        assert (whole.meta.width, whole.meta.height) == (300, 400)
+        batch = decode_batch([whole.data], [whole.orientation], SIZE, "cpu", [None])
+        upright = decode_photo(str(path), 400).image
+        assert np.abs(batch.pixels[0].permute(1, 2, 0).numpy().astype(int) - prepare_for_model(upright, SIZE).astype(int)).mean() < 2
+
+
+def test_what_follows_the_end_marker_must_be_a_known_video(tmp_path: Path) -> None:
+    """Anything else after the end marker (a damaged file, a cut one with bytes glued on)
+    is for the CPU to judge; so is a file cut inside its video-less scan data."""
+    data, jpeg = motion_photo()
+    cases = {
+        "junk": jpeg + b"\x00\x01junk" * 10,
+        "cut-then-video": jpeg[: len(jpeg) // 2] + data[len(jpeg) :],
+        "thumbnail-only": jpeg[: jpeg.index(b"\xff\xd9") + 2] + data[len(jpeg) :],
+    }
+    for name, content in cases.items():
+        path = tmp_path / f"{name}.jpg"
+        path.write_bytes(content)
+        with open_regular_file(str(path)) as fh:
+            assert read_jpeg(str(path), fh) is None, name
+
+
+def test_motion_photos_index_alike_on_both_paths_and_stay_untouched(tmp_path: Path, tiny_embedder, monkeypatch) -> None:
+    from photoclip.core.db import Library
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for samsung in (False, True):
+        (photos / f"MVIMG_{samsung}.jpg").write_bytes(motion_photo(samsung)[0])
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    sent: list[int] = []
+    real = tiny_embedder.embed_jpegs
+
+    def counting(blobs, orientations, edges):
+        sent.append(len(blobs))
+        return real(blobs, orientations, edges)
+
+    monkeypatch.setattr(tiny_embedder, "embed_jpegs", counting)
+    vectors = []
+    for on_device in (False, True):
+        monkeypatch.setattr(tiny_embedder, "decodes_jpeg_on_device", on_device)
+        lib = Library(tmp_path / f"{on_device}.db")
+        try:
+            lib.add_folder(photos)
+            final = drain(index_library(lib, tiny_embedder, batch_size=4, workers=2, thumbnails=tmp_path / f"thumbs-{on_device}"))
+            assert final.embedded == 2
+            rows = {row["id"]: row["path"] for row in lib.db.query("select id, path from photos")}
+            found, matrix, _ = lib.load_vectors(tiny_embedder.model_id)
+            vectors.append({rows[i]: v for i, v in zip(found.tolist(), matrix)})
+        finally:
+            lib.close()
+    assert sent == [2]  # the device's run sent both, the CPU's none
+    for path, vector in vectors[0].items():
+        assert float(np.dot(vector, vectors[1][path])) >= 0.99
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before

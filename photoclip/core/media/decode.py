@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photoclip.core.errors import SkipFile
+from photoclip.core.media.jpeg_trailer import jpeg_part
 from photoclip.core.media.metadata import Metadata, read_metadata
 
 # Never let a half-written or truncated file be "repaired" silently into grey pixels.
@@ -362,8 +363,9 @@ MAX_ENCODED_BYTES = 64 << 20
 def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     """A JPEG's bytes and metadata, no pixel decoded; None for anything the CPU should decode
     instead (then the caller does, and gives its usual skip reasons). Only plain RGB or grey
-    JPEGs of at most HUGE_PIXELS, not very elongated, that end with their end marker: a truncated file must be
-    refused as the CPU refuses it, not decoded with grey rows by a lenient device decoder.
+    JPEGs of at most HUGE_PIXELS, not very elongated, that end with their end marker (or a Motion
+    Photo's video follows it: jpeg_trailer.py): a truncated file must be refused as the CPU
+    refuses it, not decoded with grey rows by a lenient device decoder.
     `fh` is the photo opened with `open_regular_file`; it is read from its start.
     """
     if extension(path) not in JPEG_EXTENSIONS:
@@ -372,8 +374,9 @@ def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     if st.st_size > MAX_ENCODED_BYTES:
         return None
     fh.seek(0)
-    data = fh.read(MAX_ENCODED_BYTES + 1)
-    if len(data) > MAX_ENCODED_BYTES or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+    read = fh.read(MAX_ENCODED_BYTES + 1)
+    data = jpeg_part(read) if len(read) <= MAX_ENCODED_BYTES else None  # a Motion Photo's video stays behind
+    if data is None:
         return None
     try:
         with Image.open(io.BytesIO(data)) as img:
