@@ -122,9 +122,12 @@ def test_a_batch_the_device_fails_whole_is_decoded_one_photo_at_a_time(monkeypat
     assert held_then == [0, 0, 0, 0]  # no earlier photo still held at full size when the next is decoded
 
 
-def test_an_empty_batch_is_an_empty_answer() -> None:
+def test_an_empty_batch_and_one_where_every_photo_fails_are_answered() -> None:
     batch = decode_batch([], [], SIZE, "cpu", [])
     assert batch.decoded == [] and batch.failed == [] and batch.pixels.shape == (0, 3, SIZE, SIZE)
+    junk = b"\xff\xd8\xff" + b"\x00" * 64 + b"\xff\xd9"
+    batch = decode_batch([junk, b"", junk], [1, 1, 1], SIZE, "cpu", [60, None, 60])
+    assert batch.decoded == [] and batch.failed == [0, 1, 2] and batch.pixels.shape == (0, 3, SIZE, SIZE)
 
 
 def test_a_batch_the_device_cannot_embed_is_decoded_on_the_cpu_and_the_pass_goes_on(tmp_path: Path, tiny_embedder, monkeypatch) -> None:

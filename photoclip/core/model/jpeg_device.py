@@ -139,6 +139,8 @@ def _to_host(torch: Any, images: list[Any]) -> list[np.ndarray]:
 
 def _decode_one(decode_jpeg: Any, mode: Any, blob: Any, device: str) -> Any:
     """One photo alone, after its batch failed: None where the device refuses it."""
+    if blob is None:
+        return None
     try:
         return decode_jpeg(blob, mode=mode, device=device)
     except (RuntimeError, ValueError):
@@ -152,9 +154,12 @@ def decode_batch(
     import torch
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    encoded = [torch.frombuffer(bytearray(blob), dtype=torch.uint8) for blob in blobs]
+    # torch cannot wrap no bytes (ValueError): an empty file is left out of the batch, and failed.
+    encoded = [torch.frombuffer(bytearray(blob), dtype=torch.uint8) if blob else None for blob in blobs]
     one_by_one = False
     try:
+        if any(blob is None for blob in encoded):
+            raise ValueError("an empty file in the batch")
         images: list[Any] = list(decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)) if encoded else []
     except (RuntimeError, ValueError):
         # One damaged photo fails the whole batch, and so does a batch too large for the
