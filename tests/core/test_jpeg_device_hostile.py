@@ -17,6 +17,7 @@ from PIL import Image
 
 from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.media.decode import MAX_RESIZED_ASPECT, decode_photo, open_regular_file, prepare_for_model, read_jpeg
+from photoclip.core.media.jpeg_trailer import MAX_HEADER_STEPS, jpeg_part
 from photoclip.core.model import jpeg_device
 from photoclip.core.model.jpeg_device import decode_batch
 from tests.core.helpers import drain, write_jpeg
@@ -290,3 +291,12 @@ def test_motion_photos_index_alike_on_both_paths_and_stay_untouched(tmp_path: Pa
     for path, vector in vectors[0].items():
         assert float(np.dot(vector, vectors[1][path])) >= 0.99
     assert {p.name: p.read_bytes() for p in photos.iterdir()} == before
+
+
+def test_a_header_longer_than_any_cameras_is_not_walked_to_its_end() -> None:
+    """The walk to the first scan took a step per 0xFF fill byte: a 64 MB file of them held a
+    reader thread (and the GIL) for seconds. Past MAX_HEADER_STEPS it gives up: the CPU decodes it."""
+    data, jpeg = motion_photo()
+    video = data[len(jpeg) :]
+    assert jpeg_part(jpeg[:2] + b"\xff" * 100 + jpeg[2:] + video) is not None  # a few fill bytes are fine
+    assert jpeg_part(jpeg[:2] + b"\xff" * (MAX_HEADER_STEPS + 10) + jpeg[2:] + video) is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 END_OF_IMAGE = b"\xff\xd9"
 SAMSUNG_LABEL = b"MotionPhoto_Data"
+MAX_HEADER_STEPS = 1024
 
 
 def _first_scan(data: bytes) -> int:
@@ -19,7 +20,11 @@ def _first_scan(data: bytes) -> int:
     if not data.startswith(b"\xff\xd8"):
         return -1
     at = 2
-    while at + 4 <= len(data):
+    # A camera's header has a dozen segments; a file of 0xFF fill bytes would otherwise hold
+    # a reader (and the GIL) for seconds, one byte a step.
+    for _ in range(MAX_HEADER_STEPS):
+        if at + 4 > len(data):
+            return -1
         if data[at] != 0xFF:
             return -1
         marker = data[at + 1]
