@@ -9,10 +9,15 @@ from typing import Any
 
 from photoclip.app.words import plural
 from photoclip.cli.context import Context, progress_bar
-from photoclip.cli.parser import add_json, positive_int, seconds
+from photoclip.cli.parser import add_json, seconds, whole_number_up_to
 from photoclip.core.db import display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError, one_line
 from photoclip.worker.status import worker_status
+
+# Far above any useful value (a GPU's best batch was 32; decode threads beyond the cores only
+# wait), far below what exhausts memory or the thread limit.
+MAX_BATCH_SIZE = 1024
+MAX_WORKERS = 256
 
 
 def cmd_add_folder(args: argparse.Namespace, ctx: Context) -> int:
@@ -217,8 +222,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("index", help="scan the folders and embed new photos")
     p.add_argument("--catalogue-only", action="store_true", help="read files and metadata, do not embed")
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
-    p.add_argument("--batch-size", type=positive_int, default=None, help="photos per model batch (default: 16 on a CPU, 32 on a GPU)")
-    p.add_argument("--workers", type=positive_int, default=None, help="decode threads (default: one per core, at most 32)")
+    # Bounded: every photo of a batch is held decoded (or, for a GPU, whole) until the model
+    # has it, and each decode thread holds one more; 10**9 meant all photos at once in memory.
+    p.add_argument(
+        "--batch-size",
+        type=whole_number_up_to(MAX_BATCH_SIZE, "a batch is held in memory whole"),
+        default=None,
+        help=f"photos per model batch (default: 16 on a CPU, 32 on a GPU; at most {MAX_BATCH_SIZE})",
+    )
+    p.add_argument(
+        "--workers",
+        type=whole_number_up_to(MAX_WORKERS, "each decode thread holds a photo in memory"),
+        default=None,
+        help=f"decode threads (default: one per core, at most 32; at most {MAX_WORKERS})",
+    )
     p.add_argument(
         "--commit-every",
         type=seconds,

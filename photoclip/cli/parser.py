@@ -10,7 +10,7 @@ import argparse
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import NoReturn
 
@@ -35,6 +35,18 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def whole_number_up_to(limit: int, why: str) -> Callable[[str], int]:
+    """A count from 1 to `limit`: beyond it the work would not fit in memory (`why` says how)."""
+
+    def check(text: str) -> int:
+        value = positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit}, not {value}: {why}")
+        return value
+
+    return check
 
 
 def cosine(text: str) -> float:

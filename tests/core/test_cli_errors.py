@@ -81,6 +81,12 @@ def with_folder(env, tmp_path):
         (["similar", "nowhere/IMG_1234.jpg"], "No such file"),
         (["tags", "x.jpg", "--top", "0"], "must be 1 or more"),
         (["index", "--batch-size", "0"], "must be 1 or more"),
+        (["index", "--workers", "-1"], "must be 1 or more"),
+        (["index", "--workers", "x"], "not a whole number"),
+        # Before: accepted; every photo was then held in memory at once (10**9 decode threads
+        # meant one thread and one decoded photo per photo, the batch all photos).
+        (["index", "--batch-size", "1000000000"], "--batch-size: must be at most 1024, not 1000000000"),
+        (["index", "--workers", "1000000000"], "--workers: must be at most 256, not 1000000000"),
         (["index", "--commit-every", "nan"], "must be 0 or more seconds"),
         # Before: accepted, and the worker's idle timer died with OverflowError (a traceback).
         (["watch", "--idle-unload", "1e308"], "must be at most 31622400 seconds"),

@@ -39,7 +39,13 @@ def _on_device(embedder: Any, items: Sequence[DecodedItem], thumbnails: Executor
         return {}, []
     chosen = [items[i] for i in positions]
     edges = [THUMBNAIL_SIZE if item.thumbnail is not None else None for item in chosen]
-    batch = embedder.embed_jpegs([item.encoded for item in chosen], [item.orientation for item in chosen], edges)
+    try:
+        batch = embedder.embed_jpegs([item.encoded for item in chosen], [item.orientation for item in chosen], edges)
+    except (RuntimeError, ValueError):
+        # The device failed the batch as a whole (out of its memory where the batch's model
+        # inputs are stacked or embedded): the CPU decodes these photos, as for any it refuses.
+        log.warning("the model's device could not take %d JPEGs: decoding them on the CPU", len(chosen), exc_info=True)
+        return {}, positions
     vectors: dict[int, np.ndarray] = {}
     for vector, at, small in zip(batch.vectors, batch.decoded, batch.thumbnails):
         item = chosen[at]

@@ -7,6 +7,7 @@ so it must not touch the database or any shared state.
 from __future__ import annotations
 
 import io
+import numbers
 import os
 import stat
 import struct
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photoclip.core import paths
 from photoclip.core.errors import SkipFile
+from photoclip.core.media.jpeg_trailer import jpeg_part
 from photoclip.core.media.metadata import Metadata, read_metadata
 
 # Never let a half-written or truncated file be "repaired" silently into grey pixels.
@@ -184,10 +186,29 @@ def _header(img: Image.Image) -> tuple[Image.Exif | None, bytes | None, int, tup
     xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8", "replace")
-    orientation = exif.get(0x0112, 1) if exif else 1
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1
+    orientation = _orientation(exif.get(0x0112, 1) if exif else 1)
     return exif, xmp, orientation, (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _orientation(value: object) -> int:
+    """EXIF orientation 1-8 from the tag's value, else 1. A number stored as a RATIONAL (6/1)
+    counts, as Pillow's exif_transpose counted it; text, a list or 9 do not."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        return 1
+    number = float(value)
+    return int(number) if number.is_integer() and 1 <= number <= 8 else 1
+
+
+# Pillow's transposes that turn a photo upright, by EXIF orientation.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _decode(img: Image.Image, min_side: int | None) -> Opened:
@@ -196,7 +217,7 @@ def _decode(img: Image.Image, min_side: int | None) -> Opened:
         raise SkipFile("image has no pixels")
     if w * h > MAX_PIXELS:
         raise SkipFile(f"too many pixels ({w}x{h}); refusing a possible decompression bomb")
-    exif, xmp, _, oriented = _header(img)
+    exif, xmp, orientation, oriented = _header(img)
     try:
         if min_side and img.format == "JPEG":
             # DCT scaling: decode at 1/2, 1/4 or 1/8 as long as both sides stay >= min_side.
@@ -210,14 +231,18 @@ def _decode(img: Image.Image, min_side: int | None) -> Opened:
             img.seek(0)
         img.load()
         if min_side and w * h > HUGE_PIXELS:
-            # Reduced before anything copies it (exif_transpose makes a copy); both sides
+            # Reduced before anything copies it (turning it upright makes a copy); both sides
             # stay >= min_side, as with draft.
             full = to_rgb(img)
             factor = min(full.size) // min_side
             img = full.reduce(factor) if factor >= 2 else full
             del full
-        # exif_transpose must come after draft/load: it needs the pixels anyway.
-        img = ImageOps.exif_transpose(img)
+        # Upright by the orientation the header gave (the metadata's size and the device's
+        # decoder use the same), not ImageOps.exif_transpose: that also writes the EXIF
+        # back out, and a tag whose type and value disagree (struct.error) skipped a photo
+        # that reads fine. A copy either way: the caller closes the original.
+        method = _UPRIGHT.get(orientation)
+        img = img.transpose(method) if method is not None else img.copy()
         rgb = to_rgb(img)
     except Image.DecompressionBombError as exc:
         raise SkipFile(f"too many pixels (decompression bomb guard): {exc}") from exc
@@ -284,11 +309,30 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
     w, h = img.size
     scale = size / min(w, h)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=None)
     left = round((new_w - size) / 2.0)
     top = round((new_h - size) / 2.0)
-    cropped = resized.crop((left, top, left + size, top + size))
+    if is_very_elongated(w, h):
+        # Resized whole, a 65500x1 JPEG of a few KB would become 14.7M x 224 pixels (13 GB):
+        # only the part the crop keeps is resized (Pillow's box; the same geometry, and the
+        # filter still reads the pixels around the box).
+        sx, sy = w / new_w, h / new_h
+        box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+        cropped = img.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=None)
+    else:
+        resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=None)
+        cropped = resized.crop((left, top, left + size, top + size))
     return np.asarray(cropped, dtype=np.uint8)
+
+
+# Beyond this ratio of long side to short, resizing a photo's short side to the model's input
+# before the centre crop costs more memory than the photo: see prepare_for_model.
+MAX_RESIZED_ASPECT = 16
+
+
+def is_very_elongated(width: int, height: int) -> bool:
+    """Whether a photo is so much longer than wide that the model's input must be cut out
+    before it is resized (a strip, a 1-pixel-high JPEG): see prepare_for_model."""
+    return max(width, height) > MAX_RESIZED_ASPECT * min(width, height)
 
 
 @dataclass
@@ -307,8 +351,9 @@ MAX_ENCODED_BYTES = 64 << 20
 def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     """A JPEG's bytes and metadata, no pixel decoded; None for anything the CPU should decode
     instead (then the caller does, and gives its usual skip reasons). Only plain RGB or grey
-    JPEGs of at most HUGE_PIXELS that end with their end marker: a truncated file must be
-    refused as the CPU refuses it, not decoded with grey rows by a lenient device decoder.
+    JPEGs of at most HUGE_PIXELS, not very elongated, that end with their end marker (or a Motion
+    Photo's video follows it: jpeg_trailer.py): a truncated file must be refused as the CPU
+    refuses it, not decoded with grey rows by a lenient device decoder.
     `fh` is the photo opened with `open_regular_file`; it is read from its start.
     """
     if extension(path) not in JPEG_EXTENSIONS:
@@ -317,13 +362,16 @@ def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     if st.st_size > MAX_ENCODED_BYTES:
         return None
     fh.seek(0)
-    data = fh.read(MAX_ENCODED_BYTES + 1)
-    if len(data) > MAX_ENCODED_BYTES or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+    read = fh.read(MAX_ENCODED_BYTES + 1)
+    data = jpeg_part(read) if len(read) <= MAX_ENCODED_BYTES else None  # a Motion Photo's video stays behind
+    if data is None:
         return None
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "JPEG" or img.mode not in ("RGB", "L") or not 0 < img.width * img.height <= HUGE_PIXELS:
                 return None
+            if is_very_elongated(img.width, img.height):
+                return None  # the device would resize it whole (gigabytes): the CPU cuts it out first
             exif, xmp, orientation, oriented = _header(img)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError):
         return None

@@ -13,11 +13,20 @@ by the caller (the embedder, once loaded): importing this module imports nothing
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+# Beyond this ratio of long side to short, resizing the short side to the model's input before
+# the crop would take gigabytes (a 65500x1 JPEG): such photos go to the CPU, which cuts its
+# crop out first. The same limit as media.decode.MAX_RESIZED_ASPECT (model may not import media).
+MAX_RESIZED_ASPECT = 16
 
 
 @dataclass
@@ -128,15 +137,14 @@ def _to_host(torch: Any, images: list[Any]) -> list[np.ndarray]:
     return out
 
 
-def _decode_each(torch: Any, decode_jpeg: Any, mode: Any, blobs: Sequence[Any], device: str) -> list[Any]:
-    """One at a time, after a batch failed: each photo the device refuses becomes None."""
-    images: list[Any] = []
-    for blob in blobs:
-        try:
-            images.append(decode_jpeg(blob, mode=mode, device=device))
-        except (RuntimeError, ValueError):
-            images.append(None)
-    return images
+def _decode_one(decode_jpeg: Any, mode: Any, blob: Any, device: str) -> Any:
+    """One photo alone, after its batch failed: None where the device refuses it."""
+    if blob is None:
+        return None
+    try:
+        return decode_jpeg(blob, mode=mode, device=device)
+    except (RuntimeError, ValueError):
+        return None
 
 
 def decode_batch(
@@ -146,11 +154,19 @@ def decode_batch(
     import torch
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    encoded = [torch.frombuffer(bytearray(blob), dtype=torch.uint8) for blob in blobs]
+    # torch cannot wrap no bytes (ValueError): an empty file is left out of the batch, and failed.
+    encoded = [torch.frombuffer(bytearray(blob), dtype=torch.uint8) if blob else None for blob in blobs]
+    one_by_one = False
     try:
-        images = list(decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device))
+        if any(blob is None for blob in encoded):
+            raise ValueError("an empty file in the batch")
+        images: list[Any] = list(decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)) if encoded else []
     except (RuntimeError, ValueError):
-        images = _decode_each(torch, decode_jpeg, ImageReadMode.RGB, encoded, device)
+        # One damaged photo fails the whole batch, and so does a batch too large for the
+        # device's memory (32 photos of 50 MP: 4.8 GB): then each is decoded alone, just
+        # before it is reduced, so that one full-size photo at a time is held.
+        one_by_one = True
+        images = [None] * len(encoded)
     inputs: list[Any] = []
     decoded: list[int] = []
     small: list[Any] = []
@@ -158,16 +174,32 @@ def decode_batch(
     failed: list[int] = []
     for position, (orientation, edge) in enumerate(zip(orientations, thumbnail_edges)):
         image, images[position] = images[position], None  # 36 MB on the device for 12 MP: freed once reduced
+        if one_by_one:
+            image = _decode_one(decode_jpeg, ImageReadMode.RGB, encoded[position], device)
         if image is None or image.ndim != 3 or image.shape[0] != 3 or min(image.shape[1:]) < 1:
             failed.append(position)
             continue
-        upright = reduced(torch, orient(torch, image, orientation), max(size, edge or 0))
-        inputs.append(model_input(torch, upright, size))
-        if edge:
+        if max(image.shape[1:]) > MAX_RESIZED_ASPECT * min(image.shape[1:]):
+            failed.append(position)  # resized whole before the crop: gigabytes (the CPU cuts it out first)
+            continue
+        try:
+            upright = reduced(torch, orient(torch, image, orientation), max(size, edge or 0))
+            model_in = model_input(torch, upright, size)
+            small_one = thumbnail(torch, upright, edge) if edge else None
+        except (RuntimeError, ValueError):
+            # Out of device memory (torch's OutOfMemoryError is a RuntimeError) on one photo:
+            # that photo goes to the CPU, not the whole batch and the indexing pass with it.
+            log.warning("the model's device could not reduce a %s photo", "x".join(map(str, image.shape[1:])), exc_info=True)
+            failed.append(position)
+            continue
+        finally:
+            del image
+        inputs.append(model_in)
+        if small_one is not None:
             wanted.append(len(decoded))
-            small.append(thumbnail(torch, upright, edge))
+            small.append(small_one)
         decoded.append(position)
-        del image, upright
+        del upright, model_in, small_one
     pixels = torch.stack(inputs) if inputs else torch.empty((0, 3, size, size), dtype=torch.uint8, device=device)
     thumbnails: list[np.ndarray | None] = [None] * len(decoded)
     for at, host in zip(wanted, _to_host(torch, small)):
