@@ -37,10 +37,17 @@ def rocchio(
 ) -> np.ndarray:
     """normalize(a*v + b*mean(confirmed) - c*mean(rejected)); empty sets contribute nothing."""
     out = a * np.asarray(base, np.float32)
+    towards = None
     if confirmed is not None and len(confirmed):
-        out = out + b * normalize(confirmed).mean(axis=0)
+        towards = normalize(confirmed).mean(axis=0)
+        out = out + b * towards
     if rejected is not None and len(rejected):
         out = out - c * normalize(rejected).mean(axis=0)
+    if float(np.linalg.norm(out)) < 1e-6:
+        # The answers cancel the text exactly (photos confirmed opposite to it): a zero
+        # vector would score every photo 0. The confirmed photos are the newest word.
+        fallback = towards if towards is not None and float(np.linalg.norm(towards)) >= 1e-6 else np.asarray(base, np.float32)
+        return normalize(fallback)
     return normalize(out)
 
 
