@@ -19,6 +19,7 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
                                  script's dialog ({"wait": "labels_dialog"} waits for its histogram)
   {"rename_label": [OLD, NEW]}   in the open Labels dialog, rename a label as its Rename… does;
                                  {"wait": "labels_dialog"} waits for the list to reload
+  {"type_tag": TEXT}             in the open viewer, type a tag and press Enter; {"wait": "viewer"} waits for its labels
   {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
   {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels, Suggest or Settings dialog
   {"open_settings": true}        open the Settings dialog (non-modal here, so the script goes on)
@@ -224,6 +225,10 @@ class ScriptDriver(QObject):
             old, new = action["rename_label"]
             self._dialog.labels_loaded.connect(self._dialog_shown)
             self._dialog.editing.rename_label(old, new)
+        elif "type_tag" in action:
+            self._dialog_ready = False
+            self._dialog.labels_panel.entry.setText(str(action["type_tag"]))
+            self._dialog.labels_panel.entry.returnPressed.emit()
         elif "resize_dialog" in action:
             width, height = action["resize_dialog"]
             self._dialog.resize(int(width), int(height))

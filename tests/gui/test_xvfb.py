@@ -443,3 +443,25 @@ def test_a_date_from_the_file_name_and_a_renamed_label_at_laptop_sizes(
         assert [label.name for label in tagging.list_labels(lib)] == ["Rex"]
         photo = lib.photo_by_path(library / "IMG_20190704_153012.jpg")
     assert photo is not None and (photo.taken_at, photo.taken_source) == ("2019-07-04T15:30:12", "filename")
+
+
+def test_a_typed_tag_shows_its_plain_remove_at_laptop_sizes(xvfb_display: str, tmp_path: Path, photo_dir: Path, tiny_weights: Path) -> None:
+    """The viewer after a tag was typed: "tagged by you · remove" beside its bar, at
+    1366x768 and 1024x700, for a person to look at (the link must not be cut off)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    actions: list[dict] = [
+        {"add_folder": str(photo_dir)},
+        {"wait": "indexed"},
+        {"open_viewer": 0},
+        {"wait": "viewer"},
+        {"type_tag": "Holiday"},
+        {"wait": "viewer"},
+    ]
+    shots = dialog_at_sizes(actions, "viewer-typed-tag")
+    actions.append({"quit": True})
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
+    from photoclip.core import tagging
+    from photoclip.core.db import Library
+
+    with Library(tmp_path / "home" / "data" / "library.db") as lib:
+        assert [t.source for p in lib.all_photos() for t in tagging.photo_tags(lib, p.id)] == ["manual"]
