@@ -12,9 +12,12 @@ import weakref
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
+from photoclip.core.db import Library
+from photoclip.core.errors import SkipFile
 from photoclip.core.ingest.pipeline import index_library
 from photoclip.core.media.decode import MAX_RESIZED_ASPECT, decode_photo, open_regular_file, prepare_for_model, read_jpeg
 from photoclip.core.media.jpeg_trailer import MAX_HEADER_STEPS, jpeg_part
@@ -300,3 +303,37 @@ def test_a_header_longer_than_any_cameras_is_not_walked_to_its_end() -> None:
     video = data[len(jpeg) :]
     assert jpeg_part(jpeg[:2] + b"\xff" * 100 + jpeg[2:] + video) is not None  # a few fill bytes are fine
     assert jpeg_part(jpeg[:2] + b"\xff" * (MAX_HEADER_STEPS + 10) + jpeg[2:] + video) is None
+
+
+def progressive_with_repeated_scans(path, repeats: int, size=(400, 300)) -> None:
+    """A progressive JPEG whose last scan is repeated: each repeat is read over the whole
+    image by libjpeg, so thousands of them take minutes on a camera-sized photo."""
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).resize(size).save(buf, "JPEG", progressive=True, quality=80)
+    data = buf.getvalue()
+    last, end = data.rfind(b"\xff\xda"), data.rfind(b"\xff\xd9")
+    path.write_bytes(data[:end] + data[last:end] * repeats + data[end:])
+
+
+def test_a_jpeg_of_more_scans_than_any_camera_writes_is_skipped_on_both_paths(tmp_path, tiny_embedder, monkeypatch) -> None:
+    from photoclip.core.media.decode import open_image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    progressive_with_repeated_scans(folder / "bomb.jpg", 600)
+    progressive_with_repeated_scans(folder / "fine.jpg", 3)
+    with pytest.raises(SkipFile, match="scans, more than any camera writes"):
+        open_image(str(folder / "bomb.jpg"), 64)
+    assert open_image(str(folder / "fine.jpg"), 64)[1] == (400, 300)
+    for on_device in (False, True):
+        monkeypatch.setattr(tiny_embedder, "decodes_jpeg_on_device", on_device)
+        lib = Library(tmp_path / f"lib-{on_device}.db")
+        try:
+            lib.add_folder(folder)
+            final = drain(index_library(lib, tiny_embedder, batch_size=4, workers=1))
+            assert (final.embedded, final.skipped) == (1, 1), on_device
+            reasons = dict(lib.skipped())
+            assert "more than any camera writes" in reasons[str(folder / "bomb.jpg")]
+        finally:
+            lib.close()

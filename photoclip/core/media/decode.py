@@ -21,7 +21,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photoclip.core import paths
 from photoclip.core.errors import SkipFile
-from photoclip.core.media.jpeg_trailer import jpeg_part
+from photoclip.core.media.jpeg_trailer import MAX_SCANS, START_OF_SCAN, jpeg_part, scan_markers
 from photoclip.core.media.metadata import Metadata, read_metadata
 
 # Never let a half-written or truncated file be "repaired" silently into grey pixels.
@@ -211,6 +211,20 @@ _UPRIGHT = {
 }
 
 
+def _refuse_scan_bombs(img: Image.Image) -> None:
+    """A progressive JPEG of more scans than any camera writes (jpeg_trailer.MAX_SCANS) is
+    refused before its decode, which would take minutes. Only progressive files are counted
+    (a sequential JPEG has one scan per component, and libjpeg refuses more): the count
+    reads the file again, ~4 ms for a 12-MP photo. Pillow seeks to the image data to load."""
+    fp = getattr(img, "fp", None)
+    if img.format != "JPEG" or fp is None or not img.info.get("progressive"):
+        return
+    fp.seek(0)
+    scans = scan_markers(fp)
+    if scans > MAX_SCANS:
+        raise SkipFile(f"{scans:,} scans, more than any camera writes: decoding it could take minutes")
+
+
 def _decode(img: Image.Image, min_side: int | None) -> Opened:
     w, h = img.size
     if w <= 0 or h <= 0:
@@ -218,6 +232,7 @@ def _decode(img: Image.Image, min_side: int | None) -> Opened:
     if w * h > MAX_PIXELS:
         raise SkipFile(f"too many pixels ({w}x{h}); refusing a possible decompression bomb")
     exif, xmp, orientation, oriented = _header(img)
+    _refuse_scan_bombs(img)
     try:
         if min_side and img.format == "JPEG":
             # DCT scaling: decode at 1/2, 1/4 or 1/8 as long as both sides stay >= min_side.
@@ -372,6 +387,8 @@ def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
                 return None
             if is_very_elongated(img.width, img.height):
                 return None  # the device would resize it whole (gigabytes): the CPU cuts it out first
+            if img.info.get("progressive") and data.count(START_OF_SCAN) > MAX_SCANS:
+                return None  # the CPU path says why it refuses a file of that many scans
             exif, xmp, orientation, oriented = _header(img)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError):
         return None

@@ -9,6 +9,8 @@ marker could be the rest of a damaged image, and must be decoded (and judged) by
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 END_OF_IMAGE = b"\xff\xd9"
 SAMSUNG_LABEL = b"MotionPhoto_Data"
 MAX_HEADER_STEPS = 1024
@@ -60,3 +62,24 @@ def jpeg_part(data: bytes) -> bytes | None:
     if end < 0 or not _is_motion_video(data[end + 2 :]):
         return None
     return data[: end + 2]
+
+
+START_OF_SCAN = b"\xff\xda"
+# A progressive camera JPEG has about ten scans. libjpeg reads every scan over the whole
+# image, so a file of thousands of near-empty scans takes minutes to decode (on the CPU and
+# on a GPU alike); TurboJPEG's own API refuses more than 500 by default, and so do we.
+MAX_SCANS = 500
+
+
+def scan_markers(fh: BinaryIO, chunk: int = 1 << 20) -> int:
+    """How many start-of-scan markers the file holds from its current position: an upper
+    bound of its scans (an EXIF thumbnail's count too; entropy-coded data never holds the
+    marker, its 0xFF bytes being stuffed). Reads to the end, a chunk at a time."""
+    count = 0
+    ended_with_ff = False
+    while True:
+        block = fh.read(chunk)
+        if not block:
+            return count
+        count += block.count(START_OF_SCAN) + (ended_with_ff and block[0] == 0xDA)
+        ended_with_ff = block[-1] == 0xFF
