@@ -26,6 +26,7 @@ from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.checkpoint import check_checkpoint, non_finite_tensor, quiet_root_logger
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
+from photoclip.core.model.heap import give_back_freed_memory
 from photoclip.core.model.importing import import_open_clip
 from photoclip.core.model.jpeg_device import JpegBatch, decode_batch, jpeg_decoder_available
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
@@ -346,7 +347,10 @@ class OpenClipEmbedder:
         self.load()
         if len(batch) == 0:
             return np.empty((0, self._dim), np.float32)
-        return self._encode(batch)
+        vectors = self._encode(batch)
+        if self.device == "cpu":
+            give_back_freed_memory()  # the batch's activations, kept by glibc otherwise (heap.py)
+        return vectors
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch
