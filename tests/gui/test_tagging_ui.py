@@ -432,3 +432,13 @@ def test_the_tag_filter_survives_its_count_changing(window: MainWindow, qtbot, i
     with qtbot.waitSignal(window.results_shown, timeout=10000):
         window.run_query()
     assert {window.grid_model.photo(r).id for r in range(window.grid_model.rowCount())} == set(ids[1:])
+
+
+def test_the_grid_menu_offers_yes_then_no_in_the_viewers_words() -> None:
+    from photoclip.gui.windows.grid_actions import teach_entries
+
+    assert teach_entries("Beach", 1) == [
+        ("✓ Yes, this photo is “Beach” (the label learns)", True),
+        ("✗ No, not “Beach” (the label learns)", False),
+    ]
+    assert teach_entries("Beach", 3)[0] == ("✓ Yes, these 3 photos are “Beach” (the label learns)", True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt
 from PySide6.QtGui import (
@@ -36,6 +37,13 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
+
+
+def teach_entries(tag: str, count: int) -> list[tuple[str, bool]]:
+    """The grid menu's ✓ and ✗ for the tag browsed, in the viewer's order and words (✓ first;
+    it said "Not “Beach”: teach the label" above "Yes, this photo: “Beach”")."""
+    what = "this photo is" if count == 1 else f"these {count} photos are"
+    return [(f"✓ Yes, {what} “{tag}” (the label learns)", True), (f"✗ No, not “{tag}” (the label learns)", False)]
 
 
 class GridActions(WindowPart):
@@ -93,9 +101,8 @@ class GridActions(WindowPart):
         tag = self.tag_filter()
         if tag and self.tag_combo.findData(tag) > 0:  # a label, not only a level of the tree
             # Browsing one tag is where wrong tags show up: correct them here, the label learns.
-            what = "this photo" if len(photos) == 1 else f"these {len(photos)} photos"
-            menu.addAction(f"Not “{tag}”: teach the label", lambda: self.tagging.teach(photos, tag, confirm=False))
-            menu.addAction(f"Yes, {what}: “{tag}”", lambda: self.tagging.teach(photos, tag, confirm=True))
+            for text, confirm in teach_entries(tag, len(photos)):
+                menu.addAction(text, partial(self.tagging.teach, photos, tag, confirm=confirm))
         menu.addSeparator()
         menu.addAction(self.trash_action)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
