@@ -39,7 +39,8 @@ class Context:
         The platform's data folder is ours to create (a fresh account has none); a folder
         named by --db or PHOTOCLIP_DB is the user's, so a missing one is refused as a typo.
         """
-        if not self.args.db and not os.environ.get("PHOTOCLIP_DB"):
+        named = bool(self.args.db or os.environ.get("PHOTOCLIP_DB"))
+        if not named:
             folder = self.db_path.parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,13 @@ class Context:
                 shown = display_path(str(folder))
                 raise PhotoclipError(f"Cannot create the folder {shown} for the library: {exc.strerror}") from exc
         check_db_path(self.db_path)
+        if named and getattr(self.args, "command", None) in NEEDS_A_LIBRARY and not os.path.lexists(self.db_path):
+            # A mistyped --db made an empty library file there, and the command then said
+            # "no photos" or "not in the library" as if the user's library were empty.
+            shown = display_path(str(self.db_path))
+            raise PhotoclipError(
+                f"There is no library at {shown}: check the path, or start one with `photoclip --db {shown} add-folder FOLDER`."
+            )
 
     def thumbnail_dir(self, work: str) -> Path | None:
         """The thumbnail folder for a pass, or None (said once) when it cannot be used."""
@@ -147,6 +155,15 @@ class Context:
     def close(self) -> None:
         if self._library is not None:
             self._library.close()
+
+
+# Commands that only make sense on photos already added: on a named library that does not
+# exist they say so, instead of creating an empty one. add-folder, labels, watch and
+# import-vectors may start a library, index and remove-folder say it has no folders, and
+# the default library is created on first use.
+NEEDS_A_LIBRARY = frozenset(
+    {"status", "problems", "purge-missing", "search", "similar", "duplicates", "albums", "info", "tag", "tags", "feedback", "xmp"}
+)
 
 
 def check_db_path(path: Path) -> None:

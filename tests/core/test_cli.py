@@ -92,7 +92,13 @@ def test_db_option_and_env_choose_the_database(env, tmp_path, photo_dir):
     other = tmp_path / "other.db"
     photoclip("--db", str(other), "add-folder", str(photo_dir), env=env)
     assert json.loads(photoclip("--db", str(other), "status", "--json", env=env).stdout)["folders"]
-    assert not json.loads(photoclip("status", "--json", env=env).stdout)["folders"]
+    # The library PHOTOCLIP_DB names was never made: said, not made empty (a typo'd path once
+    # got an empty library file and "0 photos").
+    missing = photoclip("status", "--json", env=env, check=False)
+    assert missing.returncode == 2 and "There is no library at" in missing.stderr and "add-folder" in missing.stderr
+    assert not Path(env["PHOTOCLIP_DB"]).exists()
+    photoclip("add-folder", str(photo_dir), env=env)
+    assert json.loads(photoclip("status", "--json", env=env).stdout)["folders"]
 
 
 def test_remove_folder_and_problems(env, tmp_path):
@@ -179,6 +185,8 @@ def test_status_says_why_the_weights_file_cannot_be_used(env, tmp_path):
     # Before: status hung on a named pipe; then it showed "embedded: 0" with no word of why.
     fifo = tmp_path / "clip.pt"
     os.mkfifo(fifo)
+    (tmp_path / "empty").mkdir()
+    photoclip("add-folder", str(tmp_path / "empty"), env=env)  # status needs a library
     env = {**env, "PHOTOCLIP_WEIGHTS": str(fifo)}
     assert f"cannot be used: The model weights file {fifo} is a named pipe" in photoclip("status", env=env).stdout
     model = json.loads(photoclip("status", "--json", env=env).stdout)["model"]

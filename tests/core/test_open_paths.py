@@ -87,7 +87,7 @@ def test_through_the_installed_entry_point(photo_dir, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([script, str(tmp_path / "gone.jpg")], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr == f"photoclip: no such file or folder: {tmp_path / 'gone.jpg'}\n"
-    done = subprocess.run([script, "--db", str(tmp_path / "l.db"), "status"], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([script, "--db", str(tmp_path / "l.db"), "labels", "list"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     # The app route, with the window replaced, through main() reading the real sys.argv.
     photo = next(photo_dir.glob("*.jpg"))
