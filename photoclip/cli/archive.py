@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json, not_blank, positive_int
+from photoclip.cli.parser import add_json, not_blank, whole_number_up_to
 from photoclip.core import paths
 from photoclip.core.archive import require_cluster_extra
 from photoclip.core.db import display_path
@@ -22,6 +22,9 @@ from photoclip.core.errors import PhotoclipError
 
 # Settings the cluster's workers must share with this process (model configs, caches, offline mode).
 _FORWARDED_PREFIXES = ("PHOTOCLIP_", "HF_", "HUGGINGFACE_")
+MAX_ARCHIVE_BATCH = 4096
+MAX_SHARD_SIZE = 262_144
+MAX_ARCHIVE_WORKERS = 1024
 
 
 def gpus(text: str) -> float:
@@ -164,8 +167,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("roots", nargs="+", metavar="ROOT", help="folders to embed")
     p.add_argument("--out", required=True, type=not_blank, metavar="DIR", help="the archive folder: shards and manifest (a rerun resumes)")
     p.add_argument("--ray-address", metavar="ADDR", help="a running Ray cluster (default: start Ray on this machine)")
-    p.add_argument("--batch-size", type=positive_int, default=64, help="photos per model batch (default 64)")
-    p.add_argument("--shard-size", type=positive_int, default=4096, help="photos per Parquet shard (default 4096)")
+    # Bounded as `index` is: a batch is held decoded in each worker, a shard's rows until it is
+    # written; 10**9 meant every photo of the archive in memory at once.
+    p.add_argument(
+        "--batch-size",
+        type=whole_number_up_to(MAX_ARCHIVE_BATCH, "a batch is held in memory whole"),
+        default=64,
+        help=f"photos per model batch (default 64, at most {MAX_ARCHIVE_BATCH})",
+    )
+    p.add_argument(
+        "--shard-size",
+        type=whole_number_up_to(MAX_SHARD_SIZE, "a shard's rows are held until it is written"),
+        default=4096,
+        help=f"photos per Parquet shard (default 4096, at most {MAX_SHARD_SIZE:,})",
+    )
     p.add_argument(
         "--gpus-per-worker",
         type=gpus,
@@ -173,7 +188,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="G",
         help="GPUs per embedding worker (default 1 with GPUs, else 0)",
     )
-    p.add_argument("--workers", type=positive_int, default=None, help="embedding workers (default: one per GPU, or 1 without GPUs)")
+    p.add_argument(
+        "--workers",
+        type=whole_number_up_to(MAX_ARCHIVE_WORKERS, "each worker holds a model"),
+        default=None,
+        help="embedding workers (default: one per GPU, or 1 without GPUs)",
+    )
     add_json(p)
     p.set_defaults(handler=cmd_embed_archive)
 

@@ -99,6 +99,10 @@ def with_folder(env, tmp_path):
         (["--weights", "", "status"], "argument --weights: must not be empty"),
         (["albums", "export", "A", "--to", ""], "argument --to: must not be empty"),
         (["embed-archive", "x", "--out", ""], "argument --out: must not be empty"),
+        # Before: accepted, and meant every photo of the archive held in memory at once.
+        (["embed-archive", "x", "--out", "y", "--batch-size", "1000000000"], "--batch-size: must be at most 4096"),
+        (["embed-archive", "x", "--out", "y", "--shard-size", "1000000000"], "--shard-size: must be at most 262144"),
+        (["embed-archive", "x", "--out", "y", "--workers", "1000000000"], "--workers: must be at most 1024"),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(env, with_folder, args, expected):
