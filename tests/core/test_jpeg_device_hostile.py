@@ -19,7 +19,7 @@ from PIL import Image
 from photoclip.core.db import Library
 from photoclip.core.errors import SkipFile
 from photoclip.core.ingest.pipeline import index_library
-from photoclip.core.media.decode import MAX_RESIZED_ASPECT, decode_photo, open_regular_file, prepare_for_model, read_jpeg
+from photoclip.core.media.decode import decode_photo, open_regular_file, prepare_for_model, read_jpeg
 from photoclip.core.media.jpeg_trailer import MAX_HEADER_STEPS, jpeg_part
 from photoclip.core.model import jpeg_device
 from photoclip.core.model.jpeg_device import decode_batch
@@ -82,7 +82,6 @@ def test_a_very_elongated_jpeg_is_left_to_the_cpu(tmp_path: Path) -> None:
     path.write_bytes(strip)
     with open_regular_file(str(path)) as fh:
         assert read_jpeg(str(path), fh) is None
-    assert jpeg_device.MAX_RESIZED_ASPECT == MAX_RESIZED_ASPECT  # one limit on both sides
 
 
 def test_one_photo_the_device_cannot_reduce_goes_to_the_cpu_not_the_batch(monkeypatch) -> None:

@@ -21,6 +21,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photoclip.core import paths
 from photoclip.core.errors import SkipFile
+from photoclip.core.geometry import centre_crop, is_very_elongated
 from photoclip.core.media.jpeg_trailer import MAX_SCANS, START_OF_SCAN, jpeg_part, scan_markers
 from photoclip.core.media.metadata import Metadata, read_metadata
 
@@ -322,10 +323,7 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
     here so that it runs in decode workers and ships compact uint8 to the model.
     """
     w, h = img.size
-    scale = size / min(w, h)
-    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    left = round((new_w - size) / 2.0)
-    top = round((new_h - size) / 2.0)
+    new_w, new_h, left, top = centre_crop(w, h, size)
     if is_very_elongated(w, h):
         # Resized whole, a 65500x1 JPEG of a few KB would become 14.7M x 224 pixels (13 GB):
         # only the part the crop keeps is resized (Pillow's box; the same geometry, and the
@@ -337,17 +335,6 @@ def prepare_for_model(img: Image.Image, size: int) -> np.ndarray:
         resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=None)
         cropped = resized.crop((left, top, left + size, top + size))
     return np.asarray(cropped, dtype=np.uint8)
-
-
-# Beyond this ratio of long side to short, resizing a photo's short side to the model's input
-# before the centre crop costs more memory than the photo: see prepare_for_model.
-MAX_RESIZED_ASPECT = 16
-
-
-def is_very_elongated(width: int, height: int) -> bool:
-    """Whether a photo is so much longer than wide that the model's input must be cut out
-    before it is resized (a strip, a 1-pixel-high JPEG): see prepare_for_model."""
-    return max(width, height) > MAX_RESIZED_ASPECT * min(width, height)
 
 
 @dataclass

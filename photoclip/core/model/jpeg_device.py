@@ -20,13 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from photoclip.core.geometry import centre_crop, is_very_elongated
+
 log = logging.getLogger(__name__)
-
-
-# Beyond this ratio of long side to short, resizing the short side to the model's input before
-# the crop would take gigabytes (a 65500x1 JPEG): such photos go to the CPU, which cuts its
-# crop out first. The same limit as media.decode.MAX_RESIZED_ASPECT (model may not import media).
-MAX_RESIZED_ASPECT = 16
 
 
 @dataclass
@@ -104,11 +100,8 @@ def model_input(torch: Any, image: Any, size: int) -> Any:
     """The shortest side to `size`, centre-cropped: open_clip's preprocess geometry, as
     media.decode.prepare_for_model does on the CPU. `image` is float (C, H, W)."""
     _, h, w = image.shape
-    scale = size / min(w, h)
-    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    new_w, new_h, left, top = centre_crop(w, h, size)
     resized = _resized(torch, image, new_h, new_w)
-    left = round((new_w - size) / 2.0)
-    top = round((new_h - size) / 2.0)
     return resized[:, top : top + size, left : left + size]
 
 
@@ -179,7 +172,7 @@ def decode_batch(
         if image is None or image.ndim != 3 or image.shape[0] != 3 or min(image.shape[1:]) < 1:
             failed.append(position)
             continue
-        if max(image.shape[1:]) > MAX_RESIZED_ASPECT * min(image.shape[1:]):
+        if is_very_elongated(int(image.shape[2]), int(image.shape[1])):
             failed.append(position)  # resized whole before the crop: gigabytes (the CPU cuts it out first)
             continue
         try:
