@@ -232,9 +232,8 @@ class LabelsDialog(QDialog):
             counts, edges = scores.histogram(BINS)
             self.histogram.set_data(counts, edges, scores.threshold)
             self.histogram.set_shape(scores.stats.shape, len(scores.scores), shape_text(scores))
-            lo, hi = self._range()
             self.slider.blockSignals(True)
-            self.slider.setValue(round(SLIDER_STEPS * (scores.threshold - lo) / (hi - lo)))
+            self.slider.setValue(self._stored_position())
             self.slider.blockSignals(False)
             self._slider_moved()
         self._update_enabled()
@@ -261,8 +260,13 @@ class LabelsDialog(QDialog):
         stored = self.labels.get(self.current_name() or "")
         if self.scores is None or stored is None or self.background_rule.isChecked() != stored.ignore_background:
             return False
+        return self.slider.value() == self._stored_position()
+
+    def _stored_position(self) -> int:
+        """Where the slider shows the label's stored line."""
+        assert self.scores is not None
         lo, hi = self._range()
-        return self.slider.value() == round(SLIDER_STEPS * (self.scores.threshold - lo) / (hi - lo))
+        return round(SLIDER_STEPS * (self.scores.threshold - lo) / (hi - lo))
 
     def _show_changed(self, box: QCheckBox, on: bool) -> None:
         # One choice of what the preview shows at a time: ticking one unticks the other.
