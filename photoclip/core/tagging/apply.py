@@ -44,6 +44,13 @@ def past_line(scores: np.ndarray, line: float | np.ndarray) -> np.ndarray:
 rejected_pairs = tag_db.rejected_pairs  # a name of this module, so a benchmark can time it
 
 
+def beats_background(text_scores: np.ndarray, background: np.ndarray, margin: float = BACKGROUND_MARGIN) -> np.ndarray:
+    """Rule (2): the label's text scores at least `margin` above the best background prompt
+    (elementwise; the caller lines the two up)."""
+    result: np.ndarray = np.asarray(text_scores) >= np.asarray(background) + margin
+    return result
+
+
 def decide(
     label_scores: np.ndarray,
     text_scores: np.ndarray,
@@ -57,10 +64,11 @@ def decide(
     `ignore_background` (bool per label) drops the background rule for the labels where
     it is True: the user asked for every photo past their line.
     """
-    background_ok = text_scores >= background[:, None] + margin
+    background_ok = beats_background(text_scores, background[:, None], margin)
     if ignore_background is not None:
         background_ok = background_ok | np.asarray(ignore_background, bool)[None, :]
-    return past_line(label_scores, np.asarray(thresholds)[None, :]) & background_ok
+    passes: np.ndarray = past_line(label_scores, np.asarray(thresholds)[None, :]) & background_ok
+    return passes
 
 
 def overruled(labels: Sequence[Label]) -> np.ndarray:

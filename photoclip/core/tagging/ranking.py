@@ -12,7 +12,7 @@ from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
-from photoclip.core.tagging.apply import BACKGROUND_MARGIN, past_line
+from photoclip.core.tagging.apply import beats_background, past_line
 from photoclip.core.tagging.calibration import MIN_SCALE, ScoreStats, effective_threshold, sample_rows, score_stats
 from photoclip.core.tagging.labels import Label, get_label, list_labels
 from photoclip.core.tagging.vectors import label_vectors
@@ -70,7 +70,7 @@ def label_scores(lib: Library, embedder: Embedder, name: str) -> LabelScores:
         return LabelScores(label, ids, empty, nothing, nothing, stats, effective_threshold(label, embedder.model_id, stats))
     all_scores, text_scores, background = lv.split(photos @ lv.stacked().T)
     scores = all_scores[:, 0]
-    fit = text_scores[:, 0] >= background + BACKGROUND_MARGIN
+    fit = beats_background(text_scores[:, 0], background)
     verdicts = tag_db.verdicts_of_label(lib, label.id)
     rejected = np.fromiter((verdicts.get(int(p), ("",))[0] == "reject" for p in ids), bool, count=len(ids))
     confirmed = np.fromiter((verdicts.get(int(p), ("",))[0] == "confirm" for p in ids), bool, count=len(ids))
@@ -109,7 +109,7 @@ def top_labels(lib: Library, embedder: Embedder, photo_id: int, k: int = 5) -> l
     for j in np.argsort(-scores, kind="stable")[:k]:
         label = labels[j]
         thr = label.threshold if label.threshold_model == embedder.model_id else None
-        background_ok = label.ignore_background or text_scores[j] >= background + BACKGROUND_MARGIN
+        background_ok = label.ignore_background or bool(beats_background(text_scores[j], background))
         passes = thr is not None and bool(past_line(scores[j], thr)) and background_ok
         out.append(LabelMatch(label.name, float(scores[j]), thr, bool(passes)))
     return out

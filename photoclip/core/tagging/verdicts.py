@@ -32,7 +32,7 @@ from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
 from photoclip.core.model import Embedder
-from photoclip.core.tagging.apply import BACKGROUND_MARGIN, apply_labels, run_to_end
+from photoclip.core.tagging.apply import apply_labels, beats_background, run_to_end
 from photoclip.core.tagging.calibration import ScoreStats, effective_threshold, sample_rows, score_stats
 from photoclip.core.tagging.converge import take_answer, vector_from
 from photoclip.core.tagging.labels import Label, get_label
@@ -101,7 +101,7 @@ def _record_verdicts(lib: Library, embedder: Embedder, name: str, photo_ids: Seq
         sample = photos[sample_rows(len(ids))]
         background = (sample @ lv.background.T).max(axis=1) if len(lv.background) else None
         # The sample's photos the background rule keeps untagged whatever the line (apply.decide).
-        held_back = None if background is None or label.ignore_background else (sample @ lv.text[0]) < background + BACKGROUND_MARGIN
+        held_back = None if background is None or label.ignore_background else ~beats_background(sample @ lv.text[0], background)
         given = _answers(lib, label, photos, row_of, photo_ids)
         vector = vector_from(lv.text[0], given.answered, given.answers, given.movers)
         stats: ScoreStats = score_stats(sample @ vector, background)
