@@ -205,13 +205,18 @@ def line_keeping_decisions(
     holds back (`held_back`) are left out: untagged on either side, they decide nothing,
     and counted they could outvote the photos the label really tags (a walkthrough's
     label lost all 6 of its photos to one ✗ so, keeping 4 held-back ones past the line)."""
-    counted = np.ones(len(library), bool) if held_back is None else ~np.asarray(held_back, bool)
+    counted = _counted(len(library), held_back)
     before = past_line(library @ old, line)
     after = library @ new
     scores = answered @ new
     yes = np.concatenate([after[before & counted], [scores[r] for r, a in answers.items() if a]])
     no = np.concatenate([after[~before & counted], [scores[r] for r, a in answers.items() if not a]])
     return _separating_line(yes, no)
+
+
+def _counted(photos: int, held_back: np.ndarray | None) -> np.ndarray:
+    """The photos whose side of a pinned line decides something: all but those held back."""
+    return np.ones(photos, bool) if held_back is None else ~np.asarray(held_back, bool)
 
 
 def wipes_out(before: np.ndarray, line: float, after: np.ndarray, new_line: float, held_back: np.ndarray | None) -> bool:
@@ -221,8 +226,7 @@ def wipes_out(before: np.ndarray, line: float, after: np.ndarray, new_line: floa
     those instead, and the fewest changes may be "untag them all": one ✗ would then wipe
     the label the user drew (seen in simulation and in a walkthrough). Such a move is
     refused; the answer still takes its own photo off."""
-    counted = np.ones(len(before), bool) if held_back is None else ~np.asarray(held_back, bool)
-    tagged = past_line(before, line) & counted
+    tagged = past_line(before, line) & _counted(len(before), held_back)
     return int(tagged.sum()) >= 2 and not bool((tagged & past_line(after, new_line)).any())
 
 
