@@ -38,6 +38,7 @@ import common
 common.isolate()
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402, F401  (loaded as in the app and the worker, which hold a model: see photoclip_candidate)
 
 DIM = 512
 K = 10
@@ -212,14 +213,24 @@ def photoclip_candidate(n: int, sizes: list[int] | None = None, half: np.ndarray
 
     own_size = approximate.shortlist_size
 
+    torch_hidden = [False]
+
     def search(built: Any, query: np.ndarray, count: int) -> np.ndarray:
         searcher, library = built
-        hits = searcher.top(library, query.astype(np.float32), max(count, K), None, None)
+        loaded = sys.modules.get("torch")
+        if torch_hidden[0]:  # as a command-line process answers, which has not loaded torch
+            sys.modules["torch"] = None  # type: ignore[assignment]
+        try:
+            hits = searcher.top(library, query.astype(np.float32), max(count, K), None, None)
+        finally:
+            if loaded is not None:
+                sys.modules["torch"] = loaded
         return np.array([hit.photo_id for hit in hits], np.int64)
 
-    def knob(size: int) -> Callable[[object], None]:
+    def knob(size: int, hide_torch: bool = False) -> Callable[[object], None]:
         def set_shortlist(_index: object) -> None:
             approximate.shortlist_size = lambda vectors: size
+            torch_hidden[0] = hide_torch
 
         return set_shortlist
 
@@ -227,8 +238,13 @@ def photoclip_candidate(n: int, sizes: list[int] | None = None, half: np.ndarray
     sizes = sizes or sorted({2000, approximate.MIN_FETCH, own_size(n)})
     # Codes, plus what photoclip keeps per vector beside them: the photo id (8 bytes), the
     # live flag (1) and the row-by-id table (4).
-    held = lambda built: int(built[0].compressed.index.ntotal) * (compressed._codes_for(DIM) // 2 + 13)  # noqa: E731
-    return Candidate("photoclip-pq128x4fs+rerank", build, search, held, [(f"shortlist={size}", knob(size)) for size in sizes])
+    held = lambda built: int(built[0].compressed.total) * (compressed._codes_for(DIM) // 2 + 13)  # noqa: E731
+    settings = [(f"shortlist={size}", knob(size)) for size in sizes]
+    # The last again without torch: the app and the worker hold a model, so torch is loaded
+    # and widens the shortlist's float16 rows (store.score_rows); a command that answers in
+    # its own process has not loaded it, and NumPy widens them.
+    settings.append((f"{sizes[-1]}, no torch", knob(sizes[-1], hide_torch=True)))
+    return Candidate("photoclip-pq128x4fs+rerank", build, search, held, settings)
 
 
 def candidates(n: int, shortlists: list[int] | None = None, half: np.ndarray | None = None) -> dict[str, Candidate]:

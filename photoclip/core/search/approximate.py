@@ -205,7 +205,7 @@ class ApproximateSearch:
         else:
             rows = self._rows_of(index, compressed.nearest(query, fetch))
             rows = rows[allowed[rows]]
-        scores = index.rows(rows) @ query.astype(np.float32, copy=False)
+        scores = index.score_rows(rows, query)
         if min_score is not None:
             keep = scores >= min_score
             rows, scores = rows[keep], scores[keep]

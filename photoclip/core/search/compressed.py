@@ -1,5 +1,6 @@
 """A library's vectors as FAISS fast-scan codes: 4-bit product quantization, every code
-scanned with SIMD shuffles, the photo id of each code kept beside it.
+scanned with SIMD shuffles, the photo id of each code kept beside it. The codes are split
+in parts (one per core in big libraries) that FAISS's own threads scan at once for a query.
 
 The codes only choose candidates: core/search/approximate.py re-scores them exactly and
 keeps the index current with the library. Here is the index itself: coding, marking
@@ -29,7 +30,12 @@ TRAIN_SAMPLE = 65_536
 ADD_STEP = 65_536  # vectors coded at once
 # Dead codes (removed vectors) past this share of the index: build a fresh one.
 REBUILD_SHARE = 0.2
-MAGIC = b"PHOTOCLIP-ANN-2\n"
+# One scan of every code is one thread's work: split in parts, each core scans one part
+# of the codes for the same query (at 1M random vectors on 2 cores, 7.5 ms for one part,
+# about 3 for two: bench_ann.py). A part is worth its thread from this many codes on.
+PART_MIN = 131_072
+MAX_PARTS = 8
+MAGIC = b"PHOTOCLIP-ANN-3\n"  # 2: one part, before round 22 (such a file is rebuilt)
 
 
 def faiss_available() -> bool:
@@ -80,6 +86,16 @@ def _codes_for(dim: int) -> int:
     return dim
 
 
+def part_count(vectors: int) -> int:
+    """How many parts a fresh index of this many vectors is split in: one per core this
+    process may run on, while each part keeps PART_MIN codes."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_PARTS, cores, vectors // PART_MIN))
+
+
 def _new_faiss_index(dim: int) -> Any:
     faiss = load_faiss()
     index = faiss.IndexPQFastScan(dim, _codes_for(dim), 4, faiss.METRIC_INNER_PRODUCT)
@@ -93,13 +109,36 @@ class CompressedIndex:
     """FAISS fast-scan codes of a library's vectors, the photo id of each code, and what it covers.
 
     Codes are never taken out of FAISS's index (their places are positions): a removed
-    photo's code is marked dead, and dead codes are dropped from every answer."""
+    photo's code is marked dead, and dead codes are dropped from every answer. Positions
+    run through the parts in turn (part 0's codes, then part 1's...), as FAISS numbers
+    the codes of parts searched together."""
 
-    def __init__(self, coverage: Coverage, index: Any = None, keys: np.ndarray | None = None, alive: np.ndarray | None = None) -> None:
+    def __init__(
+        self, coverage: Coverage, parts: list[Any] | None = None, keys: np.ndarray | None = None, alive: np.ndarray | None = None
+    ) -> None:
         self.coverage = coverage
-        self.index: Any = index if index is not None else _new_faiss_index(coverage.dim)
+        self.parts: list[Any] = parts if parts else [_new_faiss_index(coverage.dim)]
         self._keys = keys if keys is not None else np.empty(0, np.int64)  # photo id of each code, by position
         self._alive = alive if alive is not None else np.empty(0, bool)
+        self._together: Any = None  # the parts searched at once (FAISS IndexShards), made when first asked
+
+    @property
+    def index(self) -> Any:
+        """What FAISS searches: the one part, or every part at once, one thread each."""
+        if len(self.parts) == 1:
+            return self.parts[0]
+        if self._together is None:
+            together = load_faiss().IndexShards(self.coverage.dim, True, True)  # threaded, positions in turn
+            for part in self.parts:
+                together.add_shard(part)
+            self._together = together
+        self._together.syncWithSubIndexes()  # parts that took codes since
+        return self._together
+
+    @property
+    def total(self) -> int:
+        """Codes held, live and dead."""
+        return sum(int(part.ntotal) for part in self.parts)
 
     def __len__(self) -> int:
         """Live codes: the photos the index can propose."""
@@ -112,28 +151,39 @@ class CompressedIndex:
 
     def take(self, ids: np.ndarray, matrix: np.ndarray) -> None:
         """Add vectors; a photo already in the index (re-embedded) is replaced. The first
-        vectors taken train the codebooks (a fresh build takes the whole library at once)."""
+        vectors taken train the codebooks and say how many parts there are (a fresh build
+        takes the whole library at once)."""
         if not len(ids):
             return
         self.drop(ids)
-        if not self.index.is_trained:
-            rng = np.random.default_rng(0)
-            some = np.sort(rng.choice(len(matrix), TRAIN_SAMPLE, replace=False)) if len(matrix) > TRAIN_SAMPLE else None
-            picked = matrix if some is None else matrix[some]
-            sample = np.ascontiguousarray(picked, np.float32)
-            # k-means needs as many points as centroids (16): a tiny library repeats its own.
-            self.index.train(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
-        # In steps: a float16 matrix (or a slice of one) is never copied whole as float32.
-        # The ids of the steps coded are kept even if a later step fails (memory), so codes
-        # and ids stay in line.
-        coded = 0
-        try:
-            for start in range(0, len(matrix), ADD_STEP):
-                self.index.add(np.ascontiguousarray(matrix[start : start + ADD_STEP], np.float32))
-                coded = min(len(matrix), start + ADD_STEP)
-        finally:
-            self._keys = np.concatenate([self._keys, ids[:coded].astype(np.int64)])
-            self._alive = np.concatenate([self._alive, np.ones(coded, bool)])
+        if not self.parts[0].is_trained:
+            self._train(matrix)
+        # In steps, each to the part holding fewest codes: a float16 matrix (or a slice of
+        # one) is never copied whole as float32, and the parts stay the same size. The ids of
+        # a step are put in line with its codes as soon as it is coded, so a later step that
+        # fails (memory) leaves codes and ids in line.
+        step = min(ADD_STEP, -(-len(matrix) // len(self.parts)))  # a fresh build: one step a part at least
+        for start in range(0, len(matrix), step):
+            block = np.ascontiguousarray(matrix[start : start + step], np.float32)
+            sizes = [int(part.ntotal) for part in self.parts]
+            smallest = int(np.argmin(sizes))
+            self.parts[smallest].add(block)
+            at = sum(sizes[: smallest + 1])  # where this part's codes end among the positions
+            self._keys = np.insert(self._keys, at, ids[start : start + len(block)].astype(np.int64))
+            self._alive = np.insert(self._alive, at, np.ones(len(block), bool))
+
+    def _train(self, matrix: np.ndarray) -> None:
+        rng = np.random.default_rng(0)
+        some = np.sort(rng.choice(len(matrix), TRAIN_SAMPLE, replace=False)) if len(matrix) > TRAIN_SAMPLE else None
+        picked = matrix if some is None else matrix[some]
+        sample = np.ascontiguousarray(picked, np.float32)
+        # k-means needs as many points as centroids (16): a tiny library repeats its own.
+        first = self.parts[0]
+        first.train(np.resize(sample, (max(len(sample), 16), sample.shape[1])))
+        # Every part codes with the same codebooks: copies of the trained, empty first part.
+        clone = load_faiss().clone_index
+        self.parts = [first] + [clone(first) for _ in range(part_count(len(matrix)) - 1)]
+        self._together = None
 
     def drop(self, ids: np.ndarray) -> int:
         """Mark these photos' codes dead (those it holds); returns how many it held."""
@@ -156,7 +206,7 @@ class CompressedIndex:
 
     def nearest_many(self, queries: np.ndarray, count: int) -> np.ndarray:
         """The `count` best photo ids of each query row, one row each; -1 where fewer were found."""
-        total = int(self.index.ntotal)
+        total = self.total
         if total == 0 or count <= 0:
             return np.full((len(queries), max(count, 0)), -1, np.int64)
         rows = np.ascontiguousarray(queries, np.float32)
@@ -179,16 +229,26 @@ class CompressedIndex:
         return np.take_along_axis(keys, order, axis=1)[:, :count]
 
     def to_bytes(self) -> bytes:
-        codes = bytes(load_faiss().serialize_index(self.index))
+        serialize = load_faiss().serialize_index
+        parts = [bytes(serialize(part)) for part in self.parts]
+        codes = b"".join(parts)
         body = codes + self._keys.astype("<i8").tobytes() + self._alive.astype(np.uint8).tobytes()
-        fields = {**self.coverage.__dict__, "codes": len(codes), "count": len(self._keys), "bytes": len(body), "crc32": zlib.crc32(body)}
+        fields = {
+            **self.coverage.__dict__,
+            "codes": len(codes),
+            "parts": [len(part) for part in parts],
+            "count": len(self._keys),
+            "bytes": len(body),
+            "crc32": zlib.crc32(body),
+        }
         header = json.dumps(fields).encode("utf-8")
         return MAGIC + len(header).to_bytes(4, "little") + header + body
 
     @classmethod
     def from_bytes(cls, data: bytes, model_id: str, dim: int) -> CompressedIndex:
         if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
-            raise UnusableIndexFile("not a photoclip index file")
+            earlier = data.startswith(MAGIC[:-2]) and not data.startswith(MAGIC)
+            raise UnusableIndexFile("made by an earlier photoclip" if earlier else "not a photoclip index file")
         start = len(MAGIC) + 4
         size = int.from_bytes(data[len(MAGIC) : start], "little")
         try:
@@ -197,6 +257,7 @@ class CompressedIndex:
                 str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]), int(header.get("worn", 0))
             )
             length, crc, code_bytes, count = int(header["bytes"]), int(header["crc32"]), int(header["codes"]), int(header["count"])
+            part_bytes = [int(size) for size in header["parts"]]
         except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise UnusableIndexFile(f"unreadable header ({exc})") from exc
         if coverage.model_id != model_id or coverage.dim != dim:
@@ -207,25 +268,32 @@ class CompressedIndex:
             raise UnusableIndexFile("damaged (checksum)")
         if not 0 <= code_bytes <= length or count < 0 or code_bytes + 9 * count != length:
             raise UnusableIndexFile("damaged (sizes)")
-        return cls(coverage, *_restore(body, code_bytes, count, dim))
+        if not 1 <= len(part_bytes) <= MAX_PARTS or min(part_bytes) < 0 or sum(part_bytes) != code_bytes:
+            raise UnusableIndexFile("damaged (parts)")
+        parts, start = [], 0
+        for size in part_bytes:
+            parts.append(_restore_part(body[start : start + size], dim))
+            start += size
+        if sum(int(part.ntotal) for part in parts) != count:
+            raise UnusableIndexFile("damaged (codes and ids out of line)")
+        keys = np.frombuffer(body, "<i8", count, code_bytes).astype(np.int64)
+        alive = np.frombuffer(body, np.uint8, count, code_bytes + 8 * count).astype(bool)
+        return cls(coverage, parts, keys, alive)
 
 
-def _restore(body: bytes, code_bytes: int, count: int, dim: int) -> tuple[Any, np.ndarray, np.ndarray]:
+def _restore_part(data: bytes, dim: int) -> Any:
     faiss = load_faiss()
     try:
-        index = faiss.deserialize_index(np.frombuffer(body, np.uint8, code_bytes))
+        index = faiss.deserialize_index(np.frombuffer(data, np.uint8))
     except (RuntimeError, MemoryError, ValueError) as exc:  # a size inside FAISS's bytes can ask for terabytes
         raise UnusableIndexFile(f"FAISS cannot read it ({type(exc).__name__}: {exc})") from exc
     if (
         not isinstance(index, faiss.IndexPQFastScan)
         or index.d != dim
-        or index.ntotal != count
         or not index.is_trained
         or index.metric_type != faiss.METRIC_INNER_PRODUCT
         or _codes_for(dim) != index.pq.M
         or index.pq.nbits != 4
     ):
         raise UnusableIndexFile("FAISS reads something else in it")
-    keys = np.frombuffer(body, "<i8", count, code_bytes).astype(np.int64)
-    alive = np.frombuffer(body, np.uint8, count, code_bytes + 8 * count).astype(bool)
-    return index, keys, alive
+    return index

@@ -14,6 +14,7 @@ is computed in float32 either way.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,6 +187,24 @@ class VectorIndex:
     def rows(self, which: np.ndarray) -> np.ndarray:
         """These rows as float32 (gathered; `which` may be any shape of row numbers)."""
         return np.asarray(self.matrix[which], np.float32)
+
+    def score_rows(self, which: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The scores of these rows (a 1-d array of row numbers) against `query`, in float32,
+        computed as `scores` computes them (the same numbers to the bit)."""
+        scores: np.ndarray = np.einsum("ij,j->i", self._widened(which), np.asarray(query, np.float32))  # einsum: see scores()
+        return scores
+
+    def _widened(self, which: np.ndarray) -> np.ndarray:
+        torch = sys.modules.get("torch")
+        if self.matrix.dtype != np.float16 or torch is None or not self.matrix.flags.writeable:
+            return self.rows(which)
+        # NumPy widens float16 one number at a time: the 8,192 rows of a shortlist took 4 ms
+        # at 512-d, half of an approximate search. torch widens them with SIMD in under 1.
+        # It is only used where it is loaded already (the app and the worker hold a model):
+        # importing it for this would cost seconds.
+        picked = torch.from_numpy(self.matrix)[torch.from_numpy(np.asarray(which, np.int64))]
+        widened: np.ndarray = picked.float().numpy()
+        return widened
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         if len(self.ids) == 0:
