@@ -217,9 +217,11 @@ class ApproximateSearch:
 
     def _rows_of(self, index: VectorIndex, keys: np.ndarray) -> np.ndarray:
         """Rows of `index` holding these photo ids (ids the index no longer has are dropped),
-        in ascending order, so the exact re-scoring reads the matrix front to back."""
+        in ascending order, so the exact re-scoring reads the matrix front to back. A photo
+        has one live code at most, so no row comes twice: sorted, not made unique (which
+        took 1 ms of a search at 8,192 candidates)."""
         rows = index.rows_of_ids(keys)
-        return np.unique(rows[rows >= 0])
+        return np.sort(rows[rows >= 0])
 
     def _load(self, dim: int) -> CompressedIndex | None:
         if self.path is None:
