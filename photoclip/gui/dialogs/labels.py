@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -27,12 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app.label_counts import empty_preview_text, held_back, near_line, would_tag_text
+from photoclip.app.label_counts import empty_preview_text, held_back, near_line, tagged_by_yes, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
+from photoclip.gui.dialogs.label_answers import AnsweredPhotos, answer_menu
 from photoclip.gui.dialogs.label_editing import LabelEditing
 from photoclip.gui.dialogs.labels_layout import SLIDER_STEPS, build_labels_ui
 from photoclip.gui.qtcompat import emit
@@ -78,6 +78,7 @@ class LabelsDialog(QDialog):
     count_label: QLabel
     show_held_back: QCheckBox
     show_near_line: QCheckBox
+    new_near_button: QPushButton
     background_rule: BackgroundRuleBox
     preview: PreviewGrid
     apply_button: QPushButton
@@ -109,6 +110,7 @@ class LabelsDialog(QDialog):
         self._closed = False
         self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
         self.editing = LabelEditing(self)
+        self.answered = AnsweredPhotos()  # the near-the-line list kept in view while answering
         build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
 
@@ -200,6 +202,8 @@ class LabelsDialog(QDialog):
         self._generation += 1
         self.scores = None
         name = self.current_name()
+        if not self.answered.active_for(name):
+            self.answered.forget()  # another label: its own list (an answer's reload keeps this one)
         label = self.labels.get(name) if name else None
         self.descriptions.setPlainText("\n".join(label.descriptions) if label else "")
         self.background_rule.show_label(label)
@@ -250,10 +254,25 @@ class LabelsDialog(QDialog):
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
         near = self.show_near_line.isChecked()
-        shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
+        kept = near and self.answered.active_for(self.scores.label.name)
+        self.new_near_button.setVisible(kept)
+        answers = self.answered.given if kept else None
+        if kept:
+            shown = self.answered.shown(self.scores)  # answered photos stay, marked, until the user asks for new ones
+        elif near or self.show_held_back.isChecked():
+            shown = near_line(self.scores, threshold) if near else held
+        else:  # what the label tags: the line's photos, then those a yes tagged whatever the line
+            yes = tagged_by_yes(self.scores, threshold)
+            shown, answers = hits + yes, {pid: True for pid, _ in yes}
         empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
         self.preview.set_empty_text(empty)
-        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None)
+        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None, answers=answers)
+
+    def _new_list(self) -> None:
+        """The user dragged the line, changed the preview's choice or asked for new photos:
+        the answered ones make room for photos not answered yet."""
+        self.answered.forget()
+        self._slider_moved()
 
     def _at_stored_line(self) -> bool:
         """The slider and the background box show what the label has stored: nothing to Apply."""
@@ -275,17 +294,14 @@ class LabelsDialog(QDialog):
             other.blockSignals(True)
             other.setChecked(False)
             other.blockSignals(False)
-        self._slider_moved()
+        self._new_list()
 
     def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
         ids = self.preview.selected_ids()
         if name is None or not ids:
             return
-        what = "this photo" if len(ids) == 1 else f"these {plural(len(ids), 'photo')}"
-        menu = QMenu(self)
-        menu.addAction(f"Yes, {what}: “{name}”", lambda: self.give_feedback(ids, confirm=True))
-        menu.addAction(f"No, not “{name}”", lambda: self.give_feedback(ids, confirm=False))
+        menu = answer_menu(self, name, ids, self.preview.answer_of, lambda ids, yes: self.give_feedback(ids, confirm=yes))
         menu.exec(self.preview.viewport().mapToGlobal(pos))
 
     def give_feedback(self, photo_ids: list[int], *, confirm: bool) -> None:
@@ -297,6 +313,8 @@ class LabelsDialog(QDialog):
         ticked = self.background_rule.isChecked()
         # The answer reloads the label; a tick of the background rule not applied yet must survive it.
         self._kept_rule = (name, ticked) if label is not None and ticked != label.ignore_background else None
+        if self.show_near_line.isChecked():
+            self.answered.record(name, self.preview.shown_ids(), photo_ids, confirm)
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 

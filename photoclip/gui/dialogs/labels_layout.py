@@ -79,6 +79,12 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
         "The photos just past and just below the line: right-click one and say Yes or No. "
         "These answers teach the label the most, and the line moves with them."
     )
+    dialog.new_near_button = QPushButton("Show new photos to answer", dialog)
+    dialog.new_near_button.setToolTip(
+        "The photos you answered stay in the list, marked, so you can see what you said. "
+        "This shows the photos nearest the line now that you have not answered yet."
+    )
+    dialog.new_near_button.hide()  # only while answered photos are kept in view
     dialog.background_rule = BackgroundRuleBox(dialog)
     dialog.preview = PreviewGrid(dialog.thumbs, dialog)
     dialog.apply_button = QPushButton("Apply", dialog)
@@ -108,6 +114,7 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     shows = QHBoxLayout()
     shows.addWidget(dialog.show_held_back)
     shows.addWidget(dialog.show_near_line)
+    shows.addWidget(dialog.new_near_button)
     shows.addStretch(1)
     right_layout.addLayout(shows)
     right_layout.addWidget(dialog.background_rule)
@@ -142,9 +149,10 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     dialog.import_button.clicked.connect(dialog.editing.ask_import)
     dialog.export_button.clicked.connect(dialog.editing.ask_export)
     dialog.save_descriptions_button.clicked.connect(dialog.save_descriptions)
-    dialog.slider.valueChanged.connect(dialog._slider_moved)
+    dialog.slider.valueChanged.connect(dialog._new_list)  # a drag; loads set it with signals blocked
     dialog.show_held_back.toggled.connect(lambda on: dialog._show_changed(dialog.show_held_back, on))
     dialog.show_near_line.toggled.connect(lambda on: dialog._show_changed(dialog.show_near_line, on))
+    dialog.new_near_button.clicked.connect(dialog._new_list)
     dialog.apply_button.clicked.connect(dialog.apply_threshold)
     dialog.reset_button.clicked.connect(dialog.reset_threshold)
     dialog.tag_all_button.clicked.connect(dialog.tag_library)

@@ -66,8 +66,8 @@ class PreviewGrid(QListWidget):
             if line is not None:
                 text = f"{'past' if past_line(np.array([score]), line)[0] else 'below'} · {text}"
             answer = self.answers.get(pid)
-            if answer is not None:
-                text = f"{ANSWER_WORDS[answer]} · {text}"
+            if answer is not None:  # short, or "✓ yes · past · 0.141" is cut to "✓ yes · past …"
+                text = f"{ANSWER_WORDS[answer]} · {score_text(score, 3)}"
             item = QListWidgetItem(text, self)
             item.setData(Qt.ItemDataRole.UserRole, pid)
             tip = f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}"
@@ -96,6 +96,9 @@ class PreviewGrid(QListWidget):
             area = self.viewport().rect().adjusted(16, 16, -16, -16)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
             painter.end()
+
+    def shown_ids(self) -> list[int]:
+        return [int(self.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.count())]
 
     def selected_ids(self) -> list[int]:
         return [int(item.data(Qt.ItemDataRole.UserRole)) for item in self.selectedItems()]
