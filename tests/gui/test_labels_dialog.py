@@ -565,3 +565,6 @@ def test_a_photo_you_said_yes_to_shows_among_the_tagged_ones_even_below_the_line
     assert shown == [*hits, low]  # the line's photos first, then the ones tagged by a yes
     assert dialog.preview.item(len(hits)).text().startswith("✓ yes")
     assert "you said yes to 1 photo" in dialog.count_label.text()
+    # The count says what the thumbnails show, and what the label list says the label tags.
+    assert dialog.would_tag_count() == dialog.preview.count() == len(hits) + 1
+    assert dialog.label_list.currentItem().text() == f"Dogs ({len(hits) + 1})"

@@ -248,7 +248,10 @@ class LabelsDialog(QDialog):
         if self.scores is None or threshold is None:
             return
         self.histogram.set_threshold(threshold)
-        hits = self.scores.would_tag(threshold)
+        # What the label tags: the line's photos, then those a yes tags whatever the line
+        # (counted too, so the count, the label list and the thumbnails agree).
+        yes = tagged_by_yes(self.scores, threshold)
+        hits = self.scores.would_tag(threshold) + yes
         self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits), self._at_stored_line()))
         held = held_back(self.scores, threshold)
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
@@ -256,21 +259,17 @@ class LabelsDialog(QDialog):
         near = self.show_near_line.isChecked()
         kept = near and self.answered.active_for(self.scores.label.name)
         self.new_near_button.setVisible(kept)
-        answers = self.answered.given if kept else None
+        answers = self.answered.given if kept else {pid: True for pid, _ in yes}
         if kept:
             shown = self.answered.shown(self.scores)  # answered photos stay, marked, until the user asks for new ones
-        elif near or self.show_held_back.isChecked():
-            shown = near_line(self.scores, threshold) if near else held
-        else:  # what the label tags: the line's photos, then those a yes tagged whatever the line
-            yes = tagged_by_yes(self.scores, threshold)
-            shown, answers = hits + yes, {pid: True for pid, _ in yes}
+        else:
+            shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
         empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
         self.preview.set_empty_text(empty)
         self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None, answers=answers)
 
     def _new_list(self) -> None:
-        """The user dragged the line, changed the preview's choice or asked for new photos:
-        the answered ones make room for photos not answered yet."""
+        """The user dragged the line, changed the preview or asked: answered photos make room."""
         self.answered.forget()
         self._slider_moved()
 
