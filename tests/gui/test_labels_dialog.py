@@ -568,3 +568,22 @@ def test_a_photo_you_said_yes_to_shows_among_the_tagged_ones_even_below_the_line
     # The count says what the thumbnails show, and what the label list says the label tags.
     assert dialog.would_tag_count() == dialog.preview.count() == len(hits) + 1
     assert dialog.label_list.currentItem().text() == f"Dogs ({len(hits) + 1})"
+
+
+def test_a_line_dragged_but_not_applied_survives_an_answer(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 22's walk: the photographer dragged the line, looked at the photos it held back
+    and said yes to one; the answer's reload threw the dragged line away (back to the
+    stored one, at the far right) and with it every photo they were looking at."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    stored = dialog.slider.value()
+    dragged = 300 if abs(stored - 300) > 50 else 700
+    dialog.slider.setValue(dragged)
+    low = int(dialog.scores.photo_ids[int(np.argmin(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([low], confirm=False)  # agrees with the label: its scores stay as they were
+    assert dialog.slider.value() == dragged
+    assert "would be tagged" in dialog.count_label.text()  # still not applied: Apply does that
+    dialog.slider.setValue(stored)
+    assert " tagged (line at" in dialog.count_label.text() and "would be" not in dialog.count_label.text()

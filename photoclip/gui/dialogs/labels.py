@@ -34,7 +34,7 @@ from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.dialogs.label_answers import AnsweredPhotos, answer_menu
 from photoclip.gui.dialogs.label_editing import LabelEditing
-from photoclip.gui.dialogs.labels_layout import SLIDER_STEPS, build_labels_ui
+from photoclip.gui.dialogs.labels_layout import build_labels_ui, slider_position, threshold_at
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
@@ -109,6 +109,7 @@ class LabelsDialog(QDialog):
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
         self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
+        self._kept_line: tuple[str, float] | None = None  # a line dragged, not applied: (label, its z), likewise
         self.editing = LabelEditing(self)
         self.answered = AnsweredPhotos()  # the near-the-line list kept in view while answering
         build_labels_ui(self)
@@ -124,8 +125,7 @@ class LabelsDialog(QDialog):
         """The threshold under the slider, in raw score units (None without scores)."""
         if self.scores is None or not len(self.scores.scores):
             return None
-        lo, hi = self._range()
-        return lo + (hi - lo) * self.slider.value() / SLIDER_STEPS
+        return threshold_at(self.scores, self.slider.value())
 
     def would_tag_count(self) -> int:
         return int(self.count_label.property("count") or 0)
@@ -134,13 +134,6 @@ class LabelsDialog(QDialog):
         """The model became ready (or changed): score the selected label with it."""
         self.embedder = embedder
         self._selection_changed()
-
-    def _range(self) -> tuple[float, float]:
-        # The slider spans the scores seen, widened to include the stored threshold so it can be shown.
-        assert self.scores is not None
-        lo, hi = float(self.scores.scores.min()), float(self.scores.scores.max())
-        lo, hi = min(lo, self.scores.threshold), max(hi, self.scores.threshold)
-        return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
 
     def _update_enabled(self) -> None:
         has_label = self.current_name() is not None
@@ -156,10 +149,7 @@ class LabelsDialog(QDialog):
 
     def _call(self, fn: Callable[[LibraryContext], Any], on_done: Callable[[Any], None]) -> None:
         # Results can arrive after the dialog closed (WA_DeleteOnClose deletes its widgets): drop them.
-        self.library.call(fn, lambda result: None if self._closed else on_done(result), self._failed)
-
-    def _failed(self, exc: BaseException) -> None:
-        self._failed_text(str(exc))
+        self.library.call(fn, lambda result: None if self._closed else on_done(result), lambda exc: self._failed_text(str(exc)))
 
     def _failed_text(self, text: str) -> None:
         if self._closed:
@@ -236,8 +226,12 @@ class LabelsDialog(QDialog):
             counts, edges = scores.histogram(BINS)
             self.histogram.set_data(counts, edges, scores.threshold)
             self.histogram.set_shape(scores.stats.shape, len(scores.scores), shape_text(scores))
+            line, self._kept_line = self._kept_line, None
+            # A line dragged but not applied stays over an answer: at its place in the scores
+            # (the answer may have re-scored them; if not, at the same raw score).
+            at = slider_position(scores, scores.stats.to_raw(line[1])) if line and line[0] == name else self._stored_position()
             self.slider.blockSignals(True)
-            self.slider.setValue(self._stored_position())
+            self.slider.setValue(at)
             self.slider.blockSignals(False)
             self._slider_moved()
         self._update_enabled()
@@ -283,8 +277,7 @@ class LabelsDialog(QDialog):
     def _stored_position(self) -> int:
         """Where the slider shows the label's stored line."""
         assert self.scores is not None
-        lo, hi = self._range()
-        return round(SLIDER_STEPS * (self.scores.threshold - lo) / (hi - lo))
+        return slider_position(self.scores, self.scores.threshold)
 
     def _show_changed(self, box: QCheckBox, on: bool) -> None:
         # One choice of what the preview shows at a time: ticking one unticks the other.
@@ -312,6 +305,9 @@ class LabelsDialog(QDialog):
         ticked = self.background_rule.isChecked()
         # The answer reloads the label; a tick of the background rule not applied yet must survive it.
         self._kept_rule = (name, ticked) if label is not None and ticked != label.ignore_background else None
+        line = self.current_threshold()
+        dragged = self.scores is not None and line is not None and self.slider.value() != self._stored_position()
+        self._kept_line = (name, self.scores.relative(line)) if dragged and self.scores and line is not None else None
         if self.show_near_line.isChecked():
             self.answered.record(name, self.preview.shown_ids(), photo_ids, confirm)
         self.status.setText(f"Teaching “{name}”…")

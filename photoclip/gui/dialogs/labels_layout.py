@@ -30,9 +30,29 @@ from photoclip.gui.widgets.histogram import HistogramWidget
 from photoclip.gui.widgets.label_preview import PreviewGrid
 
 if TYPE_CHECKING:
+    from photoclip.core.tagging import LabelScores
     from photoclip.gui.dialogs.labels import LabelsDialog
 
 SLIDER_STEPS = 1000
+
+
+def slider_range(scores: LabelScores) -> tuple[float, float]:
+    """The scores the slider spans: those seen, widened to include the stored line so it can be shown."""
+    lo, hi = float(scores.scores.min()), float(scores.scores.max())
+    lo, hi = min(lo, scores.threshold), max(hi, scores.threshold)
+    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+
+
+def threshold_at(scores: LabelScores, position: int) -> float:
+    """The line (a raw score) at a slider position."""
+    lo, hi = slider_range(scores)
+    return lo + (hi - lo) * position / SLIDER_STEPS
+
+
+def slider_position(scores: LabelScores, threshold: float) -> int:
+    """The slider position that shows a line (a raw score), kept on the slider."""
+    lo, hi = slider_range(scores)
+    return min(max(round(SLIDER_STEPS * (threshold - lo) / (hi - lo)), 0), SLIDER_STEPS)
 
 
 def build_labels_ui(dialog: LabelsDialog) -> None:
