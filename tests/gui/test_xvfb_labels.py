@@ -42,7 +42,8 @@ def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
 ) -> None:
     """Make a label, drag its line, Apply, show the photos near the line, answer ✓ on one and
     ✗ on another: both stay in the list, marked and dimmed. Then the 'tagged' preview, where
-    the photo said yes to shows even when the line leaves it out."""
+    the photo said yes to shows even when the line leaves it out. Last, a line dragged to
+    see the photos held back and a yes on one of them: the dragged line stays."""
     ARTIFACTS.mkdir(exist_ok=True)
     library = varied_photos(photo_dir, tmp_path / "pics")
     actions: list[dict] = [
@@ -64,10 +65,13 @@ def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
     shots = dialog_at_sizes(actions, "labels-answered")
     actions.append({"preview": "tagged"})
     shots += dialog_at_sizes(actions, "labels-tagged-by-yes")
+    # A line dragged (not applied) to see the photos held back, and a yes on one: the line stays.
+    actions += [{"line": 450}, {"preview": "held"}, {"answer": [0, True]}, {"wait": "labels_dialog"}]
+    shots += dialog_at_sizes(actions, "labels-held-yes")
     actions.append({"quit": True})
     run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
     from photoclip.core.db import Library
 
     with Library(tmp_path / "home" / "data" / "library.db") as lib:
         verdicts = sorted(v for (v,) in lib.conn.execute("SELECT verdict FROM tag_feedback"))
-    assert verdicts == ["confirm", "reject"]
+    assert verdicts == ["confirm", "confirm", "reject"]
