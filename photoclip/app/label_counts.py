@@ -35,6 +35,16 @@ def near_line(scores: LabelScores, threshold: float, per_side: int = NEAR_LINE) 
     return [(int(scores.photo_ids[r]), float(scores.scores[r])) for r in rows]
 
 
+def tagged_by_yes(scores: LabelScores, threshold: float) -> list[tuple[int, float]]:
+    """(photo id, score) the user said yes to that the line does not tag (below it, or held
+    back): tagged all the same, by the answer, so the "tagged" preview shows them after the
+    line's photos, best first."""
+    by_line = past_line(scores.scores, threshold) & scores.background_ok & ~scores.rejected
+    mask = _confirmed(scores) & ~by_line
+    order = np.argsort(-scores.scores[mask], kind="stable")
+    return [(int(i), float(v)) for i, v in zip(scores.photo_ids[mask][order], scores.scores[mask][order], strict=True)]
+
+
 def _confirmed(scores: LabelScores) -> np.ndarray:
     """The photos the user said yes to: tagged by hand, so never "held back"."""
     return np.zeros(len(scores.scores), bool) if scores.confirmed is None else scores.confirmed

@@ -19,6 +19,11 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
                                  script's dialog ({"wait": "labels_dialog"} waits for its histogram)
   {"rename_label": [OLD, NEW]}   in the open Labels dialog, rename a label as its Rename… does;
                                  {"wait": "labels_dialog"} waits for the list to reload
+  {"line": STEP}                 in the open Labels dialog, drag the line to this slider step (0-1000)
+  {"preview": "near"}            tick "Show photos near the line" ("held" the held-back box, "tagged" neither)
+  {"answer": [ROW, true]}        right-click answer on the preview's ROW: true is ✓ (yes), false ✗ (no);
+                                 {"wait": "labels_dialog"} waits for the dialog to redraw
+  {"apply": true}                press Apply in the open Labels dialog; {"wait": "labels_dialog"} waits for its redraw
   {"type_tag": TEXT}             in the open viewer, type a tag and press Enter; {"wait": "viewer"} waits for its labels
   {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
   {"screenshot_dialog": PNG}     save a screenshot of the open viewer, Labels, Suggest or Settings dialog
@@ -225,6 +230,20 @@ class ScriptDriver(QObject):
             old, new = action["rename_label"]
             self._dialog.labels_loaded.connect(self._dialog_shown)
             self._dialog.editing.rename_label(old, new)
+        elif "line" in action:
+            self._dialog.slider.setValue(int(action["line"]))
+        elif "preview" in action:
+            near, held = action["preview"] == "near", action["preview"] == "held"
+            self._dialog.show_near_line.setChecked(near)
+            self._dialog.show_held_back.setChecked(held)
+        elif "answer" in action:
+            self._dialog_ready = False
+            row, yes = action["answer"]
+            self._dialog.preview.setCurrentRow(int(row))
+            self._dialog.give_feedback(self._dialog.preview.selected_ids(), confirm=bool(yes))
+        elif "apply" in action:
+            self._dialog_ready = False
+            self._dialog.apply_button.click()
         elif "type_tag" in action:
             self._dialog_ready = False
             self._dialog.labels_panel.entry.setText(str(action["type_tag"]))

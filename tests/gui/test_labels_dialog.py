@@ -491,3 +491,99 @@ def test_photos_nearest_the_line_are_offered_to_answer(qtbot, runner: LibraryRun
     assert shown[0].text().startswith("past · ") and shown[-1].text().startswith("below · ")
     dialog.show_near_line.setChecked(False)
     assert dialog.preview.count() == len(scores.would_tag(line))
+
+
+def test_answered_photos_near_the_line_stay_in_place_marked_until_a_new_list_is_asked_for(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """The walk of round 21: after ✓ on a photo near the line, the photo vanished from the
+    preview (and the rest reshuffled); the only trace was the caption."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.slider.setValue(500)
+    dialog.show_near_line.setChecked(True)
+
+    def ids() -> list[int]:
+        return [dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())]
+
+    before = ids()
+    assert not dialog.new_near_button.isVisibleTo(dialog)
+    yes, no = before[1], before[-1]
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([yes], confirm=True)
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([no], confirm=False)
+    assert ids() == before  # the same photos, in the same places
+    texts = {pid: dialog.preview.item(i).text() for i, pid in enumerate(ids())}
+    assert texts[yes].startswith("✓ yes") and texts[no].startswith("✗ no")
+    assert sum(t.startswith(("✓", "✗")) for t in texts.values()) == 2
+    assert dialog.new_near_button.isVisibleTo(dialog)
+    # Asking for new photos: the answered ones make room for photos not answered yet.
+    dialog.new_near_button.click()
+    assert yes not in ids() and no not in ids()
+    assert not dialog.new_near_button.isVisibleTo(dialog)
+    # Dragging the line after an answer also starts a new list.
+    dialog.preview.setCurrentRow(0)
+    first = dialog.preview.selected_ids()
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback(first, confirm=True)
+    assert first[0] in ids()
+    dialog.slider.setValue(dialog.slider.value() + 1)
+    assert first[0] not in ids()
+
+
+def test_the_answer_menu_says_what_was_answered_and_offers_the_other(qtbot) -> None:
+    from photoclip.gui.dialogs.label_answers import answer_menu
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    given: list[tuple[list[int], bool]] = []
+    menu = answer_menu(holder, "Dogs", [4], {4: True}.get, lambda ids, yes: given.append((ids, yes)))
+    yes, no = menu.actions()
+    assert yes.isChecked() and not yes.isEnabled()
+    assert no.text() == "Change to: No, not “Dogs”" and no.isEnabled()
+    no.trigger()
+    assert given == [([4], False)]
+    fresh = answer_menu(holder, "Dogs", [4, 5], {}.get, lambda ids, yes: None)
+    assert [a.text() for a in fresh.actions()] == ["Yes, these 2 photos: “Dogs”", "No, not “Dogs”"]
+    assert not any(a.isCheckable() for a in fresh.actions())
+
+
+def test_a_photo_you_said_yes_to_shows_among_the_tagged_ones_even_below_the_line(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 22's walk: ✓ on a photo the line leaves out tags it ('cat (1)', 'now tags 1
+    photo'), yet the tagged preview said 'No photo is tagged at this line': the photo the
+    photographer had just said yes to was nowhere to be seen."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    low = int(dialog.scores.photo_ids[int(np.argmin(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([low], confirm=True)
+    line = dialog.current_threshold()
+    hits = [pid for pid, _ in dialog.scores.would_tag(line)]
+    assert low not in hits  # below the line: tagged by the yes alone
+    shown = [dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())]
+    assert shown == [*hits, low]  # the line's photos first, then the ones tagged by a yes
+    assert dialog.preview.item(len(hits)).text().startswith("✓ yes")
+    assert "you said yes to 1 photo" in dialog.count_label.text()
+    # The count says what the thumbnails show, and what the label list says the label tags.
+    assert dialog.would_tag_count() == dialog.preview.count() == len(hits) + 1
+    assert dialog.label_list.currentItem().text() == f"Dogs ({len(hits) + 1})"
+
+
+def test_a_line_dragged_but_not_applied_survives_an_answer(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 22's walk: the photographer dragged the line, looked at the photos it held back
+    and said yes to one; the answer's reload threw the dragged line away (back to the
+    stored one, at the far right) and with it every photo they were looking at."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    stored = dialog.slider.value()
+    dragged = 300 if abs(stored - 300) > 50 else 700
+    dialog.slider.setValue(dragged)
+    low = int(dialog.scores.photo_ids[int(np.argmin(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([low], confirm=False)  # agrees with the label: its scores stay as they were
+    assert dialog.slider.value() == dragged
+    assert "would be tagged" in dialog.count_label.text()  # still not applied: Apply does that
+    dialog.slider.setValue(stored)
+    assert " tagged (line at" in dialog.count_label.text() and "would be" not in dialog.count_label.text()

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -27,14 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.app.label_counts import empty_preview_text, held_back, near_line, would_tag_text
+from photoclip.app.label_counts import empty_preview_text, held_back, near_line, tagged_by_yes, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
 from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
+from photoclip.gui.dialogs.label_answers import AnsweredPhotos, answer_menu
 from photoclip.gui.dialogs.label_editing import LabelEditing
-from photoclip.gui.dialogs.labels_layout import SLIDER_STEPS, build_labels_ui
+from photoclip.gui.dialogs.labels_layout import build_labels_ui, slider_position, threshold_at
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
@@ -78,6 +78,7 @@ class LabelsDialog(QDialog):
     count_label: QLabel
     show_held_back: QCheckBox
     show_near_line: QCheckBox
+    new_near_button: QPushButton
     background_rule: BackgroundRuleBox
     preview: PreviewGrid
     apply_button: QPushButton
@@ -108,7 +109,9 @@ class LabelsDialog(QDialog):
         self.tagging = tagging  # the window's: runs share its queue and its status-bar progress
         self._closed = False
         self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
+        self._kept_line: tuple[str, float] | None = None  # a line dragged, not applied: (label, its z), likewise
         self.editing = LabelEditing(self)
+        self.answered = AnsweredPhotos()  # the near-the-line list kept in view while answering
         build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
 
@@ -122,8 +125,7 @@ class LabelsDialog(QDialog):
         """The threshold under the slider, in raw score units (None without scores)."""
         if self.scores is None or not len(self.scores.scores):
             return None
-        lo, hi = self._range()
-        return lo + (hi - lo) * self.slider.value() / SLIDER_STEPS
+        return threshold_at(self.scores, self.slider.value())
 
     def would_tag_count(self) -> int:
         return int(self.count_label.property("count") or 0)
@@ -132,13 +134,6 @@ class LabelsDialog(QDialog):
         """The model became ready (or changed): score the selected label with it."""
         self.embedder = embedder
         self._selection_changed()
-
-    def _range(self) -> tuple[float, float]:
-        # The slider spans the scores seen, widened to include the stored threshold so it can be shown.
-        assert self.scores is not None
-        lo, hi = float(self.scores.scores.min()), float(self.scores.scores.max())
-        lo, hi = min(lo, self.scores.threshold), max(hi, self.scores.threshold)
-        return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
 
     def _update_enabled(self) -> None:
         has_label = self.current_name() is not None
@@ -154,10 +149,7 @@ class LabelsDialog(QDialog):
 
     def _call(self, fn: Callable[[LibraryContext], Any], on_done: Callable[[Any], None]) -> None:
         # Results can arrive after the dialog closed (WA_DeleteOnClose deletes its widgets): drop them.
-        self.library.call(fn, lambda result: None if self._closed else on_done(result), self._failed)
-
-    def _failed(self, exc: BaseException) -> None:
-        self._failed_text(str(exc))
+        self.library.call(fn, lambda result: None if self._closed else on_done(result), lambda exc: self._failed_text(str(exc)))
 
     def _failed_text(self, text: str) -> None:
         if self._closed:
@@ -200,6 +192,8 @@ class LabelsDialog(QDialog):
         self._generation += 1
         self.scores = None
         name = self.current_name()
+        if not self.answered.active_for(name):
+            self.answered.forget()  # another label: its own list (an answer's reload keeps this one)
         label = self.labels.get(name) if name else None
         self.descriptions.setPlainText("\n".join(label.descriptions) if label else "")
         self.background_rule.show_label(label)
@@ -232,8 +226,12 @@ class LabelsDialog(QDialog):
             counts, edges = scores.histogram(BINS)
             self.histogram.set_data(counts, edges, scores.threshold)
             self.histogram.set_shape(scores.stats.shape, len(scores.scores), shape_text(scores))
+            line, self._kept_line = self._kept_line, None
+            # A line dragged but not applied stays over an answer: at its place in the scores
+            # (the answer may have re-scored them; if not, at the same raw score).
+            at = slider_position(scores, scores.stats.to_raw(line[1])) if line and line[0] == name else self._stored_position()
             self.slider.blockSignals(True)
-            self.slider.setValue(self._stored_position())
+            self.slider.setValue(at)
             self.slider.blockSignals(False)
             self._slider_moved()
         self._update_enabled()
@@ -244,16 +242,30 @@ class LabelsDialog(QDialog):
         if self.scores is None or threshold is None:
             return
         self.histogram.set_threshold(threshold)
-        hits = self.scores.would_tag(threshold)
+        # What the label tags: the line's photos, then those a yes tags whatever the line
+        # (counted too, so the count, the label list and the thumbnails agree).
+        yes = tagged_by_yes(self.scores, threshold)
+        hits = self.scores.would_tag(threshold) + yes
         self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits), self._at_stored_line()))
         held = held_back(self.scores, threshold)
         self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
         self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
         near = self.show_near_line.isChecked()
-        shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
+        kept = near and self.answered.active_for(self.scores.label.name)
+        self.new_near_button.setVisible(kept)
+        answers = self.answered.given if kept else {pid: True for pid, _ in yes}
+        if kept:
+            shown = self.answered.shown(self.scores)  # answered photos stay, marked, until the user asks for new ones
+        else:
+            shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
         empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
         self.preview.set_empty_text(empty)
-        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None)
+        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None, answers=answers)
+
+    def _new_list(self) -> None:
+        """The user dragged the line, changed the preview or asked: answered photos make room."""
+        self.answered.forget()
+        self._slider_moved()
 
     def _at_stored_line(self) -> bool:
         """The slider and the background box show what the label has stored: nothing to Apply."""
@@ -265,8 +277,7 @@ class LabelsDialog(QDialog):
     def _stored_position(self) -> int:
         """Where the slider shows the label's stored line."""
         assert self.scores is not None
-        lo, hi = self._range()
-        return round(SLIDER_STEPS * (self.scores.threshold - lo) / (hi - lo))
+        return slider_position(self.scores, self.scores.threshold)
 
     def _show_changed(self, box: QCheckBox, on: bool) -> None:
         # One choice of what the preview shows at a time: ticking one unticks the other.
@@ -275,17 +286,14 @@ class LabelsDialog(QDialog):
             other.blockSignals(True)
             other.setChecked(False)
             other.blockSignals(False)
-        self._slider_moved()
+        self._new_list()
 
     def _preview_menu(self, pos: QPoint) -> None:
         name = self.current_name()
         ids = self.preview.selected_ids()
         if name is None or not ids:
             return
-        what = "this photo" if len(ids) == 1 else f"these {plural(len(ids), 'photo')}"
-        menu = QMenu(self)
-        menu.addAction(f"Yes, {what}: “{name}”", lambda: self.give_feedback(ids, confirm=True))
-        menu.addAction(f"No, not “{name}”", lambda: self.give_feedback(ids, confirm=False))
+        menu = answer_menu(self, name, ids, self.preview.answer_of, lambda ids, yes: self.give_feedback(ids, confirm=yes))
         menu.exec(self.preview.viewport().mapToGlobal(pos))
 
     def give_feedback(self, photo_ids: list[int], *, confirm: bool) -> None:
@@ -297,6 +305,11 @@ class LabelsDialog(QDialog):
         ticked = self.background_rule.isChecked()
         # The answer reloads the label; a tick of the background rule not applied yet must survive it.
         self._kept_rule = (name, ticked) if label is not None and ticked != label.ignore_background else None
+        line = self.current_threshold()
+        dragged = self.scores is not None and line is not None and self.slider.value() != self._stored_position()
+        self._kept_line = (name, self.scores.relative(line)) if dragged and self.scores and line is not None else None
+        if self.show_near_line.isChecked():
+            self.answered.record(name, self.preview.shown_ids(), photo_ids, confirm)
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 

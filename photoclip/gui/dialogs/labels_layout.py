@@ -30,9 +30,29 @@ from photoclip.gui.widgets.histogram import HistogramWidget
 from photoclip.gui.widgets.label_preview import PreviewGrid
 
 if TYPE_CHECKING:
+    from photoclip.core.tagging import LabelScores
     from photoclip.gui.dialogs.labels import LabelsDialog
 
 SLIDER_STEPS = 1000
+
+
+def slider_range(scores: LabelScores) -> tuple[float, float]:
+    """The scores the slider spans: those seen, widened to include the stored line so it can be shown."""
+    lo, hi = float(scores.scores.min()), float(scores.scores.max())
+    lo, hi = min(lo, scores.threshold), max(hi, scores.threshold)
+    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+
+
+def threshold_at(scores: LabelScores, position: int) -> float:
+    """The line (a raw score) at a slider position."""
+    lo, hi = slider_range(scores)
+    return lo + (hi - lo) * position / SLIDER_STEPS
+
+
+def slider_position(scores: LabelScores, threshold: float) -> int:
+    """The slider position that shows a line (a raw score), kept on the slider."""
+    lo, hi = slider_range(scores)
+    return min(max(round(SLIDER_STEPS * (threshold - lo) / (hi - lo)), 0), SLIDER_STEPS)
 
 
 def build_labels_ui(dialog: LabelsDialog) -> None:
@@ -79,6 +99,12 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
         "The photos just past and just below the line: right-click one and say Yes or No. "
         "These answers teach the label the most, and the line moves with them."
     )
+    dialog.new_near_button = QPushButton("Show new photos to answer", dialog)
+    dialog.new_near_button.setToolTip(
+        "The photos you answered stay in the list, marked, so you can see what you said. "
+        "This shows the photos nearest the line now that you have not answered yet."
+    )
+    dialog.new_near_button.hide()  # only while answered photos are kept in view
     dialog.background_rule = BackgroundRuleBox(dialog)
     dialog.preview = PreviewGrid(dialog.thumbs, dialog)
     dialog.apply_button = QPushButton("Apply", dialog)
@@ -108,6 +134,7 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     shows = QHBoxLayout()
     shows.addWidget(dialog.show_held_back)
     shows.addWidget(dialog.show_near_line)
+    shows.addWidget(dialog.new_near_button)
     shows.addStretch(1)
     right_layout.addLayout(shows)
     right_layout.addWidget(dialog.background_rule)
@@ -142,9 +169,10 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     dialog.import_button.clicked.connect(dialog.editing.ask_import)
     dialog.export_button.clicked.connect(dialog.editing.ask_export)
     dialog.save_descriptions_button.clicked.connect(dialog.save_descriptions)
-    dialog.slider.valueChanged.connect(dialog._slider_moved)
+    dialog.slider.valueChanged.connect(dialog._new_list)  # a drag; loads set it with signals blocked
     dialog.show_held_back.toggled.connect(lambda on: dialog._show_changed(dialog.show_held_back, on))
     dialog.show_near_line.toggled.connect(lambda on: dialog._show_changed(dialog.show_near_line, on))
+    dialog.new_near_button.clicked.connect(dialog._new_list)
     dialog.apply_button.clicked.connect(dialog.apply_threshold)
     dialog.reset_button.clicked.connect(dialog.reset_threshold)
     dialog.tag_all_button.clicked.connect(dialog.tag_library)

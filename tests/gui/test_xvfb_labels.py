@@ -1,0 +1,77 @@
+"""The Labels dialog walked as a photographer walks it, in a real window under Xvfb: make a
+label, drag its line, Apply, answer ✓ and ✗ on photos near the line. Screenshots at
+1366x768 and 1024x700 land in test-artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.gui.test_xvfb import ARTIFACTS, dialog_at_sizes, run_with_tiny_model, xvfb_display  # noqa: F401
+
+pytestmark = [
+    pytest.mark.xvfb,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+]
+
+
+def varied_photos(source: Path, target: Path) -> Path:
+    """Each test photo as four different crops: a library of 32 photos whose vectors differ."""
+    from PIL import Image
+
+    target.mkdir(parents=True, exist_ok=True)
+    for photo in sorted(source.glob("*.*")):
+        if photo.suffix.lower() not in (".jpg", ".png"):
+            continue
+        image = Image.open(photo).convert("RGB")
+        w, h = image.size
+        boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h), (w // 4, h // 4, 3 * w // 4, 3 * h // 4)]
+        for n, box in enumerate(boxes):
+            image.crop(box).save(target / f"{photo.stem}-{n}.jpg", "JPEG", quality=85)
+    return target
+
+
+def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
+    xvfb_display: str,  # noqa: F811
+    tmp_path: Path,
+    photo_dir: Path,
+    tiny_weights: Path,
+) -> None:
+    """Make a label, drag its line, Apply, show the photos near the line, answer ✓ on one and
+    ✗ on another: both stay in the list, marked and dimmed. Then the 'tagged' preview, where
+    the photo said yes to shows even when the line leaves it out. Last, a line dragged to
+    see the photos held back and a yes on one of them: the dragged line stays."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    library = varied_photos(photo_dir, tmp_path / "pics")
+    actions: list[dict] = [
+        {"add_folder": str(library)},
+        {"wait": "indexed"},
+        {"labels": ["cat"]},
+        {"wait": "labels"},
+        {"open_labels": True},
+        {"wait": "labels_dialog"},
+        {"line": 500},
+        {"apply": True},
+        {"wait": "labels_dialog"},
+        {"preview": "near"},
+        {"answer": [1, True]},
+        {"wait": "labels_dialog"},
+        {"answer": [3, False]},
+        {"wait": "labels_dialog"},
+    ]
+    shots = dialog_at_sizes(actions, "labels-answered")
+    actions.append({"preview": "tagged"})
+    shots += dialog_at_sizes(actions, "labels-tagged-by-yes")
+    # A line dragged (not applied) to see the photos held back, and a yes on one: the line stays.
+    actions += [{"line": 450}, {"preview": "held"}, {"answer": [0, True]}, {"wait": "labels_dialog"}]
+    shots += dialog_at_sizes(actions, "labels-held-yes")
+    actions.append({"quit": True})
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
+    from photoclip.core.db import Library
+
+    with Library(tmp_path / "home" / "data" / "library.db") as lib:
+        verdicts = sorted(v for (v,) in lib.conn.execute("SELECT verdict FROM tag_feedback"))
+    assert verdicts == ["confirm", "confirm", "reject"]
