@@ -18,7 +18,7 @@ from photoclip.core import tagging
 from photoclip.core.db import NEW, Library
 from photoclip.core.ingest.progress import IndexProgress
 from photoclip.gui.models import SORT_DATE
-from photoclip.gui.models.timeline import DATES_BEING_READ, NO_DATE
+from photoclip.gui.models.timeline import DATES_BEING_READ, NO_DATE, READING_MARK
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.indexer import IndexController
 from photoclip.gui.windows.grid_labels import LABELS_MENU
@@ -99,7 +99,7 @@ def test_undated_photos_read_as_still_being_read_while_the_first_pass_runs(windo
     window.grid_model.set_photos(caught)
     assert window.grid.timeline is not None
     assert [s.label for s in window.grid.timeline.sections] == [DATES_BEING_READ]
-    assert [m.label for m in window.grid.timeline.years()] == [DATES_BEING_READ]  # the scrubber says it too
+    assert [m.label for m in window.grid.timeline.years()] == [READING_MARK]  # the narrow scrubber, in short
     monkeypatch.undo()  # the pass ends
     emit(window.indexer.running_changed, False)
     assert [s.label for s in window.grid.timeline.sections] == [NO_DATE]

@@ -17,6 +17,7 @@ NO_DATE = "No date"
 # While the first pass reads the photos, the grid keeps their rows (it never reorders under
 # the user) and every photo not read yet has no date: "No date" would be a wrong answer.
 DATES_BEING_READ = "Dates still being read…"
+READING_MARK = "…"  # the same on the narrow year scrubber (its bubble, on a drag, says it in full)
 
 
 @dataclass(frozen=True)
@@ -107,5 +108,6 @@ class Timeline:
         marks: list[YearMark] = []
         for section in self.sections:
             if not marks or marks[-1].year != section.year:
-                marks.append(YearMark(section.year, section.first_row, section.no_date))
+                short = NO_DATE if section.no_date == NO_DATE else READING_MARK
+                marks.append(YearMark(section.year, section.first_row, short))
         return marks
