@@ -17,6 +17,9 @@ from PySide6.QtWidgets import QMenu
 from photoclip.core import tagging
 from photoclip.core.db import NEW, Library
 from photoclip.core.ingest.progress import IndexProgress
+from photoclip.core.search import Filters
+from photoclip.core.search import albums as core_albums
+from photoclip.core.search.request import SearchRequest
 from photoclip.gui.models import SORT_DATE
 from photoclip.gui.models.timeline import DATES_BEING_READ, NO_DATE, READING_MARK
 from photoclip.gui.qtcompat import emit
@@ -120,3 +123,16 @@ def test_the_sidebar_counts_come_with_the_photos_the_scan_found(window: MainWind
     qtbot.waitUntil(lambda: len(calls) == 3, timeout=5000)  # ...into one refresh when it ends
     window.sidebar_timer.stop()
     qtbot.waitUntil(lambda: not window.library.busy, timeout=20000)
+
+
+def test_an_album_of_a_tag_counts_a_tag_added_in_the_grid(window: MainWindow, qtbot, indexed_db: Path) -> None:
+    # The album's count waited for the next indexing pass after any tag edit.
+    with Library(indexed_db) as lib:
+        tagging.create_label(lib, "beach")
+        core_albums.save_album(lib, "Beach days", SearchRequest((), Filters(label="beach")))
+    window.refresh_albums()
+    qtbot.waitUntil(lambda: window.albums_panel.texts() == ["Beach days  (0)"], timeout=20000)
+    photos = [window.grid_model.photo(r) for r in (0, 1)]
+    with qtbot.waitSignal(window.tagging.tags_changed, timeout=20000):
+        window.tagging.actions.add([p.id for p in photos], "beach")
+    qtbot.waitUntil(lambda: window.albums_panel.texts() == ["Beach days  (2)"], timeout=20000)

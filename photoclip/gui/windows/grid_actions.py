@@ -171,6 +171,7 @@ class GridActions(WindowPart):
             self._remove_rows(changes.photos_removed)
         if changes.library_changed:
             self.refresh_sidebar()
+            self.refresh_albums()  # an album of a tag counts its photos again (it waited for the next indexing pass)
         if changes.tags_changed and self.tag_filter():
             self.run_query()  # the grid is filtered by a tag whose photos may have changed
         viewer = self._viewer
