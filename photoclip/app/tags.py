@@ -71,6 +71,7 @@ class MenuLabels:
     tagged: list[str]  # labels on at least one of the photos (✗ "not this"), most photos first
     worth_confirming: list[str]  # the clicked photo's best labels not yet on every photo (✓)
     has_labels: bool = True  # False: the library has no labels at all
+    scored: bool = True  # False: no model (yet) to say which labels fit
 
 
 def menu_labels(lib: Library, embedder: Embedder | None, photo_ids: Sequence[int], clicked: int) -> MenuLabels:
@@ -85,7 +86,7 @@ def menu_labels(lib: Library, embedder: Embedder | None, photo_ids: Sequence[int
     on_all = {n for n, c in counts.items() if c >= min(len(photo_ids), MENU_PHOTOS)}
     ranked = tagging.top_labels(lib, embedder, clicked, len(names)) if embedder is not None and names else []
     worth = [m.label for m in ranked if m.label not in on_all][:MENU_SUGGESTIONS]
-    return MenuLabels(tagged, worth, bool(names))
+    return MenuLabels(tagged, worth, bool(names), embedder is not None)
 
 
 def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_xmp: bool, *, labels: bool = False) -> Changes:

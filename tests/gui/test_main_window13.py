@@ -136,3 +136,19 @@ def test_an_album_of_a_tag_counts_a_tag_added_in_the_grid(window: MainWindow, qt
     with qtbot.waitSignal(window.tagging.tags_changed, timeout=20000):
         window.tagging.actions.add([p.id for p in photos], "beach")
     qtbot.waitUntil(lambda: window.albums_panel.texts() == ["Beach days  (2)"], timeout=20000)
+
+
+def test_the_labels_submenu_says_why_it_offers_nothing(qtbot) -> None:
+    from photoclip.app.tags import MenuLabels
+    from photoclip.gui.windows.grid_labels import NO_LABELS, NO_MODEL_YET, NOTHING_TO_TEACH, fill_labels_menu
+
+    said = []
+    for found in (MenuLabels([], [], has_labels=False), MenuLabels([], [], scored=False), MenuLabels([], [])):
+        sub = QMenu()
+        fill_labels_menu(sub, found, [], lambda *_: None, None)
+        said.append([(a.text(), a.isEnabled()) for a in sub.actions()])
+    assert said == [[(NO_LABELS, False)], [(NO_MODEL_YET, False)], [(NOTHING_TO_TEACH, False)]]
+    sub = QMenu()
+    two = [None, None]  # two selected photos (only their number shows)
+    fill_labels_menu(sub, MenuLabels(["beach"], ["cat"]), two, lambda *_: None, "beach")  # the Tag filter's own entries are above
+    assert [a.text() for a in sub.actions()] == ["✓ Yes, these 2 photos are “cat” (the label learns)"]

@@ -22,6 +22,7 @@ LABELS_MENU = "Labels: yes or no"
 READING = "Reading the photo's labels…"
 NO_LABELS = "No labels yet: make some in Tools → Labels"
 NOTHING_TO_TEACH = "No label fits these photos yet"
+NO_MODEL_YET = "Labels that fit show once the model is ready"
 
 Teach = Callable[[Sequence[Photo], str, bool], None]  # photos, label, confirm
 
@@ -79,5 +80,5 @@ def fill_labels_menu(sub: QMenu, found: tags.MenuLabels, photos: Sequence[Photo]
         text, _ = teach_entries(name, len(photos))[1]
         sub.addAction(text, partial(teach, photos, name, False))
     if not yes and not no:
-        sub.addAction(NO_LABELS if not found.has_labels else NOTHING_TO_TEACH).setEnabled(False)
+        sub.addAction(NO_LABELS if not found.has_labels else NOTHING_TO_TEACH if found.scored else NO_MODEL_YET).setEnabled(False)
     sub.setProperty("filled", True)
