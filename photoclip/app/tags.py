@@ -23,6 +23,9 @@ from photoclip.core.tagging import LabelMatch, Tag
 
 log = logging.getLogger(__name__)
 TOP_LABELS = 5
+MENU_SUGGESTIONS = 3  # labels worth a ✓ in the grid's menu: a few, or the menu becomes a list to read
+MENU_TAGGED = 10  # labels offered a ✗ there, the ones on most of the selection first
+MENU_PHOTOS = 2000  # a bigger selection offers the labels on its first photos (the answers still go to all)
 
 
 def tag_names(lib: Library) -> list[tuple[str, int]]:
@@ -59,6 +62,31 @@ def photo_labels(lib: Library, embedder: Embedder | None, photo_id: int, k: int 
     keep = {t.label for t in tags} | rejected
     matches = [m for i, m in enumerate(ranked) if i < k or m.label in keep]
     return PhotoLabels(photo_id, tags, matches, names, rejected)
+
+
+@dataclass
+class MenuLabels:
+    """What the grid's right-click menu offers to teach for a selection of photos."""
+
+    tagged: list[str]  # labels on at least one of the photos (✗ "not this"), most photos first
+    worth_confirming: list[str]  # the clicked photo's best labels not yet on every photo (✓)
+    has_labels: bool = True  # False: the library has no labels at all
+    scored: bool = True  # False: no model (yet) to say which labels fit
+
+
+def menu_labels(lib: Library, embedder: Embedder | None, photo_ids: Sequence[int], clicked: int) -> MenuLabels:
+    """The labels to offer ✓ and ✗ for on these photos, wherever the grid shows them."""
+    names = {label.name for label in tagging.list_labels(lib)}
+    counts: dict[str, int] = {}
+    for pid in list(photo_ids)[:MENU_PHOTOS]:
+        for tag in tagging.photo_tags(lib, pid):
+            if tag.label in names:
+                counts[tag.label] = counts.get(tag.label, 0) + 1
+    tagged = sorted(counts, key=lambda n: (-counts[n], n.casefold()))[:MENU_TAGGED]
+    on_all = {n for n, c in counts.items() if c >= min(len(photo_ids), MENU_PHOTOS)}
+    ranked = tagging.top_labels(lib, embedder, clicked, len(names)) if embedder is not None and names else []
+    worth = [m.label for m in ranked if m.label not in on_all][:MENU_SUGGESTIONS]
+    return MenuLabels(tagged, worth, bool(names), embedder is not None)
 
 
 def _with_sidecars(lib: Library, message: str, photo_ids: Sequence[int], write_xmp: bool, *, labels: bool = False) -> Changes:

@@ -39,6 +39,15 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"wait": "shown"}              wait until the grid shows what the last query found (search or browse)
   {"wait": "elsewhere"}          wait until the status bar shows another photoclip's indexing (services/watching.py)
   {"rescan": true}               press Rescan
+  {"pause_at_index": true}       pause the next indexing pass as soon as it starts reading photos
+  {"wait": "paused"}             wait until that pass is paused and the grid shows its photos
+  {"resume": true}               resume the paused pass
+  {"tag_row": [ROW, NAME]}       tag a grid row's photo by hand, as "Add tag…" does ({"wait": "thumbnails"} waits)
+  {"right_click": ROW}           right-click a grid row with xdotool (a real X event); {"wait": "menu"} waits
+                                 for the menu and its labels submenu to be filled
+  {"hover_labels_menu": true}    move the pointer (xdotool) onto the open menu's labels submenu; {"wait": "submenu"}
+  {"screenshot_screen": PNG}     save the whole screen (popup menus included)
+  {"close_menus": true}          close the open popup menus
   {"quit": true}                 close the window ({"quit": FILE} first writes the wall-clock time to FILE)
 Conditions are checked on a timer in the event loop; nothing blocks it.
 """
@@ -141,6 +150,8 @@ class ScriptDriver(QObject):
             return self._shown and not w.library.busy and w._query_token is None and w.thumbs.pending == 0
         if what == "labels":
             return not self._labels_pending
+        if what in ("menu", "submenu", "paused"):
+            return _menus_ready(w, what)
         if what == "elsewhere":
             return w.watching.other is not None and w.index_status.isVisible() and not w.library.busy
         if what == "tagged":
@@ -309,6 +320,8 @@ class ScriptDriver(QObject):
                         "index_status": w.index_status.label.text() if w.index_status.isVisible() else "",
                         "tooltip": QToolTip.text(),
                         "chips": [{"kind": p.kind, "value": p.value} for p in w.search_bar.parts()],
+                        "headers": [s.label for s in w.grid.timeline.sections] if w.grid.timeline is not None else [],
+                        "labels_menu": [a.text() for a in sub.actions()] if (sub := _popup_labels_menu()[1]) is not None else [],
                     },
                     indent=1,
                 )
@@ -345,6 +358,11 @@ class ScriptDriver(QObject):
             QTest.mouseRelease(w.scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, 10))
         elif "clear" in action:
             w.search_bar.clear()
+        elif any(
+            k in action
+            for k in ("pause_at_index", "resume", "tag_row", "right_click", "hover_labels_menu", "screenshot_screen", "close_menus")
+        ):
+            _menu_action(w, action)
         elif "quit" in action:
             if isinstance(action["quit"], str):
                 import time
@@ -353,3 +371,72 @@ class ScriptDriver(QObject):
             w.close()
         else:
             raise ValueError(f"unknown test script action {action!r}")
+
+
+# -- the grid's right-click menu and a paused first pass (issue 13, round 22) ----------------------
+
+
+MENU_ACTIONS = ("pause_at_index", "resume", "tag_row", "right_click", "hover_labels_menu", "screenshot_screen", "close_menus")
+
+
+def _popup_labels_menu():
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    popup = QApplication.activePopupWidget()
+    if isinstance(popup, QMenu) and popup.objectName() == "labels-menu":
+        popup = popup.parentWidget()
+    if not isinstance(popup, QMenu):
+        return None, None
+    return popup, popup.findChild(QMenu, "labels-menu")
+
+
+def _menus_ready(w: MainWindow, what: str) -> bool:
+    if what == "paused":
+        return w.indexer.paused and w.grid_model.rowCount() > 0 and not w.library.busy and w.thumbs.pending == 0
+    _menu, sub = _popup_labels_menu()
+    if sub is None or not sub.property("filled"):
+        return False
+    return what == "menu" or sub.isVisible()
+
+
+def _xdotool(*args: object) -> None:
+    import subprocess
+
+    subprocess.run(["xdotool", *map(str, args)], check=True, timeout=10)
+
+
+def _menu_action(w: MainWindow, action: dict) -> None:
+    if "pause_at_index" in action:
+
+        def pause(event) -> None:
+            if event.phase == "index":
+                w.indexer.progress.disconnect(pause)  # once: the pass goes on after "resume"
+                w.indexer.pause()
+
+        w.indexer.progress.connect(pause)
+    elif "resume" in action:
+        w.indexer.resume()
+    elif "tag_row" in action:
+        row, name = action["tag_row"]
+        w.tagging.actions.add([w.grid_model.photo(int(row)).id], str(name))
+    elif "right_click" in action:
+        index = w.grid_model.index(int(action["right_click"]), 0)
+        at = w.grid.viewport().mapToGlobal(w.grid.visualRect(index).center())
+        # Later, from the event loop: the click opens the menu's own loop (exec), which
+        # must not start inside this step.
+        QTimer.singleShot(0, lambda: _xdotool("mousemove", at.x(), at.y(), "click", "3"))
+    elif "hover_labels_menu" in action:
+        menu, sub = _popup_labels_menu()
+        at = menu.mapToGlobal(menu.actionGeometry(sub.menuAction()).center())
+        _xdotool("mousemove", at.x(), at.y())
+    elif "screenshot_screen" in action:
+        from PySide6.QtGui import QGuiApplication
+
+        target = Path(action["screenshot_screen"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        QGuiApplication.primaryScreen().grabWindow(0).save(str(target))
+    elif "close_menus" in action:
+        from PySide6.QtWidgets import QApplication
+
+        while QApplication.activePopupWidget() is not None:
+            QApplication.activePopupWidget().close()

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
 NO_DATE = "No date"
+# While the first pass reads the photos, the grid keeps their rows (it never reorders under
+# the user) and every photo not read yet has no date: "No date" would be a wrong answer.
+DATES_BEING_READ = "Dates still being read…"
+READING_MARK = "…"  # the same on the narrow year scrubber (its bubble, on a drag, says it in full)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class Section:
     key: str  # "2023-06", or "" for no date
     first_row: int
     count: int
+    no_date: str = NO_DATE  # what the undated photos' header says (DATES_BEING_READ while indexing)
 
     @property
     def year(self) -> int | None:
@@ -32,7 +37,7 @@ class Section:
     def label(self) -> str:
         """ "June 2023", or "No date"."""
         if not self.key:
-            return NO_DATE
+            return self.no_date
         return f"{MONTHS[int(self.key[5:7]) - 1]} {self.key[:4]}"
 
 
@@ -44,7 +49,7 @@ def month_key(taken_at: str | None) -> str:
     return taken_at[:7] if 1 <= month <= 12 else ""
 
 
-def month_sections(dates: Iterable[str | None]) -> list[Section]:
+def month_sections(dates: Iterable[str | None], no_date: str = NO_DATE) -> list[Section]:
     """Consecutive rows of the same month, in row order (the rows are sorted by date already).
 
     A month that comes back later (rows not sorted by date) starts a new section: the
@@ -57,11 +62,11 @@ def month_sections(dates: Iterable[str | None]) -> list[Section]:
         this = month_key(taken)
         if this != key:
             if key is not None:
-                sections.append(Section(key, first, count))
+                sections.append(Section(key, first, count, no_date))
             key, first, count = this, row, 0
         count += 1
     if key is not None:
-        sections.append(Section(key, first, count))
+        sections.append(Section(key, first, count, no_date))
     return sections
 
 
@@ -71,18 +76,20 @@ class YearMark:
 
     year: int | None  # None: the photos with no date
     first_row: int
+    no_date: str = NO_DATE
 
     @property
     def label(self) -> str:
-        return str(self.year) if self.year is not None else NO_DATE
+        return str(self.year) if self.year is not None else self.no_date
 
 
 class Timeline:
     """The month sections of one list of rows, with the look-ups the views need."""
 
-    def __init__(self, dates: Sequence[str | None]) -> None:
+    def __init__(self, dates: Sequence[str | None], no_date: str = NO_DATE) -> None:
+        """`no_date`: the undated photos' header, DATES_BEING_READ while their dates are on their way."""
         self.rows = len(dates)
-        self.sections = month_sections(dates)
+        self.sections = month_sections(dates, no_date)
         self._starts = [s.first_row for s in self.sections]
         self._labels = {s.first_row: s.label for s in self.sections}
 
@@ -101,5 +108,6 @@ class Timeline:
         marks: list[YearMark] = []
         for section in self.sections:
             if not marks or marks[-1].year != section.year:
-                marks.append(YearMark(section.year, section.first_row))
+                short = NO_DATE if section.no_date == NO_DATE else READING_MARK
+                marks.append(YearMark(section.year, section.first_row, short))
         return marks

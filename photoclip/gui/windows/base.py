@@ -184,6 +184,9 @@ class WindowBase(QMainWindow):
     def refresh_sidebar(self) -> None:
         raise NotImplementedError
 
+    def refresh_albums(self, select: str | None = None) -> None:
+        raise NotImplementedError
+
     def filters(self) -> Filters:
         raise NotImplementedError
 

@@ -31,19 +31,13 @@ from photoclip.gui.services.model_service import CHECKING, LOADING
 from photoclip.gui.services.reveal import show_in_file_manager
 from photoclip.gui.widgets import ask
 from photoclip.gui.windows.base import WindowPart
+from photoclip.gui.windows.grid_labels import add_labels_menu, teach_entries
 
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 1000  # results fetched per query; the min-score slider filters these live
 TYPING_DELAY_MS = 350  # search-as-you-type waits for a pause in typing
 MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
-
-
-def teach_entries(tag: str, count: int) -> list[tuple[str, bool]]:
-    """The grid menu's ✓ and ✗ for the tag browsed, in the viewer's order and words (✓ first;
-    it said "Not “Beach”: teach the label" above "Yes, this photo: “Beach”")."""
-    what = "this photo is" if count == 1 else f"these {count} photos are"
-    return [(f"✓ Yes, {what} “{tag}” (the label learns)", True), (f"✗ No, not “{tag}” (the label learns)", False)]
 
 
 class GridActions(WindowPart):
@@ -79,9 +73,15 @@ class GridActions(WindowPart):
         viewer.show()
 
     def _grid_menu(self, pos: QPoint) -> None:
-        index = self.grid.indexAt(pos)
+        menu = self.grid_menu(self.grid.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.grid.viewport().mapToGlobal(pos))
+            menu.deleteLater()  # a late answer for its labels submenu finds it gone (grid_labels checks)
+
+    def grid_menu(self, index: QModelIndex) -> QMenu | None:
+        """The right-click menu for the photo at `index` and the selection it belongs to."""
         if not index.isValid():
-            return
+            return None
         if not self.grid.selectionModel().isSelected(index):
             self.grid.setCurrentIndex(index)
         photos = self.selected_photos()
@@ -99,13 +99,17 @@ class GridActions(WindowPart):
         menu.addAction("Add tag…", lambda: self.tagging.ask_add_tag(photos))
         menu.addAction("Remove tag…", lambda: self.tagging.ask_remove_tag(photos))
         tag = self.tag_filter()
-        if tag and self.tag_combo.findData(tag) > 0:  # a label, not only a level of the tree
+        browsed = tag if tag and self.tag_combo.findData(tag) > 0 else None  # a label, not only a level of the tree
+        if browsed:
             # Browsing one tag is where wrong tags show up: correct them here, the label learns.
-            for text, confirm in teach_entries(tag, len(photos)):
-                menu.addAction(text, partial(self.tagging.teach, photos, tag, confirm=confirm))
+            for text, confirm in teach_entries(browsed, len(photos)):
+                menu.addAction(text, partial(self.tagging.teach, photos, browsed, confirm=confirm))
+        # Anywhere else too (all photos, a search, a folder): the labels that fit or tagged them.
+        teach = lambda chosen, name, confirm: self.tagging.teach(chosen, name, confirm=confirm)  # noqa: E731
+        add_labels_menu(menu, photos, photo, self.library, self.embedder, teach, shown_already=browsed)
         menu.addSeparator()
         menu.addAction(self.trash_action)
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
+        return menu
 
     def show_in_file_manager(self, path: str) -> None:
         """The photo selected in the file manager; else its folder opened; else where it is."""
@@ -167,6 +171,7 @@ class GridActions(WindowPart):
             self._remove_rows(changes.photos_removed)
         if changes.library_changed:
             self.refresh_sidebar()
+            self.refresh_albums()  # an album of a tag counts its photos again (it waited for the next indexing pass)
         if changes.tags_changed and self.tag_filter():
             self.run_query()  # the grid is filtered by a tag whose photos may have changed
         viewer = self._viewer

@@ -181,7 +181,7 @@ class MainWindow(
         self.sidebar_timer = QTimer(self)
         self.sidebar_timer.setSingleShot(True)
         self.sidebar_timer.setInterval(1500)
-        self.sidebar_timer.timeout.connect(self.refresh_sidebar)
+        self.sidebar_timer.timeout.connect(self._sidebar_timer_ended)
         self.guard_timer = QTimer(self)  # see qtcompat: keeps a binding bug from ever crashing a long session
         self.guard_timer.setInterval(60_000)
         self.guard_timer.timeout.connect(keep_singletons_alive)
@@ -204,6 +204,7 @@ class MainWindow(
         self.model_service.ready.connect(lambda _embedder: self.refresh_albums())
         self.grid_model.modelReset.connect(self.update_timeline)
         self.grid_model.rowsRemoved.connect(self.update_timeline)
+        self.indexer.running_changed.connect(self.update_timeline)  # "Dates still being read…" ends with the pass
         self.grid.verticalScrollBar().valueChanged.connect(self._grid_scrolled)
         self.scrubber.jump.connect(self.jump_to_row)
 

@@ -32,6 +32,7 @@ MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 
 
 class Sidebar(WindowPart):
+    _sidebar_due = False  # a change arrived while `sidebar_timer` ran: refresh when it ends
     # == library and sidebar ================================================================
 
     def refresh_sidebar(self) -> None:
@@ -164,10 +165,29 @@ class Sidebar(WindowPart):
     def _index_progress(self, event: IndexProgress) -> None:
         self.index_status.show_progress(event.phase, event.done, event.total, event.seen, event.eta, self.indexer.paused)
         # The scan found the photos: show them now, while they are read and embedded.
-        if event.phase == "index" and event.done == 0 and event.total and self.search_bar.is_empty():
+        found = event.phase == "index" and event.done == 0 and event.total > 0
+        if found and self.search_bar.is_empty():
             self.browse(keep_order=True)  # new photos join the end; the grid reorders when the pass ends
-        if not self.sidebar_timer.isActive():
-            self.sidebar_timer.start()
+        self.refresh_sidebar_soon(now=found)  # the counts of the photos found come with them
+
+    def refresh_sidebar_soon(self, *, now: bool = False) -> None:
+        """The sidebar's counts follow indexing at most once per `sidebar_timer` interval.
+
+        The first change refreshes them at once (they used to wait for the timer, a second
+        and a half behind the grid that had just shown the photos); changes within the
+        interval are gathered into one more refresh when it ends, so the last one is never lost.
+        The refresh itself runs on the library thread.
+        """
+        if self.sidebar_timer.isActive() and not now:
+            self._sidebar_due = True
+            return
+        self._sidebar_due = False
+        self.refresh_sidebar()
+        self.sidebar_timer.start()
+
+    def _sidebar_timer_ended(self) -> None:
+        if self._sidebar_due:
+            self.refresh_sidebar_soon()
 
     def _tags_edited(self, changes: Changes) -> None:
         # The tagging commands already told the user what happened: no second message.

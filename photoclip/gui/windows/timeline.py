@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QAbstractItemView
 
+from photoclip.core.db import NEW, Photo
 from photoclip.gui.models import SORT_DATE
-from photoclip.gui.models.timeline import Timeline
+from photoclip.gui.models.timeline import DATES_BEING_READ, NO_DATE, Timeline
 from photoclip.gui.windows.base import WindowPart
 
 
@@ -28,7 +29,8 @@ class TimelineView(WindowPart):
         """The rows or their order changed: new sections (or none, unless sorted by date)."""
         model = self.grid_model
         if self.timeline_wanted():
-            self.timeline = Timeline([model.photo(row).taken_at for row in range(model.rowCount())])
+            photos = [model.photo(row) for row in range(model.rowCount())]
+            self.timeline = Timeline([p.taken_at for p in photos], self.undated_header(photos))
         else:
             self.timeline = None
         self._jumped = None
@@ -36,6 +38,13 @@ class TimelineView(WindowPart):
         self.scrubber.set_timeline(self.timeline)
         self.scrubber.setVisible(self.timeline is not None)
         self._grid_scrolled()
+
+    def undated_header(self, photos: list[Photo]) -> str:
+        """ "Dates still being read…" while the indexer runs and some rows were caught before
+        their dates were read (their rows stay put until the pass ends); else "No date"."""
+        if self.indexer.running and any(p.status == NEW and not p.taken_at for p in photos):
+            return DATES_BEING_READ
+        return NO_DATE
 
     def top_row(self) -> int:
         """The first row whose photo shows at the top of the grid (below the sticky header)."""
