@@ -61,6 +61,11 @@ def whole_number_up_to(limit: int, why: str) -> Callable[[str], int]:
     return check
 
 
+def _plain(value: float) -> str:
+    """31622400, not 3.16224e+07; 0.5 stays 0.5."""
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
 def number_between(low: float, high: float, unit: str = "", why: str = "") -> Callable[[str], float]:
     """A finite number from `low` to `high`: NaN, inf and 1e309 (inf once read) are refused.
 
@@ -75,7 +80,7 @@ def number_between(low: float, high: float, unit: str = "", why: str = "") -> Ca
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number{' of ' + unit if unit else ''}: {text!r}") from None
         if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}{unit_text}{why_text}, not {text}")
+            raise argparse.ArgumentTypeError(f"must be between {_plain(low)} and {_plain(high)}{unit_text}{why_text}, not {text}")
         return value + 0.0  # -0 is 0: nothing shows or compares a negative zero
 
     return check
