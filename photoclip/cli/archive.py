@@ -7,14 +7,13 @@ before `require_cluster_extra` has checked for them, so the rest of photoclip ne
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json, not_blank, whole_number_up_to
+from photoclip.cli.parser import add_json, not_blank, number_between, whole_number_up_to
 from photoclip.core import paths
 from photoclip.core.archive import require_cluster_extra
 from photoclip.core.db import display_path
@@ -27,14 +26,7 @@ MAX_SHARD_SIZE = 262_144
 MAX_ARCHIVE_WORKERS = 1024
 
 
-def gpus(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of GPUs: {text!r}") from None
-    if not math.isfinite(value) or not 0 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 64 GPUs, not {text}")
-    return value
+gpus = number_between(0, 64, "GPUs")
 
 
 def _forwarded_env() -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photoclip.app.words import plural
 from photoclip.cli.context import Context, progress_bar
@@ -13,6 +13,9 @@ from photoclip.cli.parser import add_json, seconds, whole_number_up_to
 from photoclip.core.db import display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError, one_line
 from photoclip.worker.status import worker_status
+
+if TYPE_CHECKING:
+    from photoclip.core.model import ModelChoice
 
 # Far above any useful value (a GPU's best batch was 32; decode threads beyond the cores only
 # wait), far below what exhausts memory or the thread limit.
@@ -147,23 +150,25 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     except ModelUnavailable as exc:  # said, not hidden: the counts below then show nothing embedded
         model_id, problem = None, str(exc)
     counts = lib.counts(model_id)
+    worker = worker_status(lib.path)
+    device = where_model_runs(choice, worker)
     status: dict[str, Any] = {
         **counts,
         "skip_reasons": lib.skip_reasons(),
         "database": str(lib.path),
-        "model": {"name": choice.name, "weights": choice.weights, "id": model_id, "device": choice.device, "problem": problem},
+        "model": {"name": choice.name, "weights": choice.weights, "id": model_id, **device, "problem": problem},
         "models_in_library": [{"id": m, "dim": d, "vectors": n} for m, d, n in lib.models()],
         "folders": [
             {"path": display_path(f.path), "photos": f.photos, "embedded": f.embedded, "missing": f.missing, "skipped": f.skipped}
             for f in lib.folders(model_id)
         ],
-        "worker": worker_status(lib.path),
+        "worker": worker,
     }
     if args.json:
         ctx.json(status)
         return 0
     ctx.out(f"Library: {status['database']}")
-    ctx.out(f"Model: {choice.name} ({choice.weights}), device {choice.device}")
+    ctx.out(f"Model: {choice.name} ({choice.weights}), device {device_text(device)}")
     if problem:
         ctx.out(f"  cannot be used: {problem}")
     ctx.out(
@@ -176,6 +181,30 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  {f['path']}: {f['photos']} photos, {f['embedded']} embedded")
     ctx.out(describe_worker(status["worker"]))
     return 0
+
+
+def where_model_runs(choice: ModelChoice, worker: dict[str, Any]) -> dict[str, str]:
+    """The device `status` names: the one the running worker's (or app's) model used, where
+    it runs this same model; else the one this computer would pick for the setting ("auto"
+    said nothing), told without loading a model or importing torch."""
+    from photoclip.core.model import expected_device
+    from photoclip.worker.client import model_identity
+
+    used = worker.get("device")
+    if worker.get("running") and isinstance(used, str) and used and worker.get("model") == model_identity(choice):
+        return {"device": used, "device_setting": choice.device, "device_from": "worker"}
+    expected = expected_device(choice.device)
+    if expected is None or choice.device != "auto":
+        return {"device": expected or choice.device, "device_setting": choice.device, "device_from": "setting"}
+    return {"device": expected, "device_setting": choice.device, "device_from": "this computer"}
+
+
+def device_text(device: dict[str, str]) -> str:
+    """`auto: cpu`, `cuda (where the running worker's model runs)`, `auto` when unknown."""
+    text = device["device"]
+    if device["device_setting"] == "auto" and text != "auto":
+        text = f"auto: {text}"
+    return text + (" (where the running worker's model runs)" if device["device_from"] == "worker" else "")
 
 
 def describe_worker(worker: dict[str, Any]) -> str:

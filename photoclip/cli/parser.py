@@ -12,13 +12,25 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from photoclip import __version__
+
+# What argparse must take as an option's value, not as an option, although it starts with
+# '-': argparse alone knows only -5 and -.5, so `--threshold -inf` or `--min-score -1e309`
+# said "expected one argument" instead of why the value is refused.
+_NEGATIVE_NUMBER = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$|^-(?:inf|infinity|nan)$", re.IGNORECASE)
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (with where to read more), not a usage dump."""
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        # Before argparse's own guess, which would also read `-nan` as `-n an` in `search`.
+        # (Subcommands' parsers are Parsers too.)
+        if _NEGATIVE_NUMBER.match(arg_string) and arg_string not in self._option_string_actions:
+            return None  # a value
+        return super()._parse_optional(arg_string)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
@@ -49,32 +61,38 @@ def whole_number_up_to(limit: int, why: str) -> Callable[[str], int]:
     return check
 
 
-def cosine(text: str) -> float:
-    """A cosine similarity: a finite number in [-1, 1] (NaN and inf are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or not -1 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between -1 and 1, not {text}")
-    return value
+def _plain(value: float) -> str:
+    """31622400, not 3.16224e+07; 0.5 stays 0.5."""
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
+
+def number_between(low: float, high: float, unit: str = "", why: str = "") -> Callable[[str], float]:
+    """A finite number from `low` to `high`: NaN, inf and 1e309 (inf once read) are refused.
+
+    The one check every number option goes through (a cosine, seconds, GPUs), so none
+    lets a NaN through to compare false everywhere or an inf into a wait or a range."""
+    unit_text = f" {unit}" if unit else ""
+    why_text = f" ({why})" if why else ""
+
+    def check(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number{' of ' + unit if unit else ''}: {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {_plain(low)} and {_plain(high)}{unit_text}{why_text}, not {text}")
+        return value + 0.0  # -0 is 0: nothing shows or compares a negative zero
+
+    return check
+
+
+# A cosine similarity.
+cosine = number_between(-1, 1)
 
 # A year: a longer wait means "never" in practice, and the thread waits that get these
 # values overflow past threading.TIMEOUT_MAX (watch --idle-unload 1e308 was a traceback).
 MAX_SECONDS = 366 * 24 * 3600
-
-
-def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
-    if value > MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_SECONDS} seconds (a year), not {text}")
-    return value
+seconds = number_between(0, MAX_SECONDS, "seconds", "a year at most")
 
 
 def not_blank(text: str) -> str:

@@ -240,6 +240,7 @@ class Worker:
                     "kind": "watcher",
                     "db": os.path.realpath(self.db_path),
                     "model_loaded": self.holder.loaded,
+                    "device": self.holder.device,
                     "model": model_identity(self.choice),
                     "indexing": self._indexing,
                     "watching": sorted(watcher.watched) if watcher else [],

@@ -52,6 +52,19 @@ class _ModelSlot:
         self._embedder: Embedder | None = None
         self._identity = identity
         self._unload_listeners: list[Callable[[], None]] = []
+        self._device: str | None = None
+
+    @property
+    def device(self) -> str | None:
+        """Where the model runs, or ran when last loaded ("cuda", "cpu"); None before any load.
+        Kept after an unload: `photoclip status` says where this worker's model runs, not
+        the "auto" it was configured with."""
+        return self._device
+
+    def _note_device(self, embedder: Embedder) -> None:
+        device = getattr(embedder, "device", None)  # the fake embedder has none
+        if isinstance(device, str) and device:
+            self._device = device
 
     @property
     def identity(self) -> Identity | None:
@@ -102,6 +115,7 @@ class ModelHolder(_ModelSlot):
             if self._embedder is None:
                 # Loading under the lock: a query arriving meanwhile waits for this load, not a second one.
                 self._embedder = self._load()
+                self._note_device(self._embedder)
                 self.unloaded.clear()
                 changed = True
             else:
@@ -213,6 +227,8 @@ class LentModel(_ModelSlot):
                 return
             previous = self._embedder
             self._embedder, self._identity = (embedder, identity) if embedder is not None else (None, None)
+            if embedder is not None:
+                self._note_device(embedder)
             if previous is not None:
                 self._tell_unloaded()
 

@@ -13,6 +13,7 @@ bytes, kept as lone surrogates, survive), one request and one answer per connect
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Sequence
 from datetime import date
@@ -63,8 +64,8 @@ def terms_from_json(raw: object) -> list[QueryTerm]:
             raise ProtocolError("a photo term's value is a photo id")
         if kind != "photo" and not isinstance(value, str):
             raise ProtocolError("a text or image term's value is a string")
-        if not isinstance(weight, int | float) or isinstance(weight, bool):
-            raise ProtocolError("a term's weight is a number")
+        if _finite(weight) is None:
+            raise ProtocolError("a term's weight is a finite number")
         terms.append(QueryTerm(kind, value, float(weight)))
     return terms
 
@@ -114,6 +115,12 @@ def filters_from_json(raw: object) -> Filters | None:
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise ProtocolError(f"filter {name} must be a list of strings")
         values[name] = tuple(items)
+    if values["min_score"] is not None:
+        score = _finite(values["min_score"])
+        if score is None or not -1 <= score <= 1:
+            # NaN passed no photo (an empty answer, silently); 10**400 was an OverflowError.
+            raise ProtocolError("filter min_score must be a number from -1 to 1")
+        values["min_score"] = score
     for name in ("date_from", "date_to"):
         if values[name] is not None:
             try:
@@ -121,6 +128,17 @@ def filters_from_json(raw: object) -> Filters | None:
             except ValueError:
                 raise ProtocolError(f"filter {name} is not a date") from None
     return Filters(**values)
+
+
+def _finite(value: object) -> float | None:
+    """`value` as a finite float; None for anything else (JSON's NaN and Infinity, 10**400, true)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 # -- running a query -------------------------------------------------------------------
@@ -134,10 +152,10 @@ def _int(params: dict[str, Any], name: str) -> int:
 
 
 def _float(params: dict[str, Any], name: str) -> float:
-    value = params.get(name)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ProtocolError(f"{name} must be a number")
-    return float(value)
+    value = _finite(params.get(name))
+    if value is None:
+        raise ProtocolError(f"{name} must be a finite number")
+    return value
 
 
 def run_query(op: str, params: dict[str, Any], searcher: Searcher) -> object:

@@ -87,11 +87,11 @@ def with_folder(env, tmp_path):
         # meant one thread and one decoded photo per photo, the batch all photos).
         (["index", "--batch-size", "1000000000"], "--batch-size: must be at most 1024, not 1000000000"),
         (["index", "--workers", "1000000000"], "--workers: must be at most 256, not 1000000000"),
-        (["index", "--commit-every", "nan"], "must be 0 or more seconds"),
+        (["index", "--commit-every", "nan"], "must be between 0 and 31622400 seconds"),
         # Before: accepted, and the worker's idle timer died with OverflowError (a traceback).
-        (["watch", "--idle-unload", "1e308"], "must be at most 31622400 seconds"),
-        (["watch", "--rescan-every", "1e12"], "must be at most 31622400 seconds"),
-        (["index", "--commit-every", "1e300"], "must be at most 31622400 seconds"),
+        (["watch", "--idle-unload", "1e308"], "must be between 0 and 31622400 seconds (a year at most)"),
+        (["watch", "--rescan-every", "1e12"], "must be between 0 and 31622400 seconds (a year at most)"),
+        (["index", "--commit-every", "1e300"], "must be between 0 and 31622400 seconds (a year at most)"),
         # Before: an empty value (a script's unset variable) meant the default library or model,
         # or the current folder for --to and --out.
         (["--db", "", "labels", "add", "Dogs"], "argument --db: must not be empty"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import math
+
 import pytest
 
 from photoclip.cli import build_parser, split_negations
@@ -34,3 +37,62 @@ def test_a_usage_mistake_is_one_line(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--limit: must be 1 or more" in err[0] and "--help" in err[0]
+
+
+def _number_options():
+    """Every option of every command whose value is a number: (command words, option, checker)."""
+    found = []
+
+    def walk(parser, words):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif action.type is not None and action.option_strings:
+                for probe in ("1", "0.5"):
+                    try:
+                        value = action.type(probe)
+                    except argparse.ArgumentTypeError:
+                        continue
+                    if isinstance(value, int | float):
+                        found.append((words, action.option_strings[-1], action.type))
+                    break
+
+    walk(build_parser(), [])
+    return found
+
+
+NUMBER_OPTIONS = _number_options()
+HOSTILE_NUMBERS = ["nan", "-nan", "inf", "-inf", "Infinity", "1e309", "-1e309", "1e30", "-1e30", "", "1,5"]
+
+
+def test_every_number_option_is_found():
+    names = {(" ".join(words), option) for words, option, _ in NUMBER_OPTIONS}
+    assert {("search", "--min-score"), ("duplicates", "--threshold"), ("watch", "--idle-unload")} <= names
+    assert ("embed-archive", "--gpus-per-worker") in names and len(names) >= 12
+
+
+@pytest.mark.parametrize("value", HOSTILE_NUMBERS)
+@pytest.mark.parametrize(("words", "option", "check"), NUMBER_OPTIONS, ids=[f"{' '.join(w)} {o}" for w, o, _ in NUMBER_OPTIONS])
+def test_no_number_option_takes_a_nan_an_inf_or_a_huge_value(words, option, check, value):
+    with pytest.raises(argparse.ArgumentTypeError):
+        check(value)
+
+
+@pytest.mark.parametrize("value", ["-inf", "-1e309", "-nan", "-Infinity", "-2.5e3", "-1.5"])
+@pytest.mark.parametrize(
+    "argv",
+    [["duplicates", "--threshold"], ["search", "cat", "--min-score"], ["embed-archive", "x", "--out", "y", "--gpus-per-worker"]],
+)
+def test_a_negative_value_is_refused_as_a_value_not_taken_for_an_option(capsys, argv, value):
+    # Before: `--threshold -inf` said "expected one argument", as if no value had been given.
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(split_negations([*argv, value]))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "must be between" in err[0] and f"not {value}" in err[0], err
+
+
+def test_minus_zero_is_zero():
+    args = build_parser().parse_args(["duplicates", "--threshold", "-0"])
+    assert args.threshold == 0 and math.copysign(1, args.threshold) == 1

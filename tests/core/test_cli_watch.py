@@ -126,7 +126,9 @@ def test_answers_through_the_worker_equal_answers_in_process(env, photo_dir, wat
         cold = photoclip(*command, env=local)
         assert warm.stdout == cold.stdout and warm.stdout.strip(), command
         assert warm.stderr == cold.stderr, command
-    assert status(env)["worker"]["model_loaded"] is True
+    seen = status(env)
+    assert seen["worker"]["model_loaded"] is True and seen["worker"]["device"] == "cpu"
+    assert (seen["model"]["device"], seen["model"]["device_from"]) == ("cpu", "worker")  # where its model runs
     # A mistake in the query is the same one line and exit 2 either way.
     warm = photoclip("similar", str(photo_dir / "nope.jpg"), env=env, check=False)
     assert warm.returncode == 2 and "No such file" in warm.stderr

@@ -77,7 +77,7 @@ def test_a_very_elongated_jpeg_is_left_to_the_cpu(tmp_path: Path) -> None:
     strip = jpeg_bytes(2000, 10)
     batch = decode_batch([jpeg_bytes(120, 90), strip, jpeg_bytes(10, 2000, 1)], [1, 1, 1], SIZE, "cpu", [None, 60, None])
     assert batch.decoded == [0] and batch.failed == [1, 2]
-    assert batch.pixels.shape == (1, 3, SIZE, SIZE)
+    assert batch.rows.shape == (1, 3, SIZE, SIZE)
     path = tmp_path / "strip.jpg"
     path.write_bytes(strip)
     with open_regular_file(str(path)) as fh:
@@ -97,7 +97,7 @@ def test_one_photo_the_device_cannot_reduce_goes_to_the_cpu_not_the_batch(monkey
     monkeypatch.setattr(jpeg_device, "orient", short_of_memory)
     batch = decode_batch([jpeg_bytes(120, 90), jpeg_bytes(400, 300), jpeg_bytes(90, 120)], [1, 1, 1], SIZE, "cpu", [60, 60, None])
     assert batch.decoded == [0, 2] and batch.failed == [1]
-    assert batch.pixels.shape == (2, 3, SIZE, SIZE)
+    assert batch.rows.shape == (2, 3, SIZE, SIZE)
     assert batch.thumbnails[0] is not None and batch.thumbnails[0].shape == (45, 60, 3) and batch.thumbnails[1] is None
 
 
@@ -127,10 +127,10 @@ def test_a_batch_the_device_fails_whole_is_decoded_one_photo_at_a_time(monkeypat
 
 def test_an_empty_batch_and_one_where_every_photo_fails_are_answered() -> None:
     batch = decode_batch([], [], SIZE, "cpu", [])
-    assert batch.decoded == [] and batch.failed == [] and batch.pixels.shape == (0, 3, SIZE, SIZE)
+    assert batch.decoded == [] and batch.failed == [] and batch.rows.shape == (0, 3, SIZE, SIZE)
     junk = b"\xff\xd8\xff" + b"\x00" * 64 + b"\xff\xd9"
     batch = decode_batch([junk, b"", junk], [1, 1, 1], SIZE, "cpu", [60, None, 60])
-    assert batch.decoded == [] and batch.failed == [0, 1, 2] and batch.pixels.shape == (0, 3, SIZE, SIZE)
+    assert batch.decoded == [] and batch.failed == [0, 1, 2] and batch.rows.shape == (0, 3, SIZE, SIZE)
 
 
 def test_a_batch_the_device_cannot_embed_is_decoded_on_the_cpu_and_the_pass_goes_on(tmp_path: Path, tiny_embedder, monkeypatch) -> None:
@@ -241,7 +241,7 @@ def test_a_motion_photos_jpeg_is_left_whole_without_its_video(tmp_path: Path) ->
         assert (whole.meta.width, whole.meta.height) == (300, 400)
         batch = decode_batch([whole.data], [whole.orientation], SIZE, "cpu", [None])
         upright = decode_photo(str(path), 400).image
-        assert np.abs(batch.pixels[0].permute(1, 2, 0).numpy().astype(int) - prepare_for_model(upright, SIZE).astype(int)).mean() < 2
+        assert np.abs(batch.rows[0].permute(1, 2, 0).numpy().astype(int) - prepare_for_model(upright, SIZE).astype(int)).mean() < 2
 
 
 def test_what_follows_the_end_marker_must_be_a_known_video(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def test_model_input_matches_the_cpu_path(orientation: int) -> None:
     data = jpeg_of(smooth_photo(300, 200), orientation)
     batch = decode_batch([data], [orientation], SIZE, DEVICE, [None])
     assert batch.decoded == [0] and batch.failed == []
-    on_device = batch.pixels[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
+    on_device = batch.rows[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
     upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
     on_cpu = prepare_for_model(upright, SIZE).astype(np.int16)
     assert on_device.shape == on_cpu.shape == (SIZE, SIZE, 3)
@@ -74,7 +74,7 @@ def test_refused_photos_come_back_by_position_and_the_rest_are_decoded() -> None
     batch = decode_batch([good, junk, good], [1, 1, 3], SIZE, DEVICE, [60, None, None])
     assert batch.failed == [1]
     assert batch.decoded == [0, 2]
-    assert batch.pixels.shape == (2, 3, SIZE, SIZE)
+    assert batch.rows.shape == (2, 3, SIZE, SIZE)
     first = batch.thumbnails[0]
     assert first is not None and first.shape == (45, 60, 3)  # the long side to the edge asked for
     assert batch.thumbnails[1] is None
@@ -126,7 +126,7 @@ def test_indexing_with_jpegs_decoded_on_the_device_gives_the_cpu_paths_vectors(t
         batch = real_embed_jpegs(blobs, orientations, edges)
         refused = [i for i, blob in enumerate(blobs) if blob == (photos / "p2.jpg").read_bytes()]
         kept = [k for k, at in enumerate(batch.decoded) if at not in refused]
-        return JpegBatch(batch.vectors[kept], [batch.decoded[k] for k in kept], [batch.thumbnails[k] for k in kept], refused)
+        return JpegBatch(batch.rows[kept], [batch.decoded[k] for k in kept], [batch.thumbnails[k] for k in kept], refused)
 
     monkeypatch.setattr(tiny_embedder, "embed_jpegs", refusing_p2)
 
@@ -164,7 +164,7 @@ def test_a_grey_jpeg_becomes_the_rgb_photo_pillow_gives() -> None:
     data = jpeg_of(grey)
     batch = decode_batch([data], [1], SIZE, DEVICE, [None])
     assert batch.decoded == [0]
-    on_device = batch.pixels[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
+    on_device = batch.rows[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
     on_cpu = prepare_for_model(Image.open(io.BytesIO(data)).convert("RGB"), SIZE).astype(np.int16)
     assert np.abs(on_device - on_cpu).mean() < 2.0
 
@@ -175,7 +175,7 @@ def test_a_large_photo_is_reduced_in_blocks_first_and_still_matches_the_cpu_path
     photo = smooth_photo(1600, 1200, seed=3)
     data = jpeg_of(photo, 6)
     batch = decode_batch([data], [6], SIZE, DEVICE, [100])
-    on_device = batch.pixels[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
+    on_device = batch.rows[0].permute(1, 2, 0).cpu().numpy().astype(np.int16)
     upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
     on_cpu = prepare_for_model(upright, SIZE).astype(np.int16)
     assert np.abs(on_device - on_cpu).mean() < 2.0

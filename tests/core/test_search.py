@@ -171,3 +171,24 @@ def test_exact_copies_are_duplicates_at_threshold_one():
         v = normalize(rng.standard_normal((1, 512)).astype(np.float32))[0]
         index = VectorIndex(model_id="m", ids=np.array([1, 2, 3]), matrix=np.stack([v, v, v]), present=np.ones(3, bool))
         assert [{h.photo_id for h in g} for g in near_duplicate_groups(index, 1.0)] == [{1, 2, 3}]
+
+
+@pytest.mark.parametrize("through_index", [False, True], ids=["every pair", "approximate index"])
+def test_a_threshold_that_links_nearly_everything_is_refused_not_held_in_memory(monkeypatch, through_index):
+    # Before: `duplicates --threshold 0` (or -1) gathered every pair that passed: at 100,000
+    # photos 5 * 10^9 pairs, 100 GB, and the command never answered.
+    from photoclip.core.search import duplicates
+    from photoclip.core.search.compressed import CompressedIndex, Coverage
+
+    rng = np.random.default_rng(1)
+    rows = normalize(rng.standard_normal((600, 64)).astype(np.float32))
+    ids = np.arange(1, 601)
+    index = VectorIndex(model_id="m", ids=ids, matrix=rows, present=np.ones(600, bool))
+    approximate = None
+    if through_index:
+        approximate = CompressedIndex(Coverage("m", 64, 0, 0))
+        approximate.take(ids, rows)
+    monkeypatch.setattr(duplicates, "MAX_PAIRS", 5_000)  # 600 photos: 179,700 pairs in all
+    with pytest.raises(QueryError, match="more than 5,000 pairs of photos"):
+        duplicates.near_duplicate_groups(index, -1.0, block=64, approximate=approximate)
+    assert duplicates.near_duplicate_groups(index, 0.95, block=64, approximate=approximate) == []

@@ -362,3 +362,21 @@ def test_an_idle_time_beyond_what_threads_can_wait_keeps_the_idle_timer_alive(mo
         assert holder._reaper.is_alive()
     finally:
         holder.close()
+
+
+def test_status_names_the_device_the_workers_model_used_even_after_it_is_given_back(start_worker, photo_dir, monkeypatch):
+    # Before: status said the setting ("auto", or the worker's "cpu") whatever the model ran on.
+    from photoclip.cli.library import device_text, where_model_runs
+
+    monkeypatch.setattr(FakeEmbedder, "device", "cuda", raising=False)  # as a loaded OpenClipEmbedder says
+    running = start_worker(photo_dir, idle_unload=30)
+    running.until(lambda lib: lib.vector_count(MODEL_ID) > 0)
+    assert status.worker_status(running.db)["device"] == "cuda"
+    assert running.worker.holder.unload()
+    seen = status.worker_status(running.db)
+    assert seen["model_loaded"] is False and seen["device"] == "cuda"
+    device = where_model_runs(CHOICE, seen)
+    assert device == {"device": "cuda", "device_setting": "cpu", "device_from": "worker"}
+    assert device_text(device) == "cuda (where the running worker's model runs)"
+    other_model = ModelChoice("fake", "other", device="cpu", precision="fp32")
+    assert where_model_runs(other_model, seen)["device_from"] == "setting"  # that worker runs another model

@@ -147,6 +147,17 @@ def test_garbage_closes_that_connection_and_the_server_answers_the_next(server, 
         ({"op": "search", "params": []}, "malformed request"),
         ({"op": "search", "params": {"terms": [["text", "x", 1.0]], "limit": "5"}}, "limit must be a whole number"),
         ({"op": "command", "params": {"argv": ["search", "x"]}}, "commands are not served here"),
+        # Before: NaN passed no photo (an empty answer, silently), 10**400 was an OverflowError.
+        *[
+            (
+                {"op": "search", "params": {"terms": [["text", "x", 1.0]], "limit": 5, "filters": {"min_score": bad}}},
+                "min_score must be a number from -1 to 1",
+            )
+            for bad in (float("nan"), float("-inf"), 10**400, 1.5)
+        ],
+        ({"op": "search", "params": {"terms": [["text", "x", float("nan")]], "limit": 5}}, "weight is a finite number"),
+        ({"op": "search", "params": {"terms": [["text", "x", 10**400]], "limit": 5}}, "weight is a finite number"),
+        ({"op": "duplicates", "params": {"threshold": 10**400}}, "threshold must be a finite number"),
     ],
 )
 def test_a_request_of_the_wrong_shape_is_refused_in_words(server, change, refused):

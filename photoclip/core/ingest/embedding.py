@@ -47,7 +47,7 @@ def _on_device(embedder: Any, items: Sequence[DecodedItem], thumbnails: Executor
         log.warning("the model's device could not take %d JPEGs: decoding them on the CPU", len(chosen), exc_info=True)
         return {}, positions
     vectors: dict[int, np.ndarray] = {}
-    for vector, at, small in zip(batch.vectors, batch.decoded, batch.thumbnails):
+    for vector, at, small in zip(batch.rows, batch.decoded, batch.thumbnails):
         item = chosen[at]
         vectors[positions[at]] = vector
         if small is not None and item.thumbnail is not None:

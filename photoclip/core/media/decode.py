@@ -22,6 +22,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from photoclip.core import paths
 from photoclip.core.errors import SkipFile
 from photoclip.core.geometry import centre_crop, is_very_elongated
+from photoclip.core.media.jpeg_frame import device_decodable
 from photoclip.core.media.jpeg_trailer import MAX_SCANS, START_OF_SCAN, jpeg_part, scan_markers
 from photoclip.core.media.metadata import Metadata, read_metadata
 
@@ -353,9 +354,10 @@ MAX_ENCODED_BYTES = 64 << 20
 def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     """A JPEG's bytes and metadata, no pixel decoded; None for anything the CPU should decode
     instead (then the caller does, and gives its usual skip reasons). Only plain RGB or grey
-    JPEGs of at most HUGE_PIXELS, not very elongated, that end with their end marker (or a Motion
-    Photo's video follows it: jpeg_trailer.py): a truncated file must be refused as the CPU
-    refuses it, not decoded with grey rows by a lenient device decoder.
+    baseline or progressive Huffman 8-bit JPEGs (jpeg_frame.py) of at most HUGE_PIXELS, not
+    very elongated, that end with their end marker (or a Motion Photo's video follows it:
+    jpeg_trailer.py): a truncated file must be refused as the CPU refuses it, not decoded
+    with grey rows by a lenient device decoder.
     `fh` is the photo opened with `open_regular_file`; it is read from its start.
     """
     if extension(path) not in JPEG_EXTENSIONS:
@@ -366,7 +368,7 @@ def read_jpeg(path: str, fh: BinaryIO) -> EncodedJpeg | None:
     fh.seek(0)
     read = fh.read(MAX_ENCODED_BYTES + 1)
     data = jpeg_part(read) if len(read) <= MAX_ENCODED_BYTES else None  # a Motion Photo's video stays behind
-    if data is None:
+    if data is None or not device_decodable(data):  # arithmetic, lossless, 12-bit: the CPU's
         return None
     try:
         with Image.open(io.BytesIO(data)) as img:

@@ -9,6 +9,7 @@ marker could be the rest of a damaged image, and must be decoded (and judged) by
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import BinaryIO
 
 END_OF_IMAGE = b"\xff\xd9"
@@ -16,29 +17,36 @@ SAMSUNG_LABEL = b"MotionPhoto_Data"
 MAX_HEADER_STEPS = 1024
 
 
-def _first_scan(data: bytes) -> int:
-    """Where the image's first scan starts, found by walking the header's segments (a search
-    for its marker could stop in the EXIF thumbnail, a JPEG of its own); -1 if none."""
+def header_markers(data: bytes) -> Iterator[tuple[int, int]]:
+    """(offset, marker) of each segment of the header, in order, up to and including the
+    first start of scan, found by walking the segments' lengths (a search for a marker
+    could stop in the EXIF thumbnail, a JPEG of its own). Stops early at anything else."""
     if not data.startswith(b"\xff\xd8"):
-        return -1
+        return
     at = 2
     # A camera's header has a dozen segments; a file of 0xFF fill bytes would otherwise hold
     # a reader (and the GIL) for seconds, one byte a step.
     for _ in range(MAX_HEADER_STEPS):
         if at + 4 > len(data):
-            return -1
+            return
         if data[at] != 0xFF:
-            return -1
+            return
         marker = data[at + 1]
         if marker == 0xFF:  # a fill byte before a marker
             at += 1
-        elif marker == 0xDA:
-            return at
-        elif marker == 0x01 or 0xD0 <= marker <= 0xD9:  # markers without a length
+            continue
+        yield at, marker
+        if marker == 0xDA:
+            return
+        if marker == 0x01 or 0xD0 <= marker <= 0xD9:  # markers without a length
             at += 2
         else:
             at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
-    return -1
+
+
+def _first_scan(data: bytes) -> int:
+    """Where the image's first scan starts; -1 if none."""
+    return next((at for at, marker in header_markers(data) if marker == 0xDA), -1)
 
 
 def _is_motion_video(trailer: bytes) -> bool:

@@ -4,7 +4,7 @@ Importing this package never imports torch or open_clip (a test checks it).
 """
 
 from photoclip.core.model.choice import ModelChoice, model_id_for
-from photoclip.core.model.device import pick_device
+from photoclip.core.model.device import expected_device, pick_device
 from photoclip.core.model.fake import FakeEmbedder
 from photoclip.core.model.offline import OfflineRoute, WeightsDownloadFailed, offline_route
 from photoclip.core.model.openclip import OpenClipEmbedder
@@ -22,6 +22,7 @@ __all__ = [
     "ProgressCallback",
     "WeightsDownloadFailed",
     "describe_models",
+    "expected_device",
     "model_id_for",
     "normalize",
     "offline_route",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -25,24 +25,18 @@ from photoclip.core.geometry import centre_crop, is_very_elongated
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class DeviceDecoded:
-    """One batch decoded on the device: `pixels` (N, 3, S, S) uint8 on the device, for the
-    photos decoded there, in the order of `decoded`; `thumbnails` (H, W, 3) uint8 on the
-    host, or None where none was asked for; `failed` the positions the device refused."""
-
-    pixels: Any
-    decoded: list[int]
-    thumbnails: list[np.ndarray | None]
-    failed: list[int]
+Rows = TypeVar("Rows")
 
 
 @dataclass
-class JpegBatch:
-    """What `OpenClipEmbedder.embed_jpegs` gives back: `vectors[i]` belongs to the photo at
-    position `decoded[i]`, as does `thumbnails[i]`; `failed` the positions left to the CPU."""
+class JpegBatch(Generic[Rows]):
+    """A batch of JPEGs through the model's device. `rows[i]` and `thumbnails[i]` belong to
+    the photo at position `decoded[i]`: `rows` are the model inputs (N, 3, S, S), uint8 on the
+    device, as `decode_batch` gives them, then their vectors (N, D) as
+    `OpenClipEmbedder.embed_jpegs` gives them. `thumbnails` are (H, W, 3) uint8 on the host,
+    or None where none was asked for; `failed` the positions the device refused, for the CPU."""
 
-    vectors: np.ndarray
+    rows: Rows
     decoded: list[int]
     thumbnails: list[np.ndarray | None]
     failed: list[int]
@@ -142,7 +136,7 @@ def _decode_one(decode_jpeg: Any, mode: Any, blob: Any, device: str) -> Any:
 
 def decode_batch(
     blobs: Sequence[bytes], orientations: Sequence[int], size: int, device: str, thumbnail_edges: Sequence[int | None]
-) -> DeviceDecoded:
+) -> JpegBatch[Any]:
     """Decode a batch of JPEG files' bytes on `device`, upright, at the model's input size."""
     import torch
     from torchvision.io import ImageReadMode, decode_jpeg
@@ -197,4 +191,4 @@ def decode_batch(
     thumbnails: list[np.ndarray | None] = [None] * len(decoded)
     for at, host in zip(wanted, _to_host(torch, small)):
         thumbnails[at] = host
-    return DeviceDecoded(pixels, decoded, thumbnails, failed)
+    return JpegBatch(pixels, decoded, thumbnails, failed)

@@ -332,7 +332,9 @@ class OpenClipEmbedder:
         features = self._model.encode_image(pixels)
         return normalize(features.float().cpu().numpy())
 
-    def embed_jpegs(self, blobs: Sequence[bytes], orientations: Sequence[int], thumbnail_edges: Sequence[int | None]) -> JpegBatch:
+    def embed_jpegs(
+        self, blobs: Sequence[bytes], orientations: Sequence[int], thumbnail_edges: Sequence[int | None]
+    ) -> JpegBatch[np.ndarray]:
         """JPEG files' bytes decoded on the model's device and embedded (see jpeg_device.py).
         Photos the device refuses come back in `failed`, for the caller to decode on the CPU."""
         import torch
@@ -340,7 +342,7 @@ class OpenClipEmbedder:
         self.load()
         with torch.inference_mode():
             batch = decode_batch(blobs, orientations, self._size, self.device, thumbnail_edges)
-            vectors = self._encode_on_device(batch.pixels) if batch.decoded else np.empty((0, self._dim), np.float32)
+            vectors = self._encode_on_device(batch.rows) if batch.decoded else np.empty((0, self._dim), np.float32)
         return JpegBatch(vectors, batch.decoded, batch.thumbnails, batch.failed)
 
     def embed_images(self, batch: np.ndarray) -> np.ndarray:

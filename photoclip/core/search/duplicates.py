@@ -33,6 +33,20 @@ ORDER_MARGIN = 0.1
 ROUNDING = 1e-5
 # Candidate vectors gathered at once (floats): 64 MB, whatever the number of neighbours asked.
 GATHER_FLOATS = 1 << 24
+# Pairs held at most (20 bytes each, 400 MB; the grouping walks them in Python, ~30 s). Near
+# duplicates are a few pairs a photo, and a burst of 1,000 frames is 500,000: a count past
+# this means a threshold that links nearly everything (`duplicates --threshold 0` pairs all
+# 100,000 photos of a library with each other: 5 * 10^9 pairs, 100 GB, never answered).
+MAX_PAIRS = 20_000_000
+
+
+class _TooManyPairs(Exception):
+    pass
+
+
+def _count_pairs(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    if sum(len(f[0]) for f in found) > MAX_PAIRS:
+        raise _TooManyPairs
 
 
 def check_threshold(threshold: float) -> float:
@@ -53,11 +67,18 @@ def near_duplicate_groups(
     """
     # A float32 unit vector's product with an exact copy of itself is 1 only to within
     # rounding (0.99999994 for half of them): --threshold 1 found no copies at all.
-    threshold = check_threshold(threshold) - ROUNDING
-    if approximate is None:
-        first, second, sims = _all_pairs(index, threshold, block)
-    else:
-        first, second, sims = _pairs_through_index(index, approximate, threshold)
+    asked = check_threshold(threshold)
+    threshold = asked - ROUNDING
+    try:
+        if approximate is None:
+            first, second, sims = _all_pairs(index, threshold, block)
+        else:
+            first, second, sims = _pairs_through_index(index, approximate, threshold)
+    except _TooManyPairs:
+        raise QueryError(
+            f"At a threshold of {asked:g}, more than {MAX_PAIRS:,} pairs of photos count as near duplicates: "
+            "that links nearly every photo with every other. Near duplicates score about 0.9 or more."
+        ) from None
     # Each pair scored again by one formula, whichever way it was found: a BLAS block
     # product and a gathered dot product differ in the last bits, and the two paths
     # must give the same answer.
@@ -77,6 +98,7 @@ def _all_pairs(index: VectorIndex, threshold: float, block: int) -> tuple[np.nda
         later = cols > rows  # the block's own columns start at `start`: j > i within it
         rows, cols = rows[later], cols[later]
         found.append((keep[start + rows], keep[start + cols], sims[rows, cols]))
+        _count_pairs(found)
     return _joined(found)
 
 
@@ -100,6 +122,7 @@ def _pairs_through_index(index: VectorIndex, approximate: CompressedIndex, thres
             passing = known & (sims >= threshold)
             at, col = np.nonzero(passing & (rows != batch[:, None]) & index.present[rows])
             found.append((batch[at], rows[at, col], sims[at, col]))
+            _count_pairs(found)  # each pair is found from both ends here: the count is at most twice
             # The last quarter of the candidates still holds a photo near the threshold: there
             # may be more duplicates than were asked for. Not "the last one passed": the codes
             # cannot order a group of near-identical photos among themselves (only tell them
