@@ -77,6 +77,7 @@ def test_status_describes_the_open_app(window, qtbot) -> None:
     assert worker["pid"] == os.getpid()
     assert worker["kind"] == "app"
     assert worker["model_loaded"] is True
+    assert worker["device"] == "cpu"  # where the app's model runs, not the "auto" it is set to
     assert "indexing" in worker
     # A `photoclip watch` started now refuses in one line, naming the app.
     watch = subprocess.run(

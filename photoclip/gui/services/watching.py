@@ -306,6 +306,7 @@ class LibraryWatch(QObject):
             "db": os.path.realpath(self.db_path),
             "model_loaded": self._loaded_model_id() is not None,
             "model": self.queries.model.identity or model_identity(self._choice()),
+            "device": self.queries.model.device,  # where the model runs ("auto" says nothing): photoclip status
             "indexing": self._indexing,
             "watching": self._folders.watched,
             "rescanned": self._folders.rescanned,
