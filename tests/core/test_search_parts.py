@@ -169,3 +169,22 @@ def test_read_only_float16_rows_are_widened_by_numpy_not_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.allclose(index.score_rows(rows, query), widened[rows] @ query, atol=1e-6)
+
+
+def test_shortlists_reuse_their_buffers_and_longer_ones_do_not_touch_them(monkeypatch):
+    pytest.importorskip("torch")
+    import torch  # noqa: F401
+
+    from photoclip.core.search import store
+
+    monkeypatch.setattr(store, "KEPT_SHORTLIST", 20)
+    index, _ = float16_index(100)
+    query = unit_rows(1, 9)[0]
+    first = index.score_rows(np.arange(0, 20), query)
+    buffers = index._shortlist_buffers
+    second = index.score_rows(np.arange(50, 60), query)  # shorter: the same buffers, no stale rows
+    assert index._shortlist_buffers is buffers and len(second) == 10
+    long = index.score_rows(np.arange(30, 100), query)  # past the kept length: fresh arrays
+    assert index._shortlist_buffers is buffers
+    for rows, got in ((np.arange(0, 20), first), (np.arange(50, 60), second), (np.arange(30, 100), long)):
+        assert np.array_equal(got, index.scores(query)[rows])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,10 @@ def _no_rows() -> np.ndarray:
     return np.empty((0, 0), np.float32)
 
 
+# Shortlist rows up to this many (approximate.MIN_FETCH) are gathered and widened in buffers
+# kept by the index (24 MB at 512-d, beside 1 GB of rows at 1M photos); longer ones (a
+# filter or a bigger library asks for more) in fresh arrays.
+KEPT_SHORTLIST = 8192
 SCORE_BLOCK = 65_536  # rows widened at a time when they are held as float16 (16 MB of float32 at 512-d)
 
 
@@ -62,6 +67,7 @@ class VectorIndex:
     _spare: np.ndarray | None = field(default=None, repr=False)  # `matrix` is a view of its first rows
     _row_table: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32), repr=False)  # see rows_of_ids
     _table_of: np.ndarray | None = field(default=None, repr=False)  # the `ids` array the table was made for
+    _shortlist_buffers: tuple[Any, Any] | None = field(default=None, repr=False)  # see _widened
 
     @classmethod
     def load(cls, lib: Library, model_id: str, holds: type = np.float32) -> VectorIndex:
@@ -195,16 +201,28 @@ class VectorIndex:
         return scores
 
     def _widened(self, which: np.ndarray) -> np.ndarray:
+        """These rows as float32; possibly a view of a buffer the next call overwrites."""
         torch = sys.modules.get("torch")
         if self.matrix.dtype != np.float16 or torch is None or not self.matrix.flags.writeable:
             return self.rows(which)
         # NumPy widens float16 one number at a time: the 8,192 rows of a shortlist took 4 ms
         # at 512-d, half of an approximate search. torch widens them with SIMD in under 1.
         # It is only used where it is loaded already (the app and the worker hold a model):
-        # importing it for this would cost seconds.
-        picked = torch.from_numpy(self.matrix)[torch.from_numpy(np.asarray(which, np.int64))]
-        widened: np.ndarray = picked.float().numpy()
-        return widened
+        # importing it for this would cost seconds. A shortlist of usual length is gathered
+        # and widened into buffers kept for the next search: fresh ones cost the kernel's
+        # page faults, 2 ms a search at 1M photos (bench_ann.py).
+        count, dim = len(which), self.matrix.shape[1]
+        picked = torch.from_numpy(np.asarray(which, np.int64))
+        if count > KEPT_SHORTLIST:
+            widened: np.ndarray = torch.from_numpy(self.matrix)[picked].float().numpy()
+            return widened
+        if self._shortlist_buffers is None or self._shortlist_buffers[0].shape[1] != dim:
+            self._shortlist_buffers = (torch.empty((KEPT_SHORTLIST, dim), dtype=torch.float16), torch.empty((KEPT_SHORTLIST, dim)))
+        halves, floats = self._shortlist_buffers
+        torch.index_select(torch.from_numpy(self.matrix), 0, picked, out=halves[:count])
+        floats[:count].copy_(halves[:count])
+        kept: np.ndarray = floats[:count].numpy()
+        return kept
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         if len(self.ids) == 0:
