@@ -58,6 +58,16 @@ EXACT_SUBSET = 50_000
 # tables no range and it finds nothing: from two vectors on (a smaller library is exact).
 MIN_VECTORS = 2
 MAX_FILE_BYTES = 1 << 40
+# An index file is read whole: one far bigger than this library's codes could make (a link
+# to a video, a file from another library) is refused unread, not taken into memory. A code
+# and its id take under dim + 16 bytes whatever the codes' size; room for four times the
+# library's vectors (dead codes, photos purged since), and for the header and codebooks.
+FILE_SLACK = 64 << 20
+
+
+def file_limit(dim: int, vectors: int) -> int:
+    """The most bytes an index file of a library of `vectors` vectors of `dim` dimensions is read for."""
+    return min(MAX_FILE_BYTES, FILE_SLACK + 4 * vectors * (dim + 16))
 
 
 def approximate_wanted(approximate_from: int, vectors: int) -> bool:
@@ -136,7 +146,7 @@ class ApproximateSearch:
             log.info("Vectors were removed since the search index was made and the database no longer says which; rebuilding it")
             self.compressed = None
         if self.compressed is None and self._building is None and not self._build_failed:
-            loaded = self._load(index.matrix.shape[1])
+            loaded = self._load(index.matrix.shape[1], len(index))
             if loaded is not None and loaded.coverage.last_rowid <= index.last_rowid and self._take_out_removed(lib, loaded, removed):
                 self.compressed = loaded
             else:
@@ -223,11 +233,11 @@ class ApproximateSearch:
         rows = index.rows_of_ids(keys)
         return np.sort(rows[rows >= 0])
 
-    def _load(self, dim: int) -> CompressedIndex | None:
+    def _load(self, dim: int, vectors: int | None = None) -> CompressedIndex | None:
         if self.path is None:
             return None
         try:
-            data = paths.read_regular_file(self.path, MAX_FILE_BYTES)
+            data = paths.read_regular_file(self.path, MAX_FILE_BYTES if vectors is None else file_limit(dim, vectors))
         except FileNotFoundError:
             return None
         except (OSError, paths.NotAPlainFile) as exc:

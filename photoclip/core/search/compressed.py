@@ -257,7 +257,7 @@ class CompressedIndex:
                 str(header["model_id"]), int(header["dim"]), int(header["removed"]), int(header["last_rowid"]), int(header.get("worn", 0))
             )
             length, crc, code_bytes, count = int(header["bytes"]), int(header["crc32"]), int(header["codes"]), int(header["count"])
-            part_bytes = [int(size) for size in header["parts"]]
+            part_bytes = _whole_numbers(header["parts"])
         except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise UnusableIndexFile(f"unreadable header ({exc})") from exc
         if coverage.model_id != model_id or coverage.dim != dim:
@@ -276,9 +276,35 @@ class CompressedIndex:
             start += size
         if sum(int(part.ntotal) for part in parts) != count:
             raise UnusableIndexFile("damaged (codes and ids out of line)")
+        if not _same_codebooks(parts):
+            raise UnusableIndexFile("damaged (parts coded differently)")
         keys = np.frombuffer(body, "<i8", count, code_bytes).astype(np.int64)
         alive = np.frombuffer(body, np.uint8, count, code_bytes + 8 * count).astype(bool)
+        # A photo has one live code at most (take() replaces): a shortlist's rows are sorted,
+        # not made unique, so a photo named by two live codes would come back twice.
+        live = keys[alive]
+        if len(np.unique(live)) != len(live):
+            raise UnusableIndexFile("damaged (a photo with two live codes)")
         return cls(coverage, parts, keys, alive)
+
+
+def _whole_numbers(value: Any) -> list[int]:
+    """The part sizes of a header: a list of whole numbers, nothing else (a string or a dict
+    iterates too, and int() cuts a fraction)."""
+    if not isinstance(value, list) or not all(type(size) is int for size in value):
+        raise ValueError("parts is not a list of whole numbers")
+    return list(value)
+
+
+def _same_codebooks(parts: list[Any]) -> bool:
+    """Whether every part codes with the first one's codebooks (as _train makes them): a
+    part trained apart scores its codes on another scale, and its candidates would be
+    ranked against the others' wrongly."""
+    if len(parts) == 1:
+        return True
+    faiss = load_faiss()
+    first = faiss.vector_to_array(parts[0].pq.centroids)
+    return all(np.array_equal(first, faiss.vector_to_array(part.pq.centroids)) for part in parts[1:])
 
 
 def _restore_part(data: bytes, dim: int) -> Any:
