@@ -119,3 +119,44 @@ def test_indexing_sends_only_huffman_8_bit_jpegs_to_the_device(tmp_path: Path, t
         lib.close()
     assert given == [(photos / "plain.jpg").read_bytes()]
     assert final.embedded == 3 and skipped == {"lossless.jpg"}
+
+
+def frame_segment(data: bytes) -> tuple[int, bytes]:
+    at = next(i for i in range(2, len(data) - 1) if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC2))
+    return at, data[at : at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")]
+
+
+def test_a_second_frame_header_leaves_the_jpeg_to_the_cpu(tmp_path: Path) -> None:
+    # Pillow reports the last frame header's size and mode; a device decoder may read the
+    # first, which can say 60000x60000 pixels (gigabytes of device memory) or 12 bits.
+    data = plain_jpeg()
+    at, frame = frame_segment(data)
+    huge = bytearray(frame)
+    huge[5:9] = (60000).to_bytes(2, "big") * 2
+    arithmetic = bytearray(frame)
+    arithmetic[1] = 0xC9
+    for doubled in (data[:at] + bytes(huge) + data[at:], data[:at] + frame + bytes(arithmetic) + data[at + len(frame) :]):
+        path = tmp_path / "two-frames.jpg"
+        path.write_bytes(doubled)
+        with Image.open(path) as img:
+            assert img.size == (64, 48)  # what read_jpeg's own checks see
+        assert not device_decodable(doubled)
+        assert read(path) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d, at, f: d[: at + 3],  # cut inside the frame's length
+        lambda d, at, f: d[:at] + b"\xff\xe1\x00\x00" + d[at:],  # a segment of length 0
+        lambda d, at, f: d[:at] + b"\xff\xe1\x00\x01" + d[at:],  # of length 1
+        lambda d, at, f: d[:at] + b"\xff\xe1\xff\xff" + b"x" * 100,  # 65535 bytes, past the end
+        lambda d, at, f: d[: d.index(b"\xff\xda") + 2],  # cut at the scan's marker
+        lambda d, at, f: d[:at] + d[at + len(f) : d.index(b"\xff\xda")] + d[d.index(b"\xff\xda") :][:40] + f,  # frame after the scan
+    ],
+    ids=["cut-length", "length-0", "length-1", "length-past-end", "scan-cut", "frame-after-scan"],
+)
+def test_damaged_headers_are_left_to_the_cpu(damage) -> None:
+    data = plain_jpeg()
+    at, frame = frame_segment(data)
+    assert not device_decodable(damage(data, at, frame))

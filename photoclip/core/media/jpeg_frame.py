@@ -19,11 +19,20 @@ START_OF_FRAME = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 def device_decodable(data: bytes) -> bool:
-    """Whether the frame header says baseline or progressive Huffman coding, 8 bits a sample
-    (the precision is the first byte after the segment's length)."""
+    """Whether the header holds one frame header, before the first scan, saying baseline or
+    progressive Huffman coding, 8 bits a sample (the precision is the first byte after the
+    segment's length). A second frame header is a damaged file that libjpeg refuses
+    ("two SOF markers"), and Pillow reports the last one's size and mode where the first
+    one could say 12 bits or 60000x60000 pixels (a device allocation of gigabytes)."""
+    frame: tuple[int, int] | None = None
     for at, marker in header_markers(data):
         if marker in START_OF_FRAME:
+            if frame is not None:
+                return False
+            frame = at, marker
+        elif marker == 0xDA:  # the first scan: the frame must have come before it
+            if frame is None:
+                return False
+            at, marker = frame
             return marker in (BASELINE, PROGRESSIVE) and at + 4 < len(data) and data[at + 4] == 8
-        if marker == 0xDA:
-            return False  # a scan before any frame: not a JPEG the device should be trusted with
-    return False
+    return False  # no scan in the header's walk (truncated, or stopped at junk)
