@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +192,11 @@ def where_model_runs(choice: ModelChoice, worker: dict[str, Any]) -> dict[str, s
     from photoclip.worker.client import model_identity
 
     used = worker.get("device")
-    if worker.get("running") and isinstance(used, str) and used and worker.get("model") == model_identity(choice):
+    # A device name as torch writes one ("cuda:0"): the status file is the worker's word,
+    # printed on one line, so a value of another shape (a newer version's, a damaged file's:
+    # a number, 60 KB, terminal escapes) is not repeated.
+    named = isinstance(used, str) and re.fullmatch(r"[a-z]{1,16}(:[0-9]{1,4})?", used) is not None
+    if worker.get("running") and named and isinstance(used, str) and worker.get("model") == model_identity(choice):
         return {"device": used, "device_setting": choice.device, "device_from": "worker"}
     expected = expected_device(choice.device)
     if expected is None or choice.device != "auto":

@@ -81,5 +81,7 @@ def worker_status(db_path: Path) -> dict[str, Any]:
         "running": True,
         "pid": published.get("pid") or WorkerLock(db_path).holder(),
         "model_loaded": bool(published.get("model_loaded", False)),
-        "indexing": published.get("indexing"),
+        # What describe_worker reads of it: a published value of another shape (a damaged
+        # file, another version's) is shown as none, not a traceback out of `status`.
+        "indexing": published.get("indexing") if isinstance(published.get("indexing"), dict) else None,
     }

@@ -53,3 +53,82 @@ def test_a_named_device_is_that_device():
     choice = ModelChoice("m", "w", device="cuda", precision="fp32")
     device = where_model_runs(choice, NOT_RUNNING)
     assert device == {"device": "cuda", "device_setting": "cuda", "device_from": "setting"} and device_text(device) == "cuda"
+
+
+def torch_installed_at(tmp_path, monkeypatch, version_file) -> None:
+    """expected_device as in a process that has not imported torch, with torch 'installed'
+    in tmp_path: `version_file(path)` makes its version.py."""
+    import importlib.machinery
+    import importlib.util
+
+    package = tmp_path / "torch"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    version_file(package / "version.py")
+    spec = importlib.machinery.ModuleSpec("torch", None, origin=str(package / "__init__.py"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: spec if name == "torch" else real_find_spec(name, *a))
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+
+
+def answered_within(seconds: float) -> object:
+    """expected_device('auto') run in a thread: its answer, or 'hung' past `seconds`."""
+    import threading
+
+    answer: list[object] = []
+    thread = threading.Thread(target=lambda: answer.append(expected_device("auto")), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return answer[0] if answer else "hung"
+
+
+def test_a_named_pipe_or_a_huge_file_as_torchs_version_file_does_not_hold_status(tmp_path, monkeypatch):
+    torch_installed_at(tmp_path / "fifo", monkeypatch, lambda path: os.mkfifo(path))
+    assert answered_within(20) is None  # before: read_text waited for a writer forever
+    torch_installed_at(tmp_path / "huge", monkeypatch, lambda path: path.open("wb").truncate(1 << 30))
+    assert answered_within(20) is None
+
+
+def test_a_driver_that_never_answers_or_is_of_another_shape_leaves_status_unsure_not_stuck(tmp_path, monkeypatch):
+    import ctypes
+    import threading
+
+    from photoclip.core.model import device as module
+
+    torch_installed_at(tmp_path, monkeypatch, lambda path: path.write_text("cuda: Optional[str] = '12.1'\nhip = None\n"))
+    monkeypatch.setattr(module, "DRIVER_PROBE_SECONDS", 0.5, raising=False)
+    wedged = threading.Event()
+    monkeypatch.setattr(module, "_cuda_gpus", lambda: wedged.wait() and 1)
+    try:
+        assert answered_within(20) is None  # before: waited for the driver as long as it took
+    finally:
+        wedged.set()
+    monkeypatch.undo()
+    torch_installed_at(tmp_path / "again", monkeypatch, lambda path: path.write_text("cuda = '12.1'\n"))
+
+    class NoCuInit:  # a libcuda.so stub without the driver's functions
+        def __init__(self, name: str) -> None:
+            pass
+
+    monkeypatch.setattr(ctypes, "CDLL", NoCuInit)
+    assert answered_within(20) is None  # before: AttributeError out of `photoclip status`
+
+
+def test_a_worker_device_of_another_shape_is_not_repeated(tmp_path, monkeypatch):
+    from photoclip.worker import status as worker_status_module
+    from photoclip.worker.client import model_identity
+
+    choice = ModelChoice("m", "w", device="auto", precision="fp32")
+    running = {"running": True, "model_loaded": True, "pid": 1, "indexing": None, "model": model_identity(choice)}
+    assert where_model_runs(choice, {**running, "device": "cuda:0"})["device_from"] == "worker"
+    for odd in (123, "", "cuda\x1b[2J\nowned", "x" * 60_000, ["cuda"]):
+        device = where_model_runs(choice, {**running, "device": odd})
+        assert device["device_from"] != "worker" and len(device_text(device)) < 40 and "\n" not in device_text(device)
+    # A status file whose "indexing" is not a record: status says the worker runs, no traceback.
+    from photoclip.cli.library import describe_worker
+
+    db = tmp_path / "s.db"
+    monkeypatch.setattr(worker_status_module, "worker_alive", lambda _db: True)
+    for indexing in ("index", 7, ["index"]):
+        worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": indexing})
+        assert describe_worker(worker_status_module.worker_status(db)) == "Worker: running (pid 5), model loaded"

@@ -7,9 +7,17 @@ import importlib.util
 import platform
 import re
 import sys
+import threading
 from pathlib import Path
 
+from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
+
+# torch/version.py is a few hundred bytes; `status` must answer whatever sits in its place.
+MAX_VERSION_FILE = 1 << 20
+# The driver's cuInit takes under a second on a sound system; a wedged GPU or driver can
+# hold it for minutes, and `status` must not wait for it: past this, "cannot tell".
+DRIVER_PROBE_SECONDS = 5.0
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -47,14 +55,19 @@ def expected_device(requested: str = "auto") -> str | None:
     if spec is None or spec.origin is None:
         return None
     try:
-        version = (Path(spec.origin).parent / "version.py").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        # Non-blocking and bounded: a named pipe there hung `status`, a huge file filled memory.
+        version = paths.read_regular_file(Path(spec.origin).parent / "version.py", MAX_VERSION_FILE).decode("utf-8", "replace")
+    except (OSError, paths.NotAPlainFile):
         return None
     built_for = dict(_BUILD_LINE.findall(version))
     if built_for.get("hip") not in (None, "None"):
         return None  # ROCm: torch.cuda is AMD's there; no cheap way to count its GPUs
-    if built_for.get("cuda") not in (None, "None") and _cuda_gpus() > 0:
-        return "cuda"
+    if built_for.get("cuda") not in (None, "None"):
+        gpus = _cuda_gpus_within(DRIVER_PROBE_SECONDS)
+        if gpus is None:
+            return None
+        if gpus > 0:
+            return "cuda"
     if sys.platform == "darwin" and platform.machine() == "arm64":
         return "mps"  # Apple silicon (macOS 12.3 or later has MPS; older is rare enough)
     return "cpu"
@@ -62,6 +75,25 @@ def expected_device(requested: str = "auto") -> str | None:
 
 # `cuda: Optional[str] = '12.1'` or `= None`, in torch/version.py
 _BUILD_LINE = re.compile(r"^(cuda|hip)\s*(?::[^=]*)?=\s*['\"]?([^'\"\s]+)", re.MULTILINE)
+
+
+def _cuda_gpus_within(seconds: float) -> int | None:
+    """`_cuda_gpus()`, or None when the driver has not answered in `seconds` or failed.
+
+    Asked in a daemon thread (ctypes lets go of the GIL during the call): a driver that
+    never answers is left behind, and the process can still exit."""
+    answer: list[int] = []
+
+    def probe() -> None:
+        try:
+            answer.append(_cuda_gpus())
+        except Exception:  # a driver library of another shape (no cuInit): cannot tell
+            pass
+
+    thread = threading.Thread(target=probe, name="photoclip-cuda-probe", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return answer[0] if answer else None
 
 
 def _cuda_gpus() -> int:
