@@ -144,10 +144,28 @@ def _finite(value: object) -> float | None:
 # -- running a query -------------------------------------------------------------------
 
 
+# SQLite's integers (photo ids) are signed 64-bit: a larger id raised OverflowError out of
+# the query, logged as the worker's own failure. A count past it means "all" (the parser
+# lets `-n 10**30` through): it is cut to this.
+MAX_INT = (1 << 63) - 1
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_INT <= value <= MAX_INT
+
+
 def _int(params: dict[str, Any], name: str) -> int:
+    """A count: a whole number, cut to MAX_INT."""
     value = params.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ProtocolError(f"{name} must be a whole number")
+    return max(-MAX_INT, min(value, MAX_INT))
+
+
+def _photo_id(params: dict[str, Any], name: str) -> int:
+    value = params.get(name)
+    if not isinstance(value, int) or not _whole(value):
+        raise ProtocolError(f"{name} must be a photo id")
     return value
 
 
@@ -164,7 +182,7 @@ def run_query(op: str, params: dict[str, Any], searcher: Searcher) -> object:
         return searcher.search(terms_from_json(params.get("terms")), _int(params, "limit"), filters_from_json(params.get("filters")))
     if op == "similar":
         target = params.get("target")
-        if not isinstance(target, str | int) or isinstance(target, bool):
+        if not isinstance(target, str) and not (isinstance(target, int) and _whole(target)):
             raise ProtocolError("similar needs a path or a photo id")
         if isinstance(target, str):
             target = os.path.abspath(target)
@@ -172,7 +190,7 @@ def run_query(op: str, params: dict[str, Any], searcher: Searcher) -> object:
     if op == "duplicates":
         return searcher.duplicates(_float(params, "threshold"))
     if op == "top_labels":
-        return top_labels(searcher.lib, searcher.embedder, _int(params, "photo_id"), k=_int(params, "k"))
+        return top_labels(searcher.lib, searcher.embedder, _photo_id(params, "photo_id"), k=_int(params, "k"))
     raise ProtocolError(f"unknown operation {op!r}")
 
 

@@ -158,6 +158,9 @@ def test_garbage_closes_that_connection_and_the_server_answers_the_next(server, 
         ({"op": "search", "params": {"terms": [["text", "x", float("nan")]], "limit": 5}}, "weight is a finite number"),
         ({"op": "search", "params": {"terms": [["text", "x", 10**400]], "limit": 5}}, "weight is a finite number"),
         ({"op": "duplicates", "params": {"threshold": 10**400}}, "threshold must be a finite number"),
+        # Before: OverflowError out of SQLite, logged with its traceback as the worker's own failure.
+        ({"op": "top_labels", "params": {"photo_id": 10**30, "k": 5}}, "photo_id must be a photo id"),
+        ({"op": "similar", "params": {"target": -(2**63), "limit": 5}}, "similar needs a path or a photo id"),
     ],
 )
 def test_a_request_of_the_wrong_shape_is_refused_in_words(server, change, refused):
