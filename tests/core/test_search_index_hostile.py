@@ -152,3 +152,23 @@ def test_a_link_to_a_huge_file_in_place_of_the_index_is_not_read_into_memory(lib
     assert not index_path(library.path, "fake").is_symlink() and huge.stat().st_size == 256 << 20
     query = queries(1)[0]
     assert answers(searcher, query) == answers(exact(library), query)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'{"parts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # json.loads recursed past Python's limit
+        b'{"model_id": "fake", "dim": 32, "removed": 0, "last_rowid": 0, "bytes": 0, "crc32": 0, "codes": 0, "count": 1e400, "parts": [0]}',
+        b'{"model_id": "fake", "dim": Infinity, "removed": 0, "last_rowid": 0, "bytes": 0, "crc32": 0, "codes": 0, "count": 0, "parts": [0]}',
+    ],
+    ids=["nested", "1e400", "Infinity"],
+)
+def test_a_header_python_cannot_hold_is_rebuilt_not_a_crash(library, tmp_path, parts, header):
+    # Before: RecursionError / OverflowError out of the search itself.
+    add_photos(library, tmp_path, random_vectors(300))
+    index_path(library.path, "fake").write_bytes(MAGIC + len(header).to_bytes(4, "little") + header)
+    searcher = approximate(library)
+    query = queries(1)[0]
+    assert answers(searcher, query) == answers(exact(library), query)
+    ready(searcher)
+    assert answers(searcher, query) == answers(exact(library), query) and searcher.approximate.answered == "approximate"

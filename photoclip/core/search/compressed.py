@@ -258,8 +258,10 @@ class CompressedIndex:
             )
             length, crc, code_bytes, count = int(header["bytes"]), int(header["crc32"]), int(header["codes"]), int(header["count"])
             part_bytes = _whole_numbers(header["parts"])
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise UnusableIndexFile(f"unreadable header ({exc})") from exc
+        # OverflowError: a size of 1e400 or Infinity (int() of an infinite float);
+        # RecursionError: a header nested thousands of lists deep (json.loads recurses).
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+            raise UnusableIndexFile(f"unreadable header ({type(exc).__name__})") from exc
         if coverage.model_id != model_id or coverage.dim != dim:
             raise UnusableIndexFile(f"made for model {coverage.model_id} ({coverage.dim} dims)")
         body = data[start + size :]
