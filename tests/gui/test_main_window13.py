@@ -152,3 +152,26 @@ def test_the_labels_submenu_says_why_it_offers_nothing(qtbot) -> None:
     two = [None, None]  # two selected photos (only their number shows)
     fill_labels_menu(sub, MenuLabels(["beach"], ["cat"]), two, lambda *_: None, "beach")  # the Tag filter's own entries are above
     assert [a.text() for a in sub.actions()] == ["✓ Yes, these 2 photos are “cat” (the label learns)"]
+
+
+def test_a_label_with_an_ampersand_shows_it_in_every_menu_and_no_letter_chooses_it(qtbot) -> None:
+    # Qt reads '&' as a shortcut: "R&D" showed as "RD", and pressing D taught the label.
+    from PySide6.QtWidgets import QWidget
+
+    from photoclip.app.tags import MenuLabels
+    from photoclip.core.search.understand import Part
+    from photoclip.gui.dialogs.label_answers import answer_menu
+    from photoclip.gui.widgets.chips import FilterChip
+    from photoclip.gui.windows.grid_labels import fill_labels_menu
+
+    sub = QMenu()
+    fill_labels_menu(sub, MenuLabels(["Tom & Jerry"], ["R&D"]), [None], lambda *_: None, None)
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    answers = answer_menu(holder, "R&D", [4], {}.get, lambda ids, yes: None)
+    chip = FilterChip(Part("tag", "salt & pepper", "salt & pepper"))
+    qtbot.addWidget(chip)
+    shown = [a.iconText() for menu in (sub, answers, chip.menu()) for a in menu.actions() if not a.isSeparator()]
+    assert shown[:2] == ["✓ Yes, this photo is “R&D” (the label learns)", "✗ No, not “Tom & Jerry” (the label learns)"]
+    assert shown[2:4] == ["Yes, this photo: “R&D”", "No, not “R&D”"]
+    assert shown[4] == "Search “salt & pepper” as words instead"

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from photoclip.app.words import plural
 from photoclip.core.tagging import LabelScores
+from photoclip.gui.widgets.menu_text import literal
 
 
 class AnsweredPhotos:
@@ -64,6 +65,7 @@ def answer_menu(
     given = {answer_of(pid) for pid in ids}
     earlier = given.pop() if len(given) == 1 else None
     menu = QMenu(parent)
+    name = literal(name)
     for confirm, words in ((True, f"Yes, {what}: “{name}”"), (False, f"No, not “{name}”")):
         if earlier is not None and earlier != confirm:
             words = f"Change to: {words}"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, Q
 
 from photoclip.core.search.understand import Part, Understanding
 from photoclip.gui.qtcompat import emit
+from photoclip.gui.widgets.menu_text import literal
 
 # One colour per kind, readable on light and dark palettes (a tint under the text, a border).
 KIND_COLOURS = {
@@ -81,7 +82,7 @@ class FilterChip(QFrame):
 
     def menu(self) -> QMenu:
         menu = QMenu(self)
-        menu.addAction(f"Search “{self.part.text}” as words instead", lambda: emit(self.as_words, self))
+        menu.addAction(f"Search “{literal(self.part.text)}” as words instead", lambda: emit(self.as_words, self))
         menu.addAction("Drop this filter", lambda: emit(self.removed, self))
         return menu
 

@@ -17,6 +17,7 @@ from photoclip.app import tags
 from photoclip.core.db import Photo
 from photoclip.core.model import Embedder
 from photoclip.gui.services.workers import LibraryRunner
+from photoclip.gui.widgets.menu_text import literal
 
 LABELS_MENU = "Labels: yes or no"
 READING = "Reading the photo's labels…"
@@ -31,6 +32,7 @@ def teach_entries(tag: str, count: int) -> list[tuple[str, bool]]:
     """The grid menu's ✓ and ✗ for a label, in the viewer's order and words (✓ first;
     it said "Not “Beach”: teach the label" above "Yes, this photo: “Beach”")."""
     what = "this photo is" if count == 1 else f"these {count} photos are"
+    tag = literal(tag)
     return [(f"✓ Yes, {what} “{tag}” (the label learns)", True), (f"✗ No, not “{tag}” (the label learns)", False)]
 
 
