@@ -172,3 +172,20 @@ def test_a_header_python_cannot_hold_is_rebuilt_not_a_crash(library, tmp_path, p
     assert answers(searcher, query) == answers(exact(library), query)
     ready(searcher)
     assert answers(searcher, query) == answers(exact(library), query) and searcher.approximate.answered == "approximate"
+
+
+@pytest.mark.parametrize(("field", "value"), [("worn", -(10**9)), ("removed", 10**30), ("removed", -1), ("last_rowid", -1)])
+def test_counters_out_of_range_are_not_trusted(library, tmp_path, parts, field, value):
+    # Before: a negative dead count asked FAISS for fewer than one code (AssertionError out
+    # of the search); a deletion counter past 64 bits went to SQLite (OverflowError).
+    add_photos(library, tmp_path, random_vectors(300))
+    ready(approximate(library))
+    path = index_path(library.path, "fake")
+    header, body = split_file(path.read_bytes())
+    path.write_bytes(written({**header, field: value}, body))
+    searcher = approximate(library)
+    query = queries(1)[0]
+    assert answers(searcher, query) == answers(exact(library), query)
+    assert searcher.approximate.compressed is None  # refused: search stays exact while it is rebuilt
+    ready(searcher)
+    assert answers(searcher, query) == answers(exact(library), query) and searcher.approximate.answered == "approximate"

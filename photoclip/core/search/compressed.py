@@ -272,6 +272,10 @@ class CompressedIndex:
             raise UnusableIndexFile("damaged (sizes)")
         if not 1 <= len(part_bytes) <= MAX_PARTS or min(part_bytes) < 0 or sum(part_bytes) != code_bytes:
             raise UnusableIndexFile("damaged (parts)")
+        # The counters go to SQLite (signed 64-bit) and the dead count sizes FAISS's asks: a
+        # negative one asked FAISS for fewer than one code (an AssertionError out of search).
+        if not (0 <= coverage.removed < 1 << 63 and 0 <= coverage.last_rowid < 1 << 63 and 0 <= coverage.worn <= count):
+            raise UnusableIndexFile("damaged (counters)")
         parts, start = [], 0
         for size in part_bytes:
             parts.append(_restore_part(body[start : start + size], dim))
