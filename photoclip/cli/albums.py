@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json, not_blank
 from photoclip.cli.search import add_query_options, print_results, request_from_args, searcher
+from photoclip.cli.values import add_json, not_blank
 from photoclip.core.db import display_path
 from photoclip.core.search.albums import Album, album, albums, members, remove_album, rename_album, save_album
 from photoclip.core.search.request import browse, request_to_json

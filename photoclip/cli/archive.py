@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json, not_blank, number_between, whole_number_up_to
+from photoclip.cli.values import add_json, not_blank, number_between, whole_number_up_to
 from photoclip.core import paths
 from photoclip.core.archive import require_cluster_extra
 from photoclip.core.db import display_path

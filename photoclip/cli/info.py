@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json
+from photoclip.cli.values import add_json
 from photoclip.core.db import display_path
 from photoclip.core.db import places as places_sql
 from photoclip.core.db import tags as tags_sql

@@ -13,8 +13,8 @@ from typing import Any
 
 from photoclip.app import sync
 from photoclip.app.words import plural
-from photoclip.cli.parser import positive_int
 from photoclip.cli.tags import Ctx, label_doc, print_json, write_xmp_enabled
+from photoclip.cli.values import positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
 from photoclip.core.tagging.suggest import MIN_GROUP

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from photoclip.app.words import plural
 from photoclip.cli.context import Context, progress_bar
-from photoclip.cli.parser import add_json, seconds, whole_number_up_to
+from photoclip.cli.values import add_json, seconds, whole_number_up_to
 from photoclip.core.db import display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError, one_line
 from photoclip.worker.status import worker_status

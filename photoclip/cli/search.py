@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import add_json, cosine, day, positive_int
+from photoclip.cli.values import add_json, cosine, day, positive_int
 from photoclip.core.errors import one_line
 from photoclip.core.search import Filters, Result, Searcher, check_filters
 from photoclip.core.search.query import image_file

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from photoclip.app import sync
 from photoclip.app.words import plural
-from photoclip.cli.parser import positive_int
+from photoclip.cli.values import positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError

@@ -9,7 +9,7 @@ from types import FrameType
 from typing import Any
 
 from photoclip.cli.context import Context
-from photoclip.cli.parser import seconds
+from photoclip.cli.values import seconds
 
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
