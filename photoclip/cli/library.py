@@ -204,9 +204,19 @@ def where_model_runs(choice: ModelChoice, worker: dict[str, Any]) -> dict[str, s
     return {"device": expected, "device_setting": choice.device, "device_from": "this computer"}
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A value read from a file or the environment as status prints it: a short printable
+    word as it is, anything else quoted and cut (a newline or a terminal escape in a hand-made
+    status file or PHOTOCLIP_DEVICE must not reach the terminal as such)."""
+    text = str(value)
+    if len(text) <= limit and text.isprintable():
+        return text
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
 def device_text(device: dict[str, str]) -> str:
     """`auto: cpu`, `cuda (where the running worker's model runs)`, `auto` when unknown."""
-    text = device["device"]
+    text = shown(device["device"])
     if device["device_setting"] == "auto" and text != "auto":
         text = f"auto: {text}"
     return text + (" (where the running worker's model runs)" if device["device_from"] == "worker" else "")
@@ -220,9 +230,9 @@ def describe_worker(worker: dict[str, Any]) -> str:
     indexing = worker.get("indexing")
     if indexing:
         if indexing.get("phase") == "index":
-            parts.append(f"indexing {indexing.get('done', 0)}/{indexing.get('total', 0)}")
+            parts.append(f"indexing {shown(indexing.get('done', 0))}/{shown(indexing.get('total', 0))}")
         else:
-            parts.append(str(indexing.get("phase")))
+            parts.append(shown(indexing.get("phase")))
     return ", ".join(parts)
 
 

@@ -132,3 +132,23 @@ def test_a_worker_device_of_another_shape_is_not_repeated(tmp_path, monkeypatch)
     for indexing in ("index", 7, ["index"]):
         worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": indexing})
         assert describe_worker(worker_status_module.worker_status(db)) == "Worker: running (pid 5), model loaded"
+
+
+def test_status_quotes_what_a_status_file_or_the_environment_says_in_odd_text(tmp_path, monkeypatch):
+    """A hand-made status file's indexing counts and a PHOTOCLIP_DEVICE with a newline or a
+    terminal escape are quoted and cut, never sent to the terminal as they are."""
+    from photoclip.cli.library import describe_worker, device_text, shown, where_model_runs
+    from photoclip.core.model import ModelChoice
+    from photoclip.worker import status as worker_status_module
+
+    assert shown("cpu") == "cpu" and shown(12) == "12"
+    db = tmp_path / "s.db"
+    monkeypatch.setattr(worker_status_module, "worker_alive", lambda _db: True)
+    hostile = {"phase": "index", "done": "\x1b[2J", "total": "9" * 500}
+    worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": hostile})
+    text = describe_worker(worker_status_module.worker_status(db))
+    assert "\x1b" not in text and len(text) < 200 and text.startswith("Worker: running (pid 5), model loaded, indexing ")
+    worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": {"phase": "x\ny"}})
+    assert "\n" not in describe_worker(worker_status_module.worker_status(db))
+    odd = ModelChoice("m", "w", device="x\ny", precision="fp32")
+    assert "\n" not in device_text(where_model_runs(odd, {"running": False}))
