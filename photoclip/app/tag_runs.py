@@ -38,11 +38,28 @@ class TagOutcome:
     cancelled: bool
     error: str | None = None  # the run stopped on this (what it wrote before stays)
     stale_sidecars: set[int] = field(default_factory=set)  # photos whose sidecars the run made stale
+    # A one-label run: every photo the label tags after it, the user's yes and hand tags included
+    # (`counts` has only the line's); "now tags 0 photos automatically" under "1 photo tagged"
+    # read as if Apply had undone a yes (round 22's walk).
+    tagged: dict[str, int] = field(default_factory=dict)
+
+    def applied_text(self, name: str) -> str:
+        """The confirmation of Apply (or Reset): what the label tags now, in one line."""
+        automatic = self.counts.get(name, 0)
+        tagged = max(self.tagged.get(name, automatic), automatic)
+        return f"Done: “{name}” now tags {tagged_text(tagged, automatic)}."
 
     def summary(self) -> str:
         tagged = sum(self.counts.values())
         what = f"“{self.names[0]}”" if self.names and len(self.names) == 1 else plural(len(self.counts), "label")
         return f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {plural(tagged, 'automatic tag')}."
+
+
+def tagged_text(tagged: int, automatic: int) -> str:
+    """ "3 photos (2 automatically, 1 by your yes or your tag)", or "3 photos automatically"."""
+    manual = tagged - automatic
+    how = f" ({automatic:,} automatically, {manual:,} by your yes or your tag)" if manual > 0 else " automatically"
+    return plural(tagged, "photo") + how
 
 
 def _label_ids(lib: Library, names: list[str] | None) -> list[int]:
@@ -78,6 +95,9 @@ def run_tagging(lib: Library, run: TagRun, cancel: CancelToken) -> Generator[tup
     except Exception as exc:
         log.exception("tagging failed")
         outcome.error = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
+    if run.names is not None and len(run.names) == 1 and outcome.error is None:
+        name = run.names[0]
+        outcome.tagged = {name: len(tagging.photos_with_label(lib, name, include_children=False))}
     if run.write_xmp and label_ids:
         outcome.stale_sidecars = sync.photos_to_sync(lib, label_ids, before)
     return outcome

@@ -179,7 +179,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  skipped {n}: {reason}")
     for f in status["folders"]:
         ctx.out(f"  {f['path']}: {f['photos']} photos, {f['embedded']} embedded")
-    ctx.out(describe_worker(status["worker"]))
+    ctx.out(describe_worker(status["worker"], choice))
     return 0
 
 
@@ -207,11 +207,25 @@ def device_text(device: dict[str, str]) -> str:
     return text + (" (where the running worker's model runs)" if device["device_from"] == "worker" else "")
 
 
-def describe_worker(worker: dict[str, Any]) -> str:
+def describe_worker(worker: dict[str, Any], choice: ModelChoice) -> str:
+    """The worker line; where the worker (or the app, opened with `--weights FILE`, say) runs
+    another model than this command's, it names that model and its device, since the counts
+    above are this command's model's and would otherwise read as nothing embedded."""
+    from photoclip.worker.client import model_identity
+
     if not worker["running"]:
         return "Worker: not running (start one with `photoclip watch`)"
     who = "the photoclip app" if worker.get("kind") == "app" else "running"
     parts = [f"Worker: {who} (pid {worker['pid']})", "model loaded" if worker["model_loaded"] else "model not loaded"]
+    theirs = worker.get("model")
+    if isinstance(theirs, dict) and theirs.get("name") and theirs != model_identity(choice):
+        where = f" on {worker['device']}" if worker.get("device") else ""
+        name, weights = theirs["name"], theirs.get("weights")
+        options = (f"--model {name} " if name != choice.name else "") + f"--weights {weights}"
+        parts.append(
+            f"another model: {name} ({weights}){where}; the counts above are for {choice.name} ({choice.weights}); "
+            f"`photoclip {options} status` counts the {'app' if worker.get('kind') == 'app' else 'worker'}'s"
+        )
     indexing = worker.get("indexing")
     if indexing:
         if indexing.get("phase") == "index":

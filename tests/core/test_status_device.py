@@ -53,3 +53,21 @@ def test_a_named_device_is_that_device():
     choice = ModelChoice("m", "w", device="cuda", precision="fp32")
     device = where_model_runs(choice, NOT_RUNNING)
     assert device == {"device": "cuda", "device_setting": "cuda", "device_from": "setting"} and device_text(device) == "cuda"
+
+
+def test_a_worker_running_another_model_says_which_and_how_to_count_its_photos():
+    # Walk 22: the app opened with `--weights FILE`, then `photoclip status` (no --weights)
+    # said "embedded: 0  pending: 38" beside "Worker: the photoclip app (pid …), model loaded",
+    # nothing saying that the app's model was another one, with 38 vectors of its own.
+    from photoclip.cli.library import describe_worker
+    from photoclip.worker.client import model_identity
+
+    mine = ModelChoice("ViT-B-32-256", "datacomp_s34b_b86k")
+    apps = ModelChoice("ViT-B-32-256", "/photos/random.safetensors")
+    worker = {"running": True, "kind": "app", "pid": 7, "model_loaded": True, "indexing": None, "device": "cpu"}
+    other = describe_worker({**worker, "model": model_identity(apps)}, mine)
+    assert other.startswith("Worker: the photoclip app (pid 7), model loaded")
+    assert "another model: ViT-B-32-256 (/photos/random.safetensors) on cpu" in other
+    assert "--weights /photos/random.safetensors" in other  # how to see the app's counts
+    same = describe_worker({**worker, "model": model_identity(mine)}, mine)
+    assert same == "Worker: the photoclip app (pid 7), model loaded"  # as before: the device line names its device

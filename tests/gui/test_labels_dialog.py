@@ -587,3 +587,22 @@ def test_a_line_dragged_but_not_applied_survives_an_answer(
     assert "would be tagged" in dialog.count_label.text()  # still not applied: Apply does that
     dialog.slider.setValue(stored)
     assert " tagged (line at" in dialog.count_label.text() and "would be" not in dialog.count_label.text()
+
+
+def test_apply_after_a_yes_says_every_photo_the_label_tags_not_only_the_automatic_ones(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 22's walk: ✓ on one photo, then Apply; the count said "1 photo tagged" and the
+    line below it "Done: “beach” now tags 0 photos automatically", which read as if Apply
+    had undone the yes."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    low = int(dialog.scores.photo_ids[int(np.argmin(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([low], confirm=True)
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.apply_threshold()
+    tagged = dialog.would_tag_count()
+    assert f"Done: “Dogs” now tags {plural(tagged, 'photo')} ({tagged - 1:,} automatically, 1 by your yes or your tag)." == (
+        dialog.status.text()
+    )
+    assert dialog.label_list.currentItem().text() == f"Dogs ({tagged})"  # the same count as the list

@@ -384,8 +384,7 @@ class LabelsDialog(QDialog):
     def _tagged(self, outcome: TagOutcome) -> None:
         if outcome.names and len(outcome.names) == 1 and not outcome.cancelled and outcome.error is None:
             # The confirmation of Apply (or Reset): what the label does now, in one line.
-            name = outcome.names[0]
-            self.status.setText(f"Done: “{name}” now tags {plural(outcome.counts.get(name, 0), 'photo')} automatically.")
+            self.status.setText(outcome.applied_text(outcome.names[0]))
         else:
             self.status.setText(outcome.summary())
         for name in outcome.names or list(self.labels):
