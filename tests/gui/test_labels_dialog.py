@@ -606,3 +606,21 @@ def test_apply_after_a_yes_says_every_photo_the_label_tags_not_only_the_automati
         dialog.status.text()
     )
     assert dialog.label_list.currentItem().text() == f"Dogs ({tagged})"  # the same count as the list
+
+
+def test_apply_with_the_line_where_it_was_does_not_pin_it(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder, vector_db: Path
+) -> None:
+    """Round 22's walk: ✓ on a photo near the line, Apply (to see the answer take effect),
+    never touching the line; the caption then said "You moved the line by hand", and the
+    line, pinned, was no longer set again as photos were added."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    before = dialog.slider.value()
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.apply_threshold()
+    lib = Library(vector_db)
+    try:
+        assert tagging.get_label(lib, "Dogs").threshold_source != "user"
+    finally:
+        lib.close()
+    assert dialog.slider.value() == before and "moved the line by hand" not in dialog.histogram.explanation
