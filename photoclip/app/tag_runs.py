@@ -9,7 +9,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from photoclip.app import sync
-from photoclip.app.words import plural
+from photoclip.app.words import how_tagged, plural
 from photoclip.core import tagging
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
@@ -47,19 +47,12 @@ class TagOutcome:
         """The confirmation of Apply (or Reset): what the label tags now, in one line."""
         automatic = self.counts.get(name, 0)
         tagged = max(self.tagged.get(name, automatic), automatic)
-        return f"Done: “{name}” now tags {tagged_text(tagged, automatic)}."
+        return f"Done: “{name}” now tags {plural(tagged, 'photo')}{how_tagged(tagged, automatic) or ' automatically'}."
 
     def summary(self) -> str:
         tagged = sum(self.counts.values())
         what = f"“{self.names[0]}”" if self.names and len(self.names) == 1 else plural(len(self.counts), "label")
         return f"Tagging with {what} {'cancelled' if self.cancelled else 'done'}: {plural(tagged, 'automatic tag')}."
-
-
-def tagged_text(tagged: int, automatic: int) -> str:
-    """ "3 photos (2 automatically, 1 by your yes or your tag)", or "3 photos automatically"."""
-    manual = tagged - automatic
-    how = f" ({automatic:,} automatically, {manual:,} by your yes or your tag)" if manual > 0 else " automatically"
-    return plural(tagged, "photo") + how
 
 
 def _label_ids(lib: Library, names: list[str] | None) -> list[int]:
