@@ -319,6 +319,7 @@ class ScriptDriver(QObject):
                         "banner_details_shown": w.banner.details.isVisible(),
                         "tags": [w.tag_combo.itemData(i) for i in range(1, w.tag_combo.count())],
                         "status": w.statusBar().currentMessage(),
+                        "dialog_status": getattr(getattr(self._dialog, "status", None), "text", str)(),
                         # What the status bar has room for beside its permanent widgets, and what the message needs.
                         "status_room": w.statusBar().width()
                         - sum(c.width() + 6 for c in w.statusBar().findChildren(QWidget) if c.isVisible() and c.parent() is w.statusBar()),
