@@ -168,7 +168,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.json(status)
         return 0
     ctx.out(f"Library: {status['database']}")
-    ctx.out(f"Model: {choice.name} ({choice.weights}), device {device_text(device)}")
+    ctx.out(f"Model: {choice.name} ({choice.weights}), device {device_text(device, worker.get('kind'))}")
     if problem:
         ctx.out(f"  cannot be used: {problem}")
     ctx.out(
@@ -199,12 +199,15 @@ def where_model_runs(choice: ModelChoice, worker: dict[str, Any]) -> dict[str, s
     return {"device": expected, "device_setting": choice.device, "device_from": "this computer"}
 
 
-def device_text(device: dict[str, str]) -> str:
-    """`auto: cpu`, `cuda (where the running worker's model runs)`, `auto` when unknown."""
+def device_text(device: dict[str, str], kind: str | None = None) -> str:
+    """`auto: cpu`, `cuda (where the running worker's model runs)`, `auto` when unknown;
+    `kind` "app": the open app holds the model (no worker was ever started)."""
     text = device["device"]
     if device["device_setting"] == "auto" and text != "auto":
         text = f"auto: {text}"
-    return text + (" (where the running worker's model runs)" if device["device_from"] == "worker" else "")
+    if device["device_from"] != "worker":
+        return text
+    return text + (" (where the open app's model runs)" if kind == "app" else " (where the running worker's model runs)")
 
 
 def describe_worker(worker: dict[str, Any], choice: ModelChoice) -> str:

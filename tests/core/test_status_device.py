@@ -71,3 +71,11 @@ def test_a_worker_running_another_model_says_which_and_how_to_count_its_photos()
     assert "--weights /photos/random.safetensors" in other  # how to see the app's counts
     same = describe_worker({**worker, "model": model_identity(mine)}, mine)
     assert same == "Worker: the photoclip app (pid 7), model loaded"  # as before: the device line names its device
+
+
+def test_the_device_line_names_the_app_when_the_app_holds_the_model():
+    # Walk 22: with the app open, "device auto: cpu (where the running worker's model runs)"
+    # above "Worker: the photoclip app (pid …)": a newcomer had started no worker.
+    device = {"device": "cpu", "device_setting": "auto", "device_from": "worker"}
+    assert device_text(device, "app") == "auto: cpu (where the open app's model runs)"
+    assert device_text(device) == "auto: cpu (where the running worker's model runs)"  # `photoclip watch`
