@@ -9,7 +9,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from photoclip.app import sync
-from photoclip.app.words import plural
+from photoclip.app.words import how_tagged, plural
 from photoclip.core import tagging
 from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
@@ -38,6 +38,16 @@ class TagOutcome:
     cancelled: bool
     error: str | None = None  # the run stopped on this (what it wrote before stays)
     stale_sidecars: set[int] = field(default_factory=set)  # photos whose sidecars the run made stale
+    # A one-label run: every photo the label tags after it, the user's yes and hand tags included
+    # (`counts` has only the line's); "now tags 0 photos automatically" under "1 photo tagged"
+    # read as if Apply had undone a yes (round 22's walk).
+    tagged: dict[str, int] = field(default_factory=dict)
+
+    def applied_text(self, name: str) -> str:
+        """The confirmation of Apply (or Reset): what the label tags now, in one line."""
+        automatic = self.counts.get(name, 0)
+        tagged = max(self.tagged.get(name, automatic), automatic)
+        return f"Done: “{name}” now tags {plural(tagged, 'photo')}{how_tagged(tagged, automatic) or ' automatically'}."
 
     def summary(self) -> str:
         tagged = sum(self.counts.values())
@@ -78,6 +88,9 @@ def run_tagging(lib: Library, run: TagRun, cancel: CancelToken) -> Generator[tup
     except Exception as exc:
         log.exception("tagging failed")
         outcome.error = f"Tagging stopped by an internal error: {type(exc).__name__}: {exc}"
+    if run.names is not None and len(run.names) == 1 and outcome.error is None:
+        name = run.names[0]
+        outcome.tagged = {name: len(tagging.photos_with_label(lib, name, include_children=False))}
     if run.write_xmp and label_ids:
         outcome.stale_sidecars = sync.photos_to_sync(lib, label_ids, before)
     return outcome

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from photoclip.app import sync
 from photoclip.app.changes import Changes
 from photoclip.app.sidecars import write_sidecars
-from photoclip.app.words import plural
+from photoclip.app.words import how_tagged, plural
 from photoclip.core import tagging
 from photoclip.core.db import Library
 from photoclip.core.model import Embedder
@@ -125,19 +125,18 @@ def feedback_message(name: str, answered: Sequence[int], confirm: bool, before: 
     what = "" if len(answered) == 1 else f" for {plural(len(answered), 'photo')}"
     others_left = len(before - after - set(answered))
     others_joined = len(after - before - set(answered))
+    # Short: the window's status bar shows it beside the counts and the model, about 85
+    # characters in a 1024-pixel window; the label's name is said once.
     if others_left or others_joined:
         moves = []
         if others_left:
-            moves.append(f"{plural(others_left, 'other photo')} left it")
+            moves.append(f"{plural(others_left, 'other photo')} lost it")
         if others_joined:
-            moves.append(f"{plural(others_joined, 'other photo')} joined it")
-        effect = " and ".join(moves) + " as the label learned"
+            moves.append(f"{plural(others_joined, 'other photo')} gained it")
+        effect = " and ".join(moves)
     else:
         effect = "no other photo changed"
-    count = plural(len(after), "photo")
-    manual = len(after) - automatic
-    how = f" ({automatic:,} automatically, {manual:,} by your yes or your tag)" if manual > 0 else ""
-    return f"{answer} “{name}”{what}: {effect}. “{name}” now tags {count}{how}."
+    return f"{answer} “{name}”{what}: {effect}; now tags {plural(len(after), 'photo')}{how_tagged(len(after), automatic)}."
 
 
 def add_tags(lib: Library, photo_ids: Sequence[int], name: str, *, write_xmp: bool = False) -> Changes:

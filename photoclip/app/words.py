@@ -15,6 +15,15 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
     return f"{n:,} {many or _IRREGULAR.get(noun) or noun + 's'}"
 
 
+def how_tagged(tagged: int, automatic: int) -> str:
+    """How a label's photos got their tag, after its count: "" (all by its line),
+    " (by your yes or tag)", " (2 automatically, 1 by your yes or tag)"."""
+    manual = tagged - automatic
+    if manual <= 0:
+        return ""
+    return " (by your yes or tag)" if automatic == 0 else f" ({automatic:,} automatically, {manual:,} by your yes or tag)"
+
+
 def score_text(score: float, digits: int = 2) -> str:
     """A score as the grid's badge shows it; a tiny negative never reads as "-0.00"."""
     text = f"{score:.{digits}f}"

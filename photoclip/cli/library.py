@@ -169,7 +169,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.json(status)
         return 0
     ctx.out(f"Library: {status['database']}")
-    ctx.out(f"Model: {choice.name} ({choice.weights}), device {device_text(device)}")
+    ctx.out(f"Model: {choice.name} ({choice.weights}), device {device_text(device, worker.get('kind'))}")
     if problem:
         ctx.out(f"  cannot be used: {problem}")
     ctx.out(
@@ -180,7 +180,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  skipped {n}: {reason}")
     for f in status["folders"]:
         ctx.out(f"  {f['path']}: {f['photos']} photos, {f['embedded']} embedded")
-    ctx.out(describe_worker(status["worker"]))
+    ctx.out(describe_worker(status["worker"], choice))
     return 0
 
 
@@ -214,19 +214,36 @@ def shown(value: object, limit: int = 40) -> str:
     return repr(text[:limit]) + ("…" if len(text) > limit else "")
 
 
-def device_text(device: dict[str, str]) -> str:
-    """`auto: cpu`, `cuda (where the running worker's model runs)`, `auto` when unknown."""
+def device_text(device: dict[str, str], kind: str | None = None) -> str:
+    """`auto: cpu`, `cuda (where the running worker's model runs)`, `auto` when unknown;
+    `kind` "app": the open app holds the model (no worker was ever started)."""
     text = shown(device["device"])
     if device["device_setting"] == "auto" and text != "auto":
         text = f"auto: {text}"
-    return text + (" (where the running worker's model runs)" if device["device_from"] == "worker" else "")
+    if device["device_from"] != "worker":
+        return text
+    return text + (" (where the open app's model runs)" if kind == "app" else " (where the running worker's model runs)")
 
 
-def describe_worker(worker: dict[str, Any]) -> str:
+def describe_worker(worker: dict[str, Any], choice: ModelChoice) -> str:
+    """The worker line; where the worker (or the app, opened with `--weights FILE`, say) runs
+    another model than this command's, it names that model and its device, since the counts
+    above are this command's model's and would otherwise read as nothing embedded."""
+    from photoclip.worker.client import model_identity
+
     if not worker["running"]:
         return "Worker: not running (start one with `photoclip watch`)"
     who = "the photoclip app" if worker.get("kind") == "app" else "running"
     parts = [f"Worker: {who} (pid {worker['pid']})", "model loaded" if worker["model_loaded"] else "model not loaded"]
+    theirs = worker.get("model")
+    if isinstance(theirs, dict) and theirs.get("name") and theirs != model_identity(choice):
+        where = f" on {shown(worker['device'])}" if worker.get("device") else ""
+        name, weights = shown(theirs["name"], 200), shown(theirs.get("weights"), 200)
+        options = (f"--model {name} " if name != choice.name else "") + f"--weights {weights}"
+        parts.append(
+            f"another model: {name} ({weights}){where}; the counts above are for {choice.name} ({choice.weights}); "
+            f"`photoclip {options} status` counts the {'app' if worker.get('kind') == 'app' else 'worker'}'s"
+        )
     indexing = worker.get("indexing")
     if indexing:
         if indexing.get("phase") == "index":

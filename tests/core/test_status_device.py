@@ -131,7 +131,7 @@ def test_a_worker_device_of_another_shape_is_not_repeated(tmp_path, monkeypatch)
     monkeypatch.setattr(worker_status_module, "worker_alive", lambda _db: True)
     for indexing in ("index", 7, ["index"]):
         worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": indexing})
-        assert describe_worker(worker_status_module.worker_status(db)) == "Worker: running (pid 5), model loaded"
+        assert describe_worker(worker_status_module.worker_status(db), choice) == "Worker: running (pid 5), model loaded"
 
 
 def test_status_quotes_what_a_status_file_or_the_environment_says_in_odd_text(tmp_path, monkeypatch):
@@ -146,9 +146,35 @@ def test_status_quotes_what_a_status_file_or_the_environment_says_in_odd_text(tm
     monkeypatch.setattr(worker_status_module, "worker_alive", lambda _db: True)
     hostile = {"phase": "index", "done": "\x1b[2J", "total": "9" * 500}
     worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": hostile})
-    text = describe_worker(worker_status_module.worker_status(db))
+    text = describe_worker(worker_status_module.worker_status(db), ModelChoice("m", "w"))
     assert "\x1b" not in text and len(text) < 200 and text.startswith("Worker: running (pid 5), model loaded, indexing ")
     worker_status_module.publish(db, {"db": os.path.realpath(db), "pid": 5, "model_loaded": True, "indexing": {"phase": "x\ny"}})
-    assert "\n" not in describe_worker(worker_status_module.worker_status(db))
+    assert "\n" not in describe_worker(worker_status_module.worker_status(db), ModelChoice("m", "w"))
     odd = ModelChoice("m", "w", device="x\ny", precision="fp32")
     assert "\n" not in device_text(where_model_runs(odd, {"running": False}))
+
+
+def test_a_worker_running_another_model_says_which_and_how_to_count_its_photos():
+    # Walk 22: the app opened with `--weights FILE`, then `photoclip status` (no --weights)
+    # said "embedded: 0  pending: 38" beside "Worker: the photoclip app (pid …), model loaded",
+    # nothing saying that the app's model was another one, with 38 vectors of its own.
+    from photoclip.cli.library import describe_worker
+    from photoclip.worker.client import model_identity
+
+    mine = ModelChoice("ViT-B-32-256", "datacomp_s34b_b86k")
+    apps = ModelChoice("ViT-B-32-256", "/photos/random.safetensors")
+    worker = {"running": True, "kind": "app", "pid": 7, "model_loaded": True, "indexing": None, "device": "cpu"}
+    other = describe_worker({**worker, "model": model_identity(apps)}, mine)
+    assert other.startswith("Worker: the photoclip app (pid 7), model loaded")
+    assert "another model: ViT-B-32-256 (/photos/random.safetensors) on cpu" in other
+    assert "--weights /photos/random.safetensors" in other  # how to see the app's counts
+    same = describe_worker({**worker, "model": model_identity(mine)}, mine)
+    assert same == "Worker: the photoclip app (pid 7), model loaded"  # as before: the device line names its device
+
+
+def test_the_device_line_names_the_app_when_the_app_holds_the_model():
+    # Walk 22: with the app open, "device auto: cpu (where the running worker's model runs)"
+    # above "Worker: the photoclip app (pid …)": a newcomer had started no worker.
+    device = {"device": "cpu", "device_setting": "auto", "device_from": "worker"}
+    assert device_text(device, "app") == "auto: cpu (where the open app's model runs)"
+    assert device_text(device) == "auto: cpu (where the running worker's model runs)"  # `photoclip watch`

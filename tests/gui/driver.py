@@ -46,6 +46,8 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"right_click": ROW}           right-click a grid row with xdotool (a real X event); {"wait": "menu"} waits
                                  for the menu and its labels submenu to be filled
   {"hover_labels_menu": true}    move the pointer (xdotool) onto the open menu's labels submenu; {"wait": "submenu"}
+  {"click_labels_menu": TEXT}    click (xdotool) the open labels submenu's first entry starting with TEXT;
+                                 {"wait": "answered"} waits for the status bar's "Yes, …" or "No, not …"
   {"screenshot_screen": PNG}     save the whole screen (popup menus included)
   {"close_menus": true}          close the open popup menus
   {"quit": true}                 close the window ({"quit": FILE} first writes the wall-clock time to FILE)
@@ -59,7 +61,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, QPoint, Qt, QTimer, QUrl
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.model_service import CHECKING, LOADING, READY
@@ -150,7 +152,7 @@ class ScriptDriver(QObject):
             return self._shown and not w.library.busy and w._query_token is None and w.thumbs.pending == 0
         if what == "labels":
             return not self._labels_pending
-        if what in ("menu", "submenu", "paused"):
+        if what in ("menu", "submenu", "paused", "answered"):
             return _menus_ready(w, what)
         if what == "elsewhere":
             return w.watching.other is not None and w.index_status.isVisible() and not w.library.busy
@@ -317,6 +319,11 @@ class ScriptDriver(QObject):
                         "banner_details_shown": w.banner.details.isVisible(),
                         "tags": [w.tag_combo.itemData(i) for i in range(1, w.tag_combo.count())],
                         "status": w.statusBar().currentMessage(),
+                        "dialog_status": getattr(getattr(self._dialog, "status", None), "text", str)(),
+                        # What the status bar has room for beside its permanent widgets, and what the message needs.
+                        "status_room": w.statusBar().width()
+                        - sum(c.width() + 6 for c in w.statusBar().findChildren(QWidget) if c.isVisible() and c.parent() is w.statusBar()),
+                        "status_needs": w.statusBar().fontMetrics().horizontalAdvance(w.statusBar().currentMessage()),
                         "index_status": w.index_status.label.text() if w.index_status.isVisible() else "",
                         "tooltip": QToolTip.text(),
                         "chips": [{"kind": p.kind, "value": p.value} for p in w.search_bar.parts()],
@@ -358,10 +365,7 @@ class ScriptDriver(QObject):
             QTest.mouseRelease(w.scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, 10))
         elif "clear" in action:
             w.search_bar.clear()
-        elif any(
-            k in action
-            for k in ("pause_at_index", "resume", "tag_row", "right_click", "hover_labels_menu", "screenshot_screen", "close_menus")
-        ):
+        elif any(k in action for k in MENU_ACTIONS):
             _menu_action(w, action)
         elif "quit" in action:
             if isinstance(action["quit"], str):
@@ -376,7 +380,16 @@ class ScriptDriver(QObject):
 # -- the grid's right-click menu and a paused first pass (issue 13, round 22) ----------------------
 
 
-MENU_ACTIONS = ("pause_at_index", "resume", "tag_row", "right_click", "hover_labels_menu", "screenshot_screen", "close_menus")
+MENU_ACTIONS = (
+    "pause_at_index",
+    "resume",
+    "tag_row",
+    "right_click",
+    "hover_labels_menu",
+    "click_labels_menu",
+    "screenshot_screen",
+    "close_menus",
+)
 
 
 def _popup_labels_menu():
@@ -391,6 +404,8 @@ def _popup_labels_menu():
 
 
 def _menus_ready(w: MainWindow, what: str) -> bool:
+    if what == "answered":
+        return w.statusBar().currentMessage().startswith(("Yes, ", "No, not ")) and not w.library.busy
     if what == "paused":
         return w.indexer.paused and w.grid_model.rowCount() > 0 and not w.library.busy and w.thumbs.pending == 0
     _menu, sub = _popup_labels_menu()
@@ -429,6 +444,12 @@ def _menu_action(w: MainWindow, action: dict) -> None:
         menu, sub = _popup_labels_menu()
         at = menu.mapToGlobal(menu.actionGeometry(sub.menuAction()).center())
         _xdotool("mousemove", at.x(), at.y())
+    elif "click_labels_menu" in action:
+        _menu, sub = _popup_labels_menu()
+        entry = next(a for a in sub.actions() if a.text().startswith(str(action["click_labels_menu"])))
+        at = sub.mapToGlobal(sub.actionGeometry(entry).center())
+        _xdotool("mousemove", at.x(), at.y())
+        QTimer.singleShot(200, lambda: _xdotool("click", "1"))  # from the event loop: the menu then closes
     elif "screenshot_screen" in action:
         from PySide6.QtGui import QGuiApplication
 

@@ -587,3 +587,39 @@ def test_a_line_dragged_but_not_applied_survives_an_answer(
     assert "would be tagged" in dialog.count_label.text()  # still not applied: Apply does that
     dialog.slider.setValue(stored)
     assert " tagged (line at" in dialog.count_label.text() and "would be" not in dialog.count_label.text()
+
+
+def test_apply_after_a_yes_says_every_photo_the_label_tags_not_only_the_automatic_ones(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 22's walk: ✓ on one photo, then Apply; the count said "1 photo tagged" and the
+    line below it "Done: “beach” now tags 0 photos automatically", which read as if Apply
+    had undone the yes."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    low = int(dialog.scores.photo_ids[int(np.argmin(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([low], confirm=True)
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.apply_threshold()
+    tagged = dialog.would_tag_count()
+    how = " (by your yes or tag)" if tagged == 1 else f" ({tagged - 1:,} automatically, 1 by your yes or tag)"
+    assert dialog.status.text() == f"Done: “Dogs” now tags {plural(tagged, 'photo')}{how}."
+    assert dialog.label_list.currentItem().text() == f"Dogs ({tagged})"  # the same count as the list
+
+
+def test_apply_with_the_line_where_it_was_does_not_pin_it(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder, vector_db: Path
+) -> None:
+    """Round 22's walk: ✓ on a photo near the line, Apply (to see the answer take effect),
+    never touching the line; the caption then said "You moved the line by hand", and the
+    line, pinned, was no longer set again as photos were added."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    before = dialog.slider.value()
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.apply_threshold()
+    lib = Library(vector_db)
+    try:
+        assert tagging.get_label(lib, "Dogs").threshold_source != "user"
+    finally:
+        lib.close()
+    assert dialog.slider.value() == before and "moved the line by hand" not in dialog.histogram.explanation

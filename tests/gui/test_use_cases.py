@@ -87,22 +87,32 @@ def test_feedback_says_which_other_photos_the_answer_moved(indexed_db: Path, tin
     left = before - after - {photos[0].id}
     assert message.startswith("No, not “beach”: ")
     if left:
-        assert f"{len(left)} other photo" in message and " left it" in message
+        assert f"{len(left)} other photo" in message and " lost it" in message
     else:
         assert "no other photo changed" in message
-    assert message.endswith(f"“beach” now tags {plural(len(after), 'photo')}.")
+    assert message.endswith(f"; now tags {plural(len(after), 'photo')}.")
 
 
 def test_feedback_message_names_the_others_and_the_count() -> None:
     assert tags.feedback_message("Coffee", [9], False, {1, 2, 3, 9}, {1}, 1) == (
-        "No, not “Coffee”: 2 other photos left it as the label learned. “Coffee” now tags 1 photo."
+        "No, not “Coffee”: 2 other photos lost it; now tags 1 photo."
     )
     assert tags.feedback_message("Coffee", [5], True, {1, 2}, {1, 2, 5}, 2) == (
-        "Yes, “Coffee”: no other photo changed. “Coffee” now tags 3 photos (2 automatically, 1 by your yes or your tag)."
+        "Yes, “Coffee”: no other photo changed; now tags 3 photos (2 automatically, 1 by your yes or tag)."
     )
     assert tags.feedback_message("Coffee", [5, 6], True, {1}, {1, 4, 5, 6}, 2).startswith(
-        "Yes, “Coffee” for 2 photos: 1 other photo joined it as the label"
+        "Yes, “Coffee” for 2 photos: 1 other photo gained it; now tags 4 photos"
     )
+
+
+def test_feedback_message_fits_the_status_bar_of_a_small_window() -> None:
+    # Round 22's walk: at 1024x700 the status bar shows about 85 characters beside the counts
+    # and the model; "Yes, “city at night”: 1 other photo left it as the label learned.
+    # “city at night” now tags 1 photo (0 automatically, 1 by your yes or your tag)." was cut
+    # after "now", the count and why it moved never seen.
+    message = tags.feedback_message("city at night", [5], True, {1}, {5}, 0)
+    assert message == "Yes, “city at night”: 1 other photo lost it; now tags 1 photo (by your yes or tag)."
+    assert len(message) <= 85
 
 
 def test_changes_merge_and_touch() -> None:

@@ -4,11 +4,13 @@ label, drag its line, Apply, answer ✓ and ✗ on photos near the line. Screens
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from photoclip.app.words import plural
 from tests.gui.test_xvfb import ARTIFACTS, dialog_at_sizes, run_with_tiny_model, xvfb_display  # noqa: F401
 
 pytestmark = [
@@ -75,3 +77,43 @@ def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
     with Library(tmp_path / "home" / "data" / "library.db") as lib:
         verdicts = sorted(v for (v,) in lib.conn.execute("SELECT verdict FROM tag_feedback"))
     assert verdicts == ["confirm", "confirm", "reject"]
+
+
+def test_apply_after_a_yes_says_what_the_label_tags_and_leaves_the_line_unpinned(
+    xvfb_display: str,  # noqa: F811
+    tmp_path: Path,
+    photo_dir: Path,
+    tiny_weights: Path,
+) -> None:
+    """Round 22's walk: show the photos near the line, ✓ on one, Apply without touching the
+    line. It said "now tags 0 photos automatically" under "1 photo tagged", and the caption
+    "You moved the line by hand": the line had been pinned where it already was."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    library = varied_photos(photo_dir, tmp_path / "pics")
+    report = tmp_path / "report.json"
+    actions: list[dict] = [
+        {"add_folder": str(library)},
+        {"wait": "indexed"},
+        {"labels": ["cat"]},
+        {"wait": "labels"},
+        {"open_labels": True},
+        {"wait": "labels_dialog"},
+        {"preview": "near"},
+        {"answer": [0, True]},
+        {"wait": "labels_dialog"},
+        {"apply": True},
+        {"wait": "labels_dialog"},
+        {"report": str(report)},
+    ]
+    shots = dialog_at_sizes(actions, "labels-applied-after-yes")
+    actions.append({"quit": True})
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
+    from photoclip.core import tagging
+    from photoclip.core.db import Library
+
+    with Library(tmp_path / "home" / "data" / "library.db") as lib:
+        label = tagging.get_label(lib, "cat")
+        tagged = len(tagging.photos_with_label(lib, "cat"))
+    assert label.threshold_source != "user"  # not pinned: the line was never moved
+    said = json.loads(report.read_text())["dialog_status"]
+    assert said.startswith(f"Done: “cat” now tags {plural(tagged, 'photo')} (") and "by your yes or tag)." in said, said

@@ -1,7 +1,8 @@
 """Issue 13's main-window leftovers on a real X screen (round 22), for a person to look at:
 the header of the photos whose dates are still being read during a first pass (paused there),
-the same grid after it, with the sidebar's counts, and the grid's right-click menu opened by
-xdotool on a photo of the plain library (no Tag filter) with its labels submenu.
+the same grid after it, with the sidebar's counts, the grid's right-click menu opened by
+xdotool on a photo of the plain library (no Tag filter) with its labels submenu, and the
+status bar after a ✓ clicked there.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def test_first_pass_headers_sidebar_and_grid_menu(screen: tuple[int, int], tmp_p
     dated_copies(photo_dir, library / "home")
     for photo in sorted(photo_dir.glob("*.jpg"))[:2]:
         shutil.copy2(photo, library / photo.name)  # no date inside: dated by the file once read
-    shots = {what: ARTIFACTS / f"xvfb-main13-{what}-{size}.png" for what in ("reading", "read", "menu")}
+    shots = {what: ARTIFACTS / f"xvfb-main13-{what}-{size}.png" for what in ("reading", "read", "menu", "answered")}
     during, after, menu = tmp_path / "during.json", tmp_path / "after.json", tmp_path / "menu.json"
+    answered = tmp_path / "answered.json"
     actions: list[dict] = [
         {"resize": [width, height]},
         {"wait": "model"},
@@ -57,6 +59,10 @@ def test_first_pass_headers_sidebar_and_grid_menu(screen: tuple[int, int], tmp_p
         {"wait": "submenu"},
         {"screenshot_screen": str(shots["menu"])},
         {"report": str(menu)},
+        {"click_labels_menu": "✓ Yes"},
+        {"wait": "answered"},
+        {"screenshot": str(shots["answered"])},
+        {"report": str(answered)},
         {"close_menus": True},
         {"quit": True},
     ]
@@ -70,3 +76,8 @@ def test_first_pass_headers_sidebar_and_grid_menu(screen: tuple[int, int], tmp_p
     offered = json.loads(menu.read_text())["labels_menu"]
     assert offered[-1] == "✗ No, not “beach” (the label learns)"  # the label the photo carries (no Tag filter)
     assert 1 <= sum(t.startswith("✓ Yes, this photo is “") for t in offered) <= 3  # and a few worth a yes
+    # The ✓'s answer is read whole in the status bar, beside the counts and the model: at
+    # 1024 pixels it was cut after "“beach” now" (round 22's walk).
+    told = json.loads(answered.read_text())
+    assert told["status"].startswith("Yes, “") and told["status"].endswith(".")
+    assert told["status_needs"] <= told["status_room"], told

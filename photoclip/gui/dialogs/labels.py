@@ -348,9 +348,14 @@ class LabelsDialog(QDialog):
         if name is None or threshold is None or embedder is None:
             return
         ignore = self.background_rule.isChecked()
+        # A line left where it was stays the label's own (calibrated, or moved by answers):
+        # pinning it on every Apply told "You moved the line by hand" to a user who had only
+        # answered, and stopped the line being set again as photos are added.
+        moved = self.scores is not None and self.slider.value() != self._stored_position()
 
         def prepare(lib: Any, model: Embedder) -> None:
-            tagging.set_threshold(lib, model, name, threshold)
+            if moved:
+                tagging.set_threshold(lib, model, name, threshold)
             tagging.set_ignore_background(lib, name, ignore)
 
         self.status.setText(f"Applying “{name}”…")
@@ -384,8 +389,7 @@ class LabelsDialog(QDialog):
     def _tagged(self, outcome: TagOutcome) -> None:
         if outcome.names and len(outcome.names) == 1 and not outcome.cancelled and outcome.error is None:
             # The confirmation of Apply (or Reset): what the label does now, in one line.
-            name = outcome.names[0]
-            self.status.setText(f"Done: “{name}” now tags {plural(outcome.counts.get(name, 0), 'photo')} automatically.")
+            self.status.setText(outcome.applied_text(outcome.names[0]))
         else:
             self.status.setText(outcome.summary())
         for name in outcome.names or list(self.labels):
