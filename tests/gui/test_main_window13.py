@@ -24,6 +24,7 @@ from photoclip.gui.models import SORT_DATE
 from photoclip.gui.models.timeline import DATES_BEING_READ, NO_DATE, READING_MARK
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.indexer import IndexController
+from photoclip.gui.widgets.timeline import JUMP_TIP
 from photoclip.gui.windows.grid_labels import LABELS_MENU
 from photoclip.gui.windows.main_window import MainWindow
 
@@ -103,9 +104,11 @@ def test_undated_photos_read_as_still_being_read_while_the_first_pass_runs(windo
     assert window.grid.timeline is not None
     assert [s.label for s in window.grid.timeline.sections] == [DATES_BEING_READ]
     assert [m.label for m in window.grid.timeline.years()] == [READING_MARK]  # the narrow scrubber, in short
+    assert window.scrubber.toolTip().startswith(DATES_BEING_READ)  # what its "…" means, on hover (walk 22)
     monkeypatch.undo()  # the pass ends
     emit(window.indexer.running_changed, False)
     assert [s.label for s in window.grid.timeline.sections] == [NO_DATE]
+    assert window.scrubber.toolTip() == JUMP_TIP
 
 
 def test_the_sidebar_counts_come_with_the_photos_the_scan_found(window: MainWindow, qtbot) -> None:

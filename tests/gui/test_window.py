@@ -133,3 +133,18 @@ def test_the_offline_how_to_is_folded_until_asked_for(qtbot, indexed_db: Path) -
     banner.more.click()
     assert not banner.details.isVisible()
     win.close()
+
+
+def test_a_long_model_name_is_cut_in_the_middle_and_whole_in_its_tooltip(window: MainWindow, qtbot) -> None:
+    """Walk 22: "Model: ViT-B-32-256 (file /tmp/…/random.safetensors) ready" took ~320 px of
+    the status bar and left indexing messages 2 letters at 1024 px."""
+    from photoclip.gui.windows.main_window import MODEL_LABEL_WIDTH
+
+    long_name = "ViT-B-32-256 (file /home/someone/Pictures/models/random-weights-for-testing.safetensors)"
+    window.model_service._set("ready", long_name)
+    qtbot.waitUntil(lambda: window.model_label.toolTip() == long_name)
+    text = window.model_label.text()
+    assert text.startswith("Model: ViT") and text.endswith("ready") and "…" in text
+    assert window.model_label.fontMetrics().horizontalAdvance(text) <= MODEL_LABEL_WIDTH
+    window.model_service._set("ready", "photoclip-tiny")
+    qtbot.waitUntil(lambda: window.model_label.text() == "Model: photoclip-tiny ready")  # a short name whole

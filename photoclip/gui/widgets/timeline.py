@@ -10,11 +10,12 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from photoclip.gui.models.timeline import Timeline
+from photoclip.gui.models.timeline import DATES_BEING_READ, READING_MARK, Timeline
 from photoclip.gui.qtcompat import emit
 
 SCRUBBER_WIDTH = 58
 MARGIN = 8  # px above the first and below the last year, so their labels are never cut
+JUMP_TIP = "Jump through the years: click or drag"
 
 
 class DragBubble(QLabel):
@@ -65,7 +66,7 @@ class TimelineScrubber(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Jump through the years: click or drag")
+        self.setToolTip(JUMP_TIP)
 
     def sizeHint(self) -> QSize:
         return QSize(SCRUBBER_WIDTH, 200)
@@ -73,6 +74,9 @@ class TimelineScrubber(QWidget):
     def set_timeline(self, timeline: Timeline | None) -> None:
         self.timeline = timeline
         self._current_row = 0
+        # The narrow strip shows "…" for photos whose dates are still being read: say so on hover.
+        reading = timeline is not None and any(mark.label == READING_MARK for mark in timeline.years())
+        self.setToolTip(f"{DATES_BEING_READ} Jump through the years: click or drag" if reading else JUMP_TIP)
         self.update()
 
     @property

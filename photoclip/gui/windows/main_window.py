@@ -72,6 +72,7 @@ def default_window_size(room: QSize) -> QSize:
 
 
 MODEL_QUIT_WAIT_S = 0.5  # a quit waits this long for a model load in progress, then leaves it
+MODEL_LABEL_WIDTH = 230  # px: "Model: ViT-B-32-256 (file …safetensors) ready" cut in the middle
 
 
 class MainWindow(
@@ -221,7 +222,7 @@ class MainWindow(
             MISSING: "Model: not downloaded",
             UNAVAILABLE: "Model: not available",
         }[state]
-        self.model_label.setText(text)
+        self._show_model(text)
         self.model_label.setToolTip(message)
         if state == MISSING:
             now, offline = missing_parts(message)
@@ -239,9 +240,16 @@ class MainWindow(
 
     def _download_progress(self, done: int, total: int) -> None:
         if total:
-            self.model_label.setText(f"Model: downloading {done / total:.0%} of {total / 1e6:.0f} MB…")
+            self._show_model(f"Model: downloading {done / total:.0%} of {total / 1e6:.0f} MB…")
         else:
-            self.model_label.setText(f"Model: downloading {done / 1e6:.0f} MB…")
+            self._show_model(f"Model: downloading {done / 1e6:.0f} MB…")
+
+    def _show_model(self, text: str) -> None:
+        """The model's state, cut in the middle past MODEL_LABEL_WIDTH (its tooltip has the
+        whole name): a side-loaded file's long name took 320 px and left the status bar's
+        messages no room at 1024 px while indexing."""
+        metrics = self.model_label.fontMetrics()
+        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, MODEL_LABEL_WIDTH))
 
     def _model_ready(self, embedder: Embedder) -> None:
         self.indexer.set_embedder(embedder)
