@@ -30,7 +30,10 @@ def add_folder(lib: Library, folder: str) -> Changes:
     if outer is not None:
         return Changes(f"{display_path(folder)} is in the library already: it is inside {display_path(outer)}")
     lib.add_folder(folder)
-    return Changes(f"Added {display_path(folder)}; reading its photos…", folders_changed=True)
+    # The folder's name, as the sidebar lists it: a whole path left the status bar no room
+    # beside the indexing progress at 1024 px ("Ad…", walk 22).
+    name = os.path.basename(os.path.normpath(folder)) or display_path(folder)
+    return Changes(f"Added “{name}”; reading its photos…", folders_changed=True)
 
 
 def remove_folder(lib: Library, folder: str) -> Changes:

@@ -148,3 +148,34 @@ def test_a_long_model_name_is_cut_in_the_middle_and_whole_in_its_tooltip(window:
     assert window.model_label.fontMetrics().horizontalAdvance(text) <= MODEL_LABEL_WIDTH
     window.model_service._set("ready", "photoclip-tiny")
     qtbot.waitUntil(lambda: window.model_label.text() == "Model: photoclip-tiny ready")  # a short name whole
+
+
+def test_adding_a_folder_is_said_whole_beside_the_indexing_progress_at_1024(window: MainWindow, qtbot, tmp_path: Path) -> None:
+    """Walk 22: at 1024x700 "Added /tmp/walk22/Pictures; reading its photos…" showed as "Ad":
+    the progress bar, the counts and a side-loaded model's name took the status bar."""
+    from photoclip.app.library import add_folder
+    from photoclip.core.db import Library
+
+    folder = tmp_path / "home" / "anna" / "Pictures from the summer"
+    folder.mkdir(parents=True)
+    lib = Library(tmp_path / "other.db")
+    try:
+        message = add_folder(lib, str(folder)).message
+    finally:
+        lib.close()
+    assert message == "Added “Pictures from the summer”; reading its photos…"
+    window.resize(1024, 700)
+    window.model_service._set("ready", "ViT-B-32-256 (file random-weights.safetensors)")
+    window.index_status.show_progress("index", 1_234, 12_345, 12_345, None, True)
+    window.index_status.show()
+    window.count_label.setText("12,345 photos · 1,234 searchable")
+    window.statusBar().showMessage(message)
+    qtbot.wait(50)
+    assert not window.count_label.isVisible()  # "Indexing 1,234 / 12,345" says it while indexing
+    bar = window.statusBar()
+    permanent = sum(
+        w.width() for w in (window.index_status, window.tagging.status, window.count_label, window.model_label) if w.isVisible()
+    )
+    assert bar.fontMetrics().horizontalAdvance(message) <= bar.width() - permanent
+    window.index_status.hide()  # the pass ended
+    assert window.count_label.isVisible()

@@ -6,7 +6,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from photoclip.gui.qtcompat import emit
 
 
 class Banner(QFrame):
@@ -78,11 +80,16 @@ class Banner(QFrame):
         self.more.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
 
+# px: the counts beside the bar say how far it is; 180 left a message 2 letters at 1024 px.
+BAR_WIDTH = 110
+
+
 class IndexStatus(QWidget):
     """Status-bar piece: a progress bar with counts and ETA, pause/resume and cancel."""
 
     pause_clicked = Signal()
     cancel_clicked = Signal()
+    shown = Signal(bool)  # shown or hidden by the program (not by the window being minimised)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,7 +97,7 @@ class IndexStatus(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel(self)
         self.bar = QProgressBar(self)
-        self.bar.setFixedWidth(180)
+        self.bar.setFixedWidth(BAR_WIDTH)
         self.bar.setTextVisible(False)
         self.pause = QToolButton(self)
         self.pause.setText("Pause")
@@ -100,6 +107,16 @@ class IndexStatus(QWidget):
         self.cancel.clicked.connect(self.cancel_clicked)
         for w in (self.label, self.bar, self.pause, self.cancel):
             layout.addWidget(w)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not event.spontaneous():
+            emit(self.shown, True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if not event.spontaneous():
+            emit(self.shown, False)
 
     def set_paused(self, paused: bool) -> None:
         self.pause.setText("Resume" if paused else "Pause")
@@ -118,7 +135,7 @@ class IndexStatus(QWidget):
     def show_progress(self, phase: str, done: int, total: int, seen: int, eta: float | None, paused: bool) -> None:
         for w in (self.bar, self.pause, self.cancel):
             w.show()
-        self.bar.setFixedWidth(180)
+        self.bar.setFixedWidth(BAR_WIDTH)
         self.label.setMinimumWidth(0)
         self.setToolTip("")
         if phase == "scan":

@@ -218,6 +218,9 @@ class WindowLayout(WindowPart):
         self.count_label = QLabel("", self)
         self.index_status = IndexStatus(self)
         self.index_status.hide()
+        # While indexing, "Indexing 1,234 / 12,345" says what the counts say: they make room
+        # for passing messages (at 1024 px an added folder's name was cut to "Ad").
+        self.index_status.shown.connect(lambda indexing: self.count_label.setVisible(not indexing))
         for label in (self.model_label, self.count_label):
             label.setContentsMargins(10, 0, 10, 0)
         # Permanent widgets: passing messages (left) never hide the model state or the counts.
