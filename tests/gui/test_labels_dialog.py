@@ -667,7 +667,7 @@ def test_answered_photos_held_back_stay_in_place_and_only_photos_an_answer_took_
     still = held_back(dialog.scores, dialog.current_threshold())
     assert yes not in {pid for pid, _ in still}
     assert dialog.show_held_back.text() == held_box_text(len(still), still=True) and "still held back" in dialog.show_held_back.text()
-    assert dialog.new_near_button.isVisibleTo(dialog) and dialog.new_near_button.text() == "Show the photos still held back"
+    assert dialog.new_near_button.isVisibleTo(dialog) and dialog.new_near_button.text() == "Show only the photos still held back"
     dialog.new_near_button.click()  # a new list: the photos answered make room
     assert yes not in ids() and no not in ids() and not dialog.new_near_button.isVisibleTo(dialog)
     # The tagged view: the photo said yes to is tagged, so it is marked but not dimmed.

@@ -29,7 +29,7 @@ from photoclip.core.tagging import LabelScores
 from photoclip.gui.widgets.menu_text import literal
 
 NEAR, HELD, TAGGED = "near", "held", "tagged"  # what the preview shows; an answer keeps the list of NEAR and HELD
-NEW_LIST_WORDS = {NEAR: "Show new photos to answer", HELD: "Show the photos still held back"}
+NEW_LIST_WORDS = {NEAR: "Show new photos to answer", HELD: "Show only the photos still held back"}
 
 
 class AnsweredPhotos:
