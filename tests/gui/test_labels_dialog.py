@@ -564,6 +564,8 @@ def test_a_photo_you_said_yes_to_shows_among_the_tagged_ones_even_below_the_line
     shown = [dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())]
     assert shown == [*hits, low]  # the line's photos first, then the ones tagged by a yes
     assert dialog.preview.item(len(hits)).text().startswith("✓ yes")
+    # Tagged, so in its place among the tagged: marked, not dimmed as a photo taken out is.
+    assert dialog.preview.item(len(hits)).foreground().style() == Qt.BrushStyle.NoBrush
     assert "you said yes to 1 photo" in dialog.count_label.text()
     # The count says what the thumbnails show, and what the label list says the label tags.
     assert dialog.would_tag_count() == dialog.preview.count() == len(hits) + 1
@@ -623,3 +625,77 @@ def test_apply_with_the_line_where_it_was_does_not_pin_it(
     finally:
         lib.close()
     assert dialog.slider.value() == before and "moved the line by hand" not in dialog.histogram.explanation
+
+
+def test_answered_photos_held_back_stay_in_place_and_only_photos_an_answer_took_out_are_dimmed(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder, tmp_path: Path
+) -> None:
+    """Round 22's walk: in "Show the N photos held back", ✓ on a photo tags it, so the photo
+    dropped out of the list (the near-the-line list keeps it, marked); and the tagged view
+    dimmed the photos said yes to, though they ARE tagged."""
+    from photoclip.gui.dialogs.label_answers import held_box_text
+    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
+
+    set_background(emb, axis(7))
+    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
+    (tmp_path / "more").mkdir()
+    with Library(vector_db) as lib:
+        add_photos(lib, emb, [w * axis(0) + axis(7) for w in (0.5, 0.55, 0.6)], tmp_path / "more")
+        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.slider.setValue(dialog.slider.value() - 40)  # dragged, so the generic photos are past the line
+
+    def ids() -> list[int]:
+        return dialog.preview.shown_ids()
+
+    def looks(pid: int) -> tuple[str, object]:
+        item = dialog.preview.item(ids().index(pid))
+        return item.text(), item.foreground().color().rgba()
+
+    dialog.show_held_back.setChecked(True)
+    before = ids()
+    assert len(before) >= 3
+    yes, no = before[1], before[2]
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([yes], confirm=True)
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([no], confirm=False)
+    assert ids() == before  # the same photos, in the same places
+    plain = looks(before[0])[1]
+    assert looks(yes)[0].startswith("✓ yes") and looks(yes)[1] != plain  # taken out of the held back: dimmed
+    assert looks(no)[0].startswith("✗ no") and looks(no)[1] != plain
+    still = held_back(dialog.scores, dialog.current_threshold())
+    assert yes not in {pid for pid, _ in still}
+    assert dialog.show_held_back.text() == held_box_text(len(still), still=True) and "still held back" in dialog.show_held_back.text()
+    assert dialog.new_near_button.isVisibleTo(dialog) and dialog.new_near_button.text() == "Show only the photos still held back"
+    dialog.new_near_button.click()  # a new list: the photos answered make room
+    assert yes not in ids() and no not in ids() and not dialog.new_near_button.isVisibleTo(dialog)
+    # The tagged view: the photo said yes to is tagged, so it is marked but not dimmed.
+    dialog.show_held_back.setChecked(False)
+    assert yes in ids() and no not in ids()
+    text, colour = looks(yes)
+    assert text.startswith("✓ yes") and colour == looks(next(p for p in ids() if p != yes))[1]
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 700)])
+def test_two_whole_rows_of_the_preview_and_the_histogram_caption_fit_a_laptop_screen(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder, size: tuple[int, int]
+) -> None:
+    """Round 22's walk: at 1366x768 the histogram took the height and the preview's second row
+    of thumbnails was cut mid-caption. Two whole rows fit, and the histogram keeps its caption."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFontMetrics
+
+    from photoclip.gui.widgets.label_preview import CELL
+
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.show()
+    dialog.resize(*size)
+    qtbot.waitUntil(lambda: dialog.size().toTuple() == size)
+    qtbot.wait(50)
+    assert dialog.preview.viewport().height() >= 2 * CELL.height()
+    histogram = dialog.histogram
+    assert histogram.explanation
+    width = histogram.width() - 8
+    caption = QFontMetrics(histogram.font()).boundingRect(QRect(0, 0, width, 1000), Qt.TextFlag.TextWordWrap, histogram.explanation)
+    assert histogram.height() - 8 - caption.height() - 6 - 16 >= 40  # caption, axis, and bars 40 px high at least

@@ -44,8 +44,10 @@ def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
 ) -> None:
     """Make a label, drag its line, Apply, show the photos near the line, answer ✓ on one and
     ✗ on another: both stay in the list, marked and dimmed. Then the 'tagged' preview, where
-    the photo said yes to shows even when the line leaves it out. Last, a line dragged to
-    see the photos held back and a yes on one of them: the dragged line stays."""
+    the photo said yes to shows even when the line leaves it out, marked, not dimmed (it is
+    tagged). Last, a line dragged to see the photos held back and a yes on one of them: the
+    dragged line stays, and so does the photo, in place, marked and dimmed (now tagged, no
+    longer held back). Every shot shows two whole rows of thumbnails under the histogram."""
     ARTIFACTS.mkdir(exist_ok=True)
     library = varied_photos(photo_dir, tmp_path / "pics")
     actions: list[dict] = [

@@ -28,11 +28,10 @@ from PySide6.QtWidgets import (
 
 from photoclip.app.label_counts import empty_preview_text, held_back, near_line, tagged_by_yes, would_tag_text
 from photoclip.app.tag_runs import TagOutcome
-from photoclip.app.words import plural
 from photoclip.core import tagging
 from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
-from photoclip.gui.dialogs.label_answers import AnsweredPhotos, answer_menu
+from photoclip.gui.dialogs.label_answers import HELD, NEAR, NEW_LIST_WORDS, TAGGED, AnsweredPhotos, answer_menu, held_box_text, taken_out
 from photoclip.gui.dialogs.label_editing import LabelEditing
 from photoclip.gui.dialogs.labels_layout import build_labels_ui, slider_position, threshold_at
 from photoclip.gui.qtcompat import emit
@@ -111,7 +110,7 @@ class LabelsDialog(QDialog):
         self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
         self._kept_line: tuple[str, float] | None = None  # a line dragged, not applied: (label, its z), likewise
         self.editing = LabelEditing(self)
-        self.answered = AnsweredPhotos()  # the near-the-line list kept in view while answering
+        self.answered = AnsweredPhotos()  # the list (near the line, held back) kept in view while answering
         build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
 
@@ -248,19 +247,19 @@ class LabelsDialog(QDialog):
         hits = self.scores.would_tag(threshold) + yes
         self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits), self._at_stored_line()))
         held = held_back(self.scores, threshold)
-        self.show_held_back.setEnabled(bool(held) or self.show_held_back.isChecked())
-        self.show_held_back.setText(f"Show the {plural(len(held), 'photo')} held back" if held else "Show the photos held back")
-        near = self.show_near_line.isChecked()
-        kept = near and self.answered.active_for(self.scores.label.name)
+        view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else TAGGED
+        kept = view != TAGGED and self.answered.active_for(self.scores.label.name, view)
+        self.show_held_back.setEnabled(bool(held) or view == HELD)
+        self.show_held_back.setText(held_box_text(len(held), still=kept and view == HELD))
         self.new_near_button.setVisible(kept)
-        answers = self.answered.given if kept else {pid: True for pid, _ in yes}
-        if kept:
-            shown = self.answered.shown(self.scores)  # answered photos stay, marked, until the user asks for new ones
-        else:
-            shown = near_line(self.scores, threshold) if near else held if self.show_held_back.isChecked() else hits
-        empty = empty_preview_text(self.scores.label.name, len(held), self.show_held_back.isChecked(), near)
+        self.new_near_button.setText(NEW_LIST_WORDS.get(view, ""))
+        fresh = near_line(self.scores, threshold) if view == NEAR else held if view == HELD else hits
+        # Answered photos stay, marked, until the user asks for a new list.
+        shown, answers = (self.answered.shown(self.scores), self.answered.given) if kept else (fresh, {pid: True for pid, _ in yes})
+        empty = empty_preview_text(self.scores.label.name, len(held), view == HELD, view == NEAR)
         self.preview.set_empty_text(empty)
-        self.preview.show_photos(shown, self.photo_paths, line=threshold if near else None, answers=answers)
+        line = threshold if view == NEAR else None
+        self.preview.show_photos(shown, self.photo_paths, line=line, answers=answers, dimmed=taken_out(answers, fresh))
 
     def _new_list(self) -> None:
         """The user dragged the line, changed the preview or asked: answered photos make room."""
@@ -308,8 +307,9 @@ class LabelsDialog(QDialog):
         line = self.current_threshold()
         dragged = self.scores is not None and line is not None and self.slider.value() != self._stored_position()
         self._kept_line = (name, self.scores.relative(line)) if dragged and self.scores and line is not None else None
-        if self.show_near_line.isChecked():
-            self.answered.record(name, self.preview.shown_ids(), photo_ids, confirm)
+        view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else None
+        if view is not None:
+            self.answered.record(name, view, self.preview.shown_ids(), photo_ids, confirm)
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 

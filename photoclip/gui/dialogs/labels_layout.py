@@ -102,7 +102,7 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     dialog.new_near_button = QPushButton("Show new photos to answer", dialog)
     dialog.new_near_button.setToolTip(
         "The photos you answered stay in the list, marked, so you can see what you said. "
-        "This shows the photos nearest the line now that you have not answered yet."
+        "This draws the list again from the label as it is now, without the photos you answered."
     )
     dialog.new_near_button.hide()  # only while answered photos are kept in view
     dialog.background_rule = BackgroundRuleBox(dialog)

@@ -1,7 +1,8 @@
 """The Labels dialog's preview: the photos a line would tag (or holds back), as thumbnails.
 
 Photos the user answered (✓ / ✗) can stay in the list, in place, marked with the answer
-and dimmed, so a photographer keeps track of what was said (the dialog decides when)."""
+(and dimmed where the answer took them out of what the list is about), so a photographer
+keeps track of what was said (the dialog decides when and which)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ PREVIEW_ICON = 72
 PREVIEW_LIMIT = 60  # the best photos only: the count above says how many there are in all
 ANSWER_WORDS = {True: "✓ yes", False: "✗ no"}
 DIMMED = 0.35  # how opaque an answered photo's thumbnail is drawn: still recognisable, plainly done
+CELL = QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36)  # a thumbnail and its caption under it
+ROWS_IN_VIEW = 2  # whole rows always in view: one row and a cut one hid what the photos were
 
 
 class PreviewGrid(QListWidget):
@@ -32,13 +35,16 @@ class PreviewGrid(QListWidget):
         self.thumbs = thumbs
         self.paths: dict[int, str] = {}
         self.answers: dict[int, bool] = {}  # photo id -> the user's answer (True: yes), for the photos shown
+        self.dimmed: set[int] = set()  # the answered photos drawn faint
         self.empty_text = ""  # said in the empty box: an empty white box told the walk's photographer nothing
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
-        self.setGridSize(QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36))
+        self.setGridSize(CELL)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setMovement(QListWidget.Movement.Static)
-        self.setMinimumHeight(PREVIEW_ICON + 48)
+        # Two whole rows, captions included: at 1366x768 the histogram took the height and
+        # the second row was cut mid-caption (round 22's walk).
+        self.setMinimumHeight(ROWS_IN_VIEW * CELL.height() + 2 * self.frameWidth() + 2)
         self.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setToolTip("Right-click a photo to tell the label it is right or wrong")
@@ -51,13 +57,16 @@ class PreviewGrid(QListWidget):
         paths: dict[int, str],
         line: float | None = None,
         answers: dict[int, bool] | None = None,
+        dimmed: set[int] | None = None,
     ) -> None:
         """(photo id, score) pairs, best first; only the first PREVIEW_LIMIT are drawn.
         With `line`, each says which side of it it is on (photos near the line, to answer).
-        `answers`: photos the user said yes (True) or no (False) to, marked and dimmed; the
-        list keeps its scroll position then, since the same photos are shown again."""
+        `answers`: photos the user said yes (True) or no (False) to, marked; the list keeps
+        its scroll position then, since the same photos are shown again. `dimmed`: those of
+        them drawn faint (None: all of them)."""
         self.paths = paths
         self.answers = dict(answers or {})
+        self.dimmed = set(self.answers) if dimmed is None else set(dimmed) & set(self.answers)
         scrolled = self.verticalScrollBar().value()
         self.clear()
         for pid, score in shown[:PREVIEW_LIMIT]:
@@ -71,8 +80,9 @@ class PreviewGrid(QListWidget):
             item = QListWidgetItem(text, self)
             item.setData(Qt.ItemDataRole.UserRole, pid)
             tip = f"{display_path(os.path.basename(path))}  score {score_text(score, 3)}"
-            if answer is not None:
+            if pid in self.dimmed:
                 item.setForeground(QBrush(self.palette().placeholderText().color()))
+            if answer is not None:
                 tip += f"\nYou said {'yes' if answer else 'no'}. Right-click to change the answer."
             item.setToolTip(tip)
             self._set_icon(item)
@@ -113,7 +123,7 @@ class PreviewGrid(QListWidget):
             # its full size now, not as a caption alone that grows off its cell later.
             pixmap = QPixmap(PREVIEW_ICON, PREVIEW_ICON)
             pixmap.fill(self.palette().alternateBase().color())
-        elif pid in self.answers:
+        elif pid in self.dimmed:
             pixmap = _dimmed(pixmap)
         item.setIcon(QIcon(pixmap))
 
