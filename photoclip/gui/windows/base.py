@@ -61,7 +61,7 @@ from photoclip.gui.widgets.timeline import TimelineScrubber
 from photoclip.gui.windows.tagging import TaggingCommands
 
 if TYPE_CHECKING:
-    from photoclip.gui.windows.understood import Outcome
+    from photoclip.gui.windows.outcome import Outcome
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 
 from PySide6.QtCore import Qt
 
 from photoclip.app.words import unknown_tag_text
-from photoclip.core.db import Photo
 from photoclip.core.db import places as places_sql
 from photoclip.core.model import Embedder
-from photoclip.core.search import Filters, QueryError, QueryTerm, Result, filter_photos, unknown_tags
+from photoclip.core.search import Filters, QueryError, QueryTerm, filter_photos, unknown_tags
 from photoclip.core.search.filters import as_day
 from photoclip.core.search.request import SearchRequest, build_request, library_places
 from photoclip.core.search.understand import Part, Understanding
@@ -29,19 +27,9 @@ from photoclip.gui.services.workers import LibraryContext
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.layout import NO_PHOTOS_TEXT, NO_RESULTS_TEXT
+from photoclip.gui.windows.outcome import Outcome
 
 PIN_HINT = "  · Enter pins them"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a search on the library thread found: results, a filtered browse list, or a wait for the model."""
-
-    understood: Understanding
-    results: list[Result] | None = None
-    photos: list[Photo] | None = None
-    needs_model: bool = False
-    unknown_tags: dict[str, list[str]] = field(default_factory=dict)  # tags asked for that do not exist: close names
 
 
 def merge_parts(base: Filters, parts: Sequence[Part]) -> Filters:
