@@ -699,3 +699,46 @@ def test_two_whole_rows_of_the_preview_and_the_histogram_caption_fit_a_laptop_sc
     width = histogram.width() - 8
     caption = QFontMetrics(histogram.font()).boundingRect(QRect(0, 0, width, 1000), Qt.TextFlag.TextWordWrap, histogram.explanation)
     assert histogram.height() - 8 - caption.height() - 6 - 16 >= 40  # caption, axis, and bars 40 px high at least
+
+
+def test_a_no_in_the_tagged_view_keeps_the_photo_in_place_dimmed_until_a_new_list(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder, tmp_path: Path
+) -> None:
+    """Round 22's walk left this: ✗ on a photo in the tagged preview untagged it, and it
+    vanished from under the pointer with the others reshuffled. It stays where it was,
+    marked "✗ no" and dimmed; a photo still tagged keeps its look; the button asks for
+    the photos tagged now, and that list leaves it out."""
+    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
+
+    set_background(emb, axis(7))
+    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
+    (tmp_path / "more").mkdir()
+    with Library(vector_db) as lib:
+        add_photos(lib, emb, [w * axis(0) + 0.1 * axis(3) for w in (0.8, 0.85, 0.9, 0.95)], tmp_path / "more")
+        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+    dialog = _dialog(qtbot, runner, emb, commands)
+    assert not dialog.show_near_line.isChecked() and not dialog.show_held_back.isChecked()  # the tagged view
+
+    def ids() -> list[int]:
+        return dialog.preview.shown_ids()
+
+    def looks(pid: int) -> tuple[str, object]:
+        item = dialog.preview.item(ids().index(pid))
+        return item.text(), item.foreground().color().rgba()
+
+    before = ids()
+    assert len(before) >= 3
+    no = before[1]
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([no], confirm=False)
+    tagged_now = {pid for pid, _ in dialog.scores.would_tag(dialog.current_threshold())}
+    assert no not in tagged_now
+    assert ids() == before  # nothing moved under the pointer
+    kept = next(pid for pid in before if pid in tagged_now)
+    text, colour = looks(no)
+    assert text.startswith("✗ no") and colour != looks(kept)[1]
+    for pid in before:  # every photo shown that the answer untagged is dimmed, and only those
+        assert (looks(pid)[1] != looks(kept)[1]) == (pid not in tagged_now)
+    assert dialog.new_near_button.isVisibleTo(dialog) and dialog.new_near_button.text() == "Show only the photos tagged now"
+    dialog.new_near_button.click()
+    assert no not in ids() and set(ids()) <= tagged_now and not dialog.new_near_button.isVisibleTo(dialog)

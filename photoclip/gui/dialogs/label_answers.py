@@ -2,13 +2,14 @@
 
 Each ✓ or ✗ re-scores the label and moves its line, and "photos near the line" leaves out
 photos already answered: redrawn from scratch, the photo just answered vanished and the
-others reshuffled (round 21's walk). The photos held back did the same: a ✓ tags the photo,
-so it is no longer held back (round 22's walk). So the list shown when the first answer was
-given stays as it was, each answered photo marked in place, until the user asks for a new
-one: drags the line, changes what the preview shows, picks another label, or presses the
-refresh button. A photo is dimmed only where its answer took it out of what the view shows
-(any answer near the line, a ✓ among the held back, a ✗ among the tagged): a ✓ on a tagged
-photo is marked, not dimmed, since it IS tagged.
+others reshuffled (round 21's walk). The photos held back did the same: a ✓ tags the
+photo, so it is no longer held back (round 22's walk); so did the tagged photos, where a
+✗ untags the photo answered and maybe others with it. So the list shown when the first
+answer was given stays as it was, each answered photo marked in place, until the user
+asks for a new one: drags the line, changes what the preview shows, picks another label,
+or presses the refresh button. A photo is dimmed where an answer took it out of what the
+view shows (any answer near the line, a ✓ among the held back, in the tagged view every
+photo no longer tagged): a ✓ on a tagged photo is marked, not dimmed, since it IS tagged.
 
 Withdrawing an answer is not offered: the feedback API (core/tagging/verdicts.py) records
 a verdict, moves the label's line and vector with it and has no inverse; what it does
@@ -28,8 +29,12 @@ from photoclip.app.words import plural
 from photoclip.core.tagging import LabelScores
 from photoclip.gui.widgets.menu_text import literal
 
-NEAR, HELD, TAGGED = "near", "held", "tagged"  # what the preview shows; an answer keeps the list of NEAR and HELD
-NEW_LIST_WORDS = {NEAR: "Show new photos to answer", HELD: "Show only the photos still held back"}
+NEAR, HELD, TAGGED = "near", "held", "tagged"  # what the preview shows; an answer keeps the list of each
+NEW_LIST_WORDS = {
+    NEAR: "Show new photos to answer",
+    HELD: "Show only the photos still held back",
+    TAGGED: "Show only the photos tagged now",
+}
 
 
 class AnsweredPhotos:
@@ -72,11 +77,14 @@ def held_box_text(held: int, still: bool = False) -> str:
     return f"Show the {plural(held, 'photo')} {'still ' if still else ''}held back"
 
 
-def taken_out(answers: dict[int, bool], fresh: Sequence[tuple[int, float]]) -> set[int]:
-    """The answered photos the view would no longer show (`fresh`: its list drawn anew):
-    those are dimmed; one the view still shows (a ✓ among the tagged) is only marked."""
+def taken_out(answers: dict[int, bool], fresh: Sequence[tuple[int, float]], kept: Sequence[int] = ()) -> set[int]:
+    """The photos to dim: the answered photos the view would no longer show (`fresh`: its
+    list drawn anew); one the view still shows (a ✓ among the tagged) is only marked. Of
+    `kept` (the tagged view's frozen list), every photo no longer in it is dimmed too: a
+    ✗ can take other photos out of the label with the one answered, and a photo shown
+    under "tagged" that is not tagged any more must not look tagged."""
     still = {pid for pid, _ in fresh}
-    return {pid for pid in answers if pid not in still}
+    return {pid for pid in [*answers, *kept] if pid not in still}
 
 
 def answer_menu(

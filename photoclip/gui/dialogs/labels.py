@@ -110,7 +110,7 @@ class LabelsDialog(QDialog):
         self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
         self._kept_line: tuple[str, float] | None = None  # a line dragged, not applied: (label, its z), likewise
         self.editing = LabelEditing(self)
-        self.answered = AnsweredPhotos()  # the list (near the line, held back) kept in view while answering
+        self.answered = AnsweredPhotos()  # the list (near the line, held back, tagged) kept in view while answering
         build_labels_ui(self)
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
 
@@ -248,18 +248,21 @@ class LabelsDialog(QDialog):
         self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits), self._at_stored_line()))
         held = held_back(self.scores, threshold)
         view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else TAGGED
-        kept = view != TAGGED and self.answered.active_for(self.scores.label.name, view)
+        kept = self.answered.active_for(self.scores.label.name, view)
         self.show_held_back.setEnabled(bool(held) or view == HELD)
         self.show_held_back.setText(held_box_text(len(held), still=kept and view == HELD))
         self.new_near_button.setVisible(kept)
         self.new_near_button.setText(NEW_LIST_WORDS.get(view, ""))
         fresh = near_line(self.scores, threshold) if view == NEAR else held if view == HELD else hits
-        # Answered photos stay, marked, until the user asks for a new list.
-        shown, answers = (self.answered.shown(self.scores), self.answered.given) if kept else (fresh, {pid: True for pid, _ in yes})
+        # Answered photos stay, marked, until the user asks for a new list. The tagged view
+        # marks the photos a yes tags, answered here or before.
+        by_yes = {pid: True for pid, _ in yes} if view == TAGGED else {}
+        shown, answers = (self.answered.shown(self.scores), by_yes | self.answered.given) if kept else (fresh, by_yes)
         empty = empty_preview_text(self.scores.label.name, len(held), view == HELD, view == NEAR)
         self.preview.set_empty_text(empty)
         line = threshold if view == NEAR else None
-        self.preview.show_photos(shown, self.photo_paths, line=line, answers=answers, dimmed=taken_out(answers, fresh))
+        dimmed = taken_out(answers, fresh, [pid for pid, _ in shown] if view == TAGGED else ())
+        self.preview.show_photos(shown, self.photo_paths, line=line, answers=answers, dimmed=dimmed)
 
     def _new_list(self) -> None:
         """The user dragged the line, changed the preview or asked: answered photos make room."""
@@ -307,9 +310,8 @@ class LabelsDialog(QDialog):
         line = self.current_threshold()
         dragged = self.scores is not None and line is not None and self.slider.value() != self._stored_position()
         self._kept_line = (name, self.scores.relative(line)) if dragged and self.scores and line is not None else None
-        view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else None
-        if view is not None:
-            self.answered.record(name, view, self.preview.shown_ids(), photo_ids, confirm)
+        view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else TAGGED
+        self.answered.record(name, view, self.preview.shown_ids(), photo_ids, confirm)
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
 
