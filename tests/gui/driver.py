@@ -23,6 +23,7 @@ The script is {"timeout": seconds, "actions": [...]}; each action is one of
   {"preview": "near"}            tick "Show photos near the line" ("held" the held-back box, "tagged" neither)
   {"answer": [ROW, true]}        right-click answer on the preview's ROW: true is ✓ (yes), false ✗ (no);
                                  {"wait": "labels_dialog"} waits for the dialog to redraw
+  {"background_rule": true}      tick (true) or untick "Tag photos past the line even when they look like any photo"
   {"apply": true}                press Apply in the open Labels dialog; {"wait": "labels_dialog"} waits for its redraw
   {"type_tag": TEXT}             in the open viewer, type a tag and press Enter; {"wait": "viewer"} waits for its labels
   {"resize_dialog": [W, H]}      resize the open dialog (screenshots at a laptop's sizes)
@@ -252,8 +253,12 @@ class ScriptDriver(QObject):
         elif "answer" in action:
             self._dialog_ready = False
             row, yes = action["answer"]
+            if not 0 <= int(row) < self._dialog.preview.count():
+                raise RuntimeError(f"answer: the preview has no row {row} ({self._dialog.preview.count()} photos)")
             self._dialog.preview.setCurrentRow(int(row))
             self._dialog.give_feedback(self._dialog.preview.selected_ids(), confirm=bool(yes))
+        elif "background_rule" in action:
+            self._dialog.background_rule.setChecked(bool(action["background_rule"]))
         elif "apply" in action:
             self._dialog_ready = False
             self._dialog.apply_button.click()

@@ -739,6 +739,15 @@ def test_a_no_in_the_tagged_view_keeps_the_photo_in_place_dimmed_until_a_new_lis
     assert text.startswith("✗ no") and colour != looks(kept)[1]
     for pid in before:  # every photo shown that the answer untagged is dimmed, and only those
         assert (looks(pid)[1] != looks(kept)[1]) == (pid not in tagged_now)
-    assert dialog.new_near_button.isVisibleTo(dialog) and dialog.new_near_button.text() == "Show only the photos tagged now"
+    assert dialog.new_near_button.isVisibleTo(dialog) and dialog.new_near_button.text() == "Show the photos tagged now"
     dialog.new_near_button.click()
     assert no not in ids() and set(ids()) <= tagged_now and not dialog.new_near_button.isVisibleTo(dialog)
+
+
+def test_an_answer_on_no_photo_is_not_given(qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder) -> None:
+    """An answer with nothing selected said "No, not “Dogs” for 0 photos" and froze an empty list."""
+    dialog = _dialog(qtbot, runner, emb, commands)
+    said = dialog.status.text()
+    dialog.give_feedback([], confirm=False)
+    assert dialog.status.text() == said and not dialog.new_near_button.isVisibleTo(dialog)
+    assert not dialog.answered.active_for("Dogs")

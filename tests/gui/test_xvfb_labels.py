@@ -119,3 +119,39 @@ def test_apply_after_a_yes_says_what_the_label_tags_and_leaves_the_line_unpinned
     assert label.threshold_source != "user"  # not pinned: the line was never moved
     said = json.loads(report.read_text())["dialog_status"]
     assert said.startswith(f"Done: “cat” now tags {plural(tagged, 'photo')} (") and "by your yes or tag)." in said, said
+
+
+def test_a_no_in_the_tagged_preview_leaves_the_photo_in_place(
+    xvfb_display: str,  # noqa: F811
+    tmp_path: Path,
+    photo_dir: Path,
+    tiny_weights: Path,
+) -> None:
+    """Round 22's walk left this: a ✗ on a photo of the tagged preview untagged it and it
+    vanished, the rest moving up under the pointer. It stays in place, marked '✗ no' and
+    dimmed, with the button for the photos tagged now (shots labels-tagged-no)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    library = varied_photos(photo_dir, tmp_path / "pics")
+    actions: list[dict] = [
+        {"add_folder": str(library)},
+        {"wait": "indexed"},
+        {"labels": ["cat"]},
+        {"wait": "labels"},
+        {"open_labels": True},
+        {"wait": "labels_dialog"},
+        {"line": 500},
+        {"background_rule": True},  # random weights: every photo looks like any photo
+        {"apply": True},
+        {"wait": "labels_dialog"},
+        {"preview": "tagged"},
+        {"answer": [1, False]},
+        {"wait": "labels_dialog"},
+    ]
+    shots = dialog_at_sizes(actions, "labels-tagged-no")
+    actions.append({"quit": True})
+    run_with_tiny_model(xvfb_display, tmp_path, tiny_weights, actions, shots)
+    from photoclip.core.db import Library
+
+    with Library(tmp_path / "home" / "data" / "library.db") as lib:
+        verdicts = [v for (v,) in lib.conn.execute("SELECT verdict FROM tag_feedback")]
+    assert verdicts == ["reject"]

@@ -33,7 +33,7 @@ NEAR, HELD, TAGGED = "near", "held", "tagged"  # what the preview shows; an answ
 NEW_LIST_WORDS = {
     NEAR: "Show new photos to answer",
     HELD: "Show only the photos still held back",
-    TAGGED: "Show only the photos tagged now",
+    TAGGED: "Show the photos tagged now",
 }
 
 

@@ -301,7 +301,7 @@ class LabelsDialog(QDialog):
     def give_feedback(self, photo_ids: list[int], *, confirm: bool) -> None:
         """Confirm or reject the selected label on photos; the histogram is redrawn from what it learnt."""
         name = self.current_name()
-        if name is None:
+        if name is None or not photo_ids:  # an answer on no photo would still say "No, not … for 0 photos"
             return
         label = self.labels.get(name)
         ticked = self.background_rule.isChecked()
