@@ -18,13 +18,18 @@ from photoclip.core.errors import PhotoclipError, one_line
 if TYPE_CHECKING:
     from photoclip.core.model import Embedder, ModelChoice
     from photoclip.core.model.query import QueryEmbedder
+    from photoclip.worker.server import CommandRunner
 
 
 class Context:
     """What a command needs, opened lazily: commands that need no model never import torch."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, command_runner: CommandRunner | None = None) -> None:
         self.args = args
+        # What answers the whole commands quick clients hand a worker (cli/served.py). Given by
+        # cli/main.py, which stands above both: served.py parses with the parser that
+        # registers `watch`, so the watch command cannot import it without an import circle.
+        self.command_runner = command_runner
         self._library: Library | None = None
         self._embedder: Embedder | None = None
         self._query_embedder: QueryEmbedder | None = None

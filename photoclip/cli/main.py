@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from photoclip.cli.context import Context
 from photoclip.cli.parser import build_parser, split_negations
@@ -20,6 +21,10 @@ from photoclip.cli.quick import quiet_stdout_errors
 from photoclip.core import paths
 from photoclip.core.db import display_path
 from photoclip.core.errors import ENVIRONMENT_ERRORS, PATH_ERRORS, PhotoclipError, one_line
+
+if TYPE_CHECKING:
+    from photoclip.core.db import Library
+    from photoclip.core.search import Searcher
 
 # SQLite says these in its own words; each gets a sentence a person can act on.
 _SQLITE = (
@@ -50,6 +55,14 @@ def environment_problem(exc: BaseException, db: Path | None = None) -> str | Non
     return None
 
 
+def _serve_command(params: dict[str, Any], lib: Library, searcher: Searcher, worker_model: dict[str, object]) -> dict[str, object]:
+    """cli/served.py's serve_command, imported when a worker first gets a whole command: the
+    other commands start without what it imports."""
+    from photoclip.cli.served import serve_command
+
+    return serve_command(params, lib, searcher, worker_model)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(split_negations(argv))
@@ -57,7 +70,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return -1  # the caller opens the app
     quiet_stdout_errors()
-    ctx = Context(args)
+    ctx = Context(args, command_runner=_serve_command)
     try:
         code: int = args.handler(args, ctx)
         if code in (0, 3):

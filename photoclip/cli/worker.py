@@ -27,7 +27,6 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
         return 0
 
     from photoclip.app.words import plural
-    from photoclip.cli.served import serve_command
     from photoclip.cli.tags import write_xmp_enabled
     from photoclip.core.settings import Settings
     from photoclip.worker.daemon import Worker, WorkerOptions
@@ -42,7 +41,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
         rescan_every=args.rescan_every,
         thumbnails=None if args.no_thumbnails else ctx.thumbnail_dir("watching"),
         write_xmp=write_xmp_enabled(),
-        run_command=serve_command,  # quick clients (cli/quick.py) hand whole commands over
+        run_command=ctx.command_runner,  # quick clients (cli/quick.py) hand whole commands over
     )
     worker = Worker(ctx.db_path, ctx.model_choice(), ctx.load_embedder, options, report=lambda text: ctx.err(f"photoclip: {text}"))
 
