@@ -15,14 +15,7 @@ from typing import Any
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
-    QLabel,
-    QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QSlider,
     QWidget,
 )
 
@@ -33,13 +26,11 @@ from photoclip.core.model import Embedder
 from photoclip.core.tagging import Label, LabelScores
 from photoclip.gui.dialogs.label_answers import HELD, NEAR, NEW_LIST_WORDS, TAGGED, AnsweredPhotos, answer_menu, held_box_text, taken_out
 from photoclip.gui.dialogs.label_editing import LabelEditing
-from photoclip.gui.dialogs.labels_layout import build_labels_ui, slider_position, threshold_at
+from photoclip.gui.dialogs.labels_layout import LabelsWidgets, build_labels_ui, slider_position, threshold_at
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.thumbnails import ThumbnailLoader
 from photoclip.gui.services.workers import LibraryContext, LibraryRunner
-from photoclip.gui.widgets.background_rule import BackgroundRuleBox
-from photoclip.gui.widgets.histogram import BINS, HistogramWidget, shape_text
-from photoclip.gui.widgets.label_preview import PreviewGrid
+from photoclip.gui.widgets.histogram import BINS, shape_text
 from photoclip.gui.widgets.screen import resize_to_fit
 from photoclip.gui.windows.tagging import TaggingCommands
 
@@ -56,35 +47,11 @@ def _scores_job(name: str, embedder: Any) -> Callable[[LibraryContext], tuple[La
     return job
 
 
-class LabelsDialog(QDialog):
+class LabelsDialog(LabelsWidgets):
     labels_loaded = Signal()  # the list shows the database's labels
     scores_shown = Signal(str)  # the histogram shows this label's scores (or says why not)
     applied = Signal(str)  # a label's threshold was stored and its tags rewritten
     failed = Signal(str)
-
-    # Built by labels_layout.build_labels_ui: what is where, and which button does what.
-    label_list: QListWidget
-    add_button: QPushButton
-    rename_button: QPushButton
-    delete_button: QPushButton
-    starter_button: QPushButton
-    import_button: QPushButton
-    export_button: QPushButton
-    descriptions: QPlainTextEdit
-    save_descriptions_button: QPushButton
-    histogram: HistogramWidget
-    slider: QSlider
-    count_label: QLabel
-    show_held_back: QCheckBox
-    show_near_line: QCheckBox
-    new_near_button: QPushButton
-    background_rule: BackgroundRuleBox
-    preview: PreviewGrid
-    apply_button: QPushButton
-    reset_button: QPushButton
-    tag_all_button: QPushButton
-    progress: QProgressBar
-    status: QLabel
 
     def __init__(
         self,
@@ -109,10 +76,36 @@ class LabelsDialog(QDialog):
         self._closed = False
         self._kept_rule: tuple[str, bool] | None = None  # a tick not applied yet, kept over an answer's reload
         self._kept_line: tuple[str, float] | None = None  # a line dragged, not applied: (label, its z), likewise
-        self.editing = LabelEditing(self)
+        self.editing = LabelEditing(self, self)
         self.answered = AnsweredPhotos()  # the list (near the line, held back, tagged) kept in view while answering
-        build_labels_ui(self)
+        build_labels_ui(self, thumbs)
+        self._connect()
         self.reload(select)  # select: the label to show first (one just made from a suggestion)
+
+    def _connect(self) -> None:
+        """Which widget does what."""
+        self.label_list.currentItemChanged.connect(lambda *_: self._selection_changed())
+        self.add_button.clicked.connect(self.editing.ask_add)
+        self.rename_button.clicked.connect(self.editing.ask_rename)
+        self.delete_button.clicked.connect(self.editing.ask_delete)
+        self.starter_button.clicked.connect(self.editing.add_starter_labels)
+        self.import_button.clicked.connect(self.editing.ask_import)
+        self.export_button.clicked.connect(self.editing.ask_export)
+        self.save_descriptions_button.clicked.connect(self.save_descriptions)
+        self.slider.valueChanged.connect(self._new_list)  # a drag; loads set it with signals blocked
+        self.show_held_back.toggled.connect(lambda on: self._show_changed(self.show_held_back, on))
+        self.show_near_line.toggled.connect(lambda on: self._show_changed(self.show_near_line, on))
+        self.new_near_button.clicked.connect(self._new_list)
+        self.apply_button.clicked.connect(self.apply_threshold)
+        self.reset_button.clicked.connect(self.reset_threshold)
+        self.tag_all_button.clicked.connect(self.tag_library)
+        self.tagging.tagger.progress.connect(self._tag_progress)
+        self.tagging.tagger.running_changed.connect(self.progress.setVisible)
+        self.tagging.tagger.finished.connect(self._tagged)
+        self.tagging.tagger.failed.connect(self._failed_text)
+        self.preview.customContextMenuRequested.connect(self._preview_menu)
+        self.background_rule.clicked.connect(self.editing.set_background_rule)  # clicks only, not show_label
+        self._update_enabled()
 
     # == state ========================================================================
 
@@ -146,7 +139,7 @@ class LabelsDialog(QDialog):
 
     # == library jobs ====================================================================
 
-    def _call(self, fn: Callable[[LibraryContext], Any], on_done: Callable[[Any], None]) -> None:
+    def call(self, fn: Callable[[LibraryContext], Any], on_done: Callable[[Any], None]) -> None:
         # Results can arrive after the dialog closed (WA_DeleteOnClose deletes its widgets): drop them.
         self.library.call(fn, lambda result: None if self._closed else on_done(result), lambda exc: self._failed_text(str(exc)))
 
@@ -165,7 +158,7 @@ class LabelsDialog(QDialog):
         With `describe`, the descriptions box gets the focus then (a label just made: its
         phrases are what the user types next)."""
         keep = select or self.current_name()
-        self._call(lambda ctx: tagging.list_labels(ctx.lib), lambda labels: self._labels_loaded(labels, keep, describe))
+        self.call(lambda ctx: tagging.list_labels(ctx.lib), lambda labels: self._labels_loaded(labels, keep, describe))
 
     def _labels_loaded(self, labels: list[Label], select: str | None, describe: bool = False) -> None:
         self.labels = {label.name: label for label in labels}
@@ -209,7 +202,7 @@ class LabelsDialog(QDialog):
             return
         self.histogram.set_message("Scoring…")
         generation = self._generation
-        self._call(_scores_job(name, self.embedder), lambda result: self._scores_loaded(generation, name, *result))
+        self.call(_scores_job(name, self.embedder), lambda result: self._scores_loaded(generation, name, *result))
 
     def _scores_loaded(self, generation: int, name: str, scores: LabelScores, paths: dict[int, str]) -> None:
         if generation != self._generation:
@@ -232,11 +225,11 @@ class LabelsDialog(QDialog):
             self.slider.blockSignals(True)
             self.slider.setValue(at)
             self.slider.blockSignals(False)
-            self._slider_moved()
+            self.redraw_at_line()
         self._update_enabled()
         emit(self.scores_shown, name)
 
-    def _slider_moved(self) -> None:
+    def redraw_at_line(self) -> None:
         threshold = self.current_threshold()
         if self.scores is None or threshold is None:
             return
@@ -267,7 +260,7 @@ class LabelsDialog(QDialog):
     def _new_list(self) -> None:
         """The user dragged the line, changed the preview or asked: answered photos make room."""
         self.answered.forget()
-        self._slider_moved()
+        self.redraw_at_line()
 
     def _at_stored_line(self) -> bool:
         """The slider and the background box show what the label has stored: nothing to Apply."""
@@ -333,7 +326,7 @@ class LabelsDialog(QDialog):
         if name is None:
             return
         phrases = self.descriptions.toPlainText().splitlines()
-        self._call(lambda ctx: tagging.set_descriptions(ctx.lib, name, phrases).name, self._descriptions_saved)
+        self.call(lambda ctx: tagging.set_descriptions(ctx.lib, name, phrases).name, self._descriptions_saved)
 
     def _descriptions_saved(self, name: str) -> None:
         # New phrases make a new label vector: its tags are redone now (only this label's).
@@ -369,7 +362,7 @@ class LabelsDialog(QDialog):
         if name is None:
             return
         if self.embedder is None:
-            self._call(lambda ctx: tagging.recalibrate(ctx.lib, name), lambda _: self._reset_only(name))
+            self.call(lambda ctx: tagging.recalibrate(ctx.lib, name), lambda _: self._reset_only(name))
             return
         self.status.setText(f"Resetting “{name}”…")
         self.tagging.tag_library([name], prepare=lambda lib, _model: tagging.recalibrate(lib, name))

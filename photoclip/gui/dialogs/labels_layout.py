@@ -1,7 +1,8 @@
-"""The Labels dialog's layout: which widget goes where and which button does what.
+"""The Labels dialog's widgets and layout: which widget goes where.
 
-Kept apart from labels.py, which holds what the dialog does (load, score, apply), as the
-main window keeps windows/layout.py apart from its behaviour.
+Kept apart from labels.py, which holds what the dialog does (load, score, apply) and
+connects the widgets to it, as the main window keeps windows/layout.py apart from its
+behaviour. LabelsDialog is a LabelsWidgets: this module never needs to know it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
@@ -31,7 +33,7 @@ from photoclip.gui.widgets.label_preview import PreviewGrid
 
 if TYPE_CHECKING:
     from photoclip.core.tagging import LabelScores
-    from photoclip.gui.dialogs.labels import LabelsDialog
+    from photoclip.gui.services.thumbnails import ThumbnailLoader
 
 SLIDER_STEPS = 1000
 
@@ -55,8 +57,35 @@ def slider_position(scores: LabelScores, threshold: float) -> int:
     return min(max(round(SLIDER_STEPS * (threshold - lo) / (hi - lo)), 0), SLIDER_STEPS)
 
 
-def build_labels_ui(dialog: LabelsDialog) -> None:
-    """Make the dialog's widgets (as its attributes), lay them out and connect them."""
+class LabelsWidgets(QDialog):
+    """The Labels dialog's widgets, made and laid out by `build_labels_ui`."""
+
+    label_list: QListWidget
+    add_button: QPushButton
+    rename_button: QPushButton
+    delete_button: QPushButton
+    starter_button: QPushButton
+    import_button: QPushButton
+    export_button: QPushButton
+    descriptions: QPlainTextEdit
+    save_descriptions_button: QPushButton
+    histogram: HistogramWidget
+    slider: QSlider
+    count_label: QLabel
+    show_held_back: QCheckBox
+    show_near_line: QCheckBox
+    new_near_button: QPushButton
+    background_rule: BackgroundRuleBox
+    preview: PreviewGrid
+    apply_button: QPushButton
+    reset_button: QPushButton
+    tag_all_button: QPushButton
+    progress: QProgressBar
+    status: QLabel
+
+
+def build_labels_ui(dialog: LabelsWidgets, thumbs: ThumbnailLoader | None) -> None:
+    """Make the dialog's widgets (as its attributes) and lay them out."""
     dialog.label_list = QListWidget(dialog)
     dialog.add_button = QPushButton("Add…", dialog)
     dialog.rename_button = QPushButton("Rename…", dialog)
@@ -106,7 +135,7 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     )
     dialog.new_near_button.hide()  # only while answered photos are kept in view
     dialog.background_rule = BackgroundRuleBox(dialog)
-    dialog.preview = PreviewGrid(dialog.thumbs, dialog)
+    dialog.preview = PreviewGrid(thumbs, dialog)
     dialog.apply_button = QPushButton("Apply", dialog)
     dialog.apply_button.setToolTip("Keep this threshold and re-tag the library with this label")
     dialog.reset_button = QPushButton("Reset to calibrated", dialog)
@@ -160,25 +189,3 @@ def build_labels_ui(dialog: LabelsDialog) -> None:
     bottom.addStretch(1)
     bottom.addWidget(close)
     layout.addLayout(bottom)
-
-    dialog.label_list.currentItemChanged.connect(lambda *_: dialog._selection_changed())
-    dialog.add_button.clicked.connect(dialog.editing.ask_add)
-    dialog.rename_button.clicked.connect(dialog.editing.ask_rename)
-    dialog.delete_button.clicked.connect(dialog.editing.ask_delete)
-    dialog.starter_button.clicked.connect(dialog.editing.add_starter_labels)
-    dialog.import_button.clicked.connect(dialog.editing.ask_import)
-    dialog.export_button.clicked.connect(dialog.editing.ask_export)
-    dialog.save_descriptions_button.clicked.connect(dialog.save_descriptions)
-    dialog.slider.valueChanged.connect(dialog._new_list)  # a drag; loads set it with signals blocked
-    dialog.show_held_back.toggled.connect(lambda on: dialog._show_changed(dialog.show_held_back, on))
-    dialog.show_near_line.toggled.connect(lambda on: dialog._show_changed(dialog.show_near_line, on))
-    dialog.new_near_button.clicked.connect(dialog._new_list)
-    dialog.apply_button.clicked.connect(dialog.apply_threshold)
-    dialog.reset_button.clicked.connect(dialog.reset_threshold)
-    dialog.tag_all_button.clicked.connect(dialog.tag_library)
-    dialog.tagging.tagger.progress.connect(dialog._tag_progress)
-    dialog.tagging.tagger.running_changed.connect(dialog.progress.setVisible)
-    dialog.tagging.tagger.finished.connect(dialog._tagged)
-    dialog.tagging.tagger.failed.connect(dialog._failed_text)
-    dialog.preview.customContextMenuRequested.connect(dialog._preview_menu)
-    dialog._update_enabled()
