@@ -258,7 +258,8 @@ class ScriptDriver(QObject):
             self._dialog.preview.setCurrentRow(int(row))
             self._dialog.give_feedback(self._dialog.preview.selected_ids(), confirm=bool(yes))
         elif "background_rule" in action:
-            self._dialog.background_rule.setChecked(bool(action["background_rule"]))
+            if self._dialog.background_rule.isChecked() != bool(action["background_rule"]):
+                self._dialog.background_rule.click()  # as a user does: a click previews, Apply stores
         elif "apply" in action:
             self._dialog_ready = False
             self._dialog.apply_button.click()

@@ -751,3 +751,17 @@ def test_an_answer_on_no_photo_is_not_given(qtbot, runner: LibraryRunner, comman
     dialog.give_feedback([], confirm=False)
     assert dialog.status.text() == said and not dialog.new_near_button.isVisibleTo(dialog)
     assert not dialog.answered.active_for("Dogs")
+
+
+def test_without_a_model_a_tick_of_the_background_box_is_stored_at_once(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path
+) -> None:
+    """No scores to preview with: the click stores the setting, says so and shows it."""
+    dialog = _dialog(qtbot, runner, None, commands)
+    box = dialog.background_rule
+    assert box.isEnabled() and not box.isChecked()
+    with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
+        box.click()
+    with Library(vector_db) as lib:
+        assert tagging.get_label(lib, "Dogs").ignore_background is True
+    assert box.isChecked() and dialog.current_name() == "Dogs" and dialog.status.text()
