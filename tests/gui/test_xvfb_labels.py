@@ -36,6 +36,18 @@ def varied_photos(source: Path, target: Path) -> Path:
     return target
 
 
+def label_dialog_opened(library: Path) -> list[dict]:
+    """The driver's steps to a library indexed from `library`, a label "cat" and its dialog open."""
+    return [
+        {"add_folder": str(library)},
+        {"wait": "indexed"},
+        {"labels": ["cat"]},
+        {"wait": "labels"},
+        {"open_labels": True},
+        {"wait": "labels_dialog"},
+    ]
+
+
 def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
     xvfb_display: str,  # noqa: F811
     tmp_path: Path,
@@ -51,12 +63,7 @@ def test_answers_near_the_line_stay_marked_and_a_yes_shows_among_the_tagged(
     ARTIFACTS.mkdir(exist_ok=True)
     library = varied_photos(photo_dir, tmp_path / "pics")
     actions: list[dict] = [
-        {"add_folder": str(library)},
-        {"wait": "indexed"},
-        {"labels": ["cat"]},
-        {"wait": "labels"},
-        {"open_labels": True},
-        {"wait": "labels_dialog"},
+        *label_dialog_opened(library),
         {"line": 500},
         {"apply": True},
         {"wait": "labels_dialog"},
@@ -94,12 +101,7 @@ def test_apply_after_a_yes_says_what_the_label_tags_and_leaves_the_line_unpinned
     library = varied_photos(photo_dir, tmp_path / "pics")
     report = tmp_path / "report.json"
     actions: list[dict] = [
-        {"add_folder": str(library)},
-        {"wait": "indexed"},
-        {"labels": ["cat"]},
-        {"wait": "labels"},
-        {"open_labels": True},
-        {"wait": "labels_dialog"},
+        *label_dialog_opened(library),
         {"preview": "near"},
         {"answer": [0, True]},
         {"wait": "labels_dialog"},
@@ -133,12 +135,7 @@ def test_a_no_in_the_tagged_preview_leaves_the_photo_in_place(
     ARTIFACTS.mkdir(exist_ok=True)
     library = varied_photos(photo_dir, tmp_path / "pics")
     actions: list[dict] = [
-        {"add_folder": str(library)},
-        {"wait": "indexed"},
-        {"labels": ["cat"]},
-        {"wait": "labels"},
-        {"open_labels": True},
-        {"wait": "labels_dialog"},
+        *label_dialog_opened(library),
         {"line": 500},
         {"background_rule": True},  # random weights: every photo looks like any photo
         {"apply": True},
