@@ -9,6 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: a first example that imports or warms something took 463 ms on a
+# busy 2-core machine against hypothesis's 200 ms and failed a test whose behaviour was right.
+# Speed is measured by benchmarks/, never by tests.
+settings.register_profile("photoclip", deadline=None)
+settings.load_profile("photoclip")
 
 # Before anything can import Qt or huggingface_hub.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
