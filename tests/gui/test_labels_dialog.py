@@ -806,3 +806,24 @@ def test_at_its_smallest_nothing_overlaps_and_the_dialog_fits_a_1024x700_screen(
     ]
     assert not overlaps
     assert all(dialog.rect().contains(frames[w]) for w in parts)
+
+
+def test_a_photo_you_said_yes_to_is_marked_among_the_tagged_ones_past_the_line_too(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 23's walk: a ✓ on a held-back cat, then the box that tags held-back photos: the cat
+    was among the tagged, past the line, with no ✓ mark, as if nobody had said yes to it."""
+    from photoclip.gui.dialogs.labels_layout import slider_position
+
+    dialog = _dialog(qtbot, runner, emb, commands)
+    top = int(dialog.scores.photo_ids[int(np.argmax(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([top], confirm=True)
+    if not dialog.background_rule.isChecked():
+        dialog.background_rule.click()  # tag the photos held back too, as the walk did
+    dialog.slider.setValue(slider_position(dialog.scores, float(np.median(dialog.scores.scores))))
+    assert top in [pid for pid, _ in dialog.scores.would_tag(dialog.current_threshold())]  # tagged by the line
+    shown = [dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())]
+    mark = dialog.preview.item(shown.index(top))
+    assert mark.text().startswith("✓ yes")
+    assert mark.foreground().style() == Qt.BrushStyle.NoBrush  # tagged: marked, not dimmed
