@@ -765,3 +765,65 @@ def test_without_a_model_a_tick_of_the_background_box_is_stored_at_once(
     with Library(vector_db) as lib:
         assert tagging.get_label(lib, "Dogs").ignore_background is True
     assert box.isChecked() and dialog.current_name() == "Dogs" and dialog.status.text()
+
+
+def test_at_its_smallest_nothing_overlaps_and_the_dialog_fits_a_1024x700_screen(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 23's walk: on a real 1366x768 desktop, after Add… the two-line message below pushed
+    Reset/Apply over the bottom of the preview, and at 1024x700 the dialog ran off the screen
+    (its Close button cut). At its smallest every part has its own room, with a title bar to spare."""
+    from itertools import combinations
+
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.show()
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.add_label("Animals/Cats")  # its message takes two lines
+    dialog.show_near_line.setChecked(True)
+    dialog.resize(900, 300)  # asks for less than it needs: it keeps its smallest size
+    qtbot.wait(100)
+    assert dialog.height() <= 700 - 40  # a title bar (and a taskbar's few pixels) on a 1024x700 screen
+    parts = [
+        dialog.descriptions,
+        dialog.save_descriptions_button,
+        dialog.histogram,
+        dialog.slider,
+        dialog.count_label,
+        dialog.show_held_back,
+        dialog.show_near_line,
+        dialog.background_rule,
+        dialog.preview,
+        dialog.reset_button,
+        dialog.apply_button,
+        dialog.status,
+        dialog.tag_all_button,
+    ]
+    frames = {w: w.geometry().translated(w.parentWidget().mapTo(dialog, w.parentWidget().rect().topLeft())) for w in parts}
+    overlaps = [
+        (a.objectName() or type(a).__name__, b.objectName() or type(b).__name__)
+        for a, b in combinations(parts, 2)
+        if frames[a].intersects(frames[b])
+    ]
+    assert not overlaps
+    assert all(dialog.rect().contains(frames[w]) for w in parts)
+
+
+def test_a_photo_you_said_yes_to_is_marked_among_the_tagged_ones_past_the_line_too(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, emb: FakeEmbedder
+) -> None:
+    """Round 23's walk: a ✓ on a held-back cat, then the box that tags held-back photos: the cat
+    was among the tagged, past the line, with no ✓ mark, as if nobody had said yes to it."""
+    from photoclip.gui.dialogs.labels_layout import slider_position
+
+    dialog = _dialog(qtbot, runner, emb, commands)
+    top = int(dialog.scores.photo_ids[int(np.argmax(dialog.scores.scores))])
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([top], confirm=True)
+    if not dialog.background_rule.isChecked():
+        dialog.background_rule.click()  # tag the photos held back too, as the walk did
+    dialog.slider.setValue(slider_position(dialog.scores, float(np.median(dialog.scores.scores))))
+    assert top in [pid for pid, _ in dialog.scores.would_tag(dialog.current_threshold())]  # tagged by the line
+    shown = [dialog.preview.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.preview.count())]
+    mark = dialog.preview.item(shown.index(top))
+    assert mark.text().startswith("✓ yes")
+    assert mark.foreground().style() == Qt.BrushStyle.NoBrush  # tagged: marked, not dimmed

@@ -125,6 +125,39 @@ def test_check_pair_names_what_open_clip_knows() -> None:
     assert check_pair("ResNet-9000", "", pairs, from_file=True) == "open_clip has no architecture “ResNet-9000”."
 
 
+def test_with_a_checkpoint_file_any_architecture_open_clip_builds_will_do() -> None:
+    """Round 23's walk: a refused checkpoint said "It looks like a checkpoint for photoclip-tiny:
+    choose that model", and Settings then refused "photoclip-tiny" (a config in the user's
+    models folder, with no weights to download): a dead end."""
+    from photoclip.gui.dialogs.other_model import check_pair
+
+    pairs = [("ViT-B-16", "openai")]
+    buildable = ["ViT-B-16", "my-own-vit"]
+    assert check_pair("my-own-vit", "", pairs, from_file=True, buildable=buildable) is None
+    # without a file there is nothing to download for it
+    assert check_pair("my-own-vit", "x", pairs, buildable=buildable) == "open_clip has no architecture “my-own-vit”."
+    assert check_pair("my-own-vi", "", pairs, from_file=True, buildable=buildable) == (
+        "open_clip has no architecture “my-own-vi”. Did you mean “my-own-vit”?"
+    )
+
+
+def test_settings_accept_the_users_own_architecture_with_its_checkpoint_file(qtbot) -> None:
+    from photoclip.gui.dialogs.other_model import OtherModelFields
+    from photoclip.gui.services.workers import TaskRunner
+
+    pool = TaskRunner("test")
+    try:
+        fields = OtherModelFields(pool)
+        qtbot.addWidget(fields)
+        fields.set_from_file(True)
+        fields.set_pair("photoclip-tiny", "")  # tests/data/model-configs, as a user's models folder
+        qtbot.waitUntil(lambda: fields.message.text() != "Checking…", timeout=60000)
+        assert fields.known
+        assert fields.message.text() == "open_clip knows photoclip-tiny; its weights come from your checkpoint file."
+    finally:
+        pool.shutdown()
+
+
 def test_settings_offer_any_open_clip_model_checked_off_the_gui_thread(qtbot, tmp_path, monkeypatch) -> None:
     import threading
 

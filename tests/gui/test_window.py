@@ -137,14 +137,22 @@ def test_the_offline_how_to_is_folded_until_asked_for(qtbot, indexed_db: Path) -
 
 def test_a_long_model_name_is_cut_in_the_middle_and_whole_in_its_tooltip(window: MainWindow, qtbot) -> None:
     """Walk 22: "Model: ViT-B-32-256 (file /tmp/…/random.safetensors) ready" took ~320 px of
-    the status bar and left indexing messages 2 letters at 1024 px."""
+    the status bar and left indexing messages 2 letters at 1024 px. Walk 23: cut in the middle
+    it read "Model: photoclip-ti…clip-tiny.pt) ready" (the default's, "ViT-B-32-2…s34b_b86k)"):
+    the weights in brackets go first, and the model's name stays whole."""
     from photoclip.gui.windows.main_window import MODEL_LABEL_WIDTH
 
     long_name = "ViT-B-32-256 (file /home/someone/Pictures/models/random-weights-for-testing.safetensors)"
     window.model_service._set("ready", long_name)
     qtbot.waitUntil(lambda: window.model_label.toolTip() == long_name)
+    assert window.model_label.text() == "Model: ViT-B-32-256 ready"
+    window.model_service._set("loading", "ViT-B-32-256 (datacomp_s34b_b86k)")
+    qtbot.waitUntil(lambda: window.model_label.text() == "Model: loading ViT-B-32-256…")
+    very_long = "an-architecture-of-my-own-with-a-very-long-name-indeed (file x.pt)"
+    window.model_service._set("ready", very_long)
+    qtbot.waitUntil(lambda: window.model_label.toolTip() == very_long)
     text = window.model_label.text()
-    assert text.startswith("Model: ViT") and text.endswith("ready") and "…" in text
+    assert text.startswith("Model: an-") and text.endswith("ready") and "…" in text and "x.pt" not in text
     assert window.model_label.fontMetrics().horizontalAdvance(text) <= MODEL_LABEL_WIDTH
     window.model_service._set("ready", "photoclip-tiny")
     qtbot.waitUntil(lambda: window.model_label.text() == "Model: photoclip-tiny ready")  # a short name whole

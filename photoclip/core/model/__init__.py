@@ -9,7 +9,13 @@ from photoclip.core.model.fake import FakeEmbedder
 from photoclip.core.model.offline import OfflineRoute, WeightsDownloadFailed, offline_route
 from photoclip.core.model.openclip import OpenClipEmbedder
 from photoclip.core.model.protocol import DEFAULT_MODEL, DEFAULT_WEIGHTS, Embedder, ProgressCallback, normalize
-from photoclip.core.model.weights import describe_models, register_extra_model_configs, resolve_weights, weights_available
+from photoclip.core.model.weights import (
+    buildable_architectures,
+    describe_models,
+    register_extra_model_configs,
+    resolve_weights,
+    weights_available,
+)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -21,6 +27,7 @@ __all__ = [
     "OpenClipEmbedder",
     "ProgressCallback",
     "WeightsDownloadFailed",
+    "buildable_architectures",
     "describe_models",
     "expected_device",
     "model_id_for",

@@ -180,3 +180,12 @@ def describe_models() -> list[tuple[str, str]]:
     import open_clip
 
     return list(open_clip.list_pretrained())
+
+
+def buildable_architectures() -> list[str]:
+    """Every architecture open_clip can build, those from the user's own configs included:
+    with a checkpoint file no pretrained tag is needed, so these are all a file can be for."""
+    import open_clip
+
+    register_extra_model_configs()
+    return list(open_clip.list_models())

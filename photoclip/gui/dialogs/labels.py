@@ -248,8 +248,9 @@ class LabelsDialog(LabelsWidgets):
         self.new_near_button.setText(NEW_LIST_WORDS.get(view, ""))
         fresh = near_line(self.scores, threshold) if view == NEAR else held if view == HELD else hits
         # Answered photos stay, marked, until the user asks for a new list. The tagged view
-        # marks the photos a yes tags, answered here or before.
-        by_yes = {pid: True for pid, _ in yes} if view == TAGGED else {}
+        # marks every photo said yes to, here or before: those the line tags as well.
+        confirmed = self.scores.photo_ids[self.scores.confirmed] if self.scores.confirmed is not None else []
+        by_yes = {int(pid): True for pid in confirmed} if view == TAGGED else {}
         shown, answers = (self.answered.shown(self.scores), by_yes | self.answered.given) if kept else (fresh, by_yes)
         empty = empty_preview_text(self.scores.label.name, len(held), view == HELD, view == NEAR)
         self.preview.set_empty_text(empty)

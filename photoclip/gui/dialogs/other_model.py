@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from photoclip.core.model import describe_models
+from photoclip.core.model import buildable_architectures, describe_models
 from photoclip.gui.qtcompat import emit
 from photoclip.gui.services.workers import TaskRunner
 
@@ -30,18 +30,26 @@ def open_clip_pairs() -> tuple[tuple[str, str], ...]:
     return tuple(describe_models())
 
 
+@functools.cache
+def open_clip_architectures() -> tuple[str, ...]:
+    """Architectures open_clip can build, the user's configs included (worker thread: imports it)."""
+    return tuple(buildable_architectures())
+
+
 def _listed(names: Sequence[str]) -> str:
     shown = ", ".join(names[:MAX_LISTED])
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
 
-def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]], from_file: bool = False) -> str | None:
+def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]], from_file: bool = False, buildable: Sequence[str] = ()) -> str | None:
     """None when open_clip knows the pair; else one line that says what is wrong.
 
     With weights `from_file` (a checkpoint chosen below) only the architecture matters:
-    the file replaces any download, so the tag may be left empty and is not checked."""
+    the file replaces any download, so the tag may be left empty and is not checked, and any
+    architecture open_clip can build will do (`buildable`: those with no weights to download,
+    and the user's own configs, which a refused checkpoint's message may name)."""
     name, tag = name.strip(), tag.strip()
-    architectures = sorted({n for n, _ in pairs})
+    architectures = sorted({n for n, _ in pairs} | (set(buildable) if from_file else set()))
     if not name:
         return "Type an architecture, for example ViT-B-16."
     if name not in architectures:
@@ -113,7 +121,7 @@ class OtherModelFields(QGroupBox):
         name, tag = self.pair()
         from_file = self.from_file
         self._pool.run(
-            lambda: check_pair(name, tag, open_clip_pairs(), from_file),
+            lambda: check_pair(name, tag, open_clip_pairs(), from_file, open_clip_architectures() if from_file else ()),
             lambda problem: self._checked(name, tag, from_file, problem),
             self._failed,
         )

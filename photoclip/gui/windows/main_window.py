@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -247,8 +248,11 @@ class MainWindow(
     def _show_model(self, text: str) -> None:
         """The model's state, cut in the middle past MODEL_LABEL_WIDTH (its tooltip has the
         whole name): a side-loaded file's long name took 320 px and left the status bar's
-        messages no room at 1024 px while indexing."""
+        messages no room at 1024 px while indexing. The weights in brackets go first: cut in the
+        middle, the model's own name was cut too ("photoclip-ti…clip-tiny.pt) ready")."""
         metrics = self.model_label.fontMetrics()
+        if metrics.horizontalAdvance(text) > MODEL_LABEL_WIDTH:
+            text = re.sub(r" \(.*\)", "", text)
         self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, MODEL_LABEL_WIDTH))
 
     def _model_ready(self, embedder: Embedder) -> None:
