@@ -246,10 +246,8 @@ class MainWindow(
             self._show_model(f"Model: downloading {done / 1e6:.0f} MB…")
 
     def _show_model(self, text: str) -> None:
-        """The model's state, cut in the middle past MODEL_LABEL_WIDTH (its tooltip has the
-        whole name): a side-loaded file's long name took 320 px and left the status bar's
-        messages no room at 1024 px while indexing. The weights in brackets go first: cut in the
-        middle, the model's own name was cut too ("photoclip-ti…clip-tiny.pt) ready")."""
+        """The model's state in MODEL_LABEL_WIDTH (a file's long name left the status bar no room
+        at 1024 px): the weights in brackets go first, then the middle (the tooltip has it all)."""
         metrics = self.model_label.fontMetrics()
         if metrics.horizontalAdvance(text) > MODEL_LABEL_WIDTH:
             text = re.sub(r" \(.*\)", "", text)
