@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
-from photoclip.core.tagging.names import MAX_NAME, LabelError, check_new_name, clean_descriptions, leaf, normalize_name
+from photoclip.core.tagging.names import MAX_NAME, LabelError, check_descriptions, check_new_name, leaf, normalize_name
 from photoclip.core.tagging.prompts import prompts_for
 
 
@@ -92,7 +92,7 @@ def create_label(lib: Library, name: str, descriptions: Iterable[str] = ()) -> L
     if find_label(lib, name):
         raise LabelError(f"A label named {name!r} already exists")
     with lib.transaction():
-        label_db.insert_label(lib, name, clean_descriptions(descriptions), time.time())
+        label_db.insert_label(lib, name, check_descriptions(descriptions), time.time())
     return get_label(lib, name)
 
 
@@ -104,7 +104,7 @@ def set_descriptions(lib: Library, name: str, descriptions: Iterable[str]) -> La
     """Replace a label's description phrases. Re-apply the label to update its tags."""
     label = get_label(lib, name)
     with lib.transaction():
-        label_db.set_descriptions(lib, label.id, clean_descriptions(descriptions), time.time())
+        label_db.set_descriptions(lib, label.id, check_descriptions(descriptions), time.time())
         # The label's vector changes: a raw cut-off typed for the old vector no longer
         # means the same, its relative position (z) does.
         label_db.unpin_user_threshold(lib, label.id)
