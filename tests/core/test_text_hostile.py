@@ -105,3 +105,24 @@ def test_an_album_of_a_photo_whose_name_is_not_utf8_is_saved_and_comes_back(libr
     assert album(library, "Chelsea").request == saved.request == request
     with pytest.raises(AlbumError, match="not UTF-8"):
         save_album(library, BAD, request)
+
+
+def test_a_name_composed_or_decomposed_is_one_label(library, tmp_path):
+    # Before: "Café" (é as one character) and "Cafe" + U+0301 (as macOS writes it) were two
+    # labels that look the same, and typing the name reached only one of them.
+    composed, decomposed = "Caf\u00e9", "Cafe\u0301"
+    file = tmp_path / "labels.json"
+    file.write_text(json.dumps([composed, {"name": decomposed, "descriptions": ["a cup of coffee"]}]))
+    assert tagging.import_labels(library, file) == ([composed], [composed])
+    assert [(label.name, label.descriptions) for label in tagging.list_labels(library)] == [(composed, ("a cup of coffee",))]
+    with pytest.raises(tagging.LabelError, match="already exists"):
+        tagging.create_label(library, decomposed)
+    tagging.delete_label(library, decomposed)
+    assert tagging.list_labels(library) == []
+
+
+def test_a_decomposed_label_made_before_can_still_be_found_and_renamed(library):
+    with library.transaction():
+        library.conn.execute("INSERT INTO labels (name, descriptions, created_at, updated_at) VALUES (?, '[]', 0, 0)", ("Cafe\u0301",))
+    assert tagging.get_label(library, "Cafe\u0301").name == "Cafe\u0301"
+    assert tagging.rename_label(library, "Cafe\u0301", "Caf\u00e9").name == "Caf\u00e9"

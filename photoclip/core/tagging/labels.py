@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,7 +64,10 @@ def _label(row: label_db.LabelRow, auto: int = 0, manual: int = 0) -> Label:
 
 
 def find_label(lib: Library, name: str) -> Label | None:
-    row = label_db.label_row(lib, normalize_name(name))
+    """The label of this name as given or, failing that, composed: new names are stored
+    composed (NFC), and a name typed decomposed (as macOS gives file names) finds them."""
+    key = normalize_name(name)
+    row = label_db.label_row(lib, key) or label_db.label_row(lib, unicodedata.normalize("NFC", key))
     return _label(row) if row else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from photoclip.core.errors import PhotoclipError
@@ -48,9 +49,11 @@ _LAYOUT_CHARACTERS = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066
 def check_new_name(name: str) -> str:
     """`normalize_name`, and what a NEW label's name must also be: no control characters
     (a newline in a name split every line-per-label output and the sidecars' keyword lists)
-    and at most MAX_NAME characters. Looking up an existing label uses only
-    `normalize_name`, so a label made before these rules can still be renamed or removed."""
-    cleaned = normalize_name(name)
+    and at most MAX_NAME characters. Composed (NFC): "Café" typed on one system and
+    "Cafe" + a combining accent from another's file were two labels that look the same.
+    Looking up an existing label uses only `normalize_name`, so a label made before these
+    rules can still be renamed or removed."""
+    cleaned = unicodedata.normalize("NFC", normalize_name(name))
     if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in _LAYOUT_CHARACTERS for c in cleaned):
         raise LabelError(f"Invalid label name {cleaned!r}: it contains control characters (a line break, a tab, a text direction...)")
     if len(cleaned) > MAX_NAME:
