@@ -246,3 +246,34 @@ def test_without_the_extra_the_message_names_it(photo_dir, tmp_path, tiny_weight
     monkeypatch.setitem(sys.modules, "ray.data", None)
     code, err = _cli(["embed-archive", str(photo_dir), "--out", str(tmp_path / "out")], tmp_path, tiny_weights, capsys)
     assert code == 2 and "pip install 'photoclip[cluster]'" in err and len(err.splitlines()) == 1, err
+
+
+def test_a_path_that_climbs_out_of_its_folder_is_not_imported(photo_dir, tmp_path, library, fake_embedder):
+    # Before: "ROOT/../outside/victim.jpg" passed the under-its-folder check as text and
+    # became a photo of the folder, pointing at a file the user never added.
+    from photoclip.core.archive.shards import read_manifest, read_shard
+
+    out = tmp_path / "archive"
+    make_archive(photo_dir, out, fake_embedder, shard_size=100)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.jpg"
+    victim.write_bytes((photo_dir / "skimage_coffee.jpg").read_bytes())
+    manifest = read_manifest(out)
+    assert manifest is not None
+    table = read_shard(out, manifest.shards[0], manifest)
+    climbing = f"{photo_dir}/../outside/victim.jpg".encode()
+    st = victim.stat()
+    for name, value in (("path", climbing), ("size", st.st_size), ("mtime_ns", st.st_mtime_ns)):
+        column = table.column(name).to_pylist()
+        column[0] = value
+        field = table.schema.field(name)
+        table = table.set_column(table.schema.get_field_index(name), field, pa.array(column, field.type))
+    (out / manifest.shards[0].file).unlink()
+    manifest.shards[0] = write_shard(out, 0, table)
+    write_manifest(out, manifest)
+
+    result = import_vectors(library, out, fake_embedder.model_id, [])
+    assert result.imported == 7 and result.problems == [(str(victim), f"not under its folder {photo_dir} after --map-prefix")]
+    assert library.photo_by_path(str(victim)) is None
+    assert all(p.path.startswith(str(photo_dir) + os.sep) and ".." not in p.path for p in library.all_photos())

@@ -57,6 +57,13 @@ def map_path(path: str, pairs: PrefixMap) -> str:
     return path
 
 
+def _local(stored: bytes, pairs: PrefixMap) -> str:
+    """An archive's path as a path here: mapped, and normalised as the scanner's are, so
+    that "ROOT/../elsewhere/x.jpg" is seen to lie outside ROOT (before, such a row was
+    imported as a photo of the folder, pointing at any file on the machine)."""
+    return os.path.normpath(map_path(os.fsdecode(stored), pairs))
+
+
 @dataclass
 class ImportResult:
     imported: int = 0  # rows written with their vector
@@ -138,7 +145,7 @@ def _check_archive(folder: Path, manifest: Manifest, pairs: PrefixMap) -> tuple[
         _check_vectors(table, manifest, folder / entry.file)
         for i, path in enumerate(table.column("path").to_pylist()):
             latest[path] = (number, i)
-        roots.update(map_path(os.fsdecode(r), pairs) for r in table.column("root").unique().to_pylist())
+        roots.update(_local(r, pairs) for r in table.column("root").unique().to_pylist())
     for root in sorted(roots):
         if not os.path.isdir(root):
             raise ArchiveError(
@@ -175,8 +182,7 @@ def _import_row(
     known: dict[str, tuple[int, int, int, str]],
     result: ImportResult,
 ) -> None:
-    path = map_path(os.fsdecode(row["path"]), pairs)
-    root = map_path(os.fsdecode(row["root"]), pairs)
+    path, root = _local(row["path"], pairs), _local(row["root"], pairs)
     size, mtime_ns = int(row["size"]), int(row["mtime_ns"])
     if not path.startswith(root.rstrip(os.sep) + os.sep):
         result.problems.append((path, f"not under its folder {root} after --map-prefix"))
@@ -203,7 +209,7 @@ def _import_row(
         photo_id = lib.insert_photo(path, folder_ids[root], size, mtime_ns, row["fingerprint"])
         known[path] = (photo_id, size, mtime_ns, "new")
         if row["companion"]:
-            lib.set_companion(photo_id, map_path(os.fsdecode(row["companion"]), pairs))
+            lib.set_companion(photo_id, _local(row["companion"], pairs))
         _sidecar_tags(lib, photo_id, path, result)
     if skip is not None:
         lib.mark_skipped(photo_id, str(skip))

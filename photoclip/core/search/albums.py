@@ -32,9 +32,19 @@ class Album:
     request: SearchRequest
 
 
+def _storable(name: str) -> str:
+    """The name, unless it holds bytes that are not UTF-8 (a command line's invalid bytes
+    come as lone surrogates, which SQLite cannot take: an internal error before)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AlbumError(f"The album name {name!r} is not valid text: it holds bytes that are not UTF-8.") from None
+    return name
+
+
 def check_name(name: str) -> str:
     """The album name, trimmed; AlbumError for a blank, too long or control-character name."""
-    cleaned = " ".join(name.split())
+    cleaned = " ".join(_storable(name).split())
     if not cleaned:
         raise AlbumError("An album needs a name.")
     if len(cleaned) > MAX_NAME:
@@ -55,7 +65,9 @@ def _album(row: sql.AlbumRow) -> Album:
 def save_album(lib: Library, name: str, request: SearchRequest, *, replace: bool = False) -> Album:
     """Save `request` under `name`; an existing album of that name is replaced only when asked."""
     name = check_name(name)
-    query = json.dumps(request_to_json(request), ensure_ascii=False)
+    # ASCII escapes: an image term's path may hold bytes that are not UTF-8 (a lone
+    # surrogate in Python), which a JSON escape keeps and plain UTF-8 text cannot.
+    query = json.dumps(request_to_json(request))
     with lib.transaction():
         existing = sql.album_row(lib, name)
         if existing is not None and not replace:
@@ -71,7 +83,7 @@ def albums(lib: Library) -> list[Album]:
 
 
 def album(lib: Library, name: str) -> Album:
-    row = sql.album_row(lib, name.strip())
+    row = sql.album_row(lib, _storable(name).strip())
     if row is None:
         raise AlbumError(f"There is no album called {name!r} (see `photoclip albums list`).")
     return _album(row)

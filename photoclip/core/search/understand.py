@@ -24,12 +24,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from photoclip.core.search.dates import MAX_WORDS as MAX_DATE_WORDS
 from photoclip.core.search.dates import DateRange, match_date
 from photoclip.core.search.query import looks_like_image_path
 
 PART_KINDS = ("date", "place", "tag", "camera")
 PLACE_WORDS = {"in", "at", "near", "from"}
 MAX_PLACE_WORDS = 4
+# The most words a date or place phrase can take (a place's leading "in" included): no
+# recogniser reads further, so a run is cut there. Uncut, every word of a pasted page
+# collected the rest of the page, and a 120 KB query took minutes to understand.
+_LONGEST_PHRASE = max(MAX_DATE_WORDS, 1 + MAX_PLACE_WORDS)
 _PREFIXED = re.compile(r"^(?P<key>camera|tag|place):(?P<value>.+)$", re.IGNORECASE)
 _PREFIX_ONLY = re.compile(r"^(?:#|(?:camera|tag|place):)$", re.IGNORECASE)
 _OUTER_PUNCTUATION = ",;:!?()[]{}"
@@ -162,9 +167,10 @@ def _explicit(token: _Token) -> Part | None:
 
 
 def _plain_run(tokens: Sequence[_Token], i: int) -> list[_Token]:
-    """The unquoted, ordinary tokens from i on: a date or place never crosses a quote or a #tag."""
+    """The unquoted, ordinary tokens from i on, as many as a phrase can take: a date or place
+    never crosses a quote or a #tag."""
     run: list[_Token] = []
-    for token in tokens[i:]:
+    for token in tokens[i : i + _LONGEST_PHRASE]:
         if token.quoted or token.special or _explicit(token) is not None or not token.word:
             break
         run.append(token)

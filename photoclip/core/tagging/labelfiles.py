@@ -20,7 +20,7 @@ from photoclip.core.db import Library
 from photoclip.core.errors import os_problem
 from photoclip.core.paths import write_atomically
 from photoclip.core.tagging.labels import create_label, find_label, list_labels, set_descriptions
-from photoclip.core.tagging.names import LabelError, check_new_name, clean_descriptions
+from photoclip.core.tagging.names import LabelError, check_descriptions, check_new_name, clean_descriptions, storable
 
 LABELS_FORMAT = "photoclip-labels"
 MAX_LABEL_FILE = 8 * 1024 * 1024  # bytes; a set of thousands of labels with descriptions is well under 1 MiB
@@ -39,8 +39,10 @@ class LabelSpec:
 
 def export_labels(lib: Library, path: str | os.PathLike[str]) -> int:
     """Write names and descriptions as JSON. Thresholds are left out: they belong to a
-    library and a model, and are recalibrated wherever the file is imported."""
-    entries = [{"name": label.name, "descriptions": list(label.descriptions)} for label in list_labels(lib)]
+    library and a model, and are recalibrated wherever the file is imported. A description
+    saved with bytes that are not UTF-8 (before they were refused) is left out: it cannot be
+    written as UTF-8 text."""
+    entries = [{"name": label.name, "descriptions": list(storable(label.descriptions))} for label in list_labels(lib)]
     doc = {"format": LABELS_FORMAT, "version": 1, "labels": entries}
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     _write_replacing(os.fspath(path), text.encode("utf-8"))
@@ -111,7 +113,7 @@ def _descriptions(path: str, name: str, value: Any) -> tuple[str, ...]:
     bad = [d for d in value if not isinstance(d, str)]
     if bad:
         raise LabelError(f"{path}: the descriptions of {name!r} must be texts; {_short(bad[0])} is not")
-    return clean_descriptions(value)
+    return check_descriptions(value)
 
 
 def read_label_file(path: str | os.PathLike[str]) -> list[LabelSpec]:
@@ -144,18 +146,21 @@ def read_label_file(path: str | os.PathLike[str]) -> list[LabelSpec]:
 
 
 def add_label_specs(lib: Library, specs: Iterable[LabelSpec]) -> tuple[list[str], list[str]]:
-    """Create missing labels; for existing ones add any new description. -> (created, updated)."""
+    """Create missing labels; for existing ones add any new description. -> (created, updated).
+
+    One transaction: an import stopped part way (a full disk, a kill) adds none of them."""
     created, updated = [], []
-    for spec in specs:
-        existing = find_label(lib, spec.name)
-        if existing is None:
-            create_label(lib, spec.name, spec.descriptions)
-            created.append(spec.name)
-            continue
-        merged = clean_descriptions(existing.descriptions + tuple(spec.descriptions))
-        if merged != existing.descriptions:
-            set_descriptions(lib, spec.name, merged)
-            updated.append(spec.name)
+    with lib.transaction():
+        for spec in specs:
+            existing = find_label(lib, spec.name)
+            if existing is None:
+                create_label(lib, spec.name, spec.descriptions)
+                created.append(spec.name)
+                continue
+            merged = clean_descriptions(existing.descriptions + tuple(spec.descriptions))
+            if merged != existing.descriptions:
+                set_descriptions(lib, spec.name, merged)
+                updated.append(spec.name)
     return created, updated
 
 

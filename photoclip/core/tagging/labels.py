@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.db import tags as tag_db
-from photoclip.core.tagging.names import MAX_NAME, LabelError, check_new_name, clean_descriptions, leaf, normalize_name
+from photoclip.core.tagging.names import MAX_NAME, LabelError, check_descriptions, check_new_name, leaf, normalize_name
 from photoclip.core.tagging.prompts import prompts_for
 
 
@@ -63,7 +64,10 @@ def _label(row: label_db.LabelRow, auto: int = 0, manual: int = 0) -> Label:
 
 
 def find_label(lib: Library, name: str) -> Label | None:
-    row = label_db.label_row(lib, normalize_name(name))
+    """The label of this name as given or, failing that, composed: new names are stored
+    composed (NFC), and a name typed decomposed (as macOS gives file names) finds them."""
+    key = normalize_name(name)
+    row = label_db.label_row(lib, key) or label_db.label_row(lib, unicodedata.normalize("NFC", key))
     return _label(row) if row else None
 
 
@@ -92,7 +96,7 @@ def create_label(lib: Library, name: str, descriptions: Iterable[str] = ()) -> L
     if find_label(lib, name):
         raise LabelError(f"A label named {name!r} already exists")
     with lib.transaction():
-        label_db.insert_label(lib, name, clean_descriptions(descriptions), time.time())
+        label_db.insert_label(lib, name, check_descriptions(descriptions), time.time())
     return get_label(lib, name)
 
 
@@ -104,7 +108,7 @@ def set_descriptions(lib: Library, name: str, descriptions: Iterable[str]) -> La
     """Replace a label's description phrases. Re-apply the label to update its tags."""
     label = get_label(lib, name)
     with lib.transaction():
-        label_db.set_descriptions(lib, label.id, clean_descriptions(descriptions), time.time())
+        label_db.set_descriptions(lib, label.id, check_descriptions(descriptions), time.time())
         # The label's vector changes: a raw cut-off typed for the old vector no longer
         # means the same, its relative position (z) does.
         label_db.unpin_user_threshold(lib, label.id)

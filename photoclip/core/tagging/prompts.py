@@ -11,7 +11,7 @@ from photoclip.core.cancel import CancelToken
 from photoclip.core.db import Library
 from photoclip.core.db import labels as label_db
 from photoclip.core.model import Embedder, normalize
-from photoclip.core.tagging.names import clean_descriptions, leaf, normalize_name
+from photoclip.core.tagging.names import clean_descriptions, leaf, normalize_name, storable
 
 # Photo-oriented templates in the spirit of the CLIP paper's ImageNet prompts; a
 # personal photo library is mostly snapshots, so the set leans on everyday
@@ -60,7 +60,7 @@ def prompts_for(name: str, descriptions: Sequence[str] = ()) -> list[str]:
     """Every text a label's ensemble embeds, in a fixed order: the templates filled with
     the label's leaf name, then its own descriptions as written."""
     word = leaf(normalize_name(name))
-    return [template.format(word) for template in TEMPLATES] + list(clean_descriptions(descriptions))
+    return [template.format(word) for template in TEMPLATES] + list(storable(clean_descriptions(descriptions)))
 
 
 def text_vectors(lib: Library, embedder: Embedder, texts: Sequence[str], cancel: CancelToken | None = None) -> np.ndarray:
