@@ -65,9 +65,18 @@ def _label(row: label_db.LabelRow, auto: int = 0, manual: int = 0) -> Label:
 
 def find_label(lib: Library, name: str) -> Label | None:
     """The label of this name as given or, failing that, composed: new names are stored
-    composed (NFC), and a name typed decomposed (as macOS gives file names) finds them."""
+    composed (NFC), and a name typed decomposed (as macOS gives file names) finds them.
+    Failing both, the one label whose name differs only in case: a tag typed "cat" under
+    an existing "Cat" made a second label that looks like the first, and `search --tag`
+    matches either case anyway. Two labels differing only in case (made before this) are
+    each found by their exact name, and neither by another case."""
     key = normalize_name(name)
-    row = label_db.label_row(lib, key) or label_db.label_row(lib, unicodedata.normalize("NFC", key))
+    composed = unicodedata.normalize("NFC", key)
+    row = label_db.label_row(lib, key) or label_db.label_row(lib, composed)
+    if row is None:
+        folded = composed.casefold()
+        alike = [n for n in label_db.label_names(lib) if unicodedata.normalize("NFC", n).casefold() == folded]
+        row = label_db.label_row(lib, alike[0]) if len(alike) == 1 else None
     return _label(row) if row else None
 
 
@@ -93,8 +102,9 @@ def resolve_labels(lib: Library, names: Iterable[str] | None) -> list[Label]:
 
 def create_label(lib: Library, name: str, descriptions: Iterable[str] = ()) -> Label:
     name = check_new_name(name)
-    if find_label(lib, name):
-        raise LabelError(f"A label named {name!r} already exists")
+    existing = find_label(lib, name)
+    if existing is not None:
+        raise LabelError(f"A label named {existing.name!r} already exists")
     with lib.transaction():
         label_db.insert_label(lib, name, check_descriptions(descriptions), time.time())
     return get_label(lib, name)
@@ -138,10 +148,12 @@ def rename_label(lib: Library, old: str, new: str) -> Label:
     """Rename a label; its children (`Old/...`) move with it. Tags follow (they refer to ids)."""
     old, new = normalize_name(old), check_new_name(new)
     label = get_label(lib, old)
-    if old == new:
+    old = label.name  # as stored: typed in another case, it still names the label and its children
+    if label.name == new:
         return label
-    if find_label(lib, new):
-        raise LabelError(f"A label named {new!r} already exists")
+    other = find_label(lib, new)
+    if other is not None and other.id != label.id:  # the label itself, in another case, may be renamed
+        raise LabelError(f"A label named {other.name!r} already exists")
     below = label_db.children(lib, old)
     moved = [(label.id, new)] + [(cid, new + cname[len(old) :]) for cid, cname in below]
     too_long = [n for _, n in moved if len(n) > MAX_NAME]
