@@ -52,3 +52,16 @@ def test_two_labels_made_before_that_differ_in_case_are_each_found_by_their_own_
     found = tagging.find_label(lib, "cat")
     assert found is not None and found.name == "cat"
     assert tagging.find_label(lib, "CAT") is None  # which one would be a guess
+
+
+@pytest.mark.parametrize("name", ["\u200bCats", "Cats\ufeff", "Animals/\u2060Cats", "\u200d"])
+def test_a_name_with_an_invisible_character_at_an_edge_is_refused(lib: Library, name: str) -> None:
+    """It printed exactly like another label's name and was a second label."""
+    with pytest.raises(LabelError, match="invisible character"):
+        tagging.create_label(lib, name)
+
+
+def test_joiners_inside_a_name_stay_allowed(lib: Library) -> None:
+    """Zero-width joiners make emoji sequences and Persian words: inside a name they are text."""
+    assert tagging.create_label(lib, "family 👨\u200d👩\u200d👧").name == "family 👨\u200d👩\u200d👧"
+    assert tagging.create_label(lib, "می\u200cخواهم").name == "می\u200cخواهم"

@@ -56,6 +56,11 @@ def check_new_name(name: str) -> str:
     cleaned = unicodedata.normalize("NFC", normalize_name(name))
     if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in _LAYOUT_CHARACTERS for c in cleaned):
         raise LabelError(f"Invalid label name {cleaned!r}: it contains control characters (a line break, a tab, a text direction...)")
+    if any(unicodedata.category(part[0]) == "Cf" or unicodedata.category(part[-1]) == "Cf" for part in cleaned.split("/")):
+        # A zero-width space or byte-order mark at an edge makes "Cats" a second label that
+        # prints exactly like the first (round 23's attacker); inside a word such characters
+        # join emoji and Persian letters, and stay allowed there.
+        raise LabelError(f"Invalid label name {cleaned!r}: it begins or ends with an invisible character")
     if len(cleaned) > MAX_NAME:
         raise LabelError(f"Invalid label name: it has {len(cleaned)} characters, at most {MAX_NAME} are allowed")
     return cleaned
