@@ -827,3 +827,28 @@ def test_a_photo_you_said_yes_to_is_marked_among_the_tagged_ones_past_the_line_t
     mark = dialog.preview.item(shown.index(top))
     assert mark.text().startswith("✓ yes")
     assert mark.foreground().style() == Qt.BrushStyle.NoBrush  # tagged: marked, not dimmed
+
+
+def test_an_empty_label_list_says_how_to_make_the_first_label(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path) -> None:
+    """Round 23's walk: a newcomer's empty white list gave no hint to press Add… or Add starter labels."""
+    from photoclip.gui.dialogs.labels_layout import NO_LABELS_TEXT
+
+    with Library(vector_db) as lib:
+        tagging.delete_label(lib, "Dogs")
+    dialog = LabelsDialog(runner, commands, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    with qtbot.waitSignal(dialog.labels_loaded, timeout=10000):
+        dialog.reload()
+    listing = dialog.label_list
+    assert listing.count() == 0 and listing.empty_text == NO_LABELS_TEXT
+    assert dialog.histogram.message == "How your photos score against a label shows here."
+    said = listing.viewport().grab().toImage()
+    listing.set_empty_text("")
+    blank = listing.viewport().grab().toImage()
+    assert said != blank  # the words are drawn in the box
+    listing.set_empty_text(NO_LABELS_TEXT)
+    dialog.editing.add_label("Cats")
+    qtbot.waitUntil(lambda: listing.count() == 1, timeout=10000)
+    assert listing.viewport().grab().toImage() != said  # gone once there is a label

@@ -194,7 +194,7 @@ class LabelsDialog(LabelsWidgets):
         self._set_count(0, "")
         self._update_enabled()
         if name is None:
-            self.histogram.set_message("No label selected.")
+            self.histogram.set_message("No label selected." if self.labels else "How your photos score against a label shows here.")
             return
         if self.embedder is None:
             self.histogram.set_message(NO_MODEL_TEXT)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.gui.widgets.background_rule import BackgroundRuleBox
+from photoclip.gui.widgets.empty_list import EmptyTextList
 from photoclip.gui.widgets.histogram import HistogramWidget
 from photoclip.gui.widgets.label_preview import PreviewGrid
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from photoclip.gui.services.thumbnails import ThumbnailLoader
 
 SLIDER_STEPS = 1000
+NO_LABELS_TEXT = "No labels yet. Press Add… to make one (a name, then a few words of what it looks like), or Add starter labels."
 
 
 def slider_range(scores: LabelScores) -> tuple[float, float]:
@@ -60,7 +61,7 @@ def slider_position(scores: LabelScores, threshold: float) -> int:
 class LabelsWidgets(QDialog):
     """The Labels dialog's widgets, made and laid out by `build_labels_ui`."""
 
-    label_list: QListWidget
+    label_list: EmptyTextList
     add_button: QPushButton
     rename_button: QPushButton
     delete_button: QPushButton
@@ -86,7 +87,7 @@ class LabelsWidgets(QDialog):
 
 def build_labels_ui(dialog: LabelsWidgets, thumbs: ThumbnailLoader | None) -> None:
     """Make the dialog's widgets (as its attributes) and lay them out."""
-    dialog.label_list = QListWidget(dialog)
+    dialog.label_list = EmptyTextList(dialog, NO_LABELS_TEXT)
     dialog.add_button = QPushButton("Add…", dialog)
     dialog.rename_button = QPushButton("Rename…", dialog)
     dialog.delete_button = QPushButton("Delete…", dialog)

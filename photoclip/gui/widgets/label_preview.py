@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from photoclip.app.words import score_text
 from photoclip.core.db import display_path
 from photoclip.core.tagging import past_line
 from photoclip.gui.services.thumbnails import ThumbnailLoader
+from photoclip.gui.widgets.empty_list import EmptyTextList
 
 PREVIEW_ICON = 72
 PREVIEW_LIMIT = 60  # the best photos only: the count above says how many there are in all
@@ -27,7 +28,7 @@ CELL = QSize(PREVIEW_ICON + 24, PREVIEW_ICON + 36)  # a thumbnail and its captio
 ROWS_IN_VIEW = 2  # whole rows always in view: one row and a cut one hid what the photos were
 
 
-class PreviewGrid(QListWidget):
+class PreviewGrid(EmptyTextList):
     """Thumbnails with their scores; right-click is the dialog's (yes / no for the label)."""
 
     def __init__(self, thumbs: ThumbnailLoader | None, parent: QWidget | None = None) -> None:
@@ -36,7 +37,6 @@ class PreviewGrid(QListWidget):
         self.paths: dict[int, str] = {}
         self.answers: dict[int, bool] = {}  # photo id -> the user's answer (True: yes), for the photos shown
         self.dimmed: set[int] = set()  # the answered photos drawn faint
-        self.empty_text = ""  # said in the empty box: an empty white box told the walk's photographer nothing
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
         self.setGridSize(CELL)
@@ -93,19 +93,6 @@ class PreviewGrid(QListWidget):
     def answer_of(self, photo_id: int) -> bool | None:
         """The answer shown on a photo (True: yes, False: no), None for one not answered."""
         return self.answers.get(photo_id)
-
-    def set_empty_text(self, text: str) -> None:
-        self.empty_text = text
-        self.viewport().update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self.count() == 0 and self.empty_text:
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().placeholderText().color())
-            area = self.viewport().rect().adjusted(16, 16, -16, -16)
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
-            painter.end()
 
     def shown_ids(self) -> list[int]:
         return [int(self.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.count())]
