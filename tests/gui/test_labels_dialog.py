@@ -829,7 +829,9 @@ def test_a_photo_you_said_yes_to_is_marked_among_the_tagged_ones_past_the_line_t
     assert mark.foreground().style() == Qt.BrushStyle.NoBrush  # tagged: marked, not dimmed
 
 
-def test_an_empty_label_list_says_how_to_make_the_first_label(qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path) -> None:
+def test_an_empty_label_list_says_how_to_make_the_first_label(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path
+) -> None:
     """Round 23's walk: a newcomer's empty white list gave no hint to press Add… or Add starter labels."""
     from photoclip.gui.dialogs.labels_layout import NO_LABELS_TEXT
 
