@@ -134,11 +134,17 @@ def difference(expected: Shapes, found: Shapes) -> str | None:
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} tensors it needs are missing (e.g. {missing[0]})")
+            parts.append(f"{_tensors(len(missing), 'it needs', 'missing')} (e.g. {missing[0]})")
         if unexpected:
-            parts.append(f"{len(unexpected)} tensors are not part of it (e.g. {unexpected[0]})")
+            parts.append(f"{_tensors(len(unexpected), '', 'not part of it')} (e.g. {unexpected[0]})")
         return " and ".join(parts)
     return None
+
+
+def _tensors(count: int, which: str, are: str) -> str:
+    """"1 tensor it needs is missing", "3 tensors it needs are missing"."""
+    noun, verb = ("tensor", "is") if count == 1 else ("tensors", "are")
+    return " ".join(w for w in (str(count), noun, which, verb, are) if w)
 
 
 def _dims(shape: tuple[int, ...]) -> str:
@@ -185,12 +191,20 @@ def check_checkpoint(name: str, path: str) -> None:
     if problem is None:
         return
     matches = [match for match in matching_architectures(found) if match != name]
+    file = os.path.basename(path)
     if matches:
+        # Which tensor differs says nothing to a photographer once the model the file is for
+        # is known (round 23's walk): that goes to the log, the choice to make comes first.
+        log.info("%s does not fit %s: %s", file, name, problem)
         seems = " or ".join(matches)
-        advice = f"It looks like a checkpoint for {seems}: choose that model, or a file made for {name}."
-    else:
-        advice = f"It matches no architecture open_clip knows (unknown): choose a file made for {name}."
-    raise ModelUnavailable(f"The file {os.path.basename(path)} is not a checkpoint for {name}: {problem}. {advice}")
+        raise ModelUnavailable(
+            f"The file {file} is a checkpoint for {seems}, not for {name}: choose {seems} as the model "
+            f"(Settings → Other open_clip model…), or a file made for {name}."
+        )
+    raise ModelUnavailable(
+        f"The file {file} is not a checkpoint for {name}, nor for any model open_clip knows "
+        f"({problem}): choose a file made for {name}."
+    )
 
 
 def non_finite_tensor(model: Any) -> str | None:
