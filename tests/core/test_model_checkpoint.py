@@ -62,7 +62,8 @@ def test_a_file_that_fits_nothing_known_says_so_and_how(tiny_weights, tmp_path):
     state["visual.extra_head.weight"] = torch.zeros(3, 3)
     odd = tmp_path / "odd.pt"
     torch.save(state, odd)
-    with pytest.raises(ModelUnavailable, match=r"nor for any model open_clip knows \(1 tensor is not part of it \(e.g. visual.extra_head.weight\)\)"):
+    said = r"nor for any model open_clip knows \(1 tensor is not part of it \(e.g. visual.extra_head.weight\)\)"
+    with pytest.raises(ModelUnavailable, match=said):
         load(TINY_MODEL, odd)
 
 
