@@ -142,7 +142,7 @@ def difference(expected: Shapes, found: Shapes) -> str | None:
 
 
 def _tensors(count: int, which: str, are: str) -> str:
-    """"1 tensor it needs is missing", "3 tensors it needs are missing"."""
+    """ "1 tensor it needs is missing", "3 tensors it needs are missing"."""
     noun, verb = ("tensor", "is") if count == 1 else ("tensors", "are")
     return " ".join(w for w in (str(count), noun, which, verb, are) if w)
 
@@ -202,8 +202,7 @@ def check_checkpoint(name: str, path: str) -> None:
             f"(Settings → Other open_clip model…), or a file made for {name}."
         )
     raise ModelUnavailable(
-        f"The file {file} is not a checkpoint for {name}, nor for any model open_clip knows "
-        f"({problem}): choose a file made for {name}."
+        f"The file {file} is not a checkpoint for {name}, nor for any model open_clip knows ({problem}): choose a file made for {name}."
     )
 
 
