@@ -276,7 +276,9 @@ class ScriptDriver(QObject):
             if self._dialog is not None:
                 self._dialog.close()
             folders = [f.path for f in w.folder_model.folders]
-            self._dialog = SettingsDialog(w.settings, folders, w.thumbnail_dir, w.pool, w, in_use=w.model_service.choice)
+            self._dialog = SettingsDialog(
+                w.settings, folders, w.thumbnail_dir, w.pool, w, in_use=w.model_service.choice, model_state=w.model_service.state
+            )
             self._dialog.show()
             self._dialog_ready = True
         elif "other_model" in action:

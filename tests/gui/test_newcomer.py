@@ -170,6 +170,14 @@ def test_settings_show_exactly_the_model_in_use(qtbot, tmp_path) -> None:
         assert "datacomp" not in shown
         assert dialog.in_use.text().replace("\u200b", "") == f"ViT-B-32 · file {checkpoint}"
         assert dialog.checkpoint.text() == str(checkpoint)
+        # Round 23's walk: "In use now" over a file the window had refused.
+        refused = SettingsDialog(
+            settings, [], tmp_path / "thumbs", pool, in_use=ModelChoice("ViT-B-32", str(checkpoint)), model_state="unavailable"
+        )
+        qtbot.addWidget(refused)
+        assert refused.in_use.text().replace("\u200b", "") == (
+            f"ViT-B-32 · file {checkpoint}: not in use, it could not be loaded (the window's message says why)"
+        )
         result = dialog.result_settings()
         assert (result.model, result.weights) == ("ViT-B-32", str(checkpoint))  # OK keeps exactly that
         dialog.model.setCurrentIndex(0)  # a downloadable pair: the file of another pair goes

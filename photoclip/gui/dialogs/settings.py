@@ -30,7 +30,7 @@ from photoclip.core.model import DEFAULT_MODEL, DEFAULT_WEIGHTS, ModelChoice
 from photoclip.core.settings import Settings
 from photoclip.gui.dialogs.other_model import OtherModelFields
 from photoclip.gui.qtcompat import emit
-from photoclip.gui.services.model_service import describe_in_full
+from photoclip.gui.services.model_service import CHECKING, LOADING, MISSING, READY, UNAVAILABLE, describe_in_full
 from photoclip.gui.services.workers import TaskRunner
 from photoclip.gui.widgets import ask
 from photoclip.gui.widgets.screen import resize_to_fit
@@ -72,6 +72,15 @@ def clear_cache(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# What "In use now" adds while the model chosen is not in use (round 23's walk).
+NOT_IN_USE = {
+    UNAVAILABLE: "not in use, it could not be loaded (the window's message says why)",
+    MISSING: "not in use yet, its weights are not on this computer",
+    CHECKING: "loading…",
+    LOADING: "loading…",
+}
+
+
 class SettingsDialog(QDialog):
     """Edits a copy of Settings; the window applies it when the dialog is accepted."""
 
@@ -88,6 +97,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         in_use: ModelChoice | None = None,
+        model_state: str = READY,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -143,6 +153,8 @@ class SettingsDialog(QDialog):
             self.in_use.setText(describe_in_full(in_use))
             if (in_use.name, in_use.weights) != (settings.model, settings.weights):
                 self.in_use.setText(describe_in_full(in_use) + "  (set for this session by the command line or the environment)")
+            if model_state in NOT_IN_USE:  # "In use now" over a model that was refused misled the walk's photographer
+                self.in_use.setText(f"{self.in_use.text()}: {NOT_IN_USE[model_state]}")
         self.in_use.setVisible(in_use is not None)
         # A long path has no spaces to wrap at: let it break after each folder (the copy
         # a user selects is the same path; the tooltip has it whole).

@@ -282,6 +282,7 @@ class MainWindow(
             self.pool,
             self,
             in_use=self.model_service.choice,
+            model_state=self.model_service.state,
         )
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(self.remove_folder)
