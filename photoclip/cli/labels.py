@@ -69,7 +69,7 @@ def cmd_labels_import(args: argparse.Namespace, ctx: Ctx) -> int:
 
 
 def cmd_labels_export(args: argparse.Namespace, ctx: Ctx) -> int:
-    count = tagging.export_labels(ctx.library(), args.file)
+    count = tagging.export_labels(ctx.library(), args.file, replace_any=False)
     ctx.out(f"Exported {plural(count, 'label')} to {args.file}")
     return 0
 
@@ -175,7 +175,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_labels_import)
 
     p = sub.add_parser("export", help="write the labels to a JSON file to share")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="a new file, or an earlier label export to replace (nothing else is overwritten)")
     p.set_defaults(handler=cmd_labels_export)
 
     p = sub.add_parser("starter", help="show (or --add) a starter set of common photo labels")

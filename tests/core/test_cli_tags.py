@@ -381,6 +381,23 @@ def test_cli_labels_export_to_a_missing_folder_exits_2_and_leaves_no_temp_file(t
     assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / "missing").exists()
 
 
+def test_cli_labels_export_never_overwrites_a_file_that_is_not_a_label_export(tmp_path, capsys):
+    # Before: `labels export IMG_1234.jpg` (a slip of the tab key) replaced the photo with JSON.
+    db = str(tmp_path / "lib.db")
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Dogs")[0] == 0
+    photo = tmp_path / "IMG_1234.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    code, err = cli_exit(capsys, "--db", db, "labels", "export", str(photo))
+    assert code == 2 and "not a photoclip label file" in err and err.count("\n") == 1, err
+    assert photo.read_bytes() == b"\xff\xd8\xff\xe0 not really a jpeg"
+    # An earlier export is replaced, so exporting again to the same file still works.
+    export = tmp_path / "labels.json"
+    assert cli_exit(capsys, "--db", db, "labels", "export", str(export))[0] == 0
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Cats")[0] == 0
+    assert cli_exit(capsys, "--db", db, "labels", "export", str(export))[0] == 0
+    assert [entry["name"] for entry in json.loads(export.read_text())["labels"]] == ["Cats", "Dogs"]
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [("Line\nBreak", "control characters"), ("Tab\there", "control characters"), ("a" * 256, "at most 255")],
