@@ -81,3 +81,22 @@ def test_an_unindexed_library_is_explained_once_not_twice():
     ctx = EmptyLibraryCtx()
     assert cli_search.cmd_duplicates(argparse.Namespace(threshold=0.9, json=False), ctx) == 0
     assert len(ctx.err_lines) == 1 and "run `photoclip index` first" in ctx.err_lines[0]
+
+
+def test_a_tag_nobody_made_is_named_with_the_close_ones(tmp_path, capsys):
+    # Before: `search "#Animls"` or `--tag Dogs` (for "Animals/Dogs") said only "No photos
+    # matched (a filter or --min-score may leave none)", as if no photo had the tag yet.
+    from photoclip import cli
+
+    db = str(tmp_path / "lib.db")
+    assert cli.run(["--db", db, "labels", "add", "Animals/Dogs"]) == 0
+    capsys.readouterr()
+    assert cli.run(["--db", db, "search", "#Animls"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and 'No tag "Animls" exists. Did you mean "Animals/Dogs"?' in err and cli_search.NO_MATCH not in err
+    assert cli.run(["--db", db, "search", "--tag", "Dogs", "2019", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["results"] == [] and 'No tag "Dogs" exists. Did you mean "Animals/Dogs"?' in err
+    assert cli.run(["--db", db, "search", "#Animals", "--json"]) == 0  # a tag that exists: nothing said
+    out, err = capsys.readouterr()
+    assert json.loads(out)["results"] == [] and "No tag" not in err
