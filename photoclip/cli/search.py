@@ -155,7 +155,7 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 def add_query_options(p: argparse.ArgumentParser) -> None:
     """The query words and options of `search`, shared by `albums save`."""
-    p.add_argument("terms", nargs="+", metavar="TERM")
+    p.add_argument("terms", nargs="+", metavar="TERM", help="words, image files, + and -")
     _add_limit(p)
     add_json(p)
     _add_filters(p)
@@ -176,13 +176,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("similar", help="photos similar to an image file")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="an image file, in the library or not")
     _add_limit(p)
     add_json(p)
     _add_filters(p)
     p.set_defaults(handler=cmd_similar)
 
     p = sub.add_parser("duplicates", help="groups of near-duplicate photos")
-    p.add_argument("--threshold", type=cosine, default=0.95, help="cosine similarity, -1 to 1 (default 0.95)")
+    p.add_argument("--threshold", type=cosine, default=0.95, help="how alike photos must be, -1 to 1 (1: the same picture; default 0.95)")
     add_json(p)
     p.set_defaults(handler=cmd_duplicates)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from photoclip.app import sync
 from photoclip.app.words import plural
-from photoclip.cli.values import positive_int
+from photoclip.cli.values import add_json, positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError
@@ -265,13 +265,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add `tag`, `tags`, `feedback` and `xmp` to the main parser."""
     p = subparsers.add_parser("tag", help="apply labels to the whole library")
     p.add_argument("--label", action="append", metavar="NAME", help="only this label; repeatable")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_tag)
 
     p = subparsers.add_parser("tags", help="a photo's tags and its best-matching labels")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="a photo in the library")
     p.add_argument("--top", type=positive_int, default=5, metavar="K", help="how many labels to score (default 5)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_tags)
 
     p = subparsers.add_parser("feedback", help="confirm or reject a label on a photo; the label learns")
@@ -287,5 +287,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     xsub = xmp.add_subparsers(dest="xmp_command", metavar="ACTION", required=True)
     p = xsub.add_parser("export", help="write tags into photo.ext.xmp sidecars; lists the files touched")
     p.add_argument("--label", metavar="NAME", help="only this label (and the labels under it)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_xmp_export)
