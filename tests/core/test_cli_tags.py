@@ -414,6 +414,18 @@ def test_a_new_label_name_with_control_characters_or_too_long_is_refused(tmp_pat
     assert cli_exit(capsys, "--db", db, "labels", "add", "a" * 255)[0] == 0  # the longest allowed
 
 
+def test_a_label_named_without_its_parent_or_misspelt_is_answered_with_the_close_names(tmp_path, capsys):
+    # The README's `labels rename Dogs "Pets/Dogs"`, after `labels add "Animals/Dogs"`, said only
+    # "No label named 'Dogs'": a label goes by its whole name, and nothing said which.
+    db = str(tmp_path / "lib.db")
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Animals/Dogs")[0] == 0
+    code, err = cli_exit(capsys, "--db", db, "labels", "rename", "Dogs", "Pets/Dogs")
+    assert code == 2 and err == "photoclip: No label named 'Dogs'. Did you mean 'Animals/Dogs'?\n"
+    assert "Did you mean 'Animals/Dogs'?" in cli_exit(capsys, "--db", db, "labels", "remove", "Animals/Dgos")[1]
+    assert "Did you mean" not in cli_exit(capsys, "--db", db, "labels", "remove", "Sunset")[1]
+    assert cli_exit(capsys, "--db", db, "labels", "rename", "Animals/Dogs", "Pets/Dogs")[0] == 0
+
+
 def test_a_label_made_before_the_name_rules_can_still_be_renamed_and_removed(library):
     with library.transaction():
         library.conn.execute("INSERT INTO labels (name, descriptions, created_at, updated_at) VALUES (?, '[]', 0, 0)", ("Old\nOne",))
