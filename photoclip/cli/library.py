@@ -267,7 +267,10 @@ def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     removed = ctx.library().purge_missing()
-    ctx.err(f"Forgot {removed} missing photos (their files were already gone).")
+    if args.json:
+        ctx.json({"forgotten": removed})
+    else:
+        ctx.err(f"Forgot {plural(removed, 'missing photo')} (their files were already gone).")
     return 0
 
 
@@ -316,4 +319,5 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_problems)
 
     p = sub.add_parser("purge-missing", help="forget photos whose files are gone")
+    add_json(p)
     p.set_defaults(handler=cmd_purge)
