@@ -170,7 +170,8 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
     tags = tagging.photo_tags(lib, photo_id)
     top: list[tagging.LabelMatch] = []
     note = None
-    if tagging.list_labels(lib):
+    has_labels = bool(tagging.list_labels(lib))
+    if has_labels:
         try:
             from photoclip.cli.search import answer
 
@@ -192,7 +193,10 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
             ctx.out("Top labels:")
             for m in top:
                 mark = "*" if m.passes else " "
-                ctx.out(f" {mark} {m.score:.3f}  {m.label}")
+                ctx.out(f" {mark} {m.score:6.3f}  {m.label}")  # aligned, a negative score too
+        elif not has_labels:
+            # "Tags: none" alone did not say that nothing can tag a photo until labels exist.
+            ctx.err("No labels yet: add one with `photoclip labels add NAME`, or see `photoclip labels starter`.")
     if note:
         ctx.err(f"photoclip: {note}")  # through ctx: a worker serving this command sends it to the asker
     return 0

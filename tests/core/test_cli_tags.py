@@ -205,6 +205,19 @@ def test_tags_still_lists_tags_without_a_model(library, fake_embedder, photo_dir
         run(ctx, "tags", str(photo_dir / "unknown.jpg"))
 
 
+def test_tags_of_a_photo_in_a_library_without_labels_says_how_to_make_one(library, fake_embedder, photo_dir, capsys):
+    # Before: "Tags: none" and nothing else, which did not say that labels are what tag photos.
+    folder_id = library.add_folder(photo_dir)
+    path = photo_dir / "skimage_coffee.jpg"
+    library.insert_photo(str(path), folder_id, 1, 1, None)
+    ctx = FakeCtx(library, fake_embedder)
+    assert run(ctx, "tags", str(path)) == 0
+    assert ctx.lines == ["Tags: none"] and "add one with `photoclip labels add NAME`" in capsys.readouterr().err
+    tagging.create_label(library, "Food")
+    assert run(ctx, "tags", str(path)) == 0
+    assert "No labels yet" not in capsys.readouterr().err
+
+
 # -- the "write tags to XMP sidecars" setting ---------------------------------------------
 
 
