@@ -108,7 +108,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     commands = p.add_subparsers(dest="album_command", metavar="ALBUM_COMMAND", required=True)
 
     q = commands.add_parser("save", help="save a search as an album: albums save NAME TERM... (options as for search)")
-    q.add_argument("name", metavar="NAME")
+    q.add_argument("name", metavar="NAME", help="the album's name")
     add_query_options(q)
     _album_limit(q)
     q.add_argument("--replace", action="store_true", help="replace the album of this name if there is one")
@@ -119,21 +119,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     q.set_defaults(handler=cmd_list)
 
     q = commands.add_parser("show", help="the album's photos now, as search prints them")
-    q.add_argument("name", metavar="NAME")
+    q.add_argument("name", metavar="NAME", help="the album's name (see `photoclip albums list`)")
     add_json(q)
     q.set_defaults(handler=cmd_show)
 
     q = commands.add_parser("rename", help="rename an album")
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("new_name", metavar="NEW_NAME")
+    q.add_argument("name", metavar="NAME", help="the album's name now")
+    q.add_argument("new_name", metavar="NEW_NAME", help="its new name")
     q.set_defaults(handler=cmd_rename)
 
     q = commands.add_parser("remove", help="forget an album (its photos are untouched)")
-    q.add_argument("name", metavar="NAME")
+    q.add_argument("name", metavar="NAME", help="the album's name")
     q.set_defaults(handler=cmd_remove)
 
     q = commands.add_parser("export", help="links to, copies of, or a list of the album's photos in a folder (never moves)")
-    q.add_argument("name", metavar="NAME")
+    q.add_argument("name", metavar="NAME", help="the album's name")
     q.add_argument("--to", required=True, type=not_blank, metavar="DIR", help="the folder (made if missing); nothing in it is overwritten")
     q.add_argument(
         "--as",

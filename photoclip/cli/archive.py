@@ -190,7 +190,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_embed_archive)
 
     p = sub.add_parser("import-vectors", help="bring an embed-archive folder into the library, without embedding again")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="the folder embed-archive wrote (its --out)")
     p.add_argument("--map-prefix", action="append", metavar="FROM=TO", help="the archive's paths under FROM are under TO here")
     add_json(p)
     p.set_defaults(handler=cmd_import_vectors)

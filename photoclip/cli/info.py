@@ -76,6 +76,6 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("info", help="a photo's metadata: date taken, camera, size, GPS, place, tags")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="a photo in the library")
     add_json(p)
     p.set_defaults(handler=cmd_info)

@@ -14,7 +14,7 @@ from typing import Any
 from photoclip.app import sync
 from photoclip.app.words import plural
 from photoclip.cli.tags import Ctx, label_doc, print_json, write_xmp_enabled
-from photoclip.cli.values import positive_int
+from photoclip.cli.values import add_json, positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
 from photoclip.core.tagging.suggest import MIN_GROUP
@@ -69,7 +69,7 @@ def cmd_labels_import(args: argparse.Namespace, ctx: Ctx) -> int:
 
 
 def cmd_labels_export(args: argparse.Namespace, ctx: Ctx) -> int:
-    count = tagging.export_labels(ctx.library(), args.file)
+    count = tagging.export_labels(ctx.library(), args.file, replace_any=False)
     ctx.out(f"Exported {plural(count, 'label')} to {args.file}")
     return 0
 
@@ -141,13 +141,13 @@ def register_suggest(sub: argparse._SubParsersAction[Any]) -> None:
     """Add `suggest` to the `labels` actions."""
     p = sub.add_parser("suggest", help="labels your library suggests: groups of photos named from a vocabulary")
     p.add_argument("--count", type=positive_int, default=10, metavar="N", help="at most N suggestions (default 10)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_labels_suggest)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add `labels` and its actions to the main parser."""
-    labels = subparsers.add_parser("labels", help="your tag labels: add, list, remove, rename, import, export")
+    labels = subparsers.add_parser("labels", help="your labels, which tag photos: add, list, rename, import, export, starter, suggest...")
     sub = labels.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
 
     p = sub.add_parser("add", help="add a label (or more descriptions to one)")
@@ -158,29 +158,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_labels_add)
 
     p = sub.add_parser("list", help="labels with their tag counts")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_labels_list)
 
     p = sub.add_parser("remove", help="delete a label and its tags")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the label's whole name, as `photoclip labels list` shows it")
     p.set_defaults(handler=cmd_labels_remove)
 
     p = sub.add_parser("rename", help="rename a label (its children follow)")
-    p.add_argument("old", metavar="OLD")
-    p.add_argument("new", metavar="NEW")
+    p.add_argument("old", metavar="OLD", help="the label's whole name, as `photoclip labels list` shows it ('Animals/Dogs')")
+    p.add_argument("new", metavar="NEW", help="its new name ('Pets/Dogs' moves it under Pets)")
     p.set_defaults(handler=cmd_labels_rename)
 
     p = sub.add_parser("import", help="add labels from a JSON file")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="a file `photoclip labels export` wrote, or a JSON list of names")
     p.set_defaults(handler=cmd_labels_import)
 
     p = sub.add_parser("export", help="write the labels to a JSON file to share")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="a new file, or an earlier label export to replace (nothing else is overwritten)")
     p.set_defaults(handler=cmd_labels_export)
 
     p = sub.add_parser("starter", help="show (or --add) a starter set of common photo labels")
     p.add_argument("--add", action="store_true", help="create the starter labels you do not have")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_labels_starter)
 
     register_suggest(sub)

@@ -267,20 +267,23 @@ def cmd_problems(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     removed = ctx.library().purge_missing()
-    ctx.err(f"Forgot {removed} missing photos (their files were already gone).")
+    if args.json:
+        ctx.json({"forgotten": removed})
+    else:
+        ctx.err(f"Forgot {plural(removed, 'missing photo')} (their files were already gone).")
     return 0
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("add-folder", help="add photo folders to the library")
-    p.add_argument("folders", nargs="+", metavar="DIR")
+    p.add_argument("folders", nargs="+", metavar="DIR", help="a folder of photos (its subfolders are included)")
     p.set_defaults(handler=cmd_add_folder)
 
     p = sub.add_parser("remove-folder", help="stop tracking a folder (files are untouched)")
-    p.add_argument("folder", metavar="DIR")
+    p.add_argument("folder", metavar="DIR", help="a folder added before (see `photoclip status`)")
     p.set_defaults(handler=cmd_remove_folder)
 
-    p = sub.add_parser("index", help="scan the folders and embed new photos")
+    p = sub.add_parser("index", help="scan the folders and make new photos searchable (runs the model on each)")
     p.add_argument("--catalogue-only", action="store_true", help="read files and metadata, do not embed")
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
     # Bounded: every photo of a batch is held decoded (or, for a GPU, whole) until the model
@@ -307,7 +310,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_json(p)
     p.set_defaults(handler=cmd_index)
 
-    p = sub.add_parser("status", help="counts, skipped files, model")
+    p = sub.add_parser("status", help="how many photos, how many are searchable, the model, the background worker")
     add_json(p)
     p.set_defaults(handler=cmd_status)
 
@@ -316,4 +319,5 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_problems)
 
     p = sub.add_parser("purge-missing", help="forget photos whose files are gone")
+    add_json(p)
     p.set_defaults(handler=cmd_purge)

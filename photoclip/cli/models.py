@@ -17,5 +17,5 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("models", help="models open_clip can download")
+    p = sub.add_parser("models", help="the model names and weights --model and --weights accept (downloaded on first use)")
     p.set_defaults(handler=cmd_models)

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=not_blank, help="open_clip model name (or PHOTOCLIP_MODEL)")
     parser.add_argument("--weights", type=not_blank, help="pretrained tag or checkpoint file (or PHOTOCLIP_WEIGHTS)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the model runs")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say more about what is being done (on stderr)")
     parser.add_argument("--install-desktop-entry", action="store_true", help="add photoclip to the desktop menu")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     library.register(sub)
@@ -60,7 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(sub)
     worker.register(sub)
     archive.register(sub)
+    _describe_commands(parser)
     return parser
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    """`photoclip COMMAND --help` opens with what the command does: the line `photoclip --help`
+    lists it with, unless it has a longer description of its own (argparse shows neither)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                summary = summaries.get(name)
+                if sub.description is None and summary:
+                    sub.description = summary[0].upper() + summary[1:] + "."
+                _describe_commands(sub)
 
 
 # `search beach -people`: a word with a leading '-' is a term to avoid, not an option.

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from photoclip.app.words import unknown_tag_text
 from photoclip.cli.context import Context
 from photoclip.cli.values import add_json, cosine, day, positive_int
 from photoclip.core.errors import one_line
-from photoclip.core.search import Filters, Result, Searcher, check_filters
+from photoclip.core.search import Filters, Result, Searcher, check_filters, unknown_tags
 from photoclip.core.search.query import image_file
 from photoclip.core.search.request import SORTS, SearchRequest, browse, build_request, library_places, sort_results
 from photoclip.core.search.understand import Understanding
@@ -38,14 +39,27 @@ NO_MATCH = "No photos matched (a filter or --min-score may leave none)."
 
 
 def print_results(
-    ctx: Context, results: Sequence[Result], as_json: bool, understood: Understanding | None = None, *, explained: bool = False
+    ctx: Context,
+    results: Sequence[Result],
+    as_json: bool,
+    understood: Understanding | None = None,
+    *,
+    explained: bool = False,
+    filters: Filters | None = None,
 ) -> None:
-    """The results on stdout; `explained`: why there are none was said already (nothing embedded yet)."""
+    """The results on stdout; `explained`: why there are none was said already (nothing embedded yet).
+
+    A tag filter naming no tag of the library (`#dgos`, `--tag dogs` for "Animals/Dogs") is
+    said on stderr, with the close names, as the app says it: "No photos matched" read as if
+    no photo had the tag yet."""
+    unknown = unknown_tags(ctx.library(), filters.tag_names()) if filters is not None and not results else {}
+    if unknown:
+        ctx.err(unknown_tag_text(unknown))
     if as_json:
         head = {} if understood is None else {"understood": understood.to_json()}
         ctx.json({**head, "results": [r.to_json() for r in results]})
         return
-    if not results and not explained:
+    if not results and not explained and not unknown:
         # Silence read as "did it run?": say so on stderr, so stdout stays empty for scripts.
         ctx.err(NO_MATCH)
     for r in results:
@@ -101,7 +115,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
         params = {"terms": terms_to_json(request.terms), "limit": request.limit, "filters": filters_to_json(request.filters)}
         found, indexed = counted_answer(ctx, "search", params)
         results = sort_results(found, request.sort)
-    print_results(ctx, results, args.json, request.understood, explained=indexed == 0)
+    print_results(ctx, results, args.json, request.understood, explained=indexed == 0, filters=request.filters)
     return 0
 
 
@@ -109,7 +123,7 @@ def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
     path = image_file(args.path)  # a FIFO or a device would block the decoder
     filters = filters_from(args, ctx)
     results, indexed = counted_answer(ctx, "similar", {"target": path, "limit": args.limit, "filters": filters_to_json(filters)})
-    print_results(ctx, results, args.json, explained=indexed == 0)
+    print_results(ctx, results, args.json, explained=indexed == 0, filters=filters)
     return 0
 
 
@@ -141,7 +155,7 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 def add_query_options(p: argparse.ArgumentParser) -> None:
     """The query words and options of `search`, shared by `albums save`."""
-    p.add_argument("terms", nargs="+", metavar="TERM")
+    p.add_argument("terms", nargs="+", metavar="TERM", help="words, image files, + and -")
     _add_limit(p)
     add_json(p)
     _add_filters(p)
@@ -162,13 +176,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("similar", help="photos similar to an image file")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="an image file, in the library or not")
     _add_limit(p)
     add_json(p)
     _add_filters(p)
     p.set_defaults(handler=cmd_similar)
 
     p = sub.add_parser("duplicates", help="groups of near-duplicate photos")
-    p.add_argument("--threshold", type=cosine, default=0.95, help="cosine similarity, -1 to 1 (default 0.95)")
+    p.add_argument("--threshold", type=cosine, default=0.95, help="how alike photos must be, -1 to 1 (1: the same picture; default 0.95)")
     add_json(p)
     p.set_defaults(handler=cmd_duplicates)

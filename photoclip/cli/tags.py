@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from photoclip.app import sync
 from photoclip.app.words import plural
-from photoclip.cli.values import positive_int
+from photoclip.cli.values import add_json, positive_int
 from photoclip.core import tagging
 from photoclip.core.db import Library, display_path
 from photoclip.core.errors import ModelUnavailable, PhotoclipError
@@ -170,7 +170,8 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
     tags = tagging.photo_tags(lib, photo_id)
     top: list[tagging.LabelMatch] = []
     note = None
-    if tagging.list_labels(lib):
+    has_labels = bool(tagging.list_labels(lib))
+    if has_labels:
         try:
             from photoclip.cli.search import answer
 
@@ -192,7 +193,10 @@ def cmd_tags(args: argparse.Namespace, ctx: Ctx) -> int:
             ctx.out("Top labels:")
             for m in top:
                 mark = "*" if m.passes else " "
-                ctx.out(f" {mark} {m.score:.3f}  {m.label}")
+                ctx.out(f" {mark} {m.score:6.3f}  {m.label}")  # aligned, a negative score too
+        elif not has_labels:
+            # "Tags: none" alone did not say that nothing can tag a photo until labels exist.
+            ctx.err("No labels yet: add one with `photoclip labels add NAME`, or see `photoclip labels starter`.")
     if note:
         ctx.err(f"photoclip: {note}")  # through ctx: a worker serving this command sends it to the asker
     return 0
@@ -265,13 +269,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add `tag`, `tags`, `feedback` and `xmp` to the main parser."""
     p = subparsers.add_parser("tag", help="apply labels to the whole library")
     p.add_argument("--label", action="append", metavar="NAME", help="only this label; repeatable")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_tag)
 
     p = subparsers.add_parser("tags", help="a photo's tags and its best-matching labels")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="a photo in the library")
     p.add_argument("--top", type=positive_int, default=5, metavar="K", help="how many labels to score (default 5)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_tags)
 
     p = subparsers.add_parser("feedback", help="confirm or reject a label on a photo; the label learns")
@@ -287,5 +291,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     xsub = xmp.add_subparsers(dest="xmp_command", metavar="ACTION", required=True)
     p = xsub.add_parser("export", help="write tags into photo.ext.xmp sidecars; lists the files touched")
     p.add_argument("--label", metavar="NAME", help="only this label (and the labels under it)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(handler=cmd_xmp_export)

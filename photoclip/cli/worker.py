@@ -62,7 +62,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "watch",
-        help="keep the library indexed and answer queries warm, until stopped",
+        help="keep the library up to date in the background and answer searches fast, until stopped",
         description="Scans at start, then follows changes in the library folders. `search`, `similar`, "
         "`tags` and `duplicates` ask it over a private local socket, so they answer without loading the model.",
     )

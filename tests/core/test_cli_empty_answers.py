@@ -81,3 +81,45 @@ def test_an_unindexed_library_is_explained_once_not_twice():
     ctx = EmptyLibraryCtx()
     assert cli_search.cmd_duplicates(argparse.Namespace(threshold=0.9, json=False), ctx) == 0
     assert len(ctx.err_lines) == 1 and "run `photoclip index` first" in ctx.err_lines[0]
+
+
+def test_a_tag_nobody_made_is_named_with_the_close_ones(tmp_path, capsys):
+    # Before: `search "#Animls"` or `--tag Dogs` (for "Animals/Dogs") said only "No photos
+    # matched (a filter or --min-score may leave none)", as if no photo had the tag yet.
+    from photoclip import cli
+
+    db = str(tmp_path / "lib.db")
+    assert cli.run(["--db", db, "labels", "add", "Animals/Dogs"]) == 0
+    capsys.readouterr()
+    assert cli.run(["--db", db, "search", "#Animls"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and 'No tag "Animls" exists. Did you mean "Animals/Dogs"?' in err and cli_search.NO_MATCH not in err
+    assert cli.run(["--db", db, "search", "--tag", "Dogs", "2019", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["results"] == [] and 'No tag "Dogs" exists. Did you mean "Animals/Dogs"?' in err
+    assert cli.run(["--db", db, "search", "#Animals", "--json"]) == 0  # a tag that exists: nothing said
+    out, err = capsys.readouterr()
+    assert json.loads(out)["results"] == [] and "No tag" not in err
+
+
+def test_purge_missing_counts_in_words_and_answers_json(tmp_path, capsys):
+    # Before: "Forgot 1 missing photos", and `purge-missing --json` was a usage error although
+    # the README says every data command takes --json.
+    from photoclip import cli
+    from tests.core.helpers import write_jpeg
+
+    db, folder = str(tmp_path / "lib.db"), tmp_path / "pics"
+    write_jpeg(folder / "a.jpg", seed=1)
+    write_jpeg(folder / "b.jpg", seed=2)
+    assert cli.run(["--db", db, "add-folder", str(folder)]) == 0
+    assert cli.run(["--db", db, "index", "--catalogue-only", "--no-thumbnails"]) == 0
+    (folder / "a.jpg").unlink()
+    assert cli.run(["--db", db, "index", "--catalogue-only", "--no-thumbnails"]) == 0
+    capsys.readouterr()
+    assert cli.run(["--db", db, "purge-missing"]) == 0
+    assert "Forgot 1 missing photo (their files were already gone)." in capsys.readouterr().err
+    (folder / "b.jpg").unlink()
+    assert cli.run(["--db", db, "index", "--catalogue-only", "--no-thumbnails"]) == 0
+    capsys.readouterr()
+    assert cli.run(["--db", db, "purge-missing", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"forgotten": 1}

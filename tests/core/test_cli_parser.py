@@ -96,3 +96,32 @@ def test_a_negative_value_is_refused_as_a_value_not_taken_for_an_option(capsys, 
 def test_minus_zero_is_zero():
     args = build_parser().parse_args(["duplicates", "--threshold", "-0"])
     assert args.threshold == 0 and math.copysign(1, args.threshold) == 1
+
+
+def _commands(parser, words=()):
+    """(command words, parser) for every command and subcommand."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*words, name), sub
+                yield from _commands(sub, (*words, name))
+
+
+def test_every_command_help_says_what_it_does_and_what_each_argument_is(capsys):
+    # Before: `photoclip add-folder --help` (and index, status, similar, info, tags...) showed
+    # only the usage line and a bare DIR or PATH: what the command does was only in the
+    # list of `photoclip --help`, and `--json` and `-v` had no help at all.
+    parser = build_parser()
+    undescribed, unexplained = [], []
+    for words, sub in _commands(parser):
+        if not sub.description:
+            undescribed.append(" ".join(words))
+        for action in sub._actions:
+            if not action.help and not isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                unexplained.append(f"{' '.join(words)} {action.metavar or action.option_strings}")
+    unexplained += [str(a.option_strings) for a in parser._actions if not a.help and not isinstance(a, argparse._SubParsersAction)]
+    assert undescribed == [] and unexplained == []
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["add-folder", "--help"])
+    assert exit_info.value.code == 0
+    assert "Add photo folders to the library." in capsys.readouterr().out

@@ -205,6 +205,19 @@ def test_tags_still_lists_tags_without_a_model(library, fake_embedder, photo_dir
         run(ctx, "tags", str(photo_dir / "unknown.jpg"))
 
 
+def test_tags_of_a_photo_in_a_library_without_labels_says_how_to_make_one(library, fake_embedder, photo_dir, capsys):
+    # Before: "Tags: none" and nothing else, which did not say that labels are what tag photos.
+    folder_id = library.add_folder(photo_dir)
+    path = photo_dir / "skimage_coffee.jpg"
+    library.insert_photo(str(path), folder_id, 1, 1, None)
+    ctx = FakeCtx(library, fake_embedder)
+    assert run(ctx, "tags", str(path)) == 0
+    assert ctx.lines == ["Tags: none"] and "add one with `photoclip labels add NAME`" in capsys.readouterr().err
+    tagging.create_label(library, "Food")
+    assert run(ctx, "tags", str(path)) == 0
+    assert "No labels yet" not in capsys.readouterr().err
+
+
 # -- the "write tags to XMP sidecars" setting ---------------------------------------------
 
 
@@ -381,6 +394,23 @@ def test_cli_labels_export_to_a_missing_folder_exits_2_and_leaves_no_temp_file(t
     assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / "missing").exists()
 
 
+def test_cli_labels_export_never_overwrites_a_file_that_is_not_a_label_export(tmp_path, capsys):
+    # Before: `labels export IMG_1234.jpg` (a slip of the tab key) replaced the photo with JSON.
+    db = str(tmp_path / "lib.db")
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Dogs")[0] == 0
+    photo = tmp_path / "IMG_1234.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    code, err = cli_exit(capsys, "--db", db, "labels", "export", str(photo))
+    assert code == 2 and "not a photoclip label file" in err and err.count("\n") == 1, err
+    assert photo.read_bytes() == b"\xff\xd8\xff\xe0 not really a jpeg"
+    # An earlier export is replaced, so exporting again to the same file still works.
+    export = tmp_path / "labels.json"
+    assert cli_exit(capsys, "--db", db, "labels", "export", str(export))[0] == 0
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Cats")[0] == 0
+    assert cli_exit(capsys, "--db", db, "labels", "export", str(export))[0] == 0
+    assert [entry["name"] for entry in json.loads(export.read_text())["labels"]] == ["Cats", "Dogs"]
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [("Line\nBreak", "control characters"), ("Tab\there", "control characters"), ("a" * 256, "at most 255")],
@@ -395,6 +425,18 @@ def test_a_new_label_name_with_control_characters_or_too_long_is_refused(tmp_pat
     code, err = cli_exit(capsys, "--db", db, "labels", "rename", "Dogs", name)
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert cli_exit(capsys, "--db", db, "labels", "add", "a" * 255)[0] == 0  # the longest allowed
+
+
+def test_a_label_named_without_its_parent_or_misspelt_is_answered_with_the_close_names(tmp_path, capsys):
+    # The README's `labels rename Dogs "Pets/Dogs"`, after `labels add "Animals/Dogs"`, said only
+    # "No label named 'Dogs'": a label goes by its whole name, and nothing said which.
+    db = str(tmp_path / "lib.db")
+    assert cli_exit(capsys, "--db", db, "labels", "add", "Animals/Dogs")[0] == 0
+    code, err = cli_exit(capsys, "--db", db, "labels", "rename", "Dogs", "Pets/Dogs")
+    assert code == 2 and err == "photoclip: No label named 'Dogs'. Did you mean 'Animals/Dogs'?\n"
+    assert "Did you mean 'Animals/Dogs'?" in cli_exit(capsys, "--db", db, "labels", "remove", "Animals/Dgos")[1]
+    assert "Did you mean" not in cli_exit(capsys, "--db", db, "labels", "remove", "Sunset")[1]
+    assert cli_exit(capsys, "--db", db, "labels", "rename", "Animals/Dogs", "Pets/Dogs")[0] == 0
 
 
 def test_a_label_made_before_the_name_rules_can_still_be_renamed_and_removed(library):

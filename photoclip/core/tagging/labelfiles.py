@@ -37,19 +37,32 @@ class LabelSpec:
 # -- export -------------------------------------------------------------------------
 
 
-def export_labels(lib: Library, path: str | os.PathLike[str]) -> int:
+def export_labels(lib: Library, path: str | os.PathLike[str], *, replace_any: bool = True) -> int:
     """Write names and descriptions as JSON. Thresholds are left out: they belong to a
     library and a model, and are recalibrated wherever the file is imported. A description
     saved with bytes that are not UTF-8 (before they were refused) is left out: it cannot be
-    written as UTF-8 text."""
+    written as UTF-8 text.
+
+    `replace_any=False` (the command line, where nothing asks "replace it?" as the app's
+    save dialog does) replaces only an earlier label export: a mistyped name there
+    (`labels export IMG_1234.jpg`) would otherwise turn a photo into JSON."""
     entries = [{"name": label.name, "descriptions": list(storable(label.descriptions))} for label in list_labels(lib)]
     doc = {"format": LABELS_FORMAT, "version": 1, "labels": entries}
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    _write_replacing(os.fspath(path), text.encode("utf-8"))
+    _write_replacing(os.fspath(path), text.encode("utf-8"), replace_any=replace_any)
     return len(entries)
 
 
-def _write_replacing(target: str, data: bytes) -> None:
+def _is_label_export(path: str) -> bool:
+    """Whether the file is one export_labels wrote (its "format" says so)."""
+    try:
+        doc = json.loads(_read_small_regular_file(path).decode("utf-8-sig"))
+    except (LabelError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == LABELS_FORMAT
+
+
+def _write_replacing(target: str, data: bytes, *, replace_any: bool = True) -> None:
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
         raise LabelError(f"Cannot write {target}: the folder {folder} does not exist")
@@ -62,6 +75,8 @@ def _write_replacing(target: str, data: bytes) -> None:
     else:
         if not stat.S_ISREG(st.st_mode):
             raise LabelError(f"Cannot write {target}: it exists and is not a regular file")
+        if not replace_any and not _is_label_export(target):
+            raise LabelError(f"{target} exists and is not a photoclip label file: nothing was written (choose another file name)")
     try:
         write_atomically(target, data)
     except OSError as exc:

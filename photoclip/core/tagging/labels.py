@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import time
 import unicodedata
 from collections.abc import Iterable
@@ -83,8 +84,24 @@ def find_label(lib: Library, name: str) -> Label | None:
 def get_label(lib: Library, name: str) -> Label:
     label = find_label(lib, name)
     if label is None:
-        raise LabelError(f"No label named {normalize_name(name)!r}")
+        raise LabelError(f"No label named {normalize_name(name)!r}{_did_you_mean(lib, normalize_name(name))}")
     return label
+
+
+def _did_you_mean(lib: Library, name: str) -> str:
+    """'. Did you mean 'Animals/Dogs'?' for "Dogs" (a label is named by its whole path, which a
+    newcomer leaves out), "dogs" or "Dgos"; '' when no label is close."""
+    names = [row.name for row in label_db.label_rows(lib)]
+    want = unicodedata.normalize("NFC", name).casefold()
+    same = [n for n in names if want in (n.casefold(), leaf(n).casefold())]
+    if not same:
+        by_key: dict[str, str] = {}
+        for n in names:
+            by_key.setdefault(n.casefold(), n)
+            by_key.setdefault(leaf(n).casefold(), n)
+        same = [by_key[key] for key in difflib.get_close_matches(want, list(by_key), n=6, cutoff=0.6)]
+    close = list(dict.fromkeys(same))[:3]
+    return ". Did you mean " + " or ".join(repr(n) for n in close) + "?" if close else ""
 
 
 def list_labels(lib: Library) -> list[Label]:
