@@ -436,6 +436,8 @@ def test_a_label_named_without_its_parent_or_misspelt_is_answered_with_the_close
     assert code == 2 and err == "photoclip: No label named 'Dogs'. Did you mean 'Animals/Dogs'?\n"
     assert "Did you mean 'Animals/Dogs'?" in cli_exit(capsys, "--db", db, "labels", "remove", "Animals/Dgos")[1]
     assert "Did you mean" not in cli_exit(capsys, "--db", db, "labels", "remove", "Sunset")[1]
+    code, err = cli_exit(capsys, "--db", db, "xmp", "export", "--label", "Dgos")  # its own lookup said only the first half
+    assert code == 2 and err == "photoclip: No label named 'Dgos'. Did you mean 'Animals/Dogs'?\n"
     assert cli_exit(capsys, "--db", db, "labels", "rename", "Animals/Dogs", "Pets/Dogs")[0] == 0
 
 

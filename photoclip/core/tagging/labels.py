@@ -84,11 +84,11 @@ def find_label(lib: Library, name: str) -> Label | None:
 def get_label(lib: Library, name: str) -> Label:
     label = find_label(lib, name)
     if label is None:
-        raise LabelError(f"No label named {normalize_name(name)!r}{_did_you_mean(lib, normalize_name(name))}")
+        raise LabelError(f"No label named {normalize_name(name)!r}{did_you_mean(lib, normalize_name(name))}")
     return label
 
 
-def _did_you_mean(lib: Library, name: str) -> str:
+def did_you_mean(lib: Library, name: str) -> str:
     """'. Did you mean 'Animals/Dogs'?' for "Dogs" (a label is named by its whole path, which a
     newcomer leaves out), "dogs" or "Dgos"; '' when no label is close."""
     names = [row.name for row in label_db.label_rows(lib)]

@@ -53,7 +53,7 @@ def _label_scope(lib: Library, label: str | None) -> tuple[set[str], str | None]
     root = tagging.normalize_name(label)
     scope = matching_tags(names, root)
     if not scope:
-        raise tagging.LabelError(f"No label named {root!r}")
+        raise tagging.LabelError(f"No label named {root!r}{tagging.did_you_mean(lib, root)}")
     return set(scope), "/".join(scope[0].split("/")[: len(root.split("/"))])
 
 
