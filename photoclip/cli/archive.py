@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from photoclip.app.words import plural
 from photoclip.cli.context import Context
 from photoclip.cli.values import add_json, not_blank, number_between, whole_number_up_to
 from photoclip.core import paths
@@ -27,6 +28,14 @@ MAX_ARCHIVE_WORKERS = 1024
 
 
 gpus = number_between(0, 64, "GPUs")
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """embed-archive's closing line, counts in words ("in 1 new shard", not "1 new shards")."""
+    return (
+        f"Listed {plural(summary['listed'], 'file')}: {summary['already']:,} already in the archive. "
+        f"Embedded {summary['embedded']:,}, skipped {summary['skipped']:,}, in {plural(summary['shards'], 'new shard')}."
+    )
 
 
 def _forwarded_env() -> dict[str, str]:
@@ -115,10 +124,7 @@ def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.json(summary)
         return 0
-    ctx.out(
-        f"Listed {summary['listed']} files: {summary['already']} already in the archive. "
-        f"Embedded {summary['embedded']}, skipped {summary['skipped']}, in {summary['shards']} new shards."
-    )
+    ctx.out(summary_line(summary))
     for item in summary["skipped_files"] + summary["problems"]:
         ctx.err(f"  problem: {item['path']}: {item['reason']}")
     return 0

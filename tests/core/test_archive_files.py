@@ -277,3 +277,13 @@ def test_a_path_that_climbs_out_of_its_folder_is_not_imported(photo_dir, tmp_pat
     assert result.imported == 7 and result.problems == [(str(victim), f"not under its folder {photo_dir} after --map-prefix")]
     assert library.photo_by_path(str(victim)) is None
     assert all(p.path.startswith(str(photo_dir) + os.sep) and ".." not in p.path for p in library.all_photos())
+
+
+def test_the_embed_archive_summary_counts_in_words() -> None:
+    """Round 23's CLI walk: "in 1 new shards"."""
+    from photoclip.cli.archive import summary_line
+
+    one = {"listed": 1, "already": 0, "embedded": 1, "skipped": 0, "shards": 1}
+    assert summary_line(one) == "Listed 1 file: 0 already in the archive. Embedded 1, skipped 0, in 1 new shard."
+    many = {"listed": 12000, "already": 3, "embedded": 11990, "skipped": 7, "shards": 4}
+    assert summary_line(many) == "Listed 12,000 files: 3 already in the archive. Embedded 11,990, skipped 7, in 4 new shards."
