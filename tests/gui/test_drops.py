@@ -166,3 +166,41 @@ def test_a_damaged_data_address_says_so(window: MainWindow, qtbot) -> None:
     assert window.handle_mime(mime)
     qtbot.waitUntil(lambda: "damaged" in window.statusBar().currentMessage(), timeout=10000)
     assert window.search_bar.chips == []
+
+
+def dropped_as_a_file_manager_does(path: bytes) -> QMimeData:
+    """GTK file managers (Nautilus, Thunar) write each byte of a name that is not UTF-8 as %XX."""
+    from urllib.parse import quote_from_bytes
+
+    from PySide6.QtCore import QByteArray
+
+    mime = QMimeData()
+    mime.setData("text/uri-list", QByteArray(b"file://" + quote_from_bytes(path).encode("ascii") + b"\r\n"))
+    return mime
+
+
+def test_a_photo_whose_name_is_not_utf8_is_searched_with(window: MainWindow, qtbot, photo_dir: Path) -> None:
+    """A name from an old camera or Windows disk ("M\\xe4rz", Latin-1): before, the bytes were
+    read as UTF-8 into U+FFFD, no such file was found, and the window said "Only image files…"."""
+    import os
+
+    name = os.fsencode(photo_dir) + b"/M\xe4rz.jpg"
+    with open(name, "wb") as fh:
+        fh.write((photo_dir / "skimage_coffee.jpg").read_bytes())
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        assert window.handle_mime(dropped_as_a_file_manager_does(name))
+    assert [chip.term.value for chip in window.search_bar.chips] == [os.fsdecode(name)]
+    assert window.grid_model.entry(0).score == pytest.approx(1.0, abs=0.02)  # the same pixels as skimage_coffee.jpg
+
+
+def test_a_folder_whose_name_is_not_utf8_is_added(window: MainWindow, qtbot, photo_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    folder = os.fsencode(tmp_path) + b"/Fotos M\xe4rz"
+    os.mkdir(folder)
+    with open(folder + b"/cat.jpg", "wb") as fh:
+        fh.write((photo_dir / "skimage_chelsea.jpg").read_bytes())
+    with qtbot.waitSignal(window.indexer.finished, timeout=30000):
+        assert window.handle_mime(dropped_as_a_file_manager_does(folder))
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 9, timeout=10000)
+    assert os.fsdecode(folder) in [f.path for f in window.folder_model.folders]

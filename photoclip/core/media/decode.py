@@ -23,6 +23,7 @@ from photoclip.core import paths
 from photoclip.core.errors import SkipFile
 from photoclip.core.geometry import centre_crop, is_very_elongated
 from photoclip.core.media.jpeg_frame import device_decodable
+from photoclip.core.media.jpeg_junk import MAX_JUNK, junk_before_scan
 from photoclip.core.media.jpeg_trailer import MAX_SCANS, START_OF_SCAN, jpeg_part, scan_markers
 from photoclip.core.media.metadata import Metadata, read_metadata
 
@@ -161,6 +162,9 @@ def open_image(path: str, min_side: int | None = None, fh: BinaryIO | None = Non
             return open_image(path, min_side, own)
     if extension(path) in RAW_EXTENSIONS:
         return _open_raw(fh, min_side)
+    if junk_before_scan(fh) > MAX_JUNK:
+        raise SkipFile("corrupt image: junk where its header should be")
+    fh.seek(0)
     try:
         img = Image.open(fh)
     except UnidentifiedImageError as exc:

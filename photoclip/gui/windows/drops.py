@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from photoclip.app.fetch import FetchCancelled, fetch_image, image_from_data_url, store_image_bytes
@@ -32,7 +33,7 @@ class Drops(TakesImageDrops, WindowPart):
 
     def handle_mime(self, mime: QMimeData) -> bool:
         """A drop or paste: folders are added, an image (file, URL or data) becomes the query."""
-        local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        local = [local_path(url) for url in mime.urls() if url.isLocalFile()]
         if local:
             self._take_local_paths(local)
             return True
@@ -133,6 +134,16 @@ class Drops(TakesImageDrops, WindowPart):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not self.handle_mime(mime):
             self.statusBar().showMessage("The clipboard holds no image to search with.", 5000)
+
+
+def local_path(url: QUrl) -> str:
+    """The dropped file's path. A name that is not UTF-8 (a folder copied from an old camera
+    or Windows disk: "M\\xe4rz") comes percent-encoded byte by byte, and toLocalFile decoded
+    those bytes as UTF-8, into U+FFFD: no such file, and "Only image files…" for a photo.
+    The bytes are kept here as Python keeps such names (os.fsdecode), as the scan does."""
+    if os.name != "posix" or url.host():
+        return url.toLocalFile()
+    return os.fsdecode(unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))
 
 
 # -- helpers that run in workers ---------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -194,19 +195,34 @@ class Sidebar(WindowPart):
         self.apply_changes(replace(changes, message=""))
 
     def _index_finished(self, final: IndexProgress) -> None:
+        gone = self._unavailable_folders(final)
         if final.cancelled:
             self.statusBar().showMessage("Indexing cancelled; it resumes where it stopped on the next rescan.", 8000)
         elif final.total and self.embedder is None:
             self.statusBar().showMessage(
-                f"Read {plural(final.done, 'photo')} ({final.skipped:,} skipped); they become searchable once a model is ready.",
+                f"Read {plural(final.done, 'photo')} ({final.skipped:,} skipped); they become searchable once a model is ready.{gone}",
                 8000,
             )
         elif final.total:
             self.statusBar().showMessage(
-                f"Indexed {plural(final.done, 'photo')} ({final.embedded:,} made searchable, {final.skipped:,} skipped).", 8000
+                f"Indexed {plural(final.done, 'photo')} ({final.embedded:,} made searchable, {final.skipped:,} skipped).{gone}", 8000
             )
+        elif gone:
+            self.statusBar().showMessage(gone.strip(), 10000)
         self.refresh_sidebar()
         self.run_query()  # new photos and vectors: show them
+
+    def _unavailable_folders(self, final: IndexProgress) -> str:
+        """Library folders the scan could not reach (an unplugged drive, a folder renamed or
+        replaced by a file), in words. Before, a Rescan then said nothing at all while the
+        folder's photos stayed in the grid."""
+        folders = {folder.path for folder in self.folder_model.folders}
+        gone = [path for path, _reason in (final.scan.problems if final.scan else []) if path in folders]
+        if not gone:
+            return ""
+        name = os.path.basename(os.path.normpath(gone[0])) or gone[0]
+        more, whose = (f" and {plural(len(gone) - 1, 'other folder')}", "their") if len(gone) > 1 else ("", "its")
+        return f" “{display_path(name)}”{more} could not be read (moved, deleted or not mounted): {whose} photos are kept as they were."
 
     def _index_failed(self, message: str) -> None:
         self.banner.show_message(f"Indexing stopped: {message}", "Try again", None)
