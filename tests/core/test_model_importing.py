@@ -44,3 +44,62 @@ def test_a_vit_loads_without_timm_and_a_timm_model_gets_it_back() -> None:
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[:3] == ["vit False True", "convnext True False", "built"]
+
+
+COMPILER_SCRIPT = """
+import sys, torch
+from photoclip.core.model.openclip import _config_file
+from photoclip.core.model.importing import import_open_clip
+oc = import_open_clip(_config_file("ViT-B-32"))
+print("vit", "torch._dynamo" in sys.modules, "torch._dynamo.utils" in sys.modules)
+oc.create_model("ViT-B-32", pretrained=None)
+print("built", "torch._dynamo" in sys.modules)
+import torch._dynamo  # a later import (torch.onnx's exporter, a user's code) gets the real compiler
+print("real", callable(torch._dynamo.disable), callable(torch._dynamo.utils.counters.clear))
+roi_align = sys.modules["torchvision.ops.roi_align"]
+print("asked", roi_align.is_compile_supported("cpu") in (True, False))
+import_open_clip(_config_file("convnext_base"))  # timm decorates with the compiler's functions
+print("convnext", "timm" in sys.modules)
+"""
+
+
+def test_a_vit_loads_without_torchs_compiler_which_a_later_import_still_gets_whole() -> None:
+    """torchvision.ops (imported by open_clip) pulled in torch._dynamo: 1.5 s and 150 MB of
+    every indexing process (round 23), for one function photoclip never calls."""
+    proc = subprocess.run([sys.executable, "-c", COMPILER_SCRIPT], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:5] == ["vit False False", "built False", "real True True", "asked True", "convnext True"]
+
+
+LOAD_SCRIPT = """
+import sys
+from pathlib import Path
+from photoclip.core.model.importing import import_open_clip
+import_open_clip(Path(sys.argv[1]) / (sys.argv[2] + ".json")).add_model_config(sys.argv[1])
+from photoclip.core.model import ModelChoice, OpenClipEmbedder
+from photoclip.core.errors import ModelUnavailable
+embedder = OpenClipEmbedder(ModelChoice(sys.argv[2], sys.argv[3], device="cpu", precision="fp32")).load()
+print("loaded", "torch._dynamo" in sys.modules)
+try:
+    OpenClipEmbedder(ModelChoice(sys.argv[2], sys.argv[4], device="cpu", precision="fp32")).load()
+except ModelUnavailable as exc:
+    print("refused", "not for" in str(exc) or "nor for" in str(exc))
+"""
+
+
+def test_a_side_loaded_checkpoint_is_checked_and_loaded_without_torchs_compiler(tiny_weights: Path, tmp_path: Path) -> None:
+    """The shape check built the architecture again on the meta device, whose random fills
+    import torch's compiler (1.5 s, 150 MB); it now reads the shapes off the model being
+    loaded, before the weights go in, and still refuses a misfit."""
+    import torch
+
+    from tests.conftest import MODEL_CONFIGS, TINY_MODEL
+
+    state = torch.load(tiny_weights)
+    state["visual.proj"] = torch.zeros(3, 3)  # a misfit
+    misfit = tmp_path / "misfit.pt"
+    torch.save(state, misfit)
+    args = [str(MODEL_CONFIGS), TINY_MODEL, str(tiny_weights), str(misfit)]
+    proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, *args], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:2] == ["loaded False", "refused True"], proc.stdout

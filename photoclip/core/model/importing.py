@@ -1,4 +1,5 @@
-"""Importing open_clip without timm when the model does not need it.
+"""Importing open_clip without timm when the model does not need it, and then without
+torch's compiler (dynamo) too.
 
 open_clip imports timm when it is itself imported, for the few architectures whose image
 tower timm builds (those whose config names a `timm_model_name`). ViTs and the other
@@ -7,16 +8,30 @@ share of the imports' seconds: for a ViT, open_clip is imported with timm made
 unimportable, and open_clip leaves it out as it does where timm is not installed. A timm
 model loaded later in the same process gets timm back (open_clip's adapter module is
 run again, so its names point at the real timm).
+
+open_clip imports torchvision.ops, whose roi_align module imports one function from
+`torch._dynamo.utils` at its top, and with it all of torch's compiler: 1.5 s and 150 MB of
+every indexing process on this project's 2-core machine (round 23, `-X importtime`),
+though photoclip never compiles and never calls roi_align. While open_clip is imported, a
+stand-in for that one module answers instead; it is taken out again at once, and its
+function imports the real one if it is ever called, so a later `import torch._dynamo`
+(torch.onnx's exporter, a user's own code) gets all of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+_DYNAMO = "torch._dynamo"
+_DYNAMO_UTILS = "torch._dynamo.utils"
 
 
 def needs_timm(config: Path | None) -> bool:
@@ -30,13 +45,44 @@ def needs_timm(config: Path | None) -> bool:
     return not isinstance(vision, dict) or bool(vision.get("timm_model_name"))
 
 
+def _is_compile_supported(device_type: Any) -> Any:
+    """The real `torch._dynamo.utils.is_compile_supported`, imported when first asked."""
+    from torch._dynamo.utils import is_compile_supported
+
+    return is_compile_supported(device_type)
+
+
+@contextlib.contextmanager
+def _without_dynamo() -> Iterator[None]:
+    """While open_clip is imported, `from torch._dynamo.utils import is_compile_supported`
+    finds a stand-in instead of importing the compiler (see the module's docstring)."""
+    if _DYNAMO in sys.modules or _DYNAMO_UTILS in sys.modules:
+        yield  # already imported: nothing to save
+        return
+    package, utils = ModuleType(_DYNAMO), ModuleType(_DYNAMO_UTILS)
+    package.__path__ = []  # a package with no submodules: any other import from it fails loudly
+    utils.is_compile_supported = _is_compile_supported  # type: ignore[attr-defined]
+    package.utils = utils  # type: ignore[attr-defined]
+    sys.modules[_DYNAMO], sys.modules[_DYNAMO_UTILS] = package, utils
+    try:
+        yield
+    finally:
+        for name, stand_in in ((_DYNAMO_UTILS, utils), (_DYNAMO, package)):
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
 def import_open_clip(config: Path | None) -> ModuleType:
-    """open_clip, imported without timm unless the model of `config` needs it."""
+    """open_clip, imported without timm and torch's compiler unless the model of `config`
+    needs timm (which uses the compiler's functions as it is imported)."""
     wanted = needs_timm(config)
     if "open_clip" not in sys.modules and not wanted and "timm" not in sys.modules:
         sys.modules["timm"] = None  # type: ignore[assignment]  # `import timm` now fails: open_clip skips it
         try:
-            import open_clip
+            # timm decorates its models with the compiler's own functions when it is imported:
+            # only without timm can the compiler stay out.
+            with _without_dynamo():
+                import open_clip
         finally:
             if "timm" in sys.modules and sys.modules["timm"] is None:
                 del sys.modules["timm"]  # later imports of timm work as usual
