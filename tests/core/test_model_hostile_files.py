@@ -89,8 +89,8 @@ def test_a_file_rewritten_while_it_is_read_is_refused(tiny_weights, tmp_path, mo
     shutil.copyfile(tiny_weights, path)
     checked = openclip.check_checkpoint
 
-    def check_then_rewrite(name: str, checkpoint: str) -> None:
-        checked(name, checkpoint)
+    def check_then_rewrite(name: str, checkpoint: str, built: object = None) -> None:
+        checked(name, checkpoint, built)
         weights = torch.load(checkpoint, weights_only=True)
         torch.save({key: value + 1 if value.is_floating_point() else value for key, value in weights.items()}, checkpoint)
 

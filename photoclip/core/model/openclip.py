@@ -177,7 +177,7 @@ class OpenClipEmbedder:
             raise ModelUnavailable(f"Unknown model {self.choice.name!r}. Run `photoclip models` for the names open_clip knows.")
         checkpoint = resolve_weights(self.choice, self._progress)
         before = _file_state(checkpoint) if self.choice.weights_is_file else None
-        if self.choice.weights_is_file:
+        if self.choice.weights_is_file and not self._streams(checkpoint):
             check_checkpoint(self.choice.name, checkpoint)  # open_clip would resize a misfit silently
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
@@ -202,6 +202,11 @@ class OpenClipEmbedder:
         log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
         return self
 
+    @staticmethod
+    def _streams(checkpoint: str) -> bool:
+        """Whether the weights are read into a model built without them (see `_build`)."""
+        return strict_checkpoint(checkpoint) and mappable(checkpoint)
+
     def _build(self, open_clip: Any, torch: Any, checkpoint: str, device: str) -> tuple[Any, Any]:
         """The model with the checkpoint's weights, in the precision it runs in.
 
@@ -215,16 +220,21 @@ class OpenClipEmbedder:
         # decode of a reduced image costs less than torchvision's decode of the whole.
         self.decodes_jpeg_on_device = device == "cuda" and jpeg_decoder_available()
         precision = self._known_precision(torch)
-        streamed = strict_checkpoint(checkpoint) and mappable(checkpoint)
+        streamed = self._streams(checkpoint)
         try:
             if streamed:
                 with no_random_init(), quiet_root_logger():  # every weight comes from the file
                     model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=None, device=device)
+                if self.choice.weights_is_file:
+                    check_checkpoint(self.choice.name, checkpoint, built=model)  # before a misfit is loaded
+                with quiet_root_logger():
                     load_converted(model, checkpoint, self._torch_dtype(torch, precision or "fp32"), device)
             else:
                 building = no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext()
                 with building:  # the checkpoint overwrites every weight: no random fill first
                     model, _, preprocess = open_clip.create_model_and_transforms(self.choice.name, pretrained=checkpoint, device=device)
+        except ModelUnavailable:
+            raise  # a misfit checkpoint, already said in words
         except Exception as exc:
             reason = short_reason(exc)
             question = "" if reason == REFUSED_PICKLE else " Is it a checkpoint for this model architecture?"
