@@ -103,3 +103,28 @@ def test_a_side_loaded_checkpoint_is_checked_and_loaded_without_torchs_compiler(
     proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, *args], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[:2] == ["loaded False", "refused True"], proc.stdout
+
+
+FALLBACK_SCRIPT = """
+import sys, torch
+from photoclip.core.model import importing
+from photoclip.core.model.openclip import _config_file
+real = importing._without_dynamo
+
+class Wanting:  # a later torchvision that asks the compiler for more than the stand-in has
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision.ops.roi_align" and isinstance(sys.modules.get("torch._dynamo"), type(sys)) \\
+                and not hasattr(sys.modules["torch._dynamo"], "disable"):
+            raise ImportError("cannot import name 'disable' from 'torch._dynamo'")
+        return None
+
+sys.meta_path.insert(0, Wanting())
+oc = importing.import_open_clip(_config_file("ViT-B-32"))
+print("imported", callable(oc.create_model), "torch._dynamo" in sys.modules)
+"""
+
+
+def test_an_open_clip_that_wants_more_of_the_compiler_gets_it_whole() -> None:
+    proc = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[0] == "imported True True"

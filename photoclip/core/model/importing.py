@@ -81,7 +81,12 @@ def import_open_clip(config: Path | None) -> ModuleType:
         try:
             # timm decorates its models with the compiler's own functions when it is imported:
             # only without timm can the compiler stay out.
-            with _without_dynamo():
+            try:
+                with _without_dynamo():
+                    import open_clip
+            except (ImportError, AttributeError):
+                # A later open_clip or torchvision wants more of the compiler as it is
+                # imported than the stand-in has: then it gets all of it.
                 import open_clip
         finally:
             if "timm" in sys.modules and sys.modules["timm"] is None:
