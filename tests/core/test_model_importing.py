@@ -27,12 +27,12 @@ def test_needs_timm_reads_the_config(tmp_path: Path) -> None:
 
 SCRIPT = """
 import sys, torch
-from photoclip.core.model.openclip import _config_file
+from photoclip.core.model.importing import config_file
 from photoclip.core.model.importing import import_open_clip
-oc = import_open_clip(_config_file("ViT-B-32"))
+oc = import_open_clip(config_file("ViT-B-32"))
 print("vit", "timm" in sys.modules, oc.timm_model.timm is None)
 oc.create_model("ViT-B-32", pretrained=None)  # a ViT builds without timm
-import_open_clip(_config_file("convnext_base"))
+import_open_clip(config_file("convnext_base"))
 print("convnext", "timm" in sys.modules, oc.timm_model.timm is None)
 from open_clip.timm_model import TimmModel
 TimmModel("resnet18", embed_dim=8, image_size=32)  # the class open_clip already holds works
@@ -48,9 +48,9 @@ def test_a_vit_loads_without_timm_and_a_timm_model_gets_it_back() -> None:
 
 COMPILER_SCRIPT = """
 import sys, torch
-from photoclip.core.model.openclip import _config_file
+from photoclip.core.model.importing import config_file
 from photoclip.core.model.importing import import_open_clip
-oc = import_open_clip(_config_file("ViT-B-32"))
+oc = import_open_clip(config_file("ViT-B-32"))
 print("vit", "torch._dynamo" in sys.modules, "torch._dynamo.utils" in sys.modules)
 oc.create_model("ViT-B-32", pretrained=None)
 print("built", "torch._dynamo" in sys.modules)
@@ -58,7 +58,7 @@ import torch._dynamo  # a later import (torch.onnx's exporter, a user's code) ge
 print("real", callable(torch._dynamo.disable), callable(torch._dynamo.utils.counters.clear))
 roi_align = sys.modules["torchvision.ops.roi_align"]
 print("asked", roi_align.is_compile_supported("cpu") in (True, False))
-import_open_clip(_config_file("convnext_base"))  # timm decorates with the compiler's functions
+import_open_clip(config_file("convnext_base"))  # timm decorates with the compiler's functions
 print("convnext", "timm" in sys.modules)
 """
 
@@ -108,7 +108,7 @@ def test_a_side_loaded_checkpoint_is_checked_and_loaded_without_torchs_compiler(
 FALLBACK_SCRIPT = """
 import sys, torch
 from photoclip.core.model import importing
-from photoclip.core.model.openclip import _config_file
+from photoclip.core.model.importing import config_file
 real = importing._without_dynamo
 
 class Wanting:  # a later torchvision that asks the compiler for more than the stand-in has
@@ -119,7 +119,7 @@ class Wanting:  # a later torchvision that asks the compiler for more than the s
         return None
 
 sys.meta_path.insert(0, Wanting())
-oc = importing.import_open_clip(_config_file("ViT-B-32"))
+oc = importing.import_open_clip(config_file("ViT-B-32"))
 print("imported", callable(oc.create_model), "torch._dynamo" in sys.modules)
 """
 
@@ -128,3 +128,20 @@ def test_an_open_clip_that_wants_more_of_the_compiler_gets_it_whole() -> None:
     proc = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[0] == "imported True True"
+
+
+AVAILABLE_SCRIPT = """
+import sys
+from photoclip.core.model import ModelChoice
+from photoclip.core.model.weights import weights_available
+weights_available(ModelChoice("ViT-B-32", "laion2b_s34b_b79k"))  # the app asks this before it loads
+print("asked", "open_clip" in sys.modules, "timm" in sys.modules, "torch._dynamo" in sys.modules)
+"""
+
+
+def test_asking_whether_weights_are_on_disk_imports_open_clip_as_the_load_does() -> None:
+    """The app asks before every load; a plain `import open_clip` there brought in timm and
+    torch's compiler, which the load then found already imported (round 23)."""
+    proc = subprocess.run([sys.executable, "-c", AVAILABLE_SCRIPT], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[0] == "asked True False False"

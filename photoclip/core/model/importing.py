@@ -24,14 +24,38 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from photoclip.core import paths
+
 _DYNAMO = "torch._dynamo"
 _DYNAMO_UTILS = "torch._dynamo.utils"
+
+
+def config_file(name: str) -> Path | None:
+    """Where open_clip (or the user, see register_extra_model_configs) keeps `name`'s config."""
+    import importlib.util
+
+    folders = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
+    spec = importlib.util.find_spec("open_clip")  # finds the package without importing it
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folders.append(os.path.join(location, "model_configs"))
+    for folder in folders:
+        if not folder:
+            continue
+        candidate = Path(folder)
+        if candidate.is_file():
+            if candidate.stem == name:
+                return candidate
+            continue
+        if (candidate / f"{name}.json").is_file():
+            return candidate / f"{name}.json"
+    return None
 
 
 def needs_timm(config: Path | None) -> bool:

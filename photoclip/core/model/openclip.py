@@ -16,18 +16,16 @@ import platform
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.checkpoint import check_checkpoint, non_finite_tensor, quiet_root_logger
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.heap import give_back_freed_memory
-from photoclip.core.model.importing import import_open_clip
+from photoclip.core.model.importing import config_file, import_open_clip
 from photoclip.core.model.jpeg_device import JpegBatch, decode_batch, jpeg_decoder_available
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
 from photoclip.core.model.precisioncache import cached_precisions, remember_precision
@@ -37,27 +35,6 @@ from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
 from photoclip.core.model.weights import REFUSED_PICKLE, register_extra_model_configs, resolve_weights, short_reason
 
 log = logging.getLogger(__name__)
-
-
-def _config_file(name: str) -> Path | None:
-    """Where open_clip (or the user, see register_extra_model_configs) keeps `name`'s config."""
-    import importlib.util
-
-    folders = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
-    spec = importlib.util.find_spec("open_clip")  # finds the package without importing it
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        folders.append(os.path.join(location, "model_configs"))
-    for folder in folders:
-        if not folder:
-            continue
-        candidate = Path(folder)
-        if candidate.is_file():
-            if candidate.stem == name:
-                return candidate
-            continue
-        if (candidate / f"{name}.json").is_file():
-            return candidate / f"{name}.json"
-    return None
 
 
 def _file_state(path: str) -> tuple[int, ...] | None:
@@ -144,7 +121,7 @@ class OpenClipEmbedder:
     def planned_shape(self) -> tuple[int, int] | None:
         """(embedding size, input size) from the architecture's config file, without importing
         open_clip; None when it cannot be read that way. `load()` gives the true values."""
-        config = _config_file(self.choice.name)
+        config = config_file(self.choice.name)
         if config is None:
             return None
         try:
@@ -169,7 +146,7 @@ class OpenClipEmbedder:
         if self._model is not None:
             return self
         started = time.perf_counter()
-        open_clip = import_open_clip(_config_file(self.choice.name))
+        open_clip = import_open_clip(config_file(self.choice.name))
         import torch
 
         register_extra_model_configs()

@@ -12,6 +12,7 @@ from typing import Any
 from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.choice import ModelChoice, checkpoint_problem
+from photoclip.core.model.importing import config_file, import_open_clip
 from photoclip.core.model.offline import download_failed, hub_files
 from photoclip.core.model.protocol import ProgressCallback
 
@@ -119,8 +120,9 @@ def weights_available(choice: ModelChoice) -> bool:
     """
     if choice.weights_is_file:
         return True
-    import open_clip
-
+    # The app asks this before it loads: imported here as the load imports it (without
+    # timm and torch's compiler where the model needs neither), not whole.
+    open_clip = import_open_clip(config_file(choice.name))
     register_extra_model_configs()
     try:
         cfg = open_clip.get_pretrained_cfg(choice.name, choice.weights)
