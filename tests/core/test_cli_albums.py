@@ -54,6 +54,9 @@ def test_search_says_what_it_understood(trip_env):
     assert names(by_date["results"]) == ["lis-2023.jpg", "lis-2019.jpg", "ibk-2019.jpg"]
     only_filters = json.loads(photoclip("search", "camera:canon", "--json", env=env).stdout)
     assert names(only_filters["results"]) == ["lis-2023.jpg", "lis-2019.jpg"] and only_filters["results"][0]["score"] is None
+    # Where each date came from, as `info --json` says it (round 23's CLI walk: a script
+    # could not tell a camera's date from a file's time).
+    assert [r["taken_source"] for r in only_filters["results"]] == ["exif", "exif"]
     assert photoclip("search", "camera:canon", env=env).stdout.startswith("-\t")
     proc = photoclip("search", "sea", "2019", "--from", "2020-01-01", env=env, check=False)
     assert proc.returncode == 2 and "date range is empty" in proc.stderr and "Traceback" not in proc.stderr

@@ -31,6 +31,9 @@ class Result:
             "score": round(float(self.score), 6) if self.scored else None,
             "id": p.id,
             "taken_at": p.taken_at,
+            # Where the date came from ("exif", "xmp", "filename", "mtime"): a script can
+            # tell a camera's date from a file's time, as `info --json` already could.
+            "taken_source": p.taken_source,
             "width": p.width,
             "height": p.height,
         }
