@@ -37,17 +37,20 @@ _DYNAMO = "torch._dynamo"
 _DYNAMO_UTILS = "torch._dynamo.utils"
 
 
-def config_file(name: str) -> Path | None:
-    """Where open_clip (or the user, see register_extra_model_configs) keeps `name`'s config."""
-    import importlib.util
+def user_config_locations() -> list[str]:
+    """Where users (and tests) keep architectures of their own: PHOTOCLIP_MODEL_CONFIGS (a
+    folder or one file) and <config dir>/models, those that are set."""
+    found = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
+    return [location for location in found if location]
 
-    folders = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
+
+def config_file(name: str) -> Path | None:
+    """Where open_clip (or the user, see user_config_locations) keeps `name`'s config."""
+    folders = user_config_locations()
     spec = importlib.util.find_spec("open_clip")  # finds the package without importing it
     for location in (spec.submodule_search_locations or []) if spec else []:
         folders.append(os.path.join(location, "model_configs"))
     for folder in folders:
-        if not folder:
-            continue
         candidate = Path(folder)
         if candidate.is_file():
             if candidate.stem == name:

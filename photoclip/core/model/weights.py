@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from photoclip.core import paths
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.model.choice import ModelChoice, checkpoint_problem
-from photoclip.core.model.importing import config_file, import_open_clip
+from photoclip.core.model.importing import config_file, import_open_clip, user_config_locations
 from photoclip.core.model.offline import download_failed, hub_files
 from photoclip.core.model.protocol import ProgressCallback
 
@@ -24,9 +23,8 @@ def register_extra_model_configs() -> None:
     """
     import open_clip
 
-    candidates = [os.environ.get("PHOTOCLIP_MODEL_CONFIGS"), str(paths.config_dir() / "models")]
-    for candidate in candidates:
-        if candidate and os.path.exists(candidate):
+    for candidate in user_config_locations():
+        if os.path.exists(candidate):
             open_clip.add_model_config(candidate)
 
 
