@@ -240,7 +240,7 @@ class LabelsDialog(LabelsWidgets):
         hits = self.scores.would_tag(threshold) + yes
         self._set_count(len(hits), would_tag_text(self.scores, threshold, len(hits), self._at_stored_line()))
         held = held_back(self.scores, threshold)
-        view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else TAGGED
+        view = self._view()
         kept = self.answered.active_for(self.scores.label.name, view)
         self.show_held_back.setEnabled(bool(held) or view == HELD)
         self.show_held_back.setText(held_box_text(len(held), still=kept and view == HELD))
@@ -257,6 +257,10 @@ class LabelsDialog(LabelsWidgets):
         line = threshold if view == NEAR else None
         dimmed = taken_out(answers, fresh, [pid for pid, _ in shown] if view == TAGGED else ())
         self.preview.show_photos(shown, self.photo_paths, line=line, answers=answers, dimmed=dimmed)
+
+    def _view(self) -> str:
+        """What the preview shows: NEAR, HELD or TAGGED (neither box ticked)."""
+        return NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else TAGGED
 
     def _new_list(self) -> None:
         """The user dragged the line, changed the preview or asked: answered photos make room."""
@@ -304,7 +308,7 @@ class LabelsDialog(LabelsWidgets):
         line = self.current_threshold()
         dragged = self.scores is not None and line is not None and self.slider.value() != self._stored_position()
         self._kept_line = (name, self.scores.relative(line)) if dragged and self.scores and line is not None else None
-        view = NEAR if self.show_near_line.isChecked() else HELD if self.show_held_back.isChecked() else TAGGED
+        view = self._view()
         self.answered.record(name, view, self.preview.shown_ids(), photo_ids, confirm)
         self.status.setText(f"Teaching “{name}”…")
         self.tagging.actions.feedback(photo_ids, name, confirm=confirm, after=self._feedback_done)
