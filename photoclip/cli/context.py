@@ -98,7 +98,7 @@ class Context:
         if self._embedder is None:
             from photoclip.core.model import OpenClipEmbedder
 
-            self._embedder = OpenClipEmbedder(self.model_choice(), progress=download_bar())
+            self._embedder = OpenClipEmbedder(self.model_choice(), progress=download_bar(), texts_by_tower=True)
             self._embedder.start_loading()
         return self._embedder
 
@@ -109,7 +109,7 @@ class Context:
         """A freshly loaded model (the worker loads and unloads its own)."""
         from photoclip.core.model import OpenClipEmbedder
 
-        return OpenClipEmbedder(self.model_choice(), progress=download_bar()).load()
+        return OpenClipEmbedder(self.model_choice(), progress=download_bar(), texts_by_tower=True).load()
 
     def ask_worker(self, op: str, params: dict[str, object]) -> tuple[object, int] | None:
         """A running worker's answer (and how many photos its index holds), or None: answer here.

@@ -25,6 +25,7 @@ from photoclip.core.model.checkpoint import check_checkpoint, non_finite_tensor,
 from photoclip.core.model.choice import ModelChoice, model_id_for
 from photoclip.core.model.device import pick_device
 from photoclip.core.model.heap import give_back_freed_memory
+from photoclip.core.model.imageonly import TowerTexts
 from photoclip.core.model.importing import config_file, import_open_clip
 from photoclip.core.model.jpeg_device import JpegBatch, decode_batch, jpeg_decoder_available
 from photoclip.core.model.noinit import no_random_init, strict_checkpoint
@@ -32,6 +33,7 @@ from photoclip.core.model.precisioncache import cached_precisions, remember_prec
 from photoclip.core.model.protocol import ProgressCallback, normalize
 from photoclip.core.model.streamload import load_converted, mappable
 from photoclip.core.model.textpath import can_trim_text, encode_text_trimmed
+from photoclip.core.model.texttower import TextTower
 from photoclip.core.model.weights import REFUSED_PICKLE, register_extra_model_configs, resolve_weights, short_reason
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,16 @@ def _file_state(path: str) -> tuple[int, ...] | None:
 class OpenClipEmbedder:
     """open_clip behind the Embedder protocol. Construction is cheap; `load()` is not."""
 
-    def __init__(self, choice: ModelChoice | None = None, progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self, choice: ModelChoice | None = None, progress: ProgressCallback | None = None, *, texts_by_tower: bool = False
+    ) -> None:
+        """`texts_by_tower`: where a verified text tower is cached for these weights, load the
+        model without its text weights and embed texts with the tower (imageonly.py): for
+        processes that embed photos and seldom texts (the indexer, the worker)."""
         self.choice = choice or ModelChoice()
         self._progress = progress
+        self._texts_by_tower = texts_by_tower
+        self._tower_texts: TowerTexts | None = None  # set while loaded without the text weights
         # torch objects, typed loosely: torch is imported only when the model loads.
         self._model: Any = None
         self._tokenizer: Any = None
@@ -159,8 +168,9 @@ class OpenClipEmbedder:
         self._model_id = model_id_for(self.choice)
         device = pick_device(self.choice.device)
         self._tokenizer = open_clip.get_tokenizer(self.choice.name)
-        model, preprocess = self._build(open_clip, torch, checkpoint, device)
-        if not self._answers_are_numbers(torch):  # every vector would be NaN, stored, and every search "cancel out"
+        image_only = self._texts_by_tower and self._streams(checkpoint) and TextTower.ready(self.choice)
+        model, preprocess = self._build(open_clip, torch, checkpoint, device, image_only=image_only)
+        if not self._answers_are_numbers(torch, texts=not image_only):  # every vector would be NaN, stored, and every search "cancel out"
             damaged = non_finite_tensor(model) or "a weight"  # slow (a second per 150M weights): only when damaged
             self._model = None
             raise ModelUnavailable(f"The weights in {checkpoint} are damaged: {damaged} holds NaN or infinite values.")
@@ -176,6 +186,7 @@ class OpenClipEmbedder:
         self.reference_preprocess = preprocess
         self._dim = self._output_dim(open_clip, torch)
         self._trimmed = None  # checked on the first text embedded: an indexer may never need it
+        self._tower_texts = TowerTexts(self.choice, self._full_model_for_texts) if image_only else None
         log.info("loaded %s on %s (%s) in %.1fs", self.model_id, device, self.precision, time.perf_counter() - started)
         return self
 
@@ -184,7 +195,7 @@ class OpenClipEmbedder:
         """Whether the weights are read into a model built without them (see `_build`)."""
         return strict_checkpoint(checkpoint) and mappable(checkpoint)
 
-    def _build(self, open_clip: Any, torch: Any, checkpoint: str, device: str) -> tuple[Any, Any]:
+    def _build(self, open_clip: Any, torch: Any, checkpoint: str, device: str, *, image_only: bool = False) -> tuple[Any, Any]:
         """The model with the checkpoint's weights, in the precision it runs in.
 
         Where the precision is already known (chosen, or measured before on this machine)
@@ -205,7 +216,7 @@ class OpenClipEmbedder:
                 if self.choice.weights_is_file:
                     check_checkpoint(self.choice.name, checkpoint, built=model)  # before a misfit is loaded
                 with quiet_root_logger():
-                    load_converted(model, checkpoint, self._torch_dtype(torch, precision or "fp32"), device)
+                    load_converted(model, checkpoint, self._torch_dtype(torch, precision or "fp32"), device, image_only=image_only)
             else:
                 building = no_random_init() if strict_checkpoint(checkpoint) else contextlib.nullcontext()
                 with building:  # the checkpoint overwrites every weight: no random fill first
@@ -222,18 +233,21 @@ class OpenClipEmbedder:
         if precision is None:  # first load on this machine: measure, from the fp32 weights
             precision = self._measured_cpu_precision(torch)
             if precision == "fp32" and streamed:
-                load_converted(model, checkpoint, torch.float32, device)  # the trial's bf16 round trip lost bits
+                # the trial's bf16 round trip lost bits
+                load_converted(model, checkpoint, torch.float32, device, image_only=image_only)
         self.precision = precision
         self._dtype = self._torch_dtype(torch, precision)
         model.to(self._dtype)
         return model, preprocess
 
-    def _answers_are_numbers(self, torch: Any) -> bool:
+    def _answers_are_numbers(self, torch: Any, *, texts: bool) -> bool:
         """One blank image and one text through the model give finite vectors (tens of ms: a
-        scan of every weight would take about a second on a CPU)."""
+        scan of every weight would take about a second on a CPU). A model loaded without its
+        text weights answers texts with a tower verified when it was exported."""
         with torch.inference_mode():
-            image = torch.zeros((1, 3, self._size, self._size), dtype=self._dtype, device=self.device)
-            outputs = [self._model.encode_image(image), self._model.encode_text(self._tokenizer(["a photo"]).to(self.device))]
+            outputs = [self._model.encode_image(self._blank_image(torch))]
+            if texts:
+                outputs.append(self._model.encode_text(self._tokenizer(["a photo"]).to(self.device)))
         return all(bool(torch.isfinite(out).all()) for out in outputs)
 
     def _read_preprocessing(self, torch: Any, model: Any, device: str) -> None:
@@ -249,18 +263,30 @@ class OpenClipEmbedder:
     def _torch_dtype(torch: Any, precision: str) -> Any:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
 
+    def _blank_image(self, torch: Any) -> Any:
+        return torch.zeros((1, 3, self._size, self._size), dtype=self._dtype, device=self.device)
+
     def _output_dim(self, open_clip: Any, torch: Any) -> int:
-        """The embedding size, from the architecture's config; a probe text where it has none."""
+        """The embedding size, from the architecture's config; a probe image where it has none."""
         config = open_clip.get_model_config(self.choice.name) or {}
         if isinstance(config.get("embed_dim"), int):
             return int(config["embed_dim"])
         with torch.inference_mode():
-            probe = self._model.encode_text(self._tokenizer(["a photo"]).to(self.device))
+            probe = self._model.encode_image(self._blank_image(torch))
         return int(probe.shape[-1])
+
+    @property
+    def holds_text_weights(self) -> bool:
+        """False while loaded without the text tower's weights (texts go to the cached tower)."""
+        return self._model is not None and self._tower_texts is None
+
+    def _full_model_for_texts(self) -> OpenClipEmbedder:
+        return OpenClipEmbedder(self.choice, self._progress).load()
 
     def unload(self) -> None:
         """Give the model's memory back; the next use loads it again."""
         self._model = None
+        self._tower_texts = None
 
     def _known_precision(self, torch: Any) -> str | None:
         """The precision to run in when it is known before loading; None: measure it."""
@@ -347,6 +373,9 @@ class OpenClipEmbedder:
         self.load()
         if not texts:
             return np.empty((0, self._dim), np.float32)
+        tower = self._tower_texts
+        if tower is not None:
+            return tower.embed_texts(texts)
         with torch.inference_mode():
             tokens = self._tokenizer(list(texts)).to(self.device)
             if self._trimmed is None:

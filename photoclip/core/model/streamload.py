@@ -21,6 +21,8 @@ import mmap
 import sys
 from typing import Any
 
+from photoclip.core.model.imageonly import is_image_key, remove_text_parts
+
 log = logging.getLogger(__name__)
 
 _PAGE = mmap.PAGESIZE
@@ -77,9 +79,13 @@ def mappable(path: str) -> bool:
     return not path.lower().endswith((".safetensors", ".npz", ".npy")) and zipfile.is_zipfile(path)
 
 
-def load_converted(model: Any, checkpoint: str, dtype: Any, device: str) -> None:
+def load_converted(model: Any, checkpoint: str, dtype: Any, device: str, *, image_only: bool = False) -> None:
     """Load `checkpoint` into `model` (built without random initial weights) with every
     floating-point tensor converted to `dtype` on `device` as it is read.
+
+    `image_only`: the text tower's weights are let go of unread and its parts removed from
+    the model (see imageonly.py), after open_clip's loader has checked and adapted the
+    whole checkpoint against the whole model.
 
     Every weight is a copy of its own (also in fp32): nothing refers to the file once the
     load is done. Raises what
@@ -93,8 +99,12 @@ def load_converted(model: Any, checkpoint: str, dtype: Any, device: str) -> None
 
     def place(state_dict: dict[str, Any], strict: bool = True, assign: bool = False) -> Any:
         placed = {}
+        if image_only:
+            remove_text_parts(model)
         for key in list(state_dict):
             tensor = state_dict.pop(key)  # the dict lets go of it: freed once converted
+            if image_only and not is_image_key(key):
+                continue  # never copied: a mapped tensor's pages are not even read
             wanted = dtype if tensor.is_floating_point() else tensor.dtype
             # A mapped tensor is always copied: weights left in the mapping would change, or
             # fault (SIGBUS), if the user replaced or truncated the file while the model runs.

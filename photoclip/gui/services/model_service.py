@@ -83,7 +83,7 @@ class ModelService(QObject):
                 return _Missing(offline_route(choice))  # the exact file to side-load, found here (imports open_clip)
             from photoclip.core.model import OpenClipEmbedder
 
-            return OpenClipEmbedder(choice, progress=self._on_download_progress).load()
+            return OpenClipEmbedder(choice, progress=self._on_download_progress, texts_by_tower=True).load()
 
         self._runner.run(
             job,
