@@ -227,7 +227,7 @@ def test_a_drop_naming_too_many_files_is_refused_before_its_list_is_parsed(windo
     huge.setData("text/uri-list", QByteArray(line * (10_000_000 // len(line))))
     assert not window.handle_mime(huge)
     assert huge.parsed == 0
-    assert window.statusBar().currentMessage().startswith("That drop names too many files (10 MB of names)")
+    assert window.statusBar().currentMessage().startswith("That drop names too many files (10 MB)")
     assert window.search_bar.is_empty()
 
     small = CountingMime()

@@ -28,7 +28,8 @@ MAX_URI_LIST_BYTES = 1 << 20
 
 
 def too_many_text(size: int) -> str:
-    return f"That drop names too many files ({size / 1e6:.0f} MB of names): drop the photo to search with, or the folders to add."
+    # Short: at 1024 px the status bar has some 600 px beside its counts.
+    return f"That drop names too many files ({size / 1e6:.0f} MB): drop one photo or a few folders."
 
 
 class Drops(TakesImageDrops, WindowPart):
