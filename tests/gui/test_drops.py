@@ -8,12 +8,14 @@ The servers are the local http.server of test_fetch, each request waiting on an 
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote_from_bytes
 
 import pytest
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QByteArray, QMimeData, QUrl
 
 from photoclip.gui.windows.main_window import MainWindow
 from tests.gui.test_fetch import serve  # noqa: F401  (the fixture)
@@ -204,3 +206,32 @@ def test_a_folder_whose_name_is_not_utf8_is_added(window: MainWindow, qtbot, pho
         assert window.handle_mime(dropped_as_a_file_manager_does(folder))
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 9, timeout=10000)
     assert os.fsdecode(folder) in [f.path for f in window.folder_model.folders]
+
+
+class CountingMime(QMimeData):
+    """Counts the parses of its list of URLs (each urls() call parses the whole list again)."""
+
+    parsed = 0
+
+    def urls(self) -> list[QUrl]:
+        self.parsed += 1
+        return super().urls()
+
+
+def test_a_drop_naming_too_many_files_is_refused_before_its_list_is_parsed(window: MainWindow, qtbot, photo_dir: Path) -> None:
+    """10 MB of file names: Qt parsed them on the GUI thread three times over (a second or
+    more, and each urls() call fetches them from the other program again); the size is known
+    from the bytes alone, so the drop is refused unparsed."""
+    line = b"file://" + quote_from_bytes(os.fsencode(photo_dir / "skimage_coffee.jpg")).encode("ascii") + b"\r\n"
+    huge = CountingMime()
+    huge.setData("text/uri-list", QByteArray(line * (10_000_000 // len(line))))
+    assert not window.handle_mime(huge)
+    assert huge.parsed == 0
+    assert window.statusBar().currentMessage().startswith("That drop names too many files (10 MB)")
+    assert window.search_bar.is_empty()
+
+    small = CountingMime()
+    small.setData("text/uri-list", QByteArray(line * 100))  # a hundred photos dragged: the first is the query
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        assert window.handle_mime(small)
+    assert small.parsed == 1  # once, not once per question asked of it

@@ -854,3 +854,35 @@ def test_an_empty_label_list_says_how_to_make_the_first_label(
     dialog.editing.add_label("Cats")
     qtbot.waitUntil(lambda: listing.count() == 1, timeout=10000)
     assert listing.viewport().grab().toImage() != said  # gone once there is a label
+
+
+@pytest.mark.parametrize("at_smallest", [False, True])
+def test_the_dialog_keeps_its_width_when_an_answer_brings_the_new_list_button(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, vector_db: Path, emb: FakeEmbedder, tmp_path: Path, at_smallest: bool
+) -> None:
+    """Round 24: a ✓ among the photos held back brought "Show only the photos still held back"
+    (and "Show the 3 photos still held back" on the box) into the row, and the dialog grew
+    wider under the pointer. The row's room is kept for them from the start, and the dialog
+    still fits a 1024x700 screen."""
+    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
+
+    set_background(emb, axis(7))
+    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
+    (tmp_path / "more").mkdir()
+    with Library(vector_db) as lib:
+        add_photos(lib, emb, [w * axis(0) + axis(7) for w in (0.5, 0.55, 0.6)], tmp_path / "more")
+        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+    dialog = _dialog(qtbot, runner, emb, commands)
+    dialog.show()
+    if at_smallest:
+        dialog.resize(1, dialog.height())
+    qtbot.wait(50)
+    width = dialog.width()
+    assert dialog.minimumSizeHint().width() <= 1024 - 40  # a 1024x700 screen, with a frame to spare
+    dialog.slider.setValue(dialog.slider.value() - 40)
+    dialog.show_held_back.setChecked(True)
+    with qtbot.waitSignal(dialog.scores_shown, timeout=10000):
+        dialog.give_feedback([dialog.preview.shown_ids()[1]], confirm=True)
+    qtbot.wait(50)
+    assert dialog.new_near_button.isVisibleTo(dialog) and "still held back" in dialog.show_held_back.text()
+    assert dialog.width() == width

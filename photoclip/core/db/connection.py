@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,54 @@ from photoclip.core.db.errors import DatabaseUnavailable, shown, translate
 
 # How long a writer waits for another one before giving up with DatabaseBusy.
 BUSY_TIMEOUT_S = 30.0
+# How long a write waits for another writer's lock before `Connection.lock_wait` hears of it.
+LOCK_NOTICE_S = 0.5
+# What takes the write lock when run outside a transaction: the statements that can wait for
+# another writer (in WAL, readers never do). A BEGIN without IMMEDIATE takes no lock.
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 
 
 class Connection(sqlite3.Connection):
     """A sqlite3 connection whose errors about the file itself come out as DatabaseProblems."""
 
     library_path: Path | str = "the library"
+    # Told True once a write has waited LOCK_NOTICE_S for another connection (a `photoclip
+    # index` in another process) to let go of the write lock, and False when it went through
+    # or gave up: the app says so in its status bar. None: SQLite waits without a word.
+    lock_wait: Callable[[bool], None] | None = None
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         try:
+            if self.lock_wait is not None and not self.in_transaction and takes_write_lock(sql):
+                return self._execute_telling_waits(self.lock_wait, sql, parameters)
             return super().execute(sql, parameters)
         except sqlite3.Error as exc:
             raise translate(exc, self.library_path) from exc
+
+    def _execute_telling_waits(self, tell: Callable[[bool], None], sql: str, parameters: Any) -> sqlite3.Cursor:
+        """`sql` with SQLite's busy wait cut in two: LOCK_NOTICE_S, then `tell(True)` and the
+        rest of the connection's busy timeout. Running it again is safe: a statement refused
+        the lock outside a transaction (a BEGIN IMMEDIATE, or one write on its own) changed nothing."""
+        (whole_ms,) = super().execute("PRAGMA busy_timeout").fetchone()
+        notice_ms = min(int(LOCK_NOTICE_S * 1000), whole_ms)
+        self._busy_timeout_ms(notice_ms)
+        try:
+            try:
+                return super().execute(sql, parameters)
+            except sqlite3.OperationalError as exc:
+                if not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY") or notice_ms == whole_ms:
+                    raise
+            tell(True)
+            try:
+                self._busy_timeout_ms(whole_ms - notice_ms)
+                return super().execute(sql, parameters)
+            finally:
+                tell(False)
+        finally:
+            self._busy_timeout_ms(whole_ms)
+
+    def _busy_timeout_ms(self, ms: int) -> None:
+        super().execute(f"PRAGMA busy_timeout={int(ms)}")
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
         try:
@@ -51,6 +87,17 @@ class Connection(sqlite3.Connection):
             super().commit()
         except sqlite3.Error as exc:
             raise translate(exc, self.library_path) from exc
+
+
+def takes_write_lock(sql: str) -> bool:
+    """Whether `sql`, run outside a transaction, takes the write lock (may wait for another writer)."""
+    words = sql.split(None, 2)
+    if not words:
+        return False
+    first = words[0].upper()
+    if first == "BEGIN":
+        return len(words) > 1 and words[1].upper().rstrip(";") in ("IMMEDIATE", "EXCLUSIVE")
+    return first in _WRITES
 
 
 def open_connection(path: Path) -> Connection:

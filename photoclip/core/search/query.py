@@ -135,13 +135,21 @@ def parse_query(tokens: Sequence[str]) -> list[QueryTerm]:
     return terms
 
 
-def embed_image_file(path: str, embedder: Embedder) -> np.ndarray:
-    """Embed any image file, in the library or not."""
+def decode_query_image(path: str, size: int) -> np.ndarray:
+    """An image file as the model's input (`size` square), or a QueryError saying why not.
+
+    Apart from the embedding because decoding alone can take seconds (a huge or slow
+    file): the app decodes in a worker of its own and only embeds on the model's thread."""
     try:
-        img, _, _, _ = open_image(path, embedder.input_size)
+        img, _, _, _ = open_image(path, size)
     except SkipFile as exc:
         raise QueryError(f"Cannot use {display_path(path)} as a query image: {exc.reason}") from exc
-    vector: np.ndarray = embedder.embed_images(prepare_for_model(img, embedder.input_size)[None])[0]
+    return prepare_for_model(img, size)
+
+
+def embed_image_file(path: str, embedder: Embedder) -> np.ndarray:
+    """Embed any image file, in the library or not."""
+    vector: np.ndarray = embedder.embed_images(decode_query_image(path, embedder.input_size)[None])[0]
     return vector
 
 
@@ -172,12 +180,14 @@ def _library_vector(lib: Library | None, photo_id: object, model_id: str) -> np.
     return normalize(vec)
 
 
+def stored_image_vector(lib: Library, path: str, model_id: str) -> np.ndarray | None:
+    """The unit vector stored for a library photo at `path`, or None (not in the library, not embedded)."""
+    photo = lib.photo_by_path(path)
+    stored = lib.vector(photo.id, model_id) if photo is not None else None
+    return None if stored is None else normalize(stored)
+
+
 def _image_vector(path: str, embedder: Embedder, lib: Library | None) -> np.ndarray:
     """A library photo reuses its stored vector; any other file is embedded now."""
-    if lib is not None:
-        photo = lib.photo_by_path(path)
-        if photo is not None:
-            stored = lib.vector(photo.id, embedder.model_id)
-            if stored is not None:
-                return normalize(stored)
-    return embed_image_file(path, embedder)
+    stored = stored_image_vector(lib, path, embedder.model_id) if lib is not None else None
+    return stored if stored is not None else embed_image_file(path, embedder)

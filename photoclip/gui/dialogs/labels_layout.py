@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.gui.dialogs.label_answers import NEW_LIST_WORDS, held_box_text
 from photoclip.gui.widgets.background_rule import BackgroundRuleBox
 from photoclip.gui.widgets.empty_list import EmptyTextList
 from photoclip.gui.widgets.histogram import HistogramWidget
@@ -56,6 +57,27 @@ def slider_position(scores: LabelScores, threshold: float) -> int:
     """The slider position that shows a line (a raw score), kept on the slider."""
     lo, hi = slider_range(scores)
     return min(max(round(SLIDER_STEPS * (threshold - lo) / (hi - lo)), 0), SLIDER_STEPS)
+
+
+def reserve_room(held_box: QCheckBox, new_list: QPushButton) -> None:
+    """The row of what the preview shows keeps its width whatever it says: the new-list button
+    takes its room while hidden, at its widest words, and the held-back box at its widest
+    count. When an answer brought them ("Show the 3 photos still held back", "Show only the
+    photos still held back"), the dialog grew wider under the user's pointer (round 24)."""
+    policy = new_list.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    new_list.setSizePolicy(policy)
+    new_list.setMinimumWidth(max(_width_with(new_list, words) for words in NEW_LIST_WORDS.values()))
+    held_box.setMinimumWidth(_width_with(held_box, held_box_text(9_999, still=True)))
+
+
+def _width_with(widget: QCheckBox | QPushButton, text: str) -> int:
+    """The width `widget` asks for with `text` on it; its own text is left as it was."""
+    shown = widget.text()
+    widget.setText(text)
+    width = widget.sizeHint().width()
+    widget.setText(shown)
+    return width
 
 
 class LabelsWidgets(QDialog):
@@ -137,6 +159,7 @@ def build_labels_ui(dialog: LabelsWidgets, thumbs: ThumbnailLoader | None) -> No
         "This draws the list again from the label as it is now, without the photos you answered."
     )
     dialog.new_near_button.hide()  # only while answered photos are kept in view
+    reserve_room(dialog.show_held_back, dialog.new_near_button)
     dialog.background_rule = BackgroundRuleBox(dialog)
     dialog.preview = PreviewGrid(thumbs, dialog)
     dialog.apply_button = QPushButton("Apply", dialog)

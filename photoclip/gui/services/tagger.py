@@ -35,6 +35,7 @@ class TagController(QObject):
     failed = Signal(str)
     sidecars_stale = Signal(object)  # set of photo ids, after any run (even a failed one) with write_xmp
     running_changed = Signal(bool)
+    lock_waiting = Signal(bool)  # a write of the run waits for another process's write lock (see LibraryRunner)
 
     def __init__(self, db_path: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +85,7 @@ class TagController(QObject):
     def _job(self, run: TagRun, cancel: CancelToken) -> Generator[tuple[int, int], None, TagOutcome]:
         # The run's own Library, opened in the tagging thread: the library thread stays free.
         with Library(self.db_path) as lib:
+            lib.conn.lock_wait = lambda waiting: emit(self.lock_waiting, waiting)
             return (yield from run_tagging(lib, run, cancel))
 
     def _moved(self, step: tuple[int, int]) -> None:

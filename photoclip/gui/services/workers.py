@@ -272,8 +272,9 @@ class TaskRunner(Worker):
 class LibraryContext:
     """What a job on the library thread gets: that thread's Library and Searcher."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, lock_wait: Callable[[bool], None] | None = None) -> None:
         self.db_path = db_path
+        self.lock_wait = lock_wait  # see core/db/connection.py: a write waiting for another photoclip
         self._lib: Library | None = None
         self._searcher: Searcher | None = None
 
@@ -283,6 +284,7 @@ class LibraryContext:
             from photoclip.core.db import Library
 
             self._lib = Library(self.db_path)
+            self._lib.conn.lock_wait = self.lock_wait
         return self._lib
 
     def searcher(self, embedder: Embedder) -> Searcher:
@@ -308,8 +310,11 @@ class LibraryContext:
 class LibraryRunner(Worker):
     """One thread that owns the app's Library: every DB call of the GUI goes through here."""
 
+    # True while a write waits (past LOCK_NOTICE_S) for another process's write lock, False after.
+    lock_waiting = Signal(bool)
+
     def __init__(self, db_path: Path, parent: QObject | None = None) -> None:
-        self.context = LibraryContext(Path(db_path))
+        self.context = LibraryContext(Path(db_path), lambda waiting: emit(self.lock_waiting, waiting))
         super().__init__("library", threads=1, parent=parent)
 
     def call(self, fn: Callable[[LibraryContext], Any], on_done: Done | None = None, on_error: Failed | None = None) -> int:

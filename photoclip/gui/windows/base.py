@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QMimeData, QModelIndex, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -76,6 +77,7 @@ class WindowBase(QMainWindow):
     settings: Settings
     thumbnail_dir: Path
     pool: TaskRunner
+    model_pool: TaskRunner
     library: LibraryRunner
     thumbs: ThumbnailLoader
     indexer: IndexController
@@ -315,6 +317,15 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def look_up_place(self, photo_id: int, on_done: Callable[[str | None], None]) -> None:
+        raise NotImplementedError
+
+    def query_image_vectors(self, paths: Sequence[str]) -> dict[str, np.ndarray] | None:
+        raise NotImplementedError
+
+    def read_query_images(self, paths: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def forget_query_images(self) -> None:
         raise NotImplementedError
 
 

@@ -21,6 +21,15 @@ from photoclip.gui.widgets.search_bar import TakesImageDrops, accept_without_mov
 from photoclip.gui.windows.base import WindowPart
 
 NOT_DROPPABLE = "Only image files, folders and http(s) image addresses can be dropped."
+# A drop only ever uses its first file or its folders; 1 MB is some 10,000 file names. Qt
+# parses the whole list on the GUI thread (10 MB: ~0.7 s, and every urls() call fetches and
+# parses it again), while its size is known once the bytes are fetched, before any parsing.
+MAX_URI_LIST_BYTES = 1 << 20
+
+
+def too_many_text(size: int) -> str:
+    # Short: at 1024 px the status bar has some 600 px beside its counts.
+    return f"That drop names too many files ({size / 1e6:.0f} MB): drop one photo or a few folders."
 
 
 class Drops(TakesImageDrops, WindowPart):
@@ -33,11 +42,16 @@ class Drops(TakesImageDrops, WindowPart):
 
     def handle_mime(self, mime: QMimeData) -> bool:
         """A drop or paste: folders are added, an image (file, URL or data) becomes the query."""
-        local = [local_path(url) for url in mime.urls() if url.isLocalFile()]
+        size = uri_list_size(mime)
+        if size > MAX_URI_LIST_BYTES:
+            self.statusBar().showMessage(too_many_text(size), 8000)
+            return False
+        urls = mime.urls() if mime.hasUrls() else []  # parsed once: each call fetches and parses again
+        local = [local_path(url) for url in urls if url.isLocalFile()]
         if local:
             self._take_local_paths(local)
             return True
-        for url in mime.urls():
+        for url in urls:
             if url.scheme() in ("http", "https"):
                 self._fetch_url(url.toString())
                 return True
@@ -49,7 +63,7 @@ class Drops(TakesImageDrops, WindowPart):
             if isinstance(image, QImage) and not image.isNull():
                 self._search_qimage(image)
                 return True
-        if mime.urls():
+        if urls:
             self.statusBar().showMessage(NOT_DROPPABLE, 6000)
         return False
 
@@ -134,6 +148,12 @@ class Drops(TakesImageDrops, WindowPart):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not self.handle_mime(mime):
             self.statusBar().showMessage("The clipboard holds no image to search with.", 5000)
+
+
+def uri_list_size(mime: QMimeData) -> int:
+    """The size of the drop's list of URLs (0: none). Fetches the bytes (from another program
+    over X, 0.4 s for 10 MB) but parses nothing: that is left to urls(), for a list small enough."""
+    return mime.data("text/uri-list").size() if mime.hasUrls() else 0
 
 
 def local_path(url: QUrl) -> str:

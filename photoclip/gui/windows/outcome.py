@@ -22,4 +22,5 @@ class Outcome:
     results: list[Result] | None = None
     photos: list[Photo] | None = None
     needs_model: bool = False
+    needs_images: tuple[str, ...] = ()  # image files to read off the library thread, then search again
     unknown_tags: dict[str, list[str]] = field(default_factory=dict)  # tags asked for that do not exist: close names

@@ -25,6 +25,7 @@ from photoclip.gui.widgets import ChipTerm
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.layout import default_dates
+from photoclip.gui.windows.query_images import QueryImages
 from photoclip.gui.windows.understood import understood_search
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ MIN_EDGE, MAX_EDGE, EDGE_STEP = 80, 320, 20
 TAGS_JOINED = " & "  # how the Tag box shows several tag chips, every one of them required
 
 
-class Queries(WindowPart):
+class Queries(QueryImages, WindowPart):
     # == queries ====================================================================================
 
     def filters(self) -> Filters:
@@ -166,9 +167,16 @@ class Queries(WindowPart):
             why = "is still loading" if state in (CHECKING, LOADING) else "is not available"
             self.statusBar().showMessage(f"Search waits for the model, which {why}.", 5000)
             return
+        # Image files are read off the library thread first (windows/query_images.py).
+        vectors = self.query_image_vectors([str(t.value) for t in terms if t.kind == "image"])
+        if vectors is None:
+            if self._query_token is not None:
+                self.library.discard(self._query_token)  # the search before this one is stale already
+                self._query_token = None
+            return
         filters, today = self.filters(), date.today()
         self._start_query(
-            lambda ctx: understood_search(ctx, embedder, terms, typed, filters, today, SEARCH_LIMIT, images),
+            lambda ctx: understood_search(ctx, embedder, terms, typed, filters, today, SEARCH_LIMIT, images, vectors),
             self._show_understood,
         )
 
@@ -207,6 +215,7 @@ class Queries(WindowPart):
         self._start_query(job, done)
 
     def _start_query(self, fn: Callable, on_done: Callable) -> None:  # type: ignore[type-arg]
+        self.forget_query_images()  # a query that needs no files still being read
         if self._query_token is not None:
             self.library.discard(self._query_token)  # a newer query makes the running one stale
         self._query_token = self.library.call(fn, on_done, self._query_failed)

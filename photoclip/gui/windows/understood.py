@@ -10,9 +10,10 @@ takes the filter chips in through `with_chip_filters`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from photoclip.app.words import unknown_tag_text
@@ -28,6 +29,7 @@ from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.layout import NO_PHOTOS_TEXT, NO_RESULTS_TEXT
 from photoclip.gui.windows.outcome import Outcome
+from photoclip.gui.windows.query_images import with_image_vectors
 
 PIN_HINT = "  · Enter pins them"
 
@@ -66,11 +68,14 @@ def understood_search(
     today: date,
     limit: int,
     images: bool = True,
+    image_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> Outcome:
     """Library thread: understand `typed`, then search (CLIP words left) or list the photos the filters pass.
 
     `images=False`: `embedder` answers texts only (the text tower while the full model loads),
-    so a query with an image file waits for the model."""
+    so a query with an image file waits for the model. An image file is never decoded here:
+    its vector comes in `image_vectors` (embedded off this thread), or it is a library
+    photo's stored one, or the outcome names the files the window must read first."""
     try:
         request = understand_typed(ctx, typed, filters, today, limit) if typed else None
     except QueryError:
@@ -85,6 +90,9 @@ def understood_search(
         return Outcome(understood, photos=photos, unknown_tags=unknown)
     if embedder is None or (not images and any(term.kind == "image" for term in terms)):
         return Outcome(understood, needs_model=True)
+    terms, unread = with_image_vectors(ctx.lib, terms, image_vectors or {}, embedder.model_id)
+    if unread:
+        return Outcome(understood, needs_images=tuple(unread))  # a typed file name: read, then asked again
     results = ctx.searcher(embedder).search(terms, limit=limit, filters=merged)
     return Outcome(understood, results=results, unknown_tags=unknown)
 
@@ -111,6 +119,10 @@ class UnderstoodQueries(WindowPart):
         return "date" if self.sort_combo.currentData() == SORT_DATE else "score"
 
     def _show_understood(self, outcome: Outcome) -> None:
+        if outcome.needs_images:  # a file name typed: read off the library thread, then the query runs again
+            self._query_token = None
+            self.read_query_images(outcome.needs_images)
+            return
         self.last_understood = outcome.understood
         if outcome.understood.parts and self.search_bar.typed_text():
             # The results already use them; Enter makes them chips the user can drop. Once
