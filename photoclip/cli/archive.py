@@ -14,7 +14,7 @@ from typing import Any
 
 from photoclip.app.words import plural
 from photoclip.cli.context import Context
-from photoclip.cli.raylogs import connect, quiet_ray_data, stderr_held
+from photoclip.cli.raylogs import check_reachable, connect, quiet_ray_data, stderr_held
 from photoclip.cli.values import add_json, not_blank, number_between, whole_number_up_to
 from photoclip.core import paths
 from photoclip.core.archive import require_cluster_extra
@@ -104,6 +104,7 @@ def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
     if any(paths.within(str(out), r) for r in roots):
         # Its Parquet files are not photos, but a photo folder is the user's: never write into it.
         raise PhotoclipError(f"--out {display_path(str(out))} is inside a folder being embedded: choose a folder outside it.")
+    check_reachable(args.ray_address)  # before the model's seconds, as the other checks of the command line
     # The model is loaded once here: its id and input size go into the job, and a missing
     # or misfit weights file is one clear line before any cluster work starts.
     embedder = ctx.load_embedder()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +31,26 @@ from photoclip.core.errors import PhotoclipError, one_line
 
 # Shown when a run fails: the end of what Ray's C++ core said (the rest is in its session logs).
 HELD_LINES_SHOWN = 40
+
+
+# How long a --ray-address may take to accept a connection before it is called unreachable.
+REACH_TIMEOUT_S = 10.0
+
+
+def check_reachable(address: str | None) -> None:
+    """Refuse a HOST:PORT nothing answers at, in seconds: ray.init itself retries it for more
+    than ten minutes, saying only (in Ray's own lines) that it is still trying."""
+    if not address or "://" in address:
+        return  # this machine's Ray, "auto", or a ray:// client address: Ray finds or refuses those at once
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")  # an IPv6 address: [::1]:6379
+    if not host or not port.isdigit():
+        return  # not HOST:PORT: Ray says what it makes of it
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
+    except (OSError, ValueError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise PhotoclipError(f"No Ray cluster answers at {address} ({reason}): check --ray-address (HOST:PORT of the head node).") from None
 
 
 def connect(address: str | None, verbose: bool) -> None:
