@@ -176,19 +176,25 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("roots", nargs="+", metavar="ROOT", help="folders to embed")
     p.add_argument("--out", required=True, type=not_blank, metavar="DIR", help="the archive folder: shards and manifest (a rerun resumes)")
-    p.add_argument("--ray-address", metavar="ADDR", help="a running Ray cluster (default: start Ray on this machine)")
+    p.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="the head node of a running Ray cluster (default: start Ray on this machine for this run)",
+    )
     # Bounded as `index` is: a batch is held decoded in each worker, a shard's rows until it is
     # written; 10**9 meant every photo of the archive in memory at once.
     p.add_argument(
         "--batch-size",
         type=whole_number_up_to(MAX_ARCHIVE_BATCH, "a batch is held in memory whole"),
         default=64,
+        metavar="N",
         help=f"photos per model batch (default 64, at most {MAX_ARCHIVE_BATCH})",
     )
     p.add_argument(
         "--shard-size",
         type=whole_number_up_to(MAX_SHARD_SIZE, "a shard's rows are held until it is written"),
         default=4096,
+        metavar="N",
         help=f"photos per Parquet shard (default 4096, at most {MAX_SHARD_SIZE:,})",
     )
     p.add_argument(
@@ -202,13 +208,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--workers",
         type=whole_number_up_to(MAX_ARCHIVE_WORKERS, "each worker holds a model"),
         default=None,
-        help="embedding workers (default: one per GPU, or 1 without GPUs)",
+        metavar="N",
+        help="embedding workers, each holding the model (default: one per GPU, or 1 without GPUs)",
     )
     add_json(p)
     p.set_defaults(handler=cmd_embed_archive)
 
     p = sub.add_parser("import-vectors", help="bring an embed-archive folder into the library, without embedding again")
     p.add_argument("dir", metavar="DIR", help="the folder embed-archive wrote (its --out)")
-    p.add_argument("--map-prefix", action="append", metavar="FROM=TO", help="the archive's paths under FROM are under TO here")
+    p.add_argument("--map-prefix", action="append", metavar="FROM=TO", help="the archive's paths under FROM are under TO here; repeatable")
     add_json(p)
     p.set_defaults(handler=cmd_import_vectors)

@@ -62,12 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="photoclip",
         description="Find your photos by describing them. With no command, opens the app.",
+        epilog="`photoclip COMMAND --help` says what a command does and which options it takes. "
+        "The options above go before the command: photoclip --db other.db search beach",
     )
     parser.add_argument("--version", action="version", version=f"photoclip {__version__}")
-    parser.add_argument("--db", type=not_blank, help="library database (default: PHOTOCLIP_DB or the user data folder)")
-    parser.add_argument("--model", type=not_blank, help="open_clip model name (or PHOTOCLIP_MODEL)")
-    parser.add_argument("--weights", type=not_blank, help="pretrained tag or checkpoint file (or PHOTOCLIP_WEIGHTS)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the model runs")
+    parser.add_argument(
+        "--db",
+        type=not_blank,
+        metavar="FILE",
+        help="the library's database file (default: PHOTOCLIP_DB, else library.db in the user data folder)",
+    )
+    parser.add_argument(
+        "--model",
+        type=not_blank,
+        metavar="NAME",
+        help="the model's open_clip architecture, as `photoclip models` lists them "
+        "(default: PHOTOCLIP_MODEL, else the app's setting, else ViT-B-32-256)",
+    )
+    parser.add_argument(
+        "--weights",
+        type=not_blank,
+        metavar="TAG|FILE",
+        help="its weights: a pretrained tag `photoclip models` lists (downloaded on first use) or a checkpoint file "
+        "(default: PHOTOCLIP_WEIGHTS, else the app's setting, else datacomp_s34b_b86k)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="where the model runs (default: PHOTOCLIP_DEVICE, else the app's setting, else auto: CUDA, then Apple MPS, then the CPU)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about what is being done (on stderr)")
     parser.add_argument("--install-desktop-entry", action="store_true", help="add photoclip to the desktop menu")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -100,7 +123,7 @@ def _finish_commands(parser: argparse.ArgumentParser, global_options: dict[str, 
             for name, sub in action.choices.items():
                 summary = summaries.get(name)
                 if sub.description is None and summary:
-                    sub.description = summary[0].upper() + summary[1:] + "."
+                    sub.description = summary[0].upper() + summary[1:] + ("" if summary.endswith(".") else ".")
                 if isinstance(sub, Parser):
                     sub.global_options = global_options
                 _finish_commands(sub, global_options)

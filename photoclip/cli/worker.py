@@ -69,8 +69,28 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--install-service", action="store_true", help="start the worker at login (systemd user unit or autostart)")
     group.add_argument("--uninstall-service", action="store_true", help="remove that service file")
-    p.add_argument("--debounce", type=seconds, default=2.0, metavar="SECONDS", help="quiet time that ends a burst of changes")
-    p.add_argument("--rescan-every", type=seconds, default=300.0, metavar="SECONDS", help="for folders without notifications")
-    p.add_argument("--idle-unload", type=seconds, default=None, metavar="SECONDS", help="free the model after this idle time")
+    p.add_argument(
+        "--debounce",
+        type=seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="how long the folders must be quiet before a burst of changes (a camera import) is read, in one pass (default 2)",
+    )
+    p.add_argument(
+        "--rescan-every",
+        type=seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how often folders that report no changes themselves (network shares, past the inotify watch limit) "
+        "are scanned again (default 300: 5 minutes)",
+    )
+    p.add_argument(
+        "--idle-unload",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give the model's memory back after this many seconds without work "
+        "(default: the setting model_idle_minutes, 10 minutes unless changed)",
+    )
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
     p.set_defaults(handler=cmd_watch)

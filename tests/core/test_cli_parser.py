@@ -157,4 +157,28 @@ def test_photoclip_s_own_option_after_a_command_says_where_it_goes(capsys):
     assert len(err) == 1 and "`photoclip --verbose embed-archive ...`" in err[0] and "(see `photoclip embed-archive --help`)" in err[0]
     with pytest.raises(SystemExit):
         build_parser().parse_args(["status", "--db=lib.db"])
-    assert "`photoclip --db DB status ...`" in capsys.readouterr().err
+    assert "`photoclip --db FILE status ...`" in capsys.readouterr().err
+
+
+def test_every_option_with_a_default_says_it(capsys):
+    # Before: `watch --debounce` and `--rescan-every` (2 s, 5 minutes) and `search --sort`
+    # said nothing of what they are without the option; the global --model, --weights and
+    # --device did not say where their values come from when they are not given.
+    silent = []
+    parser = build_parser()
+    for words, sub in [((), parser), *_commands(parser)]:
+        for action in sub._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                continue
+            has_default = action.default not in (None, False, [], argparse.SUPPRESS)
+            global_value = not words and action.nargs is None and action.const is None
+            if (has_default or global_value) and "default" not in (action.help or ""):
+                silent.append(f"{' '.join(words)} {action.option_strings[-1]}".strip())
+    assert silent == []
+
+
+def test_a_command_s_description_ends_with_one_full_stop():
+    # Before: `photoclip labels --help` opened with "...starter, suggest...." (the summary's
+    # ellipsis and a full stop after it).
+    for words, sub in _commands(build_parser()):
+        assert not sub.description.endswith(".."), (words, sub.description)
