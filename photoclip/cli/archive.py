@@ -14,6 +14,7 @@ from typing import Any
 
 from photoclip.app.words import plural
 from photoclip.cli.context import Context
+from photoclip.cli.raylogs import check_reachable, connect, quiet_ray_data, stderr_held
 from photoclip.cli.values import add_json, not_blank, number_between, whole_number_up_to
 from photoclip.core import paths
 from photoclip.core.archive import require_cluster_extra
@@ -42,50 +43,30 @@ def _forwarded_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(_FORWARDED_PREFIXES)}
 
 
-def _connect(address: str | None) -> None:
-    """Join the cluster at `address`, or start a local Ray on this machine (or reuse one running here)."""
-    import logging
-
-    import ray
-
-    if ray.is_initialized():
-        return
-    try:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise PhotoclipError(f"Cannot start or reach {where}: {exc}".splitlines()[0]) from None
-
-
-def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
-    require_cluster_extra("embed-archive")
+def _embed_on_ray(
+    args: argparse.Namespace, ctx: Context, roots: list[str], out: Path, model: tuple[Any, str, int, int]
+) -> tuple[Any, list[tuple[str, str]]]:
+    """The run on the cluster: its last progress event and the files skipped in its shards."""
     import ray
     import ray.exceptions
 
     from photoclip.core.archive.pipeline import ArchiveJob, embed_archive, plan_resources
 
-    roots = [os.path.abspath(r) for r in args.roots]
-    for root in roots:
-        if not os.path.isdir(root):
-            raise PhotoclipError(f"Not a folder: {display_path(root)}")
-    out = Path(os.path.abspath(args.out))
-    if any(paths.within(str(out), r) for r in roots):
-        # Its Parquet files are not photos, but a photo folder is the user's: never write into it.
-        raise PhotoclipError(f"--out {display_path(str(out))} is inside a folder being embedded: choose a folder outside it.")
-    # The model is loaded once here: its id and input size go into the job, and a missing
-    # or misfit weights file is one clear line before any cluster work starts.
-    embedder = ctx.load_embedder()
-    choice, model_id, dim, size = embedder.choice, embedder.model_id, embedder.dim, embedder.input_size
-    embedder.unload()
-    del embedder
-    _connect(args.ray_address)
+    # Ray takes seconds to start or join, saying nothing on the terminal now.
+    ctx.err(
+        f"embed-archive: joining the Ray cluster at {args.ray_address}"
+        if args.ray_address
+        else "embed-archive: starting Ray on this machine"
+    )
+    connect(args.ray_address, args.verbose)
     import ray.data
 
+    quiet_ray_data(args.verbose)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = sys.stderr.isatty()  # Ray's own bars; else one line per shard
     cluster: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
     resources = plan_resources(cluster, args.workers, args.gpus_per_worker)
-    job = ArchiveJob(roots, out, choice, model_id, dim, size, resources, args.batch_size, args.shard_size, _forwarded_env())
+    job = ArchiveJob(roots, out, *model, resources, args.batch_size, args.shard_size, _forwarded_env())
     where = (
         f"{resources.workers} worker(s), {resources.gpus_per_worker:g} GPU each"
         if resources.gpus_per_worker
@@ -105,10 +86,33 @@ def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
                 event.shard = ""
     except ray.exceptions.RayError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        more = "" if args.verbose else " (`photoclip --verbose embed-archive ...` shows all Ray says)"
         raise PhotoclipError(
-            f"The Ray pipeline failed: {first}. Shards written so far are kept: run the command again to resume."
+            f"The Ray pipeline failed: {first}. Shards written so far are kept: run the command again to resume{more}."
         ) from None
     assert final is not None
+    return final, skipped
+
+
+def cmd_embed_archive(args: argparse.Namespace, ctx: Context) -> int:
+    require_cluster_extra("embed-archive")
+    roots = [os.path.abspath(r) for r in args.roots]
+    for root in roots:
+        if not os.path.isdir(root):
+            raise PhotoclipError(f"Not a folder: {display_path(root)}")
+    out = Path(os.path.abspath(args.out))
+    if any(paths.within(str(out), r) for r in roots):
+        # Its Parquet files are not photos, but a photo folder is the user's: never write into it.
+        raise PhotoclipError(f"--out {display_path(str(out))} is inside a folder being embedded: choose a folder outside it.")
+    check_reachable(args.ray_address)  # before the model's seconds, as the other checks of the command line
+    # The model is loaded once here: its id and input size go into the job, and a missing
+    # or misfit weights file is one clear line before any cluster work starts.
+    embedder = ctx.load_embedder()
+    choice, model_id, dim, size = embedder.choice, embedder.model_id, embedder.dim, embedder.input_size
+    embedder.unload()
+    del embedder
+    with stderr_held(args.verbose):  # Ray's own lines: only if it fails, or with --verbose
+        final, skipped = _embed_on_ray(args, ctx, roots, out, (choice, model_id, dim, size))
     summary: dict[str, Any] = {
         "out": str(out),
         "model": model_id,
@@ -161,22 +165,36 @@ def cmd_import_vectors(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("embed-archive", help="embed folders on a Ray cluster into Parquet shards (photoclip[cluster])")
+    p = sub.add_parser(
+        "embed-archive",
+        help="embed folders on a Ray cluster into Parquet shards (photoclip[cluster])",
+        description=(
+            "Embed folders on a Ray cluster into Parquet shards (needs photoclip[cluster]). It says what it is doing, "
+            "one line per shard written, and ends with a summary; Ray's own messages are shown only if the run fails, "
+            "or all of them with `photoclip --verbose embed-archive ...` (they are kept in Ray's session logs)."
+        ),
+    )
     p.add_argument("roots", nargs="+", metavar="ROOT", help="folders to embed")
     p.add_argument("--out", required=True, type=not_blank, metavar="DIR", help="the archive folder: shards and manifest (a rerun resumes)")
-    p.add_argument("--ray-address", metavar="ADDR", help="a running Ray cluster (default: start Ray on this machine)")
+    p.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="the head node of a running Ray cluster (default: start Ray on this machine for this run)",
+    )
     # Bounded as `index` is: a batch is held decoded in each worker, a shard's rows until it is
     # written; 10**9 meant every photo of the archive in memory at once.
     p.add_argument(
         "--batch-size",
         type=whole_number_up_to(MAX_ARCHIVE_BATCH, "a batch is held in memory whole"),
         default=64,
+        metavar="N",
         help=f"photos per model batch (default 64, at most {MAX_ARCHIVE_BATCH})",
     )
     p.add_argument(
         "--shard-size",
         type=whole_number_up_to(MAX_SHARD_SIZE, "a shard's rows are held until it is written"),
         default=4096,
+        metavar="N",
         help=f"photos per Parquet shard (default 4096, at most {MAX_SHARD_SIZE:,})",
     )
     p.add_argument(
@@ -190,13 +208,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--workers",
         type=whole_number_up_to(MAX_ARCHIVE_WORKERS, "each worker holds a model"),
         default=None,
-        help="embedding workers (default: one per GPU, or 1 without GPUs)",
+        metavar="N",
+        help="embedding workers, each holding the model (default: one per GPU, or 1 without GPUs)",
     )
     add_json(p)
     p.set_defaults(handler=cmd_embed_archive)
 
     p = sub.add_parser("import-vectors", help="bring an embed-archive folder into the library, without embedding again")
     p.add_argument("dir", metavar="DIR", help="the folder embed-archive wrote (its --out)")
-    p.add_argument("--map-prefix", action="append", metavar="FROM=TO", help="the archive's paths under FROM are under TO here")
+    p.add_argument("--map-prefix", action="append", metavar="FROM=TO", help="the archive's paths under FROM are under TO here; repeatable")
     add_json(p)
     p.set_defaults(handler=cmd_import_vectors)

@@ -139,7 +139,9 @@ def _suggestion_doc(lib: Library, s: tagging.Suggestion) -> dict[str, Any]:
 
 def register_suggest(sub: argparse._SubParsersAction[Any]) -> None:
     """Add `suggest` to the `labels` actions."""
-    p = sub.add_parser("suggest", help="labels your library suggests: groups of photos named from a vocabulary")
+    p = sub.add_parser(
+        "suggest", help="labels your library suggests: groups of similar photos, each with a name that fits (nothing is created)"
+    )
     p.add_argument("--count", type=positive_int, default=10, metavar="N", help="at most N suggestions (default 10)")
     add_json(p)
     p.set_defaults(handler=cmd_labels_suggest)
@@ -147,7 +149,9 @@ def register_suggest(sub: argparse._SubParsersAction[Any]) -> None:
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add `labels` and its actions to the main parser."""
-    labels = subparsers.add_parser("labels", help="your labels, which tag photos: add, list, rename, import, export, starter, suggest...")
+    labels = subparsers.add_parser(
+        "labels", help="your labels, which tag photos: add, list, remove, rename, import, export, starter, suggest"
+    )
     sub = labels.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
 
     p = sub.add_parser("add", help="add a label (or more descriptions to one)")

@@ -32,6 +32,26 @@ class Parser(argparse.ArgumentParser):
             return None  # a value
         return super()._parse_optional(arg_string)
 
+    # Set on each command's parser (see _finish_commands): photoclip's own options, which go
+    # before the command, each with how it is written ("--db DB"); None on the top-level
+    # parser, where extras stay argparse's concern.
+    global_options: dict[str, str] | None = None
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        # A command's parser is asked by argparse for what it knows and hands the rest back to
+        # the top-level parser, whose error then named `photoclip --help` for `search --bogus`:
+        # the command that was given an argument it does not take says so itself.
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and self.global_options is not None:
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            misplaced = [e.partition("=")[0] for e in extras if e.partition("=")[0] in self.global_options]
+            if misplaced:
+                command = self.prog.removeprefix("photoclip ")
+                example = self.global_options[misplaced[0]]
+                message += f"; {misplaced[0]} is photoclip's own option: it goes before the command (`photoclip {example} {command} ...`)"
+            self.error(message)
+        return namespace, extras
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
@@ -42,12 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="photoclip",
         description="Find your photos by describing them. With no command, opens the app.",
+        epilog="`photoclip COMMAND --help` says what a command does and which options it takes. "
+        "The options above go before the command: photoclip --db other.db search beach",
     )
     parser.add_argument("--version", action="version", version=f"photoclip {__version__}")
-    parser.add_argument("--db", type=not_blank, help="library database (default: PHOTOCLIP_DB or the user data folder)")
-    parser.add_argument("--model", type=not_blank, help="open_clip model name (or PHOTOCLIP_MODEL)")
-    parser.add_argument("--weights", type=not_blank, help="pretrained tag or checkpoint file (or PHOTOCLIP_WEIGHTS)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the model runs")
+    parser.add_argument(
+        "--db",
+        type=not_blank,
+        metavar="FILE",
+        help="the library's database file (default: PHOTOCLIP_DB, else library.db in the user data folder)",
+    )
+    parser.add_argument(
+        "--model",
+        type=not_blank,
+        metavar="NAME",
+        help="the model's open_clip architecture, as `photoclip models` lists them "
+        "(default: PHOTOCLIP_MODEL, else the app's setting, else ViT-B-32-256)",
+    )
+    parser.add_argument(
+        "--weights",
+        type=not_blank,
+        metavar="TAG|FILE",
+        help="its weights: a pretrained tag `photoclip models` lists (downloaded on first use) or a checkpoint file "
+        "(default: PHOTOCLIP_WEIGHTS, else the app's setting, else datacomp_s34b_b86k)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="where the model runs (default: PHOTOCLIP_DEVICE, else the app's setting, else auto: CUDA, then Apple MPS, then the CPU)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about what is being done (on stderr)")
     parser.add_argument("--install-desktop-entry", action="store_true", help="add photoclip to the desktop menu")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -60,21 +103,30 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(sub)
     worker.register(sub)
     archive.register(sub)
-    _describe_commands(parser)
+    own = {
+        option: option + (f" {action.metavar or action.dest.upper()}" if action.nargs != 0 else "")
+        for action in parser._actions
+        for option in action.option_strings
+        if option not in ("-h", "--help")
+    }
+    _finish_commands(parser, own)
     return parser
 
 
-def _describe_commands(parser: argparse.ArgumentParser) -> None:
+def _finish_commands(parser: argparse.ArgumentParser, global_options: dict[str, str]) -> None:
     """`photoclip COMMAND --help` opens with what the command does: the line `photoclip --help`
-    lists it with, unless it has a longer description of its own (argparse shows neither)."""
+    lists it with, unless it has a longer description of its own (argparse shows neither).
+    And each command's parser refuses what it does not take itself (Parser.parse_known_args)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             summaries = {choice.dest: choice.help for choice in action._choices_actions}
             for name, sub in action.choices.items():
                 summary = summaries.get(name)
                 if sub.description is None and summary:
-                    sub.description = summary[0].upper() + summary[1:] + "."
-                _describe_commands(sub)
+                    sub.description = summary[0].upper() + summary[1:] + ("" if summary.endswith(".") else ".")
+                if isinstance(sub, Parser):
+                    sub.global_options = global_options
+                _finish_commands(sub, global_options)
 
 
 # `search beach -people`: a word with a leading '-' is a term to avoid, not an option.

@@ -146,10 +146,12 @@ def _add_limit(p: argparse.ArgumentParser) -> None:
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--folder", help="only photos under this library folder")
+    p.add_argument("--folder", metavar="DIR", help="only photos in this folder: a library folder or one inside it")
     p.add_argument("--from", dest="date_from", type=day, metavar="YYYY-MM-DD", help="taken on or after")
     p.add_argument("--to", dest="date_to", type=day, metavar="YYYY-MM-DD", help="taken on or before")
-    p.add_argument("--min-score", type=cosine, help="drop results scoring below this (-1 to 1)")
+    p.add_argument(
+        "--min-score", type=cosine, metavar="SCORE", help="drop results scoring below this: the score each result shows, -1 to 1"
+    )
     p.add_argument("--tag", dest="label", help="only photos with this tag or one under it (any case)")
 
 
@@ -159,7 +161,7 @@ def add_query_options(p: argparse.ArgumentParser) -> None:
     _add_limit(p)
     add_json(p)
     _add_filters(p)
-    p.add_argument("--sort", choices=SORTS, default="score", help="order of the results: best score or newest first")
+    p.add_argument("--sort", choices=SORTS, default="score", help="order of the results: best score first (default) or newest first")
     p.add_argument("--literal", action="store_true", help="take every word as CLIP text: no dates, places, #tags or camera:")
 
 

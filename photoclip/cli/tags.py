@@ -274,7 +274,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     p = subparsers.add_parser("tags", help="a photo's tags and its best-matching labels")
     p.add_argument("path", metavar="PATH", help="a photo in the library")
-    p.add_argument("--top", type=positive_int, default=5, metavar="K", help="how many labels to score (default 5)")
+    p.add_argument(
+        "--top",
+        type=positive_int,
+        default=5,
+        metavar="K",
+        help="how many of the best-matching labels to show, with their scores (default 5)",
+    )
     add_json(p)
     p.set_defaults(handler=cmd_tags)
 

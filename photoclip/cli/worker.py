@@ -11,13 +11,16 @@ from typing import Any
 from photoclip.cli.context import Context
 from photoclip.cli.values import seconds
 
+DEBOUNCE_S = 2.0
+RESCAN_S = 300.0
+
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     from photoclip.worker import service
 
     db_arg = Path(args.db) if args.db else None
     if args.install_service:
-        _, advice = service.install(db_arg)
+        _, advice = service.install(db_arg, before=_model_options(args), after=_watch_options(args))
         for line in advice:
             ctx.err(line)
         return 0
@@ -59,6 +62,28 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _model_options(args: argparse.Namespace) -> list[str]:
+    """The model options given here, for the service's command line: it would otherwise run
+    with the saved or default model. A checkpoint file is named by its whole path (the
+    service starts in another folder)."""
+    from photoclip.core.model import ModelChoice
+
+    options = ["--model", args.model] if args.model else []
+    if args.weights:
+        choice = ModelChoice(args.model or "", args.weights)
+        options += ["--weights", choice.weights_file or args.weights]
+    options += ["--device", args.device] if args.device else []
+    return options + (["--verbose"] if args.verbose else [])
+
+
+def _watch_options(args: argparse.Namespace) -> list[str]:
+    """watch's own options that differ from their defaults, for the service's command line."""
+    options = [] if args.debounce == DEBOUNCE_S else ["--debounce", str(args.debounce)]
+    options += [] if args.rescan_every == RESCAN_S else ["--rescan-every", str(args.rescan_every)]
+    options += [] if args.idle_unload is None else ["--idle-unload", str(args.idle_unload)]
+    return options + (["--no-thumbnails"] if args.no_thumbnails else [])
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "watch",
@@ -67,10 +92,34 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "`tags` and `duplicates` ask it over a private local socket, so they answer without loading the model.",
     )
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--install-service", action="store_true", help="start the worker at login (systemd user unit or autostart)")
+    group.add_argument(
+        "--install-service",
+        action="store_true",
+        help="start the worker at login, with the other options given here (systemd user unit or autostart)",
+    )
     group.add_argument("--uninstall-service", action="store_true", help="remove that service file")
-    p.add_argument("--debounce", type=seconds, default=2.0, metavar="SECONDS", help="quiet time that ends a burst of changes")
-    p.add_argument("--rescan-every", type=seconds, default=300.0, metavar="SECONDS", help="for folders without notifications")
-    p.add_argument("--idle-unload", type=seconds, default=None, metavar="SECONDS", help="free the model after this idle time")
+    p.add_argument(
+        "--debounce",
+        type=seconds,
+        default=DEBOUNCE_S,
+        metavar="SECONDS",
+        help="how long the folders must be quiet before a burst of changes (a camera import) is read, in one pass (default 2)",
+    )
+    p.add_argument(
+        "--rescan-every",
+        type=seconds,
+        default=RESCAN_S,
+        metavar="SECONDS",
+        help="how often folders that report no changes themselves (network shares, past the inotify watch limit) "
+        "are scanned again (default 300: 5 minutes)",
+    )
+    p.add_argument(
+        "--idle-unload",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give the model's memory back after this many seconds without work "
+        "(default: the setting model_idle_minutes, 10 minutes unless changed)",
+    )
     p.add_argument("--no-thumbnails", action="store_true", help="do not make thumbnails")
     p.set_defaults(handler=cmd_watch)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,13 @@ def service_name(db_path: Path | None) -> str:
     return "photoclip-watch" if db_path is None else f"photoclip-watch-{runtime.library_key(db_path)}"
 
 
-def watch_command(db_path: Path | None) -> list[str]:
-    command = [sys.executable, "-m", "photoclip"]
+def watch_command(db_path: Path | None, before: Sequence[str] = (), after: Sequence[str] = ()) -> list[str]:
+    """The service's command line: `before` are photoclip's own options (--model...), `after`
+    watch's (--debounce...), as they were given to `watch --install-service`."""
+    command = [sys.executable, "-m", "photoclip", *before]
     if db_path is not None:
         command += ["--db", os.path.abspath(db_path)]
-    return [*command, "watch"]
+    return [*command, "watch", *after]
 
 
 def _systemd_quote(word: str) -> str:
@@ -64,14 +67,14 @@ def _desktop_quote(word: str) -> str:
     return f'"{escaped}"'
 
 
-def systemd_unit(db_path: Path | None) -> str:
+def systemd_unit(db_path: Path | None, command: Sequence[str] | None = None) -> str:
     lines = [
         "[Unit]",
         "Description=photoclip background worker: keeps the photo library indexed",
         "",
         "[Service]",
         "Type=simple",
-        "ExecStart=" + " ".join(_systemd_quote(w) for w in watch_command(db_path)),
+        "ExecStart=" + " ".join(_systemd_quote(w) for w in command or watch_command(db_path)),
         "Nice=19",
         "IOSchedulingClass=idle",
         "CPUSchedulingPolicy=batch",
@@ -86,8 +89,8 @@ def systemd_unit(db_path: Path | None) -> str:
     return "\n".join(lines)
 
 
-def autostart_entry(db_path: Path | None) -> str:
-    command = watch_command(db_path)
+def autostart_entry(db_path: Path | None, command: Sequence[str] | None = None) -> str:
+    command = command or watch_command(db_path)
     env = [f"{name}={os.environ[name]}" for name in ENVIRONMENT if os.environ.get(name)]
     prefix = ["env", *env] if env else []
     if shutil.which("nice"):
@@ -117,10 +120,14 @@ def service_file(db_path: Path | None, use_systemd: bool | None = None) -> Servi
     return ServiceFile(config_home() / "autostart" / f"{name}.desktop", "autostart", f"{name}.desktop")
 
 
-def install(db_path: Path | None, use_systemd: bool | None = None) -> tuple[ServiceFile, list[str]]:
-    """Write the service file; returns it and the sentences telling what to do next."""
+def install(
+    db_path: Path | None, use_systemd: bool | None = None, before: Sequence[str] = (), after: Sequence[str] = ()
+) -> tuple[ServiceFile, list[str]]:
+    """Write the service file; returns it and the sentences telling what to do next.
+    `before` and `after`: options for its command line (see watch_command)."""
     target = service_file(db_path, use_systemd)
-    text = systemd_unit(db_path) if target.kind == "systemd" else autostart_entry(db_path)
+    command = watch_command(db_path, before, after)
+    text = systemd_unit(db_path, command) if target.kind == "systemd" else autostart_entry(db_path, command)
     target.path.parent.mkdir(parents=True, exist_ok=True)
     paths.write_atomically(target.path, text.encode("utf-8"), 0o644)
     uninstall_hint = "photoclip" + (f" --db {db_path}" if db_path is not None else "") + " watch --uninstall-service"

@@ -71,6 +71,9 @@ def archive(ray_cluster, tiny_weights, tmp_path_factory):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
+    # Only photoclip's progress: before, Ray's token notice, its C++ core's "error" about Ray
+    # Data's own actors, and Ray Data's plan and timings came with it (see the -v run below).
+    assert [line for line in proc.stderr.splitlines() if not line.startswith("embed-archive: ")] == [], proc.stderr
     return photos, out, json.loads(proc.stdout)
 
 
@@ -176,8 +179,11 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(ray_cluster, tiny_
     done = sum(s["rows"] for s in manifest["shards"])
     assert 1 <= len(finished) < 16
 
-    proc = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    # Run again with --verbose (photoclip's own -v, before the command): Ray's own lines too.
+    verbose = [command[0], "-m", "photoclip", "-v", *command[3:], "--json"]
+    proc = subprocess.run(verbose, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    assert "Execution plan of Dataset" in proc.stderr, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["already"] == done
     assert summary["embedded"] == 32 - done

@@ -125,3 +125,60 @@ def test_every_command_help_says_what_it_does_and_what_each_argument_is(capsys):
         build_parser().parse_args(["add-folder", "--help"])
     assert exit_info.value.code == 0
     assert "Add photo folders to the library." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "message"),
+    [
+        (["search", "--bogus", "x"], "photoclip search", "unrecognized arguments: --bogus"),
+        (["search", "beach", "--bogus"], "photoclip search", "unrecognized arguments: --bogus"),
+        (["labels", "add", "Pets/Dogs", "--nope"], "photoclip labels add", "unrecognized arguments: --nope"),
+        (["labels", "--nope", "add", "Pets/Dogs"], "photoclip labels", "unrecognized arguments: --nope"),
+        (["status", "extra"], "photoclip status", "unrecognized arguments: extra"),
+        (["search", "beach", "-n", "x"], "photoclip search", "argument -n/--limit"),
+    ],
+)
+def test_a_command_s_mistake_points_to_that_command_s_help(capsys, argv, command, message):
+    # Before: an option a command does not take was refused by the top-level parser, with
+    # `(see photoclip --help)`, a page that does not list any command's options.
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(split_negations(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{command}: error: {message}"), err
+    assert err[0].endswith(f"(see `{command} --help`)"), err
+
+
+def test_photoclip_s_own_option_after_a_command_says_where_it_goes(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["embed-archive", "photos", "--out", "archive", "--verbose"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "`photoclip --verbose embed-archive ...`" in err[0] and "(see `photoclip embed-archive --help`)" in err[0]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["status", "--db=lib.db"])
+    assert "`photoclip --db FILE status ...`" in capsys.readouterr().err
+
+
+def test_every_option_with_a_default_says_it(capsys):
+    # Before: `watch --debounce` and `--rescan-every` (2 s, 5 minutes) and `search --sort`
+    # said nothing of what they are without the option; the global --model, --weights and
+    # --device did not say where their values come from when they are not given.
+    silent = []
+    parser = build_parser()
+    for words, sub in [((), parser), *_commands(parser)]:
+        for action in sub._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                continue
+            has_default = action.default not in (None, False, [], argparse.SUPPRESS)
+            global_value = not words and action.nargs is None and action.const is None
+            if (has_default or global_value) and "default" not in (action.help or ""):
+                silent.append(f"{' '.join(words)} {action.option_strings[-1]}".strip())
+    assert silent == []
+
+
+def test_a_command_s_description_ends_with_one_full_stop():
+    # Before: `photoclip labels --help` opened with "...starter, suggest...." (the summary's
+    # ellipsis and a full stop after it).
+    for words, sub in _commands(build_parser()):
+        assert not sub.description.endswith(".."), (words, sub.description)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shlex
 import signal
 import subprocess
 import sys
@@ -212,3 +213,20 @@ def test_the_service_file_is_written_and_removed_in_a_temporary_home(env, tmp_pa
     proc = photoclip("watch", "--uninstall-service", env=env)
     assert not written[0].exists() and "Removed" in proc.stderr
     assert not list(Path.home().glob(".config/systemd/user/photoclip-watch*")) or Path.home() == home
+
+
+def test_the_service_runs_watch_with_the_options_given_to_install_it(env, tmp_path, tiny_weights):
+    # Before: `watch --install-service --debounce 10 --no-thumbnails` (or with --model) wrote a
+    # service running a plain `photoclip watch`: the options were dropped without a word.
+    home = tmp_path / "home"
+    env = {**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config")}
+    args = ("--model", TINY_MODEL, "--weights", tiny_weights.name, "--device", "cpu", "watch", "--install-service")
+    # The checkpoint is named relative to the folder the command runs in; the service runs elsewhere.
+    photoclip(*args, "--debounce", "10", "--idle-unload", "90.5", "--no-thumbnails", env=env, cwd=tiny_weights.parent)
+    (written,) = list((home / "config").rglob("photoclip-watch*"))
+    line = next(line for line in written.read_text().splitlines() if line.startswith(("ExecStart=", "Exec=")))
+    words = shlex.split(line.partition("=")[2].replace("%%", "%"))
+    watch = words.index("watch")
+    before, after = words[:watch], words[watch + 1 :]
+    assert before[-6:] == ["--model", TINY_MODEL, "--weights", str(tiny_weights), "--device", "cpu"]
+    assert after == ["--debounce", "10.0", "--idle-unload", "90.5", "--no-thumbnails"]
