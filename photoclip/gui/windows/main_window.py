@@ -198,6 +198,7 @@ class MainWindow(
         bar.query_changed.connect(lambda: self.places_panel.select(self.current_place()))
         self.places_panel.chosen.connect(self._place_chosen)
         self.albums_panel.opened.connect(self.open_album)
+        bar.query_changed.connect(self.album_left_behind)
         self.albums_panel.rename_requested.connect(self.rename_album_dialog)
         self.albums_panel.remove_requested.connect(self.remove_album_dialog)
         self.albums_panel.export_requested.connect(self.export_album_dialog)
