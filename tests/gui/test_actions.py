@@ -48,6 +48,24 @@ def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypat
     assert window.undo_trash_action.isEnabled()  # Edit → Undo move to trash knows what to put back
     assert [set(paths) for paths in window.trash_history] == [doomed]
     assert "Undo" in window.statusBar().currentMessage() and "2 photos" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage().endswith("puts them back.")
+
+
+def test_trashing_one_photo_says_undo_puts_it_back(window: MainWindow, qtbot, monkeypatch) -> None:
+    """Walk 24: "Moved 1 photo to the trash. … puts them back." """
+    import send2trash
+
+    from photoclip.gui.widgets import ask
+
+    monkeypatch.setattr(send2trash, "send2trash", lambda path: None)
+    asked: list[str] = []
+    monkeypatch.setattr(ask, "confirm", lambda *a, details="", **k: asked.append(details) or True)
+    window.grid.selectionModel().clear()
+    window.grid.selectionModel().select(window.grid_model.index(0, 0), window.grid.selectionModel().SelectionFlag.Select)
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected()
+    assert "puts it back" in asked[0] and "them" not in asked[0]
+    assert window.statusBar().currentMessage().endswith("(Ctrl+Z) puts it back.")
 
 
 def test_trashing_a_search_result_closes_up_the_places_and_keeps_the_keyboard_place(window: MainWindow, qtbot, monkeypatch) -> None:
