@@ -189,3 +189,17 @@ def test_excepthook_writes_the_log(qtbot, isolated_home: Path) -> None:
         app.report_exception(type(exc), exc, exc.__traceback__)
     text = app.log_file().read_text()
     assert "boom for the log" in text and str(isolated_home) in str(app.log_file())
+
+
+def test_enter_in_the_viewer_neither_steps_back_nor_closes_it(window: MainWindow, qtbot) -> None:
+    """Walk 24: "◀ Previous" was the dialog's default button (framed as such), so Enter, the
+    key that had just opened the viewer, stepped back one photo."""
+    from PySide6.QtCore import Qt
+
+    window.open_viewer(window.grid_model.index(3, 0))
+    viewer = window._viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)
+    qtbot.keyClick(viewer.image, Qt.Key.Key_Return)
+    assert viewer.row == 3 and viewer.isVisible()
+    assert not any(b.isDefault() or b.autoDefault() for b in viewer.findChildren(type(viewer.prev_button)))
