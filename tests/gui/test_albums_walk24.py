@@ -102,3 +102,13 @@ def test_leaving_the_album_for_another_search_or_the_library_ends_its_highlight(
     qtbot.waitUntil(lambda: win.albums_panel.current() == "Lisbon" and bool(win.search_bar.parts()), timeout=20000)
     type_and_pin(qtbot, win, "sunset")  # another search on top
     assert win.albums_panel.current() is None
+
+
+def test_an_album_just_saved_stops_being_highlighted_when_the_search_is_left(qtbot, win, asked) -> None:  # noqa: F811
+    """Walk 24 at 1024x700: the album highlighted on saving stayed highlighted after Esc."""
+    type_and_pin(qtbot, win, "Lisbon")
+    win.save_album_as("Lisbon")
+    qtbot.waitUntil(lambda: win.albums_panel.current() == "Lisbon", timeout=20000)
+    win.clear_search()
+    settle(qtbot, win)
+    assert win.albums_panel.current() is None

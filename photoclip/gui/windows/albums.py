@@ -207,10 +207,13 @@ class AlbumCommands(WindowPart):
         # Albums keep core's raw minimum score: the Match slider's place converted for these results.
         min_score = self.match_filter.threshold() if self.grid_model.is_search else None
         today = date.today()
+        query = self._query_now()
 
         def saved(found: core_albums.Album) -> None:
             self.statusBar().showMessage(f"Saved the album “{found.name}”.", 6000)
             self.refresh_albums(select=found.name)
+            # Highlighted as the album shown, so leaving this search ends the highlight too.
+            self._album_query = query if self._query_now() == query else None
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, core_albums.AlbumError) and "already" in str(exc) and not replace_existing:
