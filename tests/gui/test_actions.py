@@ -203,3 +203,46 @@ def test_enter_in_the_viewer_neither_steps_back_nor_closes_it(window: MainWindow
     qtbot.keyClick(viewer.image, Qt.Key.Key_Return)
     assert viewer.row == 3 and viewer.isVisible()
     assert not any(b.isDefault() or b.autoDefault() for b in viewer.findChildren(type(viewer.prev_button)))
+
+
+def test_undo_of_a_trash_brings_the_same_photo_back_with_its_hand_tags(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+    """Walk 24: trashing forgot the photo, so Undo brought back a new one: its hand tags and
+    answers gone, embedded again. Now it is missing while in the trash, and found again."""
+    import shutil
+
+    import send2trash
+
+    from photoclip.app import tags as tag_ops
+    from photoclip.app.trash import Restored
+    from photoclip.core.db import Library
+    from photoclip.gui.windows import grid_actions
+
+    bin_dir = tmp_path / "trash-can"
+    bin_dir.mkdir()
+    monkeypatch.setattr(send2trash, "send2trash", lambda path: shutil.move(path, bin_dir / Path(path).name))
+
+    def restore(paths: list[str]) -> Restored:
+        for path in paths:
+            shutil.move(bin_dir / Path(path).name, path)
+        return Restored(restored=list(paths))
+
+    monkeypatch.setattr(grid_actions, "restore_from_trash", restore)
+    photo = window.grid_model.photo(0)
+    with Library(window.db_path) as lib:
+        tag_ops.add_tags(lib, [photo.id], "Portfolio")
+        assert dict(tag_ops.tag_names(lib))["Portfolio"] == 1
+    window.grid.selectionModel().clear()
+    window.grid.setCurrentIndex(window.grid_model.index(0, 0))
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected(confirm=False)
+    assert window.grid_model.rowCount() == 7 and not Path(photo.path).exists()
+    with Library(window.db_path) as lib:
+        assert dict(tag_ops.tag_names(lib))["Portfolio"] == 0  # a tag counts the photos it shows
+    embedded: list[int] = []
+    window.indexer.finished.connect(lambda final: embedded.append(final.embedded))
+    window.undo_trash()
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 8 and bool(embedded), timeout=60000)
+    assert photo.id in {window.grid_model.photo(r).id for r in range(8)}  # the same photo, not a new one
+    assert set(embedded) == {0}  # nothing embedded again
+    with Library(window.db_path) as lib:
+        assert dict(tag_ops.tag_names(lib))["Portfolio"] == 1
