@@ -854,3 +854,27 @@ def test_an_empty_label_list_says_how_to_make_the_first_label(
     dialog.editing.add_label("Cats")
     qtbot.waitUntil(lambda: listing.count() == 1, timeout=10000)
     assert listing.viewport().grab().toImage() != said  # gone once there is a label
+
+
+def test_add_and_rename_ask_in_the_wide_name_dialog_the_rename_pre_filled(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, monkeypatch
+) -> None:
+    """Walk 24: Qt's own text dialogs were ~200 px wide, their titles cut ("Renam…toclip")."""
+    from photoclip.gui.widgets import ask
+
+    asked: list[tuple[str, str]] = []
+    answers = ["Animals/Cats", "Kittens"]
+
+    def name(parent, title, label, text="", *, note=""):
+        asked.append((title, text))
+        return answers.pop(0)
+
+    monkeypatch.setattr(ask, "name", name)
+    dialog = _dialog(qtbot, runner, None, commands)
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.ask_add()
+    assert dialog.current_name() == "Animals/Cats"
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.ask_rename()
+    assert asked == [("Add label", ""), ("Rename the label “Animals/Cats”", "Animals/Cats")]
+    assert dialog.current_name() == "Kittens"

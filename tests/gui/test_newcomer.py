@@ -127,6 +127,9 @@ def test_words_and_safety(window: MainWindow, qtbot, monkeypatch, tmp_path) -> N
 
     dialog = tag_name_dialog(window, "Tag for this photo:", ["Birds", "Flowers"])
     assert dialog.textValue() == ""  # Enter alone tags nothing
+    dialog.show()
+    assert dialog.width() >= 440  # walk 24: its title read "Add ta… toclip"
+    dialog.hide()
     dialog.deleteLater()
 
     with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
