@@ -175,6 +175,14 @@ class AlbumCommands(WindowPart):
     _restore_sort: str | None = None
     _album_query: object = None  # the search bar's query as the open album put it there
 
+    def connect_albums(self) -> None:
+        panel = self.albums_panel
+        panel.opened.connect(self.open_album)
+        panel.rename_requested.connect(self.rename_album_dialog)
+        panel.remove_requested.connect(self.remove_album_dialog)
+        panel.export_requested.connect(self.export_album_dialog)
+        self.search_bar.query_changed.connect(self.album_left_behind)
+
     def _query_now(self) -> object:
         return (self.search_bar.chip_terms(), self.search_bar.parts(), self.search_bar.typed_text())
 
