@@ -50,8 +50,12 @@ def _send2trash(path: str) -> None:
 
 
 def trash_photos(lib: Library, photos: Sequence[Photo], send: Callable[[str], None] | None = None) -> Changes:
-    """Move photo files to the desktop trash, then forget the ones that moved.
+    """Move photo files to the desktop trash; the ones that moved are marked missing.
 
+    Missing, not forgotten, as any photo deleted outside photoclip is: put back (Edit → Undo
+    move to trash, or the file manager's Restore) it is the same photo again, with its hand
+    tags, answers and vectors. Forgotten, Undo brought back a new photo that had lost its
+    tags and was embedded again (walk 24). `photoclip purge-missing` forgets them for good.
     A file that could not be moved stays in the library and is listed in `problems`.
     """
     send = send or _send2trash
@@ -63,8 +67,9 @@ def trash_photos(lib: Library, photos: Sequence[Photo], send: Callable[[str], No
         except Exception as exc:  # send2trash raises OSError and its own TrashPermissionError
             problems.append((display_path(photo.name), str(exc)))
             continue
-        lib.forget_photo(photo.id)
         removed.add(photo.id)
+    with lib.transaction():
+        lib.mark_missing(sorted(removed))
     message = f"Moved {plural(len(removed), 'photo')} to the trash."
     if problems:
         message += f" {len(problems)} could not be moved: {problems[0][0]}: {problems[0][1]}"

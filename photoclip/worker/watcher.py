@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 import threading
 import time
@@ -41,6 +42,10 @@ NETWORK_FILESYSTEMS = frozenset(
 DEBOUNCE_S = 2.0  # quiet seconds that end a burst of changes
 MAX_DELAY_S = 30.0  # a burst that never ends still gets a pass this often
 RESCAN_EVERY_S = 300.0  # for folders without notifications
+# inotify says nothing when a watched folder itself is renamed or moved (watchdog drops
+# IN_MOVE_SELF), nor when an unmounted one comes back: the folders themselves are looked
+# at this often (one stat each) while waiting.
+ROOT_CHECK_S = 3.0
 
 
 class Changes:
@@ -80,28 +85,32 @@ class Changes:
 
     def wait(self, debounce: float, max_delay: float, timeout: float | None) -> bool:
         """True once a burst is over (and clears it); False after `timeout`, on `wake` or on close."""
+        return self.wait_for(debounce, max_delay, timeout) == "due"
+
+    def wait_for(self, debounce: float, max_delay: float, timeout: float | None) -> str:
+        """Why the wait ended: "due" (a burst is over; cleared), "timeout", "woken" or "closed"."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while not self._closed:
                 if self._woken:
                     self._woken = False
-                    return False
+                    return "woken"
                 now = time.monotonic()
                 if self._first is not None:
                     due = min(self._last + debounce, self._first + max_delay)
                     if now >= due:
                         self._first = None
-                        return True
+                        return "due"
                     wake = due
                 else:
                     wake = float("inf")
                 if deadline is not None:
                     if now >= deadline:
-                        return False
+                        return "timeout"
                     wake = min(wake, deadline)
                 # Bounded: a huge timeout (rescan_every) would overflow the wait.
                 self._cond.wait(None if wake == float("inf") else min(wake - now, threading.TIMEOUT_MAX))
-            return False
+            return "closed"
 
 
 def interesting(path: str) -> bool:
@@ -130,6 +139,18 @@ def network_filesystem(folder: str, mounts_file: str = "/proc/mounts") -> str | 
     return kind if kind in NETWORK_FILESYSTEMS else None
 
 
+NOT_AVAILABLE = "the folder is not available (not mounted?)"
+
+
+def identity(folder: str) -> tuple[int, int] | None:
+    """The folder's (device, inode), or None when no folder is there now."""
+    try:
+        st = os.stat(folder)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
 @dataclass
 class FolderWatcher:
     """watchdog observers for the library folders; the rest are listed in `rescanned`."""
@@ -141,6 +162,7 @@ class FolderWatcher:
     def __post_init__(self) -> None:
         self._observer = Observer()
         self._watches: dict[str, ObservedWatch] = {}
+        self._roots: dict[str, tuple[int, int] | None] = {}  # each watched folder's identity when its watch began
         self._handler = _Handler(self.changes)
         self._observer.start()
 
@@ -149,14 +171,19 @@ class FolderWatcher:
         wanted = set(folders)
         news: list[str] = []
         for gone in (self.watched | set(self.rescanned)) - wanted:
-            watch = self._watches.pop(gone, None)
-            if watch is not None:
-                self._observer.unschedule(watch)
-            self.watched.discard(gone)
+            self._unwatch(gone)
             self.rescanned.pop(gone, None)
+        for moved in sorted(folder for folder in self.watched & wanted if identity(folder) != self._roots.get(folder)):
+            # Renamed, moved away, deleted or replaced since its watch began: the watch follows
+            # the old folder (or nothing), so it is dropped and the path looked at afresh below.
+            # That is a change for the library (a pass is due), even when this sync came first.
+            self._unwatch(moved)
+            self.changes.note()
         for folder in sorted(wanted - self.watched):
             why = self._schedule(folder)
             if why is None:
+                if self.rescanned.get(folder) == NOT_AVAILABLE:
+                    self.changes.note()  # back (a disk plugged in again): its photos are read again
                 self.watched.add(folder)
                 self.rescanned.pop(folder, None)
             elif self.rescanned.get(folder) != why:
@@ -164,14 +191,33 @@ class FolderWatcher:
                 news.append(f"{folder}: {why}; it is rescanned periodically instead")
         return news
 
+    def _unwatch(self, folder: str) -> None:
+        watch = self._watches.pop(folder, None)
+        if watch is not None:
+            try:
+                self._observer.unschedule(watch)
+            except (KeyError, OSError):
+                pass  # its emitter already stopped itself (the folder was deleted)
+        self.watched.discard(folder)
+        self._roots.pop(folder, None)
+
+    def roots_changed(self) -> bool:
+        """A watched folder is no longer the one watched (renamed, moved, deleted), or one that
+        was not there is back: a pass is due, and `sync` watches the folders as they are now."""
+        if any(identity(folder) != self._roots.get(folder) for folder in self.watched):
+            return True
+        return any(why == NOT_AVAILABLE and identity(folder) is not None for folder, why in self.rescanned.items())
+
     def _schedule(self, folder: str) -> str | None:
-        if not os.path.isdir(folder):
-            return "the folder is not available (not mounted?)"
+        found = identity(folder)
+        if found is None:
+            return NOT_AVAILABLE
         kind = network_filesystem(folder)
         if kind is not None:
             return f"changes on a network share ({kind}) are not notified"
         try:
             self._watches[folder] = self._observer.schedule(self._handler, folder, recursive=True)
+            self._roots[folder] = found
         except OSError as exc:
             # ENOSPC from inotify: the per-user watch limit (fs.inotify.max_user_watches) is reached.
             return f"file notifications are not available ({exc.strerror or exc})"
@@ -235,9 +281,16 @@ class FolderFollower:
         timing = self.timing
         periodic = timing.rescan_every if self.watcher.rescanned else None
         started = time.monotonic()
-        if self.changes.wait(timing.debounce, timing.max_delay, periodic):
-            return True
-        return not self.closed and periodic is not None and time.monotonic() - started >= periodic
+        while True:
+            left = None if periodic is None else periodic - (time.monotonic() - started)
+            step = ROOT_CHECK_S if left is None else max(0.0, min(ROOT_CHECK_S, left))
+            why = self.changes.wait_for(timing.debounce, timing.max_delay, step)
+            if why != "timeout":
+                return why == "due"
+            if left is not None and left <= step:
+                return True  # the periodic rescan
+            if self.watcher.roots_changed():
+                return True
 
     def wake(self) -> None:
         """Look at the library's folders again (one was added or removed); no pass is due for it."""

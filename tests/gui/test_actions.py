@@ -48,6 +48,24 @@ def test_trash_moves_files_and_forgets_them(window: MainWindow, qtbot, monkeypat
     assert window.undo_trash_action.isEnabled()  # Edit → Undo move to trash knows what to put back
     assert [set(paths) for paths in window.trash_history] == [doomed]
     assert "Undo" in window.statusBar().currentMessage() and "2 photos" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage().endswith("puts them back.")
+
+
+def test_trashing_one_photo_says_undo_puts_it_back(window: MainWindow, qtbot, monkeypatch) -> None:
+    """Walk 24: "Moved 1 photo to the trash. … puts them back." """
+    import send2trash
+
+    from photoclip.gui.widgets import ask
+
+    monkeypatch.setattr(send2trash, "send2trash", lambda path: None)
+    asked: list[str] = []
+    monkeypatch.setattr(ask, "confirm", lambda *a, details="", **k: asked.append(details) or True)
+    window.grid.selectionModel().clear()
+    window.grid.selectionModel().select(window.grid_model.index(0, 0), window.grid.selectionModel().SelectionFlag.Select)
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected()
+    assert "puts it back" in asked[0] and "them" not in asked[0]
+    assert window.statusBar().currentMessage().endswith("(Ctrl+Z) puts it back.")
 
 
 def test_trashing_a_search_result_closes_up_the_places_and_keeps_the_keyboard_place(window: MainWindow, qtbot, monkeypatch) -> None:
@@ -171,3 +189,60 @@ def test_excepthook_writes_the_log(qtbot, isolated_home: Path) -> None:
         app.report_exception(type(exc), exc, exc.__traceback__)
     text = app.log_file().read_text()
     assert "boom for the log" in text and str(isolated_home) in str(app.log_file())
+
+
+def test_enter_in_the_viewer_neither_steps_back_nor_closes_it(window: MainWindow, qtbot) -> None:
+    """Walk 24: "◀ Previous" was the dialog's default button (framed as such), so Enter, the
+    key that had just opened the viewer, stepped back one photo."""
+    from PySide6.QtCore import Qt
+
+    window.open_viewer(window.grid_model.index(3, 0))
+    viewer = window._viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer._pixmap is not None, timeout=20000)
+    qtbot.keyClick(viewer.image, Qt.Key.Key_Return)
+    assert viewer.row == 3 and viewer.isVisible()
+    assert not any(b.isDefault() or b.autoDefault() for b in viewer.findChildren(type(viewer.prev_button)))
+
+
+def test_undo_of_a_trash_brings_the_same_photo_back_with_its_hand_tags(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+    """Walk 24: trashing forgot the photo, so Undo brought back a new one: its hand tags and
+    answers gone, embedded again. Now it is missing while in the trash, and found again."""
+    import shutil
+
+    import send2trash
+
+    from photoclip.app import tags as tag_ops
+    from photoclip.app.trash import Restored
+    from photoclip.core.db import Library
+    from photoclip.gui.windows import grid_actions
+
+    bin_dir = tmp_path / "trash-can"
+    bin_dir.mkdir()
+    monkeypatch.setattr(send2trash, "send2trash", lambda path: shutil.move(path, bin_dir / Path(path).name))
+
+    def restore(paths: list[str]) -> Restored:
+        for path in paths:
+            shutil.move(bin_dir / Path(path).name, path)
+        return Restored(restored=list(paths))
+
+    monkeypatch.setattr(grid_actions, "restore_from_trash", restore)
+    photo = window.grid_model.photo(0)
+    with Library(window.db_path) as lib:
+        tag_ops.add_tags(lib, [photo.id], "Portfolio")
+        assert dict(tag_ops.tag_names(lib))["Portfolio"] == 1
+    window.grid.selectionModel().clear()
+    window.grid.setCurrentIndex(window.grid_model.index(0, 0))
+    with qtbot.waitSignal(window.sidebar_refreshed, timeout=20000):
+        window.trash_selected(confirm=False)
+    assert window.grid_model.rowCount() == 7 and not Path(photo.path).exists()
+    with Library(window.db_path) as lib:
+        assert dict(tag_ops.tag_names(lib))["Portfolio"] == 0  # a tag counts the photos it shows
+    embedded: list[int] = []
+    window.indexer.finished.connect(lambda final: embedded.append(final.embedded))
+    window.undo_trash()
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 8 and bool(embedded), timeout=60000)
+    assert photo.id in {window.grid_model.photo(r).id for r in range(8)}  # the same photo, not a new one
+    assert set(embedded) == {0}  # nothing embedded again
+    with Library(window.db_path) as lib:
+        assert dict(tag_ops.tag_names(lib))["Portfolio"] == 1

@@ -235,3 +235,31 @@ def test_a_drop_naming_too_many_files_is_refused_before_its_list_is_parsed(windo
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
         assert window.handle_mime(small)
     assert small.parsed == 1  # once, not once per question asked of it
+
+
+def test_a_photo_chosen_in_a_file_dialog_is_searched_with_as_a_drop_would_be(
+    window: MainWindow, qtbot, photo_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Walk 24: the only ways to search by an example photo from disk were dragging it onto the
+    window or pasting it; a photographer with the file manager full screen (or no mouse) had
+    none. Edit → Find photos like a file… opens a file dialog and searches as a drop does."""
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog
+
+    example = tmp_path / "from the card.jpg"  # a photo outside the library
+    shutil.copy(photo_dir / "skimage_coffee.jpg", example)
+    asked: list[str] = []
+
+    def chosen(_parent, caption, _folder, filters):
+        asked.append(filters)
+        return str(example), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(chosen))
+    found = [a for a in window.findChildren(type(window.trash_action)) if a.text().replace("&", "") == "Find photos like a file…"]
+    assert found and found[0].shortcut().toString() == "Ctrl+Shift+O"
+    with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
+        found[0].trigger()
+    assert "*.jpg" in asked[0] and "*.png" in asked[0]
+    assert [(chip.term.kind, chip.term.value) for chip in window.search_bar.chips] == [("image", str(example))]
+    assert window.grid_model.entry(0).score == pytest.approx(1.0, abs=0.02)  # the same pixels as skimage_coffee.jpg

@@ -25,3 +25,31 @@ def test_a_rescan_says_which_library_folder_it_could_not_read(window: MainWindow
     message = window.statusBar().currentMessage()
     assert "“photos” could not be read" in message and "its photos are kept" in message
     assert window.grid_model.rowCount() == 8
+
+
+def _folder_row_text(window: MainWindow, folder: Path) -> str:
+    model = window.folder_model
+    return str(model.index(model.row_of(str(folder)), 0).data())
+
+
+def test_a_folder_renamed_while_the_window_is_open_is_noticed_and_marked_until_it_is_back(
+    window: MainWindow, qtbot, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk 24: the photographer renamed a library folder in the file manager; the window went
+    on as if nothing had happened (no pass, no word) until Rescan, and the sentence Rescan
+    then gave was gone from the status bar ten seconds later while the list still showed the
+    folder as if it were there."""
+    from photoclip.worker import watcher
+
+    monkeypatch.setattr(watcher, "ROOT_CHECK_S", 0.2)
+    qtbot.waitUntil(lambda: window.watching.owner and str(photo_dir) in window.watching.watched, timeout=30000)
+    window.statusBar().clearMessage()
+    os.rename(photo_dir, photo_dir.with_name("renamed"))
+    qtbot.waitUntil(lambda: "“photos” could not be read" in window.statusBar().currentMessage(), timeout=30000)
+    assert _folder_row_text(window, photo_dir).endswith("· not found")
+    assert "Not found at the last scan" in str(window.folder_model.index(window.folder_model.row_of(str(photo_dir)), 0).data(3))
+    assert window.grid_model.rowCount() == 8  # its photos are kept
+
+    os.rename(photo_dir.with_name("renamed"), photo_dir)
+    qtbot.waitUntil(lambda: "not found" not in _folder_row_text(window, photo_dir), timeout=30000)
+    qtbot.waitUntil(lambda: str(photo_dir) in window.watching.watched, timeout=30000)

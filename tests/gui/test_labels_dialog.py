@@ -886,3 +886,27 @@ def test_the_dialog_keeps_its_width_when_an_answer_brings_the_new_list_button(
     qtbot.wait(50)
     assert dialog.new_near_button.isVisibleTo(dialog) and "still held back" in dialog.show_held_back.text()
     assert dialog.width() == width
+
+
+def test_add_and_rename_ask_in_the_wide_name_dialog_the_rename_pre_filled(
+    qtbot, runner: LibraryRunner, commands: TaggingCommands, monkeypatch
+) -> None:
+    """Walk 24: Qt's own text dialogs were ~200 px wide, their titles cut ("Renam…toclip")."""
+    from photoclip.gui.widgets import ask
+
+    asked: list[tuple[str, str]] = []
+    answers = ["Animals/Cats", "Kittens"]
+
+    def name(parent, title, label, text="", *, note=""):
+        asked.append((title, text))
+        return answers.pop(0)
+
+    monkeypatch.setattr(ask, "name", name)
+    dialog = _dialog(qtbot, runner, None, commands)
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.ask_add()
+    assert dialog.current_name() == "Animals/Cats"
+    with qtbot.waitSignal(dialog.labels_loaded):
+        dialog.editing.ask_rename()
+    assert asked == [("Add label", ""), ("Rename the label “Animals/Cats”", "Animals/Cats")]
+    assert dialog.current_name() == "Kittens"

@@ -127,6 +127,9 @@ def test_words_and_safety(window: MainWindow, qtbot, monkeypatch, tmp_path) -> N
 
     dialog = tag_name_dialog(window, "Tag for this photo:", ["Birds", "Flowers"])
     assert dialog.textValue() == ""  # Enter alone tags nothing
+    dialog.show()
+    assert dialog.width() >= 440  # walk 24: its title read "Add ta… toclip"
+    dialog.hide()
     dialog.deleteLater()
 
     with qtbot.waitSignal(window.sidebar_refreshed, timeout=10000):
@@ -339,6 +342,29 @@ def test_settings_fit_a_laptop_width_with_long_paths(qtbot, tmp_path) -> None:
         qtbot.waitExposed(dialog)
         assert dialog.boxes_area.widget().minimumSizeHint().width() <= dialog.boxes_area.viewport().width()
         assert dialog.in_use.toolTip().startswith(f"ViT-B-32 · file {checkpoint}")  # the whole path, as it is
+        dialog.close()
+    finally:
+        pool.shutdown()
+
+
+def test_settings_need_no_scrolling_on_a_700_px_screen_and_say_folders_change_at_once(qtbot, tmp_path) -> None:
+    """Walk 24 at 1024x700: the dialog scrolled to reach the thumbnail cache, most of it an
+    empty 192 px folder list; and a folder added there stayed added after Cancel, unsaid."""
+    from photoclip.core.model import ModelChoice
+    from photoclip.core.settings import Settings
+    from photoclip.gui.dialogs.settings import SettingsDialog
+    from photoclip.gui.services.workers import TaskRunner
+
+    pool = TaskRunner("test-jobs", max_workers=1)
+    try:
+        dialog = SettingsDialog(Settings(), [str(tmp_path / "Trips")], tmp_path / "thumbs", pool, in_use=ModelChoice("ViT-B-32", "x"))
+        qtbot.addWidget(dialog)
+        dialog.resize(640, 620)  # what a 700 px screen leaves it, less the title bar
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        assert dialog.boxes_area.verticalScrollBar().maximum() == 0
+        notes = [label.text() for label in dialog.findChildren(type(dialog.note))]
+        assert any("takes effect at once (Cancel does not undo it)" in text for text in notes)
         dialog.close()
     finally:
         pool.shutdown()

@@ -134,8 +134,12 @@ def test_with_a_checkpoint_file_any_architecture_open_clip_builds_will_do() -> N
     pairs = [("ViT-B-16", "openai")]
     buildable = ["ViT-B-16", "my-own-vit"]
     assert check_pair("my-own-vit", "", pairs, from_file=True, buildable=buildable) is None
-    # without a file there is nothing to download for it
-    assert check_pair("my-own-vit", "x", pairs, buildable=buildable) == "open_clip has no architecture “my-own-vit”."
+    # without a file there is nothing to download for it, and the message says what to do (walk 24:
+    # it said "open_clip has no architecture" about the config the user had just put in place)
+    assert check_pair("my-own-vit", "x", pairs, buildable=buildable) == (
+        "my-own-vit has no weights to download: choose its checkpoint file above (Checkpoint file → Choose…)."
+    )
+    assert check_pair("ResNet-9000", "x", pairs, buildable=buildable) == "open_clip has no architecture “ResNet-9000”."
     assert check_pair("my-own-vi", "", pairs, from_file=True, buildable=buildable) == (
         "open_clip has no architecture “my-own-vi”. Did you mean “my-own-vit”?"
     )
@@ -149,8 +153,10 @@ def test_settings_accept_the_users_own_architecture_with_its_checkpoint_file(qtb
     try:
         fields = OtherModelFields(pool)
         qtbot.addWidget(fields)
-        fields.set_from_file(True)
         fields.set_pair("photoclip-tiny", "")  # tests/data/model-configs, as a user's models folder
+        qtbot.waitUntil(lambda: fields.message.text() != "Checking…", timeout=60000)
+        assert not fields.known and "choose its checkpoint file above" in fields.message.text()  # typed before the file
+        fields.set_from_file(True)
         qtbot.waitUntil(lambda: fields.message.text() != "Checking…", timeout=60000)
         assert fields.known
         assert fields.message.text() == "open_clip knows photoclip-tiny; its weights come from your checkpoint file."

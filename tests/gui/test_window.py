@@ -187,3 +187,14 @@ def test_adding_a_folder_is_said_whole_beside_the_indexing_progress_at_1024(wind
     assert bar.fontMetrics().horizontalAdvance(message) <= bar.width() - permanent
     window.index_status.hide()  # the pass ended
     assert window.count_label.isVisible()
+
+
+def test_a_pass_with_nothing_to_read_says_it_is_checking_not_indexing_0_of_0(window, qtbot) -> None:
+    """Walk 24: after Undo move to trash the status bar showed "Indexing 0 / 0", an empty
+    bar, Pause and Cancel, as if stuck."""
+    status = window.index_status
+    status.show_progress("index", 0, 0, 35, None, False)
+    assert status.label.text() == "Checking folders…"
+    assert (status.bar.minimum(), status.bar.maximum()) == (0, 0)  # busy, not an empty bar
+    status.show_progress("index", 3, 10, 35, None, False)
+    assert status.label.text().startswith("Indexing 3 / 10")

@@ -48,9 +48,12 @@ def counts_by_label(lib: Library) -> dict[int, dict[str, int]]:
 
 
 def counts_by_name(lib: Library) -> list[tuple[str, int]]:
-    """(label name, photos tagged) for every label, those with no photos included."""
+    """(label name, photos tagged) for every label, those with no photos included. Only photos
+    on disk count: one in the trash or deleted keeps its tags (it may come back) but is not
+    among the photos the tag shows, and the count said one more than the grid then held."""
     rows = lib.conn.execute(
-        "SELECT l.name, COUNT(t.photo_id) FROM labels l LEFT JOIN tags t ON t.label_id = l.id GROUP BY l.id ORDER BY l.name COLLATE NOCASE"
+        "SELECT l.name, COUNT(p.id) FROM labels l LEFT JOIN tags t ON t.label_id = l.id "
+        "LEFT JOIN photos p ON p.id = t.photo_id AND p.status IN ('ok', 'new') GROUP BY l.id ORDER BY l.name COLLATE NOCASE"
     )
     return [(r[0], r[1]) for r in rows]
 

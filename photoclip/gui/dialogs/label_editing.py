@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from photoclip.app import sync
 from photoclip.app.changes import Changes
@@ -118,16 +118,16 @@ class LabelEditing:
             self.export_labels(path)
 
     def ask_add(self) -> None:
-        name, ok = QInputDialog.getText(self.window, "Add label", "Label name (use Parent/Child for a hierarchy):")
-        if ok and name.strip():
+        name = ask.name(self.window, "Add label", "Label name (use Parent/Child for a hierarchy):")
+        if name:
             self.add_label(name)
 
     def ask_rename(self) -> None:
         old = self.dialog.current_name()
         if old is None:
             return
-        new, ok = QInputDialog.getText(self.window, "Rename label", "New name:", text=old)
-        if ok and new.strip():
+        new = ask.name(self.window, f"Rename the label “{old}”", "New name:", old)
+        if new:
             self.rename_label(old, new)
 
     def ask_delete(self) -> None:

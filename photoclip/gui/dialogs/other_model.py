@@ -52,6 +52,10 @@ def check_pair(name: str, tag: str, pairs: Sequence[tuple[str, str]], from_file:
     architectures = sorted({n for n, _ in pairs} | (set(buildable) if from_file else set()))
     if not name:
         return "Type an architecture, for example ViT-B-16."
+    if not from_file and name in buildable and name not in {n for n, _ in pairs}:
+        # Walk 24: the photographer put their config in the models folder, typed its name, and
+        # was told open_clip had no such architecture; it has, with nothing to download for it.
+        return f"{name} has no weights to download: choose its checkpoint file above (Checkpoint file → Choose…)."
     if name not in architectures:
         same_but_case = [a for a in architectures if a.lower() == name.lower()]
         close = same_but_case or difflib.get_close_matches(name, architectures, n=3, cutoff=0.6)
@@ -121,7 +125,7 @@ class OtherModelFields(QGroupBox):
         name, tag = self.pair()
         from_file = self.from_file
         self._pool.run(
-            lambda: check_pair(name, tag, open_clip_pairs(), from_file, open_clip_architectures() if from_file else ()),
+            lambda: check_pair(name, tag, open_clip_pairs(), from_file, open_clip_architectures()),
             lambda problem: self._checked(name, tag, from_file, problem),
             self._failed,
         )

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -79,6 +79,14 @@ NOT_IN_USE = {
     CHECKING: "loading…",
     LOADING: "loading…",
 }
+
+
+class FolderList(QListWidget):
+    """The library folders: five rows high unless the dialog has room to spare. Qt's default
+    (192 px) made the dialog scroll on a 700 px screen for an empty list (walk 24)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), 5 * max(self.fontMetrics().height() + 4, 20) + 2 * self.frameWidth())
 
 
 class SettingsDialog(QDialog):
@@ -183,7 +191,7 @@ class SettingsDialog(QDialog):
 
         folder_box = QGroupBox("Library folders", self)
         folder_layout = QVBoxLayout(folder_box)
-        self.folders = QListWidget(folder_box)
+        self.folders = FolderList(folder_box)
         self.set_folders(folders)
         folder_layout.addWidget(self.folders)
         buttons = QHBoxLayout()
@@ -195,7 +203,11 @@ class SettingsDialog(QDialog):
         buttons.addWidget(remove)
         buttons.addStretch(1)
         folder_layout.addLayout(buttons)
-        folder_note = QLabel("Removing a folder forgets its photos in photoclip; the files are not touched.", folder_box)
+        folder_note = QLabel(
+            "Adding or removing a folder takes effect at once (Cancel does not undo it). "
+            "Removing one forgets its photos in photoclip; the files are not touched.",
+            folder_box,
+        )
         folder_note.setWordWrap(True)
         folder_layout.addWidget(folder_note)
         layout.addWidget(folder_box)

@@ -196,6 +196,8 @@ class ViewerDialog(QDialog):
         buttons.addStretch(1)
         for b in (similar, external, close):
             buttons.addWidget(b)
+        for b in (self.prev_button, self.next_button, similar, external, close):
+            b.setAutoDefault(False)  # else "◀ Previous" was the default: Enter, which opened the viewer, stepped back
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)

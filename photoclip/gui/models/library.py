@@ -12,9 +12,19 @@ from PySide6.QtCore import (
     QObject,
     Qt,
 )
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
 
 from photoclip.core.db import Folder, display_path
 from photoclip.gui.models.roles import FOLDER_ROLE, Index
+from photoclip.gui.qtcompat import emit
+
+NOT_FOUND = "not found"
+NOT_FOUND_TIP = (
+    "Not found at the last scan: renamed, moved, deleted or on a disk that is not plugged in.\n"
+    "Its photos are kept as they were. Put the folder back (or plug the disk in) and photoclip\n"
+    "picks it up again; or right-click → Remove from library to forget its photos."
+)
 
 
 class FolderModel(QAbstractListModel):
@@ -24,6 +34,18 @@ class FolderModel(QAbstractListModel):
         super().__init__(parent)
         self._folders: list[Folder] = []
         self._totals: dict[str, int] = {}
+        # Folders the last scan could not read: marked in the list, where the status bar's
+        # sentence about them was gone ten seconds after the scan (walk 24).
+        self._unavailable: set[str] = set()
+
+    def set_unavailable(self, paths: Sequence[str]) -> None:
+        if set(paths) != self._unavailable:
+            self._unavailable = set(paths)
+            if self._folders:
+                emit(self.dataChanged, self.index(1, 0), self.index(len(self._folders), 0))
+
+    def unavailable(self, path: str) -> bool:
+        return path in self._unavailable
 
     def set_folders(self, folders: Sequence[Folder], totals: dict[str, int] | None = None) -> None:
         self.beginResetModel()
@@ -58,14 +80,20 @@ class FolderModel(QAbstractListModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return _counts_text(self._totals)
             return None
+        gone = folder.path in self._unavailable
         if role == Qt.ItemDataRole.DisplayRole:
             name = _name(folder.path)
+            mark = f" · {NOT_FOUND}" if gone else ""
             if sum(_name(other.path) == name for other in self._folders) > 1:
                 # Two folders called "Pictures" (~/Pictures and a disk's): say where each one is.
-                return f"{display_path(name)} in {display_path(os.path.dirname(folder.path.rstrip(os.sep)))} ({folder.photos:,})"
-            return f"{display_path(name)} ({folder.photos:,})"
+                return f"{display_path(name)} in {display_path(os.path.dirname(folder.path.rstrip(os.sep)))} ({folder.photos:,}){mark}"
+            return f"{display_path(name)} ({folder.photos:,}){mark}"
+        if role == Qt.ItemDataRole.ForegroundRole and gone:
+            return QApplication.palette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [display_path(folder.path), f"{folder.photos:,} photos, {folder.embedded:,} searchable"]
+            if gone:
+                parts.append(NOT_FOUND_TIP)
             if folder.skipped:
                 parts.append(f"{folder.skipped:,} skipped (see Problems)")
             if folder.missing:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QWidget
 
 from photoclip.gui.qtcompat import emit
@@ -29,7 +31,30 @@ class AlbumsPanel(SidebarPanel):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu_at)
         self.list.itemClicked.connect(lambda item: emit(self.opened, item.data(Qt.ItemDataRole.UserRole)))
+        self.list.installEventFilter(self)
         self.set_albums([])
+
+    # The keyboard does what the context menu does (walk 24: Tab reached the list, and then
+    # neither Enter, F2 nor Delete did anything; only a mouse could open an album).
+    KEYS: ClassVar[dict[int, str]] = {
+        Qt.Key.Key_Return: "opened",
+        Qt.Key.Key_Enter: "opened",
+        Qt.Key.Key_F2: "rename_requested",
+        Qt.Key.Key_Delete: "remove_requested",
+    }
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.list and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            signal = self.KEYS.get(event.key())
+            name = self.current()
+            if signal is not None and name is not None and self.list.currentItem() is not None:
+                emit(getattr(self, signal), name)
+                return True
+            if event.key() == Qt.Key.Key_Menu and name is not None:
+                rect = self.list.visualItemRect(self.list.currentItem())
+                self.menu_for(name).exec(self.list.viewport().mapToGlobal(rect.bottomLeft()))
+                return True
+        return super().eventFilter(watched, event)
 
     def set_albums(self, names: Sequence[str], counts: Mapping[str, int | None] | None = None) -> None:
         """The album names; a count of None is not known yet (a word search waiting for the model)."""

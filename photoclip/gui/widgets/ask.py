@@ -11,7 +11,43 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox, QVBoxLayout, QWidget
+
+NAME_DIALOG_WIDTH = 440  # px: Qt's own text dialog was ~200 px, its title cut to "Renam…toclip"
+
+
+class NameDialog(QDialog):
+    """A name to type, pre-filled, with a sentence above it saying what the name is for."""
+
+    def __init__(self, parent: QWidget | None, title: str, label: str, text: str = "", note: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(NAME_DIALOG_WIDTH)
+        layout = QVBoxLayout(self)
+        self.note = QLabel(note, self)
+        self.note.setWordWrap(True)
+        self.note.setVisible(bool(note))
+        layout.addWidget(self.note)
+        layout.addWidget(QLabel(label, self))
+        self.field = QLineEdit(text, self)
+        self.field.selectAll()  # typing replaces the suggestion; Enter keeps it
+        layout.addWidget(self.field)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.field.textChanged.connect(lambda typed: self.ok.setEnabled(bool(typed.strip())))
+        self.ok.setEnabled(bool(text.strip()))
+        layout.addWidget(buttons)
+
+    def name(self) -> str:
+        return self.field.text().strip()
+
+
+def name(parent: QWidget | None, title: str, label: str, text: str = "", *, note: str = "") -> str | None:
+    """The name typed (stripped), or None when the user cancelled. Tests replace this function."""
+    dialog = NameDialog(parent, title, label, text, note)
+    return dialog.name() if dialog.exec() == QDialog.DialogCode.Accepted and dialog.name() else None
 
 
 def confirm(parent: QWidget | None, title: str, text: str, verb: str, *, details: str = "", destructive: bool = False) -> bool:

@@ -142,6 +142,12 @@ class IndexStatus(QWidget):
             self.bar.setRange(0, 0)  # busy: the total is not known while scanning
             self.label.setText(f"Scanning folders… {seen:,} files")
             return
+        if total == 0:
+            # A pass with nothing to read (a photo put back, a folder that vanished): it ends in
+            # a moment. "Indexing 0 / 0" with an empty bar and Pause read as stuck (walk 24).
+            self.bar.setRange(0, 0)
+            self.label.setText("Checking folders…")
+            return
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
         text = f"Indexing {done:,} / {total:,}"

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from photoclip.app.albums import EXPORT_KINDS, ExportReport, export_photos
 from photoclip.app.words import plural
@@ -28,7 +28,7 @@ from photoclip.core.search.request import SearchRequest, browse
 from photoclip.core.search.understand import Part, Understanding
 from photoclip.gui.models import SORT_DATE, SORT_RELEVANCE
 from photoclip.gui.services.workers import LibraryContext
-from photoclip.gui.widgets import ChipTerm
+from photoclip.gui.widgets import ChipTerm, ask
 from photoclip.gui.widgets.chips import understanding_of
 from photoclip.gui.windows.base import WindowPart
 from photoclip.gui.windows.understood import merge_parts, understand_typed
@@ -55,6 +55,29 @@ class OpenedAlbum:
     date_to: date | None
     min_score: float | None
     sort: str
+
+
+def suggested_name(terms: Sequence[ChipTerm], parts: Sequence[Part], typed: str) -> str:
+    """A name for the search shown, from what it looks for ("red flowers", "like IMG_0042.jpg",
+    "Lisbon 2023"): the field started empty, and a photographer typed the same words again."""
+    words = [("like " if t.kind in ("image", "photo") else "") + t.label for t in terms if t.weight > 0]
+    words += [p.text for p in parts]
+    return " ".join([*words, typed]).strip()[:80]
+
+
+def holds_text(shown: int, is_search: bool, cut: bool) -> str:
+    """What the album will hold, said before it is saved. A search always returns every photo,
+    ranked: saved with the Match slider at the bottom, an album of "flowers" held the whole
+    library (walk 24), and nothing had said so."""
+    photos = plural(shown, "photo")
+    if not is_search:
+        return f"An album is a saved search: it holds the {photos} these filters show now, and photos added later that fit them."
+    if cut:
+        return f"An album is a saved search: it holds the {photos} the Match slider keeps now, and photos added later that match as well."
+    return (
+        f"An album is a saved search. The Match slider is at its lowest, so this one holds all {photos} "
+        "this search shows, best first. To keep only the close matches, press Cancel and move the Match slider first."
+    )
 
 
 def _typed_words(terms: Sequence[QueryTerm], parts: Sequence[Part]) -> tuple[str, ...]:
@@ -150,6 +173,26 @@ def album_paths(ctx: LibraryContext, embedder: Embedder | None, name: str) -> li
 
 class AlbumCommands(WindowPart):
     _restore_sort: str | None = None
+    _album_query: object = None  # the search bar's query as the open album put it there
+
+    def connect_albums(self) -> None:
+        panel = self.albums_panel
+        panel.opened.connect(self.open_album)
+        panel.rename_requested.connect(self.rename_album_dialog)
+        panel.remove_requested.connect(self.remove_album_dialog)
+        panel.export_requested.connect(self.export_album_dialog)
+        self.search_bar.query_changed.connect(self.album_left_behind)
+
+    def _query_now(self) -> object:
+        return (self.search_bar.chip_terms(), self.search_bar.parts(), self.search_bar.typed_text())
+
+    def album_left_behind(self) -> None:
+        """The search changed away from the album opened (Esc, words typed, a chip removed):
+        its row stops being highlighted. Before, "Spring flowers" stayed highlighted over the
+        whole library after Esc (walk 24)."""
+        if self._album_query is not None and self._query_now() != self._album_query:
+            self._album_query = None
+            self.albums_panel.select(None)
 
     # -- saving -----------------------------------------------------------------------
 
@@ -157,8 +200,11 @@ class AlbumCommands(WindowPart):
         if self.search_bar.is_empty() and self.filters() == Filters():
             self.statusBar().showMessage("Search for something first: an album is a saved search.", 6000)
             return
-        name, ok = QInputDialog.getText(self, "Save search as album", "Album name:", QLineEdit.EchoMode.Normal)
-        if ok and name.strip():
+        is_search = self.grid_model.is_search
+        suggestion = suggested_name([chip.term for chip in self.search_bar.chips], self.search_bar.parts(), self.search_bar.typed_text())
+        note = holds_text(self.grid_model.rowCount(), is_search, self.match_filter.threshold() is not None)
+        name = ask.name(self, "Save search as album", "Album name:", suggestion, note=note)
+        if name:
             self.save_album_as(name)
 
     def save_album_as(self, name: str, *, replace_existing: bool = False) -> None:
@@ -169,17 +215,23 @@ class AlbumCommands(WindowPart):
         # Albums keep core's raw minimum score: the Match slider's place converted for these results.
         min_score = self.match_filter.threshold() if self.grid_model.is_search else None
         today = date.today()
+        query = self._query_now()
 
         def saved(found: core_albums.Album) -> None:
             self.statusBar().showMessage(f"Saved the album “{found.name}”.", 6000)
             self.refresh_albums(select=found.name)
+            # Highlighted as the album shown, so leaving this search ends the highlight too.
+            self._album_query = query if self._query_now() == query else None
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, core_albums.AlbumError) and "already" in str(exc) and not replace_existing:
-                answer = QMessageBox.question(
-                    self, "Save search as album", f"There is already an album called “{name.strip()}”. Replace it?"
-                )
-                if answer == QMessageBox.StandardButton.Yes:
+                if ask.confirm(
+                    self,
+                    "Save search as album",
+                    f"There is already an album called “{name.strip()}”.",
+                    "Replace Album",
+                    details="It is a saved search: replacing it changes no photo.",
+                ):
                     self.save_album_as(name, replace_existing=True)
                 return
             self._report_error(exc)
@@ -235,7 +287,9 @@ class AlbumCommands(WindowPart):
         self.folder_view.selectionModel().blockSignals(False)
         self._restore_sort = opened.sort
         self.albums_panel.select(opened.name)
+        self._album_query = None  # set_query's own change is the album arriving, not leaving
         self.search_bar.set_query(opened.terms, opened.parts)
+        self._album_query = self._query_now()
         self.statusBar().showMessage(f"Album “{opened.name}”", 5000)
 
     def _after_query_shown(self) -> None:
@@ -246,8 +300,8 @@ class AlbumCommands(WindowPart):
     # -- rename, remove, export -------------------------------------------------------
 
     def rename_album_dialog(self, name: str) -> None:
-        new, ok = QInputDialog.getText(self, "Rename album", "New name:", QLineEdit.EchoMode.Normal, name)
-        if ok and new.strip() and new.strip() != name:
+        new = ask.name(self, f"Rename the album “{name}”", "New name:", name)
+        if new and new != name:
             self.rename_album(name, new)
 
     def rename_album(self, old: str, new: str) -> None:
@@ -261,8 +315,9 @@ class AlbumCommands(WindowPart):
         self.library.call(lambda ctx: core_albums.rename_album(ctx.lib, old, new), renamed, self._report_error)
 
     def remove_album_dialog(self, name: str) -> None:
-        answer = QMessageBox.question(self, "Remove album", f"Remove the album “{name}”?\n\nIt is a saved search: no photo is touched.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if ask.confirm(
+            self, "Remove album", f"Remove the album “{name}”?", "Remove Album", details="It is a saved search: no photo is touched."
+        ):
             self.remove_album(name)
 
     def remove_album(self, name: str) -> None:

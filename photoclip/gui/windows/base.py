@@ -261,6 +261,9 @@ class WindowBase(QMainWindow):
     def clear_search(self) -> None:
         raise NotImplementedError
 
+    def choose_example_photo(self) -> None:
+        raise NotImplementedError
+
     def paste_image(self) -> None:
         raise NotImplementedError
 

@@ -13,10 +13,11 @@ from urllib.parse import unquote_to_bytes
 
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QFileDialog
 
 from photoclip.app.fetch import FetchCancelled, fetch_image, image_from_data_url, store_image_bytes
 from photoclip.core.cancel import CancelToken
-from photoclip.gui.widgets import ChipTerm
+from photoclip.gui.widgets import ChipTerm, ask
 from photoclip.gui.widgets.search_bar import TakesImageDrops, accept_without_move
 from photoclip.gui.windows.base import WindowPart
 
@@ -144,6 +145,13 @@ class Drops(TakesImageDrops, WindowPart):
 
         self._start_drop(lambda _cancel: save(), use)
 
+    def choose_example_photo(self) -> None:
+        """Edit → Find photos like a file…: the same as dropping that file on the window, for
+        whoever cannot drag one there (a full-screen file manager, a trackpad, a keyboard)."""
+        path, _ = QFileDialog.getOpenFileName(self, "Find photos like this one", ask.pictures_folder(), example_filter())
+        if path:
+            self._take_local_paths([path])
+
     def paste_image(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not self.handle_mime(mime):
@@ -164,6 +172,14 @@ def local_path(url: QUrl) -> str:
     if os.name != "posix" or url.host():
         return url.toLocalFile()
     return os.fsdecode(unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))
+
+
+def example_filter() -> str:
+    """The file dialog's filter: the images photoclip reads (as a library would), then any file."""
+    from photoclip.core.media.decode import HEIF_EXTENSIONS, RAW_EXTENSIONS, STANDARD_EXTENSIONS
+
+    patterns = " ".join(f"*{ext}" for ext in sorted(STANDARD_EXTENSIONS | HEIF_EXTENSIONS | RAW_EXTENSIONS))
+    return f"Photos ({patterns});;All files (*)"
 
 
 # -- helpers that run in workers ---------------------------------------------

@@ -120,6 +120,7 @@ class GridActions(WindowPart):
         photos = self.selected_photos()
         if not photos:
             return
+        them = "it" if len(photos) == 1 else "them"  # "Moved 1 photo … puts them back" read wrong (walk 24)
         if confirm:
             what = display_path(photos[0].name) if len(photos) == 1 else plural(len(photos), "photo")
             if not ask.confirm(
@@ -127,7 +128,7 @@ class GridActions(WindowPart):
                 "Move to trash",
                 f"Move {what} to the trash?",
                 "Move to Trash",
-                details="Edit → Undo move to trash puts them back while photoclip is open; the trash keeps them after that.",
+                details=f"Edit → Undo move to trash puts {them} back while photoclip is open; the trash keeps {them} after that.",
             ):
                 return
 
@@ -136,7 +137,7 @@ class GridActions(WindowPart):
             if moved:
                 self.trash_history.append(moved)
                 self.undo_trash_action.setEnabled(True)
-                changes.message += " Edit → Undo move to trash (Ctrl+Z) puts them back."
+                changes.message += f" Edit → Undo move to trash (Ctrl+Z) puts {them} back."
             self.apply_changes(changes)
 
         self.library.call(lambda ctx: library_ops.trash_photos(ctx.lib, photos), trashed, self._report_error)

@@ -271,6 +271,7 @@ class WindowLayout(WindowPart):
         edit = bar.addMenu("&Edit")
         edit.addAction(action("&Find", self.focus_search, QKeySequence.StandardKey.Find))
         edit.addAction(action("&Clear search", self.clear_search, "Esc"))
+        edit.addAction(action("Find photos like a &file…", self.choose_example_photo, "Ctrl+Shift+O"))
         edit.addAction(action("&Paste image as query", self.paste_image, "Ctrl+Shift+V"))
         edit.addAction(action("Save search as &album…", self.save_album_dialog, "Ctrl+Shift+S"))
         self.trash_action = action("Move to &trash…", self.trash_selected, QKeySequence.StandardKey.Delete, self.grid)

@@ -218,6 +218,8 @@ class Sidebar(WindowPart):
         folder's photos stayed in the grid."""
         folders = {folder.path for folder in self.folder_model.folders}
         gone = [path for path, _reason in (final.scan.problems if final.scan else []) if path in folders]
+        if final.scan is not None and not final.cancelled:
+            self.folder_model.set_unavailable(gone)  # the list keeps saying it once the status bar has moved on
         if not gone:
             return ""
         name = os.path.basename(os.path.normpath(gone[0])) or gone[0]

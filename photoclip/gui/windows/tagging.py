@@ -49,6 +49,9 @@ def tag_name_dialog(parent: QWidget | None, prompt: str, names: list[str]) -> QI
     dialog.setTextValue("")
     combo = dialog.findChild(QComboBox)
     if combo is not None:
+        # The field sets the width (the dialog's own minimum is overridden by its layout):
+        # Qt's ~200 px cut the title to "Add ta… toclip" (walk 24).
+        combo.setMinimumWidth(ask.NAME_DIALOG_WIDTH - 20)
         combo.setCurrentIndex(-1)
         combo.setEditText("")
         line = combo.lineEdit()
