@@ -89,7 +89,9 @@ def test_trashing_a_search_result_closes_up_the_places_and_keeps_the_keyboard_pl
     assert window.grid.selectionModel().isSelected(window.grid.currentIndex())
 
 
-def test_undo_of_a_trash_brings_the_photo_back_into_the_search_results(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+def fake_trash_can(monkeypatch: pytest.MonkeyPatch, bin_dir: Path) -> None:
+    """The desktop's trash as a folder: send2trash moves a photo into it, and restoring
+    (which photoclip asks of the desktop) moves it back."""
     import shutil
 
     import send2trash
@@ -97,7 +99,6 @@ def test_undo_of_a_trash_brings_the_photo_back_into_the_search_results(window: M
     from photoclip.app.trash import Restored
     from photoclip.gui.windows import grid_actions
 
-    bin_dir = tmp_path / "trash-can"
     bin_dir.mkdir()
     monkeypatch.setattr(send2trash, "send2trash", lambda path: shutil.move(path, bin_dir / Path(path).name))
 
@@ -107,6 +108,10 @@ def test_undo_of_a_trash_brings_the_photo_back_into_the_search_results(window: M
         return Restored(restored=list(paths))
 
     monkeypatch.setattr(grid_actions, "restore_from_trash", restore)
+
+
+def test_undo_of_a_trash_brings_the_photo_back_into_the_search_results(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
+    fake_trash_can(monkeypatch, tmp_path / "trash-can")
     with qtbot.waitSignal(window.results_shown, timeout=30000, check_params_cb=lambda s: s):
         qtbot.keyClicks(window.search_bar.edit, "a cat")
     window.grid.setCurrentIndex(window.grid_model.index(0, 0))
@@ -208,25 +213,10 @@ def test_enter_in_the_viewer_neither_steps_back_nor_closes_it(window: MainWindow
 def test_undo_of_a_trash_brings_the_same_photo_back_with_its_hand_tags(window: MainWindow, qtbot, monkeypatch, tmp_path) -> None:
     """Walk 24: trashing forgot the photo, so Undo brought back a new one: its hand tags and
     answers gone, embedded again. Now it is missing while in the trash, and found again."""
-    import shutil
-
-    import send2trash
-
     from photoclip.app import tags as tag_ops
-    from photoclip.app.trash import Restored
     from photoclip.core.db import Library
-    from photoclip.gui.windows import grid_actions
 
-    bin_dir = tmp_path / "trash-can"
-    bin_dir.mkdir()
-    monkeypatch.setattr(send2trash, "send2trash", lambda path: shutil.move(path, bin_dir / Path(path).name))
-
-    def restore(paths: list[str]) -> Restored:
-        for path in paths:
-            shutil.move(bin_dir / Path(path).name, path)
-        return Restored(restored=list(paths))
-
-    monkeypatch.setattr(grid_actions, "restore_from_trash", restore)
+    fake_trash_can(monkeypatch, tmp_path / "trash-can")
     photo = window.grid_model.photo(0)
     with Library(window.db_path) as lib:
         tag_ops.add_tags(lib, [photo.id], "Portfolio")

@@ -64,6 +64,19 @@ def commands(qtbot, runner: LibraryRunner, vector_db: Path):
     cmds.shutdown()
 
 
+def add_dogs_with_generic_photos(emb: FakeEmbedder, vector_db: Path, folder: Path) -> None:
+    """A "Dogs" label whose line (0.3) leaves out three photos that look like it only as
+    much as like any photo: the background rule holds them back."""
+    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
+
+    set_background(emb, axis(7))
+    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
+    folder.mkdir()
+    with Library(vector_db) as lib:
+        add_photos(lib, emb, [w * axis(0) + axis(7) for w in (0.5, 0.55, 0.6)], folder)
+        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+
+
 def _dialog(qtbot, runner: LibraryRunner, embedder, commands) -> LabelsDialog:
     commands.current["embedder"] = embedder
     dialog = LabelsDialog(runner, commands, None)
@@ -634,14 +647,8 @@ def test_answered_photos_held_back_stay_in_place_and_only_photos_an_answer_took_
     dropped out of the list (the near-the-line list keeps it, marked); and the tagged view
     dimmed the photos said yes to, though they ARE tagged."""
     from photoclip.gui.dialogs.label_answers import held_box_text
-    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
 
-    set_background(emb, axis(7))
-    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
-    (tmp_path / "more").mkdir()
-    with Library(vector_db) as lib:
-        add_photos(lib, emb, [w * axis(0) + axis(7) for w in (0.5, 0.55, 0.6)], tmp_path / "more")
-        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+    add_dogs_with_generic_photos(emb, vector_db, tmp_path / "more")
     dialog = _dialog(qtbot, runner, emb, commands)
     dialog.slider.setValue(dialog.slider.value() - 40)  # dragged, so the generic photos are past the line
 
@@ -864,14 +871,7 @@ def test_the_dialog_keeps_its_width_when_an_answer_brings_the_new_list_button(
     (and "Show the 3 photos still held back" on the box) into the row, and the dialog grew
     wider under the pointer. The row's room is kept for them from the start, and the dialog
     still fits a 1024x700 screen."""
-    from tests.core.test_tagging import add_photos, axis, set_background, set_label_vector
-
-    set_background(emb, axis(7))
-    set_label_vector(emb, "Dogs", axis(0), ["a dog on a sofa"])
-    (tmp_path / "more").mkdir()
-    with Library(vector_db) as lib:
-        add_photos(lib, emb, [w * axis(0) + axis(7) for w in (0.5, 0.55, 0.6)], tmp_path / "more")
-        tagging.set_threshold(lib, emb, "Dogs", 0.3)
+    add_dogs_with_generic_photos(emb, vector_db, tmp_path / "more")
     dialog = _dialog(qtbot, runner, emb, commands)
     dialog.show()
     if at_smallest:
